@@ -1,0 +1,1 @@
+"""schools capability (being built)."""

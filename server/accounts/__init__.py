@@ -1,0 +1,1 @@
+"""Accounts: people and guests, passwords, device sessions, two-factor, login limits."""

@@ -1,0 +1,136 @@
+"""Who is calling: bearer tokens of device sessions, resolved once per request by a middleware.
+
+A token is ``mst_`` + 32 random bytes; only its SHA-256 is stored, so a copy of
+the database holds no usable token.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy import select, update
+
+from server.accounts.models import DeviceSession, User
+from server.appkeys import DB, PRINCIPAL
+from server.db import Database, Transaction, utcnow
+
+TOKEN_PREFIX = "mst_"
+_TOUCH_EVERY = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class GuestScope:
+    org_id: int
+    kind: str  # what the guest was invited to: "meeting", "group", ...
+    id: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    session_id: int
+    name: str
+    guest: GuestScope | None = None
+
+    @property
+    def is_guest(self) -> bool:
+        return self.guest is not None
+
+    def may_see(self, kind: str, id: int) -> bool:
+        """A guest sees only what invited them; people are checked by their organisation."""
+        return self.guest is None or (self.guest.kind == kind and self.guest.id == id)
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_session(
+    tx: Transaction,
+    user: User,
+    *,
+    days: int,
+    device_name: str = "",
+    user_agent: str = "",
+    ip: str = "",
+    guest: GuestScope | None = None,
+) -> tuple[str, DeviceSession]:
+    token = new_token()
+    now = utcnow()
+    device = DeviceSession(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        device_name=device_name[:200],
+        user_agent=user_agent[:400],
+        ip=ip[:64],
+        guest_org_id=guest.org_id if guest else None,
+        guest_scope_kind=guest.kind if guest else None,
+        guest_scope_id=guest.id if guest else None,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
+    tx.session.add(device)
+    await tx.session.flush()
+    return token, device
+
+
+async def authenticate(db: Database, token: str, *, session_days: int) -> Principal | None:
+    """The principal for a bearer token, or None if it is unknown, revoked or expired.
+
+    Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes.
+    """
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    async with db.transaction() as tx:
+        row = (
+            await tx.session.execute(
+                select(DeviceSession, User.name)
+                .join(User, User.id == DeviceSession.user_id)
+                .where(DeviceSession.token_hash == hash_token(token))
+            )
+        ).first()
+        if row is None:
+            return None
+        device, name = row
+        now = utcnow()
+        if device.revoked_at is not None or device.expires_at <= now:
+            return None
+        if now - device.last_seen_at > _TOUCH_EVERY:
+            await tx.session.execute(
+                update(DeviceSession)
+                .where(DeviceSession.id == device.id)
+                .values(last_seen_at=now, expires_at=now + dt.timedelta(days=session_days))
+            )
+    guest = None
+    if device.guest_org_id is not None:
+        guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
+    return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token else None
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    from server.appkeys import SETTINGS
+    from server.errors import Unauthenticated
+
+    token = bearer_token(request)
+    principal = None
+    if token is not None:
+        principal = await authenticate(request.app[DB], token, session_days=request.app[SETTINGS].session_days)
+        if principal is None:
+            raise Unauthenticated("this session has expired or was signed out; sign in again", code="session_invalid")
+    request[PRINCIPAL] = principal
+    return await handler(request)

@@ -1,0 +1,78 @@
+"""Tables of accounts: users, their device sessions, failed logins, guest invites."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
+
+
+class User(Base):
+    """A person who can log in, or a guest (``kind='guest'``) who came by an invite link.
+
+    What an organisation knows about a person (name there, phone, department)
+    lives on its Membership row, so one organisation never edits what another sees.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person")  # person | guest
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeviceSession(Base):
+    """One logged-in device. The bearer token is stored only as its SHA-256."""
+
+    __tablename__ = "device_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device_name: Mapped[str] = mapped_column(String(200), default="")
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    # A guest session is limited to one organisation and one thing in it (a meeting, a group...).
+    guest_org_id: Mapped[int | None] = mapped_column(BigId)
+    guest_scope_kind: Mapped[str | None] = mapped_column(String(32))
+    guest_scope_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed login, counted per account and per address for the rate limit."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))  # "account:<email>" or "addr:<ip>"
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GuestInvite(OrgScoped, Base):
+    """A link that lets people outside the organisation in, to one thing only."""
+
+    __tablename__ = "guest_invites"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    scope_kind: Mapped[str] = mapped_column(String(32))
+    scope_id: Mapped[int] = mapped_column(BigId)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    max_uses: Mapped[int | None] = mapped_column()
+    uses: Mapped[int] = mapped_column(default=0)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

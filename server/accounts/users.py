@@ -1,0 +1,24 @@
+"""Creating accounts. People normally arrive through an organisation (import, admin, demo)."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from server.accounts.login import normalise_email
+from server.accounts.models import User
+from server.accounts.passwords import check_new_password, hash_password
+from server.db import Transaction
+from server.errors import Conflict
+
+
+async def do_create_user(tx: Transaction, *, name: str, email: str | None, password: str | None = None) -> User:
+    if email is not None:
+        email = normalise_email(email)
+        taken = await tx.session.scalar(select(User.id).where(func.lower(User.email) == email))
+        if taken is not None:
+            raise Conflict("an account with this email already exists", field="email")
+    if password is not None:
+        check_new_password(password)
+    user = User(name=name, email=email, password_hash=await hash_password(password) if password else None)
+    tx.session.add(user)
+    await tx.session.flush()
+    return user

@@ -1,0 +1,140 @@
+"""Typed endpoints: request bodies declared as pydantic models, validated before the handler runs.
+
+    @routes.post("/api/v1/orgs/{org_id}/departments")
+    @endpoint(body=DepartmentIn, response=DepartmentOut, status=201, role="admin")
+    async def create_department(request, body: DepartmentIn, org: OrgContext) -> DepartmentOut: ...
+
+The decorator authenticates (``auth``), resolves the organisation of an
+``{org_id}`` route for the caller (404 if they are not in it: see
+server/orgs/access.py), checks ``role``, parses the body and the query string,
+and turns the returned model into JSON. The same metadata builds
+/api/openapi.json (server/openapi.py).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from server.appkeys import PRINCIPAL
+from server.errors import Forbidden, InvalidInput, Unauthenticated
+
+ROLES = ("member", "admin", "owner")
+
+
+class Model(BaseModel):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    """Base of every response body."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    auth: str  # "user" (people only), "any" (people and guests), "none"
+    role: str | None
+    summary: str
+
+
+def endpoint(
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    auth: str = "user",
+    role: str | None = None,
+    summary: str = "",
+):
+    assert auth in ("user", "any", "none") and (role is None or role in ROLES)
+
+    def decorate(handler):
+        spec = EndpointSpec(body, query, response, status, auth, role, summary or (handler.__doc__ or "").strip())
+        wants = inspect.signature(handler).parameters
+
+        @functools.wraps(handler)
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            principal = request.get(PRINCIPAL)
+            if auth != "none":
+                if principal is None:
+                    raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+                if auth == "user" and principal.is_guest:
+                    raise Forbidden("guests cannot use this")
+            kwargs: dict[str, Any] = {}
+            if "org" in wants:
+                from server.orgs.access import resolve_org
+
+                kwargs["org"] = await resolve_org(request, principal, role)
+            if body is not None:
+                kwargs["body"] = await parse_body(request, body)
+            if query is not None:
+                kwargs["query"] = parse_model(query, dict(request.query))
+            result = await handler(request, **kwargs)
+            return to_response(result, status)
+
+        wrapper.__muster_endpoint__ = spec
+        return wrapper
+
+    return decorate
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    if request.content_type != "application/json":
+        raise InvalidInput("send the body as JSON with 'Content-Type: application/json'", code="unsupported_media_type")
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InvalidInput(f"body is not valid JSON: {e}", code="malformed_json") from None
+    return parse_model(model, data)
+
+
+def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        message = first["msg"] if not field else f"{field}: {first['msg']}"
+        if first["type"] == "extra_forbidden":
+            message = f"unknown field '{field}'"
+        raise InvalidInput(message, field=field) from None
+
+
+def to_response(result: Any, status: int) -> web.StreamResponse:
+    if isinstance(result, web.StreamResponse):
+        return result
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, BaseModel):
+        return web.json_response(text=result.model_dump_json(), status=status)
+    if isinstance(result, list) and all(isinstance(r, BaseModel) for r in result):
+        return web.json_response(text="[" + ",".join(r.model_dump_json() for r in result) + "]", status=status)
+    return web.json_response(result, status=status)
+
+
+def path_int(request: web.Request, name: str) -> int:
+    """An integer path parameter; anything else reads as a missing resource."""
+    from server.errors import NotFound
+
+    try:
+        value = int(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"no such {name.removesuffix('_id')}") from None
+    if not 0 < value < 2**63:
+        raise NotFound(f"no such {name.removesuffix('_id')}")
+    return value

@@ -1,0 +1,115 @@
+"""The aiohttp application: middlewares, platform parts, then each discovered capability."""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import uuid
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from server import capabilities
+from server.accounts.auth import auth_middleware
+from server.appkeys import BUS, DB, PRINCIPAL, SETTINGS
+from server.bus import LocalBus
+from server.config import Settings
+from server.db import Database
+from server.errors import InvalidInput, MusterError, RateLimited, TooLarge
+from server.observability import REQUESTS, request_log
+
+log = logging.getLogger("muster.app")
+
+# Each module has ``setup(app)``: its routes, and any resource it opens and closes.
+PLATFORM_PARTS = (
+    "server.health",
+    "server.openapi",
+    "server.accounts.routes",
+    "server.orgs.routes",
+    "server.gateway.websocket",
+    "server.web.routes",
+)
+
+
+@web.middleware
+async def log_middleware(request: web.Request, handler):
+    """One JSON line per request: route, status, time, caller. Never headers, bodies or query strings."""
+    started = time.perf_counter()
+    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    except web.HTTPException as e:
+        status = e.status
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        REQUESTS.labels(request.method, route, str(status)).observe(elapsed)
+        principal = request.get(PRINCIPAL)
+        request_log(
+            request_id=request_id,
+            method=request.method,
+            route=route,
+            path=request.path,
+            status=status,
+            ms=round(elapsed * 1000, 2),
+            user_id=principal.user_id if principal else None,
+            remote=request.remote,
+        )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    """Maps the one error hierarchy, and aiohttp's own HTTP errors, to ``{"error": {...}}``."""
+    try:
+        return await handler(request)
+    except MusterError as e:
+        headers = {"Retry-After": str(e.retry_after_s)} if isinstance(e, RateLimited) else None
+        return web.json_response(e.as_json(), status=e.status, headers=headers)
+    except ValidationError as e:  # a model built inside a handler; requests are validated in server/api.py
+        return web.json_response(InvalidInput(str(e.errors()[0]["msg"])).as_json(), status=400)
+    except web.HTTPRequestEntityTooLarge:
+        err = TooLarge(f"body larger than the limit of {request.app[SETTINGS].max_body_bytes} bytes")
+        return web.json_response(err.as_json(), status=413)
+    except web.HTTPException as e:
+        if e.status < 400 or e.content_type == "application/json":
+            raise
+        code = {404: "not_found", 405: "method_not_allowed"}.get(e.status, "http_error")
+        body = {"error": {"code": code, "message": e.reason, "field": None}}
+        return web.json_response(body, status=e.status, headers={k: v for k, v in e.headers.items() if k == "Allow"})
+
+
+def create_app(settings: Settings, *, bus=None) -> web.Application:
+    settings = settings.resolved()
+    app = web.Application(
+        middlewares=[log_middleware, error_middleware, auth_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[BUS] = bus if bus is not None else _make_bus(settings)
+    app[DB] = Database(settings.database_url, bus=app[BUS])
+    app.cleanup_ctx.append(_open_resources)
+    for name in PLATFORM_PARTS:
+        importlib.import_module(name).setup(app)
+    for cap in capabilities.load():
+        cap.setup(app)
+    return app
+
+
+def _make_bus(settings: Settings):
+    if settings.redis_url:
+        from server.gateway.redis_bus import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return LocalBus()
+
+
+async def _open_resources(app: web.Application):
+    await app[BUS].start()
+    yield
+    await app[BUS].close()
+    await app[DB].close()

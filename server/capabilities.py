@@ -1,0 +1,41 @@
+"""Discovery of capabilities (rooms/, notify/, schools/) through the ``muster.capabilities`` entry points.
+
+The platform never imports a capability by name: pyproject.toml lists them,
+and each exposes a ``Capability`` that says how it plugs in.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Capability:
+    name: str
+    setup: Callable[[web.Application], None]  # add routes, cleanup contexts, gateway handlers
+    models: str  # module whose import registers the capability's tables on Base.metadata
+    migrations: Path | None = None  # its Alembic version folder (its own branch)
+    cli: Callable | None = field(default=None)  # optional: add subcommands to `muster`
+
+
+def load() -> list[Capability]:
+    found = []
+    for ep in sorted(importlib.metadata.entry_points(group="muster.capabilities"), key=lambda e: e.name):
+        found.append(ep.load())
+    return found
+
+
+PLATFORM_MODELS = ("server.accounts.models", "server.orgs.models", "server.gateway.models")
+
+
+def import_models() -> None:
+    """Import every table definition, the platform's and each capability's."""
+    for module in PLATFORM_MODELS:
+        importlib.import_module(module)
+    for cap in load():
+        importlib.import_module(cap.models)

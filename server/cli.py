@@ -1,0 +1,83 @@
+"""The ``muster`` command: serve, db upgrade, demo, import-members."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from server.config import Settings
+
+
+def _settings_help() -> str:
+    lines = ["environment variables (all optional):"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default not in ("", None) else "(see description)"
+        lines.append(f"  MUSTER_{name.upper():<22} {field.description} Default: {default}")
+    return "\n".join(lines)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.db.migrate import upgrade
+    from server.observability import configure_logging
+
+    settings = Settings().resolved()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    configure_logging(settings.log_level)
+    if args.migrate:
+        upgrade(settings.database_url)
+    app = create_app(settings)
+    print(f"Muster is running at {settings.public_url}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    from server.db.migrate import upgrade
+
+    settings = Settings().resolved()
+    upgrade(settings.database_url)
+    print("database is at the newest schema")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="muster", description="Muster collaboration server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP and WebSocket server",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", help="address to listen on (overrides MUSTER_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (overrides MUSTER_PORT)")
+    serve.add_argument("--migrate", action="store_true", help="apply database migrations before serving")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply every pending migration").set_defaults(func=cmd_db_upgrade)
+
+    from server import capabilities
+
+    for cap in capabilities.load():
+        if cap.cli is not None:
+            cap.cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
+

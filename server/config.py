@@ -1,0 +1,57 @@
+"""Settings, read once from ``MUSTER_*`` environment variables.
+
+Every default is safe for a single machine: an embedded SQLite file, the
+in-process bus, and a secret key generated and kept beside the database.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUSTER_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded database, uploads and the generated secret live.")
+    database_url: str = Field("", description="SQLAlchemy async URL; empty means sqlite+aiosqlite in data_dir.")
+    redis_url: str = Field("", description="Redis URL for the bus between nodes; empty means the in-process bus (one node).")
+    secret_key: str = Field("", description="Signs links and derives keys; empty means generated once into data_dir.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, description="Port to listen on.")
+    public_url: str = Field("", description="URL users reach this server at (links, QR codes); empty means http://host:port.")
+    node_name: str = Field("", description="Name of this node in logs and metrics; empty means host:port.")
+    max_body_bytes: int = Field(1 << 20, description="Largest JSON or form body accepted; larger gets 413.")
+    max_import_bytes: int = Field(64 << 20, description="Largest member import file accepted.")
+    session_days: int = Field(30, description="Days a device session stays valid without use.")
+    login_max_failures: int = Field(5, description="Failed logins allowed per account, and x4 per address, in login_window_s.")
+    login_window_s: int = Field(900, description="Window of the login rate limit, in seconds.")
+    default_phone_region: str = Field("CN", description="Region used to read phone numbers written without a country code.")
+    ws_send_queue: int = Field(1024, description="Frames queued for one WebSocket before a slow reader is disconnected.")
+    ws_heartbeat_s: float = Field(20.0, description="Ping interval; a socket that misses a pong is closed.")
+    metrics_token: str = Field("", description="Bearer token for /metrics; empty means loopback callers only.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    def resolved(self) -> "Settings":
+        """Fill the defaults that depend on data_dir (database file, secret key)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'muster.sqlite3').resolve()}"
+        if not self.secret_key:
+            key_file = self.data_dir / "secret_key"
+            if not key_file.exists():
+                key_file.write_text(secrets.token_urlsafe(48))
+                key_file.chmod(0o600)
+            self.secret_key = key_file.read_text().strip()
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        if not self.node_name:
+            self.node_name = f"{self.host}:{self.port}"
+        return self
+
+    def __repr_args__(self):
+        # Keep the secret key and connection URLs (which may hold passwords) out of logs and tracebacks.
+        for name, value in super().__repr_args__():
+            yield name, ("***" if name in {"secret_key", "database_url", "redis_url", "metrics_token"} and value else value)

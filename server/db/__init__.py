@@ -1,0 +1,170 @@
+"""Storage: one way to get a database session, and tenant isolation in one place.
+
+``Database.transaction(org_id=...)`` is the only way code reaches the database.
+A transaction opened for an organisation can only see and write rows of that
+organisation: every ORM SELECT, UPDATE and DELETE of an ``OrgScoped`` model gets
+``org_id = :org_id`` added by ``_scope_to_org`` below, and a flush refuses an
+``OrgScoped`` row of another organisation. Routes never filter by org by hand,
+so forgetting to cannot leak another organisation's data.
+
+Events for devices are queued with ``tx.publish(channel, payload)`` and go out
+on the bus only once the commit succeeded; other post-commit work uses
+``tx.after_commit``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from server.bus import Bus
+
+log = logging.getLogger(__name__)
+
+# Integer primary keys: BIGINT identity on PostgreSQL, the rowid alias on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both backends (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use server.db.utcnow()")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class OrgScoped:
+    """Mixin for rows that belong to one organisation; see the module docstring."""
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+
+
+class CrossOrgWrite(Exception):
+    """A programming error: a transaction scoped to one org tried to write another's row."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_org(state: ORMExecuteState) -> None:
+    org_id = state.session.info.get("org_id")
+    if org_id is None or state.is_column_load or state.is_relationship_load:
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(OrgScoped, lambda cls: cls.org_id == org_id, include_aliases=True)
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_cross_org_rows(session: Session, _ctx, _instances) -> None:
+    org_id = session.info.get("org_id")
+    if org_id is None:
+        return
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, OrgScoped):
+            if obj.org_id is None:
+                obj.org_id = org_id
+            elif obj.org_id != org_id:
+                raise CrossOrgWrite(f"{type(obj).__name__} of org {obj.org_id} written in a transaction of org {org_id}")
+
+
+class Transaction:
+    """An open unit of work: ``session`` for queries; ``publish`` and ``after_commit`` for what follows it."""
+
+    def __init__(self, db: "Database", session: AsyncSession, org_id: int | None):
+        self.db = db
+        self.session = session
+        self.org_id = org_id
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(action)
+
+    def publish(self, channel: str, payload: bytes) -> None:
+        """Publish on the bus once this transaction has committed (never if it rolls back)."""
+        bus = self.db.bus
+        if bus is not None:
+            self._after_commit.append(lambda: bus.publish(channel, payload))
+
+
+class Database:
+    def __init__(self, url: str, *, bus: "Bus | None" = None, echo: bool = False, pool_size: int = 20):
+        self.url = url
+        self.bus = bus
+        self.dialect = url.split(":", 1)[0].split("+", 1)[0]
+        kwargs: dict = {"echo": echo}
+        if self.dialect == "postgresql":
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+        else:
+            kwargs |= {"connect_args": {"timeout": 30}}
+        self.engine = create_async_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, org_id: int | None = None) -> AsyncIterator[Transaction]:
+        """Open a transaction; commit on success, roll back on error, then run after-commit actions."""
+        async with self._sessions() as session:
+            session.info["org_id"] = org_id
+            tx = Transaction(self, session, org_id)
+            async with session.begin():
+                yield tx
+        for action in tx._after_commit:
+            try:
+                await action()
+            except Exception:  # the data is committed; a failed notification must not turn into a 500
+                log.exception("after-commit action failed")
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,66 @@
+"""The one error hierarchy. Raise these anywhere; server/api.py maps them to JSON once.
+
+Every error answers ``{"error": {"code", "message", "field"}}`` with its HTTP status.
+"""
+from __future__ import annotations
+
+
+class MusterError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_json(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+class InvalidInput(MusterError):
+    status = 400
+    code = "invalid"
+
+
+class Unauthenticated(MusterError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(MusterError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(MusterError):
+    """Also what another organisation's resources look like: they do not exist for you."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(MusterError):
+    status = 409
+    code = "conflict"
+
+
+class Gone(MusterError):
+    status = 410
+    code = "gone"
+
+
+class TooLarge(MusterError):
+    status = 413
+    code = "too_large"
+
+
+class RateLimited(MusterError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, **kw):
+        super().__init__(message, **kw)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,1 @@
+"""Organisations, their department tree, members and the directory."""

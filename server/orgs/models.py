@@ -1,0 +1,58 @@
+"""Tables of organisations: the organisation, its department tree, its members."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Department(OrgScoped, Base):
+    """A node of the department tree. ``path`` is the chain of ids, ``/1/5/9/``,
+    so a subtree is one indexed prefix query (``path LIKE '/1/5/%'``)."""
+
+    __tablename__ = "departments"
+    __table_args__ = (
+        UniqueConstraint("org_id", "parent_id", "name", name="uq_departments_org_parent_name"),
+        Index("ix_departments_org_path", "org_id", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Membership(OrgScoped, Base):
+    """A person in an organisation: their role, department, and how the organisation lists them."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", name="uq_memberships_org_user"),
+        UniqueConstraint("org_id", "external_id", name="uq_memberships_org_external_id"),
+        Index("ix_memberships_org_name", "org_id", "display_name"),
+        Index("ix_memberships_org_phone", "org_id", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")  # owner | admin | member
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    email: Mapped[str | None] = mapped_column(String(320))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

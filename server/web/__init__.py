@@ -1,0 +1,1 @@
+"""Pages served by the server: plain HTML and JavaScript, no build step."""

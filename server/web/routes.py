@@ -1,0 +1,6 @@
+"""Page routes (being built)."""
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    pass

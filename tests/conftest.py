@@ -1,0 +1,82 @@
+"""Fixtures shared by every test: a migrated database on each backend, the app, a client.
+
+``backend`` runs a test on both SQLite (the embedded default) and PostgreSQL.
+Each test starts from empty tables: SQLite gets a copy of a migrated template
+file; PostgreSQL gets one database per run whose tables are truncated between tests.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
+
+from server.app import create_app
+from server.appkeys import DB
+from server.config import Settings
+from server.db import Base
+from server.db.migrate import upgrade
+from tests import services
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "muster.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    services.require_postgres()
+    url = services.create_postgres_database()
+    upgrade(url)
+    yield url
+    services.drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path) -> str:
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    path = tmp_path / "muster.sqlite3"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key", login_max_failures=5)
+
+
+@pytest.fixture
+async def app(settings, backend):
+    app = create_app(settings)
+    if backend == "postgresql":
+        await truncate_all(app[DB])
+    yield app
+    await app[DB].close()
+
+
+@pytest.fixture
+async def client(app):
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+def db(app):
+    return app[DB]
+
+
+async def truncate_all(db) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with db.transaction() as tx:
+        await tx.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -1,0 +1,81 @@
+"""The real services tests talk to, and the rule for when one is missing.
+
+Outside CI a missing service skips the tests that need it; with CI=true it fails them.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("MUSTER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+CHROMIUM = os.environ.get("MUSTER_TEST_CHROMIUM", "/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is required when CI=true", pytrace=False)
+    pytest.skip(f"{what} is not available")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> None:
+    if not port_open("127.0.0.1", 5432):
+        missing("PostgreSQL at 127.0.0.1:5432")
+
+
+def require_redis() -> None:
+    if not port_open("127.0.0.1", 6379):
+        missing("Redis at 127.0.0.1:6379")
+
+
+def require_chromium() -> str:
+    path = shutil.which(CHROMIUM) or shutil.which("chromium")
+    if not path:
+        missing("Chromium (apt-get install chromium)")
+    return path
+
+
+def create_postgres_database() -> str:
+    """A fresh, uniquely named database; returns its SQLAlchemy async URL."""
+    import asyncpg
+
+    name = f"muster_t_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+
+
+def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
