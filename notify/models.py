@@ -1,0 +1,1 @@
+"""Tables of notify/ (being built)."""
