@@ -1,0 +1,195 @@
+// The directory page: the organisation's department tree and its members,
+// searchable, filtered by department, paged with the API's next_cursor.
+
+import { api, forgetToken, query } from "./api.js";
+import { el, show, showMessage } from "./dom.js";
+
+const ORG_KEY = "muster.org";
+const SEARCH_DELAY_MS = 250;
+
+const $ = (id) => document.getElementById(id);
+const view = {
+  orgName: $("org-name"),
+  orgPicker: $("org-picker"),
+  orgSelect: $("org-select"),
+  meName: $("me-name"),
+  signOut: $("sign-out"),
+  pageError: $("page-error"),
+  noOrg: $("no-org"),
+  directory: $("directory"),
+  tree: $("department-tree"),
+  search: $("search"),
+  includeSub: $("include-sub"),
+  caption: $("list-caption"),
+  members: $("member-list"),
+  noMembers: $("no-members"),
+  loadMore: $("load-more"),
+};
+
+const state = {
+  orgId: null,
+  departments: new Map(), // id → department
+  departmentId: null, // null: everyone
+  nextCursor: null,
+  // Each new listing bumps this; an answer to an older listing is dropped, so
+  // a slow response for "an" never overwrites the one for "ann".
+  listing: 0,
+};
+
+view.signOut.addEventListener("click", signOut);
+view.orgSelect.addEventListener("change", () => openOrg(Number(view.orgSelect.value)).catch(reportError));
+view.includeSub.addEventListener("change", () => listMembers());
+view.loadMore.addEventListener("click", () => listMembers({ more: true }));
+let searchTimer;
+view.search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => listMembers(), SEARCH_DELAY_MS);
+});
+
+start().catch(reportError);
+
+async function start() {
+  const [me, orgs] = await Promise.all([api("/api/v1/me"), api("/api/v1/orgs")]);
+  view.meName.textContent = me.name;
+  if (orgs.length === 0) {
+    show(view.noOrg, true);
+    return;
+  }
+  view.orgSelect.replaceChildren(...orgs.map((o) => el("option", { value: o.id }, o.name)));
+  // One organisation: its name as a title. Several: a selector instead.
+  view.orgName.textContent = orgs.length === 1 ? orgs[0].name : "";
+  show(view.orgPicker, orgs.length > 1);
+  const remembered = Number(localStorage.getItem(ORG_KEY));
+  const first = orgs.find((o) => o.id === remembered) || orgs[0];
+  view.orgSelect.value = String(first.id);
+  await openOrg(first.id);
+}
+
+async function openOrg(orgId) {
+  state.orgId = orgId;
+  state.departmentId = null;
+  localStorage.setItem(ORG_KEY, String(orgId));
+  const departments = await api(`/api/v1/orgs/${orgId}/departments`);
+  state.departments = new Map(departments.map((d) => [d.id, d]));
+  renderTree();
+  show(view.directory, true);
+  await listMembers();
+}
+
+function renderTree() {
+  const children = new Map(); // parent id (or null) → departments, by name
+  for (const d of state.departments.values()) {
+    const parent = state.departments.has(d.parent_id) ? d.parent_id : null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(d);
+  }
+  for (const list of children.values()) list.sort((a, b) => a.name.localeCompare(b.name));
+
+  const branch = (parentId) => {
+    const list = children.get(parentId) || [];
+    if (list.length === 0) return null;
+    return el("ul", {}, list.map((d) => el("li", {}, treeButton(d.id, d.name, d.member_count), branch(d.id))));
+  };
+  view.tree.replaceChildren(el("li", {}, treeButton(null, "Everyone")), ...(branch(null)?.children || []));
+}
+
+function treeButton(departmentId, name, count) {
+  const selected = state.departmentId === departmentId;
+  return el(
+    "button",
+    {
+      type: "button",
+      class: selected ? "tree-item selected" : "tree-item",
+      "aria-current": selected ? "true" : null,
+      dataset: { departmentId: departmentId ?? "" },
+      onclick: () => selectDepartment(departmentId),
+    },
+    el("span", { class: "tree-name" }, name),
+    count === undefined ? null : el("span", { class: "count" }, count),
+  );
+}
+
+function selectDepartment(departmentId) {
+  state.departmentId = departmentId;
+  renderTree();
+  listMembers();
+}
+
+async function listMembers({ more = false } = {}) {
+  const listing = more ? state.listing : ++state.listing;
+  const q = view.search.value.trim();
+  const department = state.departmentId;
+  const params = {
+    q,
+    department_id: department,
+    include_subdepartments: department === null ? null : view.includeSub.checked,
+    cursor: more ? state.nextCursor : null,
+  };
+  view.loadMore.disabled = true;
+  try {
+    const page = await api(`/api/v1/orgs/${state.orgId}/members${query(params)}`);
+    if (listing !== state.listing) return;
+    showMessage(view.pageError, "");
+    const rows = page.items.map(memberRow);
+    if (more) view.members.append(...rows);
+    else view.members.replaceChildren(...rows);
+    state.nextCursor = page.next_cursor;
+    show(view.loadMore, Boolean(page.next_cursor));
+    show(view.noMembers, view.members.children.length === 0);
+    view.caption.textContent = caption(q, department);
+  } catch (error) {
+    if (listing === state.listing) reportError(error);
+  } finally {
+    view.loadMore.disabled = false;
+  }
+}
+
+function caption(q, departmentId) {
+  const where = departmentId === null ? "Everyone" : state.departments.get(departmentId)?.name || "Department";
+  const sub = departmentId !== null && view.includeSub.checked ? " and sub-departments" : "";
+  return q ? `${where}${sub} · matching “${q}”` : `${where}${sub}`;
+}
+
+function memberRow(m) {
+  const details = [
+    m.title && el("span", { class: "title" }, m.title),
+    m.department && el("span", { class: "department" }, m.department.name),
+  ];
+  const contact = [
+    m.phone && el("a", { class: "phone", href: `tel:${m.phone}` }, m.phone),
+    m.email && el("a", { class: "email", href: `mailto:${m.email}` }, m.email),
+  ];
+  return el(
+    "li",
+    { class: "member", dataset: { memberId: m.id } },
+    el("span", { class: "avatar", "aria-hidden": "true" }, initials(m.display_name)),
+    el(
+      "div",
+      { class: "member-main" },
+      el("div", { class: "member-name" }, m.display_name, m.role !== "member" && el("span", { class: "badge" }, m.role)),
+      el("div", { class: "member-details muted" }, details),
+    ),
+    el("div", { class: "member-contact" }, contact),
+  );
+}
+
+function initials(name) {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || "?").slice(0, 2);
+  return letters.toUpperCase();
+}
+
+async function signOut() {
+  view.signOut.disabled = true;
+  try {
+    await api("/api/v1/auth/logout", { method: "POST" });
+  } catch {
+    // Signed out or not, this device forgets its token.
+  }
+  forgetToken();
+  location.assign("/");
+}
+
+function reportError(error) {
+  showMessage(view.pageError, error.message || String(error));
+}
