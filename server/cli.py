@@ -15,6 +15,16 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
+def _serve_settings(args: argparse.Namespace) -> Settings:
+    """Settings with --host/--port applied before resolving, so public_url and node_name follow them."""
+    settings = Settings()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    return settings.resolved()
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
@@ -22,11 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from server.db.migrate import upgrade
     from server.observability import configure_logging
 
-    settings = Settings().resolved()
-    if args.host:
-        settings.host = args.host
-    if args.port:
-        settings.port = args.port
+    settings = _serve_settings(args)
     configure_logging(settings.log_level)
     if args.migrate:
         upgrade(settings.database_url)
@@ -43,6 +49,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     print("database is at the newest schema")
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from server.db.migrate import upgrade
+    from server.demo import demo_banner, seed_demo_database
+
+    settings = _serve_settings(args)
+    upgrade(settings.database_url)
+    demo = asyncio.run(seed_demo_database(settings.database_url))
+    print(demo_banner(demo, settings.public_url), flush=True)
+    cmd_serve(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="muster", description="Muster collaboration server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (overrides MUSTER_PORT)")
     serve.add_argument("--migrate", action="store_true", help="apply database migrations before serving")
     serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser(
+        "demo",
+        help="create a demo organisation with sample people and logins (idempotent), then serve",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--host", help="address to listen on (overrides MUSTER_HOST)")
+    demo.add_argument("--port", type=int, help="port to listen on (overrides MUSTER_PORT)")
+    demo.set_defaults(func=cmd_demo, migrate=False)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
