@@ -1,22 +1,47 @@
-"""Accounts API: sign in and out, who am I."""
+"""Accounts API: sign in and out, who am I, my devices, my password and second factor, guests."""
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
+from server.accounts.credentials import change_password, disable_totp
+from server.accounts.devices import do_revoke_device, list_devices
+from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, invite_url
 from server.accounts.login import do_login
 from server.accounts.models import User
-from server.accounts.schemas import LoginIn, LoginOut, UserOut
-from server.api import endpoint
+from server.accounts.schemas import (
+    DeviceOut,
+    GuestInviteIn,
+    GuestInviteOut,
+    GuestScopeOut,
+    GuestSessionIn,
+    GuestSessionOut,
+    LoginIn,
+    LoginOut,
+    MePatchIn,
+    PasswordChangeIn,
+    PasswordChangeOut,
+    TotpCodeIn,
+    TotpDisableIn,
+    TotpEnrolmentOut,
+    UserOut,
+)
+from server.accounts.totp import do_begin_totp, do_confirm_totp
+from server.accounts.users import do_rename_user
+from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.orgs.access import OrgContext
 
 routes = web.RouteTableDef()
+
+
+def client_ip(request: web.Request) -> str:
+    return request.remote or ""
 
 
 @routes.post("/api/v1/auth/login")
 @endpoint(body=LoginIn, response=LoginOut, auth="none")
 async def login(request: web.Request, body: LoginIn) -> LoginOut:
-    """Sign in with email and password; returns a bearer token for this device."""
+    """Sign in with email and password (and a TOTP code if enabled); returns a bearer token for this device."""
     token, device, user = await do_login(
         request.app[DB],
         request.app[SETTINGS],
@@ -25,9 +50,18 @@ async def login(request: web.Request, body: LoginIn) -> LoginOut:
         totp_code=body.totp_code,
         device_name=body.device_name,
         user_agent=request.headers.get("User-Agent", ""),
-        ip=request.remote or "",
+        ip=client_ip(request),
     )
     return LoginOut(token=token, session_id=device.id, user=UserOut.model_validate(user))
+
+
+@routes.post("/api/v1/auth/logout")
+@endpoint(status=204, auth="any")
+async def logout(request: web.Request) -> None:
+    """Sign this device out: its token stops working."""
+    principal = request[PRINCIPAL]
+    async with request.app[DB].transaction() as tx:
+        await do_revoke_device(tx, principal.user_id, principal.session_id)
 
 
 @routes.get("/api/v1/me")
@@ -37,6 +71,136 @@ async def me(request: web.Request) -> UserOut:
     async with request.app[DB].transaction() as tx:
         user = await tx.session.get(User, request[PRINCIPAL].user_id)
     return UserOut.model_validate(user)
+
+
+@routes.patch("/api/v1/me")
+@endpoint(body=MePatchIn, response=UserOut, auth="any")
+async def update_me(request: web.Request, body: MePatchIn) -> UserOut:
+    """Change my name."""
+    async with request.app[DB].transaction() as tx:
+        user = await do_rename_user(tx, request[PRINCIPAL].user_id, body.name)
+    return UserOut.model_validate(user)
+
+
+@routes.get("/api/v1/me/devices")
+@endpoint(response=list[DeviceOut])
+async def my_devices(request: web.Request) -> list[DeviceOut]:
+    """My signed-in devices; ``current`` marks the one making this request."""
+    principal = request[PRINCIPAL]
+    async with request.app[DB].transaction() as tx:
+        devices = await list_devices(tx, principal.user_id)
+    return [
+        DeviceOut(
+            id=d.id,
+            device_name=d.device_name,
+            user_agent=d.user_agent,
+            ip=d.ip,
+            created_at=d.created_at,
+            last_seen_at=d.last_seen_at,
+            current=d.id == principal.session_id,
+        )
+        for d in devices
+    ]
+
+
+@routes.delete("/api/v1/me/devices/{session_id}")
+@endpoint(status=204)
+async def revoke_my_device(request: web.Request) -> None:
+    """Sign one of my devices out."""
+    session_id = path_int(request, "session_id")
+    async with request.app[DB].transaction() as tx:
+        await do_revoke_device(tx, request[PRINCIPAL].user_id, session_id)
+
+
+@routes.post("/api/v1/me/password")
+@endpoint(body=PasswordChangeIn, response=PasswordChangeOut)
+async def change_my_password(request: web.Request, body: PasswordChangeIn) -> PasswordChangeOut:
+    """Change my password; every other device is signed out, this one stays."""
+    principal = request[PRINCIPAL]
+    revoked = await change_password(
+        request.app[DB],
+        request.app[SETTINGS],
+        user_id=principal.user_id,
+        session_id=principal.session_id,
+        ip=client_ip(request),
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return PasswordChangeOut(revoked_session_ids=sorted(revoked))
+
+
+@routes.post("/api/v1/me/totp")
+@endpoint(response=TotpEnrolmentOut, status=201)
+async def begin_my_totp(request: web.Request) -> TotpEnrolmentOut:
+    """Start two-factor enrolment: a secret and QR code for an authenticator app (not on until confirmed)."""
+    async with request.app[DB].transaction() as tx:
+        enrolment = await do_begin_totp(tx, await tx.session.get(User, request[PRINCIPAL].user_id))
+    return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg)
+
+
+@routes.post("/api/v1/me/totp/confirm")
+@endpoint(body=TotpCodeIn, response=UserOut)
+async def confirm_my_totp(request: web.Request, body: TotpCodeIn) -> UserOut:
+    """Turn two-factor sign-in on with a code from the authenticator app."""
+    async with request.app[DB].transaction() as tx:
+        user = await tx.session.get(User, request[PRINCIPAL].user_id)
+        await do_confirm_totp(tx, user, body.code)
+    return UserOut.model_validate(user)
+
+
+@routes.delete("/api/v1/me/totp")
+@endpoint(body=TotpDisableIn, status=204)
+async def disable_my_totp(request: web.Request, body: TotpDisableIn) -> None:
+    """Turn two-factor sign-in off, proven by a current code or the password."""
+    await disable_totp(
+        request.app[DB],
+        request.app[SETTINGS],
+        user_id=request[PRINCIPAL].user_id,
+        ip=client_ip(request),
+        code=body.code,
+        password=body.password,
+    )
+
+
+@routes.post("/api/v1/orgs/{org_id}/guest-invites")
+@endpoint(body=GuestInviteIn, response=GuestInviteOut, status=201)
+async def create_guest_invite(request: web.Request, body: GuestInviteIn, org: OrgContext) -> GuestInviteOut:
+    """Create a link that lets people outside the organisation in, to one thing only."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        token, invite = await do_create_invite(
+            tx, org, scope_kind=body.scope_kind, scope_id=body.scope_id, expires_in_s=body.expires_in_s, max_uses=body.max_uses
+        )
+    return GuestInviteOut(id=invite.id, token=token, url=invite_url(request.app[SETTINGS], token), expires_at=invite.expires_at)
+
+
+@routes.delete("/api/v1/orgs/{org_id}/guest-invites/{invite_id}")
+@endpoint(status=204)
+async def revoke_guest_invite(request: web.Request, org: OrgContext) -> None:
+    """Withdraw a guest link (organisation admins, or whoever created it)."""
+    invite_id = path_int(request, "invite_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_revoke_invite(tx, org, invite_id)
+
+
+@routes.post("/api/v1/guest-sessions")
+@endpoint(body=GuestSessionIn, response=GuestSessionOut, status=201, auth="none")
+async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSessionOut:
+    """Enter through a guest link: returns a token limited to what the link invites to."""
+    async with request.app[DB].transaction() as tx:
+        token, device, user, scope = await do_join_as_guest(
+            tx,
+            request.app[SETTINGS],
+            invite_token=body.invite_token,
+            display_name=body.display_name,
+            user_agent=request.headers.get("User-Agent", ""),
+            ip=client_ip(request),
+        )
+    return GuestSessionOut(
+        token=token,
+        session_id=device.id,
+        user=UserOut.model_validate(user),
+        scope=GuestScopeOut(org_id=scope.org_id, kind=scope.kind, id=scope.id),
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -1,10 +1,14 @@
 """Request and response bodies of the accounts API."""
 from __future__ import annotations
 
+import datetime as dt
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from server.accounts.passwords import MIN_LENGTH
 from server.api import Model, Out
+
+MAX_INVITE_S = 90 * 24 * 3600
 
 
 class LoginIn(Model):
@@ -28,3 +32,77 @@ class LoginOut(Out):
     user: UserOut
 
 
+class MePatchIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class DeviceOut(Out):
+    id: int
+    device_name: str
+    user_agent: str
+    ip: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    current: bool
+
+
+class PasswordChangeIn(Model):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=MIN_LENGTH, max_length=1024)
+
+
+class PasswordChangeOut(Out):
+    revoked_session_ids: list[int]
+
+
+class TotpEnrolmentOut(Out):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class TotpCodeIn(Model):
+    code: str = Field(min_length=6, max_length=10)
+
+
+class TotpDisableIn(Model):
+    code: str | None = Field(None, min_length=6, max_length=10)
+    password: str | None = Field(None, min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def exactly_one_proof(self) -> "TotpDisableIn":
+        if (self.code is None) == (self.password is None):
+            raise ValueError("send either 'code' (from the authenticator app) or 'password', not both")
+        return self
+
+
+class GuestInviteIn(Model):
+    scope_kind: str = Field(min_length=1, max_length=32)
+    scope_id: int = Field(gt=0, lt=2**63)
+    expires_in_s: int = Field(7 * 24 * 3600, ge=60, le=MAX_INVITE_S)
+    max_uses: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class GuestInviteOut(Out):
+    id: int
+    token: str
+    url: str
+    expires_at: dt.datetime
+
+
+class GuestSessionIn(Model):
+    invite_token: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(min_length=1, max_length=100)
+
+
+class GuestScopeOut(Out):
+    org_id: int
+    kind: str
+    id: int
+
+
+class GuestSessionOut(Out):
+    token: str
+    session_id: int
+    user: UserOut
+    scope: GuestScopeOut

@@ -22,3 +22,11 @@ async def do_create_user(tx: Transaction, *, name: str, email: str | None, passw
     tx.session.add(user)
     await tx.session.flush()
     return user
+
+
+async def do_rename_user(tx: Transaction, user_id: int, name: str) -> User:
+    """The account's own name; each organisation keeps its own listing name on the membership."""
+    user = await tx.session.get(User, user_id)
+    user.name = name
+    await tx.session.flush()
+    return user

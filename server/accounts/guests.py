@@ -1,0 +1,117 @@
+"""Guests: people outside the organisation, let in by a link to one thing only.
+
+A capability says what guests can be invited to by registering a scope kind
+(``register_guest_scope("meeting", check)``); ``check(tx, org, scope_id)``
+runs inside a transaction of the inviting organisation and raises ``NotFound``
+if the thing is not there, or ``Forbidden`` if the inviter may not invite to
+it. The platform registers no kind itself.
+
+Anyone with the link's token (shown once, stored only as its SHA-256) becomes a
+``kind="guest"`` user with a device session pinned to that organisation and
+that one thing (``GuestScope``). ``server/api.py`` keeps guests off every
+``auth="user"`` endpoint and ``server/orgs/access.py`` answers 404 for every
+other organisation; capabilities check ``principal.may_see(kind, id)``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select, update
+
+from server.accounts.auth import GuestScope, hash_token, issue_session
+from server.accounts.models import DeviceSession, GuestInvite, User
+from server.config import Settings
+from server.db import Transaction, utcnow
+from server.errors import Forbidden, Gone, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from server.orgs.access import OrgContext
+
+GuestScopeCheck = Callable[[Transaction, "OrgContext", int], Awaitable[None]]
+SCOPE_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")  # fits guest_invites.scope_kind, String(32)
+
+_scope_checks: dict[str, GuestScopeCheck] = {}
+
+
+def register_guest_scope(kind: str, check: GuestScopeCheck) -> None:
+    """Let guests be invited to things of ``kind``; called from a capability's ``setup``."""
+    if not SCOPE_KIND.match(kind):
+        raise ValueError(f"guest scope kind {kind!r} must be 1-32 characters of a-z, 0-9, '_', '.', '-'")
+    if kind in _scope_checks:
+        raise ValueError(f"guest scope kind {kind!r} is already registered")
+    _scope_checks[kind] = check
+
+
+def invite_url(settings: Settings, token: str) -> str:
+    """The link to share. The token rides in the fragment, which browsers never send, so it stays out of server logs."""
+    return f"{settings.public_url.rstrip('/')}/join#{token}"
+
+
+async def do_create_invite(
+    tx: Transaction, org: "OrgContext", *, scope_kind: str, scope_id: int, expires_in_s: int, max_uses: int | None
+) -> tuple[str, GuestInvite]:
+    """Check the inviter may invite to that thing, then store the invite; returns its token (shown only now)."""
+    check = _scope_checks.get(scope_kind)
+    if check is None:
+        known = ", ".join(sorted(_scope_checks)) or "none on this server"
+        raise InvalidInput(f"guests cannot be invited to '{scope_kind}' (known kinds: {known})", field="scope_kind")
+    await check(tx, org, scope_id)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    invite = GuestInvite(
+        org_id=org.org_id,
+        token_hash=hash_token(token),
+        scope_kind=scope_kind,
+        scope_id=scope_id,
+        created_by=org.user_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=expires_in_s),
+        max_uses=max_uses,
+        uses=0,
+    )
+    tx.session.add(invite)
+    await tx.session.flush()
+    return token, invite
+
+
+async def do_revoke_invite(tx: Transaction, org: "OrgContext", invite_id: int) -> None:
+    """Withdraw a link (its admin or its creator); guests already in keep their sessions."""
+    invite = await tx.session.scalar(select(GuestInvite).where(GuestInvite.id == invite_id))
+    if invite is None:
+        raise NotFound("no such guest invite", field="invite_id")
+    if not (org.is_admin or invite.created_by == org.user_id):
+        raise Forbidden("only an organisation admin or whoever created this invite can revoke it")
+    if invite.revoked_at is None:
+        invite.revoked_at = utcnow()
+        await tx.session.flush()
+
+
+async def do_join_as_guest(
+    tx: Transaction, settings: Settings, *, invite_token: str, display_name: str, user_agent: str, ip: str
+) -> tuple[str, DeviceSession, User, GuestScope]:
+    """Spend one use of the invite and open a guest session scoped to what it invites to."""
+    invite = await tx.session.scalar(select(GuestInvite).where(GuestInvite.token_hash == hash_token(invite_token)))
+    if invite is None:
+        raise NotFound("this invite link is not valid; check that it was copied completely", field="invite_token")
+    if invite.revoked_at is not None:
+        raise Gone("this invite link was withdrawn; ask whoever sent it for a new one")
+    if invite.expires_at <= utcnow():
+        raise Gone("this invite link has expired; ask whoever sent it for a new one")
+    claimed = await tx.session.execute(
+        update(GuestInvite)
+        .where(GuestInvite.id == invite.id, or_(GuestInvite.max_uses.is_(None), GuestInvite.uses < GuestInvite.max_uses))
+        .values(uses=GuestInvite.uses + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Gone(f"this invite link has been used its {invite.max_uses} times; ask whoever sent it for a new one")
+    user = User(kind="guest", name=display_name, email=None, password_hash=None)
+    tx.session.add(user)
+    await tx.session.flush()
+    scope = GuestScope(org_id=invite.org_id, kind=invite.scope_kind, id=invite.scope_id)
+    token, device = await issue_session(tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope)
+    return token, device, user, scope
