@@ -91,6 +91,10 @@ def create_app(settings: Settings, *, bus=None) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    if settings.trusted_proxies:
+        from server.proxies import forwarded_middleware
+
+        app.middlewares.insert(0, forwarded_middleware(settings.trusted_proxies))
     app[BUS] = bus if bus is not None else _make_bus(settings)
     app[DB] = Database(settings.database_url, bus=app[BUS])
     app.cleanup_ctx.append(_open_resources)
@@ -105,7 +109,7 @@ def _make_bus(settings: Settings):
     if settings.redis_url:
         from server.gateway.redis_bus import RedisBus
 
-        return RedisBus(settings.redis_url)
+        return RedisBus(settings.redis_url, prefix=settings.redis_prefix)
     return LocalBus()
 
 

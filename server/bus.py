@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 Handler = Callable[[bytes], None]
+ReconnectListener = Callable[[], None]
 
 
 class Bus(Protocol):
@@ -30,8 +31,18 @@ class Bus(Protocol):
         """Call ``handler`` with every payload published on ``channel``; returns an unsubscribe function."""
         ...
 
+    def on_reconnect(self, listener: ReconnectListener) -> None:
+        """Call ``listener`` after the bus lost its connection and got it back.
+
+        Messages published meanwhile are lost; a listener re-reads what it
+        missed from the database (the hub does so for every open socket).
+        """
+        ...
+
 
 class LocalBus:
+    """One process, no connection to lose: ``on_reconnect`` listeners are never called."""
+
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
 
@@ -49,3 +60,6 @@ class LocalBus:
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
         self._handlers[channel].append(handler)
         return lambda: self._handlers[channel].remove(handler) if handler in self._handlers[channel] else None
+
+    def on_reconnect(self, listener: ReconnectListener) -> None:
+        pass

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where the embedded database, uploads and the generated secret live.")
     database_url: str = Field("", description="SQLAlchemy async URL; empty means sqlite+aiosqlite in data_dir.")
     redis_url: str = Field("", description="Redis URL for the bus between nodes; empty means the in-process bus (one node).")
+    redis_prefix: str = Field("muster:", description="Prefix of this deployment's Redis channel names, so deployments (or test runs) can share a Redis.")
     secret_key: str = Field("", description="Signs links and derives keys; empty means generated once into data_dir.")
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8080, description="Port to listen on.")
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     ws_send_queue: int = Field(1024, description="Frames queued for one WebSocket before a slow reader is disconnected.")
     ws_heartbeat_s: float = Field(20.0, description="Ping interval; a socket that misses a pong is closed.")
     metrics_token: str = Field("", description="Bearer token for /metrics; empty means loopback callers only.")
+    trusted_proxies: str = Field("", description="Comma-separated addresses or networks of reverse proxies (nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty means none.")
     log_level: str = Field("INFO", description="Python logging level.")
 
     def resolved(self) -> "Settings":

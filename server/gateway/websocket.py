@@ -1,6 +1,154 @@
-"""The device WebSocket, /api/v1/ws (being built: see docs/ARCHITECTURE.md)."""
-from aiohttp import web
+"""The device WebSocket, ``GET /api/v1/ws`` (protocol: docs/ARCHITECTURE.md).
+
+The token comes in the first frame, never in the URL (URLs end up in proxy
+logs). Order of the handshake matters: the socket joins the hub *before* the
+stored events are read, so an event committed during the replay is either in
+the rows read or arrives live (held until the replay ends); the cursor drops
+whichever copy comes second.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Literal
+
+from aiohttp import WSMsgType, web
+from pydantic import Field, ValidationError
+from sqlalchemy import select
+
+from server.accounts.auth import Principal, authenticate
+from server.api import Model
+from server.appkeys import BUS, DB, HUB, SETTINGS
+from server.gateway.frames import (
+    CLOSE_PROTOCOL,
+    CLOSE_UNAUTHENTICATED,
+    PONG,
+    encode_frame,
+    error_frame,
+)
+from server.gateway.hub import Connection, Hub
+from server.gateway.models import UserStream
+
+log = logging.getLogger("muster.gateway")
+
+HELLO_TIMEOUT_S = 10.0
+CLOSE_HANDSHAKE_TIMEOUT_S = 5.0
+
+routes = web.RouteTableDef()
+
+
+class Hello(Model):
+    type: Literal["hello"]
+    token: str = Field(max_length=200)
+    user_seq: int = Field(0, ge=0, lt=2**63, description="The last per-user sequence number this device saw; 0 the first time.")
+
+
+@routes.get("/api/v1/ws")
+async def device_socket(request: web.Request) -> web.WebSocketResponse:
+    """One device's real-time connection: hello, replay, ready, then live events and capability frames."""
+    settings = request.app[SETTINGS]
+    hub = request.app[HUB]
+    # No per-message compression: fan-out sends one shared frame to thousands
+    # of sockets, and deflating it per socket would cost CPU per recipient.
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_s,
+        compress=False,
+        max_msg_size=settings.max_body_bytes,
+        timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
+    )
+    await ws.prepare(request)
+
+    hello = await _receive_hello(ws)
+    if hello is None:
+        return ws
+    principal = await authenticate(request.app[DB], hello.token, session_days=settings.session_days)
+    if principal is None:
+        await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
+        return ws
+
+    connection = Connection(
+        ws,
+        request,
+        principal,
+        db=request.app[DB],
+        queue_size=settings.ws_send_queue,
+        after_seq=await _resume_point(request, principal, hello.user_seq),
+    )
+    hub.register(connection)
+    try:
+        await connection.cursor.catch_up()
+        connection.send(
+            encode_frame(
+                {"type": "ready", "user_seq": connection.cursor.last_seq, "user_id": principal.user_id, "session_id": principal.session_id}
+            )
+        )
+        await hub.connected(connection)
+        await _serve_client_frames(ws, hub, connection)
+    finally:
+        await hub.unregister(connection)
+    return ws
+
+
+async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
+    try:
+        msg = await ws.receive(timeout=HELLO_TIMEOUT_S)
+    except TimeoutError:
+        await ws.close(code=CLOSE_PROTOCOL, message=b"send hello within 10 seconds")
+        return None
+    if msg.type != WSMsgType.TEXT:
+        await ws.close(code=CLOSE_PROTOCOL, message=b"the first frame must be a hello text frame")
+        return None
+    try:
+        return Hello.model_validate_json(msg.data)
+    except ValidationError:
+        await ws.close(code=CLOSE_PROTOCOL, message=b'the first frame must be {"type":"hello","token":...,"user_seq":N}')
+        return None
+
+
+async def _resume_point(request: web.Request, principal: Principal, user_seq: int) -> int:
+    """Where to replay from: the device's number, unless it is ahead of the stream (a restored database).
+
+    Then ``ready`` tells the device the real position, lower than what it sent.
+    """
+    async with request.app[DB].transaction() as tx:
+        last_seq = await tx.session.scalar(select(UserStream.last_seq).where(UserStream.user_id == principal.user_id))
+    return min(user_seq, last_seq or 0)
+
+
+async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: Connection) -> None:
+    async for msg in ws:
+        if msg.type != WSMsgType.TEXT:
+            if msg.type == WSMsgType.BINARY:
+                connection.send(error_frame("invalid", "frames are JSON text, not binary"))
+            continue
+        try:
+            message = json.loads(msg.data)
+        except json.JSONDecodeError as e:
+            connection.send(error_frame("malformed_json", f"frame is not valid JSON: {e}"))
+            continue
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            connection.send(error_frame("invalid", 'a frame is a JSON object with a string "type"'))
+            continue
+        if message["type"] == "ping":
+            connection.send(PONG)
+        elif message["type"] == "hello":
+            connection.send(error_frame("invalid", "already said hello", message.get("ref")))
+        else:
+            await hub.dispatch(connection, message)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    app[HUB].close_all()
+
+
+async def _detach_hub(app: web.Application) -> None:
+    app[HUB].detach()
 
 
 def setup(app: web.Application) -> None:
-    pass
+    # Subscribed before the bus starts, so the node is listening by the time it reports ready.
+    app[HUB] = Hub(app[DB], queue_size=app[SETTINGS].ws_send_queue)
+    app[HUB].attach(app[BUS])
+    app.on_shutdown.append(_close_sockets)
+    app.on_cleanup.append(_detach_hub)
+    app.router.add_routes(routes)

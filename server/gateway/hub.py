@@ -1,0 +1,290 @@
+"""The hub: this node's open device sockets, by user, and what reaches them.
+
+Every node subscribes once to the bus channel ``user-events``. A message names
+the recipients and their sequence numbers; the hub looks each one up in its
+``user_id -> connections`` map, so the cost on a node is proportional to the
+recipients connected *to that node*, and the event's data is JSON-encoded
+once per message, not once per socket.
+
+A ``Connection`` never lets a slow device slow anyone else: ``send`` appends
+to a bounded queue and returns; one writer task per socket drains it. When
+the queue is full the device is not reading, and it is disconnected (4008);
+it resumes from its last sequence number when it comes back. Memory per
+socket is therefore bounded by ``MUSTER_WS_SEND_QUEUE`` references to frames
+(shared objects for fan-out) plus the transport's write buffer.
+
+For capabilities (groups, rooms, notify): ``send_to_users`` (local sockets
+only; cross-node delivery goes through ``emit`` or their own bus channel),
+``local_connections``, ``local_user_ids``, ``on(frame_type, handler)`` for
+frames devices send, and ``on_connect``/``on_disconnect`` hooks.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable, Collection, Iterable, KeysView
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from server.accounts.auth import Principal
+from server.bus import Bus
+from server.db import Database
+from server.errors import MusterError
+from server.gateway.events import USER_EVENTS_CHANNEL
+from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, Frame, encode_data, error_frame, event_frame
+from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
+from server.observability import WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CLOSED
+
+log = logging.getLogger("muster.gateway")
+
+FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[None] | None]
+ConnectionHook = Callable[["Connection"], Awaitable[None] | None]
+
+RESERVED_FRAME_TYPES = frozenset({"hello", "ping"})
+_CLOSE_HANDSHAKE_S = 2.0
+
+
+class _Close:
+    """Queued after the frames a socket must still hear (e.g. the ``session.revoked`` event)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+class Connection:
+    """One device's socket: who it is, its place in the user's stream, its bounded send queue."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, request: web.Request, principal: Principal, *, db: Database, queue_size: int, after_seq: int
+    ) -> None:
+        self.principal = principal
+        self.user_id = principal.user_id
+        self.session_id = principal.session_id
+        self.closed = False
+        self.cursor = StreamCursor(db, self, after_seq=after_seq, hold_limit=queue_size)
+        self._ws = ws
+        self._request = request
+        self._queue: asyncio.Queue[Frame | _Close] = asyncio.Queue(queue_size)
+        self._flushed = asyncio.Event()
+        self._flushed.set()
+        self._writer = asyncio.get_running_loop().create_task(self._write_forever())
+        self._closer: asyncio.Task | None = None
+
+    def __repr__(self) -> str:
+        return f"<Connection user={self.user_id} session={self.session_id}>"
+
+    def send(self, frame: Frame) -> bool:
+        """Queue a frame; never waits. A full queue disconnects the slow reader. False if not queued."""
+        if self.closed:
+            return False
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._close_slow_reader()
+            return False
+        self._flushed.clear()
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued have been sent."""
+        if not self.closed:
+            try:
+                self._queue.put_nowait(_Close(code, reason))
+            except asyncio.QueueFull:
+                self._close_slow_reader()
+                return
+            self.closed = True
+
+    async def wait_flushed(self) -> bool:
+        """Wait until every queued frame is written to the socket; False if it closed first."""
+        while not self._queue.empty() and not self._writer.done():
+            self._flushed.clear()
+            await self._flushed.wait()
+        return not self.closed
+
+    def stop(self) -> None:
+        """The socket is gone: stop its tasks and free its queue."""
+        self.closed = True
+        self.cursor.stop()
+        self._writer.cancel()
+        self._flushed.set()
+
+    async def _write_forever(self) -> None:
+        ws = self._ws
+        try:
+            while True:
+                frame = await self._queue.get()
+                if isinstance(frame, _Close):
+                    await ws.close(code=frame.code, message=frame.reason.encode())
+                    return
+                if isinstance(frame, str):
+                    await ws.send_str(frame)
+                else:
+                    await ws.send_frame(frame, WSMsgType.TEXT)
+                WS_FRAMES.inc()
+                if self._queue.empty():
+                    self._flushed.set()
+        except ConnectionError:
+            pass  # the device went away; the socket's handler unregisters it
+        finally:
+            self.closed = True
+            self._flushed.set()
+
+    def _close_slow_reader(self) -> None:
+        if self._closer is not None:
+            return
+        WS_SLOW_CLOSED.inc()
+        self.closed = True
+        self._writer.cancel()
+        self._closer = asyncio.get_running_loop().create_task(self._abort(CLOSE_SLOW_READER, "slow reader: reconnect and resume"))
+
+    async def _abort(self, code: int, reason: str) -> None:
+        """Try a close handshake briefly; a client that is not reading will not answer, so then drop the TCP connection."""
+        try:
+            await asyncio.wait_for(self._ws.close(code=code, message=reason.encode()), _CLOSE_HANDSHAKE_S)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            transport = self._request.transport
+            if transport is not None:
+                transport.abort()
+
+
+class Hub:
+    def __init__(self, db: Database, *, queue_size: int) -> None:
+        self.queue_size = queue_size
+        self._db = db
+        self._connections: dict[int, set[Connection]] = {}
+        self._frame_handlers: dict[str, FrameHandler] = {}
+        self._connect_hooks: list[ConnectionHook] = []
+        self._disconnect_hooks: list[ConnectionHook] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._background: set[asyncio.Task] = set()
+
+    # --- what capabilities use -------------------------------------------------
+
+    def local_connections(self, user_id: int) -> frozenset[Connection]:
+        return frozenset(self._connections.get(user_id, ()))
+
+    def local_user_ids(self) -> KeysView[int]:
+        return self._connections.keys()
+
+    def send_to_users(self, user_ids: Iterable[int], frame: Frame) -> int:
+        """Queue the same frame object on every local socket of these users; returns how many sockets."""
+        sent = 0
+        for user_id in user_ids:
+            for connection in self._connections.get(user_id, ()):
+                sent += connection.send(frame)
+        return sent
+
+    def on(self, frame_type: str, handler: FrameHandler) -> None:
+        """Route client frames ``{"type": frame_type, ...}`` to ``handler(connection, message)``.
+
+        A handler may raise a ``MusterError``: the device gets an error frame and the socket stays open.
+        """
+        if frame_type in RESERVED_FRAME_TYPES or frame_type in self._frame_handlers:
+            raise ValueError(f"frame type {frame_type!r} already has a handler")
+        self._frame_handlers[frame_type] = handler
+
+    def on_connect(self, hook: ConnectionHook) -> None:
+        """Called once a socket is live (after ``ready``)."""
+        self._connect_hooks.append(hook)
+
+    def on_disconnect(self, hook: ConnectionHook) -> None:
+        """Called when a socket is gone, whatever the reason."""
+        self._disconnect_hooks.append(hook)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def attach(self, bus: Bus) -> None:
+        self._unsubscribe = bus.subscribe(USER_EVENTS_CHANNEL, self._on_user_events)
+        bus.on_reconnect(self._resync_after_bus_outage)
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def register(self, connection: Connection) -> None:
+        """Start receiving live events for this socket (held by its cursor until it caught up)."""
+        self._connections.setdefault(connection.user_id, set()).add(connection)
+        WS_CONNECTIONS.inc()
+
+    async def unregister(self, connection: Connection) -> None:
+        connections = self._connections.get(connection.user_id)
+        if connections is None or connection not in connections:
+            return
+        connections.discard(connection)
+        if not connections:
+            del self._connections[connection.user_id]
+        WS_CONNECTIONS.dec()
+        connection.stop()
+        await self._run_hooks(self._disconnect_hooks, connection)
+
+    async def connected(self, connection: Connection) -> None:
+        await self._run_hooks(self._connect_hooks, connection)
+
+    async def dispatch(self, connection: Connection, message: dict[str, Any]) -> None:
+        """A client frame other than ``hello``/``ping``: to the capability that registered its type."""
+        frame_type = message.get("type")
+        ref = message.get("ref")
+        handler = self._frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
+        if handler is None:
+            connection.send(error_frame("unknown_type", f"unknown frame type {frame_type!r}", ref))
+            return
+        try:
+            result = handler(connection, message)
+            if inspect.isawaitable(result):
+                await result
+        except MusterError as e:
+            connection.send(error_frame(e.code, e.message, ref))
+        except Exception:
+            log.exception("handler of frame type %s failed", frame_type)
+            connection.send(error_frame("internal", "the server could not handle this frame", ref))
+
+    def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
+        for connections in list(self._connections.values()):
+            for connection in list(connections):
+                connection.close(code, reason)
+
+    # --- delivery --------------------------------------------------------------
+
+    def _on_user_events(self, payload: bytes) -> None:
+        message = json.loads(payload)
+        local = [(user_id, seq) for user_id, seq in message["users"] if user_id in self._connections]
+        if not local:
+            return
+        event_type, data = message["type"], message["data"]
+        data_json, at = encode_data(data), message["at"]
+        revoked = revoked_sessions(event_type, data)
+        for user_id, seq in local:
+            frame = event_frame(seq, event_type, data_json, at)
+            for connection in list(self._connections.get(user_id, ())):
+                connection.cursor.offer(seq, frame, revoked)
+
+    def _resync_after_bus_outage(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._catch_up_lagging())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _catch_up_lagging(self) -> None:
+        """After a bus outage: one query per 5,000 local users finds the sockets that missed events."""
+        positions = await stream_positions(self._db, list(self._connections))
+        for user_id, last_seq in positions.items():
+            for connection in list(self._connections.get(user_id, ())):
+                if connection.cursor.last_seq < last_seq:
+                    connection.cursor.catch_up_soon()
+
+    @staticmethod
+    async def _run_hooks(hooks: Collection[ConnectionHook], connection: Connection) -> None:
+        for hook in hooks:
+            try:
+                result = hook(connection)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("connection hook %r failed", hook)
