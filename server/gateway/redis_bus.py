@@ -46,6 +46,11 @@ class RedisBus:
         self._confirmed = asyncio.Event()
         self._closing = False
 
+    @property
+    def subscriber_name(self) -> str:
+        """The subscriber connection's CLIENT SETNAME, to find it in ``CLIENT LIST``."""
+        return f"{self._prefix}bus-subscriber"
+
     async def start(self) -> None:
         """Connect both connections; returns once every channel subscribed so far is confirmed by Redis."""
         self._publisher = redis.from_url(self._url)
@@ -132,7 +137,9 @@ class RedisBus:
     async def _connect_subscriber(self) -> None:
         # No retries inside redis-py: a lost connection must surface here, so
         # that we know to tell the reconnect listeners.
-        self._subscriber = redis.from_url(self._url, retry=Retry(NoBackoff(), 0), socket_keepalive=True)
+        self._subscriber = redis.from_url(
+            self._url, retry=Retry(NoBackoff(), 0), socket_keepalive=True, client_name=self.subscriber_name
+        )
         self._pubsub = self._subscriber.pubsub()
         self._subscribed = set()
         channels = list(self._handlers)

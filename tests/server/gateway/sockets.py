@@ -76,6 +76,13 @@ async def emit_to(db: Database, user_ids: list[int], type: str = "test.ping", da
         return await emit(tx, user_ids, type, data if data is not None else {})
 
 
+async def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
 class SilentDevice:
     """Says hello over a raw TCP socket, then never reads again."""
 

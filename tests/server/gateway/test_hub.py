@@ -1,0 +1,86 @@
+"""The hub's API for capabilities: fan-out of one frame, client frame handlers, connection hooks."""
+from __future__ import annotations
+
+import pytest
+
+from server.appkeys import HUB
+from server.errors import Forbidden
+from server.gateway.frames import encode_frame
+from tests.factories import person
+from tests.server.gateway.sockets import connect, token_of, wait_until
+
+
+async def ready_device(client, someone):
+    device = await connect(client.session, str(client.make_url("/api/v1/ws")), token_of(someone.headers))
+    await device.until_ready()
+    return device
+
+
+async def test_send_to_users_queues_one_shared_frame_on_each_local_socket(client, db, app):
+    hub = app[HUB]
+    alice, bob, carol = [await person(client, db) for _ in range(3)]
+    alice_phone, alice_laptop, bob_phone = [await ready_device(client, p) for p in (alice, alice, bob)]
+    frame = encode_frame({"type": "group.message", "text": "héllo"})
+
+    assert hub.send_to_users([alice.id, bob.id, carol.id], frame) == 3
+    for device in (alice_phone, alice_laptop, bob_phone):
+        assert await device.next_frame() == {"type": "group.message", "text": "héllo"}
+    assert set(hub.local_user_ids()) == {alice.id, bob.id}
+    assert {c.user_id for c in hub.local_connections(alice.id)} == {alice.id}
+    assert len(hub.local_connections(alice.id)) == 2 and hub.local_connections(carol.id) == frozenset()
+
+
+async def test_client_frames_reach_the_handler_of_their_type(client, db, app):
+    hub = app[HUB]
+    received = []
+
+    async def on_raise_hand(connection, message):
+        received.append((connection.user_id, message))
+        connection.send(encode_frame({"type": "room.hand_raised", "ref": message.get("ref")}))
+
+    def on_forbidden(connection, message):
+        raise Forbidden("only hosts may mute everyone")
+
+    hub.on("room.raise_hand", on_raise_hand)
+    hub.on("room.mute_all", on_forbidden)
+    alice = await person(client, db)
+    device = await ready_device(client, alice)
+
+    await device.send({"type": "room.raise_hand", "room_id": 4, "ref": "a1"})
+    assert await device.next_frame() == {"type": "room.hand_raised", "ref": "a1"}
+    assert received == [(alice.id, {"type": "room.raise_hand", "room_id": 4, "ref": "a1"})]
+    await device.send({"type": "room.mute_all", "ref": "a2"})
+    assert await device.next_frame() == {
+        "type": "error",
+        "error": {"code": "forbidden", "message": "only hosts may mute everyone"},
+        "ref": "a2",
+    }
+
+
+async def test_a_frame_type_has_one_handler_and_protocol_types_are_reserved(app):
+    hub = app[HUB]
+    hub.on("room.join", lambda c, m: None)
+    with pytest.raises(ValueError):
+        hub.on("room.join", lambda c, m: None)
+    with pytest.raises(ValueError):
+        hub.on("ping", lambda c, m: None)
+
+
+async def test_connect_and_disconnect_hooks_see_each_socket(client, db, app):
+    hub = app[HUB]
+    seen = []
+
+    async def connected(connection):
+        seen.append(("up", connection.user_id))
+
+    hub.on_connect(connected)
+    hub.on_disconnect(lambda connection: seen.append(("down", connection.user_id)))
+    alice = await person(client, db)
+    device = await ready_device(client, alice)
+    await device.send({"type": "ping"})
+    await device.next_frame()
+    assert seen == [("up", alice.id)]
+    await device.close()
+    await wait_until(lambda: len(seen) == 2)
+    assert seen == [("up", alice.id), ("down", alice.id)]
+    assert not hub.local_connections(alice.id)

@@ -1,0 +1,75 @@
+"""Devices that stop reading or vanish: disconnected, without the server holding more for them."""
+from __future__ import annotations
+
+import asyncio
+
+import psutil
+
+from server.appkeys import HUB, SETTINGS
+from server.gateway.frames import encode_frame
+from server.observability import WS_SLOW_CLOSED
+from tests.factories import person
+from tests.server.gateway.sockets import SilentDevice, connect, token_of, wait_until
+
+
+async def test_a_device_that_stops_reading_is_disconnected_with_a_bounded_queue(client, db, app):
+    app[SETTINGS].ws_send_queue = 16
+    app[SETTINGS].ws_heartbeat_s = 60.0
+    hub = app[HUB]
+    alice = await person(client, db)
+    silent = SilentDevice(client.host, client.port, token_of(alice.headers))
+    await silent.open()
+    try:
+        await wait_until(lambda: hub.local_connections(alice.id))
+        (connection,) = hub.local_connections(alice.id)
+        frame = encode_frame({"type": "test.blob", "blob": "x" * 65536})
+        closed_before = WS_SLOW_CLOSED._value.get()
+        rss_before = psutil.Process().memory_info().rss
+        offered = queued_max = 0
+        for _ in range(4000):  # 256 MB offered if nothing stopped it
+            offered += hub.send_to_users([alice.id], frame)
+            queued_max = max(queued_max, connection._queue.qsize())
+            await asyncio.sleep(0)
+        rss_growth = psutil.Process().memory_info().rss - rss_before
+
+        await wait_until(lambda: not hub.local_connections(alice.id))
+        assert WS_SLOW_CLOSED._value.get() == closed_before + 1
+        assert queued_max <= 16
+        assert offered < 4000, "the slow reader was never cut off"
+        assert rss_growth < 64 << 20, f"server memory grew by {rss_growth >> 20} MB"
+        # The TCP connection is gone too: reading what was buffered ends in EOF or a reset.
+        loop = asyncio.get_running_loop()
+        received_eof = False
+        try:
+            while chunk := await asyncio.wait_for(loop.sock_recv(silent.sock, 1 << 20), 5):
+                pass
+            received_eof = True
+        except ConnectionResetError:
+            received_eof = True
+        assert received_eof
+    finally:
+        silent.close()
+
+
+async def test_a_device_that_misses_heartbeats_is_dropped_while_a_live_one_stays(client, db, app):
+    app[SETTINGS].ws_heartbeat_s = 0.3
+    hub = app[HUB]
+    gone: list[int] = []
+    hub.on_disconnect(lambda connection: gone.append(connection.user_id))
+    alice, bob = await person(client, db), await person(client, db)
+    silent = SilentDevice(client.host, client.port, token_of(alice.headers))
+    await silent.open()
+    live = await connect(client.session, str(client.make_url("/api/v1/ws")), token_of(bob.headers))
+    await live.until_ready()
+    try:
+        await wait_until(lambda: hub.local_connections(alice.id))
+        # The live device answers pings while it waits for frames (aiohttp replies to pings inside receive).
+        reading = asyncio.create_task(live.ws.receive())
+        await wait_until(lambda: not hub.local_connections(alice.id), timeout=3)
+        await asyncio.sleep(1.0)  # several more heartbeat periods
+        assert not reading.done(), "the live device was closed too"
+        assert hub.local_connections(bob.id)
+        assert gone == [alice.id]
+        reading.cancel()
+    finally:
+        silent.close()
