@@ -1,0 +1,69 @@
+"""``muster demo``'s organisation (server/demo.py): what the pages show on a fresh machine.
+
+Unlike the page tests, these run on both storage backends: the demo is seeded
+into whatever database ``muster demo`` is pointed at.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from server.demo import DEMO_DEPARTMENTS, DEMO_LOGINS, DEMO_ORG_SLUG, DEMO_PEOPLE, do_seed_demo
+from server.orgs.models import Department, Membership, Organisation
+from tests.factories import sign_in
+
+both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+
+
+async def counts(db) -> tuple[int, int, int]:
+    async with db.transaction() as tx:
+        orgs = await tx.session.scalar(select(func.count()).select_from(Organisation))
+        departments = await tx.session.scalar(select(func.count()).select_from(Department))
+        members = await tx.session.scalar(select(func.count()).select_from(Membership))
+    return orgs, departments, members
+
+
+@both_backends
+async def test_seeding_twice_changes_nothing_the_second_time(db):
+    first = await do_seed_demo(db)
+    before = await counts(db)
+    second = await do_seed_demo(db)
+    assert second == first
+    assert await counts(db) == before == (1, len(DEMO_DEPARTMENTS), len(DEMO_LOGINS) + len(DEMO_PEOPLE))
+
+
+@both_backends
+async def test_departments_form_the_tree_their_paths_describe(db):
+    demo = await do_seed_demo(db)
+    async with db.transaction(org_id=demo.org_id) as tx:
+        departments = {d.id: d for d in (await tx.session.execute(select(Department))).scalars()}
+    by_name_path = {}
+    for d in departments.values():
+        chain, node = [], d
+        while node is not None:
+            chain.insert(0, node)
+            node = departments.get(node.parent_id)
+        by_name_path["/".join(n.name for n in chain)] = d
+        assert d.path == "/" + "".join(f"{n.id}/" for n in chain)
+    assert set(by_name_path) == set(DEMO_DEPARTMENTS)
+
+
+@both_backends
+async def test_every_demo_login_signs_in_and_the_first_owns_the_organisation(client, db):
+    demo = await do_seed_demo(db)
+    for login in DEMO_LOGINS:
+        headers = await sign_in(client, login.email, login.password)
+        orgs = await (await client.get("/api/v1/orgs", headers=headers)).json()
+        assert [(o["slug"], o["role"]) for o in orgs] == [(DEMO_ORG_SLUG, login.role)]
+        assert orgs[0]["id"] == demo.org_id
+    assert DEMO_LOGINS[0].role == "owner"
+
+
+@both_backends
+async def test_every_member_has_a_department_title_and_distinct_phone(db):
+    demo = await do_seed_demo(db)
+    async with db.transaction(org_id=demo.org_id) as tx:
+        members = (await tx.session.execute(select(Membership))).scalars().all()
+    assert all(m.department_id is not None and m.title for m in members)
+    phones = [m.phone for m in members]
+    assert len(set(phones)) == len(phones) == demo.member_count
