@@ -7,7 +7,7 @@ import json
 
 from server.appkeys import BUS, SETTINGS
 from server.db import Database
-from server.gateway.events import USER_EVENTS_CHANNEL
+from server.gateway.events import USER_EVENTS_CHANNEL, emit
 from tests.factories import person
 from tests.server.gateway.sockets import connect, emit_to, token_of
 
@@ -40,8 +40,9 @@ async def test_emits_during_the_replay_arrive_once_each_in_order(client, db, app
     # the replay is long enough to overlap the emits, and the hold overflows.
     app[SETTINGS].ws_send_queue = 8
     alice = await person(client, db)
-    for n in range(450):  # more than two replay pages
-        await emit_to(db, [alice.id], "test.n", {"n": n})
+    async with db.transaction() as tx:
+        for n in range(450):  # many replay pages
+            await emit(tx, [alice.id], "test.n", {"n": n})
 
     async def keep_emitting() -> None:
         for n in range(450, 520):
