@@ -1,16 +1,43 @@
-"""Organisations API: create one, list mine, read one."""
+"""Organisations API: organisations, their department tree, members and directory, member import."""
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import select
 
 from server.accounts.models import User
-from server.api import endpoint
-from server.appkeys import DB, PRINCIPAL
+from server.api import endpoint, path_int
+from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.orgs.access import OrgContext
 from server.orgs.actions import do_create_org
-from server.orgs.models import Membership, Organisation
-from server.orgs.schemas import MyOrgOut, OrgIn, OrgOut
+from server.orgs.departments import (
+    do_create_department,
+    do_delete_department,
+    direct_member_count,
+    do_update_department,
+    get_department,
+    list_departments,
+)
+from server.orgs.directory import search_directory
+from server.orgs.imports.run import do_import_members
+from server.orgs.imports.upload import received_file
+from server.orgs.members import MemberDetails, do_add_member, do_remove_member, do_update_member, get_member
+from server.orgs.models import Department, Membership, Organisation
+from server.orgs.schemas import (
+    DepartmentIn,
+    DepartmentOut,
+    DepartmentPatchIn,
+    DepartmentRef,
+    ImportErrorOut,
+    ImportReportOut,
+    MemberIn,
+    MemberOut,
+    MemberPageOut,
+    MemberPatchIn,
+    MembersQuery,
+    MyOrgOut,
+    OrgIn,
+    OrgOut,
+)
 
 routes = web.RouteTableDef()
 
@@ -45,6 +72,138 @@ async def get_org(request: web.Request, org: OrgContext) -> OrgOut:
     """One organisation the caller belongs to (or was invited into as a guest)."""
     async with request.app[DB].transaction() as tx:
         return OrgOut.model_validate(await tx.session.get(Organisation, org.org_id))
+
+
+def department_out(department: Department, member_count: int) -> DepartmentOut:
+    return DepartmentOut(
+        id=department.id, name=department.name, parent_id=department.parent_id, path=department.path, member_count=member_count
+    )
+
+
+@routes.get("/api/v1/orgs/{org_id}/departments")
+@endpoint(response=list[DepartmentOut])
+async def list_org_departments(request: web.Request, org: OrgContext) -> list[DepartmentOut]:
+    """The whole department tree as a flat list, parents before children, with direct member counts."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return [department_out(d, n) for d, n in await list_departments(tx)]
+
+
+@routes.post("/api/v1/orgs/{org_id}/departments")
+@endpoint(body=DepartmentIn, response=DepartmentOut, status=201, role="admin")
+async def create_department(request: web.Request, body: DepartmentIn, org: OrgContext) -> DepartmentOut:
+    """Add a department at the top level or under ``parent_id``."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        department = await do_create_department(tx, name=body.name, parent_id=body.parent_id)
+    return department_out(department, 0)
+
+
+@routes.patch("/api/v1/orgs/{org_id}/departments/{department_id}")
+@endpoint(body=DepartmentPatchIn, response=DepartmentOut, role="admin")
+async def update_department(request: web.Request, body: DepartmentPatchIn, org: OrgContext) -> DepartmentOut:
+    """Rename a department, or move it with everything under it (``parent_id``: null for the top level)."""
+    department_id = path_int(request, "department_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        department = await do_update_department(
+            tx, department_id, name=body.name, move="parent_id" in body.model_fields_set, parent_id=body.parent_id
+        )
+        return department_out(department, await direct_member_count(tx, department.id))
+
+
+@routes.delete("/api/v1/orgs/{org_id}/departments/{department_id}")
+@endpoint(status=204, role="admin")
+async def delete_department(request: web.Request, org: OrgContext) -> None:
+    """Delete an empty department (no members, no sub-departments): 409 otherwise."""
+    department_id = path_int(request, "department_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_delete_department(tx, department_id)
+
+
+def member_out(member: Membership, department_name: str | None) -> MemberOut:
+    department = DepartmentRef(id=member.department_id, name=department_name) if member.department_id is not None else None
+    return MemberOut(
+        id=member.id,
+        user_id=member.user_id,
+        display_name=member.display_name,
+        phone=member.phone,
+        email=member.email,
+        title=member.title,
+        role=member.role,
+        department=department,
+    )
+
+
+async def _member_out(tx, member: Membership) -> MemberOut:
+    department = await get_department(tx, member.department_id) if member.department_id is not None else None
+    return member_out(member, department.name if department else None)
+
+
+@routes.get("/api/v1/orgs/{org_id}/members")
+@endpoint(query=MembersQuery, response=MemberPageOut)
+async def list_members(request: web.Request, query: MembersQuery, org: OrgContext) -> MemberPageOut:
+    """The directory: search by name, email or phone, filter by department (with its sub-departments), page by cursor."""
+    region = request.app[SETTINGS].default_phone_region
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        entries, next_cursor = await search_directory(tx, query, phone_region=region)
+    return MemberPageOut(items=[member_out(e.member, e.department_name) for e in entries], next_cursor=next_cursor)
+
+
+@routes.get("/api/v1/orgs/{org_id}/members/{member_id}")
+@endpoint(response=MemberOut)
+async def get_org_member(request: web.Request, org: OrgContext) -> MemberOut:
+    """One member of the directory."""
+    member_id = path_int(request, "member_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return await _member_out(tx, await get_member(tx, member_id))
+
+
+@routes.post("/api/v1/orgs/{org_id}/members")
+@endpoint(body=MemberIn, response=MemberOut, status=201, role="admin")
+async def add_member(request: web.Request, body: MemberIn, org: OrgContext) -> MemberOut:
+    """Add a person: their existing account if the email has one, else a new account without a password."""
+    region = request.app[SETTINGS].default_phone_region
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        member = await do_add_member(tx, org, MemberDetails(**body.model_dump()), phone_region=region)
+        return await _member_out(tx, member)
+
+
+@routes.patch("/api/v1/orgs/{org_id}/members/{member_id}")
+@endpoint(body=MemberPatchIn, response=MemberOut, role="admin")
+async def update_member(request: web.Request, body: MemberPatchIn, org: OrgContext) -> MemberOut:
+    """Change how the organisation lists a person, their department or role (owners: only by an owner)."""
+    member_id = path_int(request, "member_id")
+    region = request.app[SETTINGS].default_phone_region
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        member = await do_update_member(tx, org, member_id, body.model_dump(exclude_unset=True), phone_region=region)
+        return await _member_out(tx, member)
+
+
+@routes.delete("/api/v1/orgs/{org_id}/members/{member_id}")
+@endpoint(status=204, role="admin")
+async def remove_member(request: web.Request, org: OrgContext) -> None:
+    """Take a person out of the organisation; their account stays."""
+    member_id = path_int(request, "member_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_remove_member(tx, org, member_id)
+
+
+@routes.post("/api/v1/orgs/{org_id}/imports")
+@endpoint(response=ImportReportOut, role="admin")
+async def import_members(request: web.Request, org: OrgContext) -> ImportReportOut:
+    """Import members from a CSV or XLSX file (multipart field ``file``), matched by external_id.
+
+    Columns: external_id and name (required), email, phone, department ("Surgery/Ward 3",
+    created if missing), title, role. Rows with problems are reported by row number;
+    the others are imported.
+    """
+    settings = request.app[SETTINGS]
+    async with received_file(request, max_bytes=settings.max_import_bytes) as path:
+        report = await do_import_members(request.app[DB], org.org_id, path, phone_region=settings.default_phone_region)
+    return ImportReportOut(
+        created=report.created,
+        updated=report.updated,
+        failed=report.failed,
+        errors=[ImportErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -1,6 +1,8 @@
 """Request and response bodies of the organisations API."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from server.api import Model, Out
@@ -19,3 +21,87 @@ class OrgOut(Out):
 
 class MyOrgOut(OrgOut):
     role: str
+
+
+class DepartmentIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: int | None = Field(None, description="The parent department; none for the top level.")
+
+
+class DepartmentPatchIn(Model):
+    """Rename and/or move: a ``parent_id`` given (null for the top level) moves the department with its branch."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    parent_id: int | None = None
+
+
+class DepartmentOut(Out):
+    id: int
+    name: str
+    parent_id: int | None
+    path: str = Field(description="Ids from the top of the tree down to this department, '/1/5/9/'.")
+    member_count: int = Field(description="People directly in this department (not in its sub-departments).")
+
+
+class MembersQuery(Model):
+    q: str = Field("", max_length=200, description="Part of a name or email (any case), or a phone number or part of one (any formatting).")
+    department_id: int | None = None
+    include_subdepartments: bool = True
+    cursor: str | None = Field(None, max_length=1000, description="next_cursor of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class MemberIn(Model):
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=64, description="Any formatting; without +country code it is read in the server's default region.")
+    title: str | None = Field(None, max_length=200)
+    department_id: int | None = None
+    role: Literal["member", "admin", "owner"] = "member"
+    external_id: str | None = Field(None, max_length=128, description="The organisation's own id (HR number); imports match people by it.")
+
+
+class MemberPatchIn(Model):
+    """Only the fields sent change; null clears an optional field."""
+
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=64)
+    title: str | None = Field(None, max_length=200)
+    department_id: int | None = None
+    role: Literal["member", "admin", "owner"] | None = None
+    external_id: str | None = Field(None, max_length=128)
+
+
+class DepartmentRef(Out):
+    id: int
+    name: str
+
+
+class MemberOut(Out):
+    id: int
+    user_id: int
+    display_name: str
+    phone: str | None
+    email: str | None
+    title: str
+    role: str
+    department: DepartmentRef | None
+
+
+class MemberPageOut(Out):
+    items: list[MemberOut]
+    next_cursor: str | None
+
+
+class ImportErrorOut(Out):
+    row: int | None = Field(description="Row number as a spreadsheet shows it (the header is row 1).")
+    field: str | None
+    message: str
+
+
+class ImportReportOut(Out):
+    created: int
+    updated: int
+    failed: int = Field(description="Rows not imported; ``errors`` lists the first of them.")
+    errors: list[ImportErrorOut]

@@ -1,0 +1,80 @@
+"""The directory: who is in the organisation, searched by name, phone or email, filtered by department.
+
+Pages are keyset-paginated on (display_name, id): the cursor is the last row
+seen, so a page costs the same at the end of a 100,000-person directory as at
+the start, and people added meanwhile never shift a page.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from server.db import Transaction
+from server.errors import InvalidInput
+from server.orgs.departments import get_department
+from server.orgs.models import Department, Membership
+from server.orgs.phones import phone_search_digits
+from server.orgs.schemas import MembersQuery
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    member: Membership
+    department_name: str | None
+
+
+def encode_cursor(display_name: str, member_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([display_name, member_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        name, member_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(name, str) and isinstance(member_id, int):
+            return name, member_id
+    except (ValueError, TypeError):
+        pass
+    raise InvalidInput("cursor is not one this server gave out; start again without it", field="cursor")
+
+
+def _matches(q: str, phone_region: str):
+    """Name or email containing ``q`` (any case), or a phone number containing its digits."""
+    conditions = [Membership.display_name.icontains(q, autoescape=True), Membership.email.icontains(q, autoescape=True)]
+    digits = phone_search_digits(q, phone_region)
+    if digits is not None:
+        conditions.append(Membership.phone.contains(digits, autoescape=True))
+    return or_(*conditions)
+
+
+async def search_directory(tx: Transaction, query: MembersQuery, *, phone_region: str) -> tuple[list[DirectoryEntry], str | None]:
+    """One page of the directory and the cursor of the next page (None at the end)."""
+    statement = (
+        select(Membership, Department.name)
+        .outerjoin(Department, Department.id == Membership.department_id)
+        .order_by(Membership.display_name, Membership.id)
+        .limit(query.limit + 1)
+    )
+    if query.q:
+        statement = statement.where(_matches(query.q, phone_region))
+    if query.department_id is not None:
+        department = await get_department(tx, query.department_id, field="department_id")
+        if query.include_subdepartments:
+            subtree = select(Department.id).where(Department.path.startswith(department.path))
+            statement = statement.where(Membership.department_id.in_(subtree))
+        else:
+            statement = statement.where(Membership.department_id == department.id)
+    if query.cursor:
+        name, member_id = decode_cursor(query.cursor)
+        statement = statement.where(
+            or_(Membership.display_name > name, and_(Membership.display_name == name, Membership.id > member_id))
+        )
+    rows = (await tx.session.execute(statement)).all()
+    entries = [DirectoryEntry(member, department_name) for member, department_name in rows[: query.limit]]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = entries[-1].member
+        next_cursor = encode_cursor(last.display_name, last.id)
+    return entries, next_cursor

@@ -1,0 +1,164 @@
+"""Reading a member file row by row, CSV or XLSX, without holding it in memory.
+
+Both readers yield ``FileRow``s: ``number`` is what a spreadsheet shows (the
+header is row 1), ``cells`` maps column names to the cell text, and ``problem``
+says why a row could not even be split into cells. Column names are matched without regard to case, spaces or
+underscores ("External ID" is ``external_id``); an unknown or missing column
+refuses the whole file before anything is written.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from server.errors import InvalidInput
+
+COLUMNS = ("external_id", "name", "email", "phone", "department", "title", "role")
+REQUIRED = ("external_id", "name")
+XLSX_MAGIC = b"PK\x03\x04"
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+
+class FileRow(NamedTuple):
+    number: int
+    cells: dict[str, str]
+    problem: str | None = None
+
+
+class RowShapeError(Exception):
+    """A row whose cells do not line up with the header (a stray delimiter, usually)."""
+
+
+def column_key(header: str) -> str:
+    return "_".join(str(header).strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+def check_header(headers: list) -> list[str | None]:
+    """Known column names in file order (None for trailing blank headers); InvalidInput for anything else."""
+    columns: list[str | None] = []
+    for header in headers:
+        key = column_key(header) if header is not None else ""
+        if not key:
+            columns.append(None)
+            continue
+        if key not in COLUMNS:
+            raise InvalidInput(f"unknown column '{str(header)[:60]}'; the columns are: {', '.join(COLUMNS)}", field="file")
+        if key in columns:
+            raise InvalidInput(f"column '{key}' appears twice", field="file")
+        columns.append(key)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise InvalidInput(f"the file has no {' or '.join(missing)} column (the first row must name the columns)", field="file")
+    return columns
+
+
+def _cells(columns: list[str | None], values: list) -> dict[str, str]:
+    cells: dict[str, str] = {}
+    for i, value in enumerate(values):
+        text = _text(value)
+        if i >= len(columns) or columns[i] is None:
+            if text:
+                raise RowShapeError(f"a value '{text[:40]}' sits outside the named columns (a stray comma or semicolon?)")
+            continue
+        cells[columns[i]] = text
+    return cells
+
+
+def _text(value) -> str:
+    """Cell text as the person typed it; Excel stores 13900000001 or 1001 as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+@contextlib.contextmanager
+def open_member_file(path: Path) -> Iterator[tuple[list[str], Iterator[FileRow]]]:
+    """Open a CSV or XLSX file (told apart by its first bytes); yields its columns and its rows."""
+    with open(path, "rb") as raw:
+        is_xlsx = raw.read(4) == XLSX_MAGIC
+    opener = _open_xlsx if is_xlsx else _open_csv
+    with opener(path) as (columns, rows):
+        yield [c for c in columns if c], rows
+
+
+@contextlib.contextmanager
+def _open_csv(path: Path):
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        try:
+            first_line = text.readline()
+            text.seek(0)
+        except UnicodeDecodeError:
+            raise InvalidInput("the file is neither XLSX nor UTF-8 text; save it as 'CSV UTF-8' or as an Excel workbook", field="file") from None
+        delimiter = max(CSV_DELIMITERS, key=first_line.count)
+        reader = csv.reader(text, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise InvalidInput("the file is empty", field="file")
+        columns = check_header(header)
+        yield columns, _csv_rows(reader, columns)
+
+
+def _csv_rows(reader, columns):
+    row_number = 1
+    while True:
+        row_number += 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            # Everything after this point is unreadable; earlier rows are already in.
+            yield FileRow(row_number, {}, "the file stops being UTF-8 text here; save it as 'CSV UTF-8'")
+            return
+        except csv.Error as e:
+            yield FileRow(row_number, {}, f"unreadable CSV: {e}")
+            return
+        if not any(v.strip() for v in values):
+            continue
+        try:
+            yield FileRow(row_number, _cells(columns, values))
+        except RowShapeError as e:
+            yield FileRow(row_number, {}, str(e))
+
+
+@contextlib.contextmanager
+def _open_xlsx(path: Path):
+    import zipfile
+
+    import openpyxl
+
+    try:
+        # read_only streams the sheet's XML instead of building every cell object.
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise InvalidInput("the first sheet is empty", field="file")
+        columns = check_header(list(header))
+        yield columns, _xlsx_rows(rows, columns)
+    finally:
+        workbook.close()
+
+
+def _xlsx_rows(rows, columns):
+    for row_number, values in enumerate(rows, start=2):
+        if all(_text(v) == "" for v in values):
+            continue
+        try:
+            yield FileRow(row_number, _cells(columns, list(values)))
+        except RowShapeError as e:
+            yield FileRow(row_number, {}, str(e))

@@ -1,0 +1,130 @@
+"""One member import, from file to report: the API and ``muster import-members`` both call ``do_import_members``.
+
+The file is streamed: a worker thread reads and checks one batch of rows
+(parsing and phone checks are CPU work that must not stall the event loop),
+then the batch is written (server/orgs/imports/writer.py) and forgotten. Memory
+stays flat whatever the file's length: one batch, the department ids, and the
+first ``MAX_REPORTED_ERRORS`` errors.
+
+Idempotent by ``external_id``: importing the same file twice creates nothing the
+second time. If the same external_id or email appears twice in a file, the
+later row wins (it is written in a later batch, as an update).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.db import Database
+from server.errors import InvalidInput
+from server.orgs.imports.readers import FileRow, open_member_file
+from server.orgs.imports.rows import ImportRow, RowError, check_row
+from server.orgs.imports.writer import BatchOutcome, DepartmentIds, write_batch
+
+BATCH_ROWS = 1000
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0  # rows read so far, imported or not
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED_ERRORS
+
+    def record(self, outcome: BatchOutcome) -> None:
+        self.created += outcome.created
+        self.updated += outcome.updated
+        for error in outcome.errors:
+            self.failed += 1
+            if len(self.errors) < MAX_REPORTED_ERRORS:
+                self.errors.append(error)
+
+
+@dataclass
+class CheckedBatch:
+    rows: list[ImportRow]
+    errors: list[RowError]
+    read: int
+
+
+class RowBatches:
+    """Cuts the file's rows into checked batches.
+
+    A batch never holds two rows with the same external_id or email (one
+    INSERT ... ON CONFLICT cannot touch a row twice): such a row starts the next batch.
+    """
+
+    def __init__(self, file_rows: Iterator[FileRow], *, phone_region: str, size: int):
+        self._file_rows = file_rows
+        self._phone_region = phone_region
+        self._size = size
+        self._carried: ImportRow | None = None
+
+    def next_batch(self) -> CheckedBatch | None:
+        rows: list[ImportRow] = []
+        errors: list[RowError] = []
+        keys: set[tuple[str, str]] = set()
+        read = 0
+        if self._carried is not None:
+            rows.append(self._carried)
+            keys |= _keys(self._carried)
+            self._carried = None
+        for file_row in self._file_rows:
+            read += 1
+            row = self._check(file_row, errors)
+            if row is not None:
+                if keys & _keys(row):
+                    self._carried = row
+                    break
+                rows.append(row)
+                keys |= _keys(row)
+            if read >= self._size:
+                break
+        return CheckedBatch(rows, errors, read) if rows or errors else None
+
+    def _check(self, file_row: FileRow, errors: list[RowError]) -> ImportRow | None:
+        if file_row.problem is not None:
+            errors.append(RowError(file_row.number, None, file_row.problem))
+            return None
+        try:
+            return check_row(file_row.number, file_row.cells, phone_region=self._phone_region)
+        except InvalidInput as e:
+            errors.append(RowError(file_row.number, e.field, e.message))
+            return None
+
+
+def _keys(row: ImportRow) -> set[tuple[str, str]]:
+    return {("external_id", row.external_id)} | ({("email", row.email)} if row.email else set())
+
+
+async def do_import_members(
+    db: Database,
+    org_id: int,
+    path: Path,
+    *,
+    phone_region: str,
+    on_progress: Callable[[ImportReport], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ImportReport:
+    """Import every row of a CSV or XLSX file into the organisation; InvalidInput if the file itself is unusable."""
+    report = ImportReport()
+    departments = DepartmentIds(db, org_id)
+    with contextlib.ExitStack() as stack:
+        # Opening an XLSX parses its shared strings: CPU work, off the event loop too.
+        columns, file_rows = await asyncio.to_thread(stack.enter_context, open_member_file(path))
+        batches = RowBatches(file_rows, phone_region=phone_region, size=batch_rows)
+        while (batch := await asyncio.to_thread(batches.next_batch)) is not None:
+            report.rows += batch.read
+            report.record(BatchOutcome(errors=batch.errors))
+            if batch.rows:
+                ids = await departments.resolve(r.department for r in batch.rows if r.department)
+                report.record(await write_batch(db, org_id, batch.rows, columns=frozenset(columns), department_ids=ids))
+            if on_progress is not None:
+                on_progress(report)
+    report.errors.sort(key=lambda e: e.row or 0)
+    return report

@@ -1,0 +1,208 @@
+"""Writing checked rows in batches: a handful of set-based statements per batch, never a query per row.
+
+For a batch of up to 1,000 rows:
+
+1. which external_ids are already members (those rows update; they keep their account);
+2. which new rows' emails already have an account (link it), and whether that
+   account is already a member here: with no external_id it is adopted (the
+   admin who created the organisation, say), with another one the row fails;
+3. one INSERT of the accounts still missing (no password: people sign in after
+   a reset or an invite);
+4. one INSERT ... ON CONFLICT (org_id, external_id) DO UPDATE of the memberships.
+   An existing owner stays owner whatever the file says.
+
+Departments the rows name are found or created first, in their own transaction,
+and remembered for the run. If a batch's transaction fails anyway (a change
+made meanwhile by someone else, a constraint the checks did not foresee), the
+batch is written again row by row, each row in a savepoint, so only the rows at
+fault fail and the rest of the batch still goes in.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from server.accounts.models import User
+from server.db import Database, Transaction, utcnow
+from server.db.upsert import insert_for
+from server.orgs.departments import do_ensure_department_path
+from server.orgs.imports.rows import ImportRow, RowError
+from server.orgs.models import Membership
+
+log = logging.getLogger(__name__)
+
+# File columns that, when present, overwrite the member's field on re-import (``name`` always does).
+UPDATED_FROM_COLUMN = {"email": "email", "phone": "phone", "title": "title", "department": "department_id"}
+
+
+@dataclass
+class BatchOutcome:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, other: "BatchOutcome") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.errors += other.errors
+
+
+class DepartmentIds:
+    """Department paths ("Surgery", "Ward 3") → ids for one import run, creating missing ones on first sight."""
+
+    def __init__(self, db: Database, org_id: int):
+        self._db = db
+        self._org_id = org_id
+        self._ids: dict[tuple[str, ...], int] = {}
+
+    async def resolve(self, paths: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+        missing = sorted(set(paths) - self._ids.keys())
+        if missing:
+            async with self._db.transaction(org_id=self._org_id) as tx:
+                found = {path: await do_ensure_department_path(tx, path) for path in missing}
+            self._ids.update(found)  # only once committed, so an id never outlives a rolled-back department
+        return self._ids
+
+
+async def write_batch(
+    db: Database, org_id: int, rows: Sequence[ImportRow], *, columns: frozenset[str], department_ids: dict[tuple[str, ...], int]
+) -> BatchOutcome:
+    """Write ``rows`` in one transaction; if that fails, row by row in savepoints."""
+    try:
+        async with db.transaction(org_id=org_id) as tx:
+            return await _write_rows(tx, rows, columns, department_ids)
+    except DBAPIError as e:
+        log.info("import batch of %d rows failed (%s); writing it row by row", len(rows), type(e.orig).__name__)
+    outcome = BatchOutcome()
+    async with db.transaction(org_id=org_id) as tx:
+        for row in rows:
+            try:
+                async with tx.session.begin_nested():
+                    one = await _write_rows(tx, [row], columns, department_ids)
+            except DBAPIError as e:
+                outcome.errors.append(RowError(row.number, None, _database_refusal(e)))
+            else:
+                outcome.add(one)
+    return outcome
+
+
+def _database_refusal(e: DBAPIError) -> str:
+    first_line = str(e.orig).strip().splitlines()[0][:200] if str(e.orig).strip() else type(e.orig).__name__
+    return f"the database refused this row: {first_line}"
+
+
+async def _write_rows(
+    tx: Transaction, rows: Sequence[ImportRow], columns: frozenset[str], department_ids: dict[tuple[str, ...], int]
+) -> BatchOutcome:
+    outcome = BatchOutcome()
+    existing = dict(
+        (await tx.session.execute(
+            select(Membership.external_id, Membership.user_id).where(Membership.external_id.in_([r.external_id for r in rows]))
+        )).all()
+    )
+    new_rows = [r for r in rows if r.external_id not in existing]
+    accounts = await _accounts_by_email(tx, {r.email for r in new_rows if r.email})
+    memberships = await _memberships_of(tx, set(accounts.values()))
+
+    user_ids = dict(existing)  # external_id → account of the membership it writes
+    adopted: list[dict] = []
+    needs_account: list[ImportRow] = []
+    for row in new_rows:
+        user_id = accounts.get(row.email) if row.email else None
+        if user_id is None:
+            needs_account.append(row)
+        elif user_id not in memberships:
+            user_ids[row.external_id] = user_id
+        elif memberships[user_id][1] is None:
+            adopted.append({"membership_id": memberships[user_id][0], "new_external_id": row.external_id})
+            user_ids[row.external_id] = user_id
+        else:
+            outcome.errors.append(
+                RowError(row.number, "email", f"{row.email} is already the member with external_id '{memberships[user_id][1]}'")
+            )
+    user_ids.update(await _create_accounts(tx, needs_account))
+
+    if adopted:
+        table = Membership.__table__
+        await tx.session.execute(
+            update(table)
+            .where(table.c.org_id == tx.org_id, table.c.id == bindparam("membership_id"))
+            .values(external_id=bindparam("new_external_id")),
+            adopted,
+        )
+    writable = [r for r in rows if r.external_id in user_ids]
+    if writable:
+        await _upsert_memberships(tx, writable, user_ids, columns, department_ids)
+    outcome.updated = len(existing) + len(adopted)
+    outcome.created = len(writable) - outcome.updated
+    return outcome
+
+
+async def _accounts_by_email(tx: Transaction, emails: set[str]) -> dict[str, int]:
+    if not emails:
+        return {}
+    # Accounts store emails lower-cased (server/accounts/users.py), as the rows do.
+    return dict((await tx.session.execute(select(User.email, User.id).where(User.email.in_(emails)))).all())
+
+
+async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tuple[int, str | None]]:
+    """Account → (membership id, external_id) in this organisation, for accounts that are already members."""
+    if not user_ids:
+        return {}
+    rows = await tx.session.execute(
+        select(Membership.user_id, Membership.id, Membership.external_id).where(Membership.user_id.in_(user_ids))
+    )
+    return {user_id: (membership_id, external_id) for user_id, membership_id, external_id in rows}
+
+
+async def _create_accounts(tx: Transaction, rows: Sequence[ImportRow]) -> dict[str, int]:
+    """One INSERT for every missing account; returns external_id → new account id."""
+    if not rows:
+        return {}
+    now = utcnow()
+    ids = (
+        await tx.session.scalars(
+            insert(User).returning(User.id, sort_by_parameter_order=True),
+            [{"kind": "person", "name": r.name, "email": r.email, "password_hash": None, "totp_enabled": False, "created_at": now} for r in rows],
+        )
+    ).all()
+    return {row.external_id: user_id for row, user_id in zip(rows, ids, strict=True)}
+
+
+async def _upsert_memberships(
+    tx: Transaction,
+    rows: Sequence[ImportRow],
+    user_ids: dict[str, int],
+    columns: frozenset[str],
+    department_ids: dict[tuple[str, ...], int],
+) -> None:
+    table = Membership.__table__
+    now = utcnow()
+    values = [
+        {
+            "org_id": tx.org_id,
+            "user_id": user_ids[r.external_id],
+            "external_id": r.external_id,
+            "display_name": r.name,
+            "email": r.email,
+            "phone": r.phone,
+            "title": r.title,
+            "department_id": department_ids[r.department] if r.department else None,
+            "role": r.role,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    statement = insert_for(tx.dialect, table)
+    changes = {"display_name": statement.excluded.display_name}
+    for column, attribute in UPDATED_FROM_COLUMN.items():
+        if column in columns:
+            changes[attribute] = statement.excluded[attribute]
+    if "role" in columns:
+        changes["role"] = case((table.c.role == "owner", table.c.role), else_=statement.excluded.role)
+    statement = statement.on_conflict_do_update(index_elements=[table.c.org_id, table.c.external_id], set_=changes)
+    await tx.session.execute(statement, values)

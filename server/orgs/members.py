@@ -1,0 +1,139 @@
+"""Adding, changing and removing members of an organisation.
+
+A member is a Membership row: what this organisation knows about a person
+(listing name, phone, department, role). The person's account (User) is shared
+by every organisation they belong to, so nothing here ever changes a User row:
+adding someone whose email already has an account links that account.
+
+Roles: owners can do everything, admins manage people and departments, members
+read. Only an owner makes or unmakes owners, and an organisation always keeps
+at least one owner.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from server.accounts.models import User
+from server.accounts.users import do_create_user
+from server.db import Transaction
+from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.orgs.access import OrgContext
+from server.orgs.departments import get_department
+from server.orgs.member_fields import clean_display_name, clean_email, clean_external_id, clean_phone, clean_title
+from server.orgs.models import Membership
+
+
+@dataclass(frozen=True)
+class MemberDetails:
+    """A member's fields as a person typed them; ``clean_*`` turns them into the stored form."""
+
+    display_name: str
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    department_id: int | None = None
+    role: str = "member"
+    external_id: str | None = None
+
+
+async def get_member(tx: Transaction, member_id: int) -> Membership:
+    member = await tx.session.scalar(select(Membership).where(Membership.id == member_id))
+    if member is None:
+        raise NotFound("no such member")
+    return member
+
+
+def check_role_change(actor: OrgContext, current: str | None, new: str) -> None:
+    """Only an owner appoints owners or changes what an owner is."""
+    if (new == "owner" or current == "owner") and new != current and actor.role != "owner":
+        raise Forbidden("only an owner can make or unmake owners")
+
+
+async def _check_another_owner(tx: Transaction, member: Membership) -> None:
+    # Lock the owners' rows (PostgreSQL) so two owners demoting each other cannot both succeed.
+    owners = (await tx.session.scalars(select(Membership.id).where(Membership.role == "owner").with_for_update())).all()
+    if not any(owner_id != member.id for owner_id in owners):
+        raise Conflict("an organisation needs at least one owner: make someone else owner first", field="role")
+
+
+async def _check_external_id_free(tx: Transaction, external_id: str | None, *, other_than: int | None = None) -> None:
+    if external_id is None:
+        return
+    query = select(Membership.id).where(Membership.external_id == external_id)
+    if other_than is not None:
+        query = query.where(Membership.id != other_than)
+    if await tx.session.scalar(query) is not None:
+        raise Conflict(f"another member has external_id '{external_id}'", field="external_id")
+
+
+async def do_add_member(tx: Transaction, actor: OrgContext, details: MemberDetails, *, phone_region: str) -> Membership:
+    """Add a person: link the account with this email if there is one, else create one without a password."""
+    display_name = clean_display_name(details.display_name)
+    email = clean_email(details.email)
+    phone = clean_phone(details.phone, phone_region)
+    external_id = clean_external_id(details.external_id)
+    check_role_change(actor, None, details.role)
+    if details.department_id is not None:
+        await get_department(tx, details.department_id, field="department_id")
+    await _check_external_id_free(tx, external_id)
+    user = await tx.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    if user is None:
+        user = await do_create_user(tx, name=display_name, email=email)
+    elif await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
+        raise Conflict(f"{email} is already a member of this organisation", field="email")
+    member = Membership(
+        org_id=tx.org_id,
+        user_id=user.id,
+        role=details.role,
+        department_id=details.department_id,
+        external_id=external_id,
+        display_name=display_name,
+        phone=phone,
+        email=email,
+        title=clean_title(details.title),
+    )
+    tx.session.add(member)
+    await tx.session.flush()
+    return member
+
+
+async def do_update_member(tx: Transaction, actor: OrgContext, member_id: int, changes: dict, *, phone_region: str) -> Membership:
+    """Apply the fields present in ``changes`` (a PATCH body: absent means unchanged, null means cleared)."""
+    member = await get_member(tx, member_id)
+    if "role" in changes and changes["role"] is None:
+        raise InvalidInput("role cannot be empty; it is one of member, admin, owner", field="role")
+    if "role" in changes and changes["role"] != member.role:
+        check_role_change(actor, member.role, changes["role"])
+        if member.role == "owner":
+            await _check_another_owner(tx, member)
+        member.role = changes["role"]
+    if "display_name" in changes:
+        member.display_name = clean_display_name(changes["display_name"] or "")
+    if "email" in changes:
+        member.email = clean_email(changes["email"])
+    if "phone" in changes:
+        member.phone = clean_phone(changes["phone"], phone_region)
+    if "title" in changes:
+        member.title = clean_title(changes["title"])
+    if "department_id" in changes:
+        if changes["department_id"] is not None:
+            await get_department(tx, changes["department_id"], field="department_id")
+        member.department_id = changes["department_id"]
+    if "external_id" in changes:
+        external_id = clean_external_id(changes["external_id"])
+        await _check_external_id_free(tx, external_id, other_than=member.id)
+        member.external_id = external_id
+    await tx.session.flush()
+    return member
+
+
+async def do_remove_member(tx: Transaction, actor: OrgContext, member_id: int) -> None:
+    """Take a person out of the organisation; their account stays (it may belong to other organisations)."""
+    member = await get_member(tx, member_id)
+    if member.role == "owner":
+        check_role_change(actor, "owner", "member")
+        await _check_another_owner(tx, member)
+    await tx.session.delete(member)
+    await tx.session.flush()

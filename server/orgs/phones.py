@@ -1,0 +1,43 @@
+"""Phone numbers: stored in E.164 so one number written two ways is one number, and searched by digits.
+
+People write numbers as "139 0000 0001", "+86-139-0000-0001" or "(020) 7946 0958";
+numbers without a country code are read in the organisation's default region
+(the ``default_phone_region`` setting).
+"""
+from __future__ import annotations
+
+import phonenumbers
+
+from server.errors import InvalidInput
+
+# Fewer typed digits than this match too much of the directory to be a phone search.
+MIN_SEARCH_DIGITS = 3
+
+
+def normalise_phone(raw: str, region: str) -> str:
+    """The E.164 form of a phone number as a person wrote it; InvalidInput if it is not a valid number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"'{raw}' is not a phone number", field="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"'{raw}' is not a valid phone number (numbers without +country code are read as {region})", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_search_digits(q: str, region: str) -> str | None:
+    """The digits to look for inside stored E.164 numbers, or None if ``q`` is not a phone search.
+
+    A whole number, however formatted, becomes its full E.164 digits (so "139 0000 0001"
+    finds "+8613900000001"); a fragment ("0000 0001") is matched by its digits.
+    """
+    digits = "".join(c for c in q if c.isdigit())
+    if len(digits) < MIN_SEARCH_DIGITS or any(c.isalpha() for c in q):
+        return None
+    try:
+        number = phonenumbers.parse(q, region)
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+    except phonenumbers.NumberParseException:
+        pass
+    return digits
