@@ -171,6 +171,7 @@ class Hub:
         return frozenset(self._connections.get(user_id, ()))
 
     def local_user_ids(self) -> KeysView[int]:
+        """A live view of the users with a socket on this node; copy it before awaiting while iterating."""
         return self._connections.keys()
 
     def send_to_users(self, user_ids: Iterable[int], frame: Frame) -> int:
