@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     metrics_token: str = Field("", description="Bearer token for /metrics; empty means loopback callers only.")
     trusted_proxies: str = Field("", description="Comma-separated addresses or networks of reverse proxies (nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty means none.")
     log_level: str = Field("INFO", description="Python logging level.")
+    group_member_limit: int = Field(10_000, description="Most members a group may have; adding more is refused with a clear error.")
+    group_message_max_chars: int = Field(4000, description="Longest group message text, in characters.")
+    group_recall_window_s: int = Field(120, description="Seconds after sending during which the sender may recall a group message.")
+    group_mention_all: str = Field("admins", description="Who may @all in a group: 'admins' (group owner and admins) or 'members'.")
+    upload_max_bytes: int = Field(4 << 30, description="Largest file accepted by resumable upload (tus).")
+    org_quota_bytes: int = Field(100 << 30, description="Total bytes of files (and uploads in progress) one organisation may store.")
 
     def resolved(self) -> "Settings":
         """Fill the defaults that depend on data_dir (database file, secret key)."""

@@ -1,0 +1,211 @@
+"""Creating groups and changing who is in them: plain functions that take an open transaction.
+
+Bulk changes cost a constant number of statements per chunk of 5,000 people
+(validate against the organisation's memberships, find who is already in,
+insert or delete), then one bus message so every node drops its cached member
+set, and one stored ``group.added`` / ``group.removed`` event per person
+affected, so their devices learn of it even if they were offline.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, insert, select, update
+
+from server.config import Settings
+from server.db import Transaction, utcnow
+from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.gateway.events import emit
+from server.groups.access import GroupAccess
+from server.groups.events import publish_members_changed, publish_to_group
+from server.groups.models import Group, GroupMember
+from server.orgs.access import OrgContext
+from server.orgs.departments import department_subtree_ids
+from server.orgs.models import Membership
+
+CHUNK = 5000
+
+
+def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+async def member_count(tx: Transaction, group_id: int) -> int:
+    return await tx.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group_id))
+
+
+async def check_people_of_org(tx: Transaction, user_ids: Sequence[int], field: str) -> list[int]:
+    """The distinct ids, all people of this organisation; names the first few that are not."""
+    wanted = sorted(set(user_ids))
+    found: set[int] = set()
+    for chunk in chunks(wanted):
+        found.update(await tx.session.scalars(select(Membership.user_id).where(Membership.user_id.in_(chunk))))
+    strangers = [u for u in wanted if u not in found]
+    if strangers:
+        shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
+        raise InvalidInput(f"not people of this organisation: {shown}", field=field)
+    return wanted
+
+
+def check_member_limit(group: Group, current: int, adding: int) -> None:
+    if current + adding > group.member_limit:
+        raise InvalidInput(
+            f"a group may have at most {group.member_limit} members; it has {current} and {adding} would be added",
+            field="user_ids",
+            code="too_many_members",
+        )
+
+
+async def do_create_group(
+    tx: Transaction,
+    org: OrgContext,
+    settings: Settings,
+    *,
+    name: str,
+    department_id: int | None,
+    member_ids: Sequence[int],
+    allow_guests: bool,
+) -> Group:
+    """The creator becomes the owner; the department's whole subtree and the listed people become members."""
+    people = set(await check_people_of_org(tx, member_ids, "member_ids"))
+    if department_id is not None:
+        try:
+            departments = await department_subtree_ids(tx, department_id)
+        except NotFound:
+            raise InvalidInput(f"no department {department_id} in this organisation", field="department_id") from None
+        people.update(await tx.session.scalars(select(Membership.user_id).where(Membership.department_id.in_(departments))))
+    people.discard(org.user_id)
+    group = Group(
+        org_id=org.org_id,
+        name=name,
+        last_seq=0,
+        member_limit=settings.group_member_limit,
+        allow_guests=allow_guests,
+        department_id=department_id,
+        created_by=org.user_id,
+    )
+    check_member_limit(group, 1, len(people))
+    tx.session.add(group)
+    await tx.session.flush()
+    await _insert_members(tx, org.org_id, group.id, [org.user_id], role="owner")
+    await _insert_members(tx, org.org_id, group.id, sorted(people), role="member")
+    await emit(tx, [org.user_id, *people], "group.added", {"org_id": org.org_id, "group_id": group.id, "name": name})
+    return group
+
+
+async def _insert_members(tx: Transaction, org_id: int, group_id: int, user_ids: Sequence[int], *, role: str) -> None:
+    now = utcnow()
+    for chunk in chunks(user_ids):
+        await tx.session.execute(
+            insert(GroupMember),
+            [
+                {"org_id": org_id, "group_id": group_id, "user_id": u, "role": role, "read_seq": 0, "muted": False, "joined_at": now}
+                for u in chunk
+            ],
+        )
+
+
+async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
+    """Add people of the organisation (admins only); those already in are left as they are. Returns who was added."""
+    access.require_role("admin", "add members")
+    group = access.group
+    wanted = await check_people_of_org(tx, user_ids, "user_ids")
+    already: set[int] = set()
+    for chunk in chunks(wanted):
+        already.update(
+            await tx.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id, GroupMember.user_id.in_(chunk)))
+        )
+    added = [u for u in wanted if u not in already]
+    if not added:
+        return []
+    check_member_limit(group, await member_count(tx, group.id), len(added))
+    await _insert_members(tx, group.org_id, group.id, added, role="member")
+    publish_members_changed(tx, group.id)
+    await emit(tx, added, "group.added", {"org_id": group.org_id, "group_id": group.id, "name": group.name})
+    return added
+
+
+async def do_remove_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
+    """Remove members (admins only). The owner cannot be removed, and an admin only by the owner."""
+    access.require_role("admin", "remove members")
+    group = access.group
+    wanted = sorted(set(user_ids))
+    targets: list[tuple[int, str]] = []
+    for chunk in chunks(wanted):
+        targets.extend(
+            (
+                await tx.session.execute(
+                    select(GroupMember.user_id, GroupMember.role).where(GroupMember.group_id == group.id, GroupMember.user_id.in_(chunk))
+                )
+            ).all()
+        )
+    for user_id, role in targets:
+        if role == "owner":
+            raise Forbidden("the owner cannot be removed; hand the group over first", field="user_ids")
+        if role == "admin" and access.member.role != "owner":
+            raise Forbidden("only the group owner can remove an admin", field="user_ids")
+    removed = [user_id for user_id, _ in targets]
+    await _delete_members(tx, group, removed)
+    return removed
+
+
+async def do_leave(tx: Transaction, access: GroupAccess) -> None:
+    if access.member.role == "owner":
+        raise Conflict("the owner cannot leave; hand the group over to another member first")
+    await _delete_members(tx, access.group, [access.user_id])
+
+
+async def _delete_members(tx: Transaction, group: Group, user_ids: Sequence[int]) -> None:
+    if not user_ids:
+        return
+    for chunk in chunks(user_ids):
+        await tx.session.execute(
+            delete(GroupMember)
+            .where(GroupMember.group_id == group.id, GroupMember.user_id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    publish_members_changed(tx, group.id)
+    await emit(tx, user_ids, "group.removed", {"org_id": group.org_id, "group_id": group.id})
+
+
+async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: str) -> None:
+    """The owner names admins, demotes them, or hands the group over (then stays on as an admin)."""
+    access.require_role("owner", "change roles")
+    if user_id == access.user_id:
+        raise InvalidInput("hand the group over to someone else instead of changing your own role", field="user_id")
+    target = await tx.session.scalar(
+        select(GroupMember).where(GroupMember.group_id == access.group.id, GroupMember.user_id == user_id)
+    )
+    if target is None:
+        raise NotFound("no such member in this group")
+    if role == "owner":
+        access.member.role = "admin"
+    target.role = role
+    await tx.session.flush()
+    publish_to_group(tx, access.group.id, {"type": "group.member_role", "group_id": access.group.id, "user_id": user_id, "role": role})
+
+
+async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | None, allow_guests: bool | None) -> Group:
+    """Rename (admins); let guests in or not (the owner only)."""
+    group = access.group
+    if name is not None and name != group.name:
+        access.require_role("admin", "rename the group")
+        group.name = name
+    if allow_guests is not None and allow_guests != group.allow_guests:
+        access.require_role("owner", "allow or refuse guests")
+        group.allow_guests = allow_guests
+    await tx.session.flush()
+    publish_to_group(tx, group.id, {"type": "group.updated", "group_id": group.id, "name": group.name, "allow_guests": group.allow_guests})
+    return group
+
+
+async def do_mute(tx: Transaction, access: GroupAccess, muted: bool) -> None:
+    """Muting is the member's own setting: it silences notifications, not unread counts."""
+    await tx.session.execute(
+        update(GroupMember)
+        .where(GroupMember.group_id == access.group.id, GroupMember.user_id == access.user_id)
+        .values(muted=muted)
+        .execution_options(synchronize_session=False)
+    )
+    access.member.muted = muted

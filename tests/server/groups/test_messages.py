@@ -1,0 +1,151 @@
+"""Messages: sequence numbers, history and catch-up, replies, mentions, @all, edit, recall, reactions, and bad input."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import event, func, select, update
+
+from server.accounts.auth import Principal
+from server.groups.access import load_group
+from server.groups.messages import do_post_message
+from server.groups.models import GroupMessage
+from server.orgs.access import OrgContext
+from tests.server.groups.conftest import add_bulk_members, create_group, post
+
+
+async def test_messages_take_consecutive_sequence_numbers(client, org):
+    group = await create_group(client, org)
+    seqs = []
+    for n in range(3):
+        resp = await post(client, org, group["id"], org.people[n % 3], f"m{n}")
+        assert resp.status == 201, await resp.text()
+        seqs.append((await resp.json())["seq"])
+    detail = await (await client.get(org.url(f"/groups/{group['id']}"), headers=org.owner.headers)).json()
+    assert seqs == [1, 2, 3] and detail["last_seq"] == 3
+
+
+async def test_history_pages_by_sequence_and_a_device_catches_up_after_its_last_seq(client, org):
+    group = await create_group(client, org)
+    for n in range(7):
+        await post(client, org, group["id"], org.owner, f"m{n}")
+    url = org.url(f"/groups/{group['id']}/messages")
+    latest = await (await client.get(url, params={"limit": "3"}, headers=org.people[0].headers)).json()
+    older = await (await client.get(url, params={"limit": "3", "before_seq": "5"}, headers=org.people[0].headers)).json()
+    caught_up = await (await client.get(url, params={"after_seq": "4"}, headers=org.people[0].headers)).json()
+    assert [m["seq"] for m in latest["messages"]] == [5, 6, 7] and latest["has_more"] is True and latest["last_seq"] == 7
+    assert [m["seq"] for m in older["messages"]] == [2, 3, 4]
+    assert [m["body"] for m in caught_up["messages"]] == ["m4", "m5", "m6"] and caught_up["has_more"] is False
+
+
+async def test_a_reply_quotes_the_message_and_mentions_are_members(client, org):
+    group = await create_group(client, org)
+    first = await (await post(client, org, group["id"], org.people[0], "lunch at noon?")).json()
+    resp = await post(client, org, group["id"], org.people[1], "yes", reply_to_seq=first["seq"], mentions=[org.people[0].id])
+    reply = await resp.json()
+    assert reply["quote"] == {"seq": first["seq"], "sender_id": org.people[0].id, "body": "lunch at noon?", "recalled": False}
+    assert reply["mentions"] == [org.people[0].id]
+    history = await (await client.get(org.url(f"/groups/{group['id']}/messages"), headers=org.owner.headers)).json()
+    assert history["messages"][1]["quote"]["body"] == "lunch at noon?"
+
+
+async def test_at_all_is_for_admins_by_default(client, org):
+    group = await create_group(client, org)
+    resp = await post(client, org, group["id"], org.people[0], "everyone!", mention_all=True)
+    assert resp.status == 403 and (await resp.json())["error"]["field"] == "mention_all"
+    resp = await post(client, org, group["id"], org.owner, "everyone!", mention_all=True)
+    assert resp.status == 201 and (await resp.json())["mention_all"] is True
+
+
+async def test_at_all_by_members_when_configured(client, org, settings):
+    settings.group_mention_all = "members"
+    group = await create_group(client, org)
+    assert (await post(client, org, group["id"], org.people[0], "all", mention_all=True)).status == 201
+
+
+async def test_bad_messages_are_clear_4xx_and_store_nothing(client, db, org, settings):
+    group = await create_group(client, org, member_ids=[org.people[0].id])
+    gid = group["id"]
+    too_long = await post(client, org, gid, org.owner, "x" * (settings.group_message_max_chars + 1))
+    outsider = await post(client, org, gid, org.owner, "hi", mentions=[org.people[1].id])
+    bad_reply = await post(client, org, gid, org.owner, "hi", reply_to_seq=42)
+    non_member = await post(client, org, gid, org.people[1], "let me in")
+    unknown = await post(client, org, 999999, org.owner, "anyone?")
+    assert (too_long.status, (await too_long.json())["error"]["code"]) == (400, "too_long")
+    assert outsider.status == 400 and str(org.people[1].id) in (await outsider.json())["error"]["message"]
+    assert bad_reply.status == 400 and (await bad_reply.json())["error"]["field"] == "reply_to_seq"
+    assert non_member.status == 403 and unknown.status == 404
+    async with db.transaction(org_id=org.id) as tx:
+        assert await tx.session.scalar(select(func.count()).select_from(GroupMessage)) == 0
+    detail = await (await client.get(org.url(f"/groups/{gid}"), headers=org.owner.headers)).json()
+    assert detail["last_seq"] == 0
+
+
+async def test_the_sender_edits_and_recalls_within_the_window(client, db, org):
+    group = await create_group(client, org)
+    url = org.url(f"/groups/{group['id']}/messages")
+    msg = await (await post(client, org, group["id"], org.people[0], "helo")).json()
+    assert (await client.patch(f"{url}/{msg['seq']}", json={"body": "hello"}, headers=org.people[1].headers)).status == 403
+    edited = await (await client.patch(f"{url}/{msg['seq']}", json={"body": "hello"}, headers=org.people[0].headers)).json()
+    assert edited["body"] == "hello" and edited["edited_at"] is not None
+    recalled = await client.post(f"{url}/{msg['seq']}/recall", headers=org.people[0].headers)
+    body = await recalled.json()
+    assert recalled.status == 200 and body["body"] == "" and body["recalled_at"] is not None
+    history = await (await client.get(url, headers=org.people[1].headers)).json()
+    assert history["messages"][0]["body"] == "" and history["messages"][0]["recalled_at"] is not None
+
+
+async def test_a_recall_after_the_window_is_refused_and_the_message_kept(client, db, org, settings):
+    group = await create_group(client, org)
+    msg = await (await post(client, org, group["id"], org.people[0], "keep me")).json()
+    async with db.transaction(org_id=org.id) as tx:
+        old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.group_recall_window_s + 5)
+        await tx.session.execute(update(GroupMessage).where(GroupMessage.seq == msg["seq"]).values(created_at=old))
+    resp = await client.post(org.url(f"/groups/{group['id']}/messages/{msg['seq']}/recall"), headers=org.people[0].headers)
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "recall_window_passed"
+    history = await (await client.get(org.url(f"/groups/{group['id']}/messages"), headers=org.owner.headers)).json()
+    assert history["messages"][0]["body"] == "keep me"
+
+
+async def test_reactions_are_counted_per_emoji_and_can_be_taken_back(client, org):
+    group = await create_group(client, org)
+    msg = await (await post(client, org, group["id"], org.owner, "done")).json()
+    url = org.url(f"/groups/{group['id']}/messages/{msg['seq']}/reactions")
+    for p in org.people[:2]:
+        assert (await client.put(url, json={"emoji": "👍"}, headers=p.headers)).status == 200
+    await client.put(url, json={"emoji": "👍"}, headers=org.people[0].headers)  # twice is once
+    await client.put(url, json={"emoji": "🎉"}, headers=org.people[2].headers)
+    after = await (await client.post(url + "/remove", json={"emoji": "🎉"}, headers=org.people[2].headers)).json()
+    assert after["reactions"] == [{"emoji": "👍", "count": 2, "user_ids": [org.people[0].id, org.people[1].id]}]
+    assert (await client.put(url, json={"emoji": "two words"}, headers=org.owner.headers)).status == 400
+
+
+async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
+    """The statements ``do_post_message`` sends on its own connection (other tasks share the engine)."""
+    statements: list[str] = []
+    async with db.transaction(org_id=org.id) as tx:
+        owner = Principal(user_id=org.owner.id, session_id=0, name="Owner")
+        access = await load_group(tx, OrgContext(org.id, owner, None, "owner"), group_id)
+        ours = (await tx.session.connection()).sync_connection
+
+        def record(conn, _cursor, statement, *_args) -> None:
+            if conn is ours:
+                statements.append(statement)
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            await do_post_message(tx, access, settings, body="hello @all", mention_all=True, mentions=[org.people[0].id])
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    return statements
+
+
+async def test_posting_costs_the_same_queries_for_10_and_for_10000_members(client, db, org, settings):
+    small = await create_group(client, org, name="Small")
+    large = await create_group(client, org, name="Large")
+    await add_bulk_members(db, org.id, small["id"], 10 - 4, prefix=f"small-{org.id}")
+    await add_bulk_members(db, org.id, large["id"], 10_000 - 4, prefix=f"large-{org.id}")
+    assert (await (await client.get(org.url(f"/groups/{large['id']}"), headers=org.owner.headers)).json())["member_count"] == 10_000
+    small_cost = await _queries_to_post(db, settings, org, small["id"])
+    large_cost = await _queries_to_post(db, settings, org, large["id"])
+    assert len(small_cost) == len(large_cost) == 4, large_cost  # mentions check, next seq, insert, sender's read pointer
+    assert [s.split()[0] for s in large_cost] == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
