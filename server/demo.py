@@ -1,8 +1,8 @@
 """``muster demo``: a filled-in organisation to click through on a fresh machine.
 
-"Riverside Hospital & School" has a hospital and a school side by side, the
-two kinds of organisation Muster is modelled on (see docs/ARCHITECTURE.md),
-a department tree three levels deep and about forty people. Three of them can
+"Riverside Hospital & School" has a hospital and a school side by side, two
+of the kinds of organisation Muster is made for, a department tree three
+levels deep and forty people. Three of them can
 sign in with the passwords in ``DEMO_LOGINS``; everyone else is a directory
 entry only (no password).
 
@@ -13,18 +13,24 @@ name) and only creates what is missing, so ``muster demo`` can run every time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
+from server.accounts.auth import Principal
 from server.accounts.models import User
 from server.accounts.users import do_create_user
 from server.db import Database, Transaction
+from server.orgs.access import OrgContext
 from server.orgs.actions import do_create_org
-from server.orgs.models import Department, Membership, Organisation
+from server.orgs.departments import do_ensure_department_path
+from server.orgs.members import MemberDetails, do_add_member, do_update_member
+from server.orgs.models import Membership, Organisation
 
 DEMO_ORG_NAME = "Riverside Hospital & School"
 DEMO_ORG_SLUG = "demo"
+# The demo's phone numbers are written with their country code; this only reads them.
+DEMO_PHONE_REGION = "CN"
 
 
 @dataclass(frozen=True)
@@ -123,59 +129,40 @@ def demo_email(name: str) -> str:
 
 async def do_seed_demo(db: Database) -> DemoOrg:
     """Create whatever of the demo organisation is missing; return what is there."""
+    owner_login = DEMO_LOGINS[0]
     async with db.transaction() as tx:
-        owner_login = DEMO_LOGINS[0]
-        owner = await _person(tx, owner_login.name, owner_login.email, owner_login.password)
-        org = (await tx.session.execute(select(Organisation).where(Organisation.slug == DEMO_ORG_SLUG))).scalar_one_or_none()
+        owner = await _account(tx, owner_login)
+        org = await tx.session.scalar(select(Organisation).where(Organisation.slug == DEMO_ORG_SLUG))
         if org is None:
             org = await do_create_org(tx, name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG, owner=owner)
+        for login in DEMO_LOGINS[1:]:
+            await _account(tx, login)
     async with db.transaction(org_id=org.id) as tx:
-        departments = {}
-        for path in DEMO_DEPARTMENTS:
-            departments[path] = await _department(tx, departments, path)
-        for n, login in enumerate(DEMO_LOGINS, start=1):
-            user = await _person(tx, login.name, login.email, login.password)
-            await _member(tx, user, login.role, login.title, departments[login.department], demo_phone(n))
-        for n, (name, title, department) in enumerate(DEMO_PEOPLE, start=len(DEMO_LOGINS) + 1):
-            user = await _person(tx, name, demo_email(name), None)
-            await _member(tx, user, "member", title, departments[department], demo_phone(n))
+        owner_member = await tx.session.scalar(select(Membership).where(Membership.user_id == owner.id))
+        actor = OrgContext(org.id, Principal(owner.id, 0, owner.name), owner_member.id, owner_member.role)
+        departments = {path: await do_ensure_department_path(tx, path.split("/")) for path in DEMO_DEPARTMENTS}
+        people = [
+            MemberDetails(login.name, login.email, None, login.title, departments[login.department], login.role)
+            for login in DEMO_LOGINS
+        ] + [
+            MemberDetails(name, demo_email(name), None, title, departments[department])
+            for name, title, department in DEMO_PEOPLE
+        ]
+        listed = set(await tx.session.scalars(select(Membership.email)))
+        for n, details in enumerate(people, start=1):
+            if details.email not in listed:
+                await do_add_member(tx, actor, replace(details, phone=demo_phone(n)), phone_region=DEMO_PHONE_REGION)
+        if owner_member.department_id is None:  # do_create_org lists the owner by name only
+            changes = {"title": owner_login.title, "department_id": departments[owner_login.department], "phone": demo_phone(1)}
+            await do_update_member(tx, actor, owner_member.id, changes, phone_region=DEMO_PHONE_REGION)
         member_count = await tx.session.scalar(select(func.count()).select_from(Membership))
     return DemoOrg(org_id=org.id, name=org.name, member_count=member_count, logins=DEMO_LOGINS)
 
 
-async def _person(tx: Transaction, name: str, email: str, password: str | None) -> User:
-    user = (await tx.session.execute(select(User).where(User.email == email))).scalar_one_or_none()
-    return user if user is not None else await do_create_user(tx, name=name, email=email, password=password)
-
-
-async def _department(tx: Transaction, departments: dict[str, Department], path: str) -> Department:
-    parent_path, _, name = path.rpartition("/")
-    parent = departments[parent_path] if parent_path else None
-    parent_id = parent.id if parent else None
-    found = (
-        await tx.session.execute(select(Department).where(Department.parent_id == parent_id, Department.name == name))
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    department = Department(org_id=tx.org_id, parent_id=parent_id, name=name)
-    tx.session.add(department)
-    await tx.session.flush()
-    department.path = f"{parent.path if parent else '/'}{department.id}/"
-    await tx.session.flush()
-    return department
-
-
-async def _member(tx: Transaction, user: User, role: str, title: str, department: Department, phone: str) -> None:
-    membership = (await tx.session.execute(select(Membership).where(Membership.user_id == user.id))).scalar_one_or_none()
-    if membership is None:
-        membership = Membership(org_id=tx.org_id, user_id=user.id, role=role, display_name=user.name, email=user.email)
-        tx.session.add(membership)
-    # The owner's membership comes from do_create_org; fill in what the directory shows.
-    if membership.department_id is None:
-        membership.department_id = department.id
-        membership.title = title
-        membership.phone = phone
-    await tx.session.flush()
+async def _account(tx: Transaction, login: DemoLogin) -> User:
+    """The login's account, created with its password the first time."""
+    user = await tx.session.scalar(select(User).where(User.email == login.email))
+    return user if user is not None else await do_create_user(tx, name=login.name, email=login.email, password=login.password)
 
 
 async def seed_demo_database(database_url: str) -> DemoOrg:
