@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from server.config import Settings
 
@@ -62,6 +63,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     cmd_serve(args)
 
 
+def cmd_import_members(args: argparse.Namespace) -> None:
+    from server.orgs.imports.command import run
+
+    sys.exit(run(Settings().resolved(), args.org, args.file))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="muster", description="Muster collaboration server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply every pending migration").set_defaults(func=cmd_db_upgrade)
+
+    members = sub.add_parser(
+        "import-members",
+        help="import or update an organisation's members from a CSV or XLSX file",
+        description="Columns: external_id and name (required), email, phone, department ('Surgery/Ward 3'), title, role. "
+        "Rows are matched by external_id, so importing again updates. Prints a JSON report; exits 1 if any row failed.",
+    )
+    members.add_argument("--org", required=True, metavar="SLUG", help="the organisation's address (slug)")
+    members.add_argument("file", type=Path, metavar="FILE", help="a .csv (UTF-8) or .xlsx file")
+    members.set_defaults(func=cmd_import_members)
 
     from server import capabilities
 

@@ -137,21 +137,24 @@ def _open_xlsx(path: Path):
     import zipfile
 
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        # read_only streams the sheet's XML instead of building every cell object.
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise InvalidInput("the first sheet is empty", field="file")
-        columns = check_header(list(header))
-        yield columns, _xlsx_rows(rows, columns)
-    finally:
-        workbook.close()
+    # A file object, not the path: uploads are saved without the .xlsx ending openpyxl would insist on.
+    with open(path, "rb") as raw:
+        try:
+            # read_only streams the sheet's XML instead of building every cell object.
+            workbook = openpyxl.load_workbook(raw, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
+            raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
+        try:
+            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                raise InvalidInput("the first sheet is empty", field="file")
+            columns = check_header(list(header))
+            yield columns, _xlsx_rows(rows, columns)
+        finally:
+            workbook.close()
 
 
 def _xlsx_rows(rows, columns):

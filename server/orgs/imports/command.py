@@ -1,0 +1,75 @@
+"""``muster import-members --org SLUG FILE``: the same import as the API, from a shell, with progress on stderr."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import select
+
+from server.config import Settings
+from server.db import Database
+from server.errors import MusterError
+from server.orgs.imports.run import ImportReport, do_import_members
+from server.orgs.models import Organisation
+
+
+class ProgressLine:
+    """"12,000 rows  3,400 rows/s" on one line of stderr, rewritten in place on a terminal, at most once a second."""
+
+    def __init__(self, out: TextIO, every_s: float = 1.0):
+        self._out = out
+        self._every_s = every_s
+        self._started = time.monotonic()
+        self._last = 0.0
+        self._in_place = out.isatty()
+
+    def __call__(self, report: ImportReport, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self._last < self._every_s:
+            return
+        self._last = now
+        rate = report.rows / max(now - self._started, 1e-9)
+        text = f"{report.rows:,} rows  {rate:,.0f} rows/s  ({report.created:,} created, {report.updated:,} updated, {report.failed:,} failed)"
+        if self._in_place:
+            self._out.write("\r" + text + ("\n" if final else ""))
+        else:
+            self._out.write(text + "\n")
+        self._out.flush()
+
+
+async def import_members_command(settings: Settings, slug: str, path: Path) -> int:
+    """Run the import and print its report as JSON on stdout; the exit status is 0 only if every row went in."""
+    if not path.is_file():
+        print(f"muster import-members: no file at {path}", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as tx:
+            org_id = await tx.session.scalar(select(Organisation.id).where(Organisation.slug == slug))
+        if org_id is None:
+            print(f"muster import-members: no organisation with the address '{slug}'", file=sys.stderr)
+            return 2
+        progress = ProgressLine(sys.stderr)
+        try:
+            report = await do_import_members(db, org_id, path, phone_region=settings.default_phone_region, on_progress=progress)
+        except MusterError as e:
+            print(f"muster import-members: {e.message}", file=sys.stderr)
+            return 2
+        progress(report, final=True)
+    finally:
+        await db.close()
+    print(json.dumps({
+        "created": report.created,
+        "updated": report.updated,
+        "failed": report.failed,
+        "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
+    }, ensure_ascii=False, indent=2))
+    return 0 if report.failed == 0 else 1
+
+
+def run(settings: Settings, slug: str, path: Path) -> int:
+    return asyncio.run(import_members_command(settings, slug, path))
