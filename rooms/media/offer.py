@@ -1,0 +1,183 @@
+"""SDP offer checking and answer building for one participant's connection to the SFU.
+
+The client always offers (a browser's ``createOffer``); the SFU answers.
+Each m-line is a publication (the client sends: ``sendonly``/``sendrecv``),
+a slot (the client receives: ``recvonly``/``sendrecv``), or both. Slots are
+how a subscriber gets media without a renegotiation per speaker change: the
+SFU fills a receiver's audio and video slots with whichever sources are
+selected, rewriting SSRCs onto the slot's fixed SSRC.
+
+What the SFU accepts, and why:
+
+* everything BUNDLEd on one ICE/DTLS transport with rtcp-mux (one port per
+  participant, one DTLS handshake);
+* DTLS fingerprints present (without them the peer cannot be authenticated);
+* Opus for audio, VP8 for video, because forwarding needs one codec per kind
+  that every receiver can decode (no transcoding on the server);
+* a=ssrc on every m-line that sends: the SFU does not negotiate the MID header
+  extension (a forwarded packet must not carry the publisher's MID to a
+  subscriber), so it recognises publications by SSRC;
+* only the RFC 6464 audio-level header extension, used for speaker detection.
+
+Everything else is an ``OfferError`` whose message names the problem, raised
+before any transport is created.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from aiortc import sdp
+from aiortc.rtcdtlstransport import RTCDtlsFingerprint, RTCDtlsParameters
+from aiortc.rtcicetransport import RTCIceCandidate, RTCIceParameters
+from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RTCRtpParameters
+
+from rooms.media.rtp import AUDIO_LEVEL_URI
+
+CODECS = {"audio": "audio/opus", "video": "video/VP8"}
+FEEDBACK = {
+    "audio": [],
+    "video": [RTCRtcpFeedback("nack"), RTCRtcpFeedback("nack", "pli"), RTCRtcpFeedback("ccm", "fir"), RTCRtcpFeedback("goog-remb")],
+}
+SENDS = ("sendonly", "sendrecv")
+RECEIVES = ("recvonly", "sendrecv")
+REVERSE = {"sendonly": "recvonly", "recvonly": "sendonly", "sendrecv": "sendrecv", "inactive": "inactive"}
+
+
+class OfferError(ValueError):
+    """An offer the SFU cannot answer; the message says what is wrong and is safe to show the client."""
+
+
+@dataclass
+class Section:
+    """One accepted m-line."""
+
+    mid: str
+    kind: str
+    direction: str  # as offered by the client
+    codec: RTCRtpCodecParameters
+    ssrc: int | None  # the client's sending SSRC, if it sends
+    audio_level_id: int | None
+    screen: bool = False
+
+    @property
+    def publishes(self) -> bool:
+        return self.direction in SENDS
+
+    @property
+    def receives(self) -> bool:
+        return self.direction in RECEIVES
+
+
+@dataclass
+class Offer:
+    description: sdp.SessionDescription
+    ice: RTCIceParameters
+    candidates: list[RTCIceCandidate]
+    dtls: RTCDtlsParameters
+    sections: list[Section] = field(default_factory=list)
+
+
+def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset()) -> Offer:
+    """Parse and validate a client's offer; ``screen_mids`` names the m-lines that carry a screen share."""
+    if not isinstance(text, str) or not text.strip():
+        raise OfferError("the offer is empty")
+    try:
+        description = sdp.SessionDescription.parse(text)
+    except Exception as exc:  # aiortc raises whatever its line parsers hit
+        raise OfferError(f"the offer is not valid SDP: {exc.__class__.__name__}: {exc}") from None
+    if not description.media:
+        raise OfferError("the offer has no m-lines")
+    bundle = next((g for g in description.group if g.semantic == "BUNDLE"), None)
+    bundled = set(bundle.items) if bundle else set()
+    first = description.media[0]
+    if first.ice is None or not first.ice.usernameFragment or not first.ice.password:
+        raise OfferError("the offer has no ICE credentials (a=ice-ufrag / a=ice-pwd)")
+    if first.dtls is None or not first.dtls.fingerprints:
+        raise OfferError("the offer has no DTLS fingerprint (a=fingerprint): the connection could not be authenticated")
+    offer = Offer(description=description, ice=first.ice, candidates=list(first.ice_candidates), dtls=first.dtls)
+    for index, media in enumerate(description.media):
+        if media.kind not in CODECS:
+            continue  # data channels and others: rejected in the answer with port 0
+        mid = media.rtp.muxId
+        if not mid:
+            raise OfferError(f"m-line {index} ({media.kind}) has no a=mid")
+        if mid not in bundled:
+            raise OfferError(f"m-line {index} (mid {mid}) is not in the BUNDLE group: the SFU needs all media on one transport")
+        if not media.rtcp_mux:
+            raise OfferError(f"m-line {index} (mid {mid}) has no a=rtcp-mux")
+        if media.direction == "inactive":
+            continue
+        codec = next((c for c in media.rtp.codecs if c.mimeType.lower() == CODECS[media.kind].lower()), None)
+        if codec is None:
+            raise OfferError(f"m-line {index} ({media.kind}) offers no {CODECS[media.kind].split('/')[1]}, the only {media.kind} codec the SFU forwards")
+        ssrc = None
+        if media.direction in SENDS:
+            if not media.ssrc:
+                raise OfferError(f"m-line {index} (mid {mid}) sends media but declares no a=ssrc")
+            ssrc = media.ssrc[0].ssrc
+        level_id = next((h.id for h in media.rtp.headerExtensions if h.uri == AUDIO_LEVEL_URI), None) if media.kind == "audio" else None
+        offer.sections.append(Section(
+            mid=mid, kind=media.kind, direction=media.direction or "sendrecv", codec=codec, ssrc=ssrc,
+            audio_level_id=level_id, screen=mid in screen_mids,
+        ))
+    if not offer.sections:
+        raise OfferError("the offer has no audio or video m-line the SFU can use")
+    return offer
+
+
+def dtls_role_for(offer: Offer) -> str:
+    """Our DTLS role: the offerer's ``actpass`` or ``active`` makes us the server (passive)."""
+    return "client" if offer.dtls.role == "server" else "server"
+
+
+def build_answer(
+    offer: Offer,
+    *,
+    ice: RTCIceParameters,
+    candidates: list[RTCIceCandidate],
+    fingerprints: list[RTCDtlsFingerprint],
+    slot_ssrcs: dict[str, int],
+    cname: str,
+) -> str:
+    """The SDP answer: each accepted m-line with its codec, our slot SSRC where we send, one shared transport."""
+    accepted = {s.mid: s for s in offer.sections}
+    answer = sdp.SessionDescription()
+    answer.origin = f"- {secrets.randbelow(1 << 62)} 0 IN IP4 0.0.0.0"
+    answer.msid_semantic.append(sdp.GroupDescription(semantic="WMS", items=["*"]))
+    answer.type = "answer"
+    role = dtls_role_for(offer)
+    for media in offer.description.media:
+        section = accepted.get(media.rtp.muxId)
+        if section is None:
+            out = sdp.MediaDescription(kind=media.kind, port=0, profile=media.profile, fmt=media.fmt)
+            out.rtp = RTCRtpParameters(muxId=media.rtp.muxId)
+            out.direction = "inactive"
+            out.ice = ice
+            answer.media.append(out)
+            continue
+        codec = section.codec
+        answer_codec = RTCRtpCodecParameters(
+            mimeType=codec.mimeType, clockRate=codec.clockRate, channels=codec.channels,
+            payloadType=codec.payloadType, rtcpFeedback=list(FEEDBACK[section.kind]), parameters=dict(codec.parameters),
+        )
+        out = sdp.MediaDescription(kind=section.kind, port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[codec.payloadType])
+        out.direction = REVERSE[section.direction]
+        extensions = []
+        if section.audio_level_id:
+            extensions.append(RTCRtpHeaderExtensionParameters(id=section.audio_level_id, uri=AUDIO_LEVEL_URI))
+        out.rtp = RTCRtpParameters(codecs=[answer_codec], headerExtensions=extensions, muxId=section.mid)
+        out.rtcp_host, out.rtcp_port, out.rtcp_mux = "0.0.0.0", 9, True
+        if section.receives:
+            ssrc = slot_ssrcs[section.mid]
+            out.msid = f"sfu slot-{section.mid}"
+            out.ssrc = [sdp.SsrcDescription(ssrc=ssrc, cname=cname)]
+        out.ice = ice
+        out.ice_candidates = list(candidates)
+        out.ice_candidates_complete = True
+        if candidates:
+            out.host, out.port = candidates[0].ip, candidates[0].port
+        out.dtls = RTCDtlsParameters(fingerprints=list(fingerprints), role=role)
+        answer.media.append(out)
+    answer.group.append(sdp.GroupDescription(semantic="BUNDLE", items=[s.mid for s in offer.sections]))
+    return str(answer)

@@ -1,0 +1,194 @@
+"""One participant's connection inside a media worker: its transport, its publications, its slots, its RTCP.
+
+A malformed RTP or RTCP datagram from this participant is counted and
+reported to the signalling layer (an ``error`` event naming the problem, at
+most one per kind every few seconds), then dropped; it never reaches another
+participant and never raises into the worker.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from rooms.media import rtcp, rtp
+from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for
+from rooms.media.slot import Slot
+from rooms.media.track import Track
+from rooms.media.transport import PeerTransport
+
+if TYPE_CHECKING:
+    from rooms.media.worker import RoomState, Worker
+
+ERROR_REPORT_INTERVAL = 5.0
+
+
+class Peer:
+    def __init__(self, worker: "Worker", room: "RoomState", participant_id: str) -> None:
+        self.worker = worker
+        self.room = room
+        self.participant_id = participant_id
+        self.transport = PeerTransport(worker.certificate, self.on_rtp, self.on_rtcp)
+        self.rtcp_ssrc = secrets.randbits(32) or 1
+        self.cname = secrets.token_hex(8)
+        self.tracks: dict[str, Track] = {}  # mid -> publication
+        self.tracks_by_ssrc: dict[int, Track] = {}
+        self.slots: dict[str, Slot] = {}  # mid -> slot
+        self.slots_by_ssrc: dict[int, Slot] = {}
+        self.pinned: str | None = None
+        self.errors: dict[str, int] = {}
+        self._error_reported: dict[str, float] = {}
+        self.unknown_ssrc = 0
+        self._offer: Offer | None = None
+        self._start_task = None
+
+    # --- signalling ---------------------------------------------------------------
+
+    async def negotiate(self, offer_text: str, screen_mids: frozenset[str]) -> tuple[str, list[Track], list[Track]]:
+        """Answer an offer (first or renegotiation); return the answer and the tracks added and removed."""
+        offer = check_offer(offer_text, screen_mids)
+        first = self._offer is None
+        if not first and offer.ice.usernameFragment != self._offer.ice.usernameFragment:
+            raise OfferError("ICE restart (a new a=ice-ufrag) is not supported: leave and join again")
+        if first:
+            await self.transport.gather()
+        sections = {s.mid: s for s in offer.sections}
+        added, removed = [], []
+        for mid in list(self.tracks):
+            section = sections.get(mid)
+            if section is None or not section.publishes:
+                track = self.tracks.pop(mid)
+                self.tracks_by_ssrc.pop(track.ssrc, None)
+                removed.append(track)
+        for mid in list(self.slots):
+            section = sections.get(mid)
+            if section is None or not section.receives:
+                slot = self.slots.pop(mid)
+                self.slots_by_ssrc.pop(slot.ssrc, None)
+                slot.show(None)
+        for section in offer.sections:
+            if section.publishes and section.mid not in self.tracks:
+                track = Track(
+                    self.worker.new_track_id(), self.room.room_id, self.participant_id, self.worker.index,
+                    section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id,
+                )
+                self.tracks[section.mid] = track
+                self.tracks_by_ssrc[track.ssrc] = track
+                added.append(track)
+            if section.receives and section.mid not in self.slots:
+                ssrc = self._new_ssrc()
+                slot = Slot(self, section.mid, section.kind, section.screen, ssrc, section.codec.payloadType, section.codec.clockRate, section.audio_level_id)
+                self.slots[section.mid] = slot
+                self.slots_by_ssrc[ssrc] = slot
+        ice, candidates = self.transport.local_ice()
+        answer = build_answer(
+            offer, ice=ice, candidates=candidates, fingerprints=self.transport.fingerprints(),
+            slot_ssrcs={mid: slot.ssrc for mid, slot in self.slots.items()}, cname=self.cname,
+        )
+        self._offer = offer
+        if first:
+            self._start_task = self.worker.spawn(self._connect(offer))
+        return answer, added, removed
+
+    async def _connect(self, offer: Offer) -> None:
+        await self.transport.start(offer.ice, offer.candidates, offer.dtls, dtls_role_for(offer))
+        failed = self.transport.connected.exception()
+        self.worker.emit({
+            "event": "connection", "room": self.room.room_id, "participant": self.participant_id,
+            "state": "failed" if failed else "connected", **({"message": str(failed)} if failed else {}),
+        })
+        if not failed:
+            self.worker.after_connect(self)
+
+    async def add_candidate(self, candidate) -> None:
+        await self.transport.add_remote_candidate(candidate)
+
+    def _new_ssrc(self) -> int:
+        while True:
+            ssrc = secrets.randbits(32)
+            if ssrc and ssrc not in self.slots_by_ssrc and ssrc not in self.tracks_by_ssrc:
+                return ssrc
+
+    async def close(self) -> None:
+        for slot in self.slots.values():
+            slot.show(None)
+        if self._start_task is not None:
+            self._start_task.cancel()
+        await self.transport.stop()
+
+    # --- media in -----------------------------------------------------------------
+
+    def report_error(self, kind: str, message: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        now = time.monotonic()
+        if now - self._error_reported.get(kind, -ERROR_REPORT_INTERVAL) >= ERROR_REPORT_INTERVAL:
+            self._error_reported[kind] = now
+            self.worker.emit({"event": "error", "room": self.room.room_id, "participant": self.participant_id, "kind": kind, "message": message, "count": self.errors[kind]})
+
+    def on_rtp(self, data: bytes) -> None:
+        try:
+            header = rtp.parse_header(data)
+        except rtp.RtpError as exc:
+            self.report_error("rtp", f"malformed RTP packet dropped: {exc}")
+            return
+        track = self.tracks_by_ssrc.get(header.ssrc)
+        if track is None:
+            self.unknown_ssrc += 1
+            return
+        self.worker.publish(track, data, header)
+
+    def on_rtcp(self, data: bytes) -> None:
+        try:
+            packets = rtcp.parse_compound(data)
+        except rtcp.RtcpError as exc:
+            self.report_error("rtcp", f"malformed RTCP packet dropped: {exc}")
+            return
+        worker = self.worker
+        for packet in packets:
+            if isinstance(packet, rtcp.Nack):
+                slot = self.slots_by_ssrc.get(packet.media_ssrc)
+                if slot is not None:
+                    worker.retransmit(slot, packet.lost)
+            elif isinstance(packet, rtcp.Pli):
+                slot = self.slots_by_ssrc.get(packet.media_ssrc)
+                if slot is not None:
+                    worker.request_keyframe(slot.source)
+            elif isinstance(packet, rtcp.Fir):
+                for ssrc, _ in packet.entries:
+                    slot = self.slots_by_ssrc.get(ssrc)
+                    if slot is not None:
+                        worker.request_keyframe(slot.source)
+            elif isinstance(packet, rtcp.Remb):
+                for ssrc in packet.ssrcs:
+                    slot = self.slots_by_ssrc.get(ssrc)
+                    if slot is not None and slot.source is not None:
+                        slot.source.remb[ssrc] = packet.bitrate
+            elif isinstance(packet, rtcp.SenderReport):
+                track = self.tracks_by_ssrc.get(packet.ssrc)
+                if track is not None:
+                    track.last_sr = (packet.ntp_timestamp >> 16) & 0xFFFFFFFF
+                    track.last_sr_time = time.monotonic()
+
+    # --- RTCP out -----------------------------------------------------------------
+
+    def send_keyframe_request(self, track: Track) -> None:
+        self.transport.send_rtcp(rtcp.Pli(self.rtcp_ssrc, track.ssrc).pack())
+
+    def send_reports(self, now: float, default_video_bitrate: int) -> None:
+        """Receiver reports for what this participant publishes, and the bitrate its subscribers can take."""
+        if not self.tracks:
+            return
+        blocks = []
+        video_ssrcs, bitrates = [], []
+        for track in self.tracks.values():
+            fraction, lost = track.loss_report()
+            dlsr = int((now - track.last_sr_time) * 65536) if track.last_sr else 0
+            blocks.append(rtcp.ReportBlock(track.ssrc, fraction, lost, track.extended_highest, 0, track.last_sr, dlsr))
+            if track.kind == "video":
+                video_ssrcs.append(track.ssrc)
+                bitrates.append(min(track.remb.values()) if track.remb else default_video_bitrate)
+        data = rtcp.ReceiverReport(self.rtcp_ssrc, blocks[:31]).pack()
+        if video_ssrcs:
+            data += rtcp.Remb(self.rtcp_ssrc, min(bitrates), video_ssrcs).pack()
+        self.transport.send_rtcp(data)
+

@@ -1,0 +1,148 @@
+"""ICE + DTLS + SRTP for one participant, with raw RTP in and out: no decoder, no encoder, no packet objects.
+
+aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
+``RTCIceTransport``, ``RTCDtlsTransport``). Two things are changed for an SFU:
+
+* receive: once DTLS is up, the datagram callback of each ICE socket is
+  replaced with ``_datagram_received``, which hands SRTP/SRTCP straight to
+  libsrtp and then to ``on_rtp(bytes)`` / ``on_rtcp(bytes)`` in the same call.
+  aiortc's own path (STUN parse attempt, an asyncio queue, a task wake-up, an
+  ``RtpPacket`` object, an ``RTCRtpReceiver`` with a jitter buffer and a
+  decoder) is skipped entirely. STUN (consent checks) and DTLS datagrams still
+  go the aiortc way.
+* send: ``send_rtp(bytes)`` protects with libsrtp and calls the socket's
+  ``sendto`` directly, synchronously.
+
+``RawDtlsTransport`` also overrides aiortc's RTP/RTCP handlers, so even a
+packet that took the slow path before the switch is delivered raw.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import aioice.ice
+import pylibsrtp
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer, RTCIceParameters, RTCIceTransport
+
+log = logging.getLogger(__name__)
+
+_original_host_addresses = aioice.ice.get_host_addresses
+
+
+def restrict_host_addresses(addresses: list[str] | None) -> None:
+    """Gather host candidates only on ``addresses`` (None: every interface, aioice's default).
+
+    aioice never offers 127.0.0.1; a server that should be reachable on loopback
+    (tests, benchmarks, a node behind a local TURN/proxy) names it here. This is
+    process-wide, which is why media workers are processes of their own.
+    """
+    if addresses is None:
+        aioice.ice.get_host_addresses = _original_host_addresses
+    else:
+        chosen = list(addresses)
+        aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: list(chosen)
+
+
+class RawDtlsTransport(RTCDtlsTransport):
+    def __init__(self, transport: RTCIceTransport, certificates: list[RTCCertificate], peer: "PeerTransport") -> None:
+        super().__init__(transport, certificates)
+        self._peer = peer
+
+    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        self._peer.on_rtp(data)
+
+    async def _handle_rtcp_data(self, data: bytes) -> None:
+        self._peer.on_rtcp(data)
+
+
+class PeerTransport:
+    """One participant's transport; ``on_rtp``/``on_rtcp`` receive decrypted datagrams."""
+
+    def __init__(self, certificate: RTCCertificate, on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None]) -> None:
+        self.on_rtp = on_rtp
+        self.on_rtcp = on_rtcp
+        self.gatherer = RTCIceGatherer(iceServers=[])
+        self.ice = RTCIceTransport(self.gatherer)
+        self.dtls = RawDtlsTransport(self.ice, [certificate], self)
+        self.srtp_errors = 0
+        self._sendto: Callable | None = None
+        self._remote_addr = None
+        self._tx: pylibsrtp.Session | None = None
+        self._rx: pylibsrtp.Session | None = None
+        self.connected = asyncio.get_running_loop().create_future()
+
+    async def gather(self) -> None:
+        await self.gatherer.gather()
+
+    def local_ice(self) -> tuple[RTCIceParameters, list[RTCIceCandidate]]:
+        return self.gatherer.getLocalParameters(), self.gatherer.getLocalCandidates()
+
+    def fingerprints(self):
+        return self.dtls.getLocalParameters().fingerprints
+
+    async def add_remote_candidate(self, candidate: RTCIceCandidate | None) -> None:
+        await self.ice.addRemoteCandidate(candidate)
+
+    async def start(self, remote_ice: RTCIceParameters, candidates: list[RTCIceCandidate], remote_dtls: RTCDtlsParameters, dtls_role: str) -> None:
+        """Connect (we are the ICE-controlled answerer) and switch to the raw fast path."""
+        try:
+            for candidate in candidates:
+                await self.ice.addRemoteCandidate(candidate)
+            self.dtls._set_role(dtls_role)
+            await self.ice.start(remote_ice)
+            await self.dtls.start(remote_dtls)
+            if self.dtls.state != "connected":
+                raise ConnectionError(f"DTLS handshake failed ({self.dtls.state})")
+            self._take_fast_path()
+        except Exception as exc:
+            if not self.connected.done():
+                self.connected.set_exception(exc)
+            return
+        self.connected.set_result(None)
+
+    def _take_fast_path(self) -> None:
+        connection = self.ice._connection
+        pair = connection._nominated[1]
+        self._sendto = pair.protocol.transport.sendto
+        self._remote_addr = pair.remote_addr
+        self._tx = self.dtls._tx_srtp
+        self._rx = self.dtls._rx_srtp
+        for protocol in connection._protocols:
+            protocol.datagram_received = self._make_receiver(protocol.datagram_received)
+
+    def _make_receiver(self, slow_path: Callable[[bytes, tuple], None]) -> Callable[[bytes, tuple], None]:
+        rx = self._rx
+        on_rtp, on_rtcp = self.on_rtp, self.on_rtcp
+
+        def datagram_received(data: bytes, addr: tuple) -> None:
+            if len(data) < 12 or not 127 < data[0] < 192:
+                slow_path(data, addr)  # STUN consent checks, DTLS alerts
+                return
+            try:
+                if 192 <= data[1] <= 223:
+                    plain = rx.unprotect_rtcp(data)
+                    on_rtcp(plain)
+                else:
+                    plain = rx.unprotect(data)
+                    on_rtp(plain)
+            except pylibsrtp.Error:
+                self.srtp_errors += 1
+
+        return datagram_received
+
+    def send_rtp(self, packet: bytes) -> None:
+        """Protect and send one RTP packet now (no-op until connected)."""
+        if self._sendto is not None:
+            self._sendto(self._tx.protect(packet), self._remote_addr)
+
+    def send_rtcp(self, packet: bytes) -> None:
+        if self._sendto is not None:
+            self._sendto(self._tx.protect_rtcp(packet), self._remote_addr)
+
+    async def stop(self) -> None:
+        self._sendto = None
+        await self.dtls.stop()
+        await self.ice.stop()
