@@ -100,18 +100,37 @@ class Connection:
             self.closed = True
 
     async def wait_flushed(self) -> bool:
-        """Wait until every queued frame is written to the socket; False if it closed first."""
-        while not self._queue.empty() and not self._writer.done():
+        """Wait until every queued frame is written to the socket; False if it closed first.
+
+        Rechecks the socket every second: a device that stops reading during a
+        replay blocks the writer without filling the queue, and is only noticed
+        by the heartbeat, which closes the socket under the writer's feet.
+        """
+        while not self._queue.empty() and not self._writer.done() and not self._ws.closed:
             self._flushed.clear()
-            await self._flushed.wait()
-        return not self.closed
+            try:
+                await asyncio.wait_for(self._flushed.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+        return not (self.closed or self._ws.closed)
 
     def stop(self) -> None:
-        """The socket is gone: stop its tasks and free its queue."""
+        """The socket's handler is done: stop its tasks, and drop the TCP connection if it lingers.
+
+        A socket closed while its peer does not read keeps unsent bytes in the
+        transport, which then never finishes closing; after the time a close
+        handshake may take, such a transport is aborted.
+        """
         self.closed = True
         self.cursor.stop()
         self._writer.cancel()
         self._flushed.set()
+        asyncio.get_running_loop().call_later(_CLOSE_HANDSHAKE_S, self._abort_lingering_transport)
+
+    def _abort_lingering_transport(self) -> None:
+        transport = self._request.transport  # None once the connection is really gone
+        if transport is not None:
+            transport.abort()
 
     async def _write_forever(self) -> None:
         ws = self._ws
@@ -149,9 +168,7 @@ class Connection:
         except (asyncio.TimeoutError, ConnectionError):
             pass
         finally:
-            transport = self._request.transport
-            if transport is not None:
-                transport.abort()
+            self._abort_lingering_transport()
 
 
 class Hub:

@@ -20,6 +20,7 @@ from server.accounts.auth import Principal, authenticate
 from server.api import Model
 from server.appkeys import BUS, DB, HUB, SETTINGS
 from server.gateway.frames import (
+    CLOSE_INTERNAL,
     CLOSE_PROTOCOL,
     CLOSE_UNAUTHENTICATED,
     PONG,
@@ -76,7 +77,12 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     )
     hub.register(connection)
     try:
-        await connection.cursor.catch_up()
+        try:
+            await connection.cursor.catch_up()
+        except Exception:
+            log.exception("user %s: could not replay the event stream", principal.user_id)
+            await ws.close(code=CLOSE_INTERNAL, message=b"could not read the event stream; reconnect")
+            return ws
         connection.send(
             encode_frame(
                 {"type": "ready", "user_seq": connection.cursor.last_seq, "user_id": principal.user_id, "session_id": principal.session_id}

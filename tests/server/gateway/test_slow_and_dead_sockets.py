@@ -4,8 +4,10 @@ from __future__ import annotations
 import asyncio
 
 import psutil
+import pytest
 
 from server.appkeys import HUB, SETTINGS
+from server.gateway.events import emit
 from server.gateway.frames import encode_frame
 from server.observability import WS_SLOW_CLOSED
 from tests.factories import person
@@ -71,5 +73,30 @@ async def test_a_device_that_misses_heartbeats_is_dropped_while_a_live_one_stays
         assert hub.local_connections(bob.id)
         assert gone == [alice.id]
         reading.cancel()
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # about storage only in how the events got there
+async def test_a_device_that_stops_reading_during_its_replay_is_dropped(client, db, app):
+    app[SETTINGS].ws_heartbeat_s = 0.3
+    hub = app[HUB]
+    alice = await person(client, db)
+    async with db.transaction() as tx:
+        for n in range(400):  # ~19 MB: more than the kernel buffers between server and device
+            await emit(tx, [alice.id], "test.blob", {"n": n, "blob": "x" * 48_000})
+    silent = SilentDevice(client.host, client.port, token_of(alice.headers))
+    await silent.open()
+    try:
+        await wait_until(lambda: hub.local_connections(alice.id))
+        (connection,) = hub.local_connections(alice.id)
+        await wait_until(lambda: not hub.local_connections(alice.id), timeout=10)
+        assert connection.cursor.last_seq < 400, "the whole replay fit in buffers; the test did not block the device"
+        loop = asyncio.get_running_loop()
+        with pytest.raises((ConnectionResetError, asyncio.TimeoutError)) as ended:
+            while await asyncio.wait_for(loop.sock_recv(silent.sock, 1 << 20), 10):
+                pass
+            raise ConnectionResetError("clean EOF")
+        assert ended.type is ConnectionResetError, "the server kept the TCP connection open"
     finally:
         silent.close()
