@@ -1,4 +1,9 @@
-"""How notify/ plugs into the platform (see server/capabilities.py)."""
+"""How notify/ plugs into the platform (see server/capabilities.py).
+
+Adds the broadcasts API and the provider callbacks, the ``broadcast.receipt``
+frame of the device WebSocket, the dashboard's bus subscription, and (unless
+``MUSTER_NOTIFY_ENGINE=false``) this node's escalation and sending workers.
+"""
 from pathlib import Path
 
 from aiohttp import web
@@ -7,7 +12,33 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    pass
+    from notify import callbacks, live, routes
+    from notify.config import NotifySettings
+    from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
+    from notify.providers.configured import configured_provider
+    from notify.receipts import ReceiptBatcher
+    from notify.workers import Workers
+    from server.appkeys import BUS, DB, HUB, SETTINGS
+
+    settings = NotifySettings()
+    platform = app[SETTINGS]
+    app[NOTIFY_SETTINGS] = settings
+    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url)
+    app[RECEIPTS] = ReceiptBatcher(app[DB])
+    app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
+    live.attach(app)
+    app.router.add_routes(routes.routes)
+    app.router.add_routes(callbacks.routes)
+    if settings.engine:
+        app.cleanup_ctx.append(_run_workers)
+
+
+async def _run_workers(app: web.Application):
+    from notify.keys import WORKERS
+
+    await app[WORKERS].start()
+    yield
+    await app[WORKERS].stop()
 
 
 capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations")

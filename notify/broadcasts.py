@@ -1,0 +1,208 @@
+"""Sending urgent broadcasts, recording receipts, reminding: the plain functions behind the routes.
+
+``do_send_broadcast`` is the hot path. For N recipients it costs a constant
+number of statements per chunk of 5,000: the recipient rows in one
+multi-row INSERT ... RETURNING, the first escalation step of each in another,
+and one batched ``emit`` (server/gateway/events.py) that stores every
+recipient's ``broadcast.received`` event in the same transaction, so the
+notice, its recipient list and its delivery to devices commit together.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, select, update
+
+from notify.escalation import first_steps
+from notify.live import publish_after_commit
+from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, EscalationStep, OutboundMessage, PushSubscription
+from notify.recipients import Recipient
+from server.db import Transaction, utcnow
+from server.errors import Forbidden, NotFound
+from server.gateway.events import emit
+from server.orgs.access import OrgContext
+
+CHUNK = 5000
+RECEIVED_EVENT = "broadcast.received"
+REMINDER_EVENT = "broadcast.reminder"
+
+
+async def may_send(tx: Transaction, org: OrgContext) -> bool:
+    if org.is_admin:
+        return True
+    return await tx.session.scalar(select(BroadcastSender.id).where(BroadcastSender.user_id == org.user_id)) is not None
+
+
+async def check_may_send(tx: Transaction, org: OrgContext) -> None:
+    if not await may_send(tx, org):
+        raise Forbidden("you may not send urgent broadcasts here: ask an organisation admin to grant it")
+
+
+async def effective_default_policy(tx: Transaction, defaults: dict) -> dict:
+    """The organisation's policy if it set one, else the node's configured default."""
+    row = await tx.session.scalar(select(EscalationPolicy))
+    if row is None:
+        return dict(defaults)
+    return {**defaults, "sms_after_s": row.sms_after_s, "call_after_s": row.call_after_s, "repeats": row.repeats,
+            "repeat_interval_s": row.repeat_interval_s}
+
+
+async def do_set_default_policy(tx: Transaction, policy: dict) -> None:
+    row = await tx.session.scalar(select(EscalationPolicy))
+    if row is None:
+        row = EscalationPolicy(org_id=tx.org_id)
+        tx.session.add(row)
+    for key in ("sms_after_s", "call_after_s", "repeats", "repeat_interval_s"):
+        setattr(row, key, policy[key])
+    row.updated_at = utcnow()
+    await tx.session.flush()
+
+
+def event_data(broadcast: Broadcast, sender_name: str) -> dict:
+    return {
+        "broadcast_id": broadcast.id,
+        "org_id": broadcast.org_id,
+        "title": broadcast.title,
+        "body": broadcast.body,
+        "attachments": broadcast.attachments,
+        "sender": sender_name,
+        "priority": broadcast.priority,
+        "sent_at": broadcast.created_at.isoformat(),
+    }
+
+
+async def do_send_broadcast(
+    tx: Transaction, org: OrgContext, *, title: str, body: str, attachments: list[dict], policy: dict, priority: int,
+    recipients: Sequence[Recipient],
+) -> Broadcast:
+    """Store the broadcast and its recipient list, schedule escalation, and queue each recipient's event."""
+    now = utcnow()
+    broadcast = Broadcast(org_id=org.org_id, sender_id=org.user_id, title=title, body=body, attachments=attachments, policy=policy,
+                          priority=priority, recipient_count=len(recipients), created_at=now)
+    tx.session.add(broadcast)
+    await tx.session.flush()
+    user_ids = [r.user_id for r in recipients]
+    with_push: set[int] = set()
+    for start in range(0, len(user_ids), CHUNK):
+        chunk = user_ids[start : start + CHUNK]
+        with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(PushSubscription.user_id.in_(chunk)).distinct()))
+    for start in range(0, len(recipients), CHUNK):
+        rows = [
+            {"org_id": org.org_id, "broadcast_id": broadcast.id, "user_id": r.user_id, "name": r.name, "phone": r.phone,
+             "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
+            for r in recipients[start : start + CHUNK]
+        ]
+        inserted = await tx.session.execute(
+            insert(BroadcastRecipient).values(rows).returning(BroadcastRecipient.id, BroadcastRecipient.phone, BroadcastRecipient.has_push)
+        )
+        steps = first_steps(broadcast, [row._asdict() for row in inserted])
+        if steps:
+            await tx.session.execute(insert(EscalationStep).values(steps))
+    await emit(tx, user_ids, RECEIVED_EVENT, event_data(broadcast, org.principal.name))
+    return broadcast
+
+
+async def get_broadcast(tx: Transaction, broadcast_id: int) -> Broadcast:
+    broadcast = await tx.session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.org_id != tx.org_id:
+        raise NotFound("no such broadcast")
+    return broadcast
+
+
+async def get_broadcast_for_sender(tx: Transaction, org: OrgContext, broadcast_id: int) -> Broadcast:
+    """Its sender and the organisation's admins see a broadcast's receipts; anyone else gets 404."""
+    broadcast = await get_broadcast(tx, broadcast_id)
+    if broadcast.sender_id != org.user_id and not org.is_admin:
+        raise NotFound("no such broadcast")
+    return broadcast
+
+
+async def get_my_receipt(tx: Transaction, broadcast_id: int, user_id: int) -> tuple[Broadcast, BroadcastRecipient]:
+    recipient = await tx.session.scalar(
+        select(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.user_id == user_id)
+    )
+    if recipient is None:
+        raise NotFound("no such broadcast")
+    return await get_broadcast(tx, broadcast_id), recipient
+
+
+async def stage_counts(tx: Transaction, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Per broadcast, how many recipients reached each stage (cumulative: a reader was also delivered to)."""
+    rows = await tx.session.execute(
+        select(BroadcastRecipient.broadcast_id, BroadcastRecipient.stage, func.count())
+        .where(BroadcastRecipient.broadcast_id.in_(broadcast_ids))
+        .group_by(BroadcastRecipient.broadcast_id, BroadcastRecipient.stage)
+    )
+    counts = {b: dict.fromkeys(STAGES, 0) for b in broadcast_ids}
+    for broadcast_id, stage, n in rows:
+        for reached in STAGES[: stage + 1]:
+            counts[broadcast_id][reached] += n
+    return counts
+
+
+async def delivery_counts(tx: Transaction, broadcast_id: int) -> dict[str, dict[str, int]]:
+    """Per channel (push, sms, call), messages by status (queued, sending, sent, failed, cancelled)."""
+    rows = await tx.session.execute(
+        select(OutboundMessage.channel, OutboundMessage.status, func.count())
+        .where(OutboundMessage.broadcast_id == broadcast_id)
+        .group_by(OutboundMessage.channel, OutboundMessage.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, n in rows:
+        counts.setdefault(channel, {})[status] = n
+    return counts
+
+
+async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int], state: str, *, via: str = "app") -> list[int]:
+    """Move these recipients forward to ``state`` (never back); returns who actually moved.
+
+    Reaching a stage fills the times of the stages before it that were
+    skipped (confirming on a call also means it was delivered and read).
+    Confirming cancels the recipient's messages still queued.
+    """
+    stage = STAGES.index(state)
+    now = utcnow()
+    values: dict = {"stage": stage}
+    for earlier, column in ((1, "delivered_at"), (2, "read_at"), (3, "confirmed_at")):
+        if stage >= earlier:
+            values[column] = func.coalesce(getattr(BroadcastRecipient, column), now)
+    if stage == 3:
+        values["confirmed_via"] = via
+    moved = list(
+        await tx.session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.user_id.in_(user_ids), BroadcastRecipient.stage < stage)
+            .values(**values)
+            .returning(BroadcastRecipient.id, BroadcastRecipient.user_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not moved:
+        return []
+    if stage == 3:
+        await tx.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.recipient_id.in_([m.id for m in moved]), OutboundMessage.status == "queued")
+            .values(status="cancelled")
+            .execution_options(synchronize_session=False)
+        )
+    sender_id = await tx.session.scalar(select(Broadcast.sender_id).where(Broadcast.id == broadcast_id))
+    publish_after_commit(tx, broadcast_id, sender_id, "receipts", [[m.user_id, state] for m in moved])
+    return [m.user_id for m in moved]
+
+
+async def do_remind(tx: Transaction, broadcast: Broadcast, sender_name: str) -> int:
+    """Send the notice again to everyone who has not confirmed; returns how many."""
+    now = utcnow()
+    unconfirmed = list(
+        await tx.session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.stage < STAGES.index("confirmed"))
+            .values(reminded_at=now, remind_count=BroadcastRecipient.remind_count + 1)
+            .returning(BroadcastRecipient.user_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    user_ids = [row.user_id for row in unconfirmed]
+    await emit(tx, user_ids, REMINDER_EVENT, event_data(broadcast, sender_name) | {"reminded_at": now.isoformat()})
+    return len(user_ids)

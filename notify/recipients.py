@@ -1,0 +1,99 @@
+"""Who a broadcast goes to: members, departments (with every sub-department), groups, or everyone.
+
+Expanded once, at send time, into plain rows (``Recipient``) that the
+broadcast keeps. Ids that name nothing in this organisation are collected
+and reported back rather than failing the send: in an emergency the people
+who *can* be reached must be, and the sender must learn who could not.
+
+Cost: one query per kind of id named, plus one per department subtree and one
+per chunk of 5,000 members; each query is indexed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from server.db import Transaction
+from server.errors import InvalidInput
+from server.groups.models import Group, GroupMember
+from server.orgs.departments import department_subtree_ids
+from server.orgs.models import Department, Membership
+from server.orgs.phones import normalise_phone
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    name: str
+    phone: str | None  # E.164, or None if the member has no usable number
+
+
+@dataclass
+class Unknown:
+    user_ids: list[int] = field(default_factory=list)
+    department_ids: list[int] = field(default_factory=list)
+    group_ids: list[int] = field(default_factory=list)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+async def _existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        found.update(await tx.session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+async def expand_recipients(
+    tx: Transaction, *, user_ids: Sequence[int], department_ids: Sequence[int], group_ids: Sequence[int], everyone: bool, phone_region: str
+) -> tuple[list[Recipient], Unknown]:
+    """The distinct members addressed, and the ids that named nothing. ``tx`` is scoped to the organisation."""
+    unknown = Unknown()
+    conditions = []
+    if everyone:
+        conditions.append(None)
+    else:
+        members = await _existing(tx, Membership.user_id, user_ids)
+        unknown.user_ids = sorted(set(user_ids) - members)
+        for chunk in _chunks(sorted(members)):
+            conditions.append(Membership.user_id.in_(chunk))
+
+        departments = await _existing(tx, Department.id, department_ids)
+        unknown.department_ids = sorted(set(department_ids) - departments)
+        subtree: set[int] = set()
+        for department_id in departments:
+            subtree.update(await department_subtree_ids(tx, department_id))
+        for chunk in _chunks(sorted(subtree)):
+            conditions.append(Membership.department_id.in_(chunk))
+
+        groups = await _existing(tx, Group.id, group_ids)
+        unknown.group_ids = sorted(set(group_ids) - groups)
+        if groups:
+            in_groups = select(GroupMember.user_id).where(GroupMember.group_id.in_(sorted(groups)))
+            conditions.append(Membership.user_id.in_(in_groups))
+
+    people: dict[int, Recipient] = {}
+    for condition in conditions:
+        query = select(Membership.user_id, Membership.display_name, Membership.phone)
+        if condition is not None:
+            query = query.where(condition)
+        for user_id, name, phone in await tx.session.execute(query):
+            people[user_id] = Recipient(user_id, name, _usable_phone(phone, phone_region))
+    return sorted(people.values(), key=lambda r: r.user_id), unknown
+
+
+def _usable_phone(phone: str | None, region: str) -> str | None:
+    """Numbers are stored in E.164 already; re-reading them keeps a bad legacy value from reaching the provider."""
+    if not phone:
+        return None
+    try:
+        return normalise_phone(phone, region)
+    except InvalidInput:
+        return None

@@ -1,0 +1,286 @@
+"""Broadcasts API under ``/api/v1/orgs/{org_id}/...``: send, follow, remind; receipts; who may send; the default policy."""
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import delete, select
+
+from notify.broadcasts import (
+    check_may_send,
+    delivery_counts,
+    do_advance,
+    do_remind,
+    do_send_broadcast,
+    do_set_default_policy,
+    effective_default_policy,
+    get_broadcast_for_sender,
+    get_my_receipt,
+    stage_counts,
+)
+from notify.keys import NOTIFY_SETTINGS, WORKERS
+from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage, PushSubscription
+from notify.recipients import expand_recipients
+from notify.schemas import (
+    BroadcastIn,
+    BroadcastOut,
+    DeliveriesQuery,
+    DeliveryOut,
+    PolicyIn,
+    PolicyOut,
+    PushKeyOut,
+    PushSubscriptionIn,
+    ReceiptIn,
+    ReceivedOut,
+    RecipientOut,
+    RecipientPage,
+    RecipientsQuery,
+    RemindOut,
+    SenderOut,
+    SentOut,
+    StageCounts,
+    UnknownOut,
+)
+from server.api import endpoint, path_int
+from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.db import Transaction
+from server.errors import InvalidInput, NotFound
+from server.orgs.access import OrgContext
+from server.orgs.models import Membership
+
+routes = web.RouteTableDef()
+BROADCASTS = "/api/v1/orgs/{org_id}/broadcasts"
+
+
+def node_policy_defaults(request: web.Request) -> dict:
+    s = request.app[NOTIFY_SETTINGS]
+    return {"sms_after_s": s.sms_after_s, "call_after_s": s.call_after_s, "repeats": s.repeats, "repeat_interval_s": s.repeat_interval_s}
+
+
+async def broadcast_out(tx: Transaction, broadcast: Broadcast) -> BroadcastOut:
+    counts = (await stage_counts(tx, [broadcast.id]))[broadcast.id]
+    return BroadcastOut(
+        id=broadcast.id, sender_id=broadcast.sender_id, title=broadcast.title, body=broadcast.body, attachments=broadcast.attachments,
+        policy=broadcast.policy, priority=broadcast.priority, created_at=broadcast.created_at, recipient_count=broadcast.recipient_count,
+        counts=StageCounts(**counts), escalations=await delivery_counts(tx, broadcast.id),
+    )
+
+
+def received_out(broadcast: Broadcast, recipient: BroadcastRecipient) -> ReceivedOut:
+    return ReceivedOut(
+        id=broadcast.id, title=broadcast.title, body=broadcast.body, attachments=broadcast.attachments, sender_id=broadcast.sender_id,
+        created_at=broadcast.created_at, state=STAGES[recipient.stage], delivered_at=recipient.delivered_at, read_at=recipient.read_at,
+        confirmed_at=recipient.confirmed_at,
+    )
+
+
+@routes.post(BROADCASTS)
+@endpoint(body=BroadcastIn, response=SentOut, status=201)
+async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContext) -> SentOut:
+    """Send an urgent broadcast (organisation admins, and members granted it). Unknown ids are reported; everyone else is told."""
+    settings = request.app[NOTIFY_SETTINGS]
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await check_may_send(tx, org)
+        r = body.recipients
+        recipients, unknown = await expand_recipients(
+            tx, user_ids=r.user_ids, department_ids=r.department_ids, group_ids=r.group_ids, everyone=r.everyone,
+            phone_region=request.app[SETTINGS].default_phone_region,
+        )
+        if not recipients:
+            named = ", ".join(f"{kind} {ids}" for kind, ids in vars(unknown).items() if ids)
+            raise InvalidInput("nobody to send to: " + (f"no such {named} in this organisation" if named else "the departments and groups named have no members"),
+                               field="recipients", code="no_recipients")
+        policy = body.policy.model_dump() if body.policy else await effective_default_policy(tx, node_policy_defaults(request))
+        policy["push_after_s"] = settings.push_after_s
+        broadcast = await do_send_broadcast(
+            tx, org, title=body.title, body=body.body, attachments=[a.model_dump() for a in body.attachments], policy=policy,
+            priority=body.priority, recipients=recipients,
+        )
+        out = await broadcast_out(tx, broadcast)
+    request.app[WORKERS].wake()
+    return SentOut(**out.model_dump(), unknown=UnknownOut(**vars(unknown)))
+
+
+@routes.get(BROADCASTS)
+@endpoint(response=list[BroadcastOut])
+async def list_broadcasts(request: web.Request, org: OrgContext) -> list[BroadcastOut]:
+    """Broadcasts the caller sent (all of the organisation's, for admins), newest first, at most 100."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(100)
+        if not org.is_admin:
+            query = query.where(Broadcast.sender_id == org.user_id)
+        return [await broadcast_out(tx, b) for b in await tx.session.scalars(query)]
+
+
+@routes.get(BROADCASTS + "/received")
+@endpoint(response=list[ReceivedOut])
+async def list_received(request: web.Request, org: OrgContext) -> list[ReceivedOut]:
+    """Broadcasts sent to the caller, newest first, at most 100."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        rows = await tx.session.execute(
+            select(Broadcast, BroadcastRecipient).join(BroadcastRecipient, BroadcastRecipient.broadcast_id == Broadcast.id)
+            .where(BroadcastRecipient.user_id == org.user_id).order_by(Broadcast.id.desc()).limit(100)
+        )
+        return [received_out(b, r) for b, r in rows]
+
+
+@routes.get(BROADCASTS + "/{broadcast_id}")
+@endpoint(response=BroadcastOut)
+async def get_broadcast_route(request: web.Request, org: OrgContext) -> BroadcastOut:
+    """A broadcast with its counts per state and its SMS/call/push deliveries per status (its sender and admins)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return await broadcast_out(tx, await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id")))
+
+
+@routes.get(BROADCASTS + "/{broadcast_id}/recipients")
+@endpoint(query=RecipientsQuery, response=RecipientPage)
+async def list_recipients(request: web.Request, query: RecipientsQuery, org: OrgContext) -> RecipientPage:
+    """Recipients now in a state (or not yet confirmed), in id order, a page at a time."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        broadcast = await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id"))
+        q = select(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.id > query.after)
+        if query.state == "unconfirmed":
+            q = q.where(BroadcastRecipient.stage < STAGES.index("confirmed"))
+        elif query.state is not None:
+            q = q.where(BroadcastRecipient.stage == STAGES.index(query.state))
+        rows = list(await tx.session.scalars(q.order_by(BroadcastRecipient.id).limit(query.limit + 1)))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [
+        RecipientOut(user_id=r.user_id, name=r.name, state=STAGES[r.stage], has_phone=r.phone is not None, sent_at=r.sent_at,
+                     delivered_at=r.delivered_at, read_at=r.read_at, confirmed_at=r.confirmed_at, confirmed_via=r.confirmed_via,
+                     remind_count=r.remind_count)
+        for r in rows
+    ]
+    return RecipientPage(items=items, next_after=rows[-1].id if more else None)
+
+
+@routes.get(BROADCASTS + "/{broadcast_id}/deliveries")
+@endpoint(query=DeliveriesQuery, response=list[DeliveryOut])
+async def list_deliveries(request: web.Request, query: DeliveriesQuery, org: OrgContext) -> list[DeliveryOut]:
+    """The SMS, calls and pushes of a broadcast with their status and last error (e.g. the provider failed)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        broadcast = await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id"))
+        q = (
+            select(OutboundMessage, BroadcastRecipient.user_id, BroadcastRecipient.name)
+            .join(BroadcastRecipient, BroadcastRecipient.id == OutboundMessage.recipient_id)
+            .where(OutboundMessage.broadcast_id == broadcast.id, OutboundMessage.id > query.after)
+        )
+        if query.status:
+            q = q.where(OutboundMessage.status == query.status)
+        if query.channel:
+            q = q.where(OutboundMessage.channel == query.channel)
+        rows = await tx.session.execute(q.order_by(OutboundMessage.id).limit(query.limit))
+        return [
+            DeliveryOut(id=m.id, user_id=user_id, name=name, channel=m.channel, status=m.status, attempts=m.attempts,
+                        last_error=m.last_error, provider_status=m.provider_status, sent_at=m.sent_at)
+            for m, user_id, name in rows
+        ]
+
+
+@routes.post(BROADCASTS + "/{broadcast_id}/remind")
+@endpoint(response=RemindOut)
+async def remind_again(request: web.Request, org: OrgContext) -> RemindOut:
+    """Send the notice again to the recipients who have not confirmed (only them)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        broadcast = await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id"))
+        await check_may_send(tx, org)
+        return RemindOut(reminded=await do_remind(tx, broadcast, org.principal.name))
+
+
+@routes.get(BROADCASTS + "/{broadcast_id}/mine")
+@endpoint(response=ReceivedOut)
+async def my_broadcast(request: web.Request, org: OrgContext) -> ReceivedOut:
+    """A broadcast sent to the caller, with the caller's own state."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return received_out(*await get_my_receipt(tx, path_int(request, "broadcast_id"), org.user_id))
+
+
+@routes.post(BROADCASTS + "/{broadcast_id}/receipt")
+@endpoint(body=ReceiptIn, response=ReceivedOut)
+async def post_receipt(request: web.Request, body: ReceiptIn, org: OrgContext) -> ReceivedOut:
+    """The recipient's device says delivered, read, or 'I have read this' (confirmed). States only move forward."""
+    broadcast_id = path_int(request, "broadcast_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await get_my_receipt(tx, broadcast_id, org.user_id)
+        await do_advance(tx, broadcast_id, [org.user_id], body.state)
+        tx.session.expire_all()
+        return received_out(*await get_my_receipt(tx, broadcast_id, org.user_id))
+
+
+@routes.get("/api/v1/orgs/{org_id}/broadcast-policy")
+@endpoint(response=PolicyOut)
+async def get_policy(request: web.Request, org: OrgContext) -> PolicyOut:
+    """The organisation's default escalation policy."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return PolicyOut(**await effective_default_policy(tx, node_policy_defaults(request)))
+
+
+@routes.put("/api/v1/orgs/{org_id}/broadcast-policy")
+@endpoint(body=PolicyIn, response=PolicyOut, role="admin")
+async def put_policy(request: web.Request, body: PolicyIn, org: OrgContext) -> PolicyOut:
+    """Set the organisation's default escalation policy (admins)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_set_default_policy(tx, body.model_dump())
+    return PolicyOut(**body.model_dump())
+
+
+@routes.get("/api/v1/orgs/{org_id}/broadcast-senders")
+@endpoint(response=list[SenderOut], role="admin")
+async def list_senders(request: web.Request, org: OrgContext) -> list[SenderOut]:
+    """Members granted the right to send urgent broadcasts (admins and owners always may)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return [SenderOut.model_validate(s) for s in await tx.session.scalars(select(BroadcastSender).order_by(BroadcastSender.user_id))]
+
+
+@routes.put("/api/v1/orgs/{org_id}/broadcast-senders/{user_id}")
+@endpoint(response=SenderOut, role="admin")
+async def grant_sender(request: web.Request, org: OrgContext) -> SenderOut:
+    """Let a member send urgent broadcasts (admins)."""
+    user_id = path_int(request, "user_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is None:
+            raise NotFound("no such member")
+        grant = await tx.session.scalar(select(BroadcastSender).where(BroadcastSender.user_id == user_id))
+        if grant is None:
+            grant = BroadcastSender(org_id=org.org_id, user_id=user_id, granted_by=org.user_id)
+            tx.session.add(grant)
+            await tx.session.flush()
+        return SenderOut.model_validate(grant)
+
+
+@routes.delete("/api/v1/orgs/{org_id}/broadcast-senders/{user_id}")
+@endpoint(role="admin")
+async def revoke_sender(request: web.Request, org: OrgContext) -> None:
+    """Take the right to send urgent broadcasts away from a member (admins)."""
+    user_id = path_int(request, "user_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await tx.session.execute(delete(BroadcastSender).where(BroadcastSender.user_id == user_id))
+
+
+@routes.get("/api/v1/notify/push-key")
+@endpoint(response=PushKeyOut)
+async def push_key(request: web.Request) -> PushKeyOut:
+    """The VAPID public key browsers subscribe to Web Push with."""
+    key = request.app[NOTIFY_SETTINGS].vapid_public_key
+    if not key:
+        raise NotFound("Web Push is not configured on this server")
+    return PushKeyOut(public_key=key)
+
+
+@routes.post("/api/v1/notify/push-subscriptions")
+@endpoint(body=PushSubscriptionIn, status=204)
+async def subscribe_push(request: web.Request, body: PushSubscriptionIn) -> None:
+    """Store this browser's Web Push subscription for the caller (replacing any other owner of the same endpoint)."""
+    user_id = request[PRINCIPAL].user_id
+    async with request.app[DB].transaction() as tx:
+        await tx.session.execute(delete(PushSubscription).where(PushSubscription.endpoint == body.endpoint))
+        tx.session.add(PushSubscription(user_id=user_id, endpoint=body.endpoint, p256dh=body.keys["p256dh"], auth=body.keys["auth"]))
+
+
+@routes.post("/api/v1/notify/push-subscriptions/delete")
+@endpoint(body=PushSubscriptionIn, status=204)
+async def unsubscribe_push(request: web.Request, body: PushSubscriptionIn) -> None:
+    """Forget this browser's subscription (when the person signs out of it)."""
+    async with request.app[DB].transaction() as tx:
+        await tx.session.execute(
+            delete(PushSubscription).where(PushSubscription.endpoint == body.endpoint, PushSubscription.user_id == request[PRINCIPAL].user_id)
+        )

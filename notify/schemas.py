@@ -1,0 +1,201 @@
+"""Request and response bodies of the broadcasts API."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from server.api import Model, Out
+
+MAX_IDS = 20_000
+Id = Field(gt=0, lt=2**63)
+
+
+class RecipientsIn(Model):
+    """Who to tell; the kinds combine. ``everyone`` means every member of the organisation."""
+
+    user_ids: list[int] = Field(default_factory=list, max_length=MAX_IDS, description="Members, by user id.")
+    department_ids: list[int] = Field(default_factory=list, max_length=1000, description="Departments, each with all its sub-departments.")
+    group_ids: list[int] = Field(default_factory=list, max_length=1000, description="Groups: their members who are in this organisation.")
+    everyone: bool = False
+
+    @field_validator("user_ids", "department_ids", "group_ids")
+    @classmethod
+    def _positive(cls, ids: list[int]) -> list[int]:
+        if any(not 0 < i < 2**63 for i in ids):
+            raise ValueError("ids are positive integers")
+        return ids
+
+
+class PolicyIn(Model):
+    """Escalation: SMS whoever has not read after ``sms_after_s``, call whoever has not confirmed after ``call_after_s``; null turns a channel off."""
+
+    sms_after_s: int | None = Field(60, ge=0, le=7 * 86400)
+    call_after_s: int | None = Field(180, ge=0, le=7 * 86400)
+    repeats: int = Field(2, ge=0, le=10, description="How many more times SMS and call are repeated.")
+    repeat_interval_s: int = Field(300, ge=1, le=86400)
+
+
+class PolicyOut(Out):
+    sms_after_s: int | None
+    call_after_s: int | None
+    repeats: int
+    repeat_interval_s: int
+
+
+class AttachmentIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(min_length=1, max_length=2000, description="An http(s) link, e.g. to a file already uploaded.")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("an attachment is an http(s) link")
+        return url
+
+
+class BroadcastIn(Model):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=10_000)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
+    recipients: RecipientsIn
+    policy: PolicyIn | None = Field(None, description="Overrides the organisation's default escalation for this broadcast.")
+    priority: int = Field(5, ge=1, le=9, description="Higher goes first in the provider queue.")
+
+    @model_validator(mode="after")
+    def _someone(self) -> "BroadcastIn":
+        r = self.recipients
+        if not (r.everyone or r.user_ids or r.department_ids or r.group_ids):
+            raise ValueError("recipients: name at least one member, department or group, or everyone")
+        return self
+
+
+class StageCounts(Out):
+    """How many recipients reached each state (cumulative: whoever read was also delivered to)."""
+
+    sent: int
+    delivered: int
+    read: int
+    confirmed: int
+
+
+class BroadcastOut(Out):
+    id: int
+    sender_id: int | None
+    title: str
+    body: str
+    attachments: list[dict]
+    policy: dict
+    priority: int
+    created_at: dt.datetime
+    recipient_count: int
+    counts: StageCounts
+    escalations: dict[str, dict[str, int]] = Field(description="Per channel (push, sms, call), messages by status.")
+
+
+class UnknownOut(Out):
+    user_ids: list[int]
+    department_ids: list[int]
+    group_ids: list[int]
+
+
+class SentOut(BroadcastOut):
+    unknown: UnknownOut = Field(description="Ids that named nobody in this organisation; everyone else was sent the notice.")
+
+
+class RecipientOut(Out):
+    user_id: int
+    name: str
+    state: str
+    has_phone: bool
+    sent_at: dt.datetime
+    delivered_at: dt.datetime | None
+    read_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    confirmed_via: str | None
+    remind_count: int
+
+
+class RecipientPage(Out):
+    items: list[RecipientOut]
+    next_after: int | None = Field(description="Pass as ?after= for the next page; null on the last page.")
+
+
+class RecipientsQuery(Model):
+    state: Literal["sent", "delivered", "read", "confirmed", "unconfirmed"] | None = Field(
+        None, description="Recipients now in this state; 'unconfirmed' is everyone not yet confirmed."
+    )
+    after: int = Field(0, ge=0, lt=2**63)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class DeliveryOut(Out):
+    id: int
+    user_id: int
+    name: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    provider_status: str | None
+    sent_at: dt.datetime | None
+
+
+class DeliveriesQuery(Model):
+    status: Literal["queued", "sending", "sent", "failed", "cancelled"] | None = None
+    channel: Literal["push", "sms", "call"] | None = None
+    after: int = Field(0, ge=0, lt=2**63)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class ReceiptIn(Model):
+    state: Literal["delivered", "read", "confirmed"]
+
+
+class ReceivedOut(Out):
+    """A broadcast as its recipient sees it."""
+
+    id: int
+    title: str
+    body: str
+    attachments: list[dict]
+    sender_id: int | None
+    created_at: dt.datetime
+    state: str
+    delivered_at: dt.datetime | None
+    read_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+
+
+class RemindOut(Out):
+    reminded: int
+
+
+class SenderOut(Out):
+    user_id: int
+    granted_at: dt.datetime
+
+
+class PushSubscriptionIn(Model):
+    endpoint: str = Field(min_length=1, max_length=1000)
+    keys: dict[str, str]
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https(cls, endpoint: str) -> str:
+        if not endpoint.startswith(("https://", "http://")):
+            raise ValueError("endpoint is the push service's URL")
+        return endpoint
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        if not keys.get("p256dh") or not keys.get("auth") or len(keys["p256dh"]) > 200 or len(keys["auth"]) > 100:
+            raise ValueError("keys needs p256dh and auth, as the browser's PushSubscription gives them")
+        return keys
+
+
+class PushKeyOut(Out):
+    public_key: str

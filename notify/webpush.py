@@ -1,0 +1,55 @@
+"""Web Push (VAPID, pywebpush) to the browsers of people whose devices did not acknowledge a notice.
+
+A subscription the push service reports as gone (404/410) is deleted; a busy
+or failing push service (429, 5xx, timeout) is retried like any provider.
+"""
+from __future__ import annotations
+
+import json
+
+import aiohttp
+from pywebpush import WebPushException, webpush_async
+from sqlalchemy import delete, select
+
+from notify.config import NotifySettings
+from notify.models import PushSubscription
+from notify.providers.base import ProviderRejected, ProviderRetryable
+from server.db import Database
+
+
+async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: NotifySettings, user_id: int, payload: dict) -> str:
+    """Push to every browser of ``user_id``; returns how many took it. Raises if none did."""
+    async with db.transaction() as tx:
+        subscriptions = (await tx.session.execute(select(PushSubscription).where(PushSubscription.user_id == user_id))).scalars().all()
+    if not subscriptions:
+        raise ProviderRejected("no browser subscribed to Web Push")
+    if not settings.vapid_private_key:
+        raise ProviderRejected("Web Push is not configured (MUSTER_NOTIFY_VAPID_PRIVATE_KEY)")
+    data = json.dumps(payload)
+    accepted, gone, retryable = 0, [], None
+    for sub in subscriptions:
+        try:
+            await webpush_async(
+                {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}},
+                data=data,
+                vapid_private_key=settings.vapid_private_key,
+                vapid_claims={"sub": settings.vapid_subject},
+                timeout=settings.request_timeout_s,
+                ttl=3600,
+                aiohttp_session=http,
+            )
+            accepted += 1
+        except WebPushException as e:
+            status = e.response.status if e.response is not None else None
+            if status in (404, 410):
+                gone.append(sub.id)
+            else:
+                retryable = ProviderRetryable(f"push service answered {status}")
+        except (aiohttp.ClientError, TimeoutError) as e:
+            retryable = ProviderRetryable(f"push service unreachable or too slow: {type(e).__name__}")
+    if gone:
+        async with db.transaction() as tx:
+            await tx.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+    if accepted:
+        return f"{accepted} browser(s)"
+    raise retryable or ProviderRejected("every Web Push subscription has expired")
