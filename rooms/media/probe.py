@@ -29,13 +29,18 @@ _STAMP = struct.Struct("!d")
 
 
 class ProbeClient:
-    def __init__(self, certificate: RTCCertificate, *, audio_slots: int = 3, video_slots: int = 0, publish_audio: bool = True, publish_video: bool = False, payload_size: int = 80) -> None:
+    def __init__(self, certificate: RTCCertificate, *, audio_slots: int = 3, video_slots: int = 0, publish_audio: bool = True, publish_video: bool = False, screen_slot: bool = False, payload_size: int = 80) -> None:
         self.transport = PeerTransport(certificate, self._on_rtp, self._on_rtcp)
         self.transport.ice._connection.ice_controlling = True
         self.audio_slots = audio_slots
         self.video_slots = video_slots
         self.publish_audio = publish_audio
         self.publish_video = publish_video
+        self.publish_screen = False  # set, then offer() again, to renegotiate with a screen share
+        self.screen_slot = screen_slot
+        self.screen_mids: list[str] = []
+        self.screen_ssrc = secrets.randbits(32) or 3
+        self.screen_seq = secrets.randbits(16)
         self.audio_ssrc = secrets.randbits(32) or 1
         self.video_ssrc = secrets.randbits(32) or 2
         self.seq = secrets.randbits(16)
@@ -46,6 +51,8 @@ class ProbeClient:
         self.latencies: list[float] = []
         self.rtcp: list[bytes] = []
         self.record_latency = True
+        self.last_payload: dict[int, bytes] = {}  # ssrc -> payload of the latest packet (tests: who is shown)
+        self.sequences: dict[int, list[int]] | None = None  # ssrc -> sequence numbers, when recording
 
     async def offer(self) -> str:
         await self.transport.gather()
@@ -82,17 +89,28 @@ class ProbeClient:
             add("audio", "recvonly", None)
         for _ in range(self.video_slots):
             add("video", "recvonly", None)
+        self.screen_mids = []
+        if self.screen_slot:
+            self.screen_mids.append(str(len(mids)))
+            add("video", "recvonly", None)
+        if self.publish_screen:  # last, so that a renegotiation keeps the earlier mids
+            self.screen_mids.append(str(len(mids)))
+            add("video", "sendonly", self.screen_ssrc)
         description.group.append(sdp.GroupDescription(semantic="BUNDLE", items=mids))
         return str(description)
 
     async def accept(self, answer_text: str) -> None:
         """Connect with the SFU's answer; returns once DTLS is up."""
-        answer = sdp.SessionDescription.parse(answer_text)
-        media = answer.media[0]
-        self.slot_ssrcs = [m.ssrc[0].ssrc for m in answer.media if m.ssrc]
+        self.read_answer(answer_text)
+        media = sdp.SessionDescription.parse(answer_text).media[0]
         role = "client" if media.dtls.role == "server" else "server"
         await self.transport.start(media.ice, media.ice_candidates, media.dtls, role)
         await self.transport.connected
+
+    def read_answer(self, answer_text: str) -> None:
+        """Learn the SSRCs of our slots, by mid (also after a renegotiation)."""
+        answer = sdp.SessionDescription.parse(answer_text)
+        self.slot_ssrcs = {m.rtp.muxId: m.ssrc[0].ssrc for m in answer.media if m.ssrc}
 
     def send_audio(self, level: int = 30) -> None:
         """One 20 ms Opus-sized packet with its audio level and send time."""
@@ -104,13 +122,21 @@ class ProbeClient:
         )
         self.transport.send_rtp(packet)
 
-    def send_video(self, payload: bytes, timestamp: int, marker: bool = True) -> None:
-        self.video_seq = (self.video_seq + 1) & 0xFFFF
-        self.transport.send_rtp(rtp.build_packet(payload_type=VP8.payloadType, sequence=self.video_seq, timestamp=timestamp, ssrc=self.video_ssrc, payload=payload, marker=marker))
+    def send_video(self, payload: bytes, timestamp: int, screen: bool = False) -> None:
+        """One single-packet VP8 frame (``payload`` includes the VP8 payload descriptor)."""
+        if screen:
+            self.screen_seq = seq = (self.screen_seq + 1) & 0xFFFF
+        else:
+            self.video_seq = seq = (self.video_seq + 1) & 0xFFFF
+        ssrc = self.screen_ssrc if screen else self.video_ssrc
+        self.transport.send_rtp(rtp.build_packet(payload_type=VP8.payloadType, sequence=seq, timestamp=timestamp, ssrc=ssrc, payload=payload, marker=True))
 
     def _on_rtp(self, data: bytes) -> None:
         header = rtp.parse_header(data)
         self.received[header.ssrc] = self.received.get(header.ssrc, 0) + 1
+        self.last_payload[header.ssrc] = data[header.payload_start : header.payload_end]
+        if self.sequences is not None:
+            self.sequences.setdefault(header.ssrc, []).append(header.sequence)
         if self.record_latency and header.payload_type == OPUS.payloadType and header.payload_end - header.payload_start >= 8:
             self.latencies.append(time.monotonic() - _STAMP.unpack_from(data, header.payload_start)[0])
 
