@@ -141,7 +141,7 @@ class AnnouncementOpen(OrgScoped, Base):
 
 
 class Upload(OrgScoped, Base):
-    """A resumable (tus) upload in progress: ``offset`` bytes of ``length`` are on disk under ``id``."""
+    """A resumable (tus) upload: its bytes so far are the file ``data_dir/uploads/<id>``, whose size is the offset."""
 
     __tablename__ = "group_uploads"
     __table_args__ = (Index("ix_group_uploads_uploader_id", "uploader_id"),)
@@ -152,6 +152,5 @@ class Upload(OrgScoped, Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(128))
     length: Mapped[int] = mapped_column(BigInteger)
-    offset: Mapped[int] = mapped_column(BigInteger, default=0)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("group_files.id", ondelete="CASCADE"))  # set once complete
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
