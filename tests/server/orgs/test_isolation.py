@@ -1,0 +1,250 @@
+"""Tenant isolation, proven route by route: a member of organisation A gets 404 for everything of B.
+
+The test builds the real app, gives organisation B one of every kind of
+resource, then walks EVERY route of ``app.router`` whose path has parameters.
+Each is called as alice (owner of A, not in B) with every method it has and a
+plausible JSON body, twice:
+
+* ``{org_id}`` = B and every other parameter = B's ids: must be 404 (B does not exist for alice);
+* ``{org_id}`` = A (where alice may do anything) and the other parameters = B's ids:
+  must be 404 too, so an id of another organisation is never reachable through one's own.
+
+A route with a path parameter the test cannot fill FAILS the test: add to
+``B_RESOURCES`` below a function that creates B's thing (through the API as
+bob, B's owner, where there is one) and returns its id. A route not called by
+people (a provider's callback, say) goes in ``NOT_FOR_PEOPLE`` with the reason;
+it must still refuse alice with a 4xx.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from server.accounts.auth import hash_token
+from server.accounts.models import DeviceSession, GuestInvite
+from server.db import Database, utcnow
+from server.orgs.models import Membership
+from tests.factories import Person
+from tests.server.orgs.conftest import OrgFixture, join, new_org, ok
+
+PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+@dataclass
+class OrgB:
+    """Organisation B and the ids of its things, made once per test by the functions in B_RESOURCES."""
+
+    client: TestClient
+    db: Database
+    org: OrgFixture  # bob owns it
+    member: Person  # carol, a plain member of B
+    ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def bob(self) -> dict[str, str]:
+        return self.org.owner.headers
+
+    async def id_of(self, param: str) -> int:
+        if param not in self.ids:
+            self.ids[param] = await B_RESOURCES[param](self)
+        return self.ids[param]
+
+    async def fill(self, param: str) -> int:
+        """B's id for a path parameter; 1 for a parameter only NOT_FOR_PEOPLE routes have."""
+        if param == "org_id":
+            return self.org.id
+        return await self.id_of(param) if param in B_RESOURCES else 1
+
+
+async def _department(b: OrgB) -> int:
+    return (await ok(await b.client.post(b.org.url("/departments"), json={"name": "B's department"}, headers=b.bob), 201))["id"]
+
+
+async def _member(b: OrgB) -> int:
+    async with b.db.transaction(org_id=b.org.id) as tx:
+        return await tx.session.scalar(select(Membership.id).where(Membership.user_id == b.member.id))
+
+
+async def _guest_invite(b: OrgB) -> int:
+    # Stored directly: which things guests can be invited to is up to capabilities, and none is needed for the row.
+    async with b.db.transaction(org_id=b.org.id) as tx:
+        invite = GuestInvite(
+            org_id=b.org.id, token_hash=hash_token("b-invite"), scope_kind="isolation-probe", scope_id=1,
+            created_by=b.org.owner.id, expires_at=utcnow() + dt.timedelta(days=1),
+        )
+        tx.session.add(invite)
+        await tx.session.flush()
+        return invite.id
+
+
+async def _device_session(b: OrgB) -> int:
+    async with b.db.transaction() as tx:
+        return await tx.session.scalar(select(DeviceSession.id).where(DeviceSession.user_id == b.org.owner.id))
+
+
+async def _group(b: OrgB) -> int:
+    body = {"name": "B's group", "member_ids": [b.member.id]}
+    return (await ok(await b.client.post(b.org.url("/groups"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _group_message_seq(b: OrgB) -> int:
+    """An announcement: a message of B's group that is pinned too, so one ``seq`` serves both kinds of route."""
+    url = b.org.url(f"/groups/{await b.id_of('group_id')}/announcements")
+    return (await ok(await b.client.post(url, json={"body": "pinned in B"}, headers=b.bob), 201))["message"]["seq"]
+
+
+async def _user(b: OrgB) -> int:
+    return b.member.id
+
+
+# Path parameter → a function that creates organisation B's thing and returns its id.
+# Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
+B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int]]] = {
+    "department_id": _department,
+    "member_id": _member,
+    "invite_id": _guest_invite,
+    "session_id": _device_session,
+    "user_id": _user,
+    "group_id": _group,
+    "seq": _group_message_seq,
+}
+
+# Routes that people do not call, with why; alice must still get a 4xx from them.
+NOT_FOR_PEOPLE: dict[str, str] = {}
+
+# Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
+PLAUSIBLE_HEADERS = {"Tus-Resumable": "1.0.0", "Upload-Length": "1", "Upload-Offset": "0"}
+
+# Bodies for routes whose request model the generic sampler below cannot satisfy: (method, path) → body.
+PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {}
+
+
+def path_params(route: web.AbstractRoute) -> list[str]:
+    resource = route.resource
+    return PARAM.findall(resource.canonical) if resource is not None else []
+
+
+def plausible_body(route: web.AbstractRoute) -> Any:
+    """A body the route's request model accepts, so validation cannot answer before the lookup does."""
+    canonical = route.resource.canonical
+    if (route.method, canonical) in PLAUSIBLE_BODIES:
+        return PLAUSIBLE_BODIES[(route.method, canonical)]
+    spec = getattr(route.handler, "__muster_endpoint__", None)
+    model: type[BaseModel] | None = spec.body if spec else None
+    if model is None:
+        return None
+    schema = model.model_json_schema()
+    return _sample(schema, schema.get("$defs", {}))
+
+
+def _sample(schema: dict, defs: dict) -> Any:
+    if "$ref" in schema:
+        return _sample(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return _sample(options[0], defs) if options else None
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "default" in schema:
+        return schema["default"]
+    kind = schema.get("type")
+    if kind == "object":
+        required = schema.get("required", [])
+        return {name: _sample(sub, defs) for name, sub in schema.get("properties", {}).items() if name in required}
+    if kind == "array":
+        return [_sample(schema.get("items", {}), defs) for _ in range(schema.get("minItems", 0))]
+    if kind == "string":
+        if schema.get("format") == "email":
+            return "probe@example.org"
+        return "probe" + "x" * max(0, schema.get("minLength", 0) - 5)
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1), schema.get("exclusiveMinimum", 0) + 1)
+    if kind == "number":
+        return max(1.0, schema.get("minimum", 1.0))
+    if kind == "boolean":
+        return False
+    return None
+
+
+def parameterised_routes(app: web.Application) -> list[web.AbstractRoute]:
+    return [r for r in app.router.routes() if path_params(r)]
+
+
+async def call(client: TestClient, route: web.AbstractRoute, params: dict[str, int], headers: dict[str, str]) -> int:
+    url = route.resource.url_for(**{k: str(v) for k, v in params.items()})
+    body = plausible_body(route)
+    kwargs: dict[str, Any] = {"headers": PLAUSIBLE_HEADERS | headers}
+    if body is not None:
+        kwargs["json"] = body
+    async with client.request(route.method, str(url), **kwargs) as resp:
+        await resp.read()
+        return resp.status
+
+
+@pytest.fixture
+async def alice_and_b(client, db) -> tuple[OrgFixture, OrgB]:
+    a = await new_org(db, "Alice")
+    b = await new_org(db, "Bob")
+    carol = await join(db, b.id, name="Carol")
+    return a, OrgB(client, db, b, carol)
+
+
+async def test_every_route_with_ids_answers_404_for_another_organisations_things(app, client, alice_and_b):
+    a, b = alice_and_b
+    routes = parameterised_routes(app)
+    unknown: dict[str, list[str]] = {}
+    for route in routes:
+        if route.resource.canonical in NOT_FOR_PEOPLE:
+            continue
+        for param in path_params(route):
+            if param != "org_id" and param not in B_RESOURCES:
+                unknown.setdefault(param, []).append(f"{route.method} {route.resource.canonical}")
+    assert not unknown, (
+        "these routes have path parameters the isolation matrix cannot fill:\n"
+        + "\n".join(f"  {{{p}}}: {', '.join(r)}" for p, r in unknown.items())
+        + "\nadd each to B_RESOURCES in tests/server/orgs/test_isolation.py: a function that creates "
+        "organisation B's thing and returns its id"
+    )
+
+    leaks = []
+    calls = 0
+    for route in routes:
+        canonical = route.resource.canonical
+        names = path_params(route)
+        b_ids = {p: await b.fill(p) for p in names}
+        variants = [("B's org", b_ids)]
+        if "org_id" in names and len(names) > 1:
+            variants.append(("alice's own org", b_ids | {"org_id": a.id}))
+        for variant, params in variants:
+            status = await call(b.client, route, params, a.owner.headers)
+            calls += 1
+            refused = 400 <= status < 500 if canonical in NOT_FOR_PEOPLE else status == 404
+            if not refused:
+                leaks.append(f"{route.method} {canonical} with {variant} and B's ids {params}: {status}")
+    assert not leaks, "alice reached organisation B's things:\n" + "\n".join(leaks)
+    assert calls >= len(routes)
+    # The matrix is not vacuous: the routes this package owns are in it.
+    walked = {r.resource.canonical for r in routes}
+    assert {"/api/v1/orgs/{org_id}/members/{member_id}", "/api/v1/orgs/{org_id}/departments/{department_id}", "/api/v1/orgs/{org_id}/imports"} <= walked
+
+
+async def test_b_resources_are_real_and_reachable_by_bob(app, client, alice_and_b):
+    """Guards the matrix against false 404s: every id it uses exists, for B's own owner."""
+    _, b = alice_and_b
+    for route in parameterised_routes(app):
+        if route.method != "GET" or route.resource.canonical in NOT_FOR_PEOPLE:
+            continue
+        params = {p: await b.fill(p) for p in path_params(route)}
+        status = await call(b.client, route, params, b.bob)
+        assert status == 200, f"bob got {status} from GET {route.resource.canonical} with {params}"
