@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
-from server.groups import announcements, fanout, guests, uploads  # noqa: F401  (guests registers the 'group' invite kind)
+from server.groups import announcements, fanout, guests, search, uploads  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
 from server.groups.membership import (
     do_add_members,
@@ -318,3 +318,4 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     fanout.setup(app)
     uploads.setup(app)
+    search.setup(app)
