@@ -11,7 +11,7 @@ aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
   decoder) is skipped entirely. STUN (consent checks) and DTLS datagrams still
   go the aiortc way.
 * send: ``send_rtp(bytes)`` protects with libsrtp and calls the socket's
-  ``sendto`` directly, synchronously.
+  ``sendto`` directly, synchronously (``rooms/media/srtp.py``).
 
 ``RawDtlsTransport`` also overrides aiortc's RTP/RTCP handlers, so even a
 packet that took the slow path before the switch is delivered raw.
@@ -27,7 +27,11 @@ import pylibsrtp
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer, RTCIceParameters, RTCIceTransport
 
+from rooms.media import srtp
+
 log = logging.getLogger(__name__)
+
+RECV_BUFFER = 4096
 
 _original_host_addresses = aioice.ice.get_host_addresses
 
@@ -70,8 +74,10 @@ class PeerTransport:
         self.srtp_errors = 0
         self._sendto: Callable | None = None
         self._remote_addr = None
-        self._tx: pylibsrtp.Session | None = None
-        self._rx: pylibsrtp.Session | None = None
+        self._protect: Callable[[bytes], bytes] | None = None
+        self._protect_rtcp: Callable[[bytes], bytes] | None = None
+        self._unprotect: Callable[[bytes], bytes] | None = None
+        self._unprotect_rtcp: Callable[[bytes], bytes] | None = None
         self.connected = asyncio.get_running_loop().create_future()
 
     async def gather(self) -> None:
@@ -108,13 +114,16 @@ class PeerTransport:
         pair = connection._nominated[1]
         self._sendto = pair.protocol.transport.sendto
         self._remote_addr = pair.remote_addr
-        self._tx = self.dtls._tx_srtp
-        self._rx = self.dtls._rx_srtp
+        self._protect, _, self._protect_rtcp, _ = srtp.bind(self.dtls._tx_srtp)
+        _, self._unprotect, _, self._unprotect_rtcp = srtp.bind(self.dtls._rx_srtp)
         for protocol in connection._protocols:
             protocol.datagram_received = self._make_receiver(protocol.datagram_received)
+            # asyncio allocates max_size bytes per received datagram (256 KiB by default, an mmap
+            # each time); media datagrams fit in an MTU, DTLS/STUN in a few KiB.
+            protocol.transport.max_size = RECV_BUFFER
 
     def _make_receiver(self, slow_path: Callable[[bytes, tuple], None]) -> Callable[[bytes, tuple], None]:
-        rx = self._rx
+        unprotect, unprotect_rtcp = self._unprotect, self._unprotect_rtcp
         on_rtp, on_rtcp = self.on_rtp, self.on_rtcp
 
         def datagram_received(data: bytes, addr: tuple) -> None:
@@ -123,10 +132,10 @@ class PeerTransport:
                 return
             try:
                 if 192 <= data[1] <= 223:
-                    plain = rx.unprotect_rtcp(data)
+                    plain = unprotect_rtcp(data)
                     on_rtcp(plain)
                 else:
-                    plain = rx.unprotect(data)
+                    plain = unprotect(data)
                     on_rtp(plain)
             except pylibsrtp.Error:
                 self.srtp_errors += 1
@@ -136,11 +145,11 @@ class PeerTransport:
     def send_rtp(self, packet: bytes) -> None:
         """Protect and send one RTP packet now (no-op until connected)."""
         if self._sendto is not None:
-            self._sendto(self._tx.protect(packet), self._remote_addr)
+            self._sendto(self._protect(packet), self._remote_addr)
 
     def send_rtcp(self, packet: bytes) -> None:
         if self._sendto is not None:
-            self._sendto(self._tx.protect_rtcp(packet), self._remote_addr)
+            self._sendto(self._protect_rtcp(packet), self._remote_addr)
 
     async def stop(self) -> None:
         self._sendto = None
