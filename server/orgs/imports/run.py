@@ -1,10 +1,10 @@
 """One member import, from file to report: the API and ``muster import-members`` both call ``do_import_members``.
 
 The file is streamed: a worker thread reads and checks one batch of rows
-(parsing and phone checks are CPU work that must not stall the event loop),
-then the batch is written (server/orgs/imports/writer.py) and forgotten. Memory
-stays flat whatever the file's length: one batch, the department ids, and the
-first ``MAX_REPORTED_ERRORS`` errors.
+(parsing and phone checks are CPU work that must not stall the event loop)
+while the previous batch is written (server/orgs/imports/writer.py); then that
+batch is forgotten. Memory stays flat whatever the file's length: two batches,
+the department ids, and the first ``MAX_REPORTED_ERRORS`` errors.
 
 Idempotent by ``external_id``: importing the same file twice creates nothing the
 second time. If the same external_id or email appears twice in a file, the
@@ -118,13 +118,20 @@ async def do_import_members(
         # Opening an XLSX parses its shared strings: CPU work, off the event loop too.
         columns, file_rows = await asyncio.to_thread(stack.enter_context, open_member_file(path))
         batches = RowBatches(file_rows, phone_region=phone_region, size=batch_rows)
-        while (batch := await asyncio.to_thread(batches.next_batch)) is not None:
-            report.rows += batch.read
-            report.record(BatchOutcome(errors=batch.errors))
-            if batch.rows:
-                ids = await departments.resolve(r.department for r in batch.rows if r.department)
-                report.record(await write_batch(db, org_id, batch.rows, columns=frozenset(columns), department_ids=ids))
-            if on_progress is not None:
-                on_progress(report)
+        # While one batch is written, the worker thread reads and checks the next.
+        upcoming = asyncio.ensure_future(asyncio.to_thread(batches.next_batch))
+        try:
+            while (batch := await upcoming) is not None:
+                upcoming = asyncio.ensure_future(asyncio.to_thread(batches.next_batch))
+                report.rows += batch.read
+                report.record(BatchOutcome(errors=batch.errors))
+                if batch.rows:
+                    ids = await departments.resolve(r.department for r in batch.rows if r.department)
+                    report.record(await write_batch(db, org_id, batch.rows, columns=frozenset(columns), department_ids=ids))
+                if on_progress is not None:
+                    on_progress(report)
+        finally:
+            # The thread cannot be cancelled; let it finish with the file before the file closes.
+            await asyncio.wait([upcoming])
     report.errors.sort(key=lambda e: e.row or 0)
     return report

@@ -204,5 +204,7 @@ async def _upsert_memberships(
             changes[attribute] = statement.excluded[attribute]
     if "role" in columns:
         changes["role"] = case((table.c.role == "owner", table.c.role), else_=statement.excluded.role)
-    statement = statement.on_conflict_do_update(index_elements=[table.c.org_id, table.c.external_id], set_=changes)
-    await tx.session.execute(statement, values)
+    # RETURNING lets SQLAlchemy send the batch as one multi-row INSERT ("insertmanyvalues")
+    # instead of a round trip per row.
+    statement = statement.on_conflict_do_update(index_elements=[table.c.org_id, table.c.external_id], set_=changes).returning(table.c.id)
+    await tx.session.scalars(statement, values)

@@ -257,3 +257,15 @@ async def test_the_cli_imports_through_the_same_path_and_prints_progress(db, org
     )
     assert unknown.returncode == 2
     assert "no organisation" in unknown.stderr
+
+
+async def test_external_ids_and_accounts_are_matched_only_within_the_organisation(client, db, org):
+    other = await new_org(db, "Other Owner")
+    await ok(await upload(client, other, b"external_id,name,email\nE1,Theirs,shared@example.org\n"))
+
+    report = await ok(await upload(client, org, b"external_id,name,email\nE1,Ours,shared@example.org\n"))
+
+    assert (report["created"], report["updated"], report["failed"]) == (1, 0, 0)
+    ours, theirs = (await members_by_external_id(db, org.id))["E1"], (await members_by_external_id(db, other.id))["E1"]
+    assert (ours.display_name, theirs.display_name) == ("Ours", "Theirs")
+    assert ours.user_id == theirs.user_id  # one person, one account, in two organisations
