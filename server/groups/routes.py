@@ -7,6 +7,8 @@ the routes marked ``auth="any"`` for that group only.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
@@ -56,8 +58,10 @@ from server.groups.schemas import (
     RoleIn,
 )
 from server.orgs.access import OrgContext
+from server.web.routes import WEB_ROUTE_PREFIX
 
 routes = web.RouteTableDef()
+PAGE = Path(__file__).parent / "web" / "groups.html"
 GROUPS = "/api/v1/orgs/{org_id}/groups"
 GROUP = GROUPS + "/{group_id}"
 MESSAGE = GROUP + "/messages/{seq}"
@@ -314,8 +318,15 @@ async def announcement_opens(request: web.Request, query: OpensQuery, org: OrgCo
         )
 
 
+async def group_page(request: web.Request) -> web.FileResponse:
+    """The group chat page (its data comes from the API above)."""
+    return web.FileResponse(PAGE)
+
+
 def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
+    app.router.add_get("/groups", group_page, name=WEB_ROUTE_PREFIX + "groups")
+    app.router.add_static("/groups/static/", PAGE.parent / "static", name=WEB_ROUTE_PREFIX + "groups-static", append_version=False)
     fanout.setup(app)
     uploads.setup(app)
     search.setup(app)

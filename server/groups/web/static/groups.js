@@ -1,0 +1,266 @@
+// The group chat page: groups with unread badges, the conversation live over
+// the device WebSocket, who has and has not read a message, and file uploads
+// over tus with a progress bar. Everything comes from the JSON API; strings
+// from the server only ever become text nodes (dom.js).
+
+import { api, query, savedToken } from "/static/api.js";
+import { el, show, showMessage } from "/static/dom.js";
+
+const ORG_KEY = "muster.org";
+const USER_SEQ_KEY = "muster.user_seq";
+
+const state = {
+  orgId: null,
+  me: null,
+  groups: new Map(), // id -> {id, name, last_seq, read_seq}
+  current: null, // group id
+  lastShown: 0, // highest seq shown in the current group
+  names: new Map(), // user id -> name, members of the current group
+};
+
+const $ = (id) => document.getElementById(id);
+
+async function start() {
+  try {
+    const orgs = await api("/api/v1/orgs");
+    if (!orgs.length) {
+      showMessage($("page-error"), "You are not in an organisation yet.");
+      return;
+    }
+    const remembered = Number(localStorage.getItem(ORG_KEY));
+    const org = orgs.find((o) => o.id === remembered) || orgs[0];
+    state.orgId = org.id;
+    $("org-name").textContent = org.name;
+    await loadGroups();
+    connect();
+  } catch (error) {
+    showMessage($("page-error"), error.message);
+  }
+}
+
+const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
+
+async function loadGroups() {
+  const groups = await api(orgPath("/groups"));
+  state.groups = new Map(groups.map((g) => [g.id, g]));
+  renderGroups();
+}
+
+function renderGroups() {
+  const list = $("group-list");
+  list.replaceChildren(
+    ...[...state.groups.values()].map((g) => {
+      const unread = Math.max(g.last_seq - g.read_seq, 0);
+      return el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: g.id === state.current ? "group-item selected" : "group-item", dataset: { groupId: g.id }, onclick: () => openGroup(g.id) },
+          el("span", { class: "group-name" }, g.name),
+          unread ? el("span", { class: "unread-badge", "aria-label": `${unread} unread` }, unread) : null,
+        ),
+      );
+    }),
+  );
+  show($("no-groups"), state.groups.size === 0);
+}
+
+async function openGroup(groupId) {
+  state.current = groupId;
+  state.lastShown = 0;
+  const group = state.groups.get(groupId);
+  $("group-title").textContent = group.name;
+  $("messages").replaceChildren();
+  show($("composer"), true);
+  show($("readers"), false);
+  renderGroups();
+  const members = await api(orgPath(`/groups/${groupId}/members`) + query({ limit: 1000 }));
+  state.names = new Map(members.members.map((m) => [m.user_id, m.name]));
+  const page = await api(orgPath(`/groups/${groupId}/messages`) + query({ limit: 50 }));
+  page.messages.forEach(renderMessage);
+  await markRead();
+}
+
+async function catchUp() {
+  if (state.current === null) return;
+  let more = true;
+  while (more) {
+    const page = await api(orgPath(`/groups/${state.current}/messages`) + query({ after_seq: state.lastShown, limit: 200 }));
+    page.messages.forEach(renderMessage);
+    more = page.has_more;
+  }
+  await markRead();
+}
+
+async function markRead() {
+  const group = state.groups.get(state.current);
+  if (!group || state.lastShown <= group.read_seq) return;
+  const result = await api(orgPath(`/groups/${state.current}/read`), { method: "POST", body: { seq: state.lastShown } });
+  group.read_seq = result.read_seq;
+  renderGroups();
+}
+
+function renderMessage(message) {
+  const list = $("messages");
+  const mine = message.sender_id === state.me;
+  const node = el(
+    "li",
+    { class: message.recalled_at ? "message recalled" : "message", dataset: { seq: message.seq } },
+    el(
+      "div",
+      { class: "message-meta" },
+      el("span", { class: "sender" }, mine ? "You" : state.names.get(message.sender_id) || "Former member"),
+      el("time", { datetime: message.created_at }, new Date(message.created_at).toLocaleTimeString()),
+      message.edited_at && !message.recalled_at ? el("span", {}, "edited") : null,
+      mine && !message.recalled_at ? el("button", { type: "button", class: "read-state", onclick: () => showReaders(message.seq) }, "Read by…") : null,
+    ),
+    message.quote ? el("blockquote", { class: "quote muted" }, message.quote.body) : null,
+    message.file && !message.recalled_at ? null : el("div", { class: "message-body" }, message.recalled_at ? "This message was recalled." : message.body),
+    message.file
+      ? el("a", { class: "file-link", href: "#", onclick: (e) => download(e, message) }, `${message.file.filename} (${formatSize(message.file.size)})`)
+      : null,
+  );
+  const existing = list.querySelector(`li[data-seq="${message.seq}"]`);
+  if (existing) existing.replaceWith(node);
+  else list.append(node);
+  state.lastShown = Math.max(state.lastShown, message.seq);
+  list.scrollTop = list.scrollHeight;
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1 << 20) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1 << 20)).toFixed(1)} MB`;
+}
+
+async function download(event, message) {
+  // Files need the bearer token, so fetch them and hand the browser a local URL.
+  event.preventDefault();
+  const resp = await fetch(orgPath(`/groups/${message.group_id}/files/${message.file.id}`), { headers: { Authorization: `Bearer ${savedToken()}` } });
+  if (!resp.ok) return showMessage($("composer-error"), `The file could not be downloaded (${resp.status}).`);
+  const url = URL.createObjectURL(await resp.blob());
+  el("a", { href: url, download: message.file.filename }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+async function showReaders(seq) {
+  const base = orgPath(`/groups/${state.current}/messages/${seq}/readers`);
+  const [unread, read] = await Promise.all([api(base + query({ state: "unread" })), api(base + query({ state: "read" }))]);
+  $("readers-title").textContent = `Message ${seq}`;
+  $("readers-counts").textContent = `${read.read_count} read · ${read.unread_count} not read yet`;
+  const people = (page) => page.members.map((m) => el("li", {}, m.name));
+  $("unread-list").replaceChildren(...people(unread));
+  $("read-list").replaceChildren(...people(read));
+  show($("readers"), true);
+}
+
+$("readers-close").addEventListener("click", () => show($("readers"), false));
+
+$("composer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = $("message-body").value.trim();
+  if (!body) return;
+  $("send").disabled = true;
+  try {
+    const message = await api(orgPath(`/groups/${state.current}/messages`), { method: "POST", body: { body } });
+    $("message-body").value = "";
+    showMessage($("composer-error"), "");
+    renderMessage(message);
+  } catch (error) {
+    showMessage($("composer-error"), error.message);
+  } finally {
+    $("send").disabled = false;
+  }
+});
+
+$("file-input").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  if (file) await upload(file);
+  event.target.value = "";
+});
+
+const b64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+
+async function upload(file) {
+  // tus 1.0: create the upload, then PATCH the bytes; XMLHttpRequest reports upload progress, fetch does not.
+  show($("upload"), true);
+  $("upload-name").textContent = file.name;
+  setProgress(0);
+  const token = savedToken();
+  const created = await fetch(orgPath(`/groups/${state.current}/uploads`), {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Tus-Resumable": "1.0.0",
+      "Upload-Length": String(file.size),
+      "Upload-Metadata": `filename ${b64(file.name)},filetype ${b64(file.type || "application/octet-stream")}`,
+    },
+  });
+  if (created.status !== 201) {
+    const error = await created.json().catch(() => null);
+    return showMessage($("composer-error"), (error && error.error && error.error.message) || `Upload refused (${created.status}).`);
+  }
+  const xhr = new XMLHttpRequest();
+  xhr.open("PATCH", created.headers.get("Location"));
+  xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+  xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+  xhr.setRequestHeader("Upload-Offset", "0");
+  xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
+  xhr.upload.onprogress = (e) => e.lengthComputable && setProgress((100 * e.loaded) / e.total);
+  xhr.onload = () => (xhr.status === 204 ? setProgress(100) : showMessage($("composer-error"), `Upload failed (${xhr.status}).`));
+  xhr.onerror = () => showMessage($("composer-error"), "The upload was interrupted; try again.");
+  xhr.send(file);
+}
+
+function setProgress(percent) {
+  $("upload-progress").value = percent;
+  $("upload-percent").textContent = `${Math.round(percent)}%`;
+}
+
+// --- live: the device WebSocket ------------------------------------------------
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`);
+  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: savedToken(), user_seq: Number(localStorage.getItem(USER_SEQ_KEY)) || 0 }));
+  ws.onmessage = (event) => onFrame(JSON.parse(event.data));
+  ws.onclose = () => {
+    $("live-state").textContent = "reconnecting…";
+    setTimeout(connect, 1000);
+  };
+}
+
+async function onFrame(frame) {
+  if (frame.type === "ready") {
+    state.me = frame.user_id;
+    localStorage.setItem(USER_SEQ_KEY, String(frame.user_seq));
+    $("live-state").textContent = "live";
+    document.body.dataset.live = "true";
+    await catchUp();
+  } else if (frame.type === "event") {
+    localStorage.setItem(USER_SEQ_KEY, String(frame.seq));
+    onEvent(frame.event, frame.data);
+  } else if (frame.type === "group.message" || frame.type === "group.message_updated") {
+    const group = state.groups.get(frame.group_id);
+    if (!group) return loadGroups();
+    group.last_seq = Math.max(group.last_seq, frame.message.seq);
+    if (frame.group_id === state.current) {
+      renderMessage(frame.message);
+      if (document.visibilityState === "visible") await markRead();
+    }
+    renderGroups();
+  }
+}
+
+function onEvent(type, data) {
+  if (data.org_id !== state.orgId) return;
+  if (type === "group.read") {
+    const group = state.groups.get(data.group_id);
+    if (group) group.read_seq = Math.max(group.read_seq, data.read_seq);
+    renderGroups();
+  } else if (type === "group.added" || type === "group.removed") {
+    loadGroups();
+  }
+}
+
+start();

@@ -1,0 +1,69 @@
+"""The group chat page at ``/groups`` in headless Chromium: two people, live messages, unread badges,
+the read/unread lists, and an upload with its progress bar."""
+from __future__ import annotations
+
+import re
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from tests.server.groups.conftest import join_org, signed_in
+from tests.factories import make_org
+from tests.web.conftest import backend, base_url, browser, live_server, screenshots  # noqa: F401  (the page-test fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+async def open_as(browser, base_url, person, org_id):  # noqa: F811
+    context = await browser.new_context(base_url=base_url)
+    context.set_default_timeout(10_000)
+    token = person.headers["Authorization"].removeprefix("Bearer ")
+    await context.add_init_script(f"localStorage.setItem('muster.token', '{token}'); localStorage.setItem('muster.org', '{org_id}');")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto("/groups")
+    await expect(page.locator("body[data-live='true']")).to_have_count(1)
+    return page, errors
+
+
+async def test_two_people_chat_live_with_badges_read_lists_and_an_upload(browser, base_url, db, screenshots):  # noqa: F811
+    alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
+    org = await make_org(db, alice.user)
+    await join_org(db, org.id, bob.user)
+    api = f"{base_url}/api/v1/orgs/{org.id}/groups"
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(api, json={"name": "Ward 3", "member_ids": [bob.id]}, headers=alice.headers)
+        group_id = (await resp.json())["id"]
+        bob_page, bob_errors = await open_as(browser, base_url, bob, org.id)
+        alice_page, alice_errors = await open_as(browser, base_url, alice, org.id)
+        for text in ("first", "second"):
+            await http.post(f"{api}/{group_id}/messages", json={"body": text}, headers=alice.headers)
+
+    badge = bob_page.locator(".group-item .unread-badge")
+    await expect(badge).to_have_text("2")
+    await bob_page.click(".group-item")
+    await expect(bob_page.locator(".message-body")).to_have_text(["first", "second"])
+    await expect(badge).to_have_count(0)
+
+    await alice_page.click(".group-item")
+    await alice_page.fill("#message-body", "Masks on from Monday")
+    await alice_page.click("#send")
+    await expect(bob_page.locator(".message-body").last).to_have_text("Masks on from Monday")
+    await expect(bob_page.locator(".sender").last).to_have_text("Alice")
+
+    read_by = alice_page.locator(".message").last.locator(".read-state")
+    for _ in range(20):  # Bob's page marks it read as it arrives; ask until the pointer moved
+        await read_by.click()
+        if await alice_page.locator("#readers-counts").text_content() == "1 read · 0 not read yet":
+            break
+        await alice_page.wait_for_timeout(200)
+    await expect(alice_page.locator("#readers-counts")).to_have_text("1 read · 0 not read yet")
+    await expect(alice_page.locator("#read-list li")).to_have_text(["Bob"])
+
+    await alice_page.set_input_files("#file-input", files=[{"name": "rota.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + b"x" * 300_000}])
+    await expect(alice_page.locator("#upload-percent")).to_have_text("100%")
+    await expect(bob_page.locator(".file-link")).to_have_text(re.compile(r"^rota\.pdf \(293\.0 KB\)$"))
+    await alice_page.screenshot(path=str(screenshots / "groups.png"), full_page=True)
+    assert alice_errors == [] and bob_errors == []
