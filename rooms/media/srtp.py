@@ -27,7 +27,7 @@ def bind(session: pylibsrtp.Session) -> tuple[Callable[[bytes], bytes], ...]:
     def make(function, room: int) -> Callable[[bytes], bytes]:
         limit = BUFFER - room
 
-        def process(data: bytes) -> bytes:
+        def process(data: bytes, _keepalive=session) -> bytes:  # the closure owns the session: freeing it frees handle
             size = len(data)
             if size > limit:
                 raise pylibsrtp.Error("packet too long")

@@ -30,6 +30,8 @@ from rooms.media.track import Track
 
 log = logging.getLogger(__name__)
 
+AUDIBLE_LEVEL = 90  # RFC 6464 level (-dBov) at or below which audio counts as sound, not silence
+
 
 class RoomState:
     """What one worker knows about one room: all its tracks, its local peers, the selections."""
@@ -183,27 +185,45 @@ class Worker:
     # --- the packet path --------------------------------------------------------------
 
     def publish(self, track: Track, data: bytes, header: rtp.RtpHeader) -> None:
-        """A packet from a publisher connected to this worker."""
-        if self.fanout is not None:
+        """A packet from a publisher connected to this worker.
+
+        Silent audio of a source that nobody hears is not sent to the other
+        workers: in a 300-seat meeting that is nearly all of the audio, and
+        a source with no audible packets looks the same to every worker's
+        speaker detection whether its silence arrives or not.
+        """
+        now = time.monotonic()
+        share = self.fanout is not None
+        if track.audio_level_id:
+            level = self._observe(track, data, header, now)
+            share = share and (level <= AUDIBLE_LEVEL or track.owner in self.rooms[track.room_id].speakers.selected)
+        if share:
             self.fanout(track.track_id, data)
-        self.deliver(track, data, header)
+        self.deliver(track, data, header, now)
 
     def receive(self, track_id: int, data: bytes) -> None:
         """A packet another worker received from its publisher."""
         track = self.tracks.get(track_id)
         if track is None:
             return
-        self.deliver(track, data, rtp.parse_header(data))
+        header = rtp.parse_header(data)
+        now = time.monotonic()
+        if track.audio_level_id:
+            self._observe(track, data, header, now)
+        self.deliver(track, data, header, now)
 
-    def deliver(self, track: Track, data: bytes, header: rtp.RtpHeader) -> None:
+    def _observe(self, track: Track, data: bytes, header: rtp.RtpHeader, now: float) -> int:
+        """Feed the packet's audio level to speaker detection; return the level (0 if absent: treated as audible)."""
+        level = rtp.audio_level(data, header, track.audio_level_id)
+        if level is None:
+            return 0
+        self.rooms[track.room_id].speakers.observe(track.owner, level[1], now)
+        return level[1]
+
+    def deliver(self, track: Track, data: bytes, header: rtp.RtpHeader, now: float) -> None:
         seq = header.sequence
         track.count(seq)
         track.cache.store(seq, data)
-        now = time.monotonic()
-        if track.audio_level_id:
-            level = rtp.audio_level(data, header, track.audio_level_id)
-            if level is not None:
-                self.rooms[track.room_id].speakers.observe(track.owner, level[1], now)
         keyframe = None
         source_id = track.track_id
         for slot in track.slots:

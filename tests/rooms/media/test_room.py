@@ -94,3 +94,23 @@ async def test_malformed_rtp_and_rtcp_are_reported_to_their_sender_only():
         await a.close()
         await b.close()
         await router.close()
+
+
+async def test_silent_audio_nobody_hears_is_not_fanned_out_to_other_workers():
+    router = await LocalRouter.start(workers=2, tick=0.05)
+    room = router.room("r")
+    clients = []
+    try:
+        for name in ["t0", "t1", "t2", "t3", "quiet", "listener"]:
+            clients.append(await join(room, name))
+        assert room.participants["quiet"].worker == 0 and room.participants["listener"].worker == 1
+        talkers = [(c, 10 + 10 * i) for i, c in enumerate(clients[:4])] + [(clients[4], 127)]
+        await talk(talkers, 1.0)
+        on_worker_1 = {t.owner: t.received for t in router.workers[1].tracks.values()}
+        assert on_worker_1["quiet"] == 0  # 50 silent packets stayed on worker 0
+        assert on_worker_1["t0"] > 30 and on_worker_1["t2"] > 30  # audible ones from worker 0 did cross
+        assert next(t.received for t in router.workers[0].tracks.values() if t.owner == "quiet") > 30  # its own worker got them
+    finally:
+        for c in clients:
+            await c.close()
+        await router.close()
