@@ -213,11 +213,11 @@ async def upload_bytes(request: web.Request) -> web.Response:
     """tus core: append the body at Upload-Offset, streamed to disk; the last byte posts the file in the group."""
     settings = request.app[SETTINGS]
     check_tus_version(request)
+    upload = await _load_upload(request)
     if request.content_type != "application/offset+octet-stream":
         raise UnsupportedMediaType("send the bytes with 'Content-Type: application/offset+octet-stream'")
     offset = parse_length(request.headers.get("Upload-Offset"), "Upload-Offset")
     hasher, expected = parse_checksum(request.headers.get("Upload-Checksum"))
-    upload = await _load_upload(request)
     received = _received(settings, upload)
     if upload.file_id is not None:
         raise Conflict("this upload is already complete", code="upload_complete")
