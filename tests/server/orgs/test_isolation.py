@@ -47,18 +47,18 @@ class OrgB:
     db: Database
     org: OrgFixture  # bob owns it
     member: Person  # carol, a plain member of B
-    ids: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int | str] = field(default_factory=dict)
 
     @property
     def bob(self) -> dict[str, str]:
         return self.org.owner.headers
 
-    async def id_of(self, param: str) -> int:
+    async def id_of(self, param: str) -> int | str:
         if param not in self.ids:
             self.ids[param] = await B_RESOURCES[param](self)
         return self.ids[param]
 
-    async def fill(self, param: str) -> int:
+    async def fill(self, param: str) -> int | str:
         """B's id for a path parameter; 1 for a parameter only NOT_FOR_PEOPLE routes have."""
         if param == "org_id":
             return self.org.id
@@ -106,9 +106,34 @@ async def _user(b: OrgB) -> int:
     return b.member.id
 
 
+async def _tus_upload(b: OrgB, length: int) -> str:
+    """bob starts a tus upload of ``length`` bytes into B's group; returns the upload's id."""
+    headers = b.bob | {"Tus-Resumable": "1.0.0", "Upload-Length": str(length), "Upload-Metadata": "filename Yi50eHQ="}
+    async with b.client.post(b.org.url(f"/groups/{await b.id_of('group_id')}/uploads"), headers=headers) as resp:
+        assert resp.status == 201, await resp.text()
+        return resp.headers["Location"].rsplit("/", 1)[1]
+
+
+async def _upload(b: OrgB) -> str:
+    return await _tus_upload(b, 5)
+
+
+async def _group_file(b: OrgB) -> int:
+    upload_id = await _tus_upload(b, 5)
+    headers = b.bob | {"Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    async with b.client.patch(f"/api/v1/uploads/{upload_id}", data=b"hello", headers=headers) as resp:
+        assert resp.status == 204, await resp.text()
+        return int(resp.headers["Muster-File-Id"])
+
+
+async def _broadcast(b: OrgB) -> int:
+    body = {"title": "B's broadcast", "body": "for B only", "recipients": {"user_ids": [b.member.id, b.org.owner.id]}}
+    return (await ok(await b.client.post(b.org.url("/broadcasts"), json=body, headers=b.bob), 201))["id"]
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
-B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int]]] = {
+B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "department_id": _department,
     "member_id": _member,
     "invite_id": _guest_invite,
@@ -116,16 +141,35 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int]]] = {
     "user_id": _user,
     "group_id": _group,
     "seq": _group_message_seq,
+    "upload_id": _upload,
+    "file_id": _group_file,
+    "broadcast_id": _broadcast,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
-NOT_FOR_PEOPLE: dict[str, str] = {}
+NOT_FOR_PEOPLE: dict[str, str] = {
+    "/api/v1/notify/callbacks/{message_id}/status": "the SMS/phone provider calls it, believed only with its signature",
+    "/api/v1/notify/callbacks/{message_id}/gather": "the SMS/phone provider calls it, believed only with its signature",
+}
 
 # Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
-PLAUSIBLE_HEADERS = {"Tus-Resumable": "1.0.0", "Upload-Length": "1", "Upload-Offset": "0"}
+PLAUSIBLE_HEADERS = {"Tus-Resumable": "1.0.0", "Upload-Length": "1", "Upload-Offset": "0", "Upload-Metadata": "filename cHJvYmUudHh0"}
 
-# Bodies for routes whose request model the generic sampler below cannot satisfy: (method, path) → body.
-PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {}
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A non-JSON body, sent as is with its content type."""
+
+    data: bytes
+    content_type: str
+
+
+# Bodies for routes whose request model the generic sampler below cannot satisfy, or that take
+# no JSON at all: (method, path) → a JSON-able value or a RawBody.
+PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/api/v1/uploads/{upload_id}"): RawBody(b"x", "application/offset+octet-stream"),
+}
 
 
 def path_params(route: web.AbstractRoute) -> list[str]:
@@ -181,11 +225,14 @@ def parameterised_routes(app: web.Application) -> list[web.AbstractRoute]:
     return [r for r in app.router.routes() if path_params(r)]
 
 
-async def call(client: TestClient, route: web.AbstractRoute, params: dict[str, int], headers: dict[str, str]) -> int:
+async def call(client: TestClient, route: web.AbstractRoute, params: dict[str, int | str], headers: dict[str, str]) -> int:
     url = route.resource.url_for(**{k: str(v) for k, v in params.items()})
     body = plausible_body(route)
     kwargs: dict[str, Any] = {"headers": PLAUSIBLE_HEADERS | headers}
-    if body is not None:
+    if isinstance(body, RawBody):
+        kwargs["data"] = body.data
+        kwargs["headers"] = kwargs["headers"] | {"Content-Type": body.content_type}
+    elif body is not None:
         kwargs["json"] = body
     async with client.request(route.method, str(url), **kwargs) as resp:
         await resp.read()
@@ -232,7 +279,10 @@ async def test_every_route_with_ids_answers_404_for_another_organisations_things
             refused = 400 <= status < 500 if canonical in NOT_FOR_PEOPLE else status == 404
             if not refused:
                 leaks.append(f"{route.method} {canonical} with {variant} and B's ids {params}: {status}")
-    assert not leaks, "alice reached organisation B's things:\n" + "\n".join(leaks)
+    assert not leaks, (
+        "as alice (owner of A, not in B), these did not answer 404 for organisation B's ids; another "
+        "organisation's id must read exactly like one that does not exist:\n" + "\n".join(leaks)
+    )
     assert calls >= len(routes)
     # The matrix is not vacuous: the routes this package owns are in it.
     walked = {r.resource.canonical for r in routes}
@@ -243,7 +293,8 @@ async def test_b_resources_are_real_and_reachable_by_bob(app, client, alice_and_
     """Guards the matrix against false 404s: every id it uses exists, for B's own owner."""
     _, b = alice_and_b
     for route in parameterised_routes(app):
-        if route.method != "GET" or route.resource.canonical in NOT_FOR_PEOPLE:
+        ids = [p for p in path_params(route) if p != "org_id"]
+        if route.method != "GET" or route.resource.canonical in NOT_FOR_PEOPLE or not ids or not set(ids) <= B_RESOURCES.keys():
             continue
         params = {p: await b.fill(p) for p in path_params(route)}
         status = await call(b.client, route, params, b.bob)
