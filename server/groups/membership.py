@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, insert, select, update
 
+from server.accounts.models import User
 from server.config import Settings
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -187,7 +188,7 @@ async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: 
 
 
 async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | None, allow_guests: bool | None) -> Group:
-    """Rename (admins); let guests in or not (the owner only)."""
+    """Rename (admins); let guests in or not (the owner only: refusing them removes those already in)."""
     group = access.group
     if name is not None and name != group.name:
         access.require_role("admin", "rename the group")
@@ -195,6 +196,13 @@ async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | N
     if allow_guests is not None and allow_guests != group.allow_guests:
         access.require_role("owner", "allow or refuse guests")
         group.allow_guests = allow_guests
+        if not allow_guests:
+            guests = list(
+                await tx.session.scalars(
+                    select(GroupMember.user_id).join(User, User.id == GroupMember.user_id).where(GroupMember.group_id == group.id, User.kind == "guest")
+                )
+            )
+            await _delete_members(tx, group, guests)
     await tx.session.flush()
     publish_to_group(tx, group.id, {"type": "group.updated", "group_id": group.id, "name": group.name, "allow_guests": group.allow_guests})
     return group
