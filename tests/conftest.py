@@ -21,6 +21,24 @@ from server.db.migrate import upgrade
 from tests import services
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """argon2id at its production cost takes 50-500 ms a hash; tests create hundreds of accounts.
+
+    The same algorithm with the smallest cost keeps every code path (hash, verify,
+    the dummy hash for unknown accounts) real while taking under a millisecond.
+    """
+    from argon2 import PasswordHasher
+
+    from server.accounts import passwords
+
+    saved = passwords._hasher, passwords._DUMMY_HASH
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("muster-dummy-password")
+    yield
+    passwords._hasher, passwords._DUMMY_HASH = saved
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "muster.sqlite3"
