@@ -3,14 +3,14 @@
 aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
 ``RTCIceTransport``, ``RTCDtlsTransport``). Two things are changed for an SFU:
 
-* receive: once DTLS is up, the datagram callback of each ICE socket is
-  replaced with ``_datagram_received``, which hands SRTP/SRTCP straight to
-  libsrtp and then to ``on_rtp(bytes)`` / ``on_rtcp(bytes)`` in the same call.
+* receive: once DTLS is up, each ICE socket gets our own reader, which drains
+  the socket in one event-loop callback and hands SRTP/SRTCP straight to
+  libsrtp and then to ``on_rtp(bytes)`` / ``on_rtcp(bytes)``.
   aiortc's own path (STUN parse attempt, an asyncio queue, a task wake-up, an
   ``RtpPacket`` object, an ``RTCRtpReceiver`` with a jitter buffer and a
   decoder) is skipped entirely. STUN (consent checks) and DTLS datagrams still
   go the aiortc way.
-* send: ``send_rtp(bytes)`` protects with libsrtp and calls the socket's
+* send: ``send_rtp(bytes)`` protects with libsrtp and calls the socket's own
   ``sendto`` directly, synchronously (``rooms/media/srtp.py``).
 
 ``RawDtlsTransport`` also overrides aiortc's RTP/RTCP handlers, so even a
@@ -31,7 +31,8 @@ from rooms.media import srtp
 
 log = logging.getLogger(__name__)
 
-RECV_BUFFER = 4096
+RECV_BUFFER = 4096  # media datagrams fit an MTU; DTLS and STUN a few KiB
+DRAIN_LIMIT = 256  # datagrams per readiness callback, so one busy socket cannot starve the others
 
 _original_host_addresses = aioice.ice.get_host_addresses
 
@@ -72,6 +73,7 @@ class PeerTransport:
         self.ice = RTCIceTransport(self.gatherer)
         self.dtls = RawDtlsTransport(self.ice, [certificate], self)
         self.srtp_errors = 0
+        self.send_dropped = 0
         self._sendto: Callable | None = None
         self._remote_addr = None
         self._protect: Callable[[bytes], bytes] | None = None
@@ -112,44 +114,62 @@ class PeerTransport:
     def _take_fast_path(self) -> None:
         connection = self.ice._connection
         pair = connection._nominated[1]
-        self._sendto = pair.protocol.transport.sendto
         self._remote_addr = pair.remote_addr
+        self._send_sock = pair.protocol.transport._sock
+        self._sendto = self._send_sock.sendto
         self._protect, _, self._protect_rtcp, _ = srtp.bind(self.dtls._tx_srtp)
         _, self._unprotect, _, self._unprotect_rtcp = srtp.bind(self.dtls._rx_srtp)
+        loop = asyncio.get_running_loop()
         for protocol in connection._protocols:
-            protocol.datagram_received = self._make_receiver(protocol.datagram_received)
-            # asyncio allocates max_size bytes per received datagram (256 KiB by default, an mmap
-            # each time); media datagrams fit in an MTU, DTLS/STUN in a few KiB.
-            protocol.transport.max_size = RECV_BUFFER
+            # asyncio reads one datagram per event-loop round (and allocates 256 KiB for it);
+            # our reader drains the socket in one callback. Closing the asyncio transport
+            # still removes the reader, since it is registered on the same descriptor.
+            # (_remove_reader/_add_reader: the selector loop's own calls, which its public
+            # counterparts refuse for a descriptor that belongs to a transport.)
+            sock = protocol.transport._sock
+            loop._remove_reader(sock.fileno())
+            loop._add_reader(sock.fileno(), self._make_reader(sock, protocol.datagram_received))
 
-    def _make_receiver(self, slow_path: Callable[[bytes, tuple], None]) -> Callable[[bytes, tuple], None]:
+    def _make_reader(self, sock, slow_path: Callable[[bytes, tuple], None]) -> Callable[[], None]:
         unprotect, unprotect_rtcp = self._unprotect, self._unprotect_rtcp
         on_rtp, on_rtcp = self.on_rtp, self.on_rtcp
+        recvfrom = sock.recvfrom
 
-        def datagram_received(data: bytes, addr: tuple) -> None:
-            if len(data) < 12 or not 127 < data[0] < 192:
-                slow_path(data, addr)  # STUN consent checks, DTLS alerts
-                return
-            try:
-                if 192 <= data[1] <= 223:
-                    plain = unprotect_rtcp(data)
-                    on_rtcp(plain)
-                else:
-                    plain = unprotect(data)
-                    on_rtp(plain)
-            except pylibsrtp.Error:
-                self.srtp_errors += 1
+        def readable() -> None:
+            for _ in range(DRAIN_LIMIT):
+                try:
+                    data, addr = recvfrom(RECV_BUFFER)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:  # e.g. ICMP port unreachable reported on the socket
+                    continue
+                if len(data) < 12 or not 127 < data[0] < 192:
+                    slow_path(data, addr)  # STUN consent checks, DTLS alerts
+                    continue
+                try:
+                    if 192 <= data[1] <= 223:
+                        on_rtcp(unprotect_rtcp(data))
+                    else:
+                        on_rtp(unprotect(data))
+                except pylibsrtp.Error:
+                    self.srtp_errors += 1
 
-        return datagram_received
+        return readable
 
     def send_rtp(self, packet: bytes) -> None:
-        """Protect and send one RTP packet now (no-op until connected)."""
+        """Protect and send one RTP packet now (no-op until connected; dropped if the socket buffer is full)."""
         if self._sendto is not None:
-            self._sendto(self._protect(packet), self._remote_addr)
+            try:
+                self._sendto(self._protect(packet), self._remote_addr)
+            except (BlockingIOError, InterruptedError):
+                self.send_dropped += 1
 
     def send_rtcp(self, packet: bytes) -> None:
         if self._sendto is not None:
-            self._sendto(self._protect_rtcp(packet), self._remote_addr)
+            try:
+                self._sendto(self._protect_rtcp(packet), self._remote_addr)
+            except (BlockingIOError, InterruptedError):
+                self.send_dropped += 1
 
     async def stop(self) -> None:
         self._sendto = None
