@@ -261,6 +261,10 @@ async def coordinate(args) -> dict:
         "join_p95_ms": round(percentile(join_ms, 95), 1),
         "join_total_s": round(join_total_s, 2),
         "sent_pkts": sum(r["sent"] for r in results),
+        # the clients' achieved share of 50 packets/s each: below 100 the client processes could not keep
+        # pace (CPU-starved), so the offered load was lower than the scenario's
+        "client_send_rate_pct": round(100 * sum(r["sent"] for r in results) / (args.participants * 50 * args.duration), 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "forwarded_pkts": forwarded,
         "forwarded_pkts_per_s": round(forwarded / args.duration),
         "server_cpu_s": round(cpu, 2),

@@ -21,3 +21,7 @@ class KeyframeRequestThrottle:
             return False
         self._last = now
         return True
+
+    def reset(self) -> None:
+        """Let the next request through (the publisher just connected and has no keyframe on its way)."""
+        self._last = None

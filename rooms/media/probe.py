@@ -51,6 +51,7 @@ class ProbeClient:
         self.latencies: list[float] = []
         self.rtcp: list[bytes] = []
         self.record_latency = True
+        self.slot_ssrcs: dict[str, int] = {}  # our receive m-lines' mid -> the SSRC the SFU sends them on
         self.last_payload: dict[int, bytes] = {}  # ssrc -> payload of the latest packet (tests: who is shown)
         self.sequences: dict[int, list[int]] | None = None  # ssrc -> sequence numbers, when recording
 

@@ -19,7 +19,6 @@ packet that took the slow path before the switch is delivered raw.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
 import aioice.ice
@@ -28,8 +27,6 @@ from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTr
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer, RTCIceParameters, RTCIceTransport
 
 from rooms.media import srtp
-
-log = logging.getLogger(__name__)
 
 RECV_BUFFER = 4096  # media datagrams fit an MTU; DTLS and STUN a few KiB
 DRAIN_LIMIT = 256  # datagrams per readiness callback, so one busy socket cannot starve the others

@@ -270,7 +270,7 @@ class Worker:
     def after_connect(self, peer: Peer) -> None:
         for track in peer.tracks.values():
             if track.kind == "video":
-                track.keyframes._last = None
+                track.keyframes.reset()
         for slot in peer.slots.values():
             if slot.source is not None and slot.kind == "video":
                 self.request_keyframe(slot.source)
