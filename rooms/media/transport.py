@@ -66,6 +66,9 @@ class PeerTransport:
     def __init__(self, certificate: RTCCertificate, on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None]) -> None:
         self.on_rtp = on_rtp
         self.on_rtcp = on_rtcp
+        # Optional look at each SRTP packet before decryption (its header is in the clear); returning
+        # False skips decrypting it. Load-test clients use it to count every packet but decrypt a sample.
+        self.peek_rtp: Callable[[bytes], bool] | None = None
         self.gatherer = RTCIceGatherer(iceServers=[])
         self.ice = RTCIceTransport(self.gatherer)
         self.dtls = RawDtlsTransport(self.ice, [certificate], self)
@@ -129,7 +132,7 @@ class PeerTransport:
 
     def _make_reader(self, sock, slow_path: Callable[[bytes, tuple], None]) -> Callable[[], None]:
         unprotect, unprotect_rtcp = self._unprotect, self._unprotect_rtcp
-        on_rtp, on_rtcp = self.on_rtp, self.on_rtcp
+        on_rtp, on_rtcp, peek = self.on_rtp, self.on_rtcp, self.peek_rtp
         recvfrom = sock.recvfrom
 
         def readable() -> None:
@@ -146,7 +149,7 @@ class PeerTransport:
                 try:
                     if 192 <= data[1] <= 223:
                         on_rtcp(unprotect_rtcp(data))
-                    else:
+                    elif peek is None or peek(data):
                         on_rtp(unprotect(data))
                 except pylibsrtp.Error:
                     self.srtp_errors += 1
