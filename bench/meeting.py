@@ -10,7 +10,9 @@ Measured, over a window after everyone joined and a warm-up:
 
 * ``join_p50_ms``/``join_p95_ms``: offer → answer → DTLS connected, per participant;
 * ``forwarded_pkts_per_cpu_s``: packets the workers sent to subscribers divided
-  by the CPU seconds (user+system) the worker processes used in the window;
+  by the CPU seconds (user+system) they used meanwhile, both read by each
+  worker at the same moment (a saturated worker answers the coordinator late);
+  ``server_cpu_cores`` is psutil's view of the worker processes over the window;
 * ``loss_pct``: gaps in each receive slot's sequence numbers (slots are
   continuous across source switches, so a gap is a lost packet);
 * ``added_latency_p50_ms``/``p99``: receive time minus the send time stamped in
@@ -254,7 +256,8 @@ async def coordinate(args) -> dict:
     await router.close()
 
     forwarded = sum(a["forwarded"] - b["forwarded"] for a, b in zip(stats_after, stats_before))
-    cpu = cpu_after - cpu_before
+    cpu = cpu_after - cpu_before  # psutil, over the window
+    cpu_at_counters = sum(a["cpu_s"] - b["cpu_s"] for a, b in zip(stats_after, stats_before))  # read with the counters
     expected = sum(r["expected"] for r in results)
     received = sum(r["received"] for r in results)
     histogram: dict[int, int] = {}
@@ -277,10 +280,10 @@ async def coordinate(args) -> dict:
         "client_send_rate_pct": round(100 * sum(r["sent"] for r in results) / (args.participants * 50 * args.duration), 1),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "forwarded_pkts": forwarded,
-        "forwarded_pkts_per_s": round(forwarded / args.duration),
+        "forwarded_pkts_per_s": round(forwarded / (max(a["at"] for a in stats_after) - min(b["at"] for b in stats_before))),
         "server_cpu_s": round(cpu, 2),
         "server_cpu_cores": round(cpu / args.duration, 2),
-        "forwarded_pkts_per_cpu_s": round(forwarded / cpu) if cpu > 0 else None,
+        "forwarded_pkts_per_cpu_s": round(forwarded / cpu_at_counters) if cpu_at_counters > 0 else None,
         "received_pkts": received,
         "loss_pct": round(100 * (expected - received) / expected, 3) if expected else None,
         "added_latency_p50_ms": histogram_percentile(histogram, 50),

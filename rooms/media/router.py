@@ -149,8 +149,6 @@ async def run_command(worker: Worker, method: str, kwargs: dict):
         for track_id in kwargs["removed"]:
             worker.remove_track(track_id)
         return None
-    if method == "stats":
-        return {"forwarded": worker.forwarded, "retransmitted": worker.retransmitted}
     raise ValueError(f"unknown worker command {method!r}")
 
 
