@@ -29,7 +29,7 @@ from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer, RTCIceParame
 from rooms.media import srtp
 
 RECV_BUFFER = 4096  # media datagrams fit an MTU; DTLS and STUN a few KiB
-DRAIN_LIMIT = 256  # datagrams per readiness callback, so one busy socket cannot starve the others
+DRAIN_LIMIT = 16  # datagrams per readiness callback: one busy socket (or a backlog) must not starve the others or the control channel
 
 _original_host_addresses = aioice.ice.get_host_addresses
 
