@@ -65,3 +65,32 @@ async def test_stage_follows_the_speaker_pin_overrides_and_screen_share_reaches_
         for client in clients:
             await client.close()
         await router.close()
+
+
+async def test_publisher_gets_receiver_reports_and_the_lowest_subscriber_remb():
+    from rooms.media import rtcp
+
+    router = await LocalRouter.start(tick=0.05)
+    room = router.room("r")
+    clients = []
+    try:
+        publisher = await join(room, "pub", publish_video=True, audio_slots=0)
+        slow = await join(room, "slow", publish_audio=False, audio_slots=0, video_slots=1)
+        fast = await join(room, "fast", publish_audio=False, audio_slots=0, video_slots=1)
+        clients = [publisher, slow, fast]
+        await run([publisher], 0.3)
+        slow.transport.send_rtcp(rtcp.Remb(1, 300_000, [slow.slot_ssrcs["0"]]).pack())
+        fast.transport.send_rtcp(rtcp.Remb(2, 2_000_000, [fast.slot_ssrcs["0"]]).pack())
+        publisher.rtcp.clear()
+        await run([publisher], 1.3)
+        packets = [p for data in publisher.rtcp for p in rtcp.parse_compound(data)]
+        reports = [p for p in packets if isinstance(p, rtcp.ReceiverReport)]
+        rembs = [p for p in packets if isinstance(p, rtcp.Remb)]
+        video_block = next(b for b in reports[-1].reports if b.ssrc == publisher.video_ssrc)
+        assert video_block.packets_lost == 0
+        assert (publisher.video_seq - video_block.highest_sequence) % 65536 < 70  # at most ~1 s of packets behind
+        assert rembs and rembs[-1].ssrcs == [publisher.video_ssrc] and abs(rembs[-1].bitrate - 300_000) < 1000
+    finally:
+        for client in clients:
+            await client.close()
+        await router.close()
