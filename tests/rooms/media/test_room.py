@@ -114,3 +114,23 @@ async def test_silent_audio_nobody_hears_is_not_fanned_out_to_other_workers():
         for c in clients:
             await c.close()
         await router.close()
+
+
+async def test_leaving_removes_the_participants_tracks_from_every_worker():
+    router = await LocalRouter.start(workers=2, tick=0.05)
+    room = router.room("r")
+    try:
+        a, b, c = [await join(room, name) for name in "abc"]
+        await talk([(a, 10), (b, 20)], 0.5)
+        assert len(router.workers[0].tracks) == len(router.workers[1].tracks) == 3
+        await b.participant.leave()
+        await b.close()
+        c.received.clear()
+        await talk([(a, 10)], 0.5)
+        assert [len(w.tracks) for w in router.workers] == [2, 2]
+        assert "b" not in room.participants and router.load == [2, 0]
+        assert sum(c.received.values()) > 15  # the meeting goes on for the others
+    finally:
+        for client in (a, c):
+            await client.close()
+        await router.close()
