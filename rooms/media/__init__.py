@@ -1,0 +1,1 @@
+"""The meeting SFU: packets in, packets out, no codecs. Start with docs/rooms-media.md, then router.py."""
