@@ -16,10 +16,11 @@ _HEADER = struct.Struct("!BBHII")
 
 
 class Slot:
-    __slots__ = ("peer", "mid", "kind", "screen", "ssrc", "payload_type", "munger", "source", "waiting_keyframe", "ext_map", "audio_level_id", "sent")
+    __slots__ = ("peer", "send", "mid", "kind", "screen", "ssrc", "payload_type", "munger", "source", "waiting_keyframe", "ext_map", "audio_level_id")
 
     def __init__(self, peer, mid: str, kind: str, screen: bool, ssrc: int, payload_type: int, clock_rate: int, audio_level_id: int | None) -> None:
         self.peer = peer
+        self.send = peer.transport.send_rtp if peer is not None else None
         self.mid = mid
         self.kind = kind
         self.screen = screen
@@ -30,7 +31,6 @@ class Slot:
         self.waiting_keyframe = False
         self.ext_map: dict[int, int] | None = None  # publisher ext id -> ours, None when identical
         self.audio_level_id = audio_level_id
-        self.sent = 0
 
     def show(self, track) -> bool:
         """Point the slot at another source; return True if it now needs a keyframe."""
@@ -49,15 +49,18 @@ class Slot:
         self.waiting_keyframe = self.kind == "video"
         return self.waiting_keyframe
 
-    def packet_for(self, data: bytes, header: rtp.RtpHeader, now: float, source_ssrc: int) -> bytes | None:
-        """The packet as this subscriber must receive it, or None if it is dropped."""
+    def packet_for(self, data: bytes, header: rtp.RtpHeader, now: float, source_ssrc: int, tail: bytes | None = None) -> bytes | None:
+        """The packet as this subscriber must receive it, or None if it is dropped.
+
+        ``tail`` is ``data[12:]`` when the caller has it already (one slice for all subscribers).
+        """
         numbers = self.munger.munge(source_ssrc, header.sequence, header.timestamp, now)
         if numbers is None:
             return None
         first = data[0]
         second = (0x80 if header.marker else 0) | self.payload_type
         if self.ext_map is None:
-            return _HEADER.pack(first, second, numbers[0], numbers[1], self.ssrc) + data[12:]
+            return _HEADER.pack(first, second, numbers[0], numbers[1], self.ssrc) + (data[12:] if tail is None else tail)
         buf = bytearray(data)
         rtp.rewrite_header(buf, self.payload_type, header.marker, numbers[0], numbers[1], self.ssrc)
         rtp.remap_extension_ids(buf, header, self.ext_map)

@@ -226,18 +226,23 @@ class Worker:
         track.cache.store(seq, data)
         keyframe = None
         source_id = track.track_id
-        for slot in track.slots:
+        slots = track.slots
+        if not slots:
+            return
+        tail = data[12:]  # everything after the fixed header, shared by every subscriber's copy
+        sent = 0
+        for slot in slots:
             if slot.waiting_keyframe:
                 if keyframe is None:
                     keyframe = vp8.is_keyframe_start(data[header.payload_start : header.payload_end])
                 if not keyframe:
                     continue
                 slot.waiting_keyframe = False
-            packet = slot.packet_for(data, header, now, source_id)
+            packet = slot.packet_for(data, header, now, source_id, tail)
             if packet is not None:
-                slot.peer.transport.send_rtp(packet)
-                slot.sent += 1
-                self.forwarded += 1
+                slot.send(packet)
+                sent += 1
+        self.forwarded += sent
 
     def retransmit(self, slot, lost: list[int]) -> None:
         track = slot.source
