@@ -1,1 +1,65 @@
-"""Tables of rooms/ (being built)."""
+"""Tables of rooms/: meetings, their co-hosts, and who was in them.
+
+A meeting's live state (lobby, mute states, media) lives in memory on the node
+that hosts it (``hosting_node``); these rows are what outlives a node: the
+meeting itself, its link secret and passcode, and the attendance history.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
+
+STATUSES = ("scheduled", "live", "ended")
+DEFAULT_CAP = 300
+
+
+class Meeting(OrgScoped, Base):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        UniqueConstraint("join_token", name="uq_meetings_join_token"),
+        Index("ix_meetings_org_scheduled", "org_id", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    join_token: Mapped[str] = mapped_column(String(64))  # the link secret: {public_url}/m/<join_token>
+    passcode_hash: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 under the server key
+    passcode_failures: Mapped[int] = mapped_column(Integer, default=0)  # wrong passcodes in the current window
+    passcode_window_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    lobby_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    cap: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAP)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
+    hosting_node: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MeetingCoHost(OrgScoped, Base):
+    __tablename__ = "meeting_cohosts"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id", name="uq_meeting_cohosts_meeting_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class MeetingParticipant(OrgScoped, Base):
+    """One stay in a meeting: from admission to leaving (``left_at`` NULL while inside)."""
+
+    __tablename__ = "meeting_participants"
+    __table_args__ = (Index("ix_meeting_participants_meeting_left", "meeting_id", "left_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # host | cohost | member | guest
+    joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
