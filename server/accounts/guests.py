@@ -115,3 +115,16 @@ async def do_join_as_guest(
     scope = GuestScope(org_id=invite.org_id, kind=invite.scope_kind, id=invite.scope_id)
     token, device = await issue_session(tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope)
     return token, device, user, scope
+
+
+async def do_open_guest_session(
+    tx: Transaction, settings: Settings, *, scope: GuestScope, display_name: str, user_agent: str, ip: str
+) -> tuple[str, DeviceSession, User]:
+    """A guest session for a capability that checked the way in itself (a meeting link and its passcode)."""
+    if scope.kind not in _scope_checks:
+        raise ValueError(f"guest scope kind {scope.kind!r} is not registered")
+    user = User(kind="guest", name=display_name, email=None, password_hash=None)
+    tx.session.add(user)
+    await tx.session.flush()
+    token, device = await issue_session(tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope)
+    return token, device, user

@@ -1,0 +1,19 @@
+"""rooms' settings, read once from ``MUSTER_ROOMS_*`` environment variables."""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RoomsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUSTER_ROOMS_", extra="ignore")
+
+    stun_urls: list[str] = Field(default_factory=list, description="STUN URLs handed to clients, e.g. [\"stun:turn.example.org:3478\"].")
+    turn_urls: list[str] = Field(default_factory=list, description="TURN URLs handed to clients, e.g. [\"turn:turn.example.org:3478?transport=udp\"].")
+    turn_secret: str = Field("", description="coturn's static-auth-secret: signs time-limited TURN credentials (empty: no TURN).")
+    turn_ttl_s: int = Field(6 * 3600, gt=0, description="How long a TURN credential handed to a client stays valid.")
+    media_workers: int = Field(1, ge=1, description="SFU workers on this node.")
+    media_processes: bool = Field(False, description="Run SFU workers as separate processes (ProcessRouter) instead of inside the server process.")
+    media_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1"], description="Addresses the SFU gathers and announces host candidates on.")
+    passcode_max_failures: int = Field(10, ge=1, description="Wrong passcodes per meeting within passcode_window_s before joining is refused for a while.")
+    passcode_window_s: int = Field(300, gt=0, description="Window of the wrong-passcode limit.")

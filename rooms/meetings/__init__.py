@@ -1,0 +1,1 @@
+"""Meetings: scheduling and joining (REST), live state and signalling (device WebSocket)."""

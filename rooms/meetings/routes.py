@@ -1,0 +1,144 @@
+"""The meetings API: schedule and manage meetings in an organisation, join one by its link."""
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
+from rooms.meetings import meetings as m
+from rooms.meetings.ice import ice_servers
+from rooms.meetings.schemas import JoinIn, JoinOut, MeetingIn, MeetingOut, MeetingPatch
+from rooms.models import Meeting
+from server.accounts.auth import GuestScope
+from server.accounts.guests import do_open_guest_session
+from server.api import endpoint, path_int
+from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.errors import Forbidden, InvalidInput, NotFound
+from server.orgs.access import OrgContext
+from server.orgs.models import Membership
+
+routes = web.RouteTableDef()
+MEETINGS = "/api/v1/orgs/{org_id}/meetings"
+MEETING = MEETINGS + "/{meeting_id}"
+
+
+async def _out(request: web.Request, tx, meeting: Meeting) -> MeetingOut:
+    return MeetingOut(
+        id=meeting.id, org_id=meeting.org_id, title=meeting.title, host_id=meeting.host_id, scheduled_at=meeting.scheduled_at,
+        status=meeting.status, locked=meeting.locked, lobby_enabled=meeting.lobby_enabled, cap=meeting.cap,
+        has_passcode=meeting.passcode_hash is not None, join_url=m.join_url(request.app[SETTINGS].public_url, meeting),
+        cohost_ids=await m.cohost_ids(tx, meeting.id), created_at=meeting.created_at,
+    )
+
+
+def _visible(org: OrgContext, meeting_id: int) -> None:
+    if not org.principal.may_see("meeting", meeting_id):
+        raise NotFound("no such meeting", field="meeting_id")
+
+
+@routes.post(MEETINGS)
+@endpoint(body=MeetingIn, response=MeetingOut, status=201)
+async def create_meeting(request: web.Request, body: MeetingIn, org: OrgContext) -> MeetingOut:
+    """Create an instant meeting (no scheduled_at: live now) or a scheduled one."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.do_create_meeting(
+            tx, request.app[SETTINGS].secret_key, host_id=org.user_id, title=body.title, scheduled_at=body.scheduled_at,
+            passcode=body.passcode, lobby_enabled=body.lobby_enabled, cap=body.cap, cohosts=body.cohost_ids,
+        )
+        return await _out(request, tx, meeting)
+
+
+@routes.get(MEETINGS)
+@endpoint(response=list[MeetingOut])
+async def list_meetings(request: web.Request, org: OrgContext) -> list[MeetingOut]:
+    """Meetings of the organisation that have not ended, soonest first."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        rows = await tx.session.scalars(
+            select(Meeting).where(Meeting.status != "ended").order_by(Meeting.scheduled_at, Meeting.id).limit(500)
+        )
+        return [await _out(request, tx, meeting) for meeting in rows]
+
+
+@routes.get(MEETING)
+@endpoint(response=MeetingOut, auth="any")
+async def get_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
+    meeting_id = path_int(request, "meeting_id")
+    _visible(org, meeting_id)
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return await _out(request, tx, await m.get_meeting(tx, meeting_id))
+
+
+@routes.patch(MEETING)
+@endpoint(body=MeetingPatch, response=MeetingOut)
+async def update_meeting(request: web.Request, body: MeetingPatch, org: OrgContext) -> MeetingOut:
+    """Change title, time, passcode ("" removes it), lobby, lock or cap (host, co-hosts, admins)."""
+    meeting_id = path_int(request, "meeting_id")
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("send at least one field to change")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.get_meeting(tx, meeting_id)
+        await m.check_may_manage(tx, meeting, org.user_id, org.is_admin)
+        meeting = await m.do_update_meeting(tx, request.app[SETTINGS].secret_key, meeting, changes)
+        out = await _out(request, tx, meeting)
+    request.app[LIVE_MEETINGS].settings_changed(meeting_id, locked=out.locked, lobby_enabled=out.lobby_enabled, cap=out.cap)
+    return out
+
+
+@routes.post(MEETING + "/end")
+@endpoint(response=MeetingOut)
+async def end_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
+    """End the meeting for everyone; its link stops working."""
+    meeting_id = path_int(request, "meeting_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.get_meeting(tx, meeting_id)
+        await m.check_may_manage(tx, meeting, org.user_id, org.is_admin)
+        await m.do_end_meeting(tx, meeting)
+        out = await _out(request, tx, meeting)
+    await request.app[LIVE_MEETINGS].end(meeting_id, "the host ended the meeting")
+    return out
+
+
+@routes.post("/api/v1/meetings/join")
+@endpoint(body=JoinIn, response=JoinOut, auth="none")
+async def join_meeting(request: web.Request, body: JoinIn) -> JoinOut:
+    """Join by link: members of the meeting's organisation with their account, anyone else as a guest with a display name."""
+    principal = request.get(PRINCIPAL)
+    settings = request.app[SETTINGS]
+    rooms_settings = request.app[ROOMS_SETTINGS]
+    db = request.app[DB]
+    async with db.transaction() as tx:
+        found = (await tx.session.execute(select(Meeting.id, Meeting.org_id).where(Meeting.join_token == body.link_token))).first()
+    if found is None:
+        raise NotFound("this meeting link is not valid; check that it was copied completely", field="link_token")
+    meeting_id, org_id = found
+    async with db.transaction(org_id=org_id) as tx:
+        meeting = await m.get_meeting(tx, meeting_id)
+        passcode_ok = await m.do_check_passcode(tx, rooms_settings, settings.secret_key, meeting, body.passcode)
+    if not passcode_ok:
+        raise Forbidden("wrong passcode for this meeting", field="passcode", code="wrong_passcode")
+    async with db.transaction(org_id=org_id) as tx:
+        meeting = await m.get_meeting(tx, meeting_id)
+        token = None
+        if principal is not None and principal.guest is None and await tx.session.scalar(select(Membership.id).where(Membership.user_id == principal.user_id)):
+            user_id = principal.user_id
+            role = "host" if meeting.host_id == user_id else "cohost" if user_id in await m.cohost_ids(tx, meeting_id) else "member"
+        elif principal is not None and principal.guest == GuestScope(org_id, "meeting", meeting_id):
+            user_id, role = principal.user_id, "guest"
+        else:
+            role = "guest"
+            user_id = None
+        await m.check_may_enter(tx, meeting, host=role in ("host", "cohost"))
+        if user_id is None:
+            if not body.display_name:
+                raise InvalidInput("guests need a display_name to join", field="display_name")
+            token, _, user = await do_open_guest_session(
+                tx, settings, scope=GuestScope(org_id, "meeting", meeting_id), display_name=body.display_name,
+                user_agent=request.headers.get("User-Agent", ""), ip=request.remote or "",
+            )
+            user_id = user.id
+    return JoinOut(
+        meeting_id=meeting_id, org_id=org_id, title=meeting.title, role=role, token=token,
+        ticket=m.issue_ticket(settings.secret_key, meeting_id, user_id, role),
+        ice_servers=ice_servers(rooms_settings, user_id),
+    )

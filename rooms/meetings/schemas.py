@@ -1,0 +1,58 @@
+"""Request and response bodies of the meetings API."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from server.api import Model, Out
+
+
+class MeetingIn(Model):
+    title: str = Field(min_length=1, max_length=200)
+    scheduled_at: dt.datetime | None = None  # None: an instant meeting
+    passcode: str | None = Field(None, min_length=4, max_length=32)
+    lobby_enabled: bool = False
+    cap: int = Field(300, ge=2, le=300)
+    cohost_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class MeetingPatch(Model):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    scheduled_at: dt.datetime | None = None
+    passcode: str | None = Field(None, max_length=32)  # "" removes it
+    lobby_enabled: bool | None = None
+    locked: bool | None = None
+    cap: int | None = Field(None, ge=2, le=300)
+
+
+class MeetingOut(Out):
+    id: int
+    org_id: int
+    title: str
+    host_id: int | None
+    scheduled_at: dt.datetime | None
+    status: str
+    locked: bool
+    lobby_enabled: bool
+    cap: int
+    has_passcode: bool
+    join_url: str
+    cohost_ids: list[int]
+    created_at: dt.datetime
+
+
+class JoinIn(Model):
+    link_token: str = Field(min_length=1, max_length=64)
+    passcode: str | None = Field(None, max_length=32)
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+
+
+class JoinOut(Out):
+    meeting_id: int
+    org_id: int
+    title: str
+    role: str  # host | cohost | member | guest
+    ticket: str  # send it in the meeting.join frame of the device WebSocket
+    token: str | None = None  # a guest's new session token (people keep theirs)
+    ice_servers: list[dict]
