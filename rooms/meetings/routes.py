@@ -74,11 +74,11 @@ async def update_meeting(request: web.Request, body: MeetingPatch, org: OrgConte
     """Change title, time, passcode ("" removes it), lobby, lock or cap (host, co-hosts, admins)."""
     meeting_id = path_int(request, "meeting_id")
     changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise InvalidInput("send at least one field to change")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         meeting = await m.get_meeting(tx, meeting_id)
         await m.check_may_manage(tx, meeting, org.user_id, org.is_admin)
+        if not changes:
+            raise InvalidInput("send at least one field to change")
         meeting = await m.do_update_meeting(tx, request.app[SETTINGS].secret_key, meeting, changes)
         out = await _out(request, tx, meeting)
     request.app[LIVE_MEETINGS].settings_changed(meeting_id, locked=out.locked, lobby_enabled=out.lobby_enabled, cap=out.cap)

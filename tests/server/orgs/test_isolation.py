@@ -131,6 +131,10 @@ async def _broadcast(b: OrgB) -> int:
     return (await ok(await b.client.post(b.org.url("/broadcasts"), json=body, headers=b.bob), 201))["id"]
 
 
+async def _meeting(b: OrgB) -> int:
+    return (await ok(await b.client.post(b.org.url("/meetings"), json={"title": "B's meeting"}, headers=b.bob), 201))["id"]
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -144,6 +148,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "upload_id": _upload,
     "file_id": _group_file,
     "broadcast_id": _broadcast,
+    "meeting_id": _meeting,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
