@@ -1,6 +1,7 @@
 """How rooms/ plugs into the platform (see server/capabilities.py).
 
-Adds the meetings API and registers meetings as something guests can join.
+Adds the meetings API, the ``meeting.*`` frames of the device WebSocket and
+this node's SFU workers, and registers meetings as something guests can join.
 """
 from pathlib import Path
 
@@ -15,9 +16,23 @@ def setup(app: web.Application) -> None:
     from rooms.meetings import guests, routes  # noqa: F401  (guests registers the "meeting" scope)
     from rooms.meetings.live import LiveMeetings
 
-    app[ROOMS_SETTINGS] = RoomsSettings()
-    app[LIVE_MEETINGS] = LiveMeetings()
+    from server.appkeys import DB, HUB, SETTINGS
+
+    settings = app[ROOMS_SETTINGS] = RoomsSettings()
+    platform = app[SETTINGS]
+    app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform.secret_key, platform.node_name)
+    app[LIVE_MEETINGS].attach(app[HUB])
     app.router.add_routes(routes.routes)
+    app.cleanup_ctx.append(_run_media)
+
+
+async def _run_media(app: web.Application):
+    """The SFU workers of this node start and stop with the app."""
+    from rooms.keys import LIVE_MEETINGS
+
+    await app[LIVE_MEETINGS].start()
+    yield
+    await app[LIVE_MEETINGS].stop()
 
 
 capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations")

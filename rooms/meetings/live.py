@@ -1,20 +1,338 @@
-"""Meetings live on this node: what the REST side tells the live side.
+"""Meetings live on this node: seats, lobby, host commands and media signalling over the device WebSocket.
 
-The signalling over the device WebSocket (lobby, media, host commands) is not
-built yet; until it is, this registry only records the settings and endings
-the REST API announces, so that a later live layer has one place to hook in.
+A meeting's live state and its media are held by one node (``meetings.hosting_node``);
+a ``meeting.join`` frame reaching another node is refused with the name of the
+hosting node (nginx must route a meeting's sockets sticky; see docs/ARCHITECTURE.md).
+Each socket is one seat (a person on two devices has two seats). A socket that
+goes away (closed, or missed heartbeat) leaves at once; a media connection
+that fails leaves too, and everyone left is told.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from rooms.config import RoomsSettings
+from rooms.media.offer import OfferError
+from rooms.media.router import LocalRouter, MediaRouter
+from rooms.meetings import meetings as m
+from rooms.meetings.ice import ice_servers
+from rooms.models import Meeting, MeetingParticipant
+from server.db import Database, utcnow
+from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from server.gateway.frames import encode_frame
+
+log = logging.getLogger("muster.rooms")
+
+HOSTS = ("host", "cohost")
+STATE_KEYS = ("audio", "video", "screen", "hand")
+
+
+@dataclass(eq=False)
+class Seat:
+    pid: str
+    connection: object
+    user_id: int
+    name: str
+    role: str
+    state: dict = field(default_factory=lambda: {"audio": True, "video": True, "screen": False, "hand": False})
+    admitted: bool = False
+    media: object = None
+    history_id: int | None = None
+
+    def public(self) -> dict:
+        return {"id": self.pid, "user_id": self.user_id, "name": self.name, "role": self.role, **self.state}
+
+
+class Live:
+    def __init__(self, meeting: Meeting, room) -> None:
+        self.meeting_id = meeting.id
+        self.org_id = meeting.org_id
+        self.cap = meeting.cap
+        self.locked = meeting.locked
+        self.lobby_enabled = meeting.lobby_enabled
+        self.room = room
+        self.seats: dict[str, Seat] = {}
+
+    def admitted(self) -> list[Seat]:
+        return [s for s in self.seats.values() if s.admitted]
+
+    def send(self, seats, frame: dict) -> None:
+        data = encode_frame(frame)
+        for seat in seats:
+            seat.connection.send(data)
+
+    def tell_all(self, frame: dict) -> None:
+        self.send(self.admitted(), frame)
+
 
 class LiveMeetings:
-    def __init__(self) -> None:
-        self.ended: set[int] = set()
-        self.settings: dict[int, dict] = {}
+    def __init__(self, db: Database, settings: RoomsSettings, secret_key: str, node: str) -> None:
+        self.db = db
+        self.settings = settings
+        self.secret_key = secret_key
+        self.node = node
+        self.router: MediaRouter | None = None
+        self.meetings: dict[int, Live] = {}
+        self.seat_of: dict[object, tuple[Live, Seat]] = {}
 
-    def settings_changed(self, meeting_id: int, **settings) -> None:
-        self.settings[meeting_id] = settings
+    async def start(self) -> None:
+        if self.settings.media_processes:
+            from rooms.media.processes import ProcessRouter
+
+            self.router = await ProcessRouter.start(self.settings.media_workers, host_addresses=self.settings.media_addresses)
+        else:
+            from rooms.media.transport import restrict_host_addresses
+
+            restrict_host_addresses(self.settings.media_addresses or None)
+            self.router = await LocalRouter.start(self.settings.media_workers)
+
+    async def stop(self) -> None:
+        for meeting_id in list(self.meetings):
+            await self.end(meeting_id, "the server is shutting down")
+        if self.router is not None:
+            await self.router.close()
+        if not self.settings.media_processes:
+            from rooms.media.transport import restrict_host_addresses
+
+            restrict_host_addresses(None)
+
+    def attach(self, hub) -> None:
+        for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", "admit", "deny", "mute",
+                     "stop_video", "remove", "lock", "end", "cohost"):
+            hub.on(f"meeting.{name}", self._handler(name))
+        hub.on_disconnect(self.disconnected)
+
+    def _handler(self, name: str):
+        method = getattr(self, f"on_{name}")
+
+        async def handle(connection, message: dict) -> None:
+            if name == "join":
+                return await method(connection, message)
+            found = self.seat_of.get(connection)
+            if found is None:
+                raise InvalidInput("join a meeting first (meeting.join)")
+            live, seat = found
+            if name in ("admit", "deny", "mute", "stop_video", "remove", "lock", "end", "cohost") and seat.role not in HOSTS:
+                raise Forbidden(f"only the host or a co-host can {name.replace('_', ' ')}")
+            if not seat.admitted and name not in ("leave",):
+                raise Forbidden("wait until the host lets you in")
+            await method(live, seat, message)
+
+        return handle
+
+    # --- from the REST side --------------------------------------------------------
+
+    def settings_changed(self, meeting_id: int, *, locked: bool, lobby_enabled: bool, cap: int) -> None:
+        live = self.meetings.get(meeting_id)
+        if live is not None:
+            live.locked, live.lobby_enabled, live.cap = locked, lobby_enabled, cap
+            live.tell_all({"type": "meeting.settings", "locked": locked, "lobby_enabled": lobby_enabled, "cap": cap})
 
     async def end(self, meeting_id: int, reason: str) -> None:
-        self.ended.add(meeting_id)
-        self.settings.pop(meeting_id, None)
+        live = self.meetings.get(meeting_id)
+        if live is None:
+            return
+        live.send(list(live.seats.values()), {"type": "meeting.ended", "reason": reason})
+        for seat in list(live.seats.values()):
+            await self._drop(live, seat, tell=False)
+
+    # --- joining and leaving --------------------------------------------------------
+
+    async def on_join(self, connection, message: dict) -> None:
+        if connection in self.seat_of:
+            raise Conflict("this socket is already in a meeting; leave it first")
+        meeting_id, role = m.check_ticket(self.secret_key, message.get("ticket"), connection.user_id)
+        live = self.meetings.get(meeting_id)
+        async with self.db.transaction() as tx:
+            org_id = await tx.session.scalar(select(Meeting.org_id).where(Meeting.id == meeting_id))
+        if org_id is None:
+            raise NotFound("no such meeting")
+        async with self.db.transaction(org_id=org_id) as tx:
+            meeting = await m.get_meeting(tx, meeting_id)
+            if meeting.status == "ended":
+                raise Gone("this meeting has ended")
+            if live is None:
+                if meeting.hosting_node not in (None, self.node):
+                    raise Conflict(f"this meeting is hosted on node {meeting.hosting_node}; connect there", code="wrong_node")
+                meeting.hosting_node, meeting.status = self.node, "live"
+                live = self.meetings[meeting_id] = Live(meeting, self.router.room(str(meeting_id)))
+                live.room.on_event(lambda event, live=live: self._media_event(live, event))
+        if live.locked and role not in HOSTS:
+            raise Forbidden("this meeting is locked: the host is not letting anyone new in")
+        if len(live.admitted()) >= live.cap:
+            raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
+        name = str(connection.principal.name)[:100]
+        seat = Seat(pid=str(connection.session_id), connection=connection, user_id=connection.user_id, name=name, role=role)
+        live.seats[seat.pid] = seat
+        self.seat_of[connection] = (live, seat)
+        if live.lobby_enabled and role not in HOSTS:
+            live.send([seat], {"type": "meeting.lobby", "meeting_id": meeting_id})
+            live.send([s for s in live.admitted() if s.role in HOSTS], {"type": "meeting.waiting", "participant": seat.public()})
+        else:
+            await self._admit(live, seat)
+
+    async def _admit(self, live: Live, seat: Seat) -> None:
+        if len(live.admitted()) >= live.cap:
+            raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
+        seat.admitted = True
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            row = MeetingParticipant(org_id=live.org_id, meeting_id=live.meeting_id, user_id=seat.user_id, display_name=seat.name, role=seat.role)
+            tx.session.add(row)
+            await tx.session.flush()
+            seat.history_id = row.id
+        seat.media = await live.room.add_participant(seat.pid)
+        live.send([seat], {
+            "type": "meeting.joined", "meeting_id": live.meeting_id, "you": seat.public(),
+            "participants": [s.public() for s in live.admitted()], "ice_servers": ice_servers(self.settings, seat.user_id),
+            "locked": live.locked,
+        })
+        live.send([s for s in live.admitted() if s is not seat], {"type": "meeting.participant_joined", "participant": seat.public()})
+
+    async def on_leave(self, live: Live, seat: Seat, message: dict) -> None:
+        await self._drop(live, seat)
+
+    async def disconnected(self, connection) -> None:
+        found = self.seat_of.get(connection)
+        if found is not None:
+            await self._drop(*found)
+
+    async def _drop(self, live: Live, seat: Seat, *, tell: bool = True, reason: str = "left") -> None:
+        if live.seats.pop(seat.pid, None) is None:
+            return
+        self.seat_of.pop(seat.connection, None)
+        if seat.media is not None:
+            try:
+                await seat.media.leave()
+            except Exception:
+                log.exception("media leave failed for %s", seat.pid)
+        if seat.history_id is not None:
+            async with self.db.transaction(org_id=live.org_id) as tx:
+                await tx.session.execute(update(MeetingParticipant).where(MeetingParticipant.id == seat.history_id).values(left_at=utcnow()))
+        if tell and seat.admitted:
+            live.tell_all({"type": "meeting.participant_left", "participant": seat.pid, "reason": reason})
+        if not live.seats:
+            self.meetings.pop(live.meeting_id, None)
+            live.room.router.rooms.pop(live.room.room_id, None)
+            async with self.db.transaction(org_id=live.org_id) as tx:
+                await tx.session.execute(update(Meeting).where(Meeting.id == live.meeting_id, Meeting.hosting_node == self.node).values(hosting_node=None))
+
+    def _media_event(self, live: Live, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "speaker":
+            live.tell_all({"type": "meeting.speaker", "participant": event.get("participant")})
+        elif kind == "connection" and event.get("state") == "failed":
+            seat = live.seats.get(event.get("participant"))
+            if seat is not None:
+                live.send([seat], {"type": "error", "error": {"code": "media_failed", "message": "the media connection failed: " + str(event.get("message", ""))}})
+                asyncio.get_running_loop().create_task(self._drop(live, seat, reason="connection lost"))
+
+    # --- media signalling -----------------------------------------------------------
+
+    async def on_offer(self, live: Live, seat: Seat, message: dict) -> None:
+        sdp, screen_mids = message.get("sdp"), message.get("screen_mids") or []
+        if not isinstance(sdp, str) or not sdp or len(sdp) > 100_000:
+            raise InvalidInput("meeting.offer needs 'sdp': the offer's SDP text", field="sdp")
+        if not isinstance(screen_mids, list) or not all(isinstance(x, str) for x in screen_mids):
+            raise InvalidInput("screen_mids must be a list of m-line mids", field="screen_mids")
+        try:
+            answer = await seat.media.handle_offer(sdp, screen_mids)
+        except OfferError as e:
+            raise InvalidInput(f"offer refused: {e}", field="sdp", code="bad_offer") from None
+        live.send([seat], {"type": "meeting.answer", "sdp": answer, "ref": message.get("ref")})
+
+    async def on_ice(self, live: Live, seat: Seat, message: dict) -> None:
+        candidate = message.get("candidate")
+        if candidate is not None and not isinstance(candidate, str):
+            raise InvalidInput("candidate must be a 'candidate:...' string or null", field="candidate")
+        try:
+            await seat.media.add_ice_candidate(candidate or None)
+        except OfferError as e:
+            raise InvalidInput(str(e), field="candidate") from None
+
+    # --- in the meeting -------------------------------------------------------------
+
+    async def on_state(self, live: Live, seat: Seat, message: dict) -> None:
+        changes = {k: message[k] for k in STATE_KEYS if k in message}
+        if not changes or not all(isinstance(v, bool) for v in changes.values()):
+            raise InvalidInput(f"meeting.state takes true/false for any of {', '.join(STATE_KEYS)}")
+        seat.state.update(changes)
+        live.tell_all({"type": "meeting.state", "participant": seat.pid, **seat.state})
+
+    async def on_reaction(self, live: Live, seat: Seat, message: dict) -> None:
+        emoji = message.get("emoji")
+        if not isinstance(emoji, str) or not 0 < len(emoji) <= 8:
+            raise InvalidInput("reaction needs 'emoji' (up to 8 characters)", field="emoji")
+        live.tell_all({"type": "meeting.reaction", "participant": seat.pid, "emoji": emoji})
+
+    async def on_chat(self, live: Live, seat: Seat, message: dict) -> None:
+        text = message.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > 4000:
+            raise InvalidInput("chat needs 'text' (1-4000 characters)", field="text")
+        live.tell_all({"type": "meeting.chat", "participant": seat.pid, "name": seat.name, "text": text, "at": utcnow().isoformat()})
+
+    # --- host commands --------------------------------------------------------------
+
+    def _target(self, live: Live, message: dict) -> Seat:
+        seat = live.seats.get(str(message.get("participant")))
+        if seat is None:
+            raise NotFound("no such participant in this meeting", field="participant")
+        return seat
+
+    async def on_admit(self, live: Live, seat: Seat, message: dict) -> None:
+        target = self._target(live, message)
+        if not target.admitted:
+            await self._admit(live, target)
+
+    async def on_deny(self, live: Live, seat: Seat, message: dict) -> None:
+        target = self._target(live, message)
+        if target.admitted:
+            raise Conflict("this participant is already in the meeting; use meeting.remove")
+        live.send([target], {"type": "meeting.denied", "reason": "the host did not let you in"})
+        await self._drop(live, target, tell=False)
+
+    async def on_mute(self, live: Live, seat: Seat, message: dict) -> None:
+        targets = [self._target(live, message)] if message.get("participant") is not None else [s for s in live.admitted() if s is not seat]
+        for target in targets:
+            target.state["audio"] = False
+            live.send([target], {"type": "meeting.muted_by_host", "by": seat.pid})
+            live.tell_all({"type": "meeting.state", "participant": target.pid, **target.state})
+
+    async def on_stop_video(self, live: Live, seat: Seat, message: dict) -> None:
+        target = self._target(live, message)
+        target.state["video"] = False
+        live.send([target], {"type": "meeting.video_stopped_by_host", "by": seat.pid})
+        live.tell_all({"type": "meeting.state", "participant": target.pid, **target.state})
+
+    async def on_remove(self, live: Live, seat: Seat, message: dict) -> None:
+        target = self._target(live, message)
+        live.send([target], {"type": "meeting.removed", "by": seat.pid})
+        await self._drop(live, target, reason="removed by the host")
+
+    async def on_lock(self, live: Live, seat: Seat, message: dict) -> None:
+        locked = message.get("locked")
+        if not isinstance(locked, bool):
+            raise InvalidInput("meeting.lock needs 'locked': true or false", field="locked")
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            await tx.session.execute(update(Meeting).where(Meeting.id == live.meeting_id).values(locked=locked))
+        self.settings_changed(live.meeting_id, locked=locked, lobby_enabled=live.lobby_enabled, cap=live.cap)
+
+    async def on_end(self, live: Live, seat: Seat, message: dict) -> None:
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            await m.do_end_meeting(tx, await m.get_meeting(tx, live.meeting_id))
+        await self.end(live.meeting_id, "the host ended the meeting")
+
+    async def on_cohost(self, live: Live, seat: Seat, message: dict) -> None:
+        from rooms.models import MeetingCoHost
+
+        target = self._target(live, message)
+        if target.role == "guest":
+            raise InvalidInput("guests cannot be co-hosts", field="participant")
+        if target.role not in HOSTS:
+            async with self.db.transaction(org_id=live.org_id) as tx:
+                tx.session.add(MeetingCoHost(org_id=live.org_id, meeting_id=live.meeting_id, user_id=target.user_id))
+            target.role = "cohost"
+        live.tell_all({"type": "meeting.role", "participant": target.pid, "role": target.role})
