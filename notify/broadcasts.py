@@ -92,12 +92,13 @@ async def do_send_broadcast(
              "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
             for r in recipients[start : start + CHUNK]
         ]
+        # executemany form: one cached statement sent in batches, not a 5,000-row VALUES compiled each time
         inserted = await tx.session.execute(
-            insert(BroadcastRecipient).values(rows).returning(BroadcastRecipient.id, BroadcastRecipient.phone, BroadcastRecipient.has_push)
+            insert(BroadcastRecipient).returning(BroadcastRecipient.id, BroadcastRecipient.phone, BroadcastRecipient.has_push), rows
         )
         steps = first_steps(broadcast, [row._asdict() for row in inserted])
         if steps:
-            await tx.session.execute(insert(EscalationStep).values(steps))
+            await tx.session.execute(insert(EscalationStep), steps)
     await emit(tx, user_ids, RECEIVED_EVENT, event_data(broadcast, org.principal.name))
     return broadcast
 

@@ -10,6 +10,7 @@ per chunk of 5,000 members; each query is indexed.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from server.orgs.models import Department, Membership
 from server.orgs.phones import normalise_phone
 
 CHUNK = 5000
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,13 @@ async def expand_recipients(
 
 
 def _usable_phone(phone: str | None, region: str) -> str | None:
-    """Numbers are stored in E.164 already; re-reading them keeps a bad legacy value from reaching the provider."""
+    """Numbers are stored in E.164 already (checked cheaply); anything else is re-read with phonenumbers,
+    so a legacy value is normalised or, if unusable, kept from the provider. Parsing every number costs
+    ~0.4 ms, which at 10,000 recipients would be seconds on the send path."""
     if not phone:
         return None
+    if E164.fullmatch(phone):
+        return phone
     try:
         return normalise_phone(phone, region)
     except InvalidInput:

@@ -115,5 +115,5 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(client, db, org,
         stage = await tx.session.scalar(select(BroadcastRecipient.stage).where(BroadcastRecipient.broadcast_id == sent["id"]))
     assert stage == 0
     assert await fake_provider.report_status(call, "completed") == 204
-    (delivery,) = await _sent(client, org, sent["id"])
+    (delivery,) = await eventually(lambda: _sent(client, org, sent["id"]))
     assert delivery["provider_status"] == "completed"

@@ -84,3 +84,16 @@ async def test_bad_input_is_a_clear_400(client, org, backend):
     assert no_title.status == 400 and (await no_title.json())["error"]["field"] == "title"
     bad_link = await send(client, org, {"everyone": True}, attachments=[{"name": "plan", "url": "javascript:alert(1)"}])
     assert bad_link.status == 400 and "http" in (await bad_link.json())["error"]["message"]
+
+
+async def test_a_group_reaches_its_members(client, db, org, backend):
+    from server.groups.models import Group, GroupMember
+
+    async with db.transaction(org_id=org.id) as tx:
+        group = Group(org_id=org.id, name="Night shift", member_limit=100)
+        tx.session.add(group)
+        await tx.session.flush()
+        tx.session.add_all([GroupMember(org_id=org.id, group_id=group.id, user_id=org.people[n]) for n in ("hana", "tess")])
+    sent = await (await send(client, org, {"group_ids": [group.id], "user_ids": [org.people["tess"]]})).json()
+    recipients = await (await client.get(url(org, f"/{sent['id']}/recipients"), headers=org.admin.headers)).json()
+    assert sorted(r["name"] for r in recipients["items"]) == ["Hana", "Tess"]  # tess named twice, told once
