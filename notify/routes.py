@@ -223,6 +223,12 @@ async def put_policy(request: web.Request, body: PolicyIn, org: OrgContext) -> P
     return PolicyOut(**body.model_dump())
 
 
+async def check_member(tx: Transaction, user_id: int) -> None:
+    """People of other organisations read as not existing."""
+    if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is None:
+        raise NotFound("no such member")
+
+
 @routes.get("/api/v1/orgs/{org_id}/broadcast-senders")
 @endpoint(response=list[SenderOut], role="admin")
 async def list_senders(request: web.Request, org: OrgContext) -> list[SenderOut]:
@@ -237,8 +243,7 @@ async def grant_sender(request: web.Request, org: OrgContext) -> SenderOut:
     """Let a member send urgent broadcasts (admins)."""
     user_id = path_int(request, "user_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is None:
-            raise NotFound("no such member")
+        await check_member(tx, user_id)
         grant = await tx.session.scalar(select(BroadcastSender).where(BroadcastSender.user_id == user_id))
         if grant is None:
             grant = BroadcastSender(org_id=org.org_id, user_id=user_id, granted_by=org.user_id)
@@ -253,6 +258,7 @@ async def revoke_sender(request: web.Request, org: OrgContext) -> None:
     """Take the right to send urgent broadcasts away from a member (admins)."""
     user_id = path_int(request, "user_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await check_member(tx, user_id)
         await tx.session.execute(delete(BroadcastSender).where(BroadcastSender.user_id == user_id))
 
 
