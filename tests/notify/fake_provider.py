@@ -55,6 +55,7 @@ class FakeProvider:
         self._tokens = float(self.burst)
         self._refilled = time.monotonic()
         self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()  # releases the hanging requests, or the server's shutdown waits 60 s for them
 
     async def start(self) -> str:
         app = web.Application()
@@ -68,6 +69,7 @@ class FakeProvider:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -107,7 +109,8 @@ class FakeProvider:
         if failure == "429":
             return web.json_response({"code": 20429, "message": "Too Many Requests"}, status=429)
         if failure == "timeout":
-            await asyncio.sleep(3600)
+            await self._stopping.wait()  # the caller's request timeout is what ends it
+            return web.json_response({"message": "shutting down"}, status=503)
         if key in self.sent:
             return web.json_response({"sid": self.sent[key].sid}, status=201)
         kind = "sms" if resource == "Messages.json" else "call"
