@@ -13,7 +13,9 @@ Two channels, each one bus message per change whatever the group's size:
 Personal events (added to or removed from a group, read on another device)
 go through ``server.gateway.events.emit``: they are stored per recipient and
 replayed to a device that was offline. Group messages are not: a device
-catches up per group from its last sequence number (``GET .../messages?after_seq=``).
+catches up per group from the last change number it saw
+(``GET .../messages?changed_after=``), which returns new messages and later
+edits, recalls and reactions alike (server/groups/messages.py).
 """
 from __future__ import annotations
 

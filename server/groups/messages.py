@@ -5,12 +5,17 @@ Posting costs the same whatever the group's size (a test counts the queries):
 1. load the group and the sender's membership (one SELECT; ``access.load_group``);
 2. check mentions are members (one SELECT, only if there are any) and load
    the quoted message (one SELECT, only for a reply);
-3. ``UPDATE groups SET last_seq = last_seq + 1 ... RETURNING last_seq``: the
-   new message's number. The row stays locked until commit, so numbers are
-   gap-free and follow commit order;
+3. ``UPDATE groups SET last_seq = last_seq + 1, last_change_seq = ... RETURNING``:
+   the new message's number and its change number. The row stays locked
+   until commit, so numbers are gap-free and follow commit order;
 4. one INSERT of the message, and one UPDATE moving the sender's own read
    pointer (you have read what you wrote);
 5. after commit, one bus message (server/groups/events.py).
+
+An edit, a recall or a reaction takes the group's next change number the
+same way and stamps it on the message, so a device that was offline asks
+for everything changed after the last change number it saw (``history``
+with ``changed_after``) and gets new messages and later changes alike.
 
 Read state is never written per member here: unread counts and "read by"
 lists come from each member's ``read_seq`` (server/groups/reading.py).
@@ -90,17 +95,20 @@ async def do_post_message(
     group_id = access.group.id
     mentions = await check_mentions(tx, group_id, mentions)
     quoted = await load_message(tx, group_id, reply_to_seq, field="reply_to_seq") if reply_to_seq is not None else None
-    seq = await tx.session.scalar(
-        update(Group)
-        .where(Group.id == group_id)
-        .values(last_seq=Group.last_seq + 1)
-        .returning(Group.last_seq)
-        .execution_options(synchronize_session=False)
-    )
+    seq, change_seq = (
+        await tx.session.execute(
+            update(Group)
+            .where(Group.id == group_id)
+            .values(last_seq=Group.last_seq + 1, last_change_seq=Group.last_change_seq + 1)
+            .returning(Group.last_seq, Group.last_change_seq)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
     message = GroupMessage(
         org_id=access.group.org_id,
         group_id=group_id,
         seq=seq,
+        change_seq=change_seq,
         sender_id=access.user_id,
         kind=kind,
         body=body,
@@ -126,7 +134,7 @@ async def do_post_message(
 async def do_edit_message(tx: Transaction, access: GroupAccess, settings: Settings, seq: int, body: str) -> MessageOut:
     """The sender changes the text of their message; everyone sees the new text, marked edited."""
     check_body(settings, body)
-    message = await load_message(tx, access.group.id, seq)
+    message = await _load_for_change(tx, access.group.id, seq)
     if message.sender_id != access.user_id:
         raise Forbidden("only the sender can edit a message")
     if message.recalled_at is not None:
@@ -141,7 +149,7 @@ async def do_edit_message(tx: Transaction, access: GroupAccess, settings: Settin
 
 async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Settings, seq: int) -> MessageOut:
     """Within the recall window the sender takes a message back: its content is gone for everyone, its number stays."""
-    message = await load_message(tx, access.group.id, seq)
+    message = await _load_for_change(tx, access.group.id, seq)
     if message.sender_id != access.user_id:
         raise Forbidden("only the sender can recall a message")
     if message.recalled_at is not None:
@@ -165,7 +173,8 @@ async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Sett
 
 
 async def do_react(tx: Transaction, access: GroupAccess, seq: int, emoji: str, *, on: bool) -> MessageOut:
-    message = await load_message(tx, access.group.id, seq)
+    """Add (``on``) or take back the caller's reaction; adding one twice is once."""
+    message = await _load_for_change(tx, access.group.id, seq)
     if message.recalled_at is not None:
         raise InvalidInput("a recalled message cannot get reactions", code="recalled")
     if on:
@@ -188,6 +197,26 @@ async def do_react(tx: Transaction, access: GroupAccess, seq: int, emoji: str, *
     return await _publish_update(tx, message)
 
 
+async def _load_for_change(tx: Transaction, group_id: int, seq: int) -> GroupMessage:
+    """The message, stamped with the group's next change number (kept only if the change commits).
+
+    The number comes first: its UPDATE locks the group row, so the message is
+    read after any concurrent change to it committed, and changes are
+    numbered in commit order. A no-op (recalling twice) may leave a gap;
+    change numbers are a cursor, only their order matters.
+    """
+    change_seq = await tx.session.scalar(
+        update(Group)
+        .where(Group.id == group_id)
+        .values(last_change_seq=Group.last_change_seq + 1)
+        .returning(Group.last_change_seq)
+        .execution_options(synchronize_session=False)
+    )
+    message = await load_message(tx, group_id, seq)
+    message.change_seq = change_seq
+    return message
+
+
 async def _publish_update(tx: Transaction, message: GroupMessage) -> MessageOut:
     out = (await messages_out(tx, [message]))[0]
     publish_to_group(tx, message.group_id, {"type": "group.message_updated", "group_id": message.group_id, "message": out.model_dump(mode="json")})
@@ -195,18 +224,23 @@ async def _publish_update(tx: Transaction, message: GroupMessage) -> MessageOut:
 
 
 async def history(
-    tx: Transaction, group_id: int, *, after_seq: int | None, before_seq: int | None, limit: int
+    tx: Transaction, group_id: int, *, after_seq: int | None, before_seq: int | None, changed_after: int | None, limit: int
 ) -> tuple[list[GroupMessage], bool]:
-    """A page of messages in sequence order: the oldest after ``after_seq`` (catching up), else the newest before ``before_seq``."""
+    """A page of messages and whether more follow: those new or changed after change number ``changed_after``
+    in change order (syncing), else in sequence order the oldest after ``after_seq``, else the newest before ``before_seq``."""
     query = select(GroupMessage).where(GroupMessage.group_id == group_id)
     if before_seq is not None:
         query = query.where(GroupMessage.seq < before_seq)
-    if after_seq is not None:
-        query = query.where(GroupMessage.seq > after_seq).order_by(GroupMessage.seq).limit(limit + 1)
-        rows = list(await tx.session.scalars(query))
-        return rows[:limit], len(rows) > limit
-    rows = list(await tx.session.scalars(query.order_by(GroupMessage.seq.desc()).limit(limit + 1)))
-    return rows[:limit][::-1], len(rows) > limit
+    if changed_after is not None:
+        query = query.where(GroupMessage.change_seq > changed_after).order_by(GroupMessage.change_seq)
+    elif after_seq is not None:
+        query = query.where(GroupMessage.seq > after_seq).order_by(GroupMessage.seq)
+    else:
+        query = query.order_by(GroupMessage.seq.desc())
+    rows = list(await tx.session.scalars(query.limit(limit + 1)))
+    page = rows[:limit]
+    newest_first = changed_after is None and after_seq is None
+    return page[::-1] if newest_first else page, len(rows) > limit
 
 
 def message_out(
@@ -219,6 +253,7 @@ def message_out(
     return MessageOut(
         group_id=message.group_id,
         seq=message.seq,
+        change_seq=message.change_seq,
         sender_id=message.sender_id,
         kind=message.kind,
         body=message.body,

@@ -6,6 +6,11 @@ The costs that matter at 10,000 members are in the shape of these tables:
   one ``UPDATE ... RETURNING`` (which also locks the row, so concurrent
   posts get consecutive numbers in commit order) and inserts one message.
   Nothing is written per member.
+* ``groups.last_change_seq`` orders every change a device must sync: a
+  post, an edit, a recall, a reaction each take the next number, bumped by
+  the same kind of ``UPDATE ... RETURNING``, and stamp it on the message
+  (``group_messages.change_seq``). "What changed since N" is then an index
+  range scan, and message numbers stay gap-free for unread counts.
 * ``group_members.read_seq`` is the only read state: one row per member,
   written only when *that* member reads. Unread = ``last_seq - read_seq``;
   "read by" a message is ``read_seq >= seq``, answered from the
@@ -39,6 +44,7 @@ class Group(OrgScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     member_limit: Mapped[int] = mapped_column()
     allow_guests: Mapped[bool] = mapped_column(Boolean, default=False)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
@@ -80,12 +86,17 @@ class GroupFile(OrgScoped, Base):
 
 
 class GroupMessage(OrgScoped, Base):
-    """A message, numbered by its group's sequence. A recalled message keeps its number, loses its content."""
+    """A message, numbered by its group's sequence. A recalled message keeps its number, loses its content.
+
+    ``change_seq`` is the group's change number of its latest change (posted, edited, recalled, reacted to).
+    """
 
     __tablename__ = "group_messages"
+    __table_args__ = (Index("ix_group_messages_group_change_seq", "group_id", "change_seq"),)
 
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    change_seq: Mapped[int] = mapped_column(BigInteger)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16), default="text")
     body: Mapped[str] = mapped_column(Text, default="")

@@ -40,13 +40,22 @@ async def do_mark_read(tx: Transaction, access: GroupAccess, seq: int) -> int:
 
 async def my_groups(tx: Transaction, user_id: int) -> list[MyGroupOut]:
     rows = await tx.session.execute(
-        select(Group.id, Group.name, Group.last_seq, GroupMember.role, GroupMember.muted, GroupMember.read_seq)
+        select(Group.id, Group.name, Group.last_seq, Group.last_change_seq, GroupMember.role, GroupMember.muted, GroupMember.read_seq)
         .join(GroupMember, GroupMember.group_id == Group.id)
         .where(GroupMember.user_id == user_id)
         .order_by(Group.last_seq.desc(), Group.id)
     )
     return [
-        MyGroupOut(id=r.id, name=r.name, role=r.role, muted=r.muted, last_seq=r.last_seq, read_seq=r.read_seq, unread=max(r.last_seq - r.read_seq, 0))
+        MyGroupOut(
+            id=r.id,
+            name=r.name,
+            role=r.role,
+            muted=r.muted,
+            last_seq=r.last_seq,
+            last_change_seq=r.last_change_seq,
+            read_seq=r.read_seq,
+            unread=max(r.last_seq - r.read_seq, 0),
+        )
         for r in rows
     ]
 

@@ -194,11 +194,15 @@ async def mute(request: web.Request, body: MuteIn, org: OrgContext) -> None:
 @routes.get(GROUP + "/messages")
 @endpoint(query=HistoryQuery, response=HistoryOut, auth="any")
 async def list_messages(request: web.Request, query: HistoryQuery, org: OrgContext) -> HistoryOut:
-    """History by sequence number: ``after_seq`` to catch up (oldest first), else the newest page before ``before_seq``."""
+    """History: ``changed_after`` a change number to catch up (new messages, edits, recalls, reactions, in change
+    order), ``after_seq`` for the messages after one, else the newest page before ``before_seq``."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
-        page, more = await history(tx, access.group.id, after_seq=query.after_seq, before_seq=query.before_seq, limit=query.limit)
-        return HistoryOut(messages=await messages_out(tx, page), last_seq=access.group.last_seq, has_more=more)
+        page, more = await history(
+            tx, access.group.id, after_seq=query.after_seq, before_seq=query.before_seq, changed_after=query.changed_after, limit=query.limit
+        )
+        group = access.group
+        return HistoryOut(messages=await messages_out(tx, page), last_seq=group.last_seq, last_change_seq=group.last_change_seq, has_more=more)
 
 
 @routes.post(GROUP + "/messages")

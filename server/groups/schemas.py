@@ -42,6 +42,7 @@ class GroupOut(Out):
     id: int
     name: str
     last_seq: int
+    last_change_seq: int
     member_limit: int
     allow_guests: bool
     department_id: int | None
@@ -57,6 +58,7 @@ class MyGroupOut(Out):
     role: str
     muted: bool
     last_seq: int
+    last_change_seq: int = Field(description="Sync from here: messages with a higher ``change_seq`` are new or changed.")
     read_seq: int
     unread: int
 
@@ -126,6 +128,7 @@ class FileOut(Out):
 class MessageOut(Out):
     group_id: int
     seq: int
+    change_seq: int = Field(description="The group's change number of this message's latest change (posted, edited, recalled, reacted to).")
     sender_id: int | None
     kind: str
     body: str
@@ -141,20 +144,26 @@ class MessageOut(Out):
 
 
 class HistoryQuery(Model):
-    after_seq: int | None = Field(None, ge=0, lt=2**63, description="Messages after this one, oldest first: how a device catches up.")
+    after_seq: int | None = Field(None, ge=0, lt=2**63, description="Messages after this one, oldest first.")
     before_seq: int | None = Field(None, gt=0, lt=2**63, description="The page of messages just before this one (scrolling back).")
+    changed_after: int | None = Field(
+        None, ge=0, lt=2**63, description="Messages new or changed after this change number, in change order: how a device catches up."
+    )
     limit: int = Field(50, ge=1, le=200)
 
     @model_validator(mode="after")
     def _one_direction(self) -> "HistoryQuery":
         if self.after_seq is not None and self.before_seq is not None and self.before_seq <= self.after_seq + 1:
             raise ValueError("before_seq must be greater than after_seq + 1")
+        if self.changed_after is not None and self.after_seq is not None:
+            raise ValueError("send changed_after or after_seq, not both")
         return self
 
 
 class HistoryOut(Out):
     messages: list[MessageOut]
     last_seq: int = Field(description="The group's newest sequence number when this page was read.")
+    last_change_seq: int = Field(description="The group's newest change number when this page was read.")
     has_more: bool
 
 

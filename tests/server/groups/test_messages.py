@@ -149,3 +149,30 @@ async def test_posting_costs_the_same_queries_for_10_and_for_10000_members(clien
     large_cost = await _queries_to_post(db, settings, org, large["id"])
     assert len(small_cost) == len(large_cost) == 4, large_cost  # mentions check, next seq, insert, sender's read pointer
     assert [s.split()[0] for s in large_cost] == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
+
+
+async def test_a_device_catches_up_on_new_messages_and_later_changes_of_ones_it_has(client, org):
+    group = await create_group(client, org)
+    url = org.url(f"/groups/{group['id']}/messages")
+    author, reader = org.people[0], org.people[1]
+    sent = [await (await post(client, org, group["id"], author, f"m{n}")).json() for n in (1, 2, 3)]
+    seen = (await (await client.get(url, headers=reader.headers)).json())["last_change_seq"]  # the device goes offline here
+    assert [m["change_seq"] for m in sent] == [1, 2, 3] and seen == 3
+
+    await client.patch(f"{url}/{sent[0]['seq']}", json={"body": "m1 fixed"}, headers=author.headers)
+    await client.put(f"{url}/{sent[1]['seq']}/reactions", json={"emoji": "👍"}, headers=org.owner.headers)
+    await post(client, org, group["id"], author, "m4")
+    await client.post(f"{url}/{sent[2]['seq']}/recall", headers=author.headers)
+
+    first = await (await client.get(url, params={"changed_after": str(seen), "limit": "2"}, headers=reader.headers)).json()
+    rest = await (await client.get(url, params={"changed_after": str(first["messages"][-1]["change_seq"])}, headers=reader.headers)).json()
+    changes = first["messages"] + rest["messages"]
+    assert first["has_more"] is True and rest["has_more"] is False and rest["last_change_seq"] == 7
+    assert [(m["seq"], m["change_seq"]) for m in changes] == [(1, 4), (2, 5), (4, 6), (3, 7)]
+    assert changes[0]["body"] == "m1 fixed" and changes[1]["reactions"][0]["emoji"] == "👍"
+    assert changes[3]["recalled_at"] is not None and changes[3]["body"] == ""
+    # Changes do not count as unread messages: the sequence of messages has no gaps.
+    (mine,) = await (await client.get(org.url("/groups"), headers=reader.headers)).json()
+    assert (mine["last_seq"], mine["unread"], mine["last_change_seq"]) == (4, 4, 7)
+    refused = await client.get(url, params={"changed_after": "1", "after_seq": "1"}, headers=reader.headers)
+    assert refused.status == 400

@@ -15,6 +15,7 @@ const state = {
   groups: new Map(), // id -> {id, name, last_seq, read_seq}
   current: null, // group id
   lastShown: 0, // highest seq shown in the current group
+  lastChange: 0, // highest change_seq the current group's view reflects
   names: new Map(), // user id -> name, members of the current group
 };
 
@@ -69,6 +70,7 @@ function renderGroups() {
 async function openGroup(groupId) {
   state.current = groupId;
   state.lastShown = 0;
+  state.lastChange = 0;
   const group = state.groups.get(groupId);
   $("group-title").textContent = group.name;
   $("messages").replaceChildren();
@@ -79,16 +81,19 @@ async function openGroup(groupId) {
   state.names = new Map(members.members.map((m) => [m.user_id, m.name]));
   const page = await api(orgPath(`/groups/${groupId}/messages`) + query({ limit: 50 }));
   page.messages.forEach(renderMessage);
+  state.lastChange = Math.max(state.lastChange, page.last_change_seq);
   await markRead();
 }
 
 async function catchUp() {
+  // New messages and later edits, recalls and reactions, in the order they happened.
   if (state.current === null) return;
   let more = true;
   while (more) {
-    const page = await api(orgPath(`/groups/${state.current}/messages`) + query({ after_seq: state.lastShown, limit: 200 }));
+    const page = await api(orgPath(`/groups/${state.current}/messages`) + query({ changed_after: state.lastChange, limit: 200 }));
     page.messages.forEach(renderMessage);
     more = page.has_more;
+    if (!more) state.lastChange = Math.max(state.lastChange, page.last_change_seq);
   }
   await markRead();
 }
@@ -103,6 +108,9 @@ async function markRead() {
 
 function renderMessage(message) {
   const list = $("messages");
+  const existing = list.querySelector(`li[data-seq="${message.seq}"]`);
+  state.lastChange = Math.max(state.lastChange, message.change_seq);
+  if (!existing && message.seq < state.lastShown) return; // a change to a message scrolled out of this view
   const mine = message.sender_id === state.me;
   const node = el(
     "li",
@@ -121,7 +129,6 @@ function renderMessage(message) {
       ? el("a", { class: "file-link", href: "#", onclick: (e) => download(e, message) }, `${message.file.filename} (${formatSize(message.file.size)})`)
       : null,
   );
-  const existing = list.querySelector(`li[data-seq="${message.seq}"]`);
   if (existing) existing.replaceWith(node);
   else list.append(node);
   state.lastShown = Math.max(state.lastShown, message.seq);
@@ -249,6 +256,16 @@ async function onFrame(frame) {
       if (document.visibilityState === "visible") await markRead();
     }
     renderGroups();
+  } else if (frame.type === "groups.resync") {
+    // The server may have missed telling us of changes (its bus was down): compare and catch up.
+    let behind = false;
+    for (const g of frame.groups) {
+      const group = state.groups.get(g.group_id);
+      if (group) group.last_seq = Math.max(group.last_seq, g.last_seq);
+      behind ||= g.group_id === state.current && g.last_change_seq > state.lastChange;
+    }
+    renderGroups();
+    if (behind) await catchUp();
   }
 }
 
