@@ -1,22 +1,40 @@
 """The frames of the device WebSocket, and how they are encoded.
 
-A frame is one JSON object in one WebSocket text message. Frames that go to
-many sockets are encoded once: ``encode_frame`` returns UTF-8 bytes that every
-``Connection.send`` writes as they are (a text message, never re-encoded).
+A frame is one JSON object in one WebSocket text message. ``encode_frame``
+returns its UTF-8 bytes; ``text_message`` wraps them in the WebSocket frame
+header. Server-to-client frames are unmasked and never compressed (the socket
+is opened with ``compress=False``), so the whole message is the same bytes for
+every socket: a fan-out builds it once and writes that one bytes object to
+each transport (``Hub.send_to_users``).
 """
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 # Close codes the server uses (4000-4999 are for applications, RFC 6455 §7.4.2).
 CLOSE_PROTOCOL = 4000  # the first frame was not a valid hello, or none came in time
 CLOSE_UNAUTHENTICATED = 4001  # unknown, expired or revoked session: sign in again
-CLOSE_SLOW_READER = 4008  # the send queue filled up: reconnect and resume from user_seq
+CLOSE_SLOW_READER = 4008  # the send buffer filled up: reconnect and resume from user_seq
 CLOSE_GOING_AWAY = 1001  # this node is shutting down: reconnect (to any node)
 CLOSE_INTERNAL = 1011  # the node could not read the event stream: reconnect and resume
 
 Frame = str | bytes
+
+
+_FIN_TEXT = 0x81  # FIN + opcode 1 (text), RSV bits clear: not compressed
+
+
+def text_message(frame: Frame) -> bytes:
+    """One whole unmasked WebSocket text message (RFC 6455 §5.2): header, then the frame's UTF-8 bytes."""
+    payload = frame.encode() if isinstance(frame, str) else frame
+    length = len(payload)
+    if length < 126:
+        return bytes((_FIN_TEXT, length)) + payload
+    if length < 65536:
+        return struct.pack("!BBH", _FIN_TEXT, 126, length) + payload
+    return struct.pack("!BBQ", _FIN_TEXT, 127, length) + payload
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:

@@ -6,12 +6,15 @@ the recipients and their sequence numbers; the hub looks each one up in its
 recipients connected *to that node*, and the event's data is JSON-encoded
 once per message, not once per socket.
 
-A ``Connection`` never lets a slow device slow anyone else: ``send`` appends
-to a bounded queue and returns; one writer task per socket drains it. When
-the queue is full the device is not reading, and it is disconnected (4008);
-it resumes from its last sequence number when it comes back. Memory per
-socket is therefore bounded by ``MUSTER_WS_SEND_QUEUE`` references to frames
-(shared objects for fan-out) plus the transport's write buffer.
+A ``Connection`` never lets a slow device slow anyone else, and costs no
+task while idle: ``send`` writes one whole WebSocket message straight to the
+socket's transport and returns (nothing awaits). aiohttp's own writer (pings,
+pongs, the close frame) also writes synchronously to the same transport, so
+frames leave in the order they were written. What the kernel does not take
+waits in the transport's buffer; when that buffer is already over
+``MUSTER_WS_SEND_BUFFER_KB`` the device is not reading and it is disconnected
+(4008); it resumes from its last sequence number when it comes back. Memory
+per socket is therefore bounded by that limit plus one message.
 
 For capabilities (groups, rooms, notify): ``send_to_users`` (local sockets
 only; cross-node delivery goes through ``emit`` or their own bus channel),
@@ -27,14 +30,15 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, KeysView
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from server.accounts.auth import Principal
 from server.bus import Bus
 from server.db import Database
 from server.errors import MusterError
 from server.gateway.events import USER_EVENTS_CHANNEL
-from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, Frame, encode_data, error_frame, event_frame
+from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, Frame, encode_data, error_frame, event_frame, text_message
 from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
 from server.observability import WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CLOSED
 
@@ -47,75 +51,83 @@ RESERVED_FRAME_TYPES = frozenset({"hello", "ping"})
 _CLOSE_HANDSHAKE_S = 2.0
 
 
-class _Close:
-    """Queued after the frames a socket must still hear (e.g. the ``session.revoked`` event)."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        self.code = code
-        self.reason = reason
-
-
 class Connection:
-    """One device's socket: who it is, its place in the user's stream, its bounded send queue."""
+    """One device's socket: who it is, its place in the user's stream, and the transport its frames go to."""
+
+    __slots__ = ("principal", "user_id", "session_id", "closed", "cursor", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_closer")
 
     def __init__(
-        self, ws: web.WebSocketResponse, request: web.Request, principal: Principal, *, db: Database, queue_size: int, after_seq: int
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        writer: AbstractStreamWriter,
+        principal: Principal,
+        *,
+        db: Database,
+        hold_limit: int,
+        buffer_limit: int,
+        after_seq: int,
     ) -> None:
         self.principal = principal
         self.user_id = principal.user_id
         self.session_id = principal.session_id
-        self.closed = False
-        self.cursor = StreamCursor(db, self, after_seq=after_seq, hold_limit=queue_size)
+        self.cursor = StreamCursor(db, self, after_seq=after_seq, hold_limit=hold_limit)
         self._ws = ws
         self._request = request
-        self._queue: asyncio.Queue[Frame | _Close] = asyncio.Queue(queue_size)
-        self._flushed = asyncio.Event()
-        self._flushed.set()
-        self._writer = asyncio.get_running_loop().create_task(self._write_forever())
+        self._writer = writer  # what ws.prepare() returned: its drain() waits for the transport to resume writing
+        self._transport = request.transport
+        self.closed = self._transport is None
+        self._buffer_limit = buffer_limit
         self._closer: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"<Connection user={self.user_id} session={self.session_id}>"
 
     def send(self, frame: Frame) -> bool:
-        """Queue a frame; never waits. A full queue disconnects the slow reader. False if not queued."""
-        if self.closed:
+        """Send one frame; never waits. False if the socket is closed (or was just closed as a slow reader)."""
+        if self.send_message(text_message(frame)):
+            WS_FRAMES.inc()
+            return True
+        return False
+
+    def send_message(self, message: bytes) -> bool:
+        """Write a whole WebSocket message (``text_message``) to the transport; the same bytes may go to many sockets."""
+        transport = self._transport
+        if self.closed or transport.is_closing() or self._ws.closed:
+            self.closed = True
             return False
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if transport.get_write_buffer_size() > self._buffer_limit:
             self._close_slow_reader()
             return False
-        self._flushed.clear()
+        transport.write(message)
         return True
 
     def close(self, code: int, reason: str) -> None:
-        """Close after the frames already queued have been sent."""
+        """Close after the frames already sent: the close frame follows them on the same transport."""
         if not self.closed:
-            try:
-                self._queue.put_nowait(_Close(code, reason))
-            except asyncio.QueueFull:
-                self._close_slow_reader()
-                return
             self.closed = True
+            self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def wait_flushed(self) -> bool:
-        """Wait until every queued frame is written to the socket; False if it closed first.
+        """Wait until the transport is below its high-water mark again; False if the socket closed first.
 
         Rechecks the socket every second: a device that stops reading during a
-        replay blocks the writer without filling the queue, and is only noticed
-        by the heartbeat, which closes the socket under the writer's feet.
+        replay is only noticed by the heartbeat, which closes the socket.
         """
-        while not self._queue.empty() and not self._writer.done() and not self._ws.closed:
-            self._flushed.clear()
+        protocol = self._request.protocol
+        while protocol.writing_paused and not self.closed and not self._ws.closed:
             try:
-                await asyncio.wait_for(self._flushed.wait(), 1.0)
+                await asyncio.wait_for(self._writer.drain(), 1.0)
             except asyncio.TimeoutError:
                 pass
-        return not (self.closed or self._ws.closed)
+            except ConnectionError:
+                break
+        if not self.closed and (self._ws.closed or self._transport.is_closing()):
+            self.closed = True
+        return not self.closed
 
     def stop(self) -> None:
-        """The socket's handler is done: stop its tasks, and drop the TCP connection if it lingers.
+        """The socket's handler is done: stop catching up, and drop the TCP connection if it lingers.
 
         A socket closed while its peer does not read keeps unsent bytes in the
         transport, which then never finishes closing; after the time a close
@@ -123,8 +135,6 @@ class Connection:
         """
         self.closed = True
         self.cursor.stop()
-        self._writer.cancel()
-        self._flushed.set()
         asyncio.get_running_loop().call_later(_CLOSE_HANDSHAKE_S, self._abort_lingering_transport)
 
     def _abort_lingering_transport(self) -> None:
@@ -132,48 +142,20 @@ class Connection:
         if transport is not None:
             transport.abort()
 
-    async def _write_forever(self) -> None:
-        ws = self._ws
-        try:
-            while True:
-                frame = await self._queue.get()
-                if isinstance(frame, _Close):
-                    await ws.close(code=frame.code, message=frame.reason.encode())
-                    return
-                if isinstance(frame, str):
-                    await ws.send_str(frame)
-                else:
-                    await ws.send_frame(frame, WSMsgType.TEXT)
-                WS_FRAMES.inc()
-                if self._queue.empty():
-                    self._flushed.set()
-        except ConnectionError:
-            pass  # the device went away; the socket's handler unregisters it
-        finally:
-            self.closed = True
-            self._flushed.set()
-
     def _close_slow_reader(self) -> None:
-        if self._closer is not None:
-            return
         WS_SLOW_CLOSED.inc()
-        self.closed = True
-        self._writer.cancel()
-        self._closer = asyncio.get_running_loop().create_task(self._abort(CLOSE_SLOW_READER, "slow reader: reconnect and resume"))
+        self.close(CLOSE_SLOW_READER, "slow reader: reconnect and resume")
 
-    async def _abort(self, code: int, reason: str) -> None:
+    async def _close(self, code: int, reason: str) -> None:
         """Try a close handshake briefly; a client that is not reading will not answer, so then drop the TCP connection."""
         try:
             await asyncio.wait_for(self._ws.close(code=code, message=reason.encode()), _CLOSE_HANDSHAKE_S)
         except (asyncio.TimeoutError, ConnectionError):
-            pass
-        finally:
             self._abort_lingering_transport()
 
 
 class Hub:
-    def __init__(self, db: Database, *, queue_size: int) -> None:
-        self.queue_size = queue_size
+    def __init__(self, db: Database) -> None:
         self._db = db
         self._connections: dict[int, set[Connection]] = {}
         self._frame_handlers: dict[str, FrameHandler] = {}
@@ -192,11 +174,14 @@ class Hub:
         return self._connections.keys()
 
     def send_to_users(self, user_ids: Iterable[int], frame: Frame) -> int:
-        """Queue the same frame object on every local socket of these users; returns how many sockets."""
+        """Write the same message bytes, built once, to every local socket of these users; returns how many sockets."""
+        message = text_message(frame)
+        connections = self._connections
         sent = 0
         for user_id in user_ids:
-            for connection in self._connections.get(user_id, ()):
-                sent += connection.send(frame)
+            for connection in connections.get(user_id, ()):
+                sent += connection.send_message(message)
+        WS_FRAMES.inc(sent)
         return sent
 
     def on(self, frame_type: str, handler: FrameHandler) -> None:

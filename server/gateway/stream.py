@@ -17,7 +17,7 @@ database is always complete up to any number the bus announces, because an
 event is published only after the transaction that numbered it committed,
 and a user's numbers are handed out under a row lock, in commit order.
 
-Cost: a live event is one dict lookup and one queue append per socket; a gap
+Cost: a live event is one dict lookup and one transport write per socket; a gap
 costs one indexed range query per page (primary key ``(user_id, seq)``).
 """
 from __future__ import annotations
@@ -78,6 +78,8 @@ async def stream_positions(db: Database, user_ids: Collection[int]) -> dict[int,
 class StreamCursor:
     """Where one socket is in its user's stream. Starts catching up: live events are held until ``catch_up`` ran."""
 
+    __slots__ = ("last_seq", "_db", "_connection", "_page", "_hold_limit", "_held", "_dropped_held", "_catching_up", "_task")
+
     def __init__(self, db: Database, connection: "Connection", *, after_seq: int, hold_limit: int) -> None:
         self.last_seq = after_seq
         self._db = db
@@ -115,9 +117,9 @@ class StreamCursor:
         The socket's handler awaits this once after ``hello`` (the replay);
         later gaps run it in the background through ``catch_up_soon``.
 
-        Waits for the socket to flush each page, so a replay of thousands of
-        events never holds more than a page in memory and never counts as a
-        slow reader. Held live events beyond ``hold_limit`` are dropped and
+        Before each event it waits for the transport to fall below its
+        high-water mark, so a replay of thousands of events holds at most a
+        page in memory and never counts as a slow reader. Held live events beyond ``hold_limit`` are dropped and
         read back from the database instead.
         """
         self._catching_up = True
@@ -155,10 +157,10 @@ class StreamCursor:
     async def _replay_stored(self) -> bool:
         read_any = False
         while not self._connection.closed:
-            if not await self._connection.wait_flushed():
-                break
             events = await load_events_after(self._db, self._connection.user_id, self.last_seq, self._page)
             for event in events:
+                if not await self._connection.wait_flushed():
+                    return read_any
                 if event.seq > self.last_seq:
                     read_any = True
                     frame = event_frame(event.seq, event.type, encode_data(event.data), event.created_at.isoformat())

@@ -57,7 +57,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         max_msg_size=settings.max_body_bytes,
         timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
     )
-    await ws.prepare(request)
+    writer = await ws.prepare(request)
 
     hello = await _receive_hello(ws)
     if hello is None:
@@ -70,9 +70,11 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     connection = Connection(
         ws,
         request,
+        writer,
         principal,
         db=request.app[DB],
-        queue_size=settings.ws_send_queue,
+        hold_limit=settings.ws_send_queue,
+        buffer_limit=settings.ws_send_buffer_kb * 1024,
         after_seq=await _resume_point(request, principal, hello.user_seq),
     )
     hub.register(connection)
@@ -153,7 +155,7 @@ async def _detach_hub(app: web.Application) -> None:
 
 def setup(app: web.Application) -> None:
     # Subscribed before the bus starts, so the node is listening by the time it reports ready.
-    app[HUB] = Hub(app[DB], queue_size=app[SETTINGS].ws_send_queue)
+    app[HUB] = Hub(app[DB])
     app[HUB].attach(app[BUS])
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_detach_hub)

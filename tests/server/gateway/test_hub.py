@@ -5,7 +5,7 @@ import pytest
 
 from server.appkeys import HUB
 from server.errors import Forbidden
-from server.gateway.frames import encode_frame
+from server.gateway.frames import encode_frame, text_message
 from tests.factories import person
 from tests.server.gateway.sockets import connect, token_of, wait_until
 
@@ -16,18 +16,38 @@ async def ready_device(client, someone):
     return device
 
 
-async def test_send_to_users_queues_one_shared_frame_on_each_local_socket(client, db, app):
+async def test_send_to_users_writes_one_shared_message_to_each_local_socket(client, db, app):
     hub = app[HUB]
     alice, bob, carol = [await person(client, db) for _ in range(3)]
     alice_phone, alice_laptop, bob_phone = [await ready_device(client, p) for p in (alice, alice, bob)]
+    written: list[bytes] = []
+    for connection in hub.local_connections(alice.id) | hub.local_connections(bob.id):
+        transport = connection._transport
+        real_write = transport.write
+        transport.write = lambda data, real_write=real_write: (written.append(data), real_write(data))
     frame = encode_frame({"type": "group.message", "text": "héllo"})
 
     assert hub.send_to_users([alice.id, bob.id, carol.id], frame) == 3
+    assert len(written) == 3 and all(data is written[0] for data in written), "the message was built more than once"
+    assert written[0] == text_message(frame)
     for device in (alice_phone, alice_laptop, bob_phone):
         assert await device.next_frame() == {"type": "group.message", "text": "héllo"}
     assert set(hub.local_user_ids()) == {alice.id, bob.id}
     assert {c.user_id for c in hub.local_connections(alice.id)} == {alice.id}
     assert len(hub.local_connections(alice.id)) == 2 and hub.local_connections(carol.id) == frozenset()
+
+
+async def test_text_message_framing_matches_rfc_6455_at_each_length_form(client, db, app):
+    """Short, 16-bit and 64-bit lengths (the server's own frames are unmasked), read back by aiohttp's client."""
+    hub = app[HUB]
+    alice = await person(client, db)
+    device = await ready_device(client, alice)
+    for size in (0, 125, 126, 65535, 65536, 200_000):
+        frame = encode_frame({"type": "test.blob", "blob": "é" * (size // 2)})
+        head = text_message(frame)[: len(text_message(frame)) - len(frame)]
+        assert head[0] == 0x81 and len(head) == (2 if len(frame) < 126 else 4 if len(frame) < 65536 else 10)
+        hub.send_to_users([alice.id], frame)
+        assert (await device.next_frame())["blob"] == "é" * (size // 2)
 
 
 async def test_client_frames_reach_the_handler_of_their_type(client, db, app):

@@ -14,8 +14,8 @@ from tests.factories import person
 from tests.server.gateway.sockets import SilentDevice, connect, token_of, wait_until
 
 
-async def test_a_device_that_stops_reading_is_disconnected_with_a_bounded_queue(client, db, app):
-    app[SETTINGS].ws_send_queue = 16
+async def test_a_device_that_stops_reading_is_disconnected_with_a_bounded_send_buffer(client, db, app):
+    app[SETTINGS].ws_send_buffer_kb = 256
     app[SETTINGS].ws_heartbeat_s = 60.0
     hub = app[HUB]
     alice = await person(client, db)
@@ -24,19 +24,20 @@ async def test_a_device_that_stops_reading_is_disconnected_with_a_bounded_queue(
     try:
         await wait_until(lambda: hub.local_connections(alice.id))
         (connection,) = hub.local_connections(alice.id)
+        transport = connection._transport
         frame = encode_frame({"type": "test.blob", "blob": "x" * 65536})
         closed_before = WS_SLOW_CLOSED._value.get()
         rss_before = psutil.Process().memory_info().rss
-        offered = queued_max = 0
+        offered = buffered_max = 0
         for _ in range(4000):  # 256 MB offered if nothing stopped it
             offered += hub.send_to_users([alice.id], frame)
-            queued_max = max(queued_max, connection._queue.qsize())
+            buffered_max = max(buffered_max, transport.get_write_buffer_size())
             await asyncio.sleep(0)
         rss_growth = psutil.Process().memory_info().rss - rss_before
 
         await wait_until(lambda: not hub.local_connections(alice.id))
         assert WS_SLOW_CLOSED._value.get() == closed_before + 1
-        assert queued_max <= 16
+        assert buffered_max <= 256 * 1024 + len(frame) + 16, f"{buffered_max} bytes buffered for one socket"
         assert offered < 4000, "the slow reader was never cut off"
         assert rss_growth < 64 << 20, f"server memory grew by {rss_growth >> 20} MB"
         # The TCP connection is gone too: reading what was buffered ends in EOF or a reset.
