@@ -165,3 +165,17 @@ class Upload(OrgScoped, Base):
     length: Mapped[int] = mapped_column(BigInteger)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("group_files.id", ondelete="CASCADE"))  # set once complete
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupStorage(OrgScoped, Base):
+    """Bytes an organisation holds in group files plus the full length of its uploads in progress.
+
+    One row per organisation, so a reservation is one conditional UPDATE of it
+    (``reserved_bytes + length <= quota``): concurrent uploads cannot together
+    pass the quota, since each waits for the row and re-checks the sum.
+    """
+
+    __tablename__ = "group_storage"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)

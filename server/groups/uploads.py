@@ -17,12 +17,17 @@ byte arrives the file moves to ``data_dir/files/`` and is posted in the group
 as a message (kind ``image`` or ``file``).
 
 The organisation's quota counts stored files plus the full length of uploads
-still in progress, so parallel uploads cannot overshoot it.
+still in progress, kept in one ``group_storage`` row per organisation: a
+creation reserves its length with one conditional UPDATE of that row, so
+parallel creations cannot together overshoot the quota; termination gives the
+reservation back, and so does expiry of uploads abandoned for
+``ABANDONED_AFTER`` (found when a reservation would not fit).
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import os
 import secrets
@@ -30,22 +35,24 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import delete, select, update
 
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.config import Settings
-from server.db import Transaction
+from server.db import Transaction, utcnow
+from server.db.upsert import insert_for
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, TooLarge
 from server.groups.access import load_group
 from server.groups.messages import do_post_message
-from server.groups.models import GroupFile, Upload
+from server.groups.models import GroupFile, GroupStorage, Upload
 from server.orgs.access import OrgContext
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,checksum"
 CHUNK_BYTES = 1 << 20
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+ABANDONED_AFTER = dt.timedelta(days=7)  # an unfinished upload this old stops holding quota once room is needed
 
 routes = web.RouteTableDef()
 
@@ -115,15 +122,61 @@ def files_dir(settings: Settings) -> Path:
     return settings.data_dir / "files"
 
 
-async def check_quota(tx: Transaction, settings: Settings, length: int) -> None:
-    stored = await tx.session.scalar(select(func.coalesce(func.sum(GroupFile.size), 0)))
-    reserved = await tx.session.scalar(select(func.coalesce(func.sum(Upload.length), 0)).where(Upload.file_id.is_(None)))
-    if stored + reserved + length > settings.org_quota_bytes:
-        raise TooLarge(
-            f"this organisation's storage quota of {settings.org_quota_bytes} bytes would be exceeded "
-            f"({stored} stored, {reserved} reserved by uploads in progress, {length} requested)",
-            code="quota_exceeded",
+async def reserve_quota(tx: Transaction, settings: Settings, org_id: int, length: int) -> None:
+    """Hold ``length`` bytes of the organisation's quota, atomically; abandoned uploads make room first if needed."""
+    if await _reserve(tx, settings, org_id, length):
+        return
+    if await _expire_abandoned(tx, settings, org_id) and await _reserve(tx, settings, org_id, length):
+        return
+    held = await tx.session.scalar(select(GroupStorage.reserved_bytes).where(GroupStorage.org_id == org_id))
+    raise TooLarge(
+        f"this organisation's storage quota of {settings.org_quota_bytes} bytes would be exceeded "
+        f"({held} held by files and uploads in progress, {length} requested)",
+        code="quota_exceeded",
+    )
+
+
+async def _reserve(tx: Transaction, settings: Settings, org_id: int, length: int) -> bool:
+    await tx.session.execute(insert_for(tx.dialect, GroupStorage).values(org_id=org_id, reserved_bytes=0).on_conflict_do_nothing())
+    reserved = await tx.session.scalar(
+        update(GroupStorage)
+        .where(GroupStorage.org_id == org_id, GroupStorage.reserved_bytes + length <= settings.org_quota_bytes)
+        .values(reserved_bytes=GroupStorage.reserved_bytes + length)
+        .returning(GroupStorage.org_id)
+        .execution_options(synchronize_session=False)
+    )
+    return reserved is not None
+
+
+async def release_quota(tx: Transaction, org_id: int, length: int) -> None:
+    await tx.session.execute(
+        update(GroupStorage)
+        .where(GroupStorage.org_id == org_id)
+        .values(reserved_bytes=GroupStorage.reserved_bytes - length)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _expire_abandoned(tx: Transaction, settings: Settings, org_id: int) -> bool:
+    """Forget the organisation's unfinished uploads older than ``ABANDONED_AFTER``; their bytes go after commit."""
+    expired = list(
+        await tx.session.execute(
+            delete(Upload)
+            .where(Upload.org_id == org_id, Upload.file_id.is_(None), Upload.created_at < utcnow() - ABANDONED_AFTER)
+            .returning(Upload.id, Upload.length)
+            .execution_options(synchronize_session=False)
         )
+    )
+    if not expired:
+        return False
+    await release_quota(tx, org_id, sum(length for _, length in expired))
+
+    async def unlink() -> None:
+        for upload_id, _ in expired:
+            (uploads_dir(settings) / upload_id).unlink(missing_ok=True)
+
+    tx.after_commit(unlink)
+    return True
 
 
 @routes.route("OPTIONS", "/api/v1/uploads")
@@ -160,7 +213,7 @@ async def create_upload(request: web.Request, org: OrgContext) -> web.Response:
         raise InvalidInput("Upload-Metadata 'filetype' must be a media type like 'image/png'", field="Upload-Metadata")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
-        await check_quota(tx, settings, length)
+        await reserve_quota(tx, settings, org.org_id, length)
         upload = Upload(
             id=secrets.token_hex(16),
             org_id=org.org_id,
@@ -298,10 +351,14 @@ async def terminate_upload(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     check_tus_version(request)
     upload = await _load_upload(request)
-    async with request.app[DB].transaction() as tx:
-        row = await tx.session.get(Upload, upload.id)
-        if row is not None:
-            await tx.session.delete(row)
+    async with request.app[DB].transaction(org_id=upload.org_id) as tx:
+        unfinished = await tx.session.scalar(
+            delete(Upload).where(Upload.id == upload.id, Upload.file_id.is_(None)).returning(Upload.length).execution_options(synchronize_session=False)
+        )
+        if unfinished is not None:
+            await release_quota(tx, upload.org_id, unfinished)
+        else:  # finished meanwhile: its file stays (and holds its quota); only the upload is forgotten
+            await tx.session.execute(delete(Upload).where(Upload.id == upload.id).execution_options(synchronize_session=False))
     (uploads_dir(settings) / upload.id).unlink(missing_ok=True)
     return web.Response(status=204, headers=TUS_HEADERS)
 

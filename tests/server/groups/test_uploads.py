@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import hashlib
 
+from sqlalchemy import update
+
+from server.db import utcnow
+from server.groups.models import Upload
+from server.groups.uploads import ABANDONED_AFTER
 from tests.server.groups.conftest import create_group, make_people_org
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -131,3 +137,30 @@ async def test_termination_forgets_the_upload(client, org):
     location = (await create(client, org, group["id"], org.owner, 10)).headers["Location"]
     assert (await client.delete(location, headers=org.owner.headers | TUS)).status == 204
     assert (await client.head(location, headers=org.owner.headers | TUS)).status == 404
+
+
+async def test_concurrent_creations_never_reserve_more_than_the_quota_and_termination_gives_it_back(client, db, settings):
+    settings.org_quota_bytes = 1000
+    org = await make_people_org(client, db, 0)
+    group = await create_group(client, org)
+    answers = await asyncio.gather(*(create(client, org, group["id"], org.owner, 300) for _ in range(8)))
+    created = [r for r in answers if r.status == 201]
+    refused = [r for r in answers if r.status != 201]
+    assert len(created) == 3 and {r.status for r in refused} == {413}
+    assert {(await r.json())["error"]["code"] for r in refused} == {"quota_exceeded"}
+    assert (await client.delete(created[0].headers["Location"], headers=org.owner.headers | TUS)).status == 204
+    assert (await create(client, org, group["id"], org.owner, 300)).status == 201
+    assert (await create(client, org, group["id"], org.owner, 300)).status == 413
+
+
+async def test_an_upload_abandoned_for_a_week_gives_its_quota_to_a_new_one(client, db, settings):
+    settings.org_quota_bytes = 1000
+    org = await make_people_org(client, db, 0)
+    group = await create_group(client, org)
+    abandoned = (await create(client, org, group["id"], org.owner, 800)).headers["Location"]
+    await client.patch(abandoned, data=b"abc", headers=org.owner.headers | TUS | OCTETS | {"Upload-Offset": "0"})
+    assert (await create(client, org, group["id"], org.owner, 800)).status == 413
+    async with db.transaction(org_id=org.id) as tx:
+        await tx.session.execute(update(Upload).values(created_at=utcnow() - ABANDONED_AFTER - dt.timedelta(minutes=1)))
+    assert (await create(client, org, group["id"], org.owner, 800)).status == 201
+    assert (await client.head(abandoned, headers=org.owner.headers | TUS)).status == 404
