@@ -15,7 +15,8 @@ go through ``server.gateway.events.emit``: they are stored per recipient and
 replayed to a device that was offline. Group messages are not: a device
 catches up per group from the last change number it saw
 (``GET .../messages?changed_after=``), which returns new messages and later
-edits, recalls and reactions alike (server/groups/messages.py).
+edits, recalls and reactions alike (server/groups/messages.py). After a bus
+outage a node tells its devices where their groups stand (server/groups/resync.py).
 """
 from __future__ import annotations
 
