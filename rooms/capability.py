@@ -1,6 +1,6 @@
 """How rooms/ plugs into the platform (see server/capabilities.py).
 
-Adds the meetings API, the ``meeting.*`` frames of the device WebSocket and
+Adds the meetings API, the meeting page at the join link, the ``meeting.*`` frames of the device WebSocket and
 this node's SFU workers, and registers meetings as something guests can join.
 """
 from pathlib import Path
@@ -14,15 +14,17 @@ def setup(app: web.Application) -> None:
     from rooms.config import RoomsSettings
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
     from rooms.meetings import guests, routes  # noqa: F401  (guests registers the "meeting" scope)
+    from rooms import web as meeting_page
     from rooms.meetings.live import LiveMeetings
 
     from server.appkeys import DB, HUB, SETTINGS
 
     settings = app[ROOMS_SETTINGS] = RoomsSettings()
     platform = app[SETTINGS]
-    app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform.secret_key, platform.node_name)
+    app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform.secret_key, platform.node_name, platform.data_dir / "recordings")
     app[LIVE_MEETINGS].attach(app[HUB])
     app.router.add_routes(routes.routes)
+    meeting_page.setup(app)
     app.cleanup_ctx.append(_run_media)
 
 

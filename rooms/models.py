@@ -1,4 +1,4 @@
-"""Tables of rooms/: meetings, their co-hosts, and who was in them.
+"""Tables of rooms/: meetings, their co-hosts, who was in them, and their recordings.
 
 A meeting's live state (lobby, mute states, media) lives in memory on the node
 that hosts it (``hosting_node``); these rows are what outlives a node: the
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
@@ -63,3 +63,22 @@ class MeetingParticipant(OrgScoped, Base):
     role: Mapped[str] = mapped_column(String(16))  # host | cohost | member | guest
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MeetingRecording(OrgScoped, Base):
+    """One recording of a meeting's stage: a WebM file under ``{data_dir}/recordings/`` (``file_name``)."""
+
+    __tablename__ = "meeting_recordings"
+    __table_args__ = (Index("ix_meeting_recordings_meeting", "meeting_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="recording")  # recording | done | failed
+    file_name: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    video_frames: Mapped[int] = mapped_column(Integer, default=0)
+    audio_packets: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

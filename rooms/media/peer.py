@@ -40,6 +40,8 @@ class Peer:
         self._error_reported: dict[str, float] = {}
         self.unknown_ssrc = 0
         self._offer: Offer | None = None
+        self.last_heard: float | None = None
+        self.lost = False
         self._start_task = None
 
     # --- signalling ---------------------------------------------------------------
@@ -168,6 +170,22 @@ class Peer:
                 if track is not None:
                     track.last_sr = (packet.ntp_timestamp >> 16) & 0xFFFFFFFF
                     track.last_sr_time = time.monotonic()
+
+    def check_heard(self, now: float, timeout: float) -> None:
+        """Report the connection lost once nothing (media, RTCP, STUN) came from the participant for ``timeout`` s.
+
+        A healthy client is never that quiet: besides its media and RTCP, ICE
+        consent checks go both ways every 4-6 s (RFC 7675) and their answers count.
+        """
+        if self.transport.heard:
+            self.transport.heard = False
+            self.last_heard = now
+        elif not self.lost and self.last_heard is not None and now - self.last_heard > timeout:
+            self.lost = True
+            self.worker.emit({
+                "event": "connection", "room": self.room.room_id, "participant": self.participant_id, "state": "failed",
+                "message": f"nothing received from the participant for {timeout:g} s",
+            })
 
     # --- RTCP out -----------------------------------------------------------------
 

@@ -95,6 +95,14 @@ class Room:
         for listener in self._listeners:
             listener(event)
 
+    async def start_recording(self, path: str) -> None:
+        """Record the room's stage into a WebM file at ``path``; worker 0 does it (every worker sees every track)."""
+        await self.router.call(0, "start_recording", room_id=self.room_id, path=path)
+
+    async def stop_recording(self) -> dict:
+        """Finish the file; returns ``video_frames``, ``audio_packets``, ``size_bytes`` (and ``error`` if writing failed)."""
+        return await self.router.call(0, "stop_recording", room_id=self.room_id)
+
     async def add_participant(self, participant_id: str) -> "Participant":
         if participant_id in self.participants:
             raise ValueError(f"participant {participant_id} is already in room {self.room_id}")
@@ -143,6 +151,10 @@ async def run_command(worker: Worker, method: str, kwargs: dict):
         return await worker.leave(**kwargs)
     if method == "pin":
         return worker.pin(**kwargs)
+    if method == "start_recording":
+        return worker.start_recording(**kwargs)
+    if method == "stop_recording":
+        return worker.stop_recording(**kwargs)
     if method == "tracks":
         for info in kwargs["added"]:
             worker.add_remote_track(info)

@@ -73,6 +73,7 @@ class PeerTransport:
         self.ice = RTCIceTransport(self.gatherer)
         self.dtls = RawDtlsTransport(self.ice, [certificate], self)
         self.srtp_errors = 0
+        self.heard = False  # set by every datagram from the participant once connected; the worker clears it (drop detection)
         self.send_dropped = 0
         self._sendto: Callable | None = None
         self._remote_addr = None
@@ -119,6 +120,7 @@ class PeerTransport:
         self._sendto = self._send_sock.sendto
         self._protect, _, self._protect_rtcp, _ = srtp.bind(self.dtls._tx_srtp)
         _, self._unprotect, _, self._unprotect_rtcp = srtp.bind(self.dtls._rx_srtp)
+        self.heard = True
         loop = asyncio.get_running_loop()
         for protocol in connection._protocols:
             # asyncio reads one datagram per event-loop round (and allocates 256 KiB for it);
@@ -134,8 +136,10 @@ class PeerTransport:
         unprotect, unprotect_rtcp = self._unprotect, self._unprotect_rtcp
         on_rtp, on_rtcp, peek = self.on_rtp, self.on_rtcp, self.peek_rtp
         recvfrom = sock.recvfrom
+        remote = self._remote_addr
 
         def readable() -> None:
+            # ``heard``: an authenticated packet, or STUN/DTLS from the participant's address (not garbage from anyone)
             for _ in range(DRAIN_LIMIT):
                 try:
                     data, addr = recvfrom(RECV_BUFFER)
@@ -145,6 +149,8 @@ class PeerTransport:
                     continue
                 if len(data) < 12 or not 127 < data[0] < 192:
                     slow_path(data, addr)  # STUN consent checks, DTLS alerts
+                    if addr == remote:
+                        self.heard = True
                     continue
                 try:
                     if 192 <= data[1] <= 223:
@@ -153,6 +159,8 @@ class PeerTransport:
                         on_rtp(unprotect(data))
                 except pylibsrtp.Error:
                     self.srtp_errors += 1
+                    continue
+                self.heard = True
 
         return readable
 

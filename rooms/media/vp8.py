@@ -1,32 +1,43 @@
-"""VP8 keyframe detection from the RTP payload descriptor (RFC 7741), without decoding.
+"""VP8 payload descriptors (RFC 7741): keyframe detection, and where the VP8 data starts, without decoding.
 
 A subscriber whose video slot switches to a new source can only start decoding
 at a keyframe, so the forwarder holds the slot until one arrives. A VP8
 keyframe starts where the descriptor has S=1 and partition index 0, and the
 first byte of the VP8 payload header has the inverse keyframe bit P=0.
+The recorder (``rooms/recording``) strips the descriptor to rebuild frames.
 """
 from __future__ import annotations
 
 
-def is_keyframe_start(payload: bytes | memoryview) -> bool:
+def descriptor_size(payload: bytes | memoryview) -> int:
+    """Bytes of payload descriptor before the VP8 data; 0 if the payload is truncated or has no VP8 data."""
     size = len(payload)
     if size < 1:
-        return False
-    first = payload[0]
-    if not first & 0x10 or first & 0x07:  # not the start of partition 0
-        return False
+        return 0
     pos = 1
-    if first & 0x80:  # X: extended control bits present
+    if payload[0] & 0x80:  # X: extended control bits present
         if size < 2:
-            return False
+            return 0
         ext = payload[1]
         pos = 2
         if ext & 0x80:  # I: picture id, 7 or 15 bits
             if pos >= size:
-                return False
+                return 0
             pos += 2 if payload[pos] & 0x80 else 1
         if ext & 0x40:  # L: TL0PICIDX
             pos += 1
         if ext & 0x30:  # T or K: TID/Y/KEYIDX
             pos += 1
-    return pos < size and not payload[pos] & 0x01
+    return pos if pos < size else 0
+
+
+def starts_frame(payload: bytes | memoryview) -> bool:
+    """S=1 and partition index 0: the first packet of a frame."""
+    return len(payload) > 0 and payload[0] & 0x17 == 0x10
+
+
+def is_keyframe_start(payload: bytes | memoryview) -> bool:
+    if not starts_frame(payload):
+        return False
+    pos = descriptor_size(payload)
+    return pos > 0 and not payload[pos] & 0x01

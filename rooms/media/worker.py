@@ -46,12 +46,13 @@ class RoomState:
         self.camera_of: dict[str, Track] = {}
         self.tracks: dict[int, Track] = {}
         self.peers: dict[str, Peer] = {}
+        self.recorder = None  # a rooms.recording StageRecorder while the room is recorded
 
 
 class Worker:
     def __init__(
         self, index: int, emit: Callable[[dict], None], *, audio_n: int = 3, video_n: int = 9,
-        tick: float = 0.2, default_video_bitrate: int = 1_500_000,
+        tick: float = 0.2, default_video_bitrate: int = 1_500_000, media_timeout: float = 8.0,
     ) -> None:
         self.index = index
         self.emit = emit  # events for the signalling layer (speaker, error, connection, track)
@@ -59,6 +60,7 @@ class Worker:
         self.video_n = video_n
         self.tick = tick
         self.default_video_bitrate = default_video_bitrate
+        self.media_timeout = media_timeout  # a connected peer silent this long (no media, RTCP or STUN) is lost
         self.certificate = RTCCertificate.generateCertificate()
         self.rooms: dict[str, RoomState] = {}
         self.tracks: dict[int, Track] = {}
@@ -79,6 +81,8 @@ class Worker:
         if self._ticker is not None:
             self._ticker.cancel()
         for room in list(self.rooms.values()):
+            if room.recorder is not None:
+                self.stop_recording(room.room_id)
             for peer in list(room.peers.values()):
                 await peer.close()
         for task in list(self._tasks):
@@ -144,6 +148,25 @@ class Worker:
         if peer is not None:
             peer.pinned = target
             self._assign(room, peer, time.monotonic())
+
+    def start_recording(self, room_id: str, path: str) -> None:
+        """Record the room's stage into ``path`` (see rooms/recording/stage.py)."""
+        from rooms.recording.stage import StageRecorder  # PyAV is loaded only by workers that record
+
+        room = self.room(room_id)
+        if room.recorder is not None:
+            raise ValueError("this room is already being recorded")
+        room.recorder = StageRecorder(self, path)
+        room.recorder.follow(room)
+
+    def stop_recording(self, room_id: str) -> dict:
+        """Finish the room's recording file; returns what was written (empty if it was not recording)."""
+        room = self.rooms.get(room_id)
+        recorder = room.recorder if room is not None else None
+        if recorder is None:
+            return {}
+        room.recorder = None
+        return recorder.close()
 
     def add_remote_track(self, info: dict) -> None:
         """A track published on another worker: this worker will receive its packets over the fan-out."""
@@ -297,6 +320,7 @@ class Worker:
                 for room in self.rooms.values():
                     for peer in room.peers.values():
                         peer.send_reports(now, self.default_video_bitrate)
+                        peer.check_heard(now, self.media_timeout)
 
     def _select(self, room: RoomState, now: float) -> None:
         if room.speakers.tick(now):
@@ -310,6 +334,8 @@ class Worker:
         now = time.monotonic() if now is None else now
         for peer in room.peers.values():
             self._assign(room, peer, now)
+        if room.recorder is not None:
+            room.recorder.follow(room)
 
     def _assign(self, room: RoomState, peer: Peer, now: float) -> None:
         audio_slots = [s for s in peer.slots.values() if s.kind == "audio"]

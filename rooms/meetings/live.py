@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select, update
 
 from rooms.config import RoomsSettings
-from rooms.media.offer import OfferError
+from rooms.media.offer import OfferError, candidate_address, drop_unpairable_candidates, pairable
 from rooms.media.router import LocalRouter, MediaRouter
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
-from rooms.models import Meeting, MeetingParticipant
+from rooms.models import Meeting, MeetingParticipant, MeetingRecording
 from server.db import Database, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.gateway.frames import encode_frame
@@ -28,6 +29,7 @@ from server.gateway.frames import encode_frame
 log = logging.getLogger("muster.rooms")
 
 HOSTS = ("host", "cohost")
+HOST_COMMANDS = ("admit", "deny", "mute", "stop_video", "remove", "lock", "end", "cohost", "record")
 STATE_KEYS = ("audio", "video", "screen", "hand")
 
 
@@ -56,6 +58,8 @@ class Live:
         self.lobby_enabled = meeting.lobby_enabled
         self.room = room
         self.seats: dict[str, Seat] = {}
+        self.recording_id: int | None = None
+        self.recording_lock = asyncio.Lock()  # one start or stop at a time
 
     def admitted(self) -> list[Seat]:
         return [s for s in self.seats.values() if s.admitted]
@@ -70,8 +74,9 @@ class Live:
 
 
 class LiveMeetings:
-    def __init__(self, db: Database, settings: RoomsSettings, secret_key: str, node: str) -> None:
+    def __init__(self, db: Database, settings: RoomsSettings, secret_key: str, node: str, recordings_dir: Path) -> None:
         self.db = db
+        self.recordings_dir = recordings_dir
         self.settings = settings
         self.secret_key = secret_key
         self.node = node
@@ -83,12 +88,14 @@ class LiveMeetings:
         if self.settings.media_processes:
             from rooms.media.processes import ProcessRouter
 
-            self.router = await ProcessRouter.start(self.settings.media_workers, host_addresses=self.settings.media_addresses)
+            self.router = await ProcessRouter.start(
+                self.settings.media_workers, host_addresses=self.settings.media_addresses, media_timeout=self.settings.media_timeout_s,
+            )
         else:
             from rooms.media.transport import restrict_host_addresses
 
             restrict_host_addresses(self.settings.media_addresses or None)
-            self.router = await LocalRouter.start(self.settings.media_workers)
+            self.router = await LocalRouter.start(self.settings.media_workers, media_timeout=self.settings.media_timeout_s)
 
     async def stop(self) -> None:
         for meeting_id in list(self.meetings):
@@ -101,8 +108,7 @@ class LiveMeetings:
             restrict_host_addresses(None)
 
     def attach(self, hub) -> None:
-        for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", "admit", "deny", "mute",
-                     "stop_video", "remove", "lock", "end", "cohost"):
+        for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", *HOST_COMMANDS):
             hub.on(f"meeting.{name}", self._handler(name))
         hub.on_disconnect(self.disconnected)
 
@@ -116,7 +122,7 @@ class LiveMeetings:
             if found is None:
                 raise InvalidInput("join a meeting first (meeting.join)")
             live, seat = found
-            if name in ("admit", "deny", "mute", "stop_video", "remove", "lock", "end", "cohost") and seat.role not in HOSTS:
+            if name in HOST_COMMANDS and seat.role not in HOSTS:
                 raise Forbidden(f"only the host or a co-host can {name.replace('_', ' ')}")
             if not seat.admitted and name not in ("leave",):
                 raise Forbidden("wait until the host lets you in")
@@ -136,6 +142,7 @@ class LiveMeetings:
         live = self.meetings.get(meeting_id)
         if live is None:
             return
+        await self._stop_recording(live)
         live.send(list(live.seats.values()), {"type": "meeting.ended", "reason": reason})
         for seat in list(live.seats.values()):
             await self._drop(live, seat, tell=False)
@@ -188,7 +195,7 @@ class LiveMeetings:
         live.send([seat], {
             "type": "meeting.joined", "meeting_id": live.meeting_id, "you": seat.public(),
             "participants": [s.public() for s in live.admitted()], "ice_servers": ice_servers(self.settings, seat.user_id),
-            "locked": live.locked,
+            "locked": live.locked, "recording": live.recording_id is not None,
         })
         live.send([s for s in live.admitted() if s is not seat], {"type": "meeting.participant_joined", "participant": seat.public()})
 
@@ -215,6 +222,7 @@ class LiveMeetings:
         if tell and seat.admitted:
             live.tell_all({"type": "meeting.participant_left", "participant": seat.pid, "reason": reason})
         if not live.seats:
+            await self._stop_recording(live)
             self.meetings.pop(live.meeting_id, None)
             live.room.router.rooms.pop(live.room.room_id, None)
             async with self.db.transaction(org_id=live.org_id) as tx:
@@ -229,6 +237,10 @@ class LiveMeetings:
             if seat is not None:
                 live.send([seat], {"type": "error", "error": {"code": "media_failed", "message": "the media connection failed: " + str(event.get("message", ""))}})
                 asyncio.get_running_loop().create_task(self._drop(live, seat, reason="connection lost"))
+        elif kind == "error":  # malformed RTP/RTCP from this participant: dropped by the worker, told to the sender only
+            seat = live.seats.get(event.get("participant"))
+            if seat is not None:
+                live.send([seat], {"type": "error", "error": {"code": f"bad_{event.get('kind')}", "message": str(event.get("message", ""))}})
 
     # --- media signalling -----------------------------------------------------------
 
@@ -239,7 +251,7 @@ class LiveMeetings:
         if not isinstance(screen_mids, list) or not all(isinstance(x, str) for x in screen_mids):
             raise InvalidInput("screen_mids must be a list of m-line mids", field="screen_mids")
         try:
-            answer = await seat.media.handle_offer(sdp, screen_mids)
+            answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
             raise InvalidInput(f"offer refused: {e}", field="sdp", code="bad_offer") from None
         live.send([seat], {"type": "meeting.answer", "sdp": answer, "ref": message.get("ref")})
@@ -248,6 +260,9 @@ class LiveMeetings:
         candidate = message.get("candidate")
         if candidate is not None and not isinstance(candidate, str):
             raise InvalidInput("candidate must be a 'candidate:...' string or null", field="candidate")
+        address = candidate_address(candidate) if candidate else None
+        if address is not None and not pairable(address, self.settings.media_addresses):
+            return  # e.g. a browser's other interfaces when the SFU listens on loopback only
         try:
             await seat.media.add_ice_candidate(candidate or None)
         except OfferError as e:
@@ -336,3 +351,59 @@ class LiveMeetings:
                 tx.session.add(MeetingCoHost(org_id=live.org_id, meeting_id=live.meeting_id, user_id=target.user_id))
             target.role = "cohost"
         live.tell_all({"type": "meeting.role", "participant": target.pid, "role": target.role})
+
+    # --- recording ------------------------------------------------------------------
+
+    async def on_record(self, live: Live, seat: Seat, message: dict) -> None:
+        recording = message.get("recording")
+        if not isinstance(recording, bool):
+            raise InvalidInput("meeting.record needs 'recording': true to start, false to stop", field="recording")
+        if recording:
+            await self._start_recording(live, seat)
+        elif not await self._stop_recording(live, by=seat):
+            raise Conflict("the meeting is not being recorded", code="not_recording")
+
+    async def _start_recording(self, live: Live, seat: Seat) -> None:
+        """A row first (its id names the file), then the worker starts writing, then everyone is told."""
+        async with live.recording_lock:
+            if live.recording_id is not None:
+                raise Conflict("the meeting is already being recorded", code="already_recording")
+            async with self.db.transaction(org_id=live.org_id) as tx:
+                row = MeetingRecording(org_id=live.org_id, meeting_id=live.meeting_id, started_by=seat.user_id, file_name="")
+                tx.session.add(row)
+                await tx.session.flush()
+                row.file_name = f"{live.org_id}/{live.meeting_id}-{row.id}.webm"
+                recording_id, file_name = row.id, row.file_name
+            path = self.recordings_dir / file_name
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                await live.room.start_recording(str(path))
+            except Exception as exc:
+                log.exception("recording %s could not start", recording_id)
+                await self._finish_recording(live, recording_id, {"error": f"could not start: {exc}"})
+                raise Conflict("the recording could not start on this server; see its log", code="recording_failed") from None
+            live.recording_id = recording_id
+        live.tell_all({"type": "meeting.recording", "recording": True, "recording_id": recording_id, "by": seat.pid})
+
+    async def _stop_recording(self, live: Live, by: Seat | None = None) -> bool:
+        """Finish the file and its row, and tell everyone; False if the meeting was not being recorded."""
+        async with live.recording_lock:
+            recording_id, live.recording_id = live.recording_id, None
+            if recording_id is None:
+                return False
+            try:
+                result = await live.room.stop_recording()
+            except Exception as exc:
+                log.exception("recording %s could not be finished", recording_id)
+                result = {"error": f"could not finish: {exc}"}
+            await self._finish_recording(live, recording_id, result)
+        live.tell_all({"type": "meeting.recording", "recording": False, "recording_id": recording_id, "by": by.pid if by else None})
+        return True
+
+    async def _finish_recording(self, live: Live, recording_id: int, result: dict) -> None:
+        error = result.get("error")
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            await tx.session.execute(update(MeetingRecording).where(MeetingRecording.id == recording_id).values(
+                status="failed" if error else "done", ended_at=utcnow(), error=str(error)[:500] if error else None,
+                size_bytes=result.get("size_bytes", 0), video_frames=result.get("video_frames", 0), audio_packets=result.get("audio_packets", 0),
+            ))

@@ -7,19 +7,20 @@ from sqlalchemy import select
 from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
-from rooms.meetings.schemas import JoinIn, JoinOut, MeetingIn, MeetingOut, MeetingPatch
-from rooms.models import Meeting
+from rooms.meetings.schemas import JoinIn, JoinOut, MeetingIn, MeetingOut, MeetingPatch, RecordingOut
+from rooms.models import Meeting, MeetingRecording
 from server.accounts.auth import GuestScope
 from server.accounts.guests import do_open_guest_session
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 
 routes = web.RouteTableDef()
 MEETINGS = "/api/v1/orgs/{org_id}/meetings"
 MEETING = MEETINGS + "/{meeting_id}"
+RECORDINGS = MEETING + "/recordings"
 
 
 async def _out(request: web.Request, tx, meeting: Meeting) -> MeetingOut:
@@ -97,6 +98,52 @@ async def end_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
         out = await _out(request, tx, meeting)
     await request.app[LIVE_MEETINGS].end(meeting_id, "the host ended the meeting")
     return out
+
+
+def _recording_out(org: OrgContext, row: MeetingRecording) -> RecordingOut:
+    url = f"/api/v1/orgs/{org.org_id}/meetings/{row.meeting_id}/recordings/{row.id}" if row.status == "done" else None
+    return RecordingOut(
+        id=row.id, meeting_id=row.meeting_id, status=row.status, started_by=row.started_by, started_at=row.started_at,
+        ended_at=row.ended_at, size_bytes=row.size_bytes, video_frames=row.video_frames, audio_packets=row.audio_packets,
+        error=row.error, download_url=url,
+    )
+
+
+@routes.get(RECORDINGS)
+@endpoint(response=list[RecordingOut])
+async def list_recordings(request: web.Request, org: OrgContext) -> list[RecordingOut]:
+    """The meeting's recordings, newest first (host, co-hosts, admins)."""
+    meeting_id = path_int(request, "meeting_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await m.check_may_manage(tx, await m.get_meeting(tx, meeting_id), org.user_id, org.is_admin)
+        rows = await tx.session.scalars(
+            select(MeetingRecording).where(MeetingRecording.meeting_id == meeting_id).order_by(MeetingRecording.id.desc()).limit(500)
+        )
+        return [_recording_out(org, row) for row in rows]
+
+
+@routes.get(RECORDINGS + "/{recording_id}")
+@endpoint()
+async def download_recording(request: web.Request, org: OrgContext) -> web.FileResponse:
+    """The recording's WebM file (host, co-hosts, admins); HTTP Range lets a download resume."""
+    meeting_id = path_int(request, "meeting_id")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await m.check_may_manage(tx, await m.get_meeting(tx, meeting_id), org.user_id, org.is_admin)
+        row = await tx.session.scalar(
+            select(MeetingRecording).where(MeetingRecording.id == path_int(request, "recording_id"), MeetingRecording.meeting_id == meeting_id)
+        )
+    if row is None:
+        raise NotFound("no such recording of this meeting", field="recording_id")
+    if row.status == "recording":
+        raise Conflict("the recording is still going on; stop it first", code="still_recording")
+    path = request.app[LIVE_MEETINGS].recordings_dir / row.file_name
+    if row.status != "done" or not path.is_file():
+        raise Gone(f"this recording has no file: {row.error or 'it was removed'}")
+    return web.FileResponse(path, headers={
+        "Content-Type": "video/webm",
+        "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-recording-{row.id}.webm"',
+        "X-Content-Type-Options": "nosniff",
+    })
 
 
 @routes.post("/api/v1/meetings/join")

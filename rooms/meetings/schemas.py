@@ -56,3 +56,17 @@ class JoinOut(Out):
     ticket: str  # send it in the meeting.join frame of the device WebSocket
     token: str | None = None  # a guest's new session token (people keep theirs)
     ice_servers: list[dict]
+
+
+class RecordingOut(Out):
+    id: int
+    meeting_id: int
+    status: str  # recording | done | failed
+    started_by: int | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    size_bytes: int
+    video_frames: int
+    audio_packets: int
+    error: str | None
+    download_url: str | None  # when done

@@ -34,9 +34,9 @@ class Attendee:
                 return frame
             self.frames.append(frame)
 
-    async def publish_and_subscribe(self) -> None:
+    async def publish_and_subscribe(self, video: VideoStreamTrack | None = None) -> None:
         pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver(VideoStreamTrack(), direction="sendrecv")
+        pc.addTransceiver(video or VideoStreamTrack(), direction="sendrecv")
         pc.addTransceiver(AudioStreamTrack(), direction="sendrecv")
         pc.on("track", lambda track: self.tracks.__setitem__(track.kind, track))
         await pc.setLocalDescription(await pc.createOffer())

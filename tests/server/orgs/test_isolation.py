@@ -135,6 +135,21 @@ async def _meeting(b: OrgB) -> int:
     return (await ok(await b.client.post(b.org.url("/meetings"), json={"title": "B's meeting"}, headers=b.bob), 201))["id"]
 
 
+async def _recording(b: OrgB) -> int:
+    # Stored directly, with a stand-in file: a real one needs a live meeting with media (tests/rooms/meetings/test_recording.py).
+    from rooms.keys import LIVE_MEETINGS
+    from rooms.models import MeetingRecording
+
+    folder = b.client.app[LIVE_MEETINGS].recordings_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "isolation-probe.webm").write_bytes(b"probe")
+    async with b.db.transaction(org_id=b.org.id) as tx:
+        row = MeetingRecording(org_id=b.org.id, meeting_id=await b.id_of("meeting_id"), status="done", file_name="isolation-probe.webm")
+        tx.session.add(row)
+        await tx.session.flush()
+        return row.id
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -149,6 +164,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "file_id": _group_file,
     "broadcast_id": _broadcast,
     "meeting_id": _meeting,
+    "recording_id": _recording,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.

@@ -1,0 +1,119 @@
+"""The recorder inside a media worker: two subscriber slots that follow the stage, written to a WebM file.
+
+It subscribes like a participant would, with slots of its own, so the worker's
+forwarding does the hard parts: a video slot that switches source waits for a
+keyframe of the new one (and asks for it), and the slot's munger keeps the
+sequence numbers and timestamps of the output continuous across switches.
+
+* video: the current screen share, else the camera of whoever spoke most
+  recently (the head of the speaking order), like slot 0 of a participant;
+* audio: the dominant speaker's, else the stage owner's, else any.
+
+The munged RTP timestamps become milliseconds since the start of the
+recording: each track is anchored at the arrival time of its first packet,
+then follows its own clock, so audio and video line up to within the
+network jitter of those two first packets.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from rooms.media import rtp
+from rooms.media.slot import Slot
+from rooms.recording.frames import FrameAssembler
+from rooms.recording.webm import WebmWriter
+
+if TYPE_CHECKING:
+    from rooms.media.worker import RoomState, Worker
+
+log = logging.getLogger(__name__)
+
+VIDEO_SSRC, AUDIO_SSRC = 0x5EC0_0001, 0x5EC0_0002
+
+
+class Timeline:
+    """RTP timestamps of one continuous stream → milliseconds since the recording started."""
+
+    def __init__(self, clock_rate: int, started: float) -> None:
+        self.clock_rate = clock_rate
+        self.started = started
+        self.base_ms = 0.0
+        self.last_ts: int | None = None
+        self.extended = 0
+
+    def ms(self, timestamp: int) -> int:
+        if self.last_ts is None:
+            self.base_ms = (time.monotonic() - self.started) * 1000
+        else:
+            delta = (timestamp - self.last_ts) & 0xFFFFFFFF
+            self.extended += delta - 0x1_0000_0000 if delta >= 0x8000_0000 else delta
+        self.last_ts = timestamp
+        return int(self.base_ms + self.extended * 1000 / self.clock_rate)
+
+
+class StageRecorder:
+    def __init__(self, worker: "Worker", path: str) -> None:
+        self.worker = worker
+        self.writer = WebmWriter(path)
+        started = time.monotonic()
+        self.video_time = Timeline(90000, started)
+        self.audio_time = Timeline(48000, started)
+        self.frames = FrameAssembler(on_loss=lambda: worker.request_keyframe(self.video.source))
+        self.video = Slot(None, "recording-video", "video", False, VIDEO_SSRC, 96, 90000, None)
+        self.audio = Slot(None, "recording-audio", "audio", False, AUDIO_SSRC, 111, 48000, None)
+        self.video.send = self._guarded(self._on_video)
+        self.audio.send = self._guarded(self._on_audio)
+        self.failure: str | None = None
+
+    def follow(self, room: "RoomState") -> None:
+        """Point the slots at the current stage (called whenever the worker re-selects)."""
+        if self.failure:
+            return
+        screen = room.screens.current()
+        stage = room.tracks.get(screen) if screen is not None else next((room.camera_of[p] for p in room.order if p in room.camera_of), None)
+        if self.video.show(stage):
+            self.worker.request_keyframe(stage)
+        voices = [room.speakers.dominant, stage.owner if stage is not None else None, *room.audio_of]
+        self.audio.show(next((room.audio_of[p] for p in voices if p in room.audio_of), None))
+
+    def close(self) -> dict:
+        self._detach()
+        try:
+            stats = self.writer.close()
+        except Exception as exc:  # e.g. the disk filled up: the file is lost, the meeting is not
+            log.exception("closing the recording %s failed", self.writer.path)
+            stats = {"error": self.failure or f"could not finish the file: {exc}"}
+        if self.failure:
+            stats["error"] = self.failure
+        return {**stats, "video_frames_dropped": self.frames.dropped}
+
+    def _detach(self) -> None:
+        self.video.show(None)
+        self.audio.show(None)
+
+    def _guarded(self, write):
+        """The slots' send: a failing write stops the recording, never the forwarding loop it runs in."""
+
+        def send(packet: bytes) -> None:
+            try:
+                write(packet)
+            except Exception as exc:
+                log.exception("recording to %s failed; it stops", self.writer.path)
+                self.failure = f"writing the recording failed: {exc}"
+                self._detach()
+
+        return send
+
+    def _on_video(self, packet: bytes) -> None:
+        frame = self.frames.push(packet)
+        if frame is not None:
+            timestamp, data, keyframe = frame
+            self.writer.video(self.video_time.ms(timestamp), data, keyframe)
+
+    def _on_audio(self, packet: bytes) -> None:
+        header = rtp.parse_header(packet)
+        payload = packet[header.payload_start : header.payload_end]
+        if payload:
+            self.writer.audio(self.audio_time.ms(header.timestamp), payload)

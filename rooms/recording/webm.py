@@ -1,0 +1,77 @@
+"""A WebM file written from encoded VP8 frames and Opus packets with PyAV, as they are: a remux, no codec.
+
+The file is opened at the first video keyframe, whose header gives the
+picture size for the track header (later keyframes may change the size; the
+frames carry it, as WebM allows). Audio that comes before is held (at most
+``HELD_AUDIO`` packets, the oldest dropped); a recording that never gets
+video is audio only. Times are in milliseconds and strictly increase per
+track, as Matroska wants.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from rooms.recording.frames import keyframe_size
+
+MS = Fraction(1, 1000)
+HELD_AUDIO = 250  # 5 s of 20 ms Opus packets
+
+
+class WebmWriter:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.video_frames = 0
+        self.audio_packets = 0
+        self._container = None
+        self._video = None
+        self._audio = None
+        self._held_audio: list[tuple[int, bytes]] = []
+        self._last = {"video": -1, "audio": -1}
+
+    def video(self, pts_ms: int, frame: bytes, keyframe: bool) -> None:
+        if self._container is None:
+            size = keyframe_size(frame) if keyframe else None
+            if size is None:
+                return
+            self._open(size)
+        self._mux(self._video, "video", pts_ms, frame, keyframe)
+        self.video_frames += 1
+
+    def audio(self, pts_ms: int, packet: bytes) -> None:
+        if self._container is None:
+            self._held_audio.append((pts_ms, packet))
+            del self._held_audio[:-HELD_AUDIO]
+            return
+        self._mux(self._audio, "audio", pts_ms, packet, True)
+        self.audio_packets += 1
+
+    def close(self) -> dict:
+        """Finish the file (an audio-only one if no video came); return what was written."""
+        if self._container is None:
+            self._open(None)
+        self._container.close()
+        return {"video_frames": self.video_frames, "audio_packets": self.audio_packets, "size_bytes": self.path.stat().st_size}
+
+    def _open(self, size: tuple[int, int] | None) -> None:
+        self._container = av.open(str(self.path), "w", format="webm")
+        if size is not None:
+            self._video = self._container.add_mux_stream("vp8", width=size[0], height=size[1])
+            self._video.time_base = MS
+        self._audio = self._container.add_mux_stream("opus", rate=48000)
+        self._audio.time_base = MS
+        held, self._held_audio = self._held_audio, []
+        for pts_ms, packet in held:
+            self.audio(pts_ms, packet)
+
+    def _mux(self, stream, kind: str, pts_ms: int, data: bytes, keyframe: bool) -> None:
+        pts = max(pts_ms, self._last[kind] + 1)
+        self._last[kind] = pts
+        packet = av.Packet(data)
+        packet.stream = stream
+        packet.pts = packet.dts = pts
+        packet.time_base = MS
+        packet.is_keyframe = keyframe
+        self._container.mux(packet)

@@ -1,0 +1,118 @@
+"""Recording the stage with real aiortc peers: host only, announced, follows the stage, a decodable WebM file."""
+import asyncio
+import io
+
+import av
+from aiortc.mediastreams import VideoStreamTrack
+
+from rooms.recording.frames import FrameAssembler
+from tests.rooms.meetings.test_signalling import attend, setup_meeting
+
+
+class SolidVideo(VideoStreamTrack):
+    """A camera showing one grey level, so the recording tells whose picture is on stage."""
+
+    def __init__(self, luma: int) -> None:
+        super().__init__()
+        self.luma = luma
+
+    async def recv(self):
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(320, 240, "yuv420p")
+        for plane, value in zip(frame.planes, (self.luma, 128, 128)):
+            plane.update(bytes([value]) * plane.buffer_size)
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+def mean_luma(frame) -> float:
+    sample = bytes(frame.planes[0])[::101]
+    return sum(sample) / len(sample)
+
+
+async def wait_for_video(attendee, frames: int = 3) -> None:
+    for _ in range(50):
+        if "video" in attendee.tracks:
+            break
+        await asyncio.sleep(0.1)
+    for _ in range(frames):
+        await asyncio.wait_for(attendee.tracks["video"].recv(), 10)
+
+
+async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switch(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    b = await attend(client, member.headers, member_ticket)
+    assert (await b.next("meeting.joined"))["recording"] is False
+    recordings_url = f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}/recordings"
+    try:
+        await b.publish_and_subscribe(SolidVideo(220))  # first camera: on stage while nobody speaks
+        await a.publish_and_subscribe(SolidVideo(30))
+        await wait_for_video(a)
+
+        await b.send({"type": "meeting.record", "recording": True, "ref": 1})
+        assert (await b.next("error", ref=1))["error"]["message"] == "only the host or a co-host can record"
+        await a.send({"type": "meeting.record", "recording": True})
+        started = await b.next("meeting.recording")
+        assert started["recording"] is True and started["by"] == (await a.next("meeting.recording"))["by"]
+        await a.send({"type": "meeting.record", "recording": True, "ref": 2})
+        assert (await a.next("error", ref=2))["error"]["code"] == "already_recording"
+        await asyncio.sleep(1.5)
+
+        await b.send({"type": "meeting.leave"})  # the stage moves to the host's camera
+        await a.next("meeting.participant_left")
+        await b.pc.close()
+        await asyncio.sleep(1.5)
+        await a.send({"type": "meeting.record", "recording": False})
+        stopped = await a.next("meeting.recording")
+        assert stopped["recording"] is False and stopped["recording_id"] == started["recording_id"]
+        await wait_for_video(a, 1)  # the meeting goes on
+    finally:
+        for attendee in (a, b):
+            if attendee.pc is not None:
+                await attendee.pc.close()
+            await attendee.ws.close()
+
+    assert (await client.get(recordings_url, headers=member.headers)).status == 403
+    listed = await (await client.get(recordings_url, headers=host.headers)).json()
+    assert [r["status"] for r in listed] == ["done"] and listed[0]["video_frames"] > 0 and listed[0]["audio_packets"] > 0
+    download = await client.get(listed[0]["download_url"], headers=host.headers)
+    assert download.status == 200 and download.headers["Content-Type"] == "video/webm"
+    data = await download.read()
+    assert len(data) == listed[0]["size_bytes"]
+
+    with av.open(io.BytesIO(data)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert video.codec_context.name == "vp8" and audio.codec_context.name == "opus"
+        packets = [p for p in container.demux(video) if p.size]
+    assert len(packets) == listed[0]["video_frames"]
+    assert packets[0].is_keyframe
+    times = [p.pts for p in packets]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    with av.open(io.BytesIO(data)) as container:
+        lumas = [mean_luma(frame) for frame in container.decode(video=0)]
+    assert len(lumas) == len(packets)  # every frame written decodes, across the switch
+    assert lumas[0] > 180 and lumas[-1] < 70  # the member's picture, then the host's
+    with av.open(io.BytesIO(data)) as container:
+        assert sum(1 for p in container.demux(audio=0) if p.size) == listed[0]["audio_packets"]
+
+
+def packet(seq: int, ts: int, payload: bytes, marker: bool) -> bytes:
+    return bytes([0x80, (0x80 if marker else 0) | 96]) + seq.to_bytes(2, "big") + ts.to_bytes(4, "big") + b"\x00\x00\x00\x01" + payload
+
+
+def test_a_lost_packet_drops_frames_until_the_next_keyframe_and_asks_for_one():
+    asked = []
+    frames = FrameAssembler(on_loss=lambda: asked.append(1))
+    key = b"\x10" + b"\x00\x00\x00\x9d\x01\x2a"  # descriptor S=1, then a keyframe header (P=0)
+    delta = b"\x10" + b"\x01\x00\x00"  # P=1
+    assert frames.push(packet(1, 100, delta, True)) is None  # nothing before the first keyframe
+    assert frames.push(packet(2, 200, key, False)) is None
+    assert frames.push(packet(3, 200, b"\x00" + b"rest", True)) == (200, key[1:] + b"rest", True)
+    assert frames.push(packet(4, 300, delta, True)) == (300, delta[1:], False)
+    assert frames.push(packet(5, 400, delta, False)) is None
+    assert frames.push(packet(7, 400, b"\x00more", True)) is None  # packet 6 lost
+    assert asked == [1]
+    assert frames.push(packet(8, 500, delta, True)) is None  # undecodable without the lost frame
+    assert frames.push(packet(9, 600, key, True)) == (600, key[1:], True)
