@@ -23,9 +23,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, ForeignKeyConstraint, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
+from server.groups.cjk import index_terms
 
 GROUP_ROLES = ("member", "admin", "owner")
 MESSAGE_KINDS = ("text", "image", "file", "announcement")
@@ -100,6 +101,7 @@ class GroupMessage(OrgScoped, Base):
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16), default="text")
     body: Mapped[str] = mapped_column(Text, default="")
+    cjk_terms: Mapped[str] = mapped_column(Text, default="")  # for search, set with the body (server/groups/cjk.py)
     reply_to_seq: Mapped[int | None] = mapped_column(BigInteger)
     mentions: Mapped[list] = mapped_column(JSONType, default=list)  # user ids
     mention_all: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -107,6 +109,11 @@ class GroupMessage(OrgScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     recalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("body")
+    def _index_cjk(self, _key: str, body: str) -> str:
+        self.cjk_terms = index_terms(body)
+        return body
 
 
 class GroupReaction(OrgScoped, Base):

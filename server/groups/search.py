@@ -1,13 +1,14 @@
 """Full-text search over the messages a member can see: those of the groups they are in.
 
-PostgreSQL matches ``to_tsvector('simple', body)`` (the GIN index of the
-migration 0002_groups has the same expression) against ``plainto_tsquery``;
-the embedded SQLite default matches its FTS5 table, whose rowid encodes
-``(group_id << 32) + seq``. Both treat the query as plain words that must all
-appear (no operators), and both skip recalled messages (their body is empty).
-The 'simple' configuration does not stem and splits on spaces and
-punctuation, so it behaves the same for every language, but it does not
-segment Chinese text without spaces.
+PostgreSQL matches ``to_tsvector('simple', body || ' ' || cjk_terms)`` (the
+GIN index of migration 0005_groups_cjk_search has the same expression)
+against a tsquery built from the query; the embedded SQLite default matches
+its FTS5 table of the same text, whose rowid encodes ``(group_id << 32) + seq``.
+Both treat the query as plain words that must all appear (no operators), and
+both skip recalled messages (their body is empty). The 'simple'
+configuration does not stem and splits on spaces and punctuation, so it
+behaves the same for every language; Chinese, Japanese and Korean runs are
+matched through their character bigrams (server/groups/cjk.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from server.api import endpoint
 from server.appkeys import DB
 from server.db import Transaction
 from server.errors import InvalidInput
+from server.groups.cjk import QueryTerms, query_terms
 from server.groups.messages import messages_out
 from server.groups.models import GroupMessage
 from server.groups.schemas import SearchOut, SearchQuery
@@ -29,7 +31,7 @@ _POSTGRES = """
 SELECT m.group_id, m.seq FROM group_messages m
 JOIN group_members gm ON gm.group_id = m.group_id AND gm.user_id = :user_id
 WHERE m.org_id = :org_id AND m.recalled_at IS NULL
-  AND to_tsvector('simple', m.body) @@ plainto_tsquery('simple', :q) {group_filter}
+  AND to_tsvector('simple', m.body || ' ' || m.cjk_terms) @@ ({tsquery}) {group_filter}
 ORDER BY m.created_at DESC, m.seq DESC LIMIT :limit
 """
 
@@ -42,20 +44,41 @@ ORDER BY m.created_at DESC, m.seq DESC LIMIT :limit
 """
 
 
-def fts5_words(q: str) -> str:
-    """Each word as an FTS5 string, so quotes and operators in the query are just text."""
-    words = q.split()
-    if not words:
+def _terms(q: str) -> QueryTerms:
+    terms = query_terms(q)
+    if not (terms.words or terms.phrases or terms.characters):
         raise InvalidInput("search for at least one word", field="q")
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return terms
+
+
+def fts5_query(terms: QueryTerms) -> str:
+    """Each word and CJK phrase as an FTS5 string (so quotes and operators are just text), single characters as prefixes."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in terms.words + terms.phrases]
+    return " ".join(quoted + [f'"{c}"*' for c in terms.characters])
+
+
+def postgres_tsquery(terms: QueryTerms, params: dict) -> str:
+    """A tsquery of bound parameters: all words, each CJK phrase in order, each single character as a prefix."""
+    parts = []
+    if terms.words:
+        params["q_words"] = " ".join(terms.words)
+        parts.append("plainto_tsquery('simple', :q_words)")
+    for n, phrase in enumerate(terms.phrases):
+        params[f"q_phrase{n}"] = phrase
+        parts.append(f"phraseto_tsquery('simple', :q_phrase{n})")
+    for n, character in enumerate(terms.characters):
+        params[f"q_char{n}"] = character + ":*"  # one CJK character: nothing in it to escape
+        parts.append(f"to_tsquery('simple', :q_char{n})")
+    return " && ".join(parts)
 
 
 async def search_messages(tx: Transaction, org: OrgContext, query: SearchQuery) -> list[GroupMessage]:
     params = {"user_id": org.user_id, "org_id": org.org_id, "limit": query.limit}
+    terms = _terms(query.q)
     if tx.dialect == "postgresql":
-        sql, params["q"] = _POSTGRES, query.q
+        sql = _POSTGRES.replace("{tsquery}", postgres_tsquery(terms, params))
     else:
-        sql, params["q"] = _SQLITE, fts5_words(query.q)
+        sql, params["q"] = _SQLITE, fts5_query(terms)
     group_filter = ""
     if query.group_id is not None:
         group_filter, params["group_id"] = "AND m.group_id = :group_id", query.group_id

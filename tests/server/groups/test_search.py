@@ -33,3 +33,21 @@ async def test_search_follows_edits_and_forgets_recalls_and_takes_operators_as_w
     assert await _search(client, org, org.people[0], "202") == [(group["id"], "meet in room 202")]
     assert await _search(client, org, org.people[0], "secret") == []
     assert await _search(client, org, org.people[0], 'room" OR "x') == []
+
+
+async def test_search_finds_a_chinese_word_inside_a_sentence(client, org):
+    group = await create_group(client, org)
+    url = org.url(f"/groups/{group['id']}/messages")
+    report = (group["id"], "今天的健康报告已经发布")
+    await post(client, org, group["id"], org.owner, report[1])
+    await post(client, org, group["id"], org.owner, "明天开会")
+    assert await _search(client, org, org.people[0], "健康") == [report]
+    assert await _search(client, org, org.people[0], "健康报告") == [report]
+    assert await _search(client, org, org.people[0], "健") == [report]  # one character, anywhere in a run
+    assert await _search(client, org, org.people[0], "布") == [report]  # ... including its last
+    assert await _search(client, org, org.people[0], "报健") == []  # both characters, but not together
+    assert await _search(client, org, org.people[0], "健康 开会") == []  # every word must appear
+    edited = await (await post(client, org, group["id"], org.owner, "体温正常")).json()
+    await client.patch(f"{url}/{edited['seq']}", json={"body": "体温偏高"}, headers=org.owner.headers)
+    assert await _search(client, org, org.people[0], "正常") == []
+    assert await _search(client, org, org.people[0], "偏高") == [(group["id"], "体温偏高")]
