@@ -19,8 +19,15 @@ Measured, over a window after everyone joined and a warm-up:
   the payload (both ``time.monotonic()``), on one received packet in
   ``--latency-sample``; it includes the clients' own work on the same machine.
 
-The last line is one JSON object. ``janus_ratio`` is null until the Janus
-side-by-side run exists; ``janus`` says why.
+Then, unless ``--no-janus``, the same run puts a publishers → subscribers load
+through Muster and through Janus 1.1's VideoRoom, side by side in a network
+namespace (``bench/janus_videoroom.py``, which also runs alone):
+``janus_ratio`` is Muster's packets received by subscribers per server
+CPU-second divided by Janus's (``muster_side_by_side_pkts_per_cpu_s`` /
+``janus_forwarded_pkts_per_cpu_s``, details under ``janus_side_by_side``);
+without root or the ``janus`` package it is null and ``janus`` says why.
+
+The last line is one JSON object.
 """
 from __future__ import annotations
 
@@ -43,6 +50,8 @@ from aiortc.rtcdtlstransport import RTCCertificate  # noqa: E402
 from rooms.media import rtp  # noqa: E402
 from rooms.media.probe import ProbeClient  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
+
+import janus_videoroom  # noqa: E402  (bench/, beside this file)
 
 _FRAME = struct.Struct("!I")
 _STAMP = struct.Struct("!d")
@@ -290,8 +299,6 @@ async def coordinate(args) -> dict:
         "added_latency_p99_ms": histogram_percentile(histogram, 99),
         "fanout_dropped": sum(a.get("fanout_dropped", 0) for a in stats_after),
         "peer_errors": len(errors),
-        "janus_ratio": None,
-        "janus": "not run: the Janus 1.1 VideoRoom side-by-side (network namespace, VideoRoom client) is not built yet",
     }
 
 
@@ -310,6 +317,8 @@ def main() -> None:
     parser.add_argument("--client-role", help=argparse.SUPPRESS)
     parser.add_argument("--names", help=argparse.SUPPRESS)
     parser.add_argument("--talker-names", help=argparse.SUPPRESS)
+    parser.add_argument("--no-janus", action="store_true", help="skip the side-by-side run against Janus's VideoRoom")
+    janus_videoroom.add_arguments(parser, prefix="janus-")
     args = parser.parse_args()
     if args.client_role:
         talkers = set(filter(None, args.talker_names.split(",")))
@@ -317,6 +326,10 @@ def main() -> None:
         return
     args.client_procs = max(1, min(args.client_procs, args.participants))
     result = asyncio.run(coordinate(args))
+    if args.no_janus:
+        result.update(janus_ratio=None, janus="not run: --no-janus")
+    else:
+        result.update(janus_videoroom.compare_or_reason(janus_videoroom.load_options(args, "janus-")))
     print(json.dumps(result))
 
 
