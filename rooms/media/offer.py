@@ -17,13 +17,24 @@ What the SFU accepts, and why:
 * a=ssrc on every m-line that sends: the SFU does not negotiate the MID header
   extension (a forwarded packet must not carry the publisher's MID to a
   subscriber), so it recognises publications by SSRC;
-* only the RFC 6464 audio-level header extension, used for speaker detection.
+* only the RFC 6464 audio-level header extension, used for speaker detection
+  (at the id the client chose). abs-send-time, transport-cc, MID and the
+  others are declined, so a browser does not put them in what it sends and a
+  forwarded packet never carries another client's extension ids;
+* one codec per m-line: the offered Opus or VP8 at the client's payload type,
+  with the RTCP feedback both sides support. RTX, RED, ULPFEC and FlexFEC are
+  declined (a browser then sends none), so a sending m-line has one SSRC: the
+  first of its ``a=ssrc-group:FID`` when the client offered RTX anyway.
+
+An m-line with port 0 (a transceiver the client stopped, e.g. a finished
+screen share) is answered with port 0 and its publication or slot ends.
 
 Everything else is an ``OfferError`` whose message names the problem, raised
 before any transport is created.
 """
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass, field
 
@@ -97,8 +108,8 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
         raise OfferError("the offer has no DTLS fingerprint (a=fingerprint): the connection could not be authenticated")
     offer = Offer(description=description, ice=first.ice, candidates=list(first.ice_candidates), dtls=first.dtls)
     for index, media in enumerate(description.media):
-        if media.kind not in CODECS:
-            continue  # data channels and others: rejected in the answer with port 0
+        if media.kind not in CODECS or media.port == 0:
+            continue  # data channels, stopped transceivers: rejected in the answer with port 0
         mid = media.rtp.muxId
         if not mid:
             raise OfferError(f"m-line {index} ({media.kind}) has no a=mid")
@@ -115,7 +126,7 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
         if media.direction in SENDS:
             if not media.ssrc:
                 raise OfferError(f"m-line {index} (mid {mid}) sends media but declares no a=ssrc")
-            ssrc = media.ssrc[0].ssrc
+            ssrc = primary_ssrc(media)
         level_id = next((h.id for h in media.rtp.headerExtensions if h.uri == AUDIO_LEVEL_URI), None) if media.kind == "audio" else None
         offer.sections.append(Section(
             mid=mid, kind=media.kind, direction=media.direction or "sendrecv", codec=codec, ssrc=ssrc,
@@ -124,6 +135,48 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
     if not offer.sections:
         raise OfferError("the offer has no audio or video m-line the SFU can use")
     return offer
+
+
+def primary_ssrc(media: sdp.MediaDescription) -> int:
+    """The SSRC media is sent on: the first of an RTX (FID) group, else the first declared."""
+    fid = next((g for g in media.ssrc_group if g.semantic == "FID" and g.items), None)
+    return int(fid.items[0]) if fid is not None else media.ssrc[0].ssrc
+
+
+def feedback_for(kind: str, offered: list[RTCRtcpFeedback]) -> list[RTCRtcpFeedback]:
+    """The RTCP feedback the SFU handles that the client offered for its codec."""
+    return [f for f in FEEDBACK[kind] if f in offered]
+
+
+def pairable(address: str, local_addresses: list[str]) -> bool:
+    """Whether the SFU, gathering on ``local_addresses`` (empty: all interfaces), can reach a candidate's address.
+
+    A loopback SFU (tests, a node behind a local relay) must not send checks
+    to a browser's other interfaces, and a public one not to a loopback address.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False  # e.g. an mDNS .local name: the SFU does not resolve those
+    if not local_addresses:
+        return not ip.is_loopback
+    local = [ipaddress.ip_address(a) for a in local_addresses]
+    return any(ip.version == a.version and ip.is_loopback == a.is_loopback for a in local)
+
+
+def candidate_address(line: str) -> str | None:
+    """The connection address of an ``a=candidate:`` / ``candidate:`` line, None if it is not one."""
+    fields = line.removeprefix("a=").split()
+    return fields[4] if len(fields) >= 8 and fields[0].startswith("candidate:") else None
+
+
+def drop_unpairable_candidates(text: str, local_addresses: list[str]) -> str:
+    """The SDP without the candidate lines the SFU could not pair with (see ``pairable``)."""
+    kept = [
+        line for line in text.splitlines()
+        if not line.startswith("a=candidate:") or pairable(candidate_address(line) or "", local_addresses)
+    ]
+    return "\r\n".join(kept) + "\r\n"
 
 
 def dtls_role_for(offer: Offer) -> str:
@@ -159,7 +212,7 @@ def build_answer(
         codec = section.codec
         answer_codec = RTCRtpCodecParameters(
             mimeType=codec.mimeType, clockRate=codec.clockRate, channels=codec.channels,
-            payloadType=codec.payloadType, rtcpFeedback=list(FEEDBACK[section.kind]), parameters=dict(codec.parameters),
+            payloadType=codec.payloadType, rtcpFeedback=feedback_for(section.kind, codec.rtcpFeedback), parameters=dict(codec.parameters),
         )
         out = sdp.MediaDescription(kind=section.kind, port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[codec.payloadType])
         out.direction = REVERSE[section.direction]

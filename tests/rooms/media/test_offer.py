@@ -1,9 +1,11 @@
 """Offer checking: a bad offer gets a message naming what is wrong, before any transport exists."""
+from pathlib import Path
+
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, sdp
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from rooms.media.offer import OfferError, build_answer, check_offer
+from rooms.media.offer import OfferError, build_answer, candidate_address, check_offer, drop_unpairable_candidates, pairable
 
 
 @pytest.fixture
@@ -60,3 +62,66 @@ async def test_answer_mirrors_directions_and_announces_slot_ssrcs(offer_sdp):
     assert [c.mimeType for m in answer.media for c in m.rtp.codecs] == ["video/VP8", "audio/opus", "video/VP8"]
     assert [h.uri for h in answer.media[1].rtp.headerExtensions] == ["urn:ietf:params:rtp-hdrext:ssrc-audio-level"]
     assert answer.group[0].items == ["0", "1", "2"] and answer.media[0].dtls.role == "server"
+
+
+# Chromium 156's offer for audio + camera (sendrecv) and one more video to receive (recvonly), captured from
+# the browser with fake devices: 20+ video payload types, RTX/RED/ULPFEC/FlexFEC, FID groups, many extensions.
+CHROME_OFFER = (Path(__file__).parent / "chrome_offer.sdp").read_text().replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def chrome_answer(offer_text: str = CHROME_OFFER, screen_mids=frozenset()):
+    from aiortc.rtcdtlstransport import RTCCertificate
+    from aiortc.rtcicetransport import RTCIceParameters
+
+    offer = check_offer(offer_text, screen_mids)
+    return offer, sdp.SessionDescription.parse(build_answer(
+        offer, ice=RTCIceParameters(usernameFragment="abcd", password="x" * 22), candidates=[],
+        fingerprints=RTCCertificate.generateCertificate().getFingerprints(), slot_ssrcs={"0": 10, "1": 11, "2": 12}, cname="c",
+    ))
+
+
+def test_chrome_offer_gets_one_codec_per_m_line_at_its_payload_type_and_no_repair_streams():
+    offer, answer = chrome_answer()
+    assert [(s.mid, s.kind, s.direction, s.codec.payloadType, s.ssrc) for s in offer.sections] == [
+        ("0", "audio", "sendrecv", 111, 2306040960), ("1", "video", "sendrecv", 96, 3584190080), ("2", "video", "recvonly", 96, None),
+    ]  # the camera's SSRC is the first of its FID group, not its RTX SSRC
+    assert [m.fmt for m in answer.media] == [[111], [96], [96]]
+    assert [c.mimeType for m in answer.media for c in m.rtp.codecs] == ["audio/opus", "video/VP8", "video/VP8"]
+    assert answer.media[0].rtp.codecs[0].parameters == {"minptime": 10, "useinbandfec": 1}
+    video_feedback = {(f.type, f.parameter) for f in answer.media[1].rtp.codecs[0].rtcpFeedback}
+    assert video_feedback == {("nack", None), ("nack", "pli"), ("ccm", "fir"), ("goog-remb", None)}  # no transport-cc
+    assert answer.media[0].rtp.codecs[0].rtcpFeedback == []
+    assert [[(h.id, h.uri) for h in m.rtp.headerExtensions] for m in answer.media] == [
+        [(1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level")], [], [],
+    ]
+    assert [m.direction for m in answer.media] == ["sendrecv", "sendrecv", "sendonly"]
+    assert answer.group[0].items == ["0", "1", "2"] and all(m.dtls.role == "server" and m.rtcp_mux for m in answer.media)
+    assert "a=setup:passive" in str(answer) and "rtx" not in str(answer) and "red/" not in str(answer)
+
+
+def test_a_stopped_transceiver_port_0_is_answered_with_port_0_and_left_out_of_bundle():
+    stopped = CHROME_OFFER.replace("m=video 47501", "m=video 0").replace("a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 1")
+    offer, answer = chrome_answer(stopped)
+    assert [s.mid for s in offer.sections] == ["0", "1"]
+    assert [m.port for m in answer.media][2] == 0 and answer.group[0].items == ["0", "1"]
+
+
+@pytest.mark.parametrize("address, local, usable", [
+    ("127.0.0.1", ["127.0.0.1"], True),
+    ("192.0.2.2", ["127.0.0.1"], False),  # a browser's LAN interface while the SFU is on loopback
+    ("::1", ["127.0.0.1"], False),
+    ("192.0.2.2", ["198.51.100.7"], True),
+    ("127.0.0.1", ["198.51.100.7"], False),
+    ("198.51.100.9", [], True),
+    ("127.0.0.1", [], False),
+    ("4f1c2d.local", ["127.0.0.1"], False),  # mDNS names are not resolved
+])
+def test_pairable_candidates(address, local, usable):
+    assert pairable(address, local) is usable
+
+
+def test_unpairable_candidate_lines_are_dropped_from_an_offer():
+    kept = drop_unpairable_candidates(CHROME_OFFER, ["127.0.0.1"])
+    addresses = {candidate_address(line) for line in kept.split("\r\n") if line.startswith("a=candidate:")}
+    assert addresses == {"127.0.0.1"} and kept.count("a=candidate:") == 6  # udp and tcp on 3 m-lines
+    assert check_offer(kept).candidates and kept.endswith("\r\n")

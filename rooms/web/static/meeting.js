@@ -1,0 +1,420 @@
+// The meeting page: join by link (as yourself or as a guest), wait in the
+// lobby, then send camera and microphone to the SFU and show what it sends
+// back, over one RTCPeerConnection negotiated with meeting.* frames on the
+// device WebSocket.
+//
+// The SFU sends media on "slots": receive m-lines offered once at the start
+// whose source it switches by itself (docs/rooms-media.md). The camera m-line
+// is also slot 0, the stage, which shows the active speaker. A screen share is
+// a new sendonly m-line, so sharing renegotiates; the other side already has
+// a screen slot and needs no new offer. Strings from the server only ever
+// become text nodes (dom.js).
+
+import { ApiError, api, savedToken } from "/static/api.js";
+import { el, show, showMessage } from "/static/dom.js";
+
+const VIDEO_SLOTS = 6; // the stage and five more camera tiles
+const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
+const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null, // bearer token for the socket: the person's own, or the guest session from the join
+  ticket: null,
+  iceServers: [],
+  ws: null,
+  me: null, // my seat id
+  people: new Map(), // seat id -> {id, name, role, audio, video, screen, hand}
+  speaker: null,
+  stream: null, // camera and microphone
+  pc: null,
+  audio: null, // my sending transceivers
+  camera: null,
+  screenSlot: null, // the receive m-line for others' screen shares
+  screenShare: null, // my screen-share transceiver while sharing
+  offerSent: false,
+  pendingCandidates: [],
+  answers: new Map(), // ref -> resolve
+  nextRef: 1,
+  negotiation: Promise.resolve(),
+  left: false,
+};
+
+// --- joining ---------------------------------------------------------------------
+
+function prepareJoinForm() {
+  if (savedToken()) {
+    $("join-as").textContent = "You join with your Muster account.";
+    show($("display-name").previousElementSibling, false);
+    show($("display-name"), false);
+  }
+  $("join-form").addEventListener("submit", onJoinSubmit);
+}
+
+async function onJoinSubmit(event) {
+  event.preventDefault();
+  showMessage($("join-error"), "");
+  const body = { link_token: linkToken };
+  const name = $("display-name").value.trim();
+  const passcode = $("passcode").value;
+  if (name) body.display_name = name;
+  if (passcode) body.passcode = passcode;
+  if (!savedToken() && !name) {
+    showMessage($("join-error"), "Enter your name so the others know who you are.");
+    return;
+  }
+  $("join-submit").disabled = true;
+  try {
+    const joined = await api("/api/v1/meetings/join", { method: "POST", body, auth: Boolean(savedToken()) });
+    state.token = joined.token || savedToken();
+    state.ticket = joined.ticket;
+    state.iceServers = joined.ice_servers;
+    $("meeting-title").textContent = joined.title;
+    document.title = `${joined.title} · Muster`;
+    connect();
+  } catch (error) {
+    showMessage($("join-error"), error instanceof ApiError ? error.message : String(error));
+  } finally {
+    $("join-submit").disabled = false;
+  }
+}
+
+function connect() {
+  const ws = (state.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`));
+  // This page does not replay the account's event stream: start from its end.
+  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token, user_seq: Number.MAX_SAFE_INTEGER }));
+  ws.onmessage = (event) => onFrame(JSON.parse(event.data)).catch(showError);
+  ws.onclose = () => {
+    if (!state.left) leave("The connection to the server was lost.", false);
+  };
+}
+
+function send(frame) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+}
+
+function setPhase(phase) {
+  document.body.dataset.meeting = phase;
+  show($("join"), phase === "start");
+  show($("lobby"), phase === "lobby");
+  show($("room"), phase === "joined");
+  show($("left"), phase === "left");
+}
+
+// --- frames from the server -----------------------------------------------------
+
+async function onFrame(frame) {
+  switch (frame.type) {
+    case "ready":
+      send({ type: "meeting.join", ticket: state.ticket });
+      break;
+    case "meeting.lobby":
+      setPhase("lobby");
+      break;
+    case "meeting.joined":
+      state.me = frame.you.id;
+      for (const person of frame.participants) state.people.set(person.id, person);
+      if (frame.ice_servers) state.iceServers = frame.ice_servers;
+      setPhase("joined");
+      renderPeople();
+      await startMedia();
+      break;
+    case "meeting.answer": {
+      const resolve = state.answers.get(frame.ref);
+      state.answers.delete(frame.ref);
+      if (resolve) resolve(frame.sdp);
+      break;
+    }
+    case "meeting.participant_joined":
+      state.people.set(frame.participant.id, frame.participant);
+      removeWaiting(frame.participant.id);
+      renderPeople();
+      break;
+    case "meeting.participant_left":
+      state.people.delete(frame.participant);
+      removeWaiting(frame.participant);
+      renderPeople();
+      break;
+    case "meeting.state": {
+      const { type, participant, ...flags } = frame;
+      const person = state.people.get(participant);
+      if (person) Object.assign(person, flags);
+      renderPeople();
+      renderScreen();
+      break;
+    }
+    case "meeting.speaker":
+      state.speaker = frame.participant;
+      renderPeople();
+      break;
+    case "meeting.chat":
+      addChat(frame.name, frame.text);
+      break;
+    case "meeting.waiting":
+      addWaiting(frame.participant);
+      break;
+    case "meeting.muted_by_host":
+      setSending("audio", false);
+      showError("The host muted you.");
+      break;
+    case "meeting.video_stopped_by_host":
+      setSending("video", false);
+      showError("The host turned your camera off.");
+      break;
+    case "meeting.role": {
+      const person = state.people.get(frame.participant);
+      if (person) person.role = frame.role;
+      renderPeople();
+      break;
+    }
+    case "meeting.ended":
+      leave(frame.reason, false);
+      break;
+    case "meeting.removed":
+      leave("The host removed you from the meeting.", false);
+      break;
+    case "meeting.denied":
+      leave(frame.reason, false);
+      break;
+    case "error":
+      if (frame.ref && state.answers.has(frame.ref)) {
+        state.answers.get(frame.ref)(null);
+        state.answers.delete(frame.ref);
+      }
+      showError(frame.error.message);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- media ----------------------------------------------------------------------
+
+async function startMedia() {
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+  } catch (error) {
+    showError(`Camera and microphone are not available (${error.name}): you can still watch and listen.`);
+  }
+  const mic = state.stream && state.stream.getAudioTracks()[0];
+  const cam = state.stream && state.stream.getVideoTracks()[0];
+  const pc = (state.pc = new RTCPeerConnection({ iceServers: state.iceServers, bundlePolicy: "max-bundle" }));
+  state.audio = pc.addTransceiver(mic || "audio", { direction: mic ? "sendrecv" : "recvonly" });
+  state.camera = pc.addTransceiver(cam || "video", { direction: cam ? "sendrecv" : "recvonly" });
+  const tiles = [tile(state.camera, "stage")];
+  for (let i = 1; i < VIDEO_SLOTS; i += 1) tiles.push(tile(pc.addTransceiver("video", { direction: "recvonly" }), "slot"));
+  for (let i = 1; i < AUDIO_SLOTS; i += 1) pc.addTransceiver("audio", { direction: "recvonly" });
+  state.screenSlot = pc.addTransceiver("video", { direction: "recvonly" });
+  if (cam) tiles.push(selfTile(cam));
+  $("grid").replaceChildren(...tiles);
+  pc.ontrack = onTrack;
+  pc.onicecandidate = (event) => {
+    const candidate = event.candidate && event.candidate.candidate ? event.candidate.candidate : null;
+    if (state.offerSent) send({ type: "meeting.ice", candidate });
+    else state.pendingCandidates.push(candidate);
+  };
+  pc.onconnectionstatechange = () => {
+    $("media-state").textContent = `media ${pc.connectionState}`;
+    document.body.dataset.media = pc.connectionState;
+  };
+  await negotiate();
+}
+
+/** Offer the current transceivers and apply the SFU's answer; one negotiation at a time. */
+function negotiate() {
+  const next = state.negotiation.then(async () => {
+    const pc = state.pc;
+    if (!pc || state.left) return;
+    await pc.setLocalDescription(await pc.createOffer());
+    const ref = state.nextRef++;
+    const answered = new Promise((resolve) => state.answers.set(ref, resolve));
+    const screenMids = [state.screenSlot.mid, state.screenShare && state.screenShare.mid].filter(Boolean);
+    send({ type: "meeting.offer", sdp: pc.localDescription.sdp, screen_mids: screenMids, ref });
+    if (!state.offerSent) {
+      state.offerSent = true;
+      for (const candidate of state.pendingCandidates.splice(0)) send({ type: "meeting.ice", candidate });
+    }
+    const sdp = await answered;
+    if (sdp === null) {
+      await pc.setLocalDescription({ type: "rollback" });
+      return;
+    }
+    await pc.setRemoteDescription({ type: "answer", sdp });
+  });
+  state.negotiation = next.catch(showError);
+  return state.negotiation;
+}
+
+function tile(transceiver, kind) {
+  const video = el("video", { autoplay: true, playsinline: true, muted: true });
+  const node = el("div", { class: `tile ${kind} empty` }, video, el("span", { class: "tile-name" }, kind === "stage" ? "Active speaker" : ""));
+  node.transceiver = transceiver;
+  return node;
+}
+
+function selfTile(track) {
+  const video = el("video", { autoplay: true, playsinline: true, muted: true });
+  video.srcObject = new MediaStream([track]);
+  return el("div", { class: "tile self", id: "self-tile" }, video, el("span", { class: "tile-name" }, "You"));
+}
+
+function onTrack(event) {
+  const { track, transceiver } = event;
+  if (track.kind === "audio") {
+    const sink = el("audio", { autoplay: true });
+    sink.srcObject = new MediaStream([track]);
+    $("audio-sinks").append(sink);
+    return;
+  }
+  if (transceiver === state.screenSlot) {
+    $("screen-video").srcObject = new MediaStream([track]);
+    return;
+  }
+  const node = [...$("grid").children].find((child) => child.transceiver === transceiver);
+  if (!node) return;
+  node.querySelector("video").srcObject = new MediaStream([track]);
+  track.onunmute = () => node.classList.remove("empty");
+  track.onmute = () => node.classList.add("empty");
+}
+
+// --- controls -------------------------------------------------------------------
+
+const TOGGLES = { audio: ["toggle-audio", "Mute", "Unmute"], video: ["toggle-video", "Stop camera", "Start camera"] };
+
+/** Send or pause my microphone ("audio") or camera ("video"), and tell the others. */
+function setSending(kind, on) {
+  const track = state.stream && state.stream.getTracks().find((t) => t.kind === kind);
+  if (track) track.enabled = on;
+  const [id, onLabel, offLabel] = TOGGLES[kind];
+  $(id).textContent = on ? onLabel : offLabel;
+  $(id).setAttribute("aria-pressed", String(!on));
+  send({ type: "meeting.state", [kind]: on });
+}
+
+async function startScreenShare() {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  } catch (error) {
+    showError(`Screen sharing did not start (${error.name}).`);
+    return;
+  }
+  const track = stream.getVideoTracks()[0];
+  track.onended = () => stopScreenShare();
+  state.screenShare = state.pc.addTransceiver(track, { direction: "sendonly" });
+  $("toggle-screen").textContent = "Stop sharing";
+  $("toggle-screen").setAttribute("aria-pressed", "true");
+  await negotiate();
+  send({ type: "meeting.state", screen: true });
+}
+
+async function stopScreenShare() {
+  const share = state.screenShare;
+  if (!share) return;
+  state.screenShare = null;
+  if (share.sender.track) share.sender.track.stop();
+  share.stop();
+  $("toggle-screen").textContent = "Share screen";
+  $("toggle-screen").setAttribute("aria-pressed", "false");
+  await negotiate();
+  send({ type: "meeting.state", screen: false });
+}
+
+function me() {
+  return state.people.get(state.me) || {};
+}
+
+function bindControls() {
+  $("toggle-audio").addEventListener("click", () => setSending("audio", me().audio === false));
+  $("toggle-video").addEventListener("click", () => setSending("video", me().video === false));
+  $("toggle-screen").addEventListener("click", () => (state.screenShare ? stopScreenShare() : startScreenShare()));
+  $("toggle-hand").addEventListener("click", () => {
+    const raised = !me().hand;
+    $("toggle-hand").textContent = raised ? "Lower hand" : "Raise hand";
+    $("toggle-hand").setAttribute("aria-pressed", String(raised));
+    send({ type: "meeting.state", hand: raised });
+  });
+  $("leave").addEventListener("click", () => {
+    send({ type: "meeting.leave" });
+    leave("", true);
+  });
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("chat-text").value.trim();
+    if (!text) return;
+    send({ type: "meeting.chat", text });
+    $("chat-text").value = "";
+  });
+}
+
+function leave(reason, closeSocket) {
+  if (state.left) return;
+  state.left = true;
+  if (state.pc) state.pc.close();
+  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+  if (state.screenShare && state.screenShare.sender.track) state.screenShare.sender.track.stop();
+  if (closeSocket && state.ws) state.ws.close();
+  $("left-reason").textContent = reason || "";
+  setPhase("left");
+}
+
+// --- rendering ------------------------------------------------------------------
+
+function renderPeople() {
+  const people = [...state.people.values()];
+  $("people").replaceChildren(
+    ...people.map((person) => {
+      const flags = [person.audio === false ? "muted" : null, person.video === false ? "camera off" : null, person.screen ? "sharing" : null, person.hand ? "✋ hand up" : null];
+      return el(
+        "li",
+        { class: person.id === state.speaker ? "speaking" : null, dataset: { participant: person.id } },
+        el("span", { class: "who" }, person.id === state.me ? `${person.name} (you)` : person.name),
+        el("span", { class: "flags" }, flags.filter(Boolean).join(" · ")),
+      );
+    }),
+  );
+  const stage = $("grid").querySelector(".tile.stage");
+  if (stage) {
+    const speaker = state.speaker && state.speaker !== state.me ? state.people.get(state.speaker) : null;
+    stage.querySelector(".tile-name").textContent = speaker ? speaker.name : "Active speaker";
+    stage.classList.toggle("speaking", Boolean(speaker));
+  }
+}
+
+function renderScreen() {
+  const sharer = [...state.people.values()].find((person) => person.screen && person.id !== state.me);
+  show($("screen-tile"), Boolean(sharer));
+  $("screen-label").textContent = sharer ? `${sharer.name} is sharing their screen` : "";
+}
+
+function addChat(name, text) {
+  const list = $("chat");
+  list.append(el("li", {}, el("span", { class: "sender" }, name), el("span", {}, text)));
+  list.scrollTop = list.scrollHeight;
+}
+
+function addWaiting(person) {
+  removeWaiting(person.id);
+  $("waiting").append(
+    el(
+      "li",
+      { dataset: { participant: person.id } },
+      el("span", {}, person.name),
+      el("button", { type: "button", onclick: () => send({ type: "meeting.admit", participant: person.id }) }, "Admit"),
+    ),
+  );
+  show($("waiting-box"), true);
+}
+
+function removeWaiting(id) {
+  const item = $("waiting").querySelector(`li[data-participant="${CSS.escape(id)}"]`);
+  if (item) item.remove();
+  show($("waiting-box"), $("waiting").children.length > 0);
+}
+
+function showError(error) {
+  showMessage($("page-error"), error instanceof Error ? error.message : String(error));
+}
+
+prepareJoinForm();
+bindControls();
