@@ -264,17 +264,29 @@ class JanusSession:
                 await self.poller
 
 
-async def janus_handles(http: aiohttp.ClientSession, admin_url: str, secret: str) -> int:
-    """Handles Janus's admin API lists over all sessions (a check that the clients really are in Janus)."""
-    async def admin(url: str, request: str) -> dict:
-        body = {"janus": request, "transaction": secrets.token_hex(8), "admin_secret": secret}
-        async with http.post(url, json=body) as response:
+class JanusAdmin:
+    """Janus's admin API: which handles exist, and what its subscriber handles sent (its own counters)."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, secret: str) -> None:
+        self.http, self.url, self.secret = http, url, secret
+
+    async def _ask(self, url: str, request: str) -> dict:
+        body = {"janus": request, "transaction": secrets.token_hex(8), "admin_secret": self.secret}
+        async with self.http.post(url, json=body) as response:
             return await response.json(content_type=None)
 
-    handles = 0
-    for session in (await admin(admin_url, "list_sessions"))["sessions"]:
-        handles += len((await admin(f"{admin_url}/{session}", "list_handles"))["handles"])
-    return handles
+    async def counters(self) -> dict:
+        """Handles by VideoRoom role, and RTP packets sent on the subscriber handles' streams."""
+        roles: dict[str, int] = {}
+        sent = 0
+        for session in (await self._ask(self.url, "list_sessions"))["sessions"]:
+            for handle in (await self._ask(f"{self.url}/{session}", "list_handles"))["handles"]:
+                info = (await self._ask(f"{self.url}/{session}/{handle}", "handle_info"))["info"]
+                role = info.get("plugin_specific", {}).get("type") or "none"
+                roles[role] = roles.get(role, 0) + 1
+                if role == "subscriber":
+                    sent += sum(m["stats"]["out"]["packets"] for m in info.get("webrtc", {}).get("media", {}).values())
+        return {"server_sent": sent, "janus_handles": roles}
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -466,6 +478,7 @@ async def client_process(args) -> None:
     write_message(writer, {
         "op": "result", "sent": ticks * len(published) * PACKETS_PER_TICK, "received": sum(s[2] for s in streams),
         "expected": sum(s[1] - s[0] + 1 for s in streams), "streams": len(streams),
+        "srtp_profiles": sorted({c.transport.dtls._ssl.get_selected_srtp_profile().decode() for c in receivers}),
     })
     await writer.drain()
     await messages.get()  # "close": the bench has read what it needs from the server
@@ -480,8 +493,12 @@ async def client_process(args) -> None:
 # --- the bench side -----------------------------------------------------------------------
 
 
-async def run_load(args, ns: Namespace, server_pids: list[int], offers=None, janus_url: str | None = None, check=None) -> dict:
-    """Start the client processes, walk them through publish → subscribe → window, and measure the server."""
+async def run_load(args, ns: Namespace, server_pids: list[int], counters, offers=None, janus_url: str | None = None) -> dict:
+    """Start the client processes, walk them through publish → subscribe → window, and measure the server.
+
+    ``counters()`` reads the server's own count of packets sent to subscribers
+    (``server_sent``), a cross-check on what the clients received.
+    """
     directory = tempfile.mkdtemp(prefix="muster-janus-bench-")
     socket_path = os.path.join(directory, "clients.sock")
     procs_n = max(1, min(args.client_procs, args.subscribers))
@@ -545,10 +562,11 @@ async def run_load(args, ns: Namespace, server_pids: list[int], offers=None, jan
         processes = [psutil.Process(pid) for pid in server_pids]
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
         cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
+        server_before = await counters()
         await asyncio.sleep(max(0.0, window_end - time.monotonic()))
         cpu_after = sum(sum(p.cpu_times()[:2]) for p in processes)
+        server_after = await counters()
         results = await gather_all("result")
-        checked = await check() if check else {}
         tell({"op": "close"})
         for proc in procs:
             await asyncio.wait_for(proc.wait(), 30)
@@ -564,6 +582,7 @@ async def run_load(args, ns: Namespace, server_pids: list[int], offers=None, jan
     received = sum(r["received"] for r in results)
     expected = sum(r["expected"] for r in results)
     cpu = cpu_after - cpu_before
+    server_sent = server_after.pop("server_sent") - server_before["server_sent"]
     return {
         "join_s": round(join_s, 2),
         "received_pkts": received,
@@ -576,7 +595,10 @@ async def run_load(args, ns: Namespace, server_pids: list[int], offers=None, jan
         "cpu_s": round(cpu, 2),
         "cpu_cores": round(cpu / args.duration, 2),
         "pkts_per_cpu_s": round(received / cpu) if cpu > 0 else None,
-        **checked,
+        "server_sent_pkts": server_sent,
+        "server_sent_pkts_per_cpu_s": round(server_sent / cpu) if cpu > 0 else None,
+        "srtp_profiles": sorted({p for r in results for p in r["srtp_profiles"]}),
+        **server_after,
     }
 
 
@@ -594,8 +616,12 @@ async def run_muster(args, ns: Namespace) -> dict:
         except Exception as exc:
             write_message(writer, {"name": message["name"], "error": str(exc)})
 
+    async def counters() -> dict:
+        stats = await asyncio.gather(*(router.call(i, "stats") for i in range(router.worker_count)))
+        return {"server_sent": sum(s["forwarded"] for s in stats)}
+
     try:
-        return await run_load(args, ns, router.pids + [os.getpid()], offers=offers)
+        return await run_load(args, ns, router.pids + [os.getpid()], counters, offers=offers)
     finally:
         await router.close()
 
@@ -609,7 +635,6 @@ async def run_janus(args, ns: Namespace) -> dict:
     with ns.entered():
         janus = await asyncio.create_subprocess_exec(JANUS, "-C", str(directory / "janus.jcfg"), "-F", str(directory), "-N", stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{ns.address}:{JANUS_HTTP_PORT}/janus"
-    admin_url = f"http://{ns.address}:{JANUS_ADMIN_PORT}/admin"
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(100):
@@ -630,10 +655,8 @@ async def run_janus(args, ns: Namespace) -> dict:
                 "bitrate": 0, "notify_joining": False, "audiolevel_event": False,
             })
 
-            async def check() -> dict:
-                return {"janus_handles": await janus_handles(http, admin_url, secret)}
-
-            result = await run_load(args, ns, [janus.pid], janus_url=url, check=check)
+            admin = JanusAdmin(http, f"http://{ns.address}:{JANUS_ADMIN_PORT}/admin", secret)
+            result = await run_load(args, ns, [janus.pid], admin.counters, janus_url=url)
             await control.close()
         result.update({"janus_version": info.get("version_string"), "janus_event_loops": loops})
         return result
@@ -653,18 +676,28 @@ async def run_janus(args, ns: Namespace) -> dict:
 
 
 async def compare(args) -> dict:
-    """Both sides in one run, Muster first; the figures and ``janus_ratio`` for the bench's JSON line."""
+    """Both servers in one run, alternating (M J, J M, ...) over ``--rounds`` so background load hits both alike.
+
+    Each side's figure is its received packets over its CPU seconds, summed over the rounds.
+    """
+    runs: dict[str, list[dict]] = {"muster": [], "janus": []}
     with Namespace() as ns:
-        muster = await run_muster(args, ns)
-        janus = await run_janus(args, ns)
-    ratio = muster["pkts_per_cpu_s"] / janus["pkts_per_cpu_s"] if muster["pkts_per_cpu_s"] and janus["pkts_per_cpu_s"] else None
+        for round_ in range(args.rounds):
+            for side in ("muster", "janus") if round_ % 2 == 0 else ("janus", "muster"):
+                runs[side].append(await (run_muster if side == "muster" else run_janus)(args, ns))
+
+    def per_cpu_s(side: str) -> int | None:
+        cpu = sum(r["cpu_s"] for r in runs[side])
+        return round(sum(r["received_pkts"] for r in runs[side]) / cpu) if cpu > 0 else None
+
+    muster, janus = per_cpu_s("muster"), per_cpu_s("janus")
     return {
-        "janus_ratio": round(ratio, 3) if ratio is not None else None,
-        "janus_forwarded_pkts_per_cpu_s": janus["pkts_per_cpu_s"],
-        "muster_side_by_side_pkts_per_cpu_s": muster["pkts_per_cpu_s"],
+        "janus_ratio": round(muster / janus, 3) if muster and janus else None,
+        "janus_forwarded_pkts_per_cpu_s": janus,
+        "muster_side_by_side_pkts_per_cpu_s": muster,
         "janus_side_by_side": {
-            "publishers": args.publishers, "subscribers": args.subscribers, "duration_s": args.duration,
-            "load_avg_1m": round(os.getloadavg()[0], 2), "muster": muster, "janus": janus,
+            "publishers": args.publishers, "subscribers": args.subscribers, "duration_s": args.duration, "rounds": args.rounds,
+            "load_avg_1m": round(os.getloadavg()[0], 2), **runs,
         },
     }
 
@@ -681,7 +714,7 @@ def compare_or_reason(options: argparse.Namespace) -> dict:
         return {"janus_ratio": None, "janus": f"failed: {exc.__class__.__name__}: {exc}"}
 
 
-LOAD_OPTIONS = ("publishers", "subscribers", "duration", "warmup", "client_procs")
+LOAD_OPTIONS = ("publishers", "subscribers", "duration", "warmup", "rounds", "client_procs")
 
 
 def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -692,6 +725,7 @@ def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     group.add_argument(f"--{prefix}subscribers", dest=f"{dest}subscribers", type=int, default=25, help="subscribers, each receiving every publisher (default 25)")
     group.add_argument(f"--{prefix}duration", dest=f"{dest}duration", type=float, default=15.0, help="measured window per server in seconds (default 15)")
     group.add_argument(f"--{prefix}warmup", dest=f"{dest}warmup", type=float, default=3.0, help="seconds of traffic before each window (default 3)")
+    group.add_argument(f"--{prefix}rounds", dest=f"{dest}rounds", type=int, default=2, help="rounds, each measuring both servers, in alternating order (default 2)")
     group.add_argument(f"--{prefix}client-procs", dest=f"{dest}client_procs", type=int, default=2, help="client processes (default 2)")
 
 
