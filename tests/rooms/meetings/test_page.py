@@ -1,0 +1,195 @@
+"""The meeting page in two real Chromium profiles with fake camera and microphone, meeting through the SFU.
+
+Each page's own ``RTCPeerConnection.getStats()`` must show the other's video
+decoded (``framesDecoded``) and its audio received (``totalSamplesReceived``)
+growing; a screen share renegotiates and the other page decodes it on its
+screen slot. Pages run on the embedded database only, as in tests/web.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from rooms.meetings.meetings import do_create_meeting
+from server.appkeys import SETTINGS
+from tests import services
+from tests.factories import PASSWORD, make_org, make_user
+from tests.web.conftest import CHROMIUM_ARGS, backend, base_url, live_server  # noqa: F401  (fixtures)
+
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",  # grants camera, microphone and screen capture without a prompt
+    "--allow-loopback-in-peer-connection",  # the SFU listens on 127.0.0.1 in tests
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Every RTCPeerConnection the page creates, for the test to read its stats (test-only instrumentation).
+RECORD_PEER_CONNECTIONS = """
+window.__pcs = [];
+const NativePeerConnection = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(...args) { super(...args); window.__pcs.push(this); }
+};
+"""
+
+# What the page receives: decoded video frames per track, audio samples, by inbound-rtp stream.
+INBOUND = """
+async () => {
+  const pc = window.__pcs[0];
+  if (!pc) return null;
+  const out = { video: {}, audio: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "video") out.video[s.trackIdentifier] = s.framesDecoded || 0;
+    else out.audio += s.totalSamplesReceived || 0;
+  });
+  return out;
+}
+"""
+
+
+@pytest.fixture
+async def browser():
+    executable = services.require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS + MEDIA_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def open_page(browser, base_url):  # noqa: F811
+    """New browser profiles; each fails the test on a script error or a CSP violation."""
+    contexts, problems = [], []
+
+    async def open_page(token: str | None = None):
+        context = await browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(15_000)
+        await context.add_init_script(RECORD_PEER_CONNECTIONS)
+        if token:
+            await context.add_init_script(f"localStorage.setItem('muster.token', {token!r});")
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
+        return page
+
+    yield open_page
+    for context in contexts:
+        await context.close()
+    assert problems == []
+
+
+async def host_and_meeting(db, base_url: str, secret_key: str, **fields) -> tuple[str, str]:  # noqa: F811
+    """A meeting hosted by a member of an organisation; its link path and the host's session token."""
+    host = await make_user(db, "Hana Host")
+    org = await make_org(db, host)
+    async with db.transaction(org_id=org.id) as tx:
+        meeting = await do_create_meeting(
+            tx, secret_key, host_id=host.id, title="Ward round", scheduled_at=None, passcode=fields.get("passcode"),
+            lobby_enabled=fields.get("lobby_enabled", False), cap=10, cohosts=[],
+        )
+        link = f"/m/{meeting.join_token}"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{base_url}/api/v1/auth/login", json={"email": host.email, "password": PASSWORD}) as resp:
+            assert resp.status == 200, await resp.text()
+            token = (await resp.json())["token"]
+    return link, token
+
+
+async def join_as_host(open_page, link, token, passcode=None):
+    page = await open_page(token)
+    await page.goto(link)
+    await expect(page.locator("#display-name")).to_be_hidden()
+    if passcode:
+        await page.fill("#passcode", passcode)
+    await page.click("#join-submit")
+    await expect(page.locator("body")).to_have_attribute("data-meeting", "joined")
+    return page
+
+
+async def join_as_guest(open_page, link, name, passcode=None):
+    page = await open_page()
+    await page.goto(link)
+    await page.fill("#display-name", name)
+    if passcode:
+        await page.fill("#passcode", passcode)
+    await page.click("#join-submit")
+    return page
+
+
+async def received(page) -> dict:
+    return await page.evaluate(INBOUND)
+
+
+async def wait_growing(page, pick, timeout: float = 20.0) -> None:
+    """Until ``pick(stats)`` is positive and has grown since the previous look."""
+    loop = asyncio.get_running_loop()
+    deadline, last = loop.time() + timeout, None
+    while True:
+        stats = await received(page)
+        value = pick(stats) if stats else 0
+        if value and last is not None and value > last:
+            return
+        last = value or None
+        if loop.time() > deadline:
+            raise AssertionError(f"media did not grow within {timeout}s: {stats}")
+        await asyncio.sleep(0.5)
+
+
+def camera_frames(stats) -> int:
+    return sum(stats["video"].values())
+
+
+async def test_two_browsers_meet_and_each_decodes_the_others_video_and_audio(app, db, base_url, open_page):  # noqa: F811
+    link, token = await host_and_meeting(db, base_url, app[SETTINGS].secret_key, passcode="2468", lobby_enabled=True)
+    host = await join_as_host(open_page, link, token, passcode="2468")
+
+    guest = await join_as_guest(open_page, link, "Gus Guest", passcode="1111")
+    await expect(guest.locator("#join-error")).to_have_text("wrong passcode for this meeting")
+    await guest.fill("#passcode", "2468")
+    await guest.click("#join-submit")
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "lobby")
+    await host.locator("#waiting li", has_text="Gus Guest").get_by_role("button", name="Admit").click()
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "joined")
+    await expect(host.locator("#people li")).to_have_count(2)
+
+    for page in (host, guest):
+        await wait_growing(page, camera_frames)
+        await wait_growing(page, lambda stats: stats["audio"])
+    await expect(host.locator("body")).to_have_attribute("data-media", "connected")
+
+    await guest.fill("#chat-text", "Hello from the guest")
+    await guest.press("#chat-text", "Enter")
+    await expect(host.locator("#chat li")).to_have_text(["Gus GuestHello from the guest"])
+    await guest.click("#toggle-hand")
+    await expect(host.locator("#people li", has_text="Gus Guest")).to_contain_text("hand up")
+    await guest.click("#toggle-audio")
+    await expect(host.locator("#people li", has_text="Gus Guest")).to_contain_text("muted")
+    await guest.click("#leave")
+    await expect(host.locator("#people li")).to_have_count(1)
+
+
+async def test_screen_share_renegotiates_and_the_other_browser_decodes_it(app, db, base_url, open_page):  # noqa: F811
+    link, token = await host_and_meeting(db, base_url, app[SETTINGS].secret_key)
+    host = await join_as_host(open_page, link, token)
+    guest = await join_as_guest(open_page, link, "Gus Guest")
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "joined")
+    await wait_growing(guest, camera_frames)
+
+    await host.click("#toggle-screen")
+    await expect(host.locator("#toggle-screen")).to_have_text("Stop sharing")
+    await expect(guest.locator("#screen-tile")).to_be_visible()
+    await expect(guest.locator("#screen-label")).to_have_text("Hana Host is sharing their screen")
+    screen_track = await guest.evaluate("document.getElementById('screen-video').srcObject.getVideoTracks()[0].id")
+    await wait_growing(guest, lambda stats: stats["video"].get(screen_track, 0))
+    await wait_growing(guest, camera_frames)  # the camera keeps flowing beside the screen
+
+    await host.click("#toggle-screen")
+    await expect(guest.locator("#screen-tile")).to_be_hidden()
+    await expect(host.locator("#toggle-screen")).to_have_text("Share screen")
