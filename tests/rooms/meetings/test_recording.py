@@ -6,7 +6,7 @@ import av
 from aiortc.mediastreams import VideoStreamTrack
 
 from rooms.recording.frames import FrameAssembler
-from tests.rooms.meetings.test_signalling import attend, setup_meeting
+from tests.rooms.meetings.test_signalling import attend, setup_meeting, wait_for_video
 
 
 class SolidVideo(VideoStreamTrack):
@@ -28,15 +28,6 @@ class SolidVideo(VideoStreamTrack):
 def mean_luma(frame) -> float:
     sample = bytes(frame.planes[0])[::101]
     return sum(sample) / len(sample)
-
-
-async def wait_for_video(attendee, frames: int = 3) -> None:
-    for _ in range(50):
-        if "video" in attendee.tracks:
-            break
-        await asyncio.sleep(0.1)
-    for _ in range(frames):
-        await asyncio.wait_for(attendee.tracks["video"].recv(), 10)
 
 
 async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switch(client, db):

@@ -2,9 +2,11 @@
 import asyncio
 import json
 
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
+from rooms.config import RoomsSettings
 from tests.factories import make_org, person
 from tests.rooms.meetings.test_meetings_api import add_member, create, join
 
@@ -43,6 +45,16 @@ class Attendee:
         await self.send({"type": "meeting.offer", "sdp": pc.localDescription.sdp})
         answer = await self.next("meeting.answer")
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+
+async def wait_for_video(attendee: Attendee, frames: int = 3) -> None:
+    """Until the attendee's video slot has delivered ``frames`` decoded frames."""
+    for _ in range(50):
+        if "video" in attendee.tracks:
+            break
+        await asyncio.sleep(0.1)
+    for _ in range(frames):
+        await asyncio.wait_for(attendee.tracks["video"].recv(), 10)
 
 
 async def attend(client, headers, ticket) -> Attendee:
@@ -148,3 +160,132 @@ async def test_lobby_lock_cap_and_removal_by_the_host(client, db):
     for attendee in (a, b, c):
         await attendee.ws.close()
 
+
+
+async def test_host_controls_and_what_a_participant_may_not_do(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    host_seat = (await a.next("meeting.joined"))["you"]["id"]
+    b = await attend(client, member.headers, member_ticket)
+    member_seat = (await b.next("meeting.joined"))["you"]["id"]
+    await a.next("meeting.participant_joined")
+
+    for ref, command in enumerate(("mute", "stop_video", "remove", "end", "lock", "admit", "deny", "cohost", "record")):
+        await b.send({"type": f"meeting.{command}", "participant": host_seat, "locked": True, "recording": True, "ref": ref})
+        error = await b.next("error", ref=ref)
+        assert error["error"]["code"] == "forbidden"
+        assert error["error"]["message"] == f"only the host or a co-host can {command.replace('_', ' ')}"
+
+    await b.send({"type": "meeting.state", "hand": True, "audio": False, "video": False})
+    state = await a.next("meeting.state")
+    assert (state["participant"], state["hand"], state["audio"], state["video"]) == (member_seat, True, False, False)
+    await b.send({"type": "meeting.state", "hand": False, "audio": True, "video": True})
+    assert (await a.next("meeting.state"))["hand"] is False
+    await b.send({"type": "meeting.state", "hand": "yes", "ref": 20})
+    assert "true/false" in (await b.next("error", ref=20))["error"]["message"]
+    await b.send({"type": "meeting.reaction", "emoji": "👏"})
+    assert (await a.next("meeting.reaction")) == {"type": "meeting.reaction", "participant": member_seat, "emoji": "👏"}
+    await b.send({"type": "meeting.reaction", "emoji": "x" * 20, "ref": 21})
+    assert (await b.next("error", ref=21))["error"]["message"] == "reaction needs 'emoji' (up to 8 characters)"
+    await b.send({"type": "meeting.chat", "text": "  ", "ref": 22})
+    assert (await b.next("error", ref=22))["error"]["message"] == "chat needs 'text' (1-4000 characters)"
+
+    await a.send({"type": "meeting.mute", "participant": member_seat})
+    assert (await b.next("meeting.muted_by_host"))["by"] == host_seat
+    muted = await a.next("meeting.state", participant=member_seat)
+    assert muted["audio"] is False and muted["video"] is True
+    await a.send({"type": "meeting.stop_video", "participant": member_seat})
+    assert (await b.next("meeting.video_stopped_by_host"))["by"] == host_seat
+    assert (await a.next("meeting.state", participant=member_seat))["video"] is False
+    await a.send({"type": "meeting.remove", "participant": "nobody", "ref": 23})
+    assert (await a.next("error", ref=23))["error"]["message"] == "no such participant in this meeting"
+
+    ended = await client.post(f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}/end", headers=host.headers)
+    assert ended.status == 200
+    for attendee in (a, b):
+        assert (await attendee.next("meeting.ended"))["reason"] == "the host ended the meeting"
+        await attendee.ws.close()
+
+
+def silence(pc: RTCPeerConnection) -> None:
+    """The network under this peer vanishes: nothing it sends arrives, and its socket stays open (no ICMP, no close)."""
+    for transceiver in pc.getTransceivers():
+        for protocol in transceiver.sender.transport.transport._connection._protocols:
+            protocol.transport.sendto = lambda *args, **kwargs: None
+
+
+@pytest.fixture
+def short_media_timeout(monkeypatch):
+    """Set before the app reads its settings (list it before ``client``)."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_TIMEOUT_S", "2")
+
+
+async def test_a_participant_whose_network_vanishes_is_removed_within_10_s(short_media_timeout, client, db):
+    assert RoomsSettings().media_timeout_s == 2
+    assert RoomsSettings.model_fields["media_timeout_s"].default + 1.2 < 10  # the default keeps the promise: timeout + one check
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    b = await attend(client, member.headers, member_ticket)
+    member_seat = (await b.next("meeting.joined"))["you"]["id"]
+    try:
+        await a.publish_and_subscribe()
+        await b.publish_and_subscribe()
+        await wait_for_video(a)
+        silence(b.pc)  # b's WebSocket stays open: only the media path can tell
+        start = asyncio.get_running_loop().time()
+        left = await a.next("meeting.participant_left", timeout=10)
+        elapsed = asyncio.get_running_loop().time() - start
+        assert (left["participant"], left["reason"]) == (member_seat, "connection lost")
+        assert 2 <= elapsed < 10
+        assert (await b.next("error"))["error"]["code"] == "media_failed"
+        await a.send({"type": "meeting.chat", "text": "still here"})
+        assert (await a.next("meeting.chat"))["text"] == "still here"
+    finally:
+        for attendee in (a, b):
+            if attendee.pc is not None:
+                await attendee.pc.close()
+            await attendee.ws.close()
+
+
+def server_media_port(pc: RTCPeerConnection) -> int:
+    """The SFU's host candidate port, from the answer."""
+    candidate = next(line for line in pc.remoteDescription.sdp.split("\r\n") if line.startswith("a=candidate:"))
+    return int(candidate.split()[5])
+
+
+async def test_malformed_rtp_rtcp_and_garbage_udp_get_the_sender_an_error_and_the_meeting_goes_on(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    b = await attend(client, member.headers, member_ticket)
+    await b.next("meeting.joined")
+    try:
+        await a.publish_and_subscribe()
+        await b.publish_and_subscribe()
+        await wait_for_video(a)
+        await wait_for_video(b)
+
+        dtls = b.pc.getTransceivers()[0].sender.transport  # b's own SRTP session: the SFU decrypts these fine
+        await dtls._send_rtp(bytes([0xA0, 96, 0, 1]) + bytes(8) + b"\x01\x02\x03\x00")  # P=1, padding length 0
+        rtp_error = (await b.next("error"))["error"]
+        assert rtp_error["code"] == "bad_rtp" and "padding length 0 is invalid" in rtp_error["message"]
+        await dtls._send_rtp(bytes([0x83, 201, 0, 1]) + bytes(4))  # a receiver report announcing 3 blocks, with none
+        rtcp_error = (await b.next("error"))["error"]
+        assert rtcp_error["code"] == "bad_rtcp" and "announces 3 report blocks" in rtcp_error["message"]
+
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=("127.0.0.1", server_media_port(b.pc)))
+        for first in (0x00, 0x01, 0x16, 0x17, 0x30, 0x80, 0x81, 0xC8, 0xFF):  # STUN, DTLS, RTP, RTCP ranges and beyond
+            for size in (1, 13, 200):
+                transport.sendto(bytes([first]) + bytes(range(size)) [: size - 1])
+        transport.close()
+
+        await wait_for_video(a, 10)  # both keep receiving each other's video
+        await wait_for_video(b, 10)
+        assert not [f for f in a.frames if f["type"] == "error"]  # nobody else heard of b's bad packets
+    finally:
+        for attendee in (a, b):
+            if attendee.pc is not None:
+                await attendee.pc.close()
+            await attendee.ws.close()
