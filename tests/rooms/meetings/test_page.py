@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from rooms.keys import LIVE_MEETINGS
 from rooms.meetings.meetings import do_create_meeting
 from server.appkeys import SETTINGS
 from tests import services
@@ -163,6 +164,9 @@ async def test_two_browsers_meet_and_each_decodes_the_others_video_and_audio(app
         await wait_growing(page, camera_frames)
         await wait_growing(page, lambda stats: stats["audio"])
     await expect(host.locator("body")).to_have_attribute("data-media", "connected")
+    workers = app[LIVE_MEETINGS].router.workers
+    remote = {c.host for w in workers for r in w.rooms.values() for p in r.peers.values() for c in p.transport.ice._connection.remote_candidates}
+    assert remote == {"127.0.0.1"}  # the browsers' other interfaces were neither paired nor learnt from their checks
 
     await guest.fill("#chat-text", "Hello from the guest")
     await guest.press("#chat-text", "Enter")
