@@ -68,12 +68,14 @@ class StageRecorder:
         self.failure: str | None = None
 
     def follow(self, room: "RoomState") -> None:
-        """Point the slots at the current stage (called whenever the worker re-selects)."""
+        """Point the slots at the current stage (called whenever the worker re-selects, at least every tick)."""
         if self.failure:
             return
         screen = room.screens.current()
         stage = room.tracks.get(screen) if screen is not None else next((room.camera_of[p] for p in room.order if p in room.camera_of), None)
-        if self.video.show(stage):
+        if self.video.show(stage) or self.video.waiting_keyframe or self.frames.need_keyframe:
+            # asked again at every re-selection while waiting: a request may have been throttled or lost,
+            # and unlike a browser the recorder sends no PLI of its own (the worker allows one a second)
             self.worker.request_keyframe(stage)
         voices = [room.speakers.dominant, stage.owner if stage is not None else None, *room.audio_of]
         self.audio.show(next((room.audio_of[p] for p in voices if p in room.audio_of), None))

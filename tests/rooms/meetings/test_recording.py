@@ -49,12 +49,12 @@ async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switc
         assert started["recording"] is True and started["by"] == (await a.next("meeting.recording"))["by"]
         await a.send({"type": "meeting.record", "recording": True, "ref": 2})
         assert (await a.next("error", ref=2))["error"]["code"] == "already_recording"
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(2)
 
         await b.send({"type": "meeting.leave"})  # the stage moves to the host's camera
         await a.next("meeting.participant_left")
         await b.pc.close()
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(2)
         await a.send({"type": "meeting.record", "recording": False})
         stopped = await a.next("meeting.recording")
         assert stopped["recording"] is False and stopped["recording_id"] == started["recording_id"]
