@@ -5,6 +5,7 @@ by its column, and the other rows go on.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from server.errors import InvalidInput
@@ -31,6 +32,7 @@ class RowError:
     message: str
 
 
+@functools.lru_cache(maxsize=4096)  # a file names a few hundred departments, row after row
 def parse_department_path(text: str) -> tuple[str, ...] | None:
     """ "Surgery / Ward 3" → ("Surgery", "Ward 3"); empty → no department."""
     if not text.strip():

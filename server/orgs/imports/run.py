@@ -22,6 +22,7 @@ from server.db import Database
 from server.errors import InvalidInput
 from server.orgs.imports.readers import FileRow, open_member_file
 from server.orgs.imports.rows import ImportRow, RowError, check_row
+from server.orgs.imports.table_stats import TableStatistics
 from server.orgs.imports.writer import BatchOutcome, DepartmentIds, write_batch
 
 BATCH_ROWS = 1000
@@ -114,6 +115,7 @@ async def do_import_members(
     """Import every row of a CSV or XLSX file into the organisation; InvalidInput if the file itself is unusable."""
     report = ImportReport()
     departments = DepartmentIds(db, org_id)
+    statistics = TableStatistics(db)
     with contextlib.ExitStack() as stack:
         # Opening an XLSX parses its shared strings: CPU work, off the event loop too.
         columns, file_rows = await asyncio.to_thread(stack.enter_context, open_member_file(path))
@@ -127,7 +129,9 @@ async def do_import_members(
                 report.record(BatchOutcome(errors=batch.errors))
                 if batch.rows:
                     ids = await departments.resolve(r.department for r in batch.rows if r.department)
-                    report.record(await write_batch(db, org_id, batch.rows, columns=frozenset(columns), department_ids=ids))
+                    outcome = await write_batch(db, org_id, batch.rows, columns=frozenset(columns), department_ids=ids)
+                    report.record(outcome)
+                    await statistics.rows_created(outcome.created)
                 if on_progress is not None:
                     on_progress(report)
         finally:

@@ -20,10 +20,10 @@ fault fail and the rest of the batch still goes in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, bindparam, case, func, insert, select, update
+from sqlalchemy import any_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
@@ -139,20 +139,35 @@ async def _write_rows(
     return outcome
 
 
-async def _existing_members(tx: Transaction, external_ids: list[str]) -> dict[str, int]:
-    """external_id → account, for the rows that are already members.
-
-    On PostgreSQL the ids go in as one array joined through unnest(): a list of
-    1,000 IN parameters is searched linearly for every member of the
-    organisation once the server plans the prepared statement generically,
-    which made an import of 100,000 people quadratic.
-    """
-    query = select(Membership.external_id, Membership.user_id)
+def _one_of(tx: Transaction, column, values: Collection):
+    """``column`` equals one of ``values``: on PostgreSQL one array parameter (``= ANY``), so the
+    statement is the same whatever the batch's length and is not re-rendered with 1,000 parameters."""
     if tx.dialect == "postgresql":
-        wanted = func.unnest(bindparam("external_ids", external_ids, type_=ARRAY(String))).table_valued("external_id").render_derived()
-        query = query.join(wanted, Membership.external_id == wanted.c.external_id)
-    else:
-        query = query.where(Membership.external_id.in_(external_ids))
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _many_rows(tx: Transaction, table, columns: dict[str, list], constants: dict):
+    """An INSERT into ``table`` of the rows ``columns`` holds (column name → one value per row),
+    each also given ``constants``; returns the statement and its executemany parameters.
+
+    On PostgreSQL the rows travel as one array per column, unnest()ed server
+    side in their order: one statement with a dozen parameters, instead of
+    SQLAlchemy rendering and binding ten parameters a row.
+    """
+    statement = insert_for(tx.dialect, table)
+    constant_values = {name: bindparam(name, value, type_=table.c[name].type) for name, value in constants.items()}
+    if tx.dialect != "postgresql":
+        return statement.values(constant_values), [dict(zip(columns, row)) for row in zip(*columns.values())]
+    arrays = [bindparam(f"{name}_array", values, type_=ARRAY(table.c[name].type)) for name, values in columns.items()]
+    source = func.unnest(*arrays).table_valued(*columns, with_ordinality="position").render_derived()
+    rows = select(*(source.c[name] for name in columns), *constant_values.values()).order_by(source.c.position)
+    return statement.from_select([*columns, *constants], rows), None
+
+
+async def _existing_members(tx: Transaction, external_ids: list[str]) -> dict[str, int]:
+    """external_id → account, for the rows that are already members."""
+    query = select(Membership.external_id, Membership.user_id).where(_one_of(tx, Membership.external_id, external_ids))
     return dict((await tx.session.execute(query)).all())
 
 
@@ -160,7 +175,7 @@ async def _accounts_by_email(tx: Transaction, emails: set[str]) -> dict[str, int
     if not emails:
         return {}
     # Accounts store emails lower-cased (server/accounts/users.py), as the rows do.
-    return dict((await tx.session.execute(select(User.email, User.id).where(User.email.in_(emails)))).all())
+    return dict((await tx.session.execute(select(User.email, User.id).where(_one_of(tx, User.email, emails)))).all())
 
 
 async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tuple[int, str | None]]:
@@ -168,22 +183,24 @@ async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tupl
     if not user_ids:
         return {}
     rows = await tx.session.execute(
-        select(Membership.user_id, Membership.id, Membership.external_id).where(Membership.user_id.in_(user_ids))
+        select(Membership.user_id, Membership.id, Membership.external_id).where(_one_of(tx, Membership.user_id, user_ids))
     )
     return {user_id: (membership_id, external_id) for user_id, membership_id, external_id in rows}
 
 
 async def _create_accounts(tx: Transaction, rows: Sequence[ImportRow]) -> dict[str, int]:
-    """One INSERT for every missing account; returns external_id → new account id."""
+    """One INSERT for every missing account; returns external_id → new account id.
+
+    The ids come back sorted, matching the rows' order: a sequence hands out
+    increasing ids and the rows are inserted in order (what SQLAlchemy's own
+    ``sort_by_parameter_order`` relies on too).
+    """
     if not rows:
         return {}
-    now = utcnow()
-    ids = (
-        await tx.session.scalars(
-            insert(User).returning(User.id, sort_by_parameter_order=True),
-            [{"kind": "person", "name": r.name, "email": r.email, "password_hash": None, "totp_enabled": False, "created_at": now} for r in rows],
-        )
-    ).all()
+    table = User.__table__
+    constants = {"kind": "person", "password_hash": None, "totp_enabled": False, "created_at": utcnow()}
+    statement, parameters = _many_rows(tx, table, {"name": [r.name for r in rows], "email": [r.email for r in rows]}, constants)
+    ids = sorted((await tx.session.scalars(statement.returning(table.c.id), parameters)).all())
     return {row.external_id: user_id for row, user_id in zip(rows, ids, strict=True)}
 
 
@@ -195,30 +212,24 @@ async def _upsert_memberships(
     department_ids: dict[tuple[str, ...], int],
 ) -> None:
     table = Membership.__table__
-    now = utcnow()
-    values = [
-        {
-            "org_id": tx.org_id,
-            "user_id": user_ids[r.external_id],
-            "external_id": r.external_id,
-            "display_name": r.name,
-            "email": r.email,
-            "phone": r.phone,
-            "title": r.title,
-            "department_id": department_ids[r.department] if r.department else None,
-            "role": r.role,
-            "created_at": now,
-        }
-        for r in rows
-    ]
-    statement = insert_for(tx.dialect, table)
+    values = {
+        "user_id": [user_ids[r.external_id] for r in rows],
+        "external_id": [r.external_id for r in rows],
+        "display_name": [r.name for r in rows],
+        "email": [r.email for r in rows],
+        "phone": [r.phone for r in rows],
+        "title": [r.title for r in rows],
+        "department_id": [department_ids[r.department] if r.department else None for r in rows],
+        "role": [r.role for r in rows],
+    }
+    statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
     changes = {"display_name": statement.excluded.display_name}
     for column, attribute in UPDATED_FROM_COLUMN.items():
         if column in columns:
             changes[attribute] = statement.excluded[attribute]
     if "role" in columns:
         changes["role"] = case((table.c.role == "owner", table.c.role), else_=statement.excluded.role)
-    # RETURNING lets SQLAlchemy send the batch as one multi-row INSERT ("insertmanyvalues")
-    # instead of a round trip per row.
-    statement = statement.on_conflict_do_update(index_elements=[table.c.org_id, table.c.external_id], set_=changes).returning(table.c.id)
-    await tx.session.scalars(statement, values)
+    # A member the file does not change is not rewritten: no new row version, no index entries, no bloat.
+    changed = or_(*(table.c[attribute].is_distinct_from(value) for attribute, value in changes.items()))
+    statement = statement.on_conflict_do_update(index_elements=[table.c.org_id, table.c.external_id], set_=changes, where=changed)
+    await tx.session.execute(statement, parameters)
