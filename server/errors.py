@@ -52,9 +52,21 @@ class Gone(MusterError):
     code = "gone"
 
 
+class PreconditionFailed(MusterError):
+    """A required request header (e.g. a protocol version) is missing or has another value."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class TooLarge(MusterError):
     status = 413
     code = "too_large"
+
+
+class UnsupportedMediaType(MusterError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class RateLimited(MusterError):

@@ -11,6 +11,7 @@ import socket
 import uuid
 
 import pytest
+import redis.asyncio as redis
 
 POSTGRES_ADMIN_URL = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MUSTER_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -79,3 +80,13 @@ def drop_postgres_database(url: str) -> None:
             await conn.close()
 
     asyncio.run(drop())
+
+
+async def kill_bus_subscriber(subscriber_name: str) -> None:
+    """Cut a node's Redis subscriber connection (``CLIENT KILL``), the way a Redis restart or a network blip does."""
+    admin = redis.from_url(REDIS_URL)
+    try:
+        (subscriber,) = [c for c in await admin.client_list() if c["name"] == subscriber_name]
+        await admin.client_kill_filter(_id=subscriber["id"])
+    finally:
+        await admin.aclose()

@@ -46,16 +46,7 @@ async def my_groups(tx: Transaction, user_id: int) -> list[MyGroupOut]:
         .order_by(Group.last_seq.desc(), Group.id)
     )
     return [
-        MyGroupOut(
-            id=r.id,
-            name=r.name,
-            role=r.role,
-            muted=r.muted,
-            last_seq=r.last_seq,
-            last_change_seq=r.last_change_seq,
-            read_seq=r.read_seq,
-            unread=max(r.last_seq - r.read_seq, 0),
-        )
+        MyGroupOut(**r._asdict(), unread=max(r.last_seq - r.read_seq, 0))
         for r in rows
     ]
 

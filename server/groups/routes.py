@@ -239,20 +239,16 @@ async def recall_message(request: web.Request, org: OrgContext) -> MessageOut:
         return await do_recall_message(tx, access, request.app[SETTINGS], path_int(request, "seq"))
 
 
-@routes.put(MESSAGE + "/reactions")
 @endpoint(body=ReactionIn, response=MessageOut, auth="any")
-async def add_reaction(request: web.Request, body: ReactionIn, org: OrgContext) -> MessageOut:
+async def react(request: web.Request, body: ReactionIn, org: OrgContext) -> MessageOut:
+    """PUT adds the caller's reaction (twice is once); POST .../remove takes it back."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
-        return await do_react(tx, access, path_int(request, "seq"), body.emoji, on=True)
+        return await do_react(tx, access, path_int(request, "seq"), body.emoji, on=request.method == "PUT")
 
 
-@routes.post(MESSAGE + "/reactions/remove")
-@endpoint(body=ReactionIn, response=MessageOut, auth="any")
-async def remove_reaction(request: web.Request, body: ReactionIn, org: OrgContext) -> MessageOut:
-    async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        access = await load_group(tx, org, path_int(request, "group_id"))
-        return await do_react(tx, access, path_int(request, "seq"), body.emoji, on=False)
+routes.put(MESSAGE + "/reactions")(react)
+routes.post(MESSAGE + "/reactions/remove")(react)
 
 
 @routes.post(GROUP + "/read")

@@ -42,7 +42,7 @@ from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.config import Settings
 from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
-from server.errors import Conflict, InvalidInput, MusterError, NotFound, TooLarge
+from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
 from server.groups.access import load_group
 from server.groups.messages import do_post_message
 from server.groups.models import GroupFile, GroupStorage, Upload
@@ -57,18 +57,8 @@ ABANDONED_AFTER = dt.timedelta(days=7)  # an unfinished upload this old stops ho
 routes = web.RouteTableDef()
 
 
-class PreconditionFailed(MusterError):
-    status = 412
-    code = "tus_version"
-
-
-class UnsupportedMediaType(MusterError):
-    status = 415
-    code = "unsupported_media_type"
-
-
 class ChecksumMismatch(MusterError):
-    """tus checksum extension: the bytes of a PATCH do not match its Upload-Checksum."""
+    """tus checksum extension: the bytes of a PATCH do not match its Upload-Checksum (tus's own status, 460)."""
 
     status = 460
     code = "checksum_mismatch"
@@ -79,7 +69,7 @@ TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
 
 def check_tus_version(request: web.Request) -> None:
     if request.headers.get("Tus-Resumable") != TUS_VERSION:
-        raise PreconditionFailed(f"send 'Tus-Resumable: {TUS_VERSION}'; this server speaks tus {TUS_VERSION}")
+        raise PreconditionFailed(f"send 'Tus-Resumable: {TUS_VERSION}'; this server speaks tus {TUS_VERSION}", code="tus_version")
 
 
 def parse_metadata(header: str) -> dict[str, str]:

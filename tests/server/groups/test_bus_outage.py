@@ -2,8 +2,6 @@
 bus is back, the node tells its devices where each group stands and they catch up from history."""
 from __future__ import annotations
 
-import redis.asyncio as redis
-
 from server.accounts.auth import Principal
 from server.appkeys import BUS
 from server.db import Database
@@ -38,12 +36,7 @@ async def test_devices_catch_up_on_group_messages_missed_while_the_bus_was_down(
             await do_post_message(tx, await load_group(tx, owner, group["id"]), settings, body="missed")
     finally:
         await silent.close()
-    admin = redis.from_url(services.REDIS_URL)
-    try:
-        (subscriber,) = [c for c in await admin.client_list() if c["name"] == app[BUS].subscriber_name]
-        await admin.client_kill_filter(_id=subscriber["id"])
-    finally:
-        await admin.aclose()
+    await services.kill_bus_subscriber(app[BUS].subscriber_name)
 
     resync = await _group_frame(device)
     assert resync == {
