@@ -68,6 +68,9 @@ async def test_more_members_than_the_limit_is_refused_and_nothing_is_added(clien
     assert "at most 3 members" in body["error"]["message"]
     detail = await (await client.get(org.url(f"/groups/{group['id']}"), headers=org.owner.headers)).json()
     assert detail["member_count"] == 2
+    too_big = await client.post(org.url("/groups"), json={"name": "Big", "member_ids": [p.id for p in org.people]}, headers=org.owner.headers)
+    assert too_big.status == 400 and (await too_big.json())["error"]["code"] == "too_many_members"
+    assert len(await (await client.get(org.url("/groups"), headers=org.owner.headers)).json()) == 1  # no group was made
 
 
 async def test_rename_by_an_admin_and_owner_hands_over(client, org):

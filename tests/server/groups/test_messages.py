@@ -51,7 +51,8 @@ async def test_a_reply_quotes_the_message_and_mentions_are_members(client, org):
 async def test_at_all_is_for_admins_by_default(client, org):
     group = await create_group(client, org)
     resp = await post(client, org, group["id"], org.people[0], "everyone!", mention_all=True)
-    assert resp.status == 403 and (await resp.json())["error"]["field"] == "mention_all"
+    error = (await resp.json())["error"]
+    assert resp.status == 403 and error["field"] == "mention_all" and error["message"] == "only group admins can mention @all"
     resp = await post(client, org, group["id"], org.owner, "everyone!", mention_all=True)
     assert resp.status == 201 and (await resp.json())["mention_all"] is True
 
@@ -74,6 +75,9 @@ async def test_bad_messages_are_clear_4xx_and_store_nothing(client, db, org, set
     assert outsider.status == 400 and str(org.people[1].id) in (await outsider.json())["error"]["message"]
     assert bad_reply.status == 400 and (await bad_reply.json())["error"]["field"] == "reply_to_seq"
     assert non_member.status == 403 and unknown.status == 404
+    assert (await non_member.json())["error"]["message"] == "you are not a member of this group"
+    assert (await unknown.json())["error"]["message"] == "no such group"
+    assert f"at most {settings.group_message_max_chars} characters" in (await too_long.json())["error"]["message"]
     async with db.transaction(org_id=org.id) as tx:
         assert await tx.session.scalar(select(func.count()).select_from(GroupMessage)) == 0
     detail = await (await client.get(org.url(f"/groups/{gid}"), headers=org.owner.headers)).json()
@@ -101,7 +105,13 @@ async def test_a_recall_after_the_window_is_refused_and_the_message_kept(client,
         old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.group_recall_window_s + 5)
         await tx.session.execute(update(GroupMessage).where(GroupMessage.seq == msg["seq"]).values(created_at=old))
     resp = await client.post(org.url(f"/groups/{group['id']}/messages/{msg['seq']}/recall"), headers=org.people[0].headers)
-    assert resp.status == 403 and (await resp.json())["error"]["code"] == "recall_window_passed"
+    error = (await resp.json())["error"]
+    assert resp.status == 403 and error["code"] == "recall_window_passed"
+    assert error["message"] == f"a message can be recalled only within {settings.group_recall_window_s} seconds of sending"
+    too_long = await client.patch(
+        org.url(f"/groups/{group['id']}/messages/{msg['seq']}"), json={"body": "x" * (settings.group_message_max_chars + 1)}, headers=org.people[0].headers
+    )
+    assert too_long.status == 400 and (await too_long.json())["error"]["code"] == "too_long"
     history = await (await client.get(org.url(f"/groups/{group['id']}/messages"), headers=org.owner.headers)).json()
     assert history["messages"][0]["body"] == "keep me"
 

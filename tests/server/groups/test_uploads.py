@@ -76,7 +76,9 @@ async def test_a_patch_at_the_wrong_offset_is_409_and_keeps_what_was_stored(clie
     location = (await create(client, org, group["id"], org.owner, 10)).headers["Location"]
     await client.patch(location, data=b"abcd", headers=org.owner.headers | TUS | OCTETS | {"Upload-Offset": "0"})
     resp = await client.patch(location, data=b"zz", headers=org.owner.headers | TUS | OCTETS | {"Upload-Offset": "2"})
-    assert resp.status == 409 and (await resp.json())["error"]["code"] == "offset_mismatch"
+    error = (await resp.json())["error"]
+    assert resp.status == 409 and error["code"] == "offset_mismatch"
+    assert error["message"] == "Upload-Offset is 2 but the server has 4 bytes; resume from 4"
     assert await offset_of(client, location, org.owner) == 4
 
 
@@ -85,7 +87,8 @@ async def test_a_checksum_mismatch_is_460_and_keeps_nothing_of_that_patch(client
     location = (await create(client, org, group["id"], org.owner, 10)).headers["Location"]
     await client.patch(location, data=b"abcd", headers=org.owner.headers | TUS | OCTETS | {"Upload-Offset": "0"})
     resp = await client.patch(location, data=b"efgh", headers=org.owner.headers | TUS | OCTETS | {"Upload-Offset": "4", "Upload-Checksum": sha1(b"other")})
-    assert resp.status == 460 and (await resp.json())["error"]["code"] == "checksum_mismatch"
+    error = (await resp.json())["error"]
+    assert resp.status == 460 and error["code"] == "checksum_mismatch" and "do not match Upload-Checksum" in error["message"]
     assert await offset_of(client, location, org.owner) == 4
 
 
