@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import secrets
@@ -52,7 +53,7 @@ from aiortc.rtcrtpparameters import RTCRtpParameters  # noqa: E402
 
 from rooms.media import rtp  # noqa: E402
 from rooms.media.probe import VP8, ProbeClient  # noqa: E402
-from rooms.media.processes import read_message, write_message  # noqa: E402
+from rooms.media.processes import ProcessRouter, read_message, write_message  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
 
 JANUS = "/usr/bin/janus"
@@ -131,6 +132,12 @@ def _setns_fd(fd: int) -> None:
     if libc.setns(fd, CLONE_NEWNET) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+def udp_receive_drops(pid: int) -> int:
+    """UDP datagrams dropped for a full socket receive buffer in the network namespace of ``pid``."""
+    header, values = [line.split()[1:] for line in Path(f"/proc/{pid}/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
+    return int(values[header.index("RcvbufErrors")])
 
 
 def unavailable() -> str | None:
@@ -562,9 +569,11 @@ async def run_load(args, ns: Namespace, server_pids: list[int], counters, offers
         processes = [psutil.Process(pid) for pid in server_pids]
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
         cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
+        drops_before = udp_receive_drops(server_pids[0])
         server_before = await counters()
         await asyncio.sleep(max(0.0, window_end - time.monotonic()))
         cpu_after = sum(sum(p.cpu_times()[:2]) for p in processes)
+        drops = udp_receive_drops(server_pids[0]) - drops_before
         server_after = await counters()
         results = await gather_all("result")
         tell({"op": "close"})
@@ -597,14 +606,15 @@ async def run_load(args, ns: Namespace, server_pids: list[int], counters, offers
         "pkts_per_cpu_s": round(received / cpu) if cpu > 0 else None,
         "server_sent_pkts": server_sent,
         "server_sent_pkts_per_cpu_s": round(server_sent / cpu) if cpu > 0 else None,
+        # datagrams the kernel dropped in the window because a socket in the servers' namespace was full:
+        # the server did not read fast enough (CPU-starved), so it did not forward them either
+        "server_udp_receive_drops": drops,
         "srtp_profiles": sorted({p for r in results for p in r["srtp_profiles"]}),
         **server_after,
     }
 
 
 async def run_muster(args, ns: Namespace) -> dict:
-    from rooms.media.processes import ProcessRouter
-
     with ns.entered():
         router = await ProcessRouter.start(workers=args.workers, host_addresses=[ns.address], audio_n=args.publishers)
     room = router.room("side-by-side")
@@ -626,53 +636,71 @@ async def run_muster(args, ns: Namespace) -> dict:
         await router.close()
 
 
-async def run_janus(args, ns: Namespace) -> dict:
+@dataclasses.dataclass
+class RunningJanus:
+    process: asyncio.subprocess.Process
+    url: str  # the Janus API
+    admin: JanusAdmin
+    info: dict  # its answer to GET /janus/info
+    event_loops: int
+
+
+@contextlib.asynccontextmanager
+async def janus_server(ns: Namespace, http: aiohttp.ClientSession):
+    """Janus started inside ``ns`` with a config of its own in a temporary folder; stopped and removed after."""
     directory = Path(tempfile.mkdtemp(prefix="muster-janus-"))
     secret = secrets.token_hex(16)
     loops = os.cpu_count() or 1
     write_janus_config(directory, ns.interface, secret, loops)
     log = open(directory / "janus.log", "wb")
     with ns.entered():
-        janus = await asyncio.create_subprocess_exec(JANUS, "-C", str(directory / "janus.jcfg"), "-F", str(directory), "-N", stdout=log, stderr=subprocess.STDOUT)
+        process = await asyncio.create_subprocess_exec(JANUS, "-C", str(directory / "janus.jcfg"), "-F", str(directory), "-N", stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{ns.address}:{JANUS_HTTP_PORT}/janus"
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/info") as response:
-                        info = await response.json(content_type=None)
-                        break
-                if janus.returncode is not None:
-                    raise RuntimeError(f"janus exited ({janus.returncode}); see its log")
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("janus did not answer on its HTTP API within 10 s")
-            control = JanusSession(http, url)
-            await control.create()
-            handle = await control.attach()
-            await control.request(handle, {
-                "request": "create", "room": ROOM, "publishers": args.publishers, "audiocodec": "opus", "videocodec": "vp8",
-                "bitrate": 0, "notify_joining": False, "audiolevel_event": False,
-            })
-
-            admin = JanusAdmin(http, f"http://{ns.address}:{JANUS_ADMIN_PORT}/admin", secret)
-            result = await run_load(args, ns, [janus.pid], admin.counters, janus_url=url)
-            await control.close()
-        result.update({"janus_version": info.get("version_string"), "janus_event_loops": loops})
-        return result
+        for _ in range(100):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{url}/info") as response:
+                    info = await response.json(content_type=None)
+                    break
+            if process.returncode is not None:
+                raise RuntimeError(f"janus exited ({process.returncode})")
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("janus did not answer on its HTTP API within 10 s")
+        yield RunningJanus(process, url, JanusAdmin(http, f"http://{ns.address}:{JANUS_ADMIN_PORT}/admin", secret), info, loops)
     except BaseException:
         log.flush()
-        print((directory / "janus.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+        print("janus log (end):\n" + (directory / "janus.log").read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
     finally:
-        janus.terminate()
+        process.terminate()
         try:
-            await asyncio.wait_for(janus.wait(), 10)
+            await asyncio.wait_for(process.wait(), 10)
         except asyncio.TimeoutError:
-            janus.kill()
-            await janus.wait()
+            process.kill()
+            await process.wait()
         log.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+async def create_room(session: JanusSession, publishers: int) -> None:
+    handle = await session.attach()
+    await session.request(handle, {
+        "request": "create", "room": ROOM, "publishers": publishers, "audiocodec": "opus", "videocodec": "vp8",
+        "bitrate": 0, "notify_joining": False, "audiolevel_event": False,
+    })
+
+
+async def run_janus(args, ns: Namespace) -> dict:
+    async with aiohttp.ClientSession() as http, janus_server(ns, http) as janus:
+        control = JanusSession(http, janus.url)
+        await control.create()
+        try:
+            await create_room(control, args.publishers)
+            result = await run_load(args, ns, [janus.process.pid], janus.admin.counters, janus_url=janus.url)
+        finally:
+            await control.close()
+    return dict(result, janus_version=janus.info.get("version_string"), janus_event_loops=janus.event_loops)
 
 
 async def compare(args) -> dict:
