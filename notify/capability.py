@@ -1,6 +1,6 @@
 """How notify/ plugs into the platform (see server/capabilities.py).
 
-Adds the broadcasts API and the provider callbacks, the ``broadcast.receipt``
+Adds the broadcasts API, its pages and the provider callbacks, the ``broadcast.receipt``
 frame of the device WebSocket, the dashboard's bus subscription, and (unless
 ``MUSTER_NOTIFY_ENGINE=false``) this node's escalation and sending workers.
 """
@@ -12,7 +12,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from notify import callbacks, live, routes
+    from notify import callbacks, live, pages, routes
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.providers.configured import configured_provider
@@ -29,6 +29,7 @@ def setup(app: web.Application) -> None:
     live.attach(app)
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
+    pages.setup(app)
     if settings.engine:
         app.cleanup_ctx.append(_run_workers)
 

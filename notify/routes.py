@@ -64,12 +64,20 @@ async def broadcast_out(tx: Transaction, broadcast: Broadcast) -> BroadcastOut:
     )
 
 
-def received_out(broadcast: Broadcast, recipient: BroadcastRecipient) -> ReceivedOut:
-    return ReceivedOut(
-        id=broadcast.id, title=broadcast.title, body=broadcast.body, attachments=broadcast.attachments, sender_id=broadcast.sender_id,
-        created_at=broadcast.created_at, state=STAGES[recipient.stage], delivered_at=recipient.delivered_at, read_at=recipient.read_at,
-        confirmed_at=recipient.confirmed_at,
-    )
+async def received_out(tx: Transaction, rows: list[tuple[Broadcast, BroadcastRecipient]]) -> list[ReceivedOut]:
+    """Broadcasts as their recipient sees them, with the sender's name in the directory (one query for all)."""
+    sender_ids = {b.sender_id for b, _ in rows if b.sender_id is not None}
+    names: dict[int, str] = {}
+    if sender_ids:
+        names = dict((await tx.session.execute(select(Membership.user_id, Membership.display_name).where(Membership.user_id.in_(sender_ids)))).all())
+    return [
+        ReceivedOut(
+            id=b.id, title=b.title, body=b.body, attachments=b.attachments, sender_id=b.sender_id, sender_name=names.get(b.sender_id),
+            created_at=b.created_at, state=STAGES[r.stage], delivered_at=r.delivered_at, read_at=r.read_at, confirmed_at=r.confirmed_at,
+            remind_count=r.remind_count,
+        )
+        for b, r in rows
+    ]
 
 
 @routes.post(BROADCASTS)
@@ -119,7 +127,7 @@ async def list_received(request: web.Request, org: OrgContext) -> list[ReceivedO
             select(Broadcast, BroadcastRecipient).join(BroadcastRecipient, BroadcastRecipient.broadcast_id == Broadcast.id)
             .where(BroadcastRecipient.user_id == org.user_id).order_by(Broadcast.id.desc()).limit(100)
         )
-        return [received_out(b, r) for b, r in rows]
+        return await received_out(tx, [tuple(row) for row in rows])
 
 
 @routes.get(BROADCASTS + "/{broadcast_id}")
@@ -191,7 +199,7 @@ async def remind_again(request: web.Request, org: OrgContext) -> RemindOut:
 async def my_broadcast(request: web.Request, org: OrgContext) -> ReceivedOut:
     """A broadcast sent to the caller, with the caller's own state."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        return received_out(*await get_my_receipt(tx, path_int(request, "broadcast_id"), org.user_id))
+        return (await received_out(tx, [await get_my_receipt(tx, path_int(request, "broadcast_id"), org.user_id)]))[0]
 
 
 @routes.post(BROADCASTS + "/{broadcast_id}/receipt")
@@ -203,7 +211,7 @@ async def post_receipt(request: web.Request, body: ReceiptIn, org: OrgContext) -
         await get_my_receipt(tx, broadcast_id, org.user_id)
         await do_advance(tx, broadcast_id, [org.user_id], body.state)
         tx.session.expire_all()
-        return received_out(*await get_my_receipt(tx, broadcast_id, org.user_id))
+        return (await received_out(tx, [await get_my_receipt(tx, broadcast_id, org.user_id)]))[0]
 
 
 @routes.get("/api/v1/orgs/{org_id}/broadcast-policy")

@@ -162,11 +162,13 @@ class ReceivedOut(Out):
     body: str
     attachments: list[dict]
     sender_id: int | None
+    sender_name: str | None = Field(description="The sender's name in the directory (null if they left).")
     created_at: dt.datetime
     state: str
     delivered_at: dt.datetime | None
     read_at: dt.datetime | None
     confirmed_at: dt.datetime | None
+    remind_count: int = Field(description="How many times the sender reminded this recipient.")
 
 
 class RemindOut(Out):

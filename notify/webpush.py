@@ -36,6 +36,7 @@ async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: N
                 vapid_claims={"sub": settings.vapid_subject},
                 timeout=settings.request_timeout_s,
                 ttl=3600,
+                headers={"Urgency": "high"},  # RFC 8030: deliver even when the device is saving power
                 aiohttp_session=http,
             )
             accepted += 1

@@ -1,0 +1,182 @@
+// The sender's page: compose a notice for members, departments, groups or everyone, send it, then
+// follow its receipts live. The counts and lists are refetched whenever a `broadcast.updated`
+// frame about this notice arrives on the WebSocket (a lost frame costs freshness, never truth).
+
+import { api, query } from "/static/api.js";
+import { el, show, showMessage } from "/static/dom.js";
+import { connectLive, currentOrg, formatTime } from "./common.js";
+
+const STATES = ["sent", "delivered", "read", "confirmed"];
+const LIST_LIMIT = 200;
+const REFRESH_DELAY_MS = 100;
+
+const $ = (id) => document.getElementById(id);
+const state = { orgId: null, chosen: new Map(), current: null, refreshTimer: null, searchTimer: null };
+const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
+
+async function start() {
+  const org = await currentOrg();
+  if (!org) return showMessage($("page-error"), "You are not in an organisation yet.");
+  state.orgId = org.id;
+  $("org-name").textContent = org.name;
+  const [departments, groups] = await Promise.all([api(orgPath("/departments")), api(orgPath("/groups"))]);
+  $("departments").replaceChildren(...departments.map((d) => checkbox("department", d.id, d.name, d.path.split("/").length - 3)));
+  $("groups").replaceChildren(...groups.map((g) => checkbox("group", g.id, g.name, 0)));
+  await loadHistory();
+  connectLive({
+    onReady: () => state.current && refresh(),
+    onFrame: (frame) => frame.type === "broadcast.updated" && frame.broadcast_id === state.current && scheduleRefresh(),
+  });
+  const wanted = Number(new URLSearchParams(location.hash.slice(1)).get("broadcast"));
+  if (wanted) await openDashboard(wanted);
+}
+
+function checkbox(kind, id, name, depth) {
+  return el("li", { class: `depth-${Math.min(depth, 5)}` }, el("label", { class: "check" }, el("input", { type: "checkbox", dataset: { kind, id } }), name));
+}
+
+// --- members: search the directory, pick ------------------------------------------
+
+$("member-search").addEventListener("input", () => {
+  clearTimeout(state.searchTimer);
+  state.searchTimer = setTimeout(searchMembers, 200);
+});
+
+async function searchMembers() {
+  const q = $("member-search").value.trim();
+  if (!q) return $("member-results").replaceChildren();
+  const page = await api(orgPath("/members") + query({ q, limit: 10 }));
+  $("member-results").replaceChildren(
+    ...page.items.map((m) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => choose(m) }, `+ ${m.display_name}`))),
+  );
+}
+
+function choose(member) {
+  state.chosen.set(member.user_id, member.display_name);
+  $("member-search").value = "";
+  $("member-results").replaceChildren();
+  renderChosen();
+}
+
+function renderChosen() {
+  $("chosen-members").replaceChildren(
+    ...[...state.chosen].map(([userId, name]) =>
+      el("li", { class: "chip" }, name, el("button", { type: "button", "aria-label": `Remove ${name}`, onclick: () => (state.chosen.delete(userId), renderChosen()) }, "×")),
+    ),
+  );
+}
+
+// --- links ---------------------------------------------------------------------------
+
+$("add-link").addEventListener("click", () => {
+  $("links").append(
+    el("li", { class: "link-row" },
+      el("input", { class: "link-name", placeholder: "Name", "aria-label": "Link name", maxlength: 200 }),
+      el("input", { class: "link-url", type: "url", placeholder: "https://…", "aria-label": "Link address", maxlength: 2000 })),
+  );
+});
+
+// --- send ------------------------------------------------------------------------------
+
+$("compose").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const ticked = (kind) => [...document.querySelectorAll(`input[data-kind="${kind}"]:checked`)].map((i) => Number(i.dataset.id));
+  const attachments = [...document.querySelectorAll(".link-row")]
+    .map((row) => ({ name: row.querySelector(".link-name").value.trim(), url: row.querySelector(".link-url").value.trim() }))
+    .filter((a) => a.url)
+    .map((a) => ({ name: a.name || a.url, url: a.url }));
+  const body = {
+    title: $("title").value.trim(),
+    body: $("body").value.trim(),
+    attachments,
+    recipients: { everyone: $("everyone").checked, user_ids: [...state.chosen.keys()], department_ids: ticked("department"), group_ids: ticked("group") },
+  };
+  $("send").disabled = true;
+  try {
+    const sent = await api(orgPath("/broadcasts"), { method: "POST", body });
+    showMessage($("compose-error"), "");
+    $("compose").reset();
+    $("links").replaceChildren();
+    state.chosen.clear();
+    renderChosen();
+    await openDashboard(sent.id, sent.unknown);
+    await loadHistory();
+  } catch (error) {
+    showMessage($("compose-error"), error.message);
+  } finally {
+    $("send").disabled = false;
+  }
+});
+
+function describeUnknown(unknown) {
+  const parts = Object.entries(unknown || {}).filter(([, ids]) => ids.length).map(([kind, ids]) => `${kind.replace("_ids", "s")} ${ids.join(", ")}`);
+  return parts.length ? `Not sent to unknown ${parts.join("; ")} (everyone else was).` : "";
+}
+
+// --- the receipt dashboard --------------------------------------------------------------
+
+async function loadHistory() {
+  const sent = await api(orgPath("/broadcasts"));
+  $("history").replaceChildren(
+    ...sent.map((b) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => openDashboard(b.id) }, `${b.title} · ${formatTime(b.created_at)}`))),
+  );
+}
+
+async function openDashboard(broadcastId, unknown) {
+  state.current = broadcastId;
+  history.replaceState(null, "", `#broadcast=${broadcastId}`);
+  showMessage($("dash-unknown"), describeUnknown(unknown));
+  $("remind-result").textContent = "";
+  show($("dashboard"), true);
+  await refresh();
+}
+
+function scheduleRefresh() {
+  if (state.refreshTimer) return;
+  state.refreshTimer = setTimeout(() => {
+    state.refreshTimer = null;
+    refresh().catch((error) => showMessage($("page-error"), error.message));
+  }, REFRESH_DELAY_MS);
+}
+
+async function refresh() {
+  const id = state.current;
+  const base = orgPath(`/broadcasts/${id}`);
+  const [broadcast, failed, ...lists] = await Promise.all([
+    api(base),
+    api(base + "/deliveries" + query({ status: "failed", limit: LIST_LIMIT })),
+    ...STATES.map((s) => api(base + "/recipients" + query({ state: s, limit: LIST_LIMIT }))),
+  ]);
+  if (id !== state.current) return;
+  $("dash-title").textContent = broadcast.title;
+  $("dash-meta").textContent = `Sent ${formatTime(broadcast.created_at)} to ${broadcast.recipient_count}`;
+  for (const s of STATES) document.querySelector(`[data-count="${s}"]`).textContent = String(broadcast.counts[s]);
+  STATES.forEach((s, i) => {
+    document.querySelector(`ul[data-state="${s}"]`).replaceChildren(
+      ...lists[i].items.map((r) =>
+        el("li", { dataset: { userId: r.user_id } }, r.name,
+          el("span", { class: "muted" }, ` ${formatTime(r[`${s}_at`])}`),
+          r.remind_count ? el("span", { class: "remind-count" }, ` reminded ×${r.remind_count}`) : null),
+      ),
+    );
+  });
+  $("escalations").textContent = Object.entries(broadcast.escalations)
+    .map(([channel, byStatus]) => `${channel}: ${Object.entries(byStatus).map(([status, n]) => `${n} ${status}`).join(", ")}`)
+    .join(" · ");
+  $("failed").replaceChildren(...failed.map((d) => el("li", { class: "failed-delivery" }, `${d.name} · ${d.channel} failed: ${d.last_error || "unknown reason"}`)));
+}
+
+$("remind").addEventListener("click", async () => {
+  $("remind").disabled = true;
+  try {
+    const result = await api(orgPath(`/broadcasts/${state.current}/remind`), { method: "POST" });
+    $("remind-result").textContent = `Reminded ${result.reminded} ${result.reminded === 1 ? "person" : "people"}.`;
+    await refresh();
+  } catch (error) {
+    $("remind-result").textContent = error.message;
+  } finally {
+    $("remind").disabled = false;
+  }
+});
+
+start().catch((error) => showMessage($("page-error"), error.message));

@@ -1,0 +1,83 @@
+"""The notify pages in headless Chromium: a sender composes and follows the receipts live, two recipients
+read and one confirms, a failing SMS provider shows on the dashboard, and "remind again" reaches only the unconfirmed."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from tests.factories import person
+from tests.notify.conftest import add_member
+from tests.web.conftest import backend, browser, screenshots  # noqa: F401  (the page-test fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+async def open_as(browser, base_url, who, path):  # noqa: F811
+    context = await browser.new_context(base_url=base_url)
+    context.set_default_timeout(10_000)
+    token = who.headers["Authorization"].removeprefix("Bearer ")
+    await context.add_init_script(f"localStorage.setItem('muster.token', '{token}');")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
+    await page.goto(path)
+    await expect(page.locator("body[data-live='true']")).to_have_count(1)
+    return page, errors
+
+
+async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser, client, db, org, fake_provider, server_port, screenshots):  # noqa: F811
+    base_url = f"http://127.0.0.1:{server_port}"
+    rita, sam = await person(client, db, "Rita"), await person(client, db, "Sam")
+    for who, name in ((rita, "Rita"), (sam, "Sam")):
+        await add_member(db, org.id, who.id, name)  # no phone: only Pat (who has no device open) is texted
+    policy = {"sms_after_s": 0, "call_after_s": None, "repeats": 0, "repeat_interval_s": 60}
+    assert (await client.put(f"/api/v1/orgs/{org.id}/broadcast-policy", json=policy, headers=org.admin.headers)).status == 200
+    fake_provider.mode = "fail"
+
+    rita_page, rita_errors = await open_as(browser, base_url, rita, "/notify/inbox")
+    sam_page, sam_errors = await open_as(browser, base_url, sam, "/notify/inbox")
+    sender, sender_errors = await open_as(browser, base_url, org.admin, "/notify")
+
+    await sender.fill("#title", "Code red")
+    await sender.fill("#body", "Evacuate ward 3 now.")
+    await sender.click("#add-link")
+    await sender.fill(".link-name", "Evacuation plan")
+    await sender.fill(".link-url", "https://intranet.example.org/plan.pdf")
+    for name in ("Rita", "Sam", "Pat"):
+        await sender.fill("#member-search", name)
+        await sender.click(f"#member-results button:text-is('+ {name}')")
+    await expect(sender.locator("#chosen-members .chip")).to_have_count(3)
+    await sender.click("#send")
+
+    for page in (rita_page, sam_page):
+        notice = page.locator(".notice")
+        await expect(notice.locator(".notice-title")).to_have_text("Code red")
+        await expect(notice.locator(".notice-meta")).to_contain_text("From Ada Admin")
+        await expect(notice.locator(".attachments a")).to_have_attribute("href", "https://intranet.example.org/plan.pdf")
+        await expect(notice).to_have_attribute("data-state", "read")
+
+    count = lambda state: sender.locator(f"[data-count='{state}']")  # noqa: E731
+    await expect(count("sent")).to_have_text("3")
+    await expect(count("delivered")).to_have_text("2")  # Pat has no device
+    await expect(count("read")).to_have_text("2")
+    await expect(sender.locator("ul[data-state='read'] li")).to_have_count(2)
+    await expect(sender.locator("ul[data-state='sent'] li")).to_contain_text(["Pat"])
+    await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · sms failed: "])  # after 3 tries
+
+    await rita_page.click(".notice button.confirm")
+    await expect(rita_page.locator(".notice .confirmed-at")).to_contain_text("You confirmed")
+    await expect(count("confirmed")).to_have_text("1")
+    await expect(sender.locator("ul[data-state='confirmed'] li")).to_contain_text(["Rita"])
+
+    await sender.click("#remind")
+    await expect(sender.locator("#remind-result")).to_have_text("Reminded 2 people.")  # Sam and Pat, not Rita
+    await expect(sam_page.locator(".notice .reminder")).to_have_count(1)
+    await expect(sender.locator("ul[data-state='read'] li")).to_have_text([re.compile(r"^Sam .* reminded ×1$")])
+    await expect(rita_page.locator(".notice .reminder")).to_have_count(0)
+    await expect(rita_page.locator(".notice")).to_have_count(1)
+    await sender.screenshot(path=str(screenshots / "notify-dashboard.png"), full_page=True)
+    await sam_page.screenshot(path=str(screenshots / "notify-inbox.png"), full_page=True)
+    assert sender_errors == [] and rita_errors == [] and sam_errors == []
