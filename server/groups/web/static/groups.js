@@ -243,6 +243,7 @@ async function onFrame(frame) {
     localStorage.setItem(USER_SEQ_KEY, String(frame.user_seq));
     $("live-state").textContent = "live";
     document.body.dataset.live = "true";
+    await loadGroups(); // badges of every group, then what the open one missed while the socket was down
     await catchUp();
   } else if (frame.type === "event") {
     localStorage.setItem(USER_SEQ_KEY, String(frame.seq));
