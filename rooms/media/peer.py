@@ -137,7 +137,8 @@ class Peer:
         if track is None:
             self.unknown_ssrc += 1
             return
-        self.worker.publish(track, data, header)
+        if not track.held:
+            self.worker.publish(track, data, header)
 
     def on_rtcp(self, data: bytes) -> None:
         try:
@@ -170,6 +171,19 @@ class Peer:
                 if track is not None:
                     track.last_sr = (packet.ntp_timestamp >> 16) & 0xFFFFFFFF
                     track.last_sr_time = time.monotonic()
+
+    def hold(self, kind: str, held: bool) -> None:
+        """Drop (or forward again) this participant's microphone or camera, whatever its client does: host mute, stop video.
+
+        Nothing reaches the other workers, speaker detection or the recorder
+        while held; a camera let go asks for a keyframe, since its subscribers
+        missed the frames in between.
+        """
+        for track in self.tracks.values():
+            if track.kind == kind and not track.screen and track.held != held:
+                track.held = held
+                if not held:
+                    self.worker.request_keyframe(track)
 
     def check_heard(self, now: float, timeout: float) -> None:
         """Report the connection lost once nothing (media, RTCP, STUN) came from the participant for ``timeout`` s.

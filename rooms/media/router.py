@@ -132,6 +132,10 @@ class Participant:
             candidate = text
         await self.room.router.call(self.worker, "candidate", room_id=self.room.room_id, participant_id=self.participant_id, candidate=candidate)
 
+    async def hold(self, kind: str, held: bool) -> None:
+        """Stop (or resume) forwarding this participant's ``"audio"`` or camera ``"video"``, whatever its client sends."""
+        await self.room.router.call(self.worker, "hold", room_id=self.room.room_id, participant_id=self.participant_id, kind=kind, held=held)
+
     async def pin(self, target: str | None) -> None:
         await self.room.router.call(self.worker, "pin", room_id=self.room.room_id, participant_id=self.participant_id, target=target)
 
@@ -151,6 +155,10 @@ async def run_command(worker: Worker, method: str, kwargs: dict):
         return await worker.leave(**kwargs)
     if method == "pin":
         return worker.pin(**kwargs)
+    if method == "hold":  # a participant that has not offered yet has no peer: the signalling layer holds again after its offer
+        room = worker.rooms.get(kwargs["room_id"])
+        peer = room.peers.get(kwargs["participant_id"]) if room is not None else None
+        return peer.hold(kwargs["kind"], kwargs["held"]) if peer is not None else None
     if method == "start_recording":
         return worker.start_recording(**kwargs)
     if method == "stop_recording":

@@ -44,6 +44,7 @@ class Seat:
     admitted: bool = False
     media: object = None
     history_id: int | None = None
+    held: set = field(default_factory=set)  # "audio"/"video" the host turned off; the SFU drops them until the participant turns them on
 
     def public(self) -> dict:
         return {"id": self.pid, "user_id": self.user_id, "name": self.name, "role": self.role, **self.state}
@@ -254,6 +255,8 @@ class LiveMeetings:
             answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
             raise InvalidInput(f"offer refused: {e}", field="sdp", code="bad_offer") from None
+        for kind in seat.held:  # tracks this offer added stay off too
+            await seat.media.hold(kind, True)
         live.send([seat], {"type": "meeting.answer", "sdp": answer, "ref": message.get("ref")})
 
     async def on_ice(self, live: Live, seat: Seat, message: dict) -> None:
@@ -275,6 +278,9 @@ class LiveMeetings:
         if not changes or not all(isinstance(v, bool) for v in changes.values()):
             raise InvalidInput(f"meeting.state takes true/false for any of {', '.join(STATE_KEYS)}")
         seat.state.update(changes)
+        for kind in [k for k in ("audio", "video") if changes.get(k) and k in seat.held]:
+            seat.held.discard(kind)
+            await seat.media.hold(kind, False)
         live.tell_all({"type": "meeting.state", "participant": seat.pid, **seat.state})
 
     async def on_reaction(self, live: Live, seat: Seat, message: dict) -> None:
@@ -311,16 +317,23 @@ class LiveMeetings:
 
     async def on_mute(self, live: Live, seat: Seat, message: dict) -> None:
         targets = [self._target(live, message)] if message.get("participant") is not None else [s for s in live.admitted() if s is not seat]
+        await asyncio.gather(*(self._hold(target, "audio") for target in targets))
         for target in targets:
-            target.state["audio"] = False
             live.send([target], {"type": "meeting.muted_by_host", "by": seat.pid})
             live.tell_all({"type": "meeting.state", "participant": target.pid, **target.state})
 
     async def on_stop_video(self, live: Live, seat: Seat, message: dict) -> None:
         target = self._target(live, message)
-        target.state["video"] = False
+        await self._hold(target, "video")
         live.send([target], {"type": "meeting.video_stopped_by_host", "by": seat.pid})
         live.tell_all({"type": "meeting.state", "participant": target.pid, **target.state})
+
+    async def _hold(self, target: Seat, kind: str) -> None:
+        """Turn the target's microphone or camera off in the SFU too, so a client that ignores the request is still silent."""
+        target.state[kind] = False
+        target.held.add(kind)
+        if target.media is not None:
+            await target.media.hold(kind, True)
 
     async def on_remove(self, live: Live, seat: Seat, message: dict) -> None:
         target = self._target(live, message)

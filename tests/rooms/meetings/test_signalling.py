@@ -57,6 +57,16 @@ async def wait_for_video(attendee: Attendee, frames: int = 3) -> None:
         await asyncio.wait_for(attendee.tracks["video"].recv(), 10)
 
 
+async def went_quiet(track, quiet_s: float = 0.6) -> bool:
+    """True once ``track`` delivers nothing for ``quiet_s`` (after what was already on its way)."""
+    for _ in range(200):
+        try:
+            await asyncio.wait_for(track.recv(), quiet_s)
+        except asyncio.TimeoutError:
+            return True
+    return False
+
+
 async def attend(client, headers, ticket) -> Attendee:
     ws = await client.session.ws_connect(client.make_url("/api/v1/ws"))
     await ws.send_str(json.dumps({"type": "hello", "token": headers["Authorization"].removeprefix("Bearer "), "user_seq": 0}))
@@ -117,6 +127,10 @@ async def test_two_participants_exchange_video_and_audio_and_bad_input_hurts_onl
 
         await a.send({"type": "meeting.mute", "participant": None})
         assert (await b.next("meeting.muted_by_host"))
+        # b's client keeps sending audio, but the SFU drops it until b unmutes
+        assert await went_quiet(a.tracks["audio"])
+        await b.send({"type": "meeting.state", "audio": True})
+        await asyncio.wait_for(a.tracks["audio"].recv(), 5)
         start = asyncio.get_running_loop().time()
         await b.ws.close()
         await b.pc.close()
