@@ -312,10 +312,10 @@ class CountingClient(ProbeClient):
 
     def _peek(self, data: bytes) -> bool:
         if self.counting:
-            seq = (data[2] << 8) | data[3]
-            stream = self.streams.get(int.from_bytes(data[8:12], "big"))
+            seq, ssrc = (data[2] << 8) | data[3], int.from_bytes(data[8:12], "big")
+            stream = self.streams.get(ssrc)
             if stream is None:
-                self.streams[int.from_bytes(data[8:12], "big")] = [seq, seq, 1]
+                self.streams[ssrc] = [seq, seq, 1]
             else:
                 delta = (seq - stream[1]) & 0xFFFF
                 if delta < 0x8000:
@@ -567,10 +567,11 @@ async def run_load(args, ns: Namespace, server_pids: list[int], counters, offers
         window_end = window_start + args.duration
         tell({"window_start": window_start, "window_end": window_end})
         processes = [psutil.Process(pid) for pid in server_pids]
+        # the servers' counters are read just outside the CPU window, so answering them (Janus's admin API) is not charged
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
+        server_before = await counters()
         cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
         drops_before = udp_receive_drops(server_pids[0])
-        server_before = await counters()
         await asyncio.sleep(max(0.0, window_end - time.monotonic()))
         cpu_after = sum(sum(p.cpu_times()[:2]) for p in processes)
         drops = udp_receive_drops(server_pids[0]) - drops_before
