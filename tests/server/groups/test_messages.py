@@ -1,6 +1,7 @@
 """Messages: sequence numbers, history and catch-up, replies, mentions, @all, edit, recall, reactions, and bad input."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from sqlalchemy import event, func, select, update
@@ -186,3 +187,21 @@ async def test_a_device_catches_up_on_new_messages_and_later_changes_of_ones_it_
     assert (mine["last_seq"], mine["unread"], mine["last_change_seq"]) == (4, 4, 7)
     refused = await client.get(url, params={"changed_after": "1", "after_seq": "1"}, headers=reader.headers)
     assert refused.status == 400
+
+
+async def test_concurrent_changes_each_take_their_own_change_number(client, org):
+    group = await create_group(client, org)
+    url = org.url(f"/groups/{group['id']}/messages")
+    msg = await (await post(client, org, group["id"], org.owner, "vote")).json()
+    people = [org.owner, *org.people]
+    answers = await asyncio.gather(
+        *(client.put(f"{url}/{msg['seq']}/reactions", json={"emoji": "👍"}, headers=p.headers) for p in people),
+        *(post(client, org, group["id"], p, "me too") for p in people),
+    )
+    numbers = [(await r.json())["change_seq"] for r in answers]
+    assert sorted(numbers) == list(range(2, 2 + 2 * len(people)))  # distinct, none lost
+    page = await (await client.get(url, params={"changed_after": "1"}, headers=org.owner.headers)).json()
+    changes = [m["change_seq"] for m in page["messages"]]
+    assert changes == sorted(changes) and len(changes) == 1 + len(people) and page["last_change_seq"] == max(numbers)
+    (voted,) = [m for m in page["messages"] if m["seq"] == msg["seq"]]  # once, as of its latest reaction
+    assert voted["change_seq"] == max(numbers[: len(people)]) and voted["reactions"][0]["count"] == len(people)
