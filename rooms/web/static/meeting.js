@@ -45,10 +45,14 @@ const state = {
 function prepareJoinForm() {
   if (savedToken()) {
     $("join-as").textContent = "You join with your Muster account.";
-    show($("display-name").previousElementSibling, false);
-    show($("display-name"), false);
+    showNameField(false);
   }
   $("join-form").addEventListener("submit", onJoinSubmit);
+}
+
+function showNameField(visible) {
+  show($("display-name").previousElementSibling, visible);
+  show($("display-name"), visible);
 }
 
 async function onJoinSubmit(event) {
@@ -59,7 +63,7 @@ async function onJoinSubmit(event) {
   const passcode = $("passcode").value;
   if (name) body.display_name = name;
   if (passcode) body.passcode = passcode;
-  if (!savedToken() && !name) {
+  if (!$("display-name").hidden && !name) {
     showMessage($("join-error"), "Enter your name so the others know who you are.");
     return;
   }
@@ -73,6 +77,11 @@ async function onJoinSubmit(event) {
     document.title = `${joined.title} · Muster`;
     connect();
   } catch (error) {
+    // Someone signed in to another organisation joins as a guest, so needs a name after all.
+    if (error instanceof ApiError && error.field === "display_name") {
+      $("join-as").textContent = "You are not in this meeting's organisation: join as a guest.";
+      showNameField(true);
+    }
     showMessage($("join-error"), error instanceof ApiError ? error.message : String(error));
   } finally {
     $("join-submit").disabled = false;
