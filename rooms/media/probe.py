@@ -26,6 +26,9 @@ VP8 = RTCRtpCodecParameters(
 )
 AUDIO_LEVEL_ID = 1
 _STAMP = struct.Struct("!d")
+# An audio packet up to the send time: fixed header (V=2, X=1), a one-byte extension block of one word
+# holding the audio level (id AUDIO_LEVEL_ID, length 1, two padding bytes), then the stamp.
+_AUDIO_HEAD = struct.Struct("!BBHIIHHBB2xd")
 
 
 class ProbeClient:
@@ -117,11 +120,10 @@ class ProbeClient:
         """One 20 ms Opus-sized packet with its audio level and send time."""
         self.seq = (self.seq + 1) & 0xFFFF
         self.ts = (self.ts + 960) & 0xFFFFFFFF
-        packet = rtp.build_packet(
-            payload_type=OPUS.payloadType, sequence=self.seq, timestamp=self.ts, ssrc=self.audio_ssrc,
-            payload=_STAMP.pack(time.monotonic()) + self.padding, extensions=[(AUDIO_LEVEL_ID, bytes([level & 0x7F]))],
+        head = _AUDIO_HEAD.pack(
+            0x90, OPUS.payloadType, self.seq, self.ts, self.audio_ssrc, rtp.ONE_BYTE_PROFILE, 1, AUDIO_LEVEL_ID << 4, level & 0x7F, time.monotonic(),
         )
-        self.transport.send_rtp(packet)
+        self.transport.send_rtp(head + self.padding)
 
     def send_video(self, payload: bytes, timestamp: int, screen: bool = False) -> None:
         """One single-packet VP8 frame (``payload`` includes the VP8 payload descriptor)."""

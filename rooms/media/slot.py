@@ -16,10 +16,11 @@ _HEADER = struct.Struct("!BBHII")
 
 
 class Slot:
-    __slots__ = ("peer", "send", "mid", "kind", "screen", "ssrc", "payload_type", "munger", "source", "waiting_keyframe", "ext_map", "audio_level_id")
+    __slots__ = ("peer", "transport", "send", "mid", "kind", "screen", "ssrc", "payload_type", "munger", "source", "waiting_keyframe", "ext_map", "audio_level_id")
 
     def __init__(self, peer, mid: str, kind: str, screen: bool, ssrc: int, payload_type: int, clock_rate: int, audio_level_id: int | None) -> None:
         self.peer = peer
+        self.transport = peer.transport if peer is not None else None  # None: a local consumer (the recorder) with its own send
         self.send = peer.transport.send_rtp if peer is not None else None
         self.mid = mid
         self.kind = kind

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+AUDIBLE_LEVEL = 90  # RFC 6464 level (-dBov) at or below which audio counts as sound, not silence
+
 
 class _Level:
     __slots__ = ("smoothed", "last_seen")

@@ -19,7 +19,7 @@ BUFFER = 1500 + 148  # an MTU-sized packet plus the largest SRTCP trailer
 
 def bind(session: pylibsrtp.Session) -> tuple[Callable[[bytes], bytes], ...]:
     """``(protect, unprotect, protect_rtcp, unprotect_rtcp)`` for one libsrtp session; errors raise ``pylibsrtp.Error``."""
-    handle = session._srtp[0]  # the srtp_t that pylibsrtp keeps alive for the session's lifetime
+    srtp_t = handle(session)  # pylibsrtp keeps it alive for the session's lifetime
     buffer = ffi.new("char[]", BUFFER)
     length = ffi.new("int *")
     memmove, unpack = ffi.memmove, ffi.unpack
@@ -33,7 +33,7 @@ def bind(session: pylibsrtp.Session) -> tuple[Callable[[bytes], bytes], ...]:
                 raise pylibsrtp.Error("packet too long")
             memmove(buffer, data, size)
             length[0] = size
-            status = function(handle, buffer, length)
+            status = function(srtp_t, buffer, length)
             if status:
                 raise pylibsrtp.Error(pylibsrtp.ERRORS[status] if status < len(pylibsrtp.ERRORS) else f"libsrtp error {status}")
             return unpack(buffer, length[0])
@@ -46,3 +46,21 @@ def bind(session: pylibsrtp.Session) -> tuple[Callable[[bytes], bytes], ...]:
         make(lib.srtp_protect_rtcp, pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN),
         make(lib.srtp_unprotect_rtcp, 0),
     )
+
+
+# The forwarding loop's primitives (``Worker.deliver``): one scratch buffer per process (the loop is
+# single-threaded), the packet copied in with ``memmove``, its header rewritten in place through
+# ``SCRATCH_VIEW``, protected in place by the C call, and sent from a slice of the same view: no
+# bytes object per subscriber. ``protect_scratch(handle, SCRATCH, SCRATCH_LENGTH)`` returns the
+# libsrtp status (0: ok) and leaves the protected length in ``SCRATCH_LENGTH[0]``.
+SCRATCH = ffi.new("char[]", BUFFER)
+SCRATCH_VIEW = memoryview(ffi.buffer(SCRATCH))
+SCRATCH_LENGTH = ffi.new("int *")
+FORWARD_LIMIT = BUFFER - pylibsrtp.SRTP_MAX_TRAILER_LEN
+protect_scratch = lib.srtp_protect
+memmove = ffi.memmove
+
+
+def handle(session: pylibsrtp.Session):
+    """The session's ``srtp_t``; valid while ``session`` is referenced."""
+    return session._srtp[0]

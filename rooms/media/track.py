@@ -17,7 +17,7 @@ class Track:
     __slots__ = (
         "track_id", "room_id", "owner", "worker", "kind", "screen", "ssrc", "clock_rate", "audio_level_id",
         "cache", "keyframes", "slots", "received", "base_seq", "highest_seq", "cycles",
-        "expected_prior", "received_prior", "last_sr", "last_sr_time", "remb", "held",
+        "expected_prior", "received_prior", "last_sr", "last_sr_time", "remb", "silent_skipped", "held",
     )
 
     def __init__(
@@ -45,6 +45,7 @@ class Track:
         self.last_sr = 0  # middle 32 bits of the last sender report's NTP time
         self.last_sr_time = 0.0
         self.remb: dict[int, int] = {}  # subscriber slot ssrc -> its latest REMB
+        self.silent_skipped = 0  # silent packets counted from their clear header and not decrypted (Peer.peek_rtp)
         self.held = False  # the host muted it (or stopped the video): its packets are dropped at ingress
 
     def count(self, seq: int) -> None:

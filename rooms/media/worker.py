@@ -9,28 +9,31 @@ decision (which track goes to which slot) is made locally and identically in
 every worker from the same audio levels, so no per-packet coordination is
 needed between workers.
 
-Hot path per packet and per subscriber: a list walk, the munger, one header
-``struct.pack`` + payload slice, libsrtp ``protect``, one ``sendto``.
+Hot path per packet and per subscriber (``deliver``): the munger's steady
+state inlined, the packet copied into libsrtp's scratch buffer, one
+``pack_into`` for the header, libsrtp ``protect`` in place, one ``send`` on
+the subscriber's connected socket.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections.abc import Callable
 
 from aiortc.rtcdtlstransport import RTCCertificate
 
-from rooms.media import rtp, vp8
+from rooms.media import rtp, srtp, vp8
 from rooms.media.lastn import ScreenShares, SpeakingOrder, select_video
 from rooms.media.offer import OfferError
 from rooms.media.peer import Peer
-from rooms.media.speakers import ActiveSpeakers
+from rooms.media.speakers import AUDIBLE_LEVEL, ActiveSpeakers
 from rooms.media.track import Track
 
 log = logging.getLogger(__name__)
 
-AUDIBLE_LEVEL = 90  # RFC 6464 level (-dBov) at or below which audio counts as sound, not silence
+_SECOND_SEQ_TS_SSRC = struct.Struct("!BHII")  # marker + payload type, sequence, timestamp, SSRC: an RTP header from byte 1
 
 
 class RoomState:
@@ -244,15 +247,70 @@ class Worker:
         return level[1]
 
     def deliver(self, track: Track, data: bytes, header: rtp.RtpHeader, now: float) -> None:
+        """Send the packet to every local slot showing ``track``: the hot loop, once per subscriber.
+
+        The common case (a connected subscriber, same source as its previous
+        packet, same extension ids) is inlined: the munger's steady state is
+        two additions, the packet is copied into libsrtp's scratch buffer, its
+        header rewritten there with one ``pack_into``, protected in place and
+        sent from a view of the same buffer, with no object per subscriber.
+        Anything else (a source switch, a video slot waiting for a keyframe, a
+        late packet, extension remapping, the recorder's slots) takes
+        ``_deliver_slow``.
+        """
         seq = header.sequence
         track.count(seq)
         track.cache.store(seq, data)
-        keyframe = None
-        source_id = track.track_id
         slots = track.slots
         if not slots:
             return
-        tail = data[12:]  # everything after the fixed header, shared by every subscriber's copy
+        size = len(data)
+        if size > srtp.FORWARD_LIMIT:
+            return  # cannot grow by the SRTP trailer; ingress never yields such packets from an MTU-sized datagram
+        ts = header.timestamp
+        marker = data[1] & 0x80
+        source_id = track.track_id
+        memmove, scratch, view, length, protect = srtp.memmove, srtp.SCRATCH, srtp.SCRATCH_VIEW, srtp.SCRATCH_LENGTH, srtp.protect_scratch
+        pack_into = _SECOND_SEQ_TS_SSRC.pack_into
+        sent = 0
+        slow = None
+        for slot in slots:
+            munger = slot.munger
+            transport = slot.transport
+            egress = transport.egress if transport is not None else None
+            if (
+                egress is None or slot.waiting_keyframe or slot.ext_map is not None
+                or munger.source_ssrc != source_id or (seq - munger.first_in_seq) & 0x8000
+            ):
+                if slow is None:
+                    slow = []
+                slow.append(slot)
+                continue
+            out_seq = (seq + munger.seq_offset) & 0xFFFF
+            out_ts = (ts + munger.ts_offset) & 0xFFFFFFFF
+            if 0 < (out_seq - munger.last_out_seq) & 0xFFFF < 0x8000:
+                munger.last_out_seq = out_seq
+                munger.last_out_ts = out_ts
+                munger.last_out_time = now
+            memmove(scratch, data, size)
+            pack_into(view, 1, marker | slot.payload_type, out_seq, out_ts, slot.ssrc)
+            length[0] = size
+            if protect(egress[0], scratch, length):
+                transport.srtp_errors += 1
+                continue
+            try:
+                egress[1](view[: length[0]])
+            except OSError:  # buffer full (dropped as on a congested link), or ICMP unreachable: the subscriber left
+                transport.send_dropped += 1
+                continue
+            sent += 1
+        if slow is not None:
+            sent += self._deliver_slow(slow, data, header, now, source_id)
+        self.forwarded += sent
+
+    def _deliver_slow(self, slots: list, data: bytes, header: rtp.RtpHeader, now: float, source_id: int) -> int:
+        keyframe = None
+        tail = data[12:]  # everything after the fixed header, shared by these subscribers' copies
         sent = 0
         for slot in slots:
             if slot.waiting_keyframe:
@@ -265,7 +323,7 @@ class Worker:
             if packet is not None:
                 slot.send(packet)
                 sent += 1
-        self.forwarded += sent
+        return sent
 
     def retransmit(self, slot, lost: list[int]) -> None:
         track = slot.source

@@ -1,0 +1,115 @@
+"""The forwarding loop's fast path, and silent audio skipped before decryption."""
+import os
+
+import pylibsrtp
+
+from rooms.media import rtp, srtp
+from rooms.media.peer import SILENT_SAMPLE, Peer
+from rooms.media.slot import Slot
+from rooms.media.track import Track
+from rooms.media.worker import Worker
+
+LEVEL_ID = 1
+
+
+def session_pair():
+    key = os.urandom(30)
+    tx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    rx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND))
+    return tx, rx
+
+
+class WireTransport:
+    """A connected subscriber's transport as the worker sees it, recording the SRTP datagrams it sends."""
+
+    def __init__(self, session: pylibsrtp.Session) -> None:
+        self.session = session
+        self.datagrams: list[bytes] = []
+        self.egress = (srtp.handle(session), lambda view: self.datagrams.append(bytes(view)))
+        protect = srtp.bind(session)[0]
+        self.send_rtp = lambda packet: self.datagrams.append(protect(packet))
+        self.srtp_errors = self.send_dropped = 0
+
+
+class Subscriber:
+    def __init__(self, transport) -> None:
+        self.transport = transport
+
+
+def audio(seq: int, ts: int, ssrc: int, level: int = 20, marker: bool = False) -> bytes:
+    return rtp.build_packet(
+        payload_type=109, sequence=seq & 0xFFFF, timestamp=ts, ssrc=ssrc, marker=marker,
+        payload=seq.to_bytes(4, "big") * 10, extensions=[(LEVEL_ID, bytes([level]))],
+    )
+
+
+def test_the_fast_path_sends_what_the_munger_and_packet_for_make():
+    """One subscriber on the wire (fast path) and the recorder-like reference (slow path) see identical packets.
+
+    Covers the steady state, a source switch (slow path once, then fast again),
+    a late packet from before the switch (dropped), reordering and the 16-bit wrap.
+    """
+    worker = Worker(0, lambda event: None)
+    tx, rx = session_pair()
+    wire = WireTransport(tx)
+    fast = Slot(Subscriber(wire), "1", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
+    reference = Slot(None, "r", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
+    plain: list[bytes] = []
+    reference.send = plain.append
+    a = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
+    b = Track(2, "r", "bob", 0, "audio", False, 0xB, 48000, LEVEL_ID)
+
+    def show(track):
+        fast.show(track)
+        reference.show(track)
+
+    def send(track, seq, ts, now, **options):
+        data = audio(seq, ts, track.ssrc, **options)
+        worker.deliver(track, data, rtp.parse_header(data), now)
+
+    show(a)
+    for i in range(5):
+        send(a, 65533 + i, 960 * i, 0.02 * i, marker=i == 0)  # wraps at 65536
+    send(a, 65540, 960 * 7, 0.14)
+    send(a, 65539, 960 * 6, 0.15)  # reordered: keeps its place
+    show(b)
+    send(b, 100, 5000, 0.5)
+    send(b, 101, 5960, 0.52)
+    send(b, 99, 4040, 0.53)  # before the switch: dropped by both
+    show(a)
+    send(a, 65541, 960 * 8, 0.6)
+
+    assert worker.forwarded == 2 * 10
+    assert [rx.unprotect(d) for d in wire.datagrams] == plain
+    numbers = [rtp.parse_header(p)[2:5] for p in plain]  # sequence, timestamp, ssrc
+    assert [n[0] for n in numbers] == [(0x1234 & 0x7FFF) + i for i in (0, 1, 2, 3, 4, 7, 6, 8, 9, 10)]
+    assert {n[2] for n in numbers} == {0x1234}
+    assert rtp.parse_header(plain[0]).marker and not rtp.parse_header(plain[1]).marker
+
+
+def test_the_level_is_read_from_the_clear_header_of_an_srtp_packet():
+    tx, _ = session_pair()
+    assert rtp.clear_audio_level(tx.protect(audio(1, 0, 7, level=127)), LEVEL_ID) == 127
+    assert rtp.clear_audio_level(tx.protect(audio(2, 0, 7, level=20)), LEVEL_ID) == 20
+    assert rtp.clear_audio_level(tx.protect(audio(3, 0, 7)), 5) is None
+    no_extension = rtp.build_packet(payload_type=109, sequence=4, timestamp=0, ssrc=7, payload=b"x" * 20)
+    assert rtp.clear_audio_level(tx.protect(no_extension), LEVEL_ID) is None
+
+
+async def test_silence_of_an_unheard_source_is_counted_and_mostly_not_decrypted():
+    worker = Worker(0, lambda event: None)
+    room = worker.room("r")
+    peer = Peer(worker, room, "alice")
+    track = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
+    peer.tracks_by_ssrc[track.ssrc] = track
+    tx, _ = session_pair()
+    try:
+        silent = [peer.peek_rtp(tx.protect(audio(seq, 0, 0xA, level=127))) for seq in range(4 * SILENT_SAMPLE)]
+        assert silent.count(True) == 4  # one in SILENT_SAMPLE is decrypted anyway
+        assert track.received == 4 * SILENT_SAMPLE - 4  # the skipped ones still count for receiver reports
+        assert all(peer.peek_rtp(tx.protect(audio(seq, 0, 0xA, level=30))) for seq in range(100, 110))  # sound
+        room.speakers.selected = ["alice"]  # heard: everything is decrypted, silence included
+        assert all(peer.peek_rtp(tx.protect(audio(seq, 0, 0xA, level=127))) for seq in range(200, 220))
+        assert peer.peek_rtp(tx.protect(audio(300, 0, 0xEE, level=127)))  # unknown SSRC: on_rtp counts it
+    finally:
+        await peer.close()
