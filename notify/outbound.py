@@ -22,7 +22,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from notify.models import OutboundMessage, PacingSlot
 from server.db import Database, utcnow
@@ -109,22 +109,37 @@ def retry_delay_s(attempts: int, base_s: float, retry_after_s: float | None) -> 
 
 
 async def do_record_outcomes(db: Database, outcomes: list[Outcome], *, max_attempts: int, retry_base_s: float) -> list[Outcome]:
-    """Store sent / retry / failed for a batch of messages; returns the ones that ended (sent or failed)."""
+    """Store sent / retry / failed for a batch of messages; returns the ones that ended (sent or failed).
+
+    One executemany UPDATE per kind of outcome, not one statement each: when
+    the node is busy, a recorder that needs a round trip per message falls
+    behind, its transaction outgrows ``claim_lease_s``, and messages already
+    accepted would be claimed and sent again.
+    """
     now = utcnow()
-    ended = []
+    sent, retry, failed, ended = [], [], [], []
+    for o in outcomes:
+        if o.error is None:
+            sent.append({"message_id": o.message.id, "ref": o.provider_ref})
+            ended.append(o)
+        elif o.retryable and o.message.attempts < max_attempts:
+            delay = retry_delay_s(o.message.attempts, retry_base_s, o.retry_after_s)
+            retry.append({"message_id": o.message.id, "after": now + dt.timedelta(seconds=delay), "error": o.error[:500]})
+        else:
+            failed.append({"message_id": o.message.id, "error": o.error[:500]})
+            ended.append(o)
+    table = OutboundMessage.__table__
+    columns = table.c
     async with db.transaction() as tx:
-        for o in outcomes:
-            if o.error is None:
-                values = {"status": "sent", "sent_at": now, "provider_ref": o.provider_ref, "last_error": None}
-                ended.append(o)
-            elif o.retryable and o.message.attempts < max_attempts:
-                delay = retry_delay_s(o.message.attempts, retry_base_s, o.retry_after_s)
-                values = {"status": "queued", "not_before": now + dt.timedelta(seconds=delay), "last_error": o.error[:500]}
-            else:
-                values = {"status": "failed", "last_error": o.error[:500]}
-                ended.append(o)
-            await tx.session.execute(
-                update(OutboundMessage).where(OutboundMessage.id == o.message.id, OutboundMessage.status == "sending")
-                .values(**values).execution_options(synchronize_session=False)
-            )
+        for rows, values in (
+            (sent, {"status": "sent", "sent_at": now, "provider_ref": bindparam("ref", type_=columns.provider_ref.type), "last_error": None}),
+            (retry, {"status": "queued", "not_before": bindparam("after", type_=columns.not_before.type),
+                     "last_error": bindparam("error", type_=columns.last_error.type)}),
+            (failed, {"status": "failed", "last_error": bindparam("error", type_=columns.last_error.type)}),
+        ):
+            if rows:
+                await tx.session.execute(
+                    update(table).where(columns.id == bindparam("message_id", type_=columns.id.type), columns.status == "sending").values(**values),
+                    rows,
+                )
     return ended
