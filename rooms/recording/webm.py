@@ -49,8 +49,10 @@ class WebmWriter:
         self.audio_packets += 1
 
     def close(self) -> dict:
-        """Finish the file (an audio-only one if no video came); return what was written."""
+        """Finish the file (an audio-only one if no video came); return what was written, or why there is no file."""
         if self._container is None:
+            if not self._held_audio:  # a Matroska file without a single packet would not even open
+                return {"video_frames": 0, "audio_packets": 0, "size_bytes": 0, "error": "nothing was recorded: no audio or video reached the stage"}
             self._open(None)
         self._container.close()
         return {"video_frames": self.video_frames, "audio_packets": self.audio_packets, "size_bytes": self.path.stat().st_size}

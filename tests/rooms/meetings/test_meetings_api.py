@@ -143,3 +143,30 @@ def test_turn_credentials_follow_the_coturn_rest_scheme():
     assert servers[0] == {"urls": ["stun:t:3478"]}
     assert servers[1]["username"].endswith(":42") and servers[1]["credential"]
     assert ice_servers(RoomsSettings(), 42) == []
+
+
+async def test_recordings_are_for_hosts_and_only_finished_ones_download(client, db, backend):
+    from rooms.models import MeetingRecording
+
+    host, org = await org_with_host(client, db)
+    member = await person(client, db)
+    await add_member(db, org, member)
+    meeting = await create(client, host, org)
+    async with db.transaction(org_id=org.id) as tx:
+        rows = [
+            MeetingRecording(org_id=org.id, meeting_id=meeting["id"], status=status, file_name=f"x-{status}.webm", error=error)
+            for status, error in (("recording", None), ("failed", "writing the recording failed: disk full"))
+        ]
+        tx.session.add_all(rows)
+        await tx.session.flush()
+        going, failed = (row.id for row in rows)
+    url = f"/api/v1/orgs/{org.id}/meetings/{meeting['id']}/recordings"
+    listed = await (await client.get(url, headers=host.headers)).json()
+    assert [(r["id"], r["status"], r["download_url"]) for r in listed] == [(failed, "failed", None), (going, "recording", None)]
+    still = await client.get(f"{url}/{going}", headers=host.headers)
+    assert still.status == 409 and (await still.json())["error"]["code"] == "still_recording"
+    gone = await client.get(f"{url}/{failed}", headers=host.headers)
+    assert gone.status == 410 and "disk full" in (await gone.json())["error"]["message"]
+    assert (await client.get(f"{url}/{failed + 100}", headers=host.headers)).status == 404
+    assert (await client.get(url, headers=member.headers)).status == 403
+    assert (await client.get(f"{url}/{failed}", headers=member.headers)).status == 403

@@ -1,12 +1,16 @@
 """Recording the stage with real aiortc peers: host only, announced, follows the stage, a decodable WebM file."""
 import asyncio
 import io
+import time
 
 import av
 from aiortc.mediastreams import VideoStreamTrack
 
+from rooms.media.track import Track
+from rooms.media.worker import Worker
 from rooms.recording.frames import FrameAssembler
-from tests.rooms.meetings.test_signalling import attend, setup_meeting, wait_for_video
+from rooms.recording.webm import WebmWriter
+from tests.rooms.meetings.test_signalling import attend, close_all, setup_meeting, wait_for_video
 
 
 class SolidVideo(VideoStreamTrack):
@@ -60,10 +64,7 @@ async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switc
         assert stopped["recording"] is False and stopped["recording_id"] == started["recording_id"]
         await wait_for_video(a, 1)  # the meeting goes on
     finally:
-        for attendee in (a, b):
-            if attendee.pc is not None:
-                await attendee.pc.close()
-            await attendee.ws.close()
+        await close_all(a, b)
 
     assert (await client.get(recordings_url, headers=member.headers)).status == 403
     listed = await (await client.get(recordings_url, headers=host.headers)).json()
@@ -107,3 +108,43 @@ def test_a_lost_packet_drops_frames_until_the_next_keyframe_and_asks_for_one():
     assert asked == [1]
     assert frames.push(packet(8, 500, delta, True)) is None  # undecodable without the lost frame
     assert frames.push(packet(9, 600, key, True)) == (600, key[1:], True)
+
+
+def test_the_recorder_puts_a_screen_share_on_stage_and_hears_the_dominant_speaker(tmp_path):
+    worker = Worker(0, lambda event: None)
+
+    def track(track_id: int, owner: str, kind: str, screen: bool = False) -> Track:
+        return Track(track_id, "r", owner, 0, kind, screen, track_id, 90000 if kind == "video" else 48000, 1 if kind == "audio" else None)
+
+    cam_a, cam_b, mic_a, mic_b, screen_a = track(1, "a", "video"), track(2, "b", "video"), track(3, "a", "audio"), track(4, "b", "audio"), track(5, "a", "video", True)
+    for t in (cam_a, cam_b, mic_a, mic_b):
+        worker._add_track(t)
+    worker.start_recording("r", str(tmp_path / "r.webm"))
+    room = worker.rooms["r"]
+    recorder = room.recorder
+    assert (recorder.video.source, recorder.audio.source) == (cam_a, mic_a)  # nobody spoke: the first camera, its owner's voice
+
+    now = time.monotonic()
+    for i in range(20):
+        room.speakers.observe("b", 10, now - 0.4 + i * 0.02)
+    worker._select(room, now)
+    assert room.speakers.dominant == "b" and (recorder.video.source, recorder.audio.source) == (cam_b, mic_b)
+
+    worker._add_track(screen_a)
+    assert (recorder.video.source, recorder.audio.source) == (screen_a, mic_b)  # the share on stage, the speaker heard
+    assert recorder.video.waiting_keyframe
+    worker.remove_track(screen_a.track_id)
+    assert recorder.video.source is cam_b
+
+    assert worker.stop_recording("r")["error"] == "nothing was recorded: no audio or video reached the stage"
+    assert room.recorder is None and not cam_b.slots and not (tmp_path / "r.webm").exists()
+
+
+def test_audio_without_video_makes_an_audio_only_file(tmp_path):
+    writer = WebmWriter(tmp_path / "a.webm")
+    for i in range(10):
+        writer.audio(20 * i, b"\xfc\xff\xfe")  # an Opus packet: 20 ms, no data (packet loss concealment)
+    assert writer.close()["audio_packets"] == 10
+    with av.open(str(tmp_path / "a.webm")) as container:
+        assert [s.type for s in container.streams] == ["audio"]
+        assert sum(1 for p in container.demux() if p.size) == 10

@@ -57,6 +57,13 @@ async def wait_for_video(attendee: Attendee, frames: int = 3) -> None:
         await asyncio.wait_for(attendee.tracks["video"].recv(), 10)
 
 
+async def close_all(*attendees: Attendee) -> None:
+    for attendee in attendees:
+        if attendee.pc is not None:
+            await attendee.pc.close()
+        await attendee.ws.close()
+
+
 async def went_quiet(track, quiet_s: float = 0.6) -> bool:
     """True once ``track`` delivers nothing for ``quiet_s`` (after what was already on its way)."""
     for _ in range(200):
@@ -137,10 +144,7 @@ async def test_two_participants_exchange_video_and_audio_and_bad_input_hurts_onl
         left = await a.next("meeting.participant_left", timeout=10)
         assert left["participant"] and asyncio.get_running_loop().time() - start < 10
     finally:
-        for attendee in (a, b):
-            if attendee.pc is not None:
-                await attendee.pc.close()
-        await a.ws.close()
+        await close_all(a, b)
 
 
 async def test_lobby_lock_cap_and_removal_by_the_host(client, db):
@@ -256,10 +260,7 @@ async def test_a_participant_whose_network_vanishes_is_removed_within_10_s(short
         await a.send({"type": "meeting.chat", "text": "still here"})
         assert (await a.next("meeting.chat"))["text"] == "still here"
     finally:
-        for attendee in (a, b):
-            if attendee.pc is not None:
-                await attendee.pc.close()
-            await attendee.ws.close()
+        await close_all(a, b)
 
 
 def server_media_port(pc: RTCPeerConnection) -> int:
@@ -299,7 +300,4 @@ async def test_malformed_rtp_rtcp_and_garbage_udp_get_the_sender_an_error_and_th
         await wait_for_video(b, 10)
         assert not [f for f in a.frames if f["type"] == "error"]  # nobody else heard of b's bad packets
     finally:
-        for attendee in (a, b):
-            if attendee.pc is not None:
-                await attendee.pc.close()
-            await attendee.ws.close()
+        await close_all(a, b)
