@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import json
 import os
+import select
 import struct
 import sys
 import tempfile
@@ -48,7 +49,7 @@ import psutil  # noqa: E402
 from aiortc.rtcdtlstransport import RTCCertificate  # noqa: E402
 
 from rooms.media import rtp  # noqa: E402
-from rooms.media.probe import ProbeClient  # noqa: E402
+from rooms.media.probe import OPUS, ProbeClient  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
 
 import janus_videoroom  # noqa: E402  (bench/, beside this file)
@@ -56,6 +57,7 @@ import janus_videoroom  # noqa: E402  (bench/, beside this file)
 _FRAME = struct.Struct("!I")
 _STAMP = struct.Struct("!d")
 BUCKET_MS = 0.1
+POLL_INTERVAL = 0.001
 
 
 async def read_message(reader) -> dict:
@@ -102,12 +104,50 @@ class BenchClient(ProbeClient):
 
     def _latency(self, data: bytes) -> None:
         header = rtp.parse_header(data)
+        if header.payload_type != OPUS.payloadType:
+            return  # video payloads carry no send time
         sent = _STAMP.unpack_from(data, header.payload_start)[0]
         bucket = int((time.monotonic() - sent) * 1000 / BUCKET_MS)
         self.histogram[bucket] = self.histogram.get(bucket, 0) + 1
 
 
-async def client_process(socket_path: str, names: list[str], talkers: set[str], join_concurrency: int, sample: int) -> None:
+class Poller:
+    """Reads the clients' sockets from an epoll set of its own, every ``POLL_INTERVAL``, not from the event loop's.
+
+    On loopback the sender's ``sendto`` pays for waking the receiver up: with
+    the clients' sockets in the event loop's epoll, nearly every packet the SFU
+    sends would wake a sleeping client process, and the SFU's CPU figure would
+    carry the clients' wake-ups, which a network card never charges the
+    sender. Polled, a packet only joins the ready list. The added latency
+    figure includes the wait for the next poll (at most ``POLL_INTERVAL``).
+    """
+
+    def __init__(self) -> None:
+        self.epoll = select.epoll()
+        self.readers: dict[int, object] = {}
+
+    def add(self, client: ProbeClient) -> None:
+        loop = asyncio.get_running_loop()
+        for fd, reader in client.transport.readers.items():
+            loop._remove_reader(fd)  # the selector loop's own call; remove_reader refuses a transport's descriptor
+            self.epoll.register(fd, select.EPOLLIN)
+            self.readers[fd] = reader
+
+    async def run(self) -> None:
+        readers = self.readers
+        while True:
+            for fd, _ in self.epoll.poll(0):
+                readers[fd]()
+            await asyncio.sleep(POLL_INTERVAL)
+
+
+VP8_KEY, VP8_DELTA = b"\x10\x00", b"\x10\x01"  # VP8 descriptor S=1, then the payload header's P bit (0: keyframe)
+
+
+async def client_process(
+    socket_path: str, names: list[str], talkers: set[str], presenter: str | None, join_concurrency: int, sample: int,
+    video_size: int, screen_every: int,
+) -> None:
     """One client process: joins its participants through the coordinator, then sends and counts."""
     restrict_host_addresses(["127.0.0.1"])
     reader, writer = await asyncio.open_unix_connection(socket_path)
@@ -116,6 +156,8 @@ async def client_process(socket_path: str, names: list[str], talkers: set[str], 
     join_ms: list[float] = []
     pending: dict[str, asyncio.Future] = {}
     lock = asyncio.Semaphore(join_concurrency)
+    poller = Poller()
+    polling = asyncio.create_task(poller.run())
 
     async def listen():
         while True:
@@ -126,16 +168,19 @@ async def client_process(socket_path: str, names: list[str], talkers: set[str], 
 
     async def join(name: str) -> None:
         async with lock:
-            client = BenchClient(certificate, sample=sample)
+            client = BenchClient(certificate, sample=sample, video_slots=1, screen_slot=True, publish_video=name == presenter)
+            client.publish_screen = name == presenter
             started = time.monotonic()
             future = pending[name] = asyncio.get_running_loop().create_future()
-            write_message(writer, {"op": "join", "name": name, "offer": await client.offer()})
+            offer = await client.offer()
+            write_message(writer, {"op": "join", "name": name, "offer": offer, "screen_mids": client.screen_mids})
             reply = await future
             if "error" in reply:
                 raise RuntimeError(f"{name}: {reply['error']}")
             await asyncio.wait_for(client.accept(reply["answer"]), 30)
             join_ms.append((time.monotonic() - started) * 1000)
             clients[name] = client
+            poller.add(client)
 
     await asyncio.gather(*(join(name) for name in names))
     listener.cancel()
@@ -147,6 +192,8 @@ async def client_process(socket_path: str, names: list[str], talkers: set[str], 
     ordered = list(clients.items())
     next_tick = time.monotonic()
     sent = 0
+    ticks = 0
+    padding = bytes(max(0, video_size - 2))
     while True:
         now = time.monotonic()
         if now >= end + 0.3:
@@ -157,6 +204,15 @@ async def client_process(socket_path: str, names: list[str], talkers: set[str], 
             client.send_audio(20 if name in talkers else 127)
             if counting:
                 sent += 1
+        if presenter in clients:  # camera: one frame per tick; screen: one per ``screen_every``; a keyframe a second
+            client = clients[presenter]
+            vp8 = VP8_KEY if ticks % 50 == 0 else VP8_DELTA
+            client.send_video(vp8 + padding, ticks * 1800)
+            sent += counting
+            if ticks % screen_every == 0:
+                client.send_video((VP8_KEY if ticks % 50 == 0 else VP8_DELTA) + padding, ticks * 1800, screen=True)
+                sent += counting
+        ticks += 1
         next_tick += 0.02
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
     for client in clients.values():
@@ -169,6 +225,7 @@ async def client_process(socket_path: str, names: list[str], talkers: set[str], 
             histogram[bucket] = histogram.get(bucket, 0) + count
     write_message(writer, {"op": "result", "sent": sent, "expected": expected, "received": received, "histogram": histogram})
     await writer.drain()
+    polling.cancel()
     for client in clients.values():
         await client.close()
 
@@ -229,20 +286,23 @@ async def coordinate(args) -> dict:
     async def answer(writer, message):
         try:
             participant = await room.add_participant(message["name"])
-            write_message(writer, {"name": message["name"], "answer": await participant.handle_offer(message["offer"])})
+            answer_sdp = await participant.handle_offer(message["offer"], message["screen_mids"])
+            write_message(writer, {"name": message["name"], "answer": answer_sdp})
         except Exception as exc:
             write_message(writer, {"name": message["name"], "error": str(exc)})
 
     server = await asyncio.start_unix_server(serve, socket_path)
     names = [f"p{i}" for i in range(args.participants)]
     talkers = names[: args.talkers]
+    presenter = names[-1] if args.presenter else ""
     procs = []
     for k in range(args.client_procs):
         mine = names[k :: args.client_procs]
         procs.append(await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--client-role", socket_path, "--names", ",".join(mine),
             "--talker-names", ",".join(t for t in talkers if t in mine), "--join-concurrency", str(args.join_concurrency),
-            "--latency-sample", str(args.latency_sample),
+            "--latency-sample", str(args.latency_sample), "--presenter-name", presenter if presenter in mine else "",
+            "--video-size", str(args.video_size), "--screen-every", str(args.screen_every),
         ))
     join_started = time.monotonic()
     await asyncio.wait_for(all_joined.wait(), args.join_timeout)
@@ -252,11 +312,15 @@ async def coordinate(args) -> dict:
     for writer in writers:
         write_message(writer, {"window_start": window_start, "window_end": window_end})
     workers = [psutil.Process(pid) for pid in router.pids]
+    main = psutil.Process()  # the router (signalling side) lives in this process
+    clients = [psutil.Process(proc.pid) for proc in procs]
     await asyncio.sleep(max(0.0, window_start - time.monotonic()))
     cpu_before = sum(sum(p.cpu_times()[:2]) for p in workers)
+    main_before, clients_before = sum(main.cpu_times()[:2]), sum(sum(p.cpu_times()[:2]) for p in clients)
     stats_before = [await router.call(i, "stats") for i in range(router.worker_count)]
     await asyncio.sleep(max(0.0, window_end - time.monotonic()))
     cpu_after = sum(sum(p.cpu_times()[:2]) for p in workers)
+    main_cpu, client_cpu = sum(main.cpu_times()[:2]) - main_before, sum(sum(p.cpu_times()[:2]) for p in clients) - clients_before
     stats_after = [await router.call(i, "stats") for i in range(router.worker_count)]
     await asyncio.wait_for(all_done.wait(), 60)
     for proc in procs:
@@ -267,6 +331,7 @@ async def coordinate(args) -> dict:
     forwarded = sum(a["forwarded"] - b["forwarded"] for a, b in zip(stats_after, stats_before))
     cpu = cpu_after - cpu_before  # psutil, over the window
     cpu_at_counters = sum(a["cpu_s"] - b["cpu_s"] for a, b in zip(stats_after, stats_before))  # read with the counters
+    server_cpu = cpu_at_counters + main_cpu
     expected = sum(r["expected"] for r in results)
     received = sum(r["received"] for r in results)
     histogram: dict[int, int] = {}
@@ -274,6 +339,7 @@ async def coordinate(args) -> dict:
         for bucket, count in r["histogram"].items():
             histogram[int(bucket)] = histogram.get(int(bucket), 0) + count
     join_ms = [ms for chunk in joined for ms in chunk]
+    offered_per_s = args.participants * 50 + (50 + 50 / args.screen_every if args.presenter else 0)
     return {
         "participants": args.participants,
         "workers": router.worker_count,
@@ -286,13 +352,17 @@ async def coordinate(args) -> dict:
         "sent_pkts": sum(r["sent"] for r in results),
         # the clients' achieved share of 50 packets/s each: below 100 the client processes could not keep
         # pace (CPU-starved), so the offered load was lower than the scenario's
-        "client_send_rate_pct": round(100 * sum(r["sent"] for r in results) / (args.participants * 50 * args.duration), 1),
+        "presenter": bool(args.presenter),
+        "client_send_rate_pct": round(100 * sum(r["sent"] for r in results) / (offered_per_s * args.duration), 1),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "forwarded_pkts": forwarded,
         "forwarded_pkts_per_s": round(forwarded / (max(a["at"] for a in stats_after) - min(b["at"] for b in stats_before))),
-        "server_cpu_s": round(cpu, 2),
-        "server_cpu_cores": round(cpu / args.duration, 2),
-        "forwarded_pkts_per_cpu_s": round(forwarded / cpu_at_counters) if cpu_at_counters > 0 else None,
+        "worker_cpu_s": round(cpu, 2),  # psutil over the window, a check on the counters' own reading
+        "main_cpu_s": round(main_cpu, 2),
+        "server_cpu_cores": round(server_cpu / args.duration, 2),
+        "client_cpu_cores": round(client_cpu / args.duration, 2),
+        # packets sent to subscribers / CPU seconds of every server process: the workers and the main (router) process
+        "forwarded_pkts_per_cpu_s": round(forwarded / server_cpu) if server_cpu > 0 else None,
         "received_pkts": received,
         "loss_pct": round(100 * (expected - received) / expected, 3) if expected else None,
         "added_latency_p50_ms": histogram_percentile(histogram, 50),
@@ -314,15 +384,22 @@ def main() -> None:
     parser.add_argument("--join-concurrency", type=int, default=10, help="joins in flight per client process (default 10)")
     parser.add_argument("--join-timeout", type=float, default=300.0)
     parser.add_argument("--latency-sample", type=int, default=10, help="clients decrypt one received packet in N for latency; all are counted (default 10)")
+    parser.add_argument("--no-presenter", dest="presenter", action="store_false", help="no presenter sending camera and screen share")
+    parser.add_argument("--video-size", type=int, default=1000, help="bytes of each presenter video packet (default 1000)")
+    parser.add_argument("--screen-every", type=int, default=5, help="the screen share sends one packet every N ticks of 20 ms; the camera every tick (default 5)")
     parser.add_argument("--client-role", help=argparse.SUPPRESS)
     parser.add_argument("--names", help=argparse.SUPPRESS)
     parser.add_argument("--talker-names", help=argparse.SUPPRESS)
+    parser.add_argument("--presenter-name", help=argparse.SUPPRESS)
     parser.add_argument("--no-janus", action="store_true", help="skip the side-by-side run against Janus's VideoRoom")
     janus_videoroom.add_arguments(parser, prefix="janus-")
     args = parser.parse_args()
     if args.client_role:
         talkers = set(filter(None, args.talker_names.split(",")))
-        asyncio.run(client_process(args.client_role, args.names.split(","), talkers, args.join_concurrency, args.latency_sample))
+        asyncio.run(client_process(
+            args.client_role, args.names.split(","), talkers, args.presenter_name or None, args.join_concurrency, args.latency_sample,
+            args.video_size, args.screen_every,
+        ))
         return
     args.client_procs = max(1, min(args.client_procs, args.participants))
     result = asyncio.run(coordinate(args))

@@ -32,13 +32,14 @@ from pathlib import Path
 
 from rooms.media.offer import OfferError
 from rooms.media.router import MediaRouter, run_command
-from rooms.media.transport import restrict_host_addresses
+from rooms.media.transport import RECV_BUFFER, restrict_host_addresses
 from rooms.media.worker import Worker
 
 _FRAME = struct.Struct("!I")
 _DATA = struct.Struct("!BI")
 RTP, KEYFRAME = 0, 1
 SOCKET_BUFFER = 4 * 1024 * 1024
+FANOUT_BUFFER = RECV_BUFFER + _DATA.size  # the largest ingress datagram and our header; recv allocates this much per call
 
 
 async def read_message(reader: asyncio.StreamReader) -> dict:
@@ -181,7 +182,7 @@ class DataPlane:
         worker = self.worker
         while True:
             try:
-                message = recv(65536)
+                message = recv(FANOUT_BUFFER)
             except OSError:  # nothing left (or an ICMP error from a departed worker)
                 return
             kind, track_id = _DATA.unpack_from(message)
