@@ -159,7 +159,7 @@ class Worker:
         room = self.room(room_id)
         if room.recorder is not None:
             raise ValueError("this room is already being recorded")
-        room.recorder = StageRecorder(self, path)
+        room.recorder = StageRecorder(self, room_id, path)
         room.recorder.follow(room)
 
     def stop_recording(self, room_id: str) -> dict:

@@ -238,6 +238,8 @@ class LiveMeetings:
             if seat is not None:
                 live.send([seat], {"type": "error", "error": {"code": "media_failed", "message": "the media connection failed: " + str(event.get("message", ""))}})
                 asyncio.get_running_loop().create_task(self._drop(live, seat, reason="connection lost"))
+        elif kind == "recording_failed":  # the worker stopped writing (a full disk): finish the row, tell everyone
+            asyncio.get_running_loop().create_task(self._stop_recording(live))
         elif kind == "error":  # malformed RTP/RTCP from this participant: dropped by the worker, told to the sender only
             seat = live.seats.get(event.get("participant"))
             if seat is not None:
@@ -410,7 +412,10 @@ class LiveMeetings:
                 log.exception("recording %s could not be finished", recording_id)
                 result = {"error": f"could not finish: {exc}"}
             await self._finish_recording(live, recording_id, result)
-        live.tell_all({"type": "meeting.recording", "recording": False, "recording_id": recording_id, "by": by.pid if by else None})
+        live.tell_all({
+            "type": "meeting.recording", "recording": False, "recording_id": recording_id, "by": by.pid if by else None,
+            "error": result.get("error"),
+        })
         return True
 
     async def _finish_recording(self, live: Live, recording_id: int, result: dict) -> None:

@@ -54,8 +54,9 @@ class Timeline:
 
 
 class StageRecorder:
-    def __init__(self, worker: "Worker", path: str) -> None:
+    def __init__(self, worker: "Worker", room_id: str, path: str) -> None:
         self.worker = worker
+        self.room_id = room_id
         self.writer = WebmWriter(path)
         started = time.monotonic()
         self.video_time = Timeline(90000, started)
@@ -105,6 +106,7 @@ class StageRecorder:
                 log.exception("recording to %s failed; it stops", self.writer.path)
                 self.failure = f"writing the recording failed: {exc}"
                 self._detach()
+                self.worker.emit({"event": "recording_failed", "room": self.room_id, "message": self.failure})
 
         return send
 

@@ -6,6 +6,7 @@ import time
 import av
 from aiortc.mediastreams import VideoStreamTrack
 
+from rooms.media import rtp
 from rooms.media.track import Track
 from rooms.media.worker import Worker
 from rooms.recording.frames import FrameAssembler
@@ -148,3 +149,17 @@ def test_audio_without_video_makes_an_audio_only_file(tmp_path):
     with av.open(str(tmp_path / "a.webm")) as container:
         assert [s.type for s in container.streams] == ["audio"]
         assert sum(1 for p in container.demux() if p.size) == 10
+
+
+def test_a_write_failure_stops_the_recording_and_says_so(tmp_path):
+    events = []
+    worker = Worker(0, events.append)
+    camera = Track(1, "r", "a", 0, "video", False, 1, 90000, None)
+    worker._add_track(camera)
+    worker.start_recording("r", str(tmp_path / "no-such-folder" / "r.webm"))
+    keyframe = packet(1, 100, b"\x10" + b"\x00\x00\x00\x9d\x01\x2a" + (320).to_bytes(2, "little") + (240).to_bytes(2, "little"), True)
+    worker.deliver(camera, keyframe, rtp.parse_header(keyframe), time.monotonic())  # the first frame opens the file: it fails
+    assert [(e["event"], e["room"]) for e in events] == [("recording_failed", "r")]
+    assert events[0]["message"].startswith("writing the recording failed")
+    assert not camera.slots  # the recorder let go of the stage; forwarding goes on
+    assert worker.stop_recording("r")["error"] == events[0]["message"]
