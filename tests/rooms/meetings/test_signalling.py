@@ -259,6 +259,8 @@ async def test_a_participant_whose_network_vanishes_is_removed_within_10_s(short
         assert (await b.next("error"))["error"]["code"] == "media_failed"
         await a.send({"type": "meeting.chat", "text": "still here"})
         assert (await a.next("meeting.chat"))["text"] == "still here"
+        await b.send({"type": "meeting.join", "ticket": member_ticket})  # back: the list has no ghost of the lost seat
+        assert [p["name"] for p in (await b.next("meeting.joined"))["participants"]] == ["Hana Host", "Max Member"]
     finally:
         await close_all(a, b)
 
