@@ -2,10 +2,11 @@
 
 The file is opened at the first video keyframe, whose header gives the
 picture size for the track header (later keyframes may change the size; the
-frames carry it, as WebM allows). Audio that comes before is held (at most
-``HELD_AUDIO`` packets, the oldest dropped); a recording that never gets
-video is audio only. Times are in milliseconds and strictly increase per
-track, as Matroska wants.
+frames carry it, as WebM allows). Audio that comes before is held; after
+``HELD_AUDIO`` packets without a keyframe the file is opened anyway, with a
+nominal size, so a long stretch of sound before anyone shows video is kept.
+A recording that ends without video is audio only. Times are in
+milliseconds and strictly increase per track, as Matroska wants.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rooms.recording.frames import keyframe_size
 
 MS = Fraction(1, 1000)
 HELD_AUDIO = 250  # 5 s of 20 ms Opus packets
+NOMINAL_SIZE = (640, 480)  # the track header's size when the file opens before any keyframe
 
 
 class WebmWriter:
@@ -43,7 +45,8 @@ class WebmWriter:
     def audio(self, pts_ms: int, packet: bytes) -> None:
         if self._container is None:
             self._held_audio.append((pts_ms, packet))
-            del self._held_audio[:-HELD_AUDIO]
+            if len(self._held_audio) >= HELD_AUDIO:
+                self._open(NOMINAL_SIZE)
             return
         self._mux(self._audio, "audio", pts_ms, packet, True)
         self.audio_packets += 1

@@ -151,6 +151,17 @@ def test_audio_without_video_makes_an_audio_only_file(tmp_path):
         assert sum(1 for p in container.demux() if p.size) == 10
 
 
+def test_long_sound_before_the_first_keyframe_is_kept(tmp_path):
+    writer = WebmWriter(tmp_path / "late.webm")
+    for i in range(400):  # 8 s of sound before anyone shows video: the file opens after 5 s, with a nominal size
+        writer.audio(20 * i, b"\xfc\xff\xfe")
+    writer.video(8000, b"\x00\x00\x00\x9d\x01\x2a" + (320).to_bytes(2, "little") + (240).to_bytes(2, "little"), True)
+    assert writer.close()["audio_packets"] == 400
+    with av.open(str(tmp_path / "late.webm")) as container:
+        assert sorted(s.type for s in container.streams) == ["audio", "video"]
+        assert sum(1 for p in container.demux(audio=0) if p.size) == 400
+
+
 def test_a_write_failure_stops_the_recording_and_says_so(tmp_path):
     events = []
     worker = Worker(0, events.append)
