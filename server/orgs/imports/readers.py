@@ -72,6 +72,8 @@ def _cells(columns: list[str | None], values: list) -> dict[str, str]:
 
 def _text(value) -> str:
     """Cell text as the person typed it; Excel stores 13900000001 or 1001 as numbers."""
+    if type(value) is str:  # every CSV cell, most XLSX ones
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

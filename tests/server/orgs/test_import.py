@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from aiohttp import FormData
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.accounts.models import User
 from server.appkeys import SETTINGS
@@ -269,3 +269,44 @@ async def test_external_ids_and_accounts_are_matched_only_within_the_organisatio
     ours, theirs = (await members_by_external_id(db, org.id))["E1"], (await members_by_external_id(db, other.id))["E1"]
     assert (ours.display_name, theirs.display_name) == ("Ours", "Theirs")
     assert ours.user_id == theirs.user_id  # one person, one account, in two organisations
+
+
+async def test_a_refused_row_mid_batch_fails_alone_while_updates_and_creates_of_its_batch_go_in(db, org):
+    """The batch fallback writes every other row of the batch, new and existing alike, and names the bad row."""
+    async with db.transaction(org_id=org.id) as tx:
+        real = Department(org_id=org.id, name="Real", path="")
+        tx.session.add(real)
+        await tx.session.flush()
+        real.path = f"/{real.id}/"
+    columns = frozenset({"external_id", "name", "department"})
+    first = [ImportRow(n, f"E{n}", f"Person {n}", None, None, ("Real",), "", "member") for n in (2, 3)]
+    await write_batch(db, org.id, first, columns=columns, department_ids={("Real",): real.id})
+
+    batch = [
+        ImportRow(2, "E2", "Person 2 Renamed", None, None, ("Real",), "", "member"),
+        ImportRow(3, "E3", "Person 3", None, None, ("Real",), "", "member"),  # unchanged
+        ImportRow(4, "E4", "Person 4", None, None, ("Gone",), "", "member"),
+        ImportRow(5, "E5", "Person 5", None, None, ("Real",), "", "member"),
+    ]
+    outcome = await write_batch(db, org.id, batch, columns=columns, department_ids={("Real",): real.id, ("Gone",): 2**40})
+
+    assert (outcome.created, outcome.updated) == (1, 2)
+    assert [e.row for e in outcome.errors] == [4]
+    members = await members_by_external_id(db, org.id)
+    assert sorted(members) == ["E2", "E3", "E5"]
+    assert (members["E2"].display_name, members["E5"].department_id) == ("Person 2 Renamed", real.id)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # planner statistics are PostgreSQL's
+async def test_an_import_that_doubles_the_tables_refreshes_their_planner_statistics(db, org, tmp_path):
+    rows_known = text("SELECT reltuples FROM pg_class WHERE relname = 'memberships'")
+    async with db.transaction() as tx:
+        await tx.session.execute(text("ANALYZE users, memberships"))
+        assert await tx.session.scalar(rows_known) < 10
+    path = tmp_path / "people.csv"
+    path.write_text("external_id,name\n" + "".join(f"E{i},Person {i}\n" for i in range(40)))
+
+    await do_import_members(db, org.id, path, phone_region="CN", batch_rows=10)
+
+    async with db.transaction() as tx:
+        assert await tx.session.scalar(rows_known) >= 20
