@@ -145,8 +145,10 @@ def clear_audio_level(data: bytes, ext_id: int) -> int | None:
         return None
     profile, words = _EXT_HEADER.unpack_from(data, offset)
     end = offset + 4 + 4 * words
-    if profile != ONE_BYTE_PROFILE or end > size:
+    if profile != ONE_BYTE_PROFILE or end > size or end < offset + 6:
         return None
+    if data[offset + 4] >> 4 == ext_id:  # the usual place: first element of the block
+        return data[offset + 5] & 0x7F
     block = RtpHeader(False, 0, 0, 0, 0, profile, offset + 4, end, end, size)
     try:
         for found_id, start, _ in iter_extensions(data, block):

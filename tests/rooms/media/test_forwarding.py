@@ -92,7 +92,9 @@ def test_the_level_is_read_from_the_clear_header_of_an_srtp_packet():
     assert rtp.clear_audio_level(tx.protect(audio(1, 0, 7, level=127)), LEVEL_ID) == 127
     assert rtp.clear_audio_level(tx.protect(audio(2, 0, 7, level=20)), LEVEL_ID) == 20
     assert rtp.clear_audio_level(tx.protect(audio(3, 0, 7)), 5) is None
-    no_extension = rtp.build_packet(payload_type=109, sequence=4, timestamp=0, ssrc=7, payload=b"x" * 20)
+    second = rtp.build_packet(payload_type=109, sequence=4, timestamp=0, ssrc=7, payload=b"x" * 20, extensions=[(3, b"ab"), (LEVEL_ID, b"\x28")])
+    assert rtp.clear_audio_level(tx.protect(second), LEVEL_ID) == 40  # not the first element of the block
+    no_extension = rtp.build_packet(payload_type=109, sequence=5, timestamp=0, ssrc=7, payload=b"x" * 20)
     assert rtp.clear_audio_level(tx.protect(no_extension), LEVEL_ID) is None
 
 
