@@ -432,8 +432,11 @@ async def poll_subscribers(receivers: list[CountingClient], stop: asyncio.Event)
             readers[fd] = reader
     try:
         while not stop.is_set():
-            for fd, _ in epoll.poll(0):
-                readers[fd]()
+            ready = epoll.poll(0)
+            while ready:  # a reader takes at most 16 datagrams a call: drain them all, however long we slept
+                for fd, _ in ready:
+                    readers[fd]()
+                ready = epoll.poll(0)
             await asyncio.sleep(POLL_INTERVAL)
     finally:
         epoll.close()
