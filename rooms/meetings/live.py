@@ -5,7 +5,9 @@ a ``meeting.join`` frame reaching another node is refused with the name of the
 hosting node (nginx must route a meeting's sockets sticky; see docs/ARCHITECTURE.md).
 Each socket is one seat (a person on two devices has two seats). A socket that
 goes away (closed, or missed heartbeat) leaves at once; a media connection
-that fails leaves too, and everyone left is told.
+that fails, or sends nothing for ``media_timeout_s``, leaves too, and everyone
+left is told. Host mute and stop video hold the track in the SFU; recording
+(``meeting.record``) runs in a media worker (``rooms/recording``).
 """
 from __future__ import annotations
 
