@@ -27,11 +27,12 @@ from server.db import Database, Transaction, utcnow
 
 def first_steps(broadcast: Broadcast, recipients: list[dict]) -> list[dict]:
     """Rows of each recipient's first step (recipients: dicts with id, phone, has_push)."""
+    # Only two things vary between recipients, so there are at most four plans: make each once.
+    first = {(phone, push): plan_for(broadcast.policy, has_phone=phone, has_push=push)[:1] for phone in (False, True) for push in (False, True)}
     rows = []
     for r in recipients:
-        plan = plan_for(broadcast.policy, has_phone=bool(r["phone"]), has_push=r["has_push"])
-        if plan:
-            rows.append(_step_row(broadcast.org_id, broadcast.id, broadcast.created_at, r["id"], 0, plan[0]))
+        for planned in first[bool(r["phone"]), bool(r["has_push"])]:
+            rows.append(_step_row(broadcast.org_id, broadcast.id, broadcast.created_at, r["id"], 0, planned))
     return rows
 
 

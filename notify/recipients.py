@@ -5,8 +5,9 @@ broadcast keeps. Ids that name nothing in this organisation are collected
 and reported back rather than failing the send: in an emergency the people
 who *can* be reached must be, and the sender must learn who could not.
 
-Cost: one query per kind of id named, plus one per department subtree and one
-per chunk of 5,000 members; each query is indexed.
+Cost: one query per chunk of 5,000 members named (which also tells who is
+unknown), one per department subtree, one for the departments and one for
+the groups named; each query is indexed.
 """
 from __future__ import annotations
 
@@ -62,10 +63,9 @@ async def expand_recipients(
     if everyone:
         conditions.append(None)
     else:
-        members = await _existing(tx, Membership.user_id, user_ids)
-        unknown.user_ids = sorted(set(user_ids) - members)
-        for chunk in _chunks(sorted(members)):
-            conditions.append(Membership.user_id.in_(chunk))
+        named = sorted(set(user_ids))
+        for chunk in _chunks(named):
+            conditions.append(Membership.user_id.in_(chunk))  # ids of non-members match nothing
 
         departments = await _existing(tx, Department.id, department_ids)
         unknown.department_ids = sorted(set(department_ids) - departments)
@@ -87,7 +87,10 @@ async def expand_recipients(
         if condition is not None:
             query = query.where(condition)
         for user_id, name, phone in await tx.session.execute(query):
-            people[user_id] = Recipient(user_id, name, _usable_phone(phone, phone_region))
+            if user_id not in people:
+                people[user_id] = Recipient(user_id, name, _usable_phone(phone, phone_region))
+    if not everyone:
+        unknown.user_ids = [i for i in sorted(set(user_ids)) if i not in people]
     return sorted(people.values(), key=lambda r: r.user_id), unknown
 
 
