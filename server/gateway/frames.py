@@ -41,9 +41,14 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_frame(seq: int, event_type: str, data_json: str, at: str) -> str:
-    """``{"type":"event","seq",...}`` with ``data`` already encoded, so a broadcast encodes it once."""
-    return '{"type":"event","seq":%d,"event":%s,"data":%s,"at":%s}' % (seq, json.dumps(event_type), data_json, json.dumps(at))
+def event_frame_tail(event_type: str, data: Any, at: str) -> bytes:
+    """Everything of an event frame after its ``seq``, encoded once for all of the event's recipients."""
+    return (',"event":%s,"data":%s,"at":%s}' % (json.dumps(event_type), encode_data(data), json.dumps(at))).encode()
+
+
+def event_frame(seq: int, tail: bytes) -> bytes:
+    """``{"type":"event","seq":N,"event":...,"data":...,"at":...}``: per recipient only the number is formatted."""
+    return b'{"type":"event","seq":%d' % seq + tail
 
 
 def encode_data(data: Any) -> str:

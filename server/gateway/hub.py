@@ -38,7 +38,7 @@ from server.bus import Bus
 from server.db import Database
 from server.errors import MusterError
 from server.gateway.events import USER_EVENTS_CHANNEL
-from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, Frame, encode_data, error_frame, event_frame, text_message
+from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, Frame, error_frame, event_frame, event_frame_tail, text_message
 from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
 from server.observability import WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CLOSED
 
@@ -262,10 +262,10 @@ class Hub:
         if not local:
             return
         event_type, data = message["type"], message["data"]
-        data_json, at = encode_data(data), message["at"]
+        tail = event_frame_tail(event_type, data, message["at"])
         revoked = revoked_sessions(event_type, data)
         for user_id, seq in local:
-            frame = event_frame(seq, event_type, data_json, at)
+            frame = event_frame(seq, tail)
             for connection in list(self._connections.get(user_id, ())):
                 connection.cursor.offer(seq, frame, revoked)
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import select
 
 from server.db import Database
-from server.gateway.frames import CLOSE_INTERNAL, CLOSE_UNAUTHENTICATED, Frame, encode_data, event_frame
+from server.gateway.frames import CLOSE_INTERNAL, CLOSE_UNAUTHENTICATED, Frame, event_frame, event_frame_tail
 from server.gateway.models import UserEvent, UserStream
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class StreamCursor:
                     return read_any
                 if event.seq > self.last_seq:
                     read_any = True
-                    frame = event_frame(event.seq, event.type, encode_data(event.data), event.created_at.isoformat())
+                    frame = event_frame(event.seq, event_frame_tail(event.type, event.data, event.created_at.isoformat()))
                     self._deliver(event.seq, frame, revoked_sessions(event.type, event.data))
             if len(events) < self._page:
                 break

@@ -1,0 +1,62 @@
+"""``emit`` to thousands of people: each gets its next number, the events are stored, one bus message says so,
+and on PostgreSQL the statements do not grow with the number of recipients."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import event, func, insert, select
+
+from server.accounts.models import User
+from server.appkeys import BUS
+from server.db import utcnow
+from server.gateway.events import USER_EVENTS_CHANNEL, emit
+from server.gateway.models import UserEvent
+
+
+async def _people(db, count: int) -> list[int]:
+    tag = uuid.uuid4().hex[:8]
+    now = utcnow()
+    async with db.transaction() as tx:
+        rows = [{"kind": "person", "name": f"P{i}", "email": f"{tag}-{i}@example.org", "totp_enabled": False, "created_at": now} for i in range(count)]
+        result = await tx.session.execute(insert(User).returning(User.id), rows)
+        return sorted(result.scalars())
+
+
+async def _emit_counting_statements(db, user_ids: list[int], data: dict) -> tuple[dict[int, int], int]:
+    statements = []
+    async with db.transaction() as tx:
+        ours = (await tx.session.connection()).sync_connection
+
+        def record(conn, *_args) -> None:
+            if conn is ours:
+                statements.append(1)
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            seqs = await emit(tx, user_ids, "test.notice", data)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    return seqs, len(statements)
+
+
+async def test_emit_numbers_stores_and_announces_once_for_thousands_of_recipients(app, db, backend):
+    people = await _people(db, 5100)  # more than one SQLite chunk
+    announced: list[dict] = []
+    app[BUS].subscribe(USER_EVENTS_CHANNEL, lambda payload: announced.append(json.loads(payload)))
+
+    first, _ = await _emit_counting_statements(db, people[:3000], {"n": 1, "text": "héllo"})
+    second, statements = await _emit_counting_statements(db, list(reversed(people)) + people[:10], {"n": 2})
+
+    assert first == {u: 1 for u in people[:3000]}
+    assert second == {u: 2 for u in people[:3000]} | {u: 1 for u in people[3000:]}
+    assert [len(m["users"]) for m in announced] == [3000, 5100]
+    assert announced[1]["users"] == [[u, second[u]] for u in people] and announced[1]["data"] == {"n": 2}
+    async with db.transaction() as tx:
+        stored = await tx.session.scalar(select(func.count()).select_from(UserEvent).where(UserEvent.user_id.in_(people)))
+        sample = await tx.session.scalar(select(UserEvent).where(UserEvent.user_id == people[0], UserEvent.seq == 1))
+    assert stored == 8100
+    assert (sample.type, sample.data) == ("test.notice", {"n": 1, "text": "héllo"})
+    if backend == "postgresql":
+        _, few = await _emit_counting_statements(db, people[:3], {"n": 3})
+        assert statements == few == 2, "emit's statements grew with the number of recipients"
