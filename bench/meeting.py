@@ -58,6 +58,7 @@ _FRAME = struct.Struct("!I")
 _STAMP = struct.Struct("!d")
 BUCKET_MS = 0.1
 POLL_INTERVAL = 0.001
+DRAIN_LIMIT = 64  # datagrams read per socket per poll
 
 
 async def read_message(reader) -> dict:
@@ -137,7 +138,10 @@ class Poller:
         readers = self.readers
         while True:
             for fd, _ in self.epoll.poll(0):
-                readers[fd]()
+                read = readers[fd]
+                for _ in range(DRAIN_LIMIT):  # the socket's backlog since the last poll
+                    if not read():
+                        break
             await asyncio.sleep(POLL_INTERVAL)
 
 

@@ -102,7 +102,7 @@ class PeerTransport:
         # into ``srtp.SCRATCH`` and sends from it; None before connecting and after ``stop``.
         self.egress: tuple | None = None
         self._tx_session = None  # keeps egress's srtp_t alive
-        self.readers: dict[int, Callable[[], None]] = {}  # socket fd -> our reader, once connected (load-test clients poll them)
+        self.readers: dict[int, Callable[[], bool]] = {}  # socket fd -> our reader, once connected (load-test clients poll them)
         self._sendto: Callable | None = None
         self._remote_addr = None
         self._protect: Callable[[bytes], bytes] | None = None
@@ -169,27 +169,34 @@ class PeerTransport:
             loop._remove_reader(sock.fileno())
             loop._add_reader(sock.fileno(), reader)
 
-    def _make_reader(self, sock, slow_path: Callable[[bytes, tuple], None]) -> Callable[[], None]:
+    def _make_reader(self, sock, slow_path: Callable[[bytes, tuple], None]) -> Callable[[], bool]:
         unprotect, unprotect_rtcp = self._unprotect, self._unprotect_rtcp
         on_rtp, on_rtcp, peek = self.on_rtp, self.on_rtcp, self.peek_rtp
         recvfrom = sock.recvfrom
         remote = self._remote_addr
 
-        def readable() -> None:
-            # One datagram per readiness callback: a participant's socket rarely holds more than one (an
-            # audio packet every 20 ms), and a second read would nearly always end in an EAGAIN exception
-            # (1.8 µs here). The selector is level-triggered, so a backlog is read over the next loop
-            # rounds, fairly with the other sockets and the control channel.
-            # ``heard``: an authenticated packet, or STUN/DTLS from the participant's address (not garbage from anyone)
+        def readable() -> bool:
+            """Read one datagram; False if there was none.
+
+            One per readiness callback: a participant's socket rarely holds more
+            than one (an audio packet every 20 ms), and a second read would nearly
+            always end in an EAGAIN exception (1.8 µs here). The selector is
+            level-triggered, so a backlog is read over the next loop rounds,
+            fairly with the other sockets and the control channel.
+            ``heard``: an authenticated packet, or STUN/DTLS from the participant's
+            address (not garbage from anyone).
+            """
             try:
                 data, addr = recvfrom(RECV_BUFFER)
-            except OSError:  # nothing after all, or an ICMP error reported on the socket
-                return
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError:  # an ICMP error reported on the socket
+                return True
             if len(data) < 12 or not 127 < data[0] < 192:
                 slow_path(data, addr)  # STUN consent checks, DTLS alerts
                 if addr == remote:
                     self.heard = True
-                return
+                return True
             try:
                 if 192 <= data[1] <= 223:
                     on_rtcp(unprotect_rtcp(data))
@@ -197,8 +204,9 @@ class PeerTransport:
                     on_rtp(unprotect(data))
             except pylibsrtp.Error:
                 self.srtp_errors += 1
-                return
+                return True
             self.heard = True
+            return True
 
         return readable
 
