@@ -13,8 +13,9 @@ The load, identical on both sides and run by the same client processes
 (``rooms.media.probe.ProbeClient``: real ICE, DTLS and SRTP, no codecs):
 ``--publishers`` participants each publish Opus-sized audio (50 packets/s)
 and VP8-sized video (one 2-packet frame every 20 ms, a keyframe every 25th),
-and ``--subscribers`` participants each receive every publisher's audio and
-video. Muster: a subscriber offers one audio and one video slot per publisher
+at steady audio levels 10 dB apart (so Muster's speaker order, and with it
+its video slots, never changes), and ``--subscribers`` participants each
+receive every publisher's audio and video. Muster: a subscriber offers one audio and one video slot per publisher
 (``audio_n`` = publishers); Janus: one subscriber handle per subscriber joins
 with every publisher's feed (multistream) and answers Janus's offer.
 
@@ -309,6 +310,7 @@ class CountingClient(ProbeClient):
         self.counting = False
         self.streams: dict[int, list[int]] = {}  # ssrc -> [first, highest extended, count]
         self.frame = 0
+        self.audio_level = 20  # RFC 6464 -dBov
         self.video_ts = secrets.randbits(32)
         self.transport.peek_rtp = self._peek
 
@@ -327,7 +329,7 @@ class CountingClient(ProbeClient):
 
     def send_tick(self) -> None:
         """20 ms of a talking participant with its camera on: one audio packet, one two-packet VP8 frame."""
-        self.send_audio(20)
+        self.send_audio(self.audio_level)
         keyframe = self.frame % KEYFRAME_EVERY == 0
         self.frame += 1
         self.video_ts = (self.video_ts + 1800) & 0xFFFFFFFF
@@ -476,7 +478,14 @@ async def client_process(args) -> None:
             await target(name, client)
             return client
 
-    published = await asyncio.gather(*(join(lambda: CountingClient(certificate, audio_slots=0, publish_video=True), f"p{f}", lambda n, c, f=f: signalling.publish(n, f, c)) for f in publishers))
+    def publisher(feed: int) -> CountingClient:
+        # distinct, steady levels 10 dB apart: Muster's speaker order and stage never change, so none of its
+        # video slots switches source and waits for a keyframe (Janus forwards every feed whatever the level)
+        client = CountingClient(certificate, audio_slots=0, publish_video=True)
+        client.audio_level = min(80, 10 + 10 * feed)
+        return client
+
+    published = await asyncio.gather(*(join(lambda f=f: publisher(f), f"p{f}", lambda n, c, f=f: signalling.publish(n, f, c)) for f in publishers))
     stop = asyncio.Event()
 
     window = [float("inf"), float("inf")]  # start, end: set by the schedule
