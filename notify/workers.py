@@ -169,7 +169,11 @@ class Workers:
         if not self._outcomes:
             return
         outcomes, self._outcomes = self._outcomes, []
-        ended = await do_record_outcomes(self.db, outcomes, max_attempts=self.settings.max_attempts, retry_base_s=self.settings.retry_base_s)
+        try:
+            ended = await do_record_outcomes(self.db, outcomes, max_attempts=self.settings.max_attempts, retry_base_s=self.settings.retry_base_s)
+        except Exception:
+            self._outcomes[:0] = outcomes  # kept for the next try: lost, they would be sent again once their lease ran out
+            raise
         if len(ended) < len(outcomes):
             for event in self._queued.values():
                 event.set()  # retries are due later; a sender idling on its event rechecks
