@@ -157,7 +157,7 @@ class Connection:
 class Hub:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._connections: dict[int, set[Connection]] = {}
+        self._connections: dict[int, tuple[Connection, ...]] = {}  # tuples: most users have one or two devices
         self._frame_handlers: dict[str, FrameHandler] = {}
         self._connect_hooks: list[ConnectionHook] = []
         self._disconnect_hooks: list[ConnectionHook] = []
@@ -214,15 +214,17 @@ class Hub:
 
     def register(self, connection: Connection) -> None:
         """Start receiving live events for this socket (held by its cursor until it caught up)."""
-        self._connections.setdefault(connection.user_id, set()).add(connection)
+        self._connections[connection.user_id] = (*self._connections.get(connection.user_id, ()), connection)
         WS_CONNECTIONS.inc()
 
     async def unregister(self, connection: Connection) -> None:
-        connections = self._connections.get(connection.user_id)
-        if connections is None or connection not in connections:
+        connections = self._connections.get(connection.user_id, ())
+        if connection not in connections:
             return
-        connections.discard(connection)
-        if not connections:
+        others = tuple(c for c in connections if c is not connection)
+        if others:
+            self._connections[connection.user_id] = others
+        else:
             del self._connections[connection.user_id]
         WS_CONNECTIONS.dec()
         connection.stop()
@@ -251,7 +253,7 @@ class Hub:
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         for connections in list(self._connections.values()):
-            for connection in list(connections):
+            for connection in connections:
                 connection.close(code, reason)
 
     # --- delivery --------------------------------------------------------------
@@ -266,7 +268,7 @@ class Hub:
         revoked = revoked_sessions(event_type, data)
         for user_id, seq in local:
             frame = event_frame(seq, tail)
-            for connection in list(self._connections.get(user_id, ())):
+            for connection in self._connections.get(user_id, ()):
                 connection.cursor.offer(seq, frame, revoked)
 
     def _resync_after_bus_outage(self) -> None:
@@ -278,7 +280,7 @@ class Hub:
         """After a bus outage: one query per 5,000 local users finds the sockets that missed events."""
         positions = await stream_positions(self._db, list(self._connections))
         for user_id, last_seq in positions.items():
-            for connection in list(self._connections.get(user_id, ())):
+            for connection in self._connections.get(user_id, ()):
                 if connection.cursor.last_seq < last_seq:
                     connection.cursor.catch_up_soon()
 

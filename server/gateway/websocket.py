@@ -13,6 +13,7 @@ import logging
 from typing import Literal
 
 from aiohttp import WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 from pydantic import Field, ValidationError
 from sqlalchemy import select
 
@@ -58,25 +59,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
     )
     writer = await ws.prepare(request)
-
-    hello = await _receive_hello(ws)
-    if hello is None:
+    connection = await _authenticated_connection(request, ws, writer)
+    if connection is None:
         return ws
-    principal = await authenticate(request.app[DB], hello.token, session_days=settings.session_days)
-    if principal is None:
-        await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
-        return ws
-
-    connection = Connection(
-        ws,
-        request,
-        writer,
-        principal,
-        db=request.app[DB],
-        hold_limit=settings.ws_send_queue,
-        buffer_limit=settings.ws_send_buffer_kb * 1024,
-        after_seq=await _resume_point(request, principal, hello.user_seq),
-    )
+    principal = connection.principal
     hub.register(connection)
     try:
         try:
@@ -95,6 +81,29 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         await hub.unregister(connection)
     return ws
+
+
+async def _authenticated_connection(request: web.Request, ws: web.WebSocketResponse, writer: AbstractStreamWriter) -> Connection | None:
+    """The hello, checked; None once the socket was closed for a bad one. A function of its own so that
+    the hello and its token are not kept alive for as long as the socket is open."""
+    settings = request.app[SETTINGS]
+    hello = await _receive_hello(ws)
+    if hello is None:
+        return None
+    principal = await authenticate(request.app[DB], hello.token, session_days=settings.session_days)
+    if principal is None:
+        await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
+        return None
+    return Connection(
+        ws,
+        request,
+        writer,
+        principal,
+        db=request.app[DB],
+        hold_limit=settings.ws_send_queue,
+        buffer_limit=settings.ws_send_buffer_kb * 1024,
+        after_seq=await _resume_point(request, principal, hello.user_seq),
+    )
 
 
 async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
