@@ -2,10 +2,11 @@
 
 The SFU uses the libsrtp sessions aiortc set up after the DTLS handshake, but
 calls libsrtp through the same cffi binding with a preallocated buffer
-(``memmove`` in, ``unpack`` out) instead of cffi buffer slicing: measured
-15.6 µs instead of 20.7 µs per 112-byte packet on the 2-core test machine.
-Most of what remains is libsrtp's own AES-CM + HMAC-SHA1 (8.4 µs: the wheel's
-libsrtp uses its built-in, not OpenSSL's, crypto; see docs/rooms-media.md).
+(``memmove`` in, ``unpack`` out) instead of cffi buffer slicing. The
+forwarding loop goes one step further with the module's scratch buffer (the
+end of this file): 1.2 µs for the C call on a 110-byte packet, 2.7 µs on
+1,000 bytes. The wheel's libsrtp is linked with OpenSSL (EVP AES-CTR/GCM,
+HMAC), so there is little left to gain in the cipher itself.
 """
 from __future__ import annotations
 
