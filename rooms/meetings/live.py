@@ -208,7 +208,9 @@ class LiveMeetings:
     async def disconnected(self, connection) -> None:
         found = self.seat_of.get(connection)
         if found is not None:
-            await self._drop(*found)
+            # The socket's handler may be cancelled as its connection goes (aiohttp's handler_cancellation):
+            # the seat is removed and the others told all the same, however long the media worker takes to answer.
+            await asyncio.shield(self._drop(*found))
 
     async def _drop(self, live: Live, seat: Seat, *, tell: bool = True, reason: str = "left") -> None:
         if live.seats.pop(seat.pid, None) is None:

@@ -2,7 +2,6 @@
 import asyncio
 import json
 
-import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
@@ -230,12 +229,6 @@ def silence(pc: RTCPeerConnection) -> None:
     for transceiver in pc.getTransceivers():
         for protocol in transceiver.sender.transport.transport._connection._protocols:
             protocol.transport.sendto = lambda *args, **kwargs: None
-
-
-@pytest.fixture
-def short_media_timeout(monkeypatch):
-    """Set before the app reads its settings (list it before ``client``)."""
-    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_TIMEOUT_S", "2")
 
 
 async def test_a_participant_whose_network_vanishes_is_removed_within_10_s(short_media_timeout, client, db):

@@ -1,0 +1,18 @@
+"""Rooms tests run on loopback: aioice in this process gathers 127.0.0.1 only (it skips loopback by default).
+
+This is what lets the tests' own WebRTC clients (aiortc peers, probe clients)
+reach an SFU listening on 127.0.0.1. With the in-process router the meeting
+layer restricts this process itself; with media worker processes only the
+workers are restricted, so without this fixture the clients would offer only
+the machine's other interfaces and never connect.
+"""
+import pytest
+
+from rooms.media.transport import restrict_host_addresses
+
+
+@pytest.fixture(autouse=True)
+def loopback_only():
+    restrict_host_addresses(["127.0.0.1"])
+    yield
+    restrict_host_addresses(None)
