@@ -3,15 +3,16 @@
 Every node subscribes to ``group-messages``. A payload is the group id and
 the client frame, already encoded by the node that stored the message
 (server/groups/events.py), so a node never decodes it: it finds which of
-the group's members have sockets here and queues *the same bytes object* on
-each of them (``hub.send_to_users``).
+the group's members have sockets here and hands the frame to
+``hub.send_to_users``, which wraps it in a WebSocket header once and writes
+that one bytes object to each of their sockets.
 
 Finding them: a per-node cache of each group's member ids (a frozenset),
 filled from the database on first use and dropped when any node publishes
 ``group-members-changed`` for that group. Delivery intersects it with the
 hub's connected user ids by iterating the smaller of the two, so the cost on
-a node is O(min(members, local users)) set lookups, plus one queue append
-per local socket. A node with no sockets does nothing at all.
+a node is O(min(members, local users)) set lookups, plus one transport
+write per local socket. A node with no sockets does nothing at all.
 
 While a group's members are loading, its frames wait in arrival order and
 are delivered in that order once the set is known; later frames queue
@@ -46,7 +47,7 @@ class GroupFanout:
         self._waiting: dict[int, list[bytes]] = {}  # group id -> frames held while its members load
         self._stale: set[int] = set()  # groups whose membership changed while loading
         self._tasks: set[asyncio.Task] = set()
-        self.delivered = 0  # sockets a frame was queued on, since start (for tests and benchmarks)
+        self.delivered = 0  # sockets a frame was written to, since start (for tests and benchmarks)
 
     # --- bus handlers (must not block) ---------------------------------------
 
