@@ -1,9 +1,9 @@
 """Sending urgent broadcasts, recording receipts, reminding: the plain functions behind the routes.
 
 ``do_send_broadcast`` is the hot path. For N recipients it costs a constant
-number of statements per chunk of 5,000: the recipient rows in one
-multi-row INSERT ... RETURNING, the first escalation step of each in another,
-and one batched ``emit`` (server/gateway/events.py) that stores every
+number of statements: the recipient rows in one executemany per chunk of
+5,000, the first escalation step of each in at most four INSERT ... SELECT
+(notify/escalation.py), and one batched ``emit`` (server/gateway/events.py) that stores every
 recipient's ``broadcast.received`` event in the same transaction, so the
 notice, its recipient list and its delivery to devices commit together.
 """
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, insert, select, update
 
-from notify.escalation import first_steps
+from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
-from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, EscalationStep, OutboundMessage, PushSubscription
+from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage, PushSubscription
 from notify.recipients import Recipient
 from server.db import Transaction, utcnow
 from server.errors import Forbidden, NotFound
@@ -92,13 +92,9 @@ async def do_send_broadcast(
              "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
             for r in recipients[start : start + CHUNK]
         ]
-        # executemany form: one cached statement sent in batches, not a 5,000-row VALUES compiled each time
-        inserted = await tx.session.execute(
-            insert(BroadcastRecipient).returning(BroadcastRecipient.id, BroadcastRecipient.phone, BroadcastRecipient.has_push), rows
-        )
-        steps = first_steps(broadcast, [row._asdict() for row in inserted])
-        if steps:
-            await tx.session.execute(insert(EscalationStep), steps)
+        # executemany of one cached statement, nothing returned: not a 5,000-row VALUES compiled each time
+        await tx.session.execute(insert(BroadcastRecipient), rows)
+    await do_schedule_first_steps(tx, broadcast)
     await emit(tx, user_ids, RECEIVED_EVENT, event_data(broadcast, org.principal.name))
     return broadcast
 

@@ -18,22 +18,38 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, select, update
 
 from notify.models import Broadcast, BroadcastRecipient, EscalationStep, OutboundMessage
 from notify.policy import CONFIRMED, SATISFIED_AT, plan_for
 from server.db import Database, Transaction, utcnow
 
 
-def first_steps(broadcast: Broadcast, recipients: list[dict]) -> list[dict]:
-    """Rows of each recipient's first step (recipients: dicts with id, phone, has_push)."""
-    # Only two things vary between recipients, so there are at most four plans: make each once.
-    first = {(phone, push): plan_for(broadcast.policy, has_phone=phone, has_push=push)[:1] for phone in (False, True) for push in (False, True)}
-    rows = []
-    for r in recipients:
-        for planned in first[bool(r["phone"]), bool(r["has_push"])]:
-            rows.append(_step_row(broadcast.org_id, broadcast.id, broadcast.created_at, r["id"], 0, planned))
-    return rows
+async def do_schedule_first_steps(tx: Transaction, broadcast: Broadcast) -> None:
+    """Insert each recipient's first step, straight from the stored recipient rows.
+
+    Only two things vary between recipients (a usable phone, a push
+    subscription), so there are at most four plans: one INSERT ... SELECT
+    for each kind that has a first step, whatever the number of recipients.
+    """
+    for has_phone in (False, True):
+        for has_push in (False, True):
+            plan = plan_for(broadcast.policy, has_phone=has_phone, has_push=has_push)
+            if not plan:
+                continue
+            first = plan[0]
+            values = {"step_no": 0, "channel": first.channel, "attempt": first.attempt,
+                      "due_at": broadcast.created_at + dt.timedelta(seconds=first.offset_s)}
+            columns = EscalationStep.__table__.c
+            chosen = select(
+                BroadcastRecipient.org_id, BroadcastRecipient.broadcast_id, BroadcastRecipient.id,
+                *(literal(value, columns[name].type) for name, value in values.items()),
+            ).where(
+                BroadcastRecipient.broadcast_id == broadcast.id,
+                BroadcastRecipient.phone.is_not(None) if has_phone else BroadcastRecipient.phone.is_(None),
+                BroadcastRecipient.has_push == has_push,
+            )
+            await tx.session.execute(insert(EscalationStep).from_select(["org_id", "broadcast_id", "recipient_id", *values], chosen))
 
 
 def _step_row(org_id: int, broadcast_id: int, sent_at: dt.datetime, recipient_id: int, step_no: int, planned) -> dict:
