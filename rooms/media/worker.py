@@ -309,6 +309,7 @@ class Worker:
         self.forwarded += sent
 
     def _deliver_slow(self, slots: list, data: bytes, header: rtp.RtpHeader, now: float, source_id: int) -> int:
+        """The general path of ``deliver``; returns how many packets went to connected subscribers."""
         keyframe = None
         tail = data[12:]  # everything after the fixed header, shared by these subscribers' copies
         sent = 0
@@ -322,7 +323,8 @@ class Worker:
             packet = slot.packet_for(data, header, now, source_id, tail)
             if packet is not None:
                 slot.send(packet)
-                sent += 1
+                if slot.transport is not None and slot.transport.egress is not None:
+                    sent += 1  # counted as forwarded: it went to a connected subscriber (not to the recorder, not into the void)
         return sent
 
     def retransmit(self, slot, lost: list[int]) -> None:
