@@ -5,14 +5,17 @@ land on workers 0, 1, 0, so every publisher reaches a subscriber on the other
 process through the fan-out. Each peer records the
 encoded payloads its own encoders produced and the payloads its receivers got:
 a payload that arrives byte for byte as another participant's encoder made it
-was forwarded, not transcoded. Storage is the other meeting tests' concern, so
+was forwarded, not transcoded. The recorder runs on worker 0 and records a
+speaker whose packets reach it from worker 1. Storage is the other meeting tests' concern, so
 these run on the embedded database only.
 """
 import asyncio
+import io
 import math
 import os
 from array import array
 
+import av
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
@@ -50,9 +53,9 @@ async def test_two_browsers_meet_through_two_worker_processes(media_processes, a
 class Tone(AudioStreamTrack):
     """A sine at its own pitch, so each publisher's Opus payloads are its own (silence would encode alike)."""
 
-    def __init__(self, hertz: int) -> None:
+    def __init__(self, hertz: int, amplitude: int) -> None:
         super().__init__()
-        self.wave = array("h", (int(4000 * math.sin(2 * math.pi * hertz * i / 8000)) for i in range(8000)))
+        self.wave = array("h", (int(amplitude * math.sin(2 * math.pi * hertz * i / 8000)) for i in range(8000)))
 
     async def recv(self):
         frame = await super().recv()  # 20 ms of silence at 8 kHz, paced
@@ -64,7 +67,7 @@ class Tone(AudioStreamTrack):
 class Peer:
     """An attendee's connection: camera and microphone sent, two video and two audio slots received, payloads kept."""
 
-    def __init__(self, attendee, luma: int, hertz: int) -> None:
+    def __init__(self, attendee, luma: int, hertz: int, amplitude: int) -> None:
         self.attendee = attendee
         self.luma = luma
         self.sent: set[bytes] = set()
@@ -74,7 +77,7 @@ class Peer:
         self.pc: RTCPeerConnection = new_pc()
         self.pc.addTransceiver(SolidVideo(luma), direction="sendrecv")
         self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.addTransceiver(Tone(hertz), direction="sendrecv")
+        self.pc.addTransceiver(Tone(hertz, amplitude), direction="sendrecv")
         self.pc.addTransceiver("audio", direction="recvonly")
         for transceiver in self.pc.getTransceivers():
             self._keep_sent(transceiver.sender)
@@ -106,8 +109,8 @@ class Peer:
         return [t for t in self.slots if t.kind == kind]
 
 
-async def three_across_workers(app, client, db):
-    """Host, member and guest joined and negotiated; returns their attendees, peers and the router."""
+async def three_across_workers(app, client, db, amplitudes=(4000, 4000, 4000)):
+    """Host, member and guest joined and negotiated; returns their attendees, peers, the router, the meeting and its host."""
     host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
     guest = await (await join(client, meeting, display_name="Gail Guest")).json()
     attendees = []
@@ -115,11 +118,11 @@ async def three_across_workers(app, client, db):
         attendee = await attend(client, headers, ticket)
         attendee.seat = (await attendee.next("meeting.joined"))["you"]["id"]
         attendees.append(attendee)
-    peers = [Peer(a, luma, hertz) for a, luma, hertz in zip(attendees, (30, 130, 230), (300, 500, 700))]
+    peers = [Peer(*args) for args in zip(attendees, (30, 130, 230), (300, 500, 700), amplitudes)]
     for peer in peers:
         await negotiate(peer.attendee, peer.pc)
     router = app[LIVE_MEETINGS].router
-    return attendees, peers, router, str(meeting["id"])
+    return attendees, peers, router, meeting, host
 
 
 def publisher_of(payloads: set[bytes], peers: list[Peer]) -> Peer | None:
@@ -152,7 +155,8 @@ async def keeps_receiving(peer: Peer, publisher: Peer) -> None:
 
 
 async def test_three_participants_on_two_worker_processes_get_each_others_media_forwarded_unchanged(media_processes, app, client, db):
-    attendees, peers, router, room_id = await three_across_workers(app, client, db)
+    attendees, peers, router, meeting, _ = await three_across_workers(app, client, db)
+    room_id = str(meeting["id"])
     try:
         assert isinstance(router, ProcessRouter) and len(set(router.pids)) == 2 and os.getpid() not in router.pids
         assert [router.placement[(room_id, a.seat)] for a in attendees] == [0, 1, 0]
@@ -182,8 +186,8 @@ async def test_three_participants_on_two_worker_processes_get_each_others_media_
 
 
 async def test_who_leaves_or_drops_is_announced_and_the_others_go_on(short_media_timeout, media_processes, app, client, db):
-    attendees, peers, router, room_id = await three_across_workers(app, client, db)
-    a, b, c = attendees
+    attendees, peers, router, meeting, _ = await three_across_workers(app, client, db)
+    room_id, (a, b, c) = str(meeting["id"]), attendees
     try:
         await everyone_shows_the_others(peers)
         # b, alone on worker 1, closes its socket; the test server cancels the socket's handler as it goes
@@ -203,11 +207,32 @@ async def test_who_leaves_or_drops_is_announced_and_the_others_go_on(short_media
         await close_all(*attendees)
 
 
+async def test_the_recorder_on_worker_0_records_the_speaker_on_worker_1(media_processes, app, client, db):
+    attendees, peers, router, meeting, host = await three_across_workers(app, client, db, amplitudes=(300, 8000, 300))
+    a, b, _ = attendees
+    assert router.placement[(str(meeting["id"]), b.seat)] == 1  # the recorder is worker 0's
+    try:
+        await a.next("meeting.speaker", participant=b.seat)  # the loudest, on worker 1, is on stage
+        await a.send({"type": "meeting.record", "recording": True})
+        assert (await a.next("meeting.recording"))["recording"] is True
+        await asyncio.sleep(2)
+        await a.send({"type": "meeting.record", "recording": False})
+        assert (await a.next("meeting.recording"))["recording"] is False
+    finally:
+        await close_all(*attendees)
+    listed = await (await client.get(f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}/recordings", headers=host.headers)).json()
+    assert [r["status"] for r in listed] == ["done"] and listed[0]["audio_packets"] > 0
+    data = await (await client.get(listed[0]["download_url"], headers=host.headers)).read()
+    with av.open(io.BytesIO(data)) as container:
+        lumas = [mean_luma(frame) for frame in container.decode(video=0)]
+    assert len(lumas) == listed[0]["video_frames"] > 10 and all(abs(luma - 130) < 50 for luma in lumas)  # b's camera, all decodable
+
+
 @pytest.mark.xfail(reason="rooms/media/worker.py Worker._deliver_slow clears waiting_keyframe and sends while the "
                           "subscriber's DTLS is not up yet (send_rtp is a no-op then): the keyframe is lost and the "
                           "slot starts with interframes until the next keyframe")
 async def test_every_video_slot_starts_with_a_keyframe(media_processes, app, client, db):
-    attendees, peers, router, room_id = await three_across_workers(app, client, db)
+    attendees, peers, *_ = await three_across_workers(app, client, db)
     try:
         await everyone_shows_the_others(peers)
         firsts = {(p.attendee.seat, t.mid): vp8.is_keyframe_start(p.first[t]) for p in peers for t in p.slots_of("video")}
