@@ -314,6 +314,12 @@ class Worker:
         tail = data[12:]  # everything after the fixed header, shared by these subscribers' copies
         sent = 0
         for slot in slots:
+            transport = slot.transport
+            if transport is not None and transport.egress is None:
+                # Not connected yet (or gone): touch nothing. A keyframe taken here would be lost
+                # (``send_rtp`` is a no-op until DTLS is up) and the slot would start with interframes;
+                # the munger starts the stream at the first packet that can really go out.
+                continue
             if slot.waiting_keyframe:
                 if keyframe is None:
                     keyframe = vp8.is_keyframe_start(data[header.payload_start : header.payload_end])
@@ -323,8 +329,8 @@ class Worker:
             packet = slot.packet_for(data, header, now, source_id, tail)
             if packet is not None:
                 slot.send(packet)
-                if slot.transport is not None and slot.transport.egress is not None:
-                    sent += 1  # counted as forwarded: it went to a connected subscriber (not to the recorder, not into the void)
+                if transport is not None:
+                    sent += 1  # counted as forwarded: it went to a connected subscriber (not to the recorder)
         return sent
 
     def retransmit(self, slot, lost: list[int]) -> None:
@@ -356,11 +362,24 @@ class Worker:
             peer.send_keyframe_request(track)
 
     def after_connect(self, peer: Peer) -> None:
+        """The participant's DTLS is up: its video slots can start, each with a keyframe of its source."""
         for track in peer.tracks.values():
             if track.kind == "video":
                 track.keyframes.reset()
+        self._ask_keyframes_for_waiting(peer)
+
+    def _ask_keyframes_for_waiting(self, peer: Peer) -> None:
+        """Ask (throttled) for a keyframe of every source a connected subscriber's slot waits for.
+
+        Called on connection and at every selection: a keyframe that arrived
+        while the subscriber was still connecting was not given to it, and a
+        request right after another one is throttled, so the slot asks again
+        until one comes (at most once a second per source, ``keyframe.py``).
+        """
+        if peer.transport.egress is None:
+            return
         for slot in peer.slots.values():
-            if slot.source is not None and slot.kind == "video":
+            if slot.waiting_keyframe:
                 self.request_keyframe(slot.source)
 
     # --- selection ----------------------------------------------------------------------
@@ -413,27 +432,20 @@ class Worker:
         if video_slots:
             chosen = select_video(room.order, peer.participant_id, min(len(video_slots), room.video_n), peer.pinned)
             seen = [room.camera_of[p] for p in chosen if p in room.camera_of]
-            for slot in place(video_slots, seen, stage=True):
-                self.request_keyframe(slot.source)
+            place(video_slots, seen, stage=True)
         if screen_slots:
             own = {t.track_id for t in peer.tracks.values()}
             share = room.screens.for_receiver(own)
-            slot = screen_slots[0]
-            if slot.show(room.tracks.get(share) if share is not None else None):
-                self.request_keyframe(slot.source)
+            screen_slots[0].show(room.tracks.get(share) if share is not None else None)
+        self._ask_keyframes_for_waiting(peer)
 
 
-def place(slots: list, tracks: list[Track], stage: bool) -> list:
-    """Show ``tracks`` on ``slots`` moving as few as possible; with ``stage``, slot 0 shows tracks[0].
-
-    Returns the slots that switched to a new video source (they need a keyframe).
-    """
-    switched = []
+def place(slots: list, tracks: list[Track], stage: bool) -> None:
+    """Show ``tracks`` on ``slots`` moving as few as possible; with ``stage``, slot 0 shows tracks[0]."""
     wanted = list(tracks)
     free = []
     if stage and wanted:
-        if slots[0].show(wanted[0]):
-            switched.append(slots[0])
+        slots[0].show(wanted[0])
         wanted = wanted[1:]
         rest = slots[1:]
     else:
@@ -444,10 +456,7 @@ def place(slots: list, tracks: list[Track], stage: bool) -> list:
         else:
             free.append(slot)
     for slot in free:
-        track = wanted.pop(0) if wanted else None
-        if slot.show(track):
-            switched.append(slot)
-    return switched
+        slot.show(wanted.pop(0) if wanted else None)
 
 
 def describe(track: Track) -> dict:

@@ -228,9 +228,6 @@ async def test_the_recorder_on_worker_0_records_the_speaker_on_worker_1(media_pr
     assert len(lumas) == listed[0]["video_frames"] > 10 and all(abs(luma - 130) < 50 for luma in lumas)  # b's camera, all decodable
 
 
-@pytest.mark.xfail(reason="rooms/media/worker.py Worker._deliver_slow clears waiting_keyframe and sends while the "
-                          "subscriber's DTLS is not up yet (send_rtp is a no-op then): the keyframe is lost and the "
-                          "slot starts with interframes until the next keyframe")
 async def test_every_video_slot_starts_with_a_keyframe(media_processes, app, client, db):
     attendees, peers, *_ = await three_across_workers(app, client, db)
     try:
