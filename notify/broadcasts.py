@@ -1,8 +1,8 @@
 """Sending urgent broadcasts, recording receipts, reminding: the plain functions behind the routes.
 
 ``do_send_broadcast`` is the hot path. For N recipients it costs a constant
-number of statements: the recipient rows in one executemany per chunk of
-5,000, the first escalation step of each in at most four INSERT ... SELECT
+number of statements: the recipient rows in one INSERT ... SELECT unnest()
+on PostgreSQL (an executemany per 5,000 on SQLite), the first escalation step of each in at most four INSERT ... SELECT
 (notify/escalation.py), and one batched ``emit`` (server/gateway/events.py) that stores every
 recipient's ``broadcast.received`` event in the same transaction, so the
 notice, its recipient list and its delivery to devices commit together.
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
 
 from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage, PushSubscription
 from notify.recipients import Recipient
-from server.db import Transaction, utcnow
+from server.db import Transaction, UTCDateTime, utcnow
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
 from server.orgs.access import OrgContext
@@ -86,17 +87,41 @@ async def do_send_broadcast(
     for start in range(0, len(user_ids), CHUNK):
         chunk = user_ids[start : start + CHUNK]
         with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(PushSubscription.user_id.in_(chunk)).distinct()))
-    for start in range(0, len(recipients), CHUNK):
-        rows = [
-            {"org_id": org.org_id, "broadcast_id": broadcast.id, "user_id": r.user_id, "name": r.name, "phone": r.phone,
-             "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
-            for r in recipients[start : start + CHUNK]
-        ]
-        # executemany of one cached statement, nothing returned: not a 5,000-row VALUES compiled each time
-        await tx.session.execute(insert(BroadcastRecipient), rows)
+    await _store_recipients(tx, broadcast, recipients, with_push, now)
     await do_schedule_first_steps(tx, broadcast)
     await emit(tx, user_ids, RECEIVED_EVENT, event_data(broadcast, org.principal.name))
     return broadcast
+
+
+_ARRAYS = {"user_ids": postgresql.ARRAY(BigInteger), "names": postgresql.ARRAY(String), "phones": postgresql.ARRAY(String),
+           "has_push": postgresql.ARRAY(Boolean)}
+_listed = func.unnest(*(bindparam(name, type_=kind) for name, kind in _ARRAYS.items())).table_valued(
+    "user_id", "name", "phone", "has_push").render_derived()
+# Core table, not the ORM class: the ORM would treat the statement as its own bulk insert.
+_INSERT_RECIPIENTS = postgresql.insert(BroadcastRecipient.__table__).from_select(
+    ["org_id", "broadcast_id", "user_id", "name", "phone", "has_push", "stage", "sent_at", "remind_count"],
+    select(bindparam("org_id", type_=BigInteger), bindparam("broadcast_id", type_=BigInteger), _listed.c.user_id, _listed.c.name,
+           _listed.c.phone, _listed.c.has_push, literal(0, SmallInteger), bindparam("sent_at", type_=UTCDateTime), literal(0, Integer)),
+)
+
+
+async def _store_recipients(tx: Transaction, broadcast: Broadcast, recipients: Sequence[Recipient], with_push: set[int], now) -> None:
+    """The recipient rows: on PostgreSQL one INSERT ... SELECT unnest(arrays), the same text for any N (a 10,000-row
+    executemany spent most of the send's time in 10,000 single-row inserts); on SQLite an executemany per chunk."""
+    if tx.dialect == "postgresql":
+        await tx.session.execute(_INSERT_RECIPIENTS, {
+            "org_id": broadcast.org_id, "broadcast_id": broadcast.id, "sent_at": now, "user_ids": [r.user_id for r in recipients],
+            "names": [r.name for r in recipients], "phones": [r.phone for r in recipients],
+            "has_push": [r.user_id in with_push for r in recipients],
+        })
+        return
+    for start in range(0, len(recipients), CHUNK):
+        rows = [
+            {"org_id": broadcast.org_id, "broadcast_id": broadcast.id, "user_id": r.user_id, "name": r.name, "phone": r.phone,
+             "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
+            for r in recipients[start : start + CHUNK]
+        ]
+        await tx.session.execute(insert(BroadcastRecipient), rows)
 
 
 async def get_broadcast(tx: Transaction, broadcast_id: int) -> Broadcast:
