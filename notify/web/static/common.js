@@ -1,16 +1,22 @@
 // What both notify pages need: the organisation they work in, and the device WebSocket.
 
 import { api, savedToken } from "/static/api.js";
+import { showMessage } from "/static/dom.js";
 
 const ORG_KEY = "muster.org";
 const USER_SEQ_KEY = "muster.user_seq";
 
-/** The organisation last used on any page (else the first), or null if the person is in none. */
+/** The organisation last used on any page (else the first), named in the top bar; null, and said so, if the person is in none. */
 export async function currentOrg() {
   const orgs = await api("/api/v1/orgs");
-  if (!orgs.length) return null;
+  if (!orgs.length) {
+    showMessage(document.getElementById("page-error"), "You are not in an organisation yet.");
+    return null;
+  }
   const remembered = Number(localStorage.getItem(ORG_KEY));
-  return orgs.find((o) => o.id === remembered) || orgs[0];
+  const org = orgs.find((o) => o.id === remembered) || orgs[0];
+  document.getElementById("org-name").textContent = org.name;
+  return org;
 }
 
 /**

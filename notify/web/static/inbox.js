@@ -14,9 +14,8 @@ const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
 
 async function start() {
   const org = await currentOrg();
-  if (!org) return showMessage($("page-error"), "You are not in an organisation yet.");
+  if (!org) return;
   state.orgId = org.id;
-  $("org-name").textContent = org.name;
   state.live = connectLive({ onReady: catchUp, onEvent });
   offerPush($("push-subscribe"), $("push-state"));
 }

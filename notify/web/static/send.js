@@ -16,9 +16,8 @@ const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
 
 async function start() {
   const org = await currentOrg();
-  if (!org) return showMessage($("page-error"), "You are not in an organisation yet.");
+  if (!org) return;
   state.orgId = org.id;
-  $("org-name").textContent = org.name;
   const [departments, groups] = await Promise.all([api(orgPath("/departments")), api(orgPath("/groups"))]);
   $("departments").replaceChildren(...departments.map((d) => checkbox("department", d.id, d.name, d.path.split("/").length - 3)));
   $("groups").replaceChildren(...groups.map((g) => checkbox("group", g.id, g.name, 0)));
