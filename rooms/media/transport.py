@@ -4,7 +4,7 @@ aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
 ``RTCIceTransport``, ``RTCDtlsTransport``). Two things are changed for an SFU:
 
 * receive: once DTLS is up, each ICE socket gets our own reader, which reads
-  a datagram per event-loop callback and hands SRTP/SRTCP straight to
+  up to ``READ_BATCH`` datagrams per event-loop callback and hands SRTP/SRTCP straight to
   libsrtp and then to ``on_rtp(bytes)`` / ``on_rtcp(bytes)`` (``peek_rtp``
   may first decide from the clear header that a packet is not worth
   decrypting).
@@ -23,6 +23,8 @@ packet that took the slow path before the switch is delivered raw.
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from collections.abc import Callable
 
 import aioice.ice
@@ -34,6 +36,11 @@ from rooms.media import srtp
 from rooms.media.offer import pairable
 
 RECV_BUFFER = 4096  # media datagrams fit an MTU; DTLS and STUN a few KiB
+READ_BATCH = 16  # datagrams read per readiness callback at most: a backlog drains fast, other sockets still get their turn
+SOCKET_RECEIVE_BUFFER = 4 * 1024 * 1024  # asked for each media socket; Linux grants up to net.core.rmem_max (doubled for its bookkeeping)
+
+log = logging.getLogger(__name__)
+_small_buffer_reported = False
 
 _original_host_addresses = aioice.ice.get_host_addresses
 _host_addresses: list[str] = []  # as given to restrict_host_addresses; empty: every interface
@@ -71,6 +78,23 @@ def _ignore_unpairable_senders(protocol) -> None:
     protocol.datagram_received = datagram_received
 
 
+def enlarge_receive_buffer(sock: socket.socket) -> int:
+    """Ask for ``SOCKET_RECEIVE_BUFFER`` bytes of receive queue; return what the kernel granted.
+
+    The default (208 KiB here) holds about 200 video datagrams: a worker
+    kept off the CPU for a few tens of milliseconds lost its publishers'
+    packets at full sockets. Linux caps the request at ``net.core.rmem_max``
+    without an error, so a smaller grant is logged once per process.
+    """
+    global _small_buffer_reported
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted < SOCKET_RECEIVE_BUFFER and not _small_buffer_reported:
+        _small_buffer_reported = True
+        log.warning("media sockets got a %d-byte receive buffer of the %d asked: raise net.core.rmem_max", granted, SOCKET_RECEIVE_BUFFER)
+    return granted
+
+
 class RawDtlsTransport(RTCDtlsTransport):
     def __init__(self, transport: RTCIceTransport, certificates: list[RTCCertificate], peer: "PeerTransport") -> None:
         super().__init__(transport, certificates)
@@ -96,6 +120,7 @@ class PeerTransport:
         self.ice = RTCIceTransport(self.gatherer)
         self.dtls = RawDtlsTransport(self.ice, [certificate], self)
         self.srtp_errors = 0
+        self.receive_buffer = 0  # bytes of receive queue the kernel granted each media socket (see enlarge_receive_buffer)
         self.heard = False  # set by every datagram from the participant once connected; the worker clears it (drop detection)
         self.send_dropped = 0
         # ``(srtp_t, send)`` once connected, for the forwarding loop (``Worker.deliver``), which protects
@@ -115,6 +140,7 @@ class PeerTransport:
         await self.gatherer.gather()
         for protocol in self.ice._connection._protocols:
             _ignore_unpairable_senders(protocol)
+            self.receive_buffer = enlarge_receive_buffer(protocol.transport.get_extra_info("socket"))
 
     def local_ice(self) -> tuple[RTCIceParameters, list[RTCIceCandidate]]:
         return self.gatherer.getLocalParameters(), self.gatherer.getLocalCandidates()
@@ -176,36 +202,38 @@ class PeerTransport:
         remote = self._remote_addr
 
         def readable() -> bool:
-            """Read one datagram; False if there was none.
+            """Read up to ``READ_BATCH`` datagrams; True if it stopped at the bound (more may be waiting).
 
-            One per readiness callback: a participant's socket rarely holds more
-            than one (an audio packet every 20 ms), and a second read would nearly
-            always end in an EAGAIN exception (1.8 µs here). The selector is
-            level-triggered, so a backlog is read over the next loop rounds,
-            fairly with the other sockets and the control channel.
-            ``heard``: an authenticated packet, or STUN/DTLS from the participant's
-            address (not garbage from anyone).
+            Reading until EAGAIN costs an exception per callback (1.8 µs here)
+            on a participant's socket, which rarely holds more than one packet;
+            reading one per callback let a backlog outgrow the receive buffer
+            whenever the worker was kept off the CPU for a moment. The bound
+            keeps the other sockets and the control channel served: the
+            selector is level-triggered, so what is left is read next round.
+            ``heard``: an authenticated packet, or STUN/DTLS from the
+            participant's address (not garbage from anyone).
             """
-            try:
-                data, addr = recvfrom(RECV_BUFFER)
-            except (BlockingIOError, InterruptedError):
-                return False
-            except OSError:  # an ICMP error reported on the socket
-                return True
-            if len(data) < 12 or not 127 < data[0] < 192:
-                slow_path(data, addr)  # STUN consent checks, DTLS alerts
-                if addr == remote:
-                    self.heard = True
-                return True
-            try:
-                if 192 <= data[1] <= 223:
-                    on_rtcp(unprotect_rtcp(data))
-                elif peek is None or peek(data):
-                    on_rtp(unprotect(data))
-            except pylibsrtp.Error:
-                self.srtp_errors += 1
-                return True
-            self.heard = True
+            for _ in range(READ_BATCH):
+                try:
+                    data, addr = recvfrom(RECV_BUFFER)
+                except (BlockingIOError, InterruptedError):
+                    return False
+                except OSError:  # an ICMP error reported on the socket
+                    continue
+                if len(data) < 12 or not 127 < data[0] < 192:
+                    slow_path(data, addr)  # STUN consent checks, DTLS alerts
+                    if addr == remote:
+                        self.heard = True
+                    continue
+                try:
+                    if 192 <= data[1] <= 223:
+                        on_rtcp(unprotect_rtcp(data))
+                    elif peek is None or peek(data):
+                        on_rtp(unprotect(data))
+                except pylibsrtp.Error:
+                    self.srtp_errors += 1
+                    continue
+                self.heard = True
             return True
 
         return readable
