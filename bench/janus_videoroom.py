@@ -35,7 +35,6 @@ import dataclasses
 import json
 import os
 import secrets
-import select
 import shutil
 import socket
 import subprocess
@@ -57,6 +56,7 @@ from rooms.media import rtp  # noqa: E402
 from rooms.media.probe import VP8, ProbeClient  # noqa: E402
 from rooms.media.processes import ProcessRouter, read_message, write_message  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
+from rtp_clients import Poller, count_rtp, expected_and_received  # noqa: E402  (bench/, beside this file)
 
 JANUS = "/usr/bin/janus"
 JANUS_LIBS = Path("/usr/lib/x86_64-linux-gnu/janus")
@@ -69,7 +69,6 @@ VIDEO_PACKET = 1000  # bytes of VP8 payload per packet, two packets per frame
 PACKETS_PER_TICK = 3  # one audio, two video
 SO_RCVBUFFORCE = 33  # Linux; root may exceed net.core.rmem_max (the socket module does not name it)
 RECEIVE_BUFFER = 1 << 20
-POLL_INTERVAL = 0.001  # seconds between two reads of the subscribers' sockets  # a subscriber's socket: a client process starved for a moment should not drop what the server sent
 
 
 # --- the network namespace ----------------------------------------------------------------
@@ -316,15 +315,7 @@ class CountingClient(ProbeClient):
 
     def _peek(self, data: bytes) -> bool:
         if self.counting:
-            seq, ssrc = (data[2] << 8) | data[3], int.from_bytes(data[8:12], "big")
-            stream = self.streams.get(ssrc)
-            if stream is None:
-                self.streams[ssrc] = [seq, seq, 1]
-            else:
-                delta = (seq - stream[1]) & 0xFFFF
-                if delta < 0x8000:
-                    stream[1] += delta
-                stream[2] += 1
+            count_rtp(self.streams, data)
         return False
 
     def send_tick(self) -> None:
@@ -415,35 +406,6 @@ class JanusSignalling:
         await client.connect_answered(offer)
 
 
-async def poll_subscribers(receivers: list[CountingClient], stop: asyncio.Event) -> None:
-    """Read the subscribers' sockets from an epoll set of our own every ``POLL_INTERVAL``, not from the event loop's.
-
-    On a veth pair (as on loopback) the server's ``sendto`` also pays for the
-    receiving side's network stack and for waking the receiving process. A
-    sleeping client woken for nearly every packet would put the clients'
-    wake-ups into both servers' CPU figures; polled, a packet only joins the
-    socket's queue, as it would leaving through a network card.
-    """
-    loop = asyncio.get_running_loop()
-    epoll = select.epoll()
-    readers = {}
-    for client in receivers:
-        for fd, reader in client.transport.readers.items():
-            loop._remove_reader(fd)  # the selector loop's own call; remove_reader refuses a transport's descriptor
-            epoll.register(fd, select.EPOLLIN)
-            readers[fd] = reader
-    try:
-        while not stop.is_set():
-            ready = epoll.poll(0)
-            while ready:  # a reader takes at most 16 datagrams a call: drain them all, however long we slept
-                for fd, _ in ready:
-                    readers[fd]()
-                ready = epoll.poll(0)
-            await asyncio.sleep(POLL_INTERVAL)
-    finally:
-        epoll.close()
-
-
 async def client_process(args) -> None:
     """One client process: publishes, subscribes when told, sends every 20 ms, counts in the window."""
     restrict_host_addresses([args.host_address])
@@ -510,7 +472,10 @@ async def client_process(args) -> None:
         name, lambda n, c: signalling.subscribe(n, all_feeds, c)) for name in subscribers))
     for client in receivers:
         client.enlarge_receive_buffer()
-    polling = asyncio.create_task(poll_subscribers(receivers, stop))
+    poller = Poller()
+    for client in receivers:
+        poller.add(client)
+    polling = asyncio.create_task(poller.run(stop))
     write_message(writer, {"op": "subscribed"})
     schedule = await messages.get()
     window[:] = schedule["window_start"], schedule["window_end"]
@@ -524,9 +489,10 @@ async def client_process(args) -> None:
     ticks = await sender
     await polling
     streams = [s for c in receivers for s in c.streams.values()]
+    expected, received = expected_and_received(streams)
     write_message(writer, {
-        "op": "result", "sent": ticks * len(published) * PACKETS_PER_TICK, "received": sum(s[2] for s in streams),
-        "expected": sum(s[1] - s[0] + 1 for s in streams), "streams": len(streams),
+        "op": "result", "sent": ticks * len(published) * PACKETS_PER_TICK, "received": received,
+        "expected": expected, "streams": len(streams),
         "srtp_profiles": sorted({c.transport.dtls._ssl.get_selected_srtp_profile().decode() for c in receivers}),
     })
     await writer.drain()

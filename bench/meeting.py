@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import json
 import os
-import select
 import struct
 import sys
 import tempfile
@@ -53,12 +52,11 @@ from rooms.media.probe import OPUS, ProbeClient  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
 
 import janus_videoroom  # noqa: E402  (bench/, beside this file)
+from rtp_clients import Poller, count_rtp, expected_and_received  # noqa: E402  (bench/, beside this file)
 
 _FRAME = struct.Struct("!I")
 _STAMP = struct.Struct("!d")
 BUCKET_MS = 0.1
-POLL_INTERVAL = 0.001
-DRAIN_LIMIT = 64  # datagrams read per socket per poll
 
 
 async def read_message(reader) -> dict:
@@ -91,17 +89,7 @@ class BenchClient(ProbeClient):
     def _peek(self, data: bytes) -> bool:
         if not self.counting:
             return False
-        seq = (data[2] << 8) | data[3]
-        ssrc = int.from_bytes(data[8:12], "big")
-        slot = self.slots.get(ssrc)
-        if slot is None:
-            self.slots[ssrc] = [seq, seq, 1]
-        else:
-            delta = (seq - slot[1]) & 0xFFFF
-            if delta < 0x8000:
-                slot[1] += delta
-            slot[2] += 1
-        return seq % self.sample == 0
+        return count_rtp(self.slots, data) % self.sample == 0
 
     def _latency(self, data: bytes) -> None:
         header = rtp.parse_header(data)
@@ -110,39 +98,6 @@ class BenchClient(ProbeClient):
         sent = _STAMP.unpack_from(data, header.payload_start)[0]
         bucket = int((time.monotonic() - sent) * 1000 / BUCKET_MS)
         self.histogram[bucket] = self.histogram.get(bucket, 0) + 1
-
-
-class Poller:
-    """Reads the clients' sockets from an epoll set of its own, every ``POLL_INTERVAL``, not from the event loop's.
-
-    On loopback the sender's ``sendto`` pays for waking the receiver up: with
-    the clients' sockets in the event loop's epoll, nearly every packet the SFU
-    sends would wake a sleeping client process, and the SFU's CPU figure would
-    carry the clients' wake-ups, which a network card never charges the
-    sender. Polled, a packet only joins the ready list. The added latency
-    figure includes the wait for the next poll (at most ``POLL_INTERVAL``).
-    """
-
-    def __init__(self) -> None:
-        self.epoll = select.epoll()
-        self.readers: dict[int, object] = {}
-
-    def add(self, client: ProbeClient) -> None:
-        loop = asyncio.get_running_loop()
-        for fd, reader in client.transport.readers.items():
-            loop._remove_reader(fd)  # the selector loop's own call; remove_reader refuses a transport's descriptor
-            self.epoll.register(fd, select.EPOLLIN)
-            self.readers[fd] = reader
-
-    async def run(self) -> None:
-        readers = self.readers
-        while True:
-            for fd, _ in self.epoll.poll(0):
-                read = readers[fd]
-                for _ in range(DRAIN_LIMIT):  # the socket's backlog since the last poll
-                    if not read():
-                        break
-            await asyncio.sleep(POLL_INTERVAL)
 
 
 VP8_KEY, VP8_DELTA = b"\x10\x00", b"\x10\x01"  # VP8 descriptor S=1, then the payload header's P bit (0: keyframe)
@@ -221,8 +176,7 @@ async def client_process(
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
     for client in clients.values():
         client.counting = False
-    expected = sum(s[1] - s[0] + 1 for c in clients.values() for s in c.slots.values())
-    received = sum(s[2] for c in clients.values() for s in c.slots.values())
+    expected, received = expected_and_received([s for c in clients.values() for s in c.slots.values()])
     histogram: dict[int, int] = {}
     for client in clients.values():
         for bucket, count in client.histogram.items():
