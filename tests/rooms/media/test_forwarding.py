@@ -126,3 +126,43 @@ async def test_silence_of_an_unheard_source_is_counted_and_mostly_not_decrypted(
         assert peer.peek_rtp(tx.protect(audio(300, 0, 0xEE, level=127)))  # unknown SSRC: on_rtp counts it
     finally:
         await peer.close()
+
+
+def vp8_packet(seq: int, keyframe: bool) -> bytes:
+    payload = bytes([0x10, 0x00 if keyframe else 0x01]) + bytes(100)  # descriptor S=1 PID=0, then the VP8 P bit
+    return rtp.build_packet(payload_type=96, sequence=seq, timestamp=seq * 3000, ssrc=0xC, payload=payload, marker=True)
+
+
+def test_a_subscriber_still_connecting_takes_no_keyframe_and_asks_for_one_once_connected():
+    """A keyframe that arrives before the subscriber's DTLS is up is not used up: its first packet is still a keyframe."""
+    worker = Worker(0, lambda event: None)
+    asked: list[Track] = []
+    worker.request_keyframe = asked.append  # the publisher is not real here; record what would be asked of it
+    tx, rx = session_pair()
+    joining = JoiningTransport()
+    subscriber = Subscriber(joining)
+    slot = Slot(subscriber, "1", "video", False, 0x5678, 96, 90000, None)
+    subscriber.slots, subscriber.tracks = {"1": slot}, {}
+    camera = Track(3, "r", "carol", 0, "video", False, 0xC, 90000, None)
+    slot.show(camera)
+
+    def send(seq: int, keyframe: bool) -> None:
+        data = vp8_packet(seq, keyframe)
+        worker.deliver(camera, data, rtp.parse_header(data), 0.02 * seq)
+
+    send(1, keyframe=True)
+    send(2, keyframe=False)
+    assert slot.waiting_keyframe and slot.munger.source_ssrc is None and asked == []
+
+    wire = WireTransport(tx)
+    subscriber.transport = slot.transport = wire  # DTLS is up
+    slot.send = wire.send_rtp
+    worker.after_connect(subscriber)
+    assert asked == [camera]
+    send(3, keyframe=False)  # still waiting: not sent
+    send(4, keyframe=True)
+    send(5, keyframe=False)
+    received = [rx.unprotect(d) for d in wire.datagrams]
+    assert len(received) == 2 and worker.forwarded == 2
+    first = rtp.parse_header(received[0])
+    assert first.sequence == 0x5678 & 0x7FFF and received[0][first.payload_start : first.payload_start + 2] == b"\x10\x00"
