@@ -108,6 +108,16 @@ class Connection:
             self.closed = True
             self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
+    async def wait_closing(self) -> None:
+        """Let a close this side started (revoked session, slow reader) finish its handshake.
+
+        The socket's handler waits for it before returning: aiohttp closes a
+        socket whose handler returned, with its own code, and the device
+        would not learn why it was closed.
+        """
+        if self._closer is not None:
+            await asyncio.shield(self._closer)
+
     async def wait_flushed(self) -> bool:
         """Wait until the transport is below its high-water mark again; False if the socket closed first.
 

@@ -79,7 +79,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         await hub.connected(connection)
         await _serve_client_frames(ws, hub, connection)
     finally:
-        await hub.unregister(connection)
+        try:
+            await connection.wait_closing()
+        finally:
+            await hub.unregister(connection)
     return ws
 
 
