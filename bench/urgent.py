@@ -74,23 +74,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_server(env: dict, port: int, log_path: Path) -> asyncio.subprocess.Process:
-    out = open(log_path, "ab")
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", "serve", "--port", str(port), env=env, stdout=out, stderr=out)
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            if process.returncode is not None:
-                raise SystemExit(f"server exited; see {log_path}")
-            await asyncio.sleep(0.1)
-    raise SystemExit("server did not start in 60 s")
-
-
 async def send(http: aiohttp.ClientSession, base: str, org_id: int, token: str, user_ids: list[int], policy: dict) -> dict:
     async with http.post(f"{base}/api/v1/orgs/{org_id}/broadcasts", headers={"Authorization": f"Bearer {token}"},
                          json={"title": "Code red", "body": "Every nurse on ward 3: evacuation drill now.", "recipients": {"user_ids": user_ids},
@@ -247,7 +230,7 @@ async def main(args) -> dict:
             "MUSTER_NOTIFY_TWILIO_AUTH_TOKEN": fake.auth_token, "MUSTER_NOTIFY_FROM_NUMBER": "+441632960000",
             "MUSTER_NOTIFY_CALLS_PER_S": str(args.call_rate), "MUSTER_NOTIFY_ENGINE_IDLE_S": "0.2",
         }
-        server = await start_server(env, port, workdir / "server.log")
+        server = await services.start_muster_server(env, port, workdir / "server.log")
         base = f"http://127.0.0.1:{port}"
         result: dict = {"bench": "urgent"}
         if args.recipients:

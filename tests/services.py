@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+from pathlib import Path
 import shutil
 import socket
 import uuid
 
+import aiohttp
 import pytest
 import redis.asyncio as redis
 
@@ -90,3 +93,22 @@ async def kill_bus_subscriber(subscriber_name: str) -> None:
         await admin.client_kill_filter(_id=subscriber["id"])
     finally:
         await admin.aclose()
+
+
+async def start_muster_server(env: dict, port: int, log_path: Path | None = None) -> asyncio.subprocess.Process:
+    """A real ``muster serve`` process on ``port``, returned once ``/healthz`` answers (at most 60 s)."""
+    out = open(log_path, "ab") if log_path is not None else asyncio.subprocess.DEVNULL
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", "serve", "--port", str(port), env=env, stdout=out, stderr=out)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200:
+                        return process
+            except aiohttp.ClientError:
+                pass
+            if process.returncode is not None:
+                raise RuntimeError("the server exited" + (f"; see {log_path}" if log_path else ""))
+            await asyncio.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not come up in 60 s")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections import Counter
 
 import aiohttp
@@ -90,24 +89,6 @@ async def test_two_nodes_share_one_provider_rate(no_engine, client, db, settings
     assert len({m.id for claimed, _ in claims for m in claimed}) == 10
 
 
-async def start_server(env: dict, port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "serve", "--port", str(port), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            assert process.returncode is None, "the server exited"
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not come up in 30 s")
-
-
 async def test_a_node_killed_mid_escalation_loses_nothing_and_repeats_nothing(fake_provider, tmp_path):
     """SIGKILL the server halfway through an escalation; after a restart every due step happens exactly once."""
     services.require_postgres()
@@ -125,7 +106,7 @@ async def test_a_node_killed_mid_escalation_loses_nothing_and_repeats_nothing(fa
             "MUSTER_NOTIFY_FROM_NUMBER": "+441632960000", "MUSTER_NOTIFY_SMS_PER_S": "100", "MUSTER_NOTIFY_CALLS_PER_S": "100",
             "MUSTER_NOTIFY_CLAIM_LEASE_S": "2", "MUSTER_NOTIFY_ENGINE_IDLE_S": "0.1", "MUSTER_LOG_LEVEL": "WARNING",
         }
-        server = await start_server(env, port)
+        server = await services.start_muster_server(env, port)
         policy = {"sms_after_s": 1, "call_after_s": 2, "repeats": 3, "repeat_interval_s": 2}  # steps at 1..8 s
         async with aiohttp.ClientSession() as http:
             await send_as(http, f"http://127.0.0.1:{port}", org_id, token, [m for m, _ in members], policy)
@@ -135,7 +116,7 @@ async def test_a_node_killed_mid_escalation_loses_nothing_and_repeats_nothing(fa
         before_restart = len(fake_provider.sent)
         assert 0 < before_restart < 20 * 8, "the kill should fall in the middle of the escalation"
 
-        server = await start_server(env, port)
+        server = await services.start_muster_server(env, port)
         for _ in range(300):
             async with db.transaction() as tx:
                 unfinished = await tx.session.scalar(select(func.count()).select_from(EscalationStep).where(EscalationStep.done_at.is_(None)))

@@ -9,23 +9,9 @@ from playwright.async_api import expect
 
 from tests.factories import person
 from tests.notify.conftest import add_member
-from tests.web.conftest import backend, browser, screenshots  # noqa: F401  (the page-test fixtures)
+from tests.web.conftest import backend, browser, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
 
 pytestmark = pytest.mark.browser
-
-
-async def open_as(browser, base_url, who, path):  # noqa: F811
-    context = await browser.new_context(base_url=base_url)
-    context.set_default_timeout(10_000)
-    token = who.headers["Authorization"].removeprefix("Bearer ")
-    await context.add_init_script(f"localStorage.setItem('muster.token', '{token}');")
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
-    await page.goto(path)
-    await expect(page.locator("body[data-live='true']")).to_have_count(1)
-    return page, errors
 
 
 async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser, client, db, org, fake_provider, server_port, screenshots):  # noqa: F811
@@ -37,9 +23,9 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     assert (await client.put(f"/api/v1/orgs/{org.id}/broadcast-policy", json=policy, headers=org.admin.headers)).status == 200
     fake_provider.mode = "fail"
 
-    rita_page, rita_errors = await open_as(browser, base_url, rita, "/notify/inbox")
-    sam_page, sam_errors = await open_as(browser, base_url, sam, "/notify/inbox")
-    sender, sender_errors = await open_as(browser, base_url, org.admin, "/notify")
+    rita_page, rita_errors = await open_signed_in(browser, base_url, rita, "/notify/inbox")
+    sam_page, sam_errors = await open_signed_in(browser, base_url, sam, "/notify/inbox")
+    sender, sender_errors = await open_signed_in(browser, base_url, org.admin, "/notify")
 
     await sender.fill("#title", "Code red")
     await sender.fill("#body", "Evacuate ward 3 now.")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright.async_api import expect
 
 from tests import services
 
@@ -70,6 +71,22 @@ async def page(browser, base_url):
     yield page
     await context.close()
     assert problems == []
+
+
+async def open_signed_in(browser, base_url: str, person, path: str, **storage: str):
+    """``path`` in a new browser profile already signed in as ``person`` (``storage`` adds ``muster.*`` keys),
+    once the page says it is live. Returns the page and a list that collects its script errors and CSP violations."""
+    context = await browser.new_context(base_url=base_url)
+    context.set_default_timeout(10_000)
+    items = {"token": person.headers["Authorization"].removeprefix("Bearer "), **storage}
+    await context.add_init_script("".join(f"localStorage.setItem('muster.{key}', '{value}');" for key, value in items.items()))
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
+    await page.goto(path)
+    await expect(page.locator("body[data-live='true']")).to_have_count(1)
+    return page, errors
 
 
 @pytest.fixture

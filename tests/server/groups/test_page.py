@@ -10,22 +10,9 @@ from playwright.async_api import expect
 
 from tests.server.groups.conftest import join_org, signed_in
 from tests.factories import make_org
-from tests.web.conftest import backend, base_url, browser, live_server, screenshots  # noqa: F401  (the page-test fixtures)
+from tests.web.conftest import backend, base_url, browser, live_server, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
 
 pytestmark = pytest.mark.browser
-
-
-async def open_as(browser, base_url, person, org_id):  # noqa: F811
-    context = await browser.new_context(base_url=base_url)
-    context.set_default_timeout(10_000)
-    token = person.headers["Authorization"].removeprefix("Bearer ")
-    await context.add_init_script(f"localStorage.setItem('muster.token', '{token}'); localStorage.setItem('muster.org', '{org_id}');")
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto("/groups")
-    await expect(page.locator("body[data-live='true']")).to_have_count(1)
-    return page, errors
 
 
 async def test_two_people_chat_live_with_badges_read_lists_and_an_upload(browser, base_url, db, screenshots):  # noqa: F811
@@ -36,8 +23,8 @@ async def test_two_people_chat_live_with_badges_read_lists_and_an_upload(browser
     async with aiohttp.ClientSession() as http:
         resp = await http.post(api, json={"name": "Ward 3", "member_ids": [bob.id]}, headers=alice.headers)
         group_id = (await resp.json())["id"]
-        bob_page, bob_errors = await open_as(browser, base_url, bob, org.id)
-        alice_page, alice_errors = await open_as(browser, base_url, alice, org.id)
+        bob_page, bob_errors = await open_signed_in(browser, base_url, bob, "/groups", org=org.id)
+        alice_page, alice_errors = await open_signed_in(browser, base_url, alice, "/groups", org=org.id)
         for text in ("first", "second"):
             await http.post(f"{api}/{group_id}/messages", json={"body": text}, headers=alice.headers)
 
