@@ -148,9 +148,15 @@ class Connection:
         asyncio.get_running_loop().call_later(_CLOSE_HANDSHAKE_S, self._abort_lingering_transport)
 
     def _abort_lingering_transport(self) -> None:
+        """Drop a transport still open: aborted if it holds unsent bytes, else closed, since a reset
+        could make the device discard the close frame it has not read yet."""
         transport = self._request.transport  # None once the connection is really gone
-        if transport is not None:
+        if transport is None:
+            return
+        if transport.get_write_buffer_size():
             transport.abort()
+        else:
+            transport.close()
 
     def _close_slow_reader(self) -> None:
         WS_SLOW_CLOSED.inc()
