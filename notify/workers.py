@@ -44,6 +44,7 @@ class Workers:
         self._tasks: list[asyncio.Task] = []
         self._sending: set[asyncio.Task] = set()
         self._http: aiohttp.ClientSession | None = None
+        self._stopping = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -56,9 +57,18 @@ class Workers:
         self._tasks.append(loop.create_task(self._forever(self._record_once, "outcome recorder")))
 
     async def stop(self) -> None:
-        for task in self._tasks + list(self._sending):
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._sending, return_exceptions=True)
+        """Let each loop finish the transaction it is in, and each send in flight its request, then cancel what is left.
+
+        A task cancelled inside a transaction can leave its connection open and
+        holding locks; a message claimed but not yet sent is left to its lease.
+        """
+        self._stopping.set()
+        running = self._tasks + list(self._sending)
+        if running:
+            _, late = await asyncio.wait(running, timeout=self.settings.request_timeout_s + 1.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
         if self._outcomes:
             await self._record_once()
         if self._http is not None:
@@ -69,21 +79,28 @@ class Workers:
         self._steps_due.set()
 
     async def _forever(self, once, name: str) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("notify %s failed; retrying in a second", name)
-                await asyncio.sleep(1.0)
+                await self._pause(1.0)
 
-    @staticmethod
-    async def _wait(event: asyncio.Event, timeout_s: float) -> None:
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, cut short when the node stops."""
         try:
-            await asyncio.wait_for(event.wait(), max(timeout_s, 0.0))
+            await asyncio.wait_for(self._stopping.wait(), max(seconds, 0.0))
         except TimeoutError:
             pass
+
+    async def _wait(self, event: asyncio.Event, timeout_s: float) -> None:
+        """Sleep until ``event`` is set or the node stops, at most ``timeout_s``."""
+        waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._stopping.wait())]
+        await asyncio.wait(waiters, timeout=max(timeout_s, 0.0), return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
         event.clear()
 
     # --- escalation --------------------------------------------------------
@@ -116,7 +133,7 @@ class Workers:
                 task.add_done_callback(self._sending.discard)
         ahead_s = (next_free - utcnow()).total_seconds()
         if ahead_s > HORIZON_S / 2:
-            await asyncio.sleep(ahead_s - HORIZON_S / 2)  # the rate, not the queue, is the limit now
+            await self._pause(ahead_s - HORIZON_S / 2)  # the rate, not the queue, is the limit now
         elif not claimed:
             await self._wait(self._queued[channel], self.settings.engine_idle_s)
 
@@ -141,7 +158,9 @@ class Workers:
                     self._texts[row.id] = (row.title, row.body, row.sender_id)
 
     async def _send_at_slot(self, message: ClaimedMessage) -> None:
-        await asyncio.sleep(max((message.slot_at - utcnow()).total_seconds(), 0.0))
+        await self._pause((message.slot_at - utcnow()).total_seconds())
+        if self._stopping.is_set():
+            return  # not sent: another node, or this one restarted, takes it over when its lease runs out
         try:
             ref = await self._deliver(message)
             self._outcomes.append(Outcome(message, provider_ref=ref))
@@ -165,7 +184,7 @@ class Workers:
         return await do_push_to_user(self.db, self._http, self.settings, int(message.to), payload)
 
     async def _record_once(self) -> None:
-        await asyncio.sleep(RECORD_EVERY_S)
+        await self._pause(RECORD_EVERY_S)
         if not self._outcomes:
             return
         outcomes, self._outcomes = self._outcomes, []

@@ -95,6 +95,17 @@ def db(app):
 
 
 async def truncate_all(db) -> None:
+    """Empty every table; first end any connection an earlier test left behind.
+
+    A connection leaked while idle in a transaction (a task cancelled at the
+    wrong moment) would hold its locks for the rest of the run, and TRUNCATE
+    would wait on them forever; the lock timeout turns anything else that
+    blocks it into an error rather than a hung suite.
+    """
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with db.transaction() as tx:
+        await tx.session.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))
+        await tx.session.execute(text("SET LOCAL lock_timeout = '20s'"))
         await tx.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
