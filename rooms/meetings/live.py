@@ -62,10 +62,17 @@ class Live:
         self.room = room
         self.seats: dict[str, Seat] = {}
         self.recording_id: int | None = None
+        self.removed: set[int] = set()  # users the host removed: they cannot come back while the meeting is live here
         self.recording_lock = asyncio.Lock()  # one start or stop at a time
 
     def admitted(self) -> list[Seat]:
         return [s for s in self.seats.values() if s.admitted]
+
+    def hosts(self) -> list[Seat]:
+        return [s for s in self.admitted() if s.role in HOSTS]
+
+    def waiting(self) -> list[Seat]:
+        return [s for s in self.seats.values() if not s.admitted]
 
     def send(self, seats, frame: dict) -> None:
         data = encode_frame(frame)
@@ -166,13 +173,14 @@ class LiveMeetings:
             if meeting.status == "ended":
                 raise Gone("this meeting has ended")
             if live is None:
-                if meeting.hosting_node not in (None, self.node):
+                if not await m.do_claim_hosting(tx, meeting, self.node, lease_s=self.settings.hosting_lease_s):
                     raise Conflict(f"this meeting is hosted on node {meeting.hosting_node}; connect there", code="wrong_node")
-                meeting.hosting_node, meeting.status = self.node, "live"
                 live = self.meetings[meeting_id] = Live(meeting, self.router.room(str(meeting_id)))
                 live.room.on_event(lambda event, live=live: self._media_event(live, event))
         if live.locked and role not in HOSTS:
             raise Forbidden("this meeting is locked: the host is not letting anyone new in")
+        if connection.user_id in live.removed:
+            raise Forbidden("the host removed you from this meeting", code="removed")
         if len(live.admitted()) >= live.cap:
             raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
         name = str(connection.principal.name)[:100]
@@ -181,7 +189,7 @@ class LiveMeetings:
         self.seat_of[connection] = (live, seat)
         if live.lobby_enabled and role not in HOSTS:
             live.send([seat], {"type": "meeting.lobby", "meeting_id": meeting_id})
-            live.send([s for s in live.admitted() if s.role in HOSTS], {"type": "meeting.waiting", "participant": seat.public()})
+            live.send(live.hosts(), {"type": "meeting.waiting", "participant": seat.public()})
         else:
             await self._admit(live, seat)
 
@@ -199,6 +207,7 @@ class LiveMeetings:
             "type": "meeting.joined", "meeting_id": live.meeting_id, "you": seat.public(),
             "participants": [s.public() for s in live.admitted()], "ice_servers": ice_servers(self.settings, seat.user_id),
             "locked": live.locked, "recording": live.recording_id is not None,
+            "waiting": [s.public() for s in live.waiting()] if seat.role in HOSTS else [],
         })
         live.send([s for s in live.admitted() if s is not seat], {"type": "meeting.participant_joined", "participant": seat.public()})
 
@@ -224,8 +233,8 @@ class LiveMeetings:
         if seat.history_id is not None:
             async with self.db.transaction(org_id=live.org_id) as tx:
                 await tx.session.execute(update(MeetingParticipant).where(MeetingParticipant.id == seat.history_id).values(left_at=utcnow()))
-        if tell and seat.admitted:
-            live.tell_all({"type": "meeting.participant_left", "participant": seat.pid, "reason": reason})
+        if tell:  # someone in the lobby is only on the hosts' waiting lists
+            live.send(live.admitted() if seat.admitted else live.hosts(), {"type": "meeting.participant_left", "participant": seat.pid, "reason": reason})
         if not live.seats:
             await self._stop_recording(live)
             self.meetings.pop(live.meeting_id, None)
@@ -303,23 +312,23 @@ class LiveMeetings:
 
     # --- host commands --------------------------------------------------------------
 
-    def _target(self, live: Live, message: dict) -> Seat:
+    def _target(self, live: Live, message: dict, *, admitted: bool = True) -> Seat:
+        """The seat a host command names: one in the meeting, or with ``admitted=False`` one in the lobby."""
         seat = live.seats.get(str(message.get("participant")))
         if seat is None:
             raise NotFound("no such participant in this meeting", field="participant")
+        if seat.admitted != admitted:
+            raise Conflict("this participant is already in the meeting; use meeting.remove" if seat.admitted
+                           else "this participant is still in the lobby; use meeting.admit or meeting.deny", code="wrong_place")
         return seat
 
     async def on_admit(self, live: Live, seat: Seat, message: dict) -> None:
-        target = self._target(live, message)
-        if not target.admitted:
-            await self._admit(live, target)
+        await self._admit(live, self._target(live, message, admitted=False))
 
     async def on_deny(self, live: Live, seat: Seat, message: dict) -> None:
-        target = self._target(live, message)
-        if target.admitted:
-            raise Conflict("this participant is already in the meeting; use meeting.remove")
+        target = self._target(live, message, admitted=False)
         live.send([target], {"type": "meeting.denied", "reason": "the host did not let you in"})
-        await self._drop(live, target, tell=False)
+        await self._drop(live, target, reason="not let in")
 
     async def on_mute(self, live: Live, seat: Seat, message: dict) -> None:
         targets = [self._target(live, message)] if message.get("participant") is not None else [s for s in live.admitted() if s is not seat]
@@ -343,6 +352,11 @@ class LiveMeetings:
 
     async def on_remove(self, live: Live, seat: Seat, message: dict) -> None:
         target = self._target(live, message)
+        if target is seat:
+            raise InvalidInput("to leave the meeting yourself, send meeting.leave", field="participant")
+        if target.role == "host" and seat.role != "host":
+            raise Forbidden("a co-host cannot remove the host")
+        live.removed.add(target.user_id)
         live.send([target], {"type": "meeting.removed", "by": seat.pid})
         await self._drop(live, target, reason="removed by the host")
 
@@ -369,6 +383,8 @@ class LiveMeetings:
             async with self.db.transaction(org_id=live.org_id) as tx:
                 tx.session.add(MeetingCoHost(org_id=live.org_id, meeting_id=live.meeting_id, user_id=target.user_id))
             target.role = "cohost"
+            for waiting in live.waiting():  # a new co-host can let people in too
+                live.send([target], {"type": "meeting.waiting", "participant": waiting.public()})
         live.tell_all({"type": "meeting.role", "participant": target.pid, "role": target.role})
 
     # --- recording ------------------------------------------------------------------

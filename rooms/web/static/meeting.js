@@ -9,6 +9,10 @@
 // a new sendonly m-line, so sharing renegotiates; the other side already has
 // a screen slot and needs no new offer. Strings from the server only ever
 // become text nodes (dom.js).
+//
+// Hosts and co-hosts also get the host controls (mute, stop video, remove a
+// participant; mute all, lock, record, end; admit or deny in the lobby): each
+// is one meeting.* frame, and the server checks the role again.
 
 import { ApiError, api, savedToken } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
@@ -24,8 +28,12 @@ const state = {
   iceServers: [],
   ws: null,
   me: null, // my seat id
+  role: null, // host | cohost | member | guest
+  locked: false,
+  recording: false,
   people: new Map(), // seat id -> {id, name, role, audio, video, screen, hand}
-  speaker: null,
+  speaker: null, // the latest dominant speaker
+  staged: null, // the latest dominant speaker other than me: who the stage shows
   stream: null, // camera and microphone
   pc: null,
   audio: null, // my sending transceivers
@@ -94,7 +102,7 @@ function connect() {
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token, user_seq: Number.MAX_SAFE_INTEGER }));
   ws.onmessage = (event) => onFrame(JSON.parse(event.data)).catch(showError);
   ws.onclose = () => {
-    if (!state.left) leave("The connection to the server was lost.", false);
+    if (!state.left) leave("You were disconnected", "The connection to the server was lost.", false);
   };
 }
 
@@ -122,10 +130,15 @@ async function onFrame(frame) {
       break;
     case "meeting.joined":
       state.me = frame.you.id;
+      state.role = frame.you.role;
+      state.locked = frame.locked;
+      state.recording = frame.recording;
       for (const person of frame.participants) state.people.set(person.id, person);
+      for (const person of frame.waiting || []) addWaiting(person);
       if (frame.ice_servers) state.iceServers = frame.ice_servers;
       setPhase("joined");
       renderPeople();
+      renderMeeting();
       await startMedia();
       break;
     case "meeting.answer": {
@@ -139,11 +152,16 @@ async function onFrame(frame) {
       removeWaiting(frame.participant.id);
       renderPeople();
       break;
-    case "meeting.participant_left":
+    case "meeting.participant_left": {
+      const person = state.people.get(frame.participant);
       state.people.delete(frame.participant);
       removeWaiting(frame.participant);
+      if (state.staged === frame.participant) state.staged = null;
+      if (person) addNote(`${person.name} ${LEFT_REASONS[frame.reason] || "left"}`);
       renderPeople();
+      renderScreen();
       break;
+    }
     case "meeting.state": {
       const { type, participant, ...flags } = frame;
       const person = state.people.get(participant);
@@ -154,6 +172,7 @@ async function onFrame(frame) {
     }
     case "meeting.speaker":
       state.speaker = frame.participant;
+      if (frame.participant && frame.participant !== state.me) state.staged = frame.participant;
       renderPeople();
       break;
     case "meeting.chat":
@@ -164,26 +183,38 @@ async function onFrame(frame) {
       break;
     case "meeting.muted_by_host":
       setSending("audio", false);
-      showError("The host muted you.");
+      showNotice("The host muted you. Unmute when you want to speak.");
       break;
     case "meeting.video_stopped_by_host":
       setSending("video", false);
-      showError("The host turned your camera off.");
+      showNotice("The host turned your camera off. Start it again when you are ready.");
       break;
     case "meeting.role": {
       const person = state.people.get(frame.participant);
       if (person) person.role = frame.role;
+      if (frame.participant === state.me) state.role = frame.role;
       renderPeople();
+      renderMeeting();
       break;
     }
+    case "meeting.settings":
+      state.locked = frame.locked;
+      renderMeeting();
+      break;
+    case "meeting.recording":
+      state.recording = frame.recording;
+      if (frame.error) showError(`The recording stopped: ${frame.error}`);
+      else if (frame.stopped) showNotice(`The recording stopped: ${frame.stopped}`);
+      renderMeeting();
+      break;
     case "meeting.ended":
-      leave(frame.reason, false);
+      leave("The meeting has ended", sentence(frame.reason), false);
       break;
     case "meeting.removed":
-      leave("The host removed you from the meeting.", false);
+      leave("You were removed from the meeting", "The host removed you; you cannot rejoin while this meeting goes on.", false);
       break;
     case "meeting.denied":
-      leave(frame.reason, false);
+      leave("You were not let in", sentence(frame.reason), false);
       break;
     case "error":
       if (frame.ref && state.answers.has(frame.ref)) {
@@ -216,6 +247,7 @@ async function startMedia() {
   state.screenSlot = pc.addTransceiver("video", { direction: "recvonly" });
   if (cam) tiles.push(selfTile(cam));
   $("grid").replaceChildren(...tiles);
+  renderPeople(); // the stage's name
   pc.ontrack = onTrack;
   pc.onicecandidate = (event) => {
     const candidate = event.candidate && event.candidate.candidate ? event.candidate.candidate : null;
@@ -288,6 +320,7 @@ function onTrack(event) {
 
 // --- controls -------------------------------------------------------------------
 
+const LEFT_REASONS = { left: "left", "connection lost": "lost their connection", "removed by the host": "was removed by the host", "not let in": "was not let in" };
 const TOGGLES = { audio: ["toggle-audio", "Mute", "Unmute"], video: ["toggle-video", "Stop camera", "Start camera"] };
 
 /** Send or pause my microphone ("audio") or camera ("video"), and tell the others. */
@@ -333,9 +366,19 @@ function me() {
   return state.people.get(state.me) || {};
 }
 
+function isHost() {
+  return state.role === "host" || state.role === "cohost";
+}
+
 function bindControls() {
-  $("toggle-audio").addEventListener("click", () => setSending("audio", me().audio === false));
-  $("toggle-video").addEventListener("click", () => setSending("video", me().video === false));
+  $("toggle-audio").addEventListener("click", () => {
+    showNotice("");
+    setSending("audio", me().audio === false);
+  });
+  $("toggle-video").addEventListener("click", () => {
+    showNotice("");
+    setSending("video", me().video === false);
+  });
   $("toggle-screen").addEventListener("click", () => (state.screenShare ? stopScreenShare() : startScreenShare()));
   $("toggle-hand").addEventListener("click", () => {
     const raised = !me().hand;
@@ -345,7 +388,24 @@ function bindControls() {
   });
   $("leave").addEventListener("click", () => {
     send({ type: "meeting.leave" });
-    leave("", true);
+    leave("You left the meeting", "", true);
+  });
+  $("mute-all").addEventListener("click", () => send({ type: "meeting.mute" }));
+  $("toggle-lock").addEventListener("click", () => send({ type: "meeting.lock", locked: !state.locked }));
+  $("toggle-record").addEventListener("click", () => send({ type: "meeting.record", recording: !state.recording }));
+  $("end-meeting").addEventListener("click", (event) => {
+    // Two clicks, so that one slip does not end everyone's meeting.
+    const button = event.currentTarget;
+    if (button.dataset.confirm) {
+      send({ type: "meeting.end" });
+      return;
+    }
+    button.dataset.confirm = "1";
+    button.textContent = "Click again to end for everyone";
+    setTimeout(() => {
+      delete button.dataset.confirm;
+      button.textContent = "End meeting for all";
+    }, 5000);
   });
   $("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -356,14 +416,16 @@ function bindControls() {
   });
 }
 
-function leave(reason, closeSocket) {
+function leave(title, reason, closeSocket) {
   if (state.left) return;
   state.left = true;
   if (state.pc) state.pc.close();
   if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
   if (state.screenShare && state.screenShare.sender.track) state.screenShare.sender.track.stop();
   if (closeSocket && state.ws) state.ws.close();
+  $("left-title").textContent = title;
   $("left-reason").textContent = reason || "";
+  showNotice("");
   setPhase("left");
 }
 
@@ -377,17 +439,56 @@ function renderPeople() {
       return el(
         "li",
         { class: person.id === state.speaker ? "speaking" : null, dataset: { participant: person.id } },
-        el("span", { class: "who" }, person.id === state.me ? `${person.name} (you)` : person.name),
-        el("span", { class: "flags" }, flags.filter(Boolean).join(" · ")),
+        el(
+          "span",
+          { class: "person" },
+          el("span", { class: "who" }, person.id === state.me ? `${person.name} (you)` : person.name),
+          el("span", { class: "flags" }, flags.filter(Boolean).join(" · ")),
+        ),
+        hostActions(person),
       );
     }),
   );
   const stage = $("grid").querySelector(".tile.stage");
   if (stage) {
-    const speaker = state.speaker && state.speaker !== state.me ? state.people.get(state.speaker) : null;
-    stage.querySelector(".tile-name").textContent = speaker ? speaker.name : "Active speaker";
-    stage.classList.toggle("speaking", Boolean(speaker));
+    stage.querySelector(".tile-name").textContent = stageName();
+    stage.classList.toggle("speaking", Boolean(state.speaker && state.speaker !== state.me));
   }
+}
+
+/** Who the stage shows: the latest other speaker, or the only other person; the SFU names no other slot's source. */
+function stageName() {
+  const others = [...state.people.values()].filter((person) => person.id !== state.me);
+  const staged = state.people.get(state.staged) || (others.length === 1 ? others[0] : null);
+  return staged ? staged.name : "Active speaker";
+}
+
+/** A host's buttons for one other participant (none for myself, none for the host when I am a co-host). */
+function hostActions(person) {
+  if (!isHost() || person.id === state.me) return null;
+  const command = (type) => () => send({ type, participant: person.id });
+  const button = (label, type) => el("button", { type: "button", "aria-label": `${label} ${person.name}`, onclick: command(type) }, label);
+  return el(
+    "span",
+    { class: "actions" },
+    person.audio !== false ? button("Mute", "meeting.mute") : null,
+    person.video !== false ? button("Stop video", "meeting.stop_video") : null,
+    person.role === "member" ? button("Make co-host", "meeting.cohost") : null,
+    person.role !== "host" || state.role === "host" ? button("Remove", "meeting.remove") : null,
+  );
+}
+
+/** The meeting's flags for everyone, and the host controls for hosts. */
+function renderMeeting() {
+  show($("lock-state"), state.locked);
+  show($("recording-state"), state.recording);
+  show($("host-controls"), isHost());
+  $("toggle-lock").textContent = state.locked ? "Unlock meeting" : "Lock meeting";
+  $("toggle-lock").setAttribute("aria-pressed", String(state.locked));
+  $("toggle-record").textContent = state.recording ? "Stop recording" : "Record";
+  $("toggle-record").setAttribute("aria-pressed", String(state.recording));
+  if (!isHost()) $("waiting").replaceChildren();
+  show($("waiting-box"), isHost() && $("waiting").children.length > 0);
 }
 
 function renderScreen() {
@@ -402,6 +503,13 @@ function addChat(name, text) {
   list.scrollTop = list.scrollHeight;
 }
 
+/** A line in the chat from the meeting itself (someone left, was removed, lost their connection). */
+function addNote(text) {
+  const list = $("chat");
+  list.append(el("li", { class: "note muted" }, text));
+  list.scrollTop = list.scrollHeight;
+}
+
 function addWaiting(person) {
   removeWaiting(person.id);
   $("waiting").append(
@@ -409,7 +517,12 @@ function addWaiting(person) {
       "li",
       { dataset: { participant: person.id } },
       el("span", {}, person.name),
-      el("button", { type: "button", onclick: () => send({ type: "meeting.admit", participant: person.id }) }, "Admit"),
+      el(
+        "span",
+        { class: "actions" },
+        el("button", { type: "button", "aria-label": `Admit ${person.name}`, onclick: () => send({ type: "meeting.admit", participant: person.id }) }, "Admit"),
+        el("button", { type: "button", "aria-label": `Deny ${person.name}`, onclick: () => send({ type: "meeting.deny", participant: person.id }) }, "Deny"),
+      ),
     ),
   );
   show($("waiting-box"), true);
@@ -423,6 +536,15 @@ function removeWaiting(id) {
 
 function showError(error) {
   showMessage($("page-error"), error instanceof Error ? error.message : String(error));
+}
+
+function showNotice(text) {
+  showMessage($("notice"), text);
+}
+
+/** The server's lower-case reasons ("the host ended the meeting") as a sentence. */
+function sentence(text) {
+  return text ? `${text[0].toUpperCase()}${text.slice(1)}.` : "";
 }
 
 prepareJoinForm();

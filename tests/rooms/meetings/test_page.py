@@ -125,16 +125,12 @@ async def join_as_guest(open_page, link, name, passcode=None):
     return page
 
 
-async def received(page) -> dict:
-    return await page.evaluate(INBOUND)
-
-
-async def wait_growing(page, pick, timeout: float = 20.0) -> None:
-    """Until ``pick(stats)`` is positive and has grown since the previous look."""
+async def wait_growing(page, pick, timeout: float = 20.0, script: str = INBOUND) -> None:
+    """Until ``pick(stats)`` (or what ``script`` counts) is positive and has grown since the previous look."""
     loop = asyncio.get_running_loop()
     deadline, last = loop.time() + timeout, None
     while True:
-        stats = await received(page)
+        stats = await page.evaluate(script)
         value = pick(stats) if stats else 0
         if value and last is not None and value > last:
             return
@@ -201,3 +197,73 @@ async def test_screen_share_renegotiates_and_the_other_browser_decodes_it(app, d
     await host.click("#toggle-screen")
     await expect(guest.locator("#screen-tile")).to_be_hidden(timeout=SLOW)
     await expect(host.locator("#toggle-screen")).to_have_text("Share screen", timeout=SLOW)
+
+
+# Audio RTP packets the page received (over all its audio slots), or sent.
+AUDIO_PACKETS = """
+async () => {
+  let packets = 0;
+  (await window.__pcs[0].getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") packets += s.packetsReceived || 0;
+  });
+  return packets;
+}
+"""
+AUDIO_SENT = AUDIO_PACKETS.replace('"inbound-rtp"', '"outbound-rtp"').replace("packetsReceived", "packetsSent")
+
+
+async def wait_still(page, script: str, quiet: float = 1.5, timeout: float = 15.0) -> None:
+    """Until what ``script`` counts stays the same for ``quiet`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last, since = await page.evaluate(script), loop.time()
+    while loop.time() - since < quiet:
+        if loop.time() > deadline:
+            raise AssertionError(f"still growing after {timeout}s: {last}")
+        await asyncio.sleep(0.3)
+        value = await page.evaluate(script)
+        if value != last:
+            last, since = value, loop.time()
+
+
+async def test_the_host_mutes_and_removes_a_guest_then_locks_and_ends_the_meeting(app, db, base_url, open_page):  # noqa: F811
+    link, token = await host_and_meeting(db, base_url, app[SETTINGS].secret_key)
+    host = await join_as_host(open_page, link, token)
+    guest = await join_as_guest(open_page, link, "Gus Guest")
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "joined")
+    await expect(guest.locator("#host-controls")).to_be_hidden()
+    await expect(guest.locator("#people li").get_by_role("button")).to_have_count(0)
+    await expect(host.locator("#grid .tile.stage .tile-name")).to_have_text("Gus Guest")
+    await expect(guest.locator("#grid .tile.stage .tile-name")).to_have_text("Hana Host")
+    await expect(host.locator("#self-tile .tile-name")).to_have_text("You")
+    await wait_growing(host, lambda stats: stats["audio"])
+    live = app[LIVE_MEETINGS]
+    seat = next(s for meeting in live.meetings.values() for s in meeting.seats.values() if s.name == "Gus Guest")
+    tracks = [t for w in live.router.workers for t in w.tracks.values() if t.owner == seat.pid and t.kind == "audio"]
+    assert tracks and not any(t.held for t in tracks)
+
+    row = host.locator("#people li", has_text="Gus Guest")
+    await row.get_by_role("button", name="Mute Gus Guest").click()
+    await expect(guest.locator("#notice")).to_have_text("The host muted you. Unmute when you want to speak.")
+    await expect(guest.locator("#toggle-audio")).to_have_text("Unmute")
+    await expect(row).to_contain_text("muted")
+    await expect(row.get_by_role("button", name="Mute Gus Guest")).to_have_count(0)
+    assert all(t.held for t in tracks)  # the SFU drops the guest's audio, whatever its browser sends
+    await wait_still(host, AUDIO_PACKETS)  # and the host's page gets none of it,
+    await wait_growing(guest, lambda sent: sent, script=AUDIO_SENT)  # though the guest's browser still sends (silence)
+
+    await row.get_by_role("button", name="Remove Gus Guest").click()
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "left")
+    await expect(guest.locator("#left-title")).to_have_text("You were removed from the meeting")
+    await expect(host.locator("#people li")).to_have_count(1)
+    await expect(host.locator("#chat li.note")).to_have_text(["Gus Guest was removed by the host"])
+    await expect(host.locator("#grid .tile.stage .tile-name")).to_have_text("Active speaker")
+
+    await host.click("#toggle-lock")
+    await expect(host.locator("#lock-state")).to_be_visible()
+    await expect(host.locator("#toggle-lock")).to_have_text("Unlock meeting")
+    await host.click("#end-meeting")
+    await expect(host.locator("#end-meeting")).to_have_text("Click again to end for everyone")
+    await host.click("#end-meeting")
+    await expect(host.locator("#left-title")).to_have_text("The meeting has ended")
+    await expect(host.locator("#left-reason")).to_have_text("The host ended the meeting.")
