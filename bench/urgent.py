@@ -8,13 +8,16 @@ at the end), with notify pointed at the fake Twilio-compatible provider of
 tests/notify/fake_provider.py running in this process, and seeds people
 directly in the database (no passwords, one device session each).
 
-1. **Delivery.** ``--recipients`` people each connect one device with the
-   ``websockets`` client (hello, ready), then one broadcast is sent to all of
-   them. For every device: send→delivered = the moment its
+1. **Delivery.** ``--recipients`` people each connect one device (hello,
+   ready; a minimal WebSocket client, its sockets spread over
+   ``--client-procs`` processes so that measuring costs little of the CPU the
+   server needs), then one broadcast is sent to all of them. For every device: send→delivered = the moment its
    ``broadcast.received`` event arrived minus the moment the send request
    left (wall clock, same machine). Each device then acknowledges
    ``delivered`` over its socket; ``lost`` counts devices that never got
-   the event plus recipients whose delivered receipt is not in the database.
+   the event plus recipients whose delivered receipt is not in the database,
+   ``duplicated`` devices that got it twice. ``server_cpu_s`` is the server
+   process's CPU time from the send until every receipt was saved.
 2. **Escalation.** ``--steps`` other people, with phones and no device,
    are sent a broadcast whose policy calls everyone not confirmed after
    ``--due-after`` seconds, so every call step falls due at the same moment.
@@ -31,8 +34,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import datetime as dt
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -45,9 +50,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-import websockets  # noqa: E402
+import psutil  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
 
 from notify.models import BroadcastRecipient  # noqa: E402
 from server.db import Database  # noqa: E402
@@ -83,100 +87,200 @@ async def send(http: aiohttp.ClientSession, base: str, org_id: int, token: str, 
         return await resp.json()
 
 
-class Device:
-    """One recipient's device: says hello, waits for the broadcast, acknowledges it."""
+def _masked_text(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A client-to-server WebSocket message (RFC 6455 §5.3: clients mask)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    header = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
-    def __init__(self, ws_url: str, token: str) -> None:
-        self.ws_url, self.token = ws_url, token
+
+class Device(asyncio.Protocol):
+    """One recipient's device, just enough RFC 6455 to say hello, note when the broadcast arrived and acknowledge it.
+
+    A raw protocol rather than a WebSocket library: the clients' parsing shares
+    the machine with the server, and should cost as little as possible of it.
+    """
+
+    def __init__(self, port: int, token: str, ready: asyncio.Future) -> None:
+        self.request = (f"GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        self.hello = _masked_text(json.dumps({"type": "hello", "token": token, "user_seq": 0}).encode())
+        self.ready = ready
+        self.buffer = b""
+        self.upgraded = False
         self.received_at: float | None = None
+        self.received_twice = False
         self.acked = False
-        self.ready = asyncio.Event()
-        self.error: str | None = None
-        self.ws = None
+        self.transport: asyncio.Transport | None = None
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Connect, retrying a few times: on a loaded machine a handshake can time out."""
-        for attempt in range(5):
-            try:
-                await self._connected(stop)
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(f"closed before ready: {exc}"))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self.buffer + data
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buf
                 return
-            except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as e:
-                if self.ready.is_set() or attempt == 4:
-                    self.error = f"{type(e).__name__}: {e}"
-                    self.ready.set()  # give up: counted as lost
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.ready.set_exception(ConnectionError(buf[:200].decode(errors="replace")))
+                self.transport.close()
+                return
+            self.upgraded = True
+            buf = buf[end + 4 :]
+            self.transport.write(self.hello)
+        pos = 0
+        while len(buf) - pos >= 2:
+            opcode, length, head = buf[pos] & 0x0F, buf[pos + 1] & 0x7F, 2
+            if length == 126:
+                if len(buf) - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if len(buf) - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if len(buf) - pos < head + length:
+                break
+            payload = buf[pos + head : pos + head + length]
+            pos += head + length
+            if opcode == 0x1:
+                self.on_frame(json.loads(payload), now)
+            elif opcode == 0x9:
+                self.transport.write(_masked_text(payload, 0xA))
+        self.buffer = buf[pos:]
+
+    def on_frame(self, frame: dict, now: float) -> None:
+        if frame["type"] == "event" and frame["event"] == "broadcast.received":
+            if self.received_at is not None:
+                self.received_twice = True
+                return
+            self.received_at = now
+            receipt = {"type": "broadcast.receipt", "broadcast_id": frame["data"]["broadcast_id"], "state": "delivered"}
+            self.transport.write(_masked_text(json.dumps(receipt).encode()))
+        elif frame["type"] == "broadcast.receipt.saved":
+            self.acked = True
+        elif frame["type"] == "ready" and not self.ready.done():
+            self.ready.set_result(None)
+
+
+def device_worker(port: int, tokens: list[str], concurrency: int, pipe) -> None:
+    """One client process: connect its share of devices, then answer the main process's ``report``/``stop`` over ``pipe``."""
+    asyncio.run(_device_worker(port, tokens, concurrency, pipe))
+
+
+async def _device_worker(port: int, tokens: list[str], concurrency: int, pipe) -> None:
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(concurrency)
+    devices: list[Device] = []
+
+    async def connect(token: str) -> None:
+        """Retries a few times: on a loaded machine a handshake can time out."""
+        for attempt in range(5):
+            async with gate:
+                ready = loop.create_future()
+                try:
+                    _transport, device = await loop.create_connection(lambda: Device(port, token, ready), "127.0.0.1", port)
+                    await asyncio.wait_for(ready, 120)
+                    devices.append(device)
                     return
-                await asyncio.sleep(1.0)
+                except (OSError, TimeoutError):
+                    if attempt == 4:
+                        raise
+            await asyncio.sleep(1.0)
 
-    async def _connected(self, stop: asyncio.Event) -> None:
-        async with connect(self.ws_url, max_queue=None, ping_interval=None, open_timeout=120) as ws:
-            self.ws = ws
-            await ws.send(json.dumps({"type": "hello", "token": self.token, "user_seq": 0}))
-            async for raw in ws:
-                frame = json.loads(raw)
-                if frame["type"] == "ready":
-                    self.ready.set()
-                elif frame["type"] == "event" and frame["event"] == "broadcast.received" and self.received_at is None:
-                    self.received_at = time.time()
-                    await ws.send(json.dumps({"type": "broadcast.receipt", "broadcast_id": frame["data"]["broadcast_id"], "state": "delivered"}))
-                elif frame["type"] == "broadcast.receipt.saved":
-                    self.acked = True
-                    if stop.is_set():
-                        return
-                if stop.is_set() and self.acked:
-                    return
-
-
-async def delivery_part(args, db: Database, base: str) -> dict:
-    org_id, _, admin_token, members = await make_crowd(db, args.recipients, phones=False, tag=f"d{os.getpid()}")
-    log(f"delivery: seeded {len(members)} people; connecting their devices")
-    ws_url = base.replace("http://", "ws://") + "/api/v1/ws"
-    devices = [Device(ws_url, token) for _, token in members]
-    stop = asyncio.Event()
-    gate = asyncio.Semaphore(args.connect_concurrency)
-
-    async def run(device: Device) -> None:
-        async with gate:
-            task = asyncio.create_task(device.run(stop))
-            await asyncio.wait([task, asyncio.create_task(device.ready.wait())], return_when=asyncio.FIRST_COMPLETED)
-        await task
-
-    tasks = [asyncio.create_task(run(d)) for d in devices]
-    started = time.monotonic()
-    while sum(d.ready.is_set() for d in devices) < len(devices):
-        if time.monotonic() - started > 600:
-            raise SystemExit("devices did not all connect in 10 minutes")
-        await asyncio.sleep(0.5)
-    failed = [d.error for d in devices if d.error]
-    log(f"delivery: {len(devices) - len(failed)} devices ready in {time.monotonic() - started:.1f} s ({len(failed)} could not connect"
-        + (f", e.g. {failed[0]}" if failed else "") + "); sending")
-    await asyncio.sleep(1.0)
-    async with aiohttp.ClientSession() as http:
-        sent_at = time.time()
-        broadcast = await send(http, base, org_id, admin_token, [m for m, _ in members], {"sms_after_s": None, "call_after_s": None,
-                                                                                         "repeats": 0, "repeat_interval_s": 60})
-        log(f"delivery: the send request took {(time.time() - sent_at) * 1000:.0f} ms")
-    deadline = time.monotonic() + args.wait
-    while time.monotonic() < deadline and not all(d.acked or d.error for d in devices):
-        await asyncio.sleep(0.2)
-    stop.set()
+    results = await asyncio.gather(*(connect(t) for t in tokens), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    pipe.send({"ready": len(devices), "error": repr(failures[0]) if failures else None})
+    commands: asyncio.Queue = asyncio.Queue()
+    loop.add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
+    while (command := await commands.get()) != "stop":
+        pipe.send({"received": [d.received_at for d in devices if d.received_at is not None], "acked": sum(d.acked for d in devices),
+                   "twice": sum(d.received_twice for d in devices)} if command == "report" else {"acked": sum(d.acked for d in devices)})
     for d in devices:
-        if d.ws is not None:
-            await d.ws.close()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    latencies = [(d.received_at - sent_at) * 1000 for d in devices if d.received_at is not None]
+        d.transport.close()
+
+
+class Devices:
+    """The devices, spread over ``procs`` client processes (forked, so they share nothing with the main loop)."""
+
+    def __init__(self, port: int, tokens: list[str], procs: int, concurrency: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.pipes, self.processes = [], []
+        for i in range(procs):
+            here, there = ctx.Pipe()
+            process = ctx.Process(target=device_worker, args=(port, tokens[i::procs], max(1, concurrency // procs), there), daemon=True)
+            process.start()
+            self.pipes.append(here)
+            self.processes.append(process)
+
+    async def ask(self, command: str | None = None) -> list[dict]:
+        if command is not None:
+            for pipe in self.pipes:
+                pipe.send(command)
+        return [await asyncio.to_thread(pipe.recv) for pipe in self.pipes]
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.send("stop")
+        for process in self.processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+
+
+async def delivery_part(args, db: Database, base: str, server_pid: int) -> dict:
+    org_id, _, admin_token, members = await make_crowd(db, args.recipients, phones=False, tag=f"d{os.getpid()}")
+    log(f"delivery: seeded {len(members)} people; connecting their devices from {args.client_procs} client processes")
+    started = time.monotonic()
+    devices = Devices(int(base.rsplit(":", 1)[1]), [token for _, token in members], args.client_procs, args.connect_concurrency)
+    try:
+        connected = await devices.ask()
+        ready = sum(c["ready"] for c in connected)
+        errors = [c["error"] for c in connected if c["error"]]
+        log(f"delivery: {ready} devices ready in {time.monotonic() - started:.1f} s ({len(members) - ready} could not connect"
+            + (f", e.g. {errors[0]}" if errors else "") + "); sending")
+        await asyncio.sleep(1.0)
+        server = psutil.Process(server_pid)
+        cpu_before = sum(server.cpu_times()[:2])
+        async with aiohttp.ClientSession() as http:
+            sent_at = time.time()
+            broadcast = await send(http, base, org_id, admin_token, [m for m, _ in members], {"sms_after_s": None, "call_after_s": None,
+                                                                                             "repeats": 0, "repeat_interval_s": 60})
+            send_ms = (time.time() - sent_at) * 1000
+        log(f"delivery: the send request took {send_ms:.0f} ms")
+        deadline = time.monotonic() + args.wait
+        while time.monotonic() < deadline and sum(c["acked"] for c in await devices.ask("count")) < ready:
+            await asyncio.sleep(0.2)
+        server_cpu_s = sum(server.cpu_times()[:2]) - cpu_before
+        reports = await devices.ask("report")
+    finally:
+        devices.stop()
+    latencies = [(at - sent_at) * 1000 for r in reports for at in r["received"]]
     async with db.transaction() as tx:
         stored = await tx.session.scalar(
             select(func.count()).select_from(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast["id"], BroadcastRecipient.stage >= 1)
         )
-    never_received = len(devices) - len(latencies)
+    never_received = len(members) - len(latencies)
     log(f"delivery: {len(latencies)} received, {stored} delivered receipts stored")
     return {
-        "recipients": len(devices),
+        "recipients": len(members),
         "delivered_p50_ms": round(percentile(latencies, 50), 1),
         "delivered_p99_ms": round(percentile(latencies, 99), 1),
         "delivered_max_ms": round(max(latencies), 1) if latencies else None,
-        "lost": never_received + (len(devices) - stored if never_received == 0 else 0),
+        "send_request_ms": round(send_ms, 1),
+        "lost": never_received + (len(members) - stored if never_received == 0 else 0),
+        "duplicated": sum(r["twice"] for r in reports),
         "receipts_stored": stored,
+        "server_cpu_s": round(server_cpu_s, 2),
     }
 
 
@@ -234,7 +338,7 @@ async def main(args) -> dict:
         base = f"http://127.0.0.1:{port}"
         result: dict = {"bench": "urgent"}
         if args.recipients:
-            result |= await delivery_part(args, db, base)
+            result |= await delivery_part(args, db, base, server.pid)
         if args.steps:
             result |= await escalation_part(args, db, base, fake)
         result["lost"] = result.get("lost", 0) + result.pop("escalation_lost", 0)
@@ -259,6 +363,7 @@ def parse_args(argv=None):
     parser.add_argument("--call-rate", type=float, default=100.0, help="calls per second the fake provider allows")
     parser.add_argument("--due-after", type=int, default=10, help="seconds after sending that every call falls due")
     parser.add_argument("--connect-concurrency", type=int, default=100, help="devices connecting at once (the server has a pool of 40 database connections)")
+    parser.add_argument("--client-procs", type=int, default=2, help="processes sharing the devices' sockets")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for every device to receive and acknowledge")
     return parser.parse_args(argv)
 
