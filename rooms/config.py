@@ -16,5 +16,6 @@ class RoomsSettings(BaseSettings):
     media_processes: bool = Field(False, description="Run SFU workers as separate processes (ProcessRouter) instead of inside the server process.")
     media_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1"], description="Addresses the SFU gathers and announces host candidates on.")
     media_timeout_s: float = Field(8.0, gt=0, description="A participant whose media connection sends nothing (media, RTCP, ICE consent) this long is removed; keep it above 6 s, the longest gap between consent checks.")
+    hosting_lease_s: float = Field(15.0, gt=0, description="A node refreshes the meetings it hosts every third of this; a meeting its node has not refreshed this long (the node died) is taken over by the next node someone joins through.")
     passcode_max_failures: int = Field(10, ge=1, description="Wrong passcodes per meeting within passcode_window_s before joining is refused for a while.")
     passcode_window_s: int = Field(300, gt=0, description="Window of the wrong-passcode limit.")

@@ -37,6 +37,7 @@ class Meeting(OrgScoped, Base):
     cap: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAP)
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
     hosting_node: Mapped[str | None] = mapped_column(String(200))
+    hosting_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # refreshed by the hosting node while it lives
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -5,12 +5,18 @@ Outside CI a missing service skips the tests that need it; with CI=true it fails
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import sys
-from pathlib import Path
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -112,3 +118,73 @@ async def start_muster_server(env: dict, port: int, log_path: Path | None = None
             await asyncio.sleep(0.1)
     process.kill()
     raise RuntimeError("the server did not come up in 60 s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Nodes:
+    database_url: str
+    urls: list[str]
+    processes: list[subprocess.Popen]
+
+
+@contextlib.contextmanager
+def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, ready_timeout_s: float = 60):
+    """Real ``muster serve`` processes sharing a fresh PostgreSQL database and Redis; killed, and the database dropped, after."""
+    require_postgres()
+    require_redis()
+    database_url = create_postgres_database()
+    processes: list[subprocess.Popen] = []
+    try:
+        from server.db.migrate import upgrade
+
+        upgrade(database_url)
+        shared = os.environ | {
+            "MUSTER_DATABASE_URL": database_url, "MUSTER_REDIS_URL": REDIS_URL,
+            "MUSTER_REDIS_PREFIX": f"muster-test-{uuid.uuid4().hex[:10]}:", "MUSTER_SECRET_KEY": "the-nodes-share-one-secret-key",
+            "MUSTER_LOG_LEVEL": "WARNING", **(env or {}),
+        }
+        urls = []
+        for name in names:
+            port = free_port()
+            log = tmp_path / f"node-{name}.log"
+            with log.open("w") as out:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "server", "serve", "--port", str(port)],
+                    env=shared | {"MUSTER_DATA_DIR": str(tmp_path / f"node-{name}"), "MUSTER_NODE_NAME": f"node-{name}"},
+                    cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=subprocess.STDOUT,
+                ))
+            _wait_ready(processes[-1], port, log, ready_timeout_s)
+            urls.append(f"http://127.0.0.1:{port}")
+        yield Nodes(database_url, urls, processes)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        drop_postgres_database(database_url)
+
+
+def _wait_ready(process: subprocess.Popen, port: int, log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"node on port {port} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"node on port {port} not ready in {timeout_s}s:\n{log.read_text()[-3000:]}")

@@ -1,8 +1,10 @@
 """Meetings live on this node: seats, lobby, host commands and media signalling over the device WebSocket.
 
-A meeting's live state and its media are held by one node (``meetings.hosting_node``);
-a ``meeting.join`` frame reaching another node is refused with the name of the
-hosting node (nginx must route a meeting's sockets sticky; see docs/ARCHITECTURE.md).
+A meeting's live state and its media are held by one node (``meetings.hosting_node``),
+which renews its lease on it (``hosting_seen_at``) while it lives; a ``meeting.join``
+frame reaching another node is refused with the name of the hosting node, unless
+that node's lease ran out (it died), when the meeting moves here. nginx routes
+a meeting's sockets to one node by its id (deploy/nginx.conf).
 Each socket is one seat (a person on two devices has two seats). A socket that
 goes away (closed, or missed heartbeat) leaves at once; a media connection
 that fails, or sends nothing for ``media_timeout_s``, leaves too, and everyone
@@ -93,8 +95,11 @@ class LiveMeetings:
         self.router: MediaRouter | None = None
         self.meetings: dict[int, Live] = {}
         self.seat_of: dict[object, tuple[Live, Seat]] = {}
+        self._stopping = asyncio.Event()
+        self._lease_task: asyncio.Task | None = None
 
     async def start(self) -> None:
+        self._lease_task = asyncio.get_running_loop().create_task(self._keep_hosting())
         if self.settings.media_processes:
             from rooms.media.processes import ProcessRouter
 
@@ -110,12 +115,29 @@ class LiveMeetings:
     async def stop(self) -> None:
         for meeting_id in list(self.meetings):
             await self.end(meeting_id, "the server is shutting down")
+        self._stopping.set()
+        if self._lease_task is not None:
+            await self._lease_task
         if self.router is not None:
             await self.router.close()
         if not self.settings.media_processes:
             from rooms.media.transport import restrict_host_addresses
 
             restrict_host_addresses(None)
+
+    async def _keep_hosting(self) -> None:
+        """Renew this node's lease on the meetings it hosts, so that only a dead node's meetings move elsewhere."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.settings.hosting_lease_s / 3)
+            except TimeoutError:
+                pass
+            if self.meetings and not self._stopping.is_set():
+                try:
+                    async with self.db.transaction() as tx:
+                        await m.do_refresh_hosting(tx, list(self.meetings), self.node)
+                except Exception:
+                    log.exception("renewing the lease on this node's meetings failed")
 
     def attach(self, hub) -> None:
         for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", *HOST_COMMANDS):

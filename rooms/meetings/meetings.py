@@ -12,7 +12,7 @@ import hmac
 import secrets
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from rooms.config import RoomsSettings
 from rooms.models import Meeting, MeetingCoHost, MeetingParticipant
@@ -110,6 +110,34 @@ async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, 
         setattr(meeting, name, value)
     await tx.session.flush()
     return meeting
+
+
+async def do_claim_hosting(tx: Transaction, meeting: Meeting, node: str, *, lease_s: float) -> bool:
+    """Make ``node`` the meeting's host, unless another node holds it and has refreshed it within ``lease_s``.
+
+    One conditional UPDATE, so two nodes claiming at once cannot both win; a
+    meeting whose node died (stopped refreshing) moves to the claimant.
+    """
+    now = utcnow()
+    claimed = await tx.session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id, or_(
+            Meeting.hosting_node.is_(None), Meeting.hosting_node == node,
+            Meeting.hosting_seen_at.is_(None), Meeting.hosting_seen_at < now - dt.timedelta(seconds=lease_s),
+        ))
+        .values(hosting_node=node, hosting_seen_at=now, status="live")
+        .execution_options(synchronize_session=False)
+    )
+    await tx.session.refresh(meeting)
+    return claimed.rowcount == 1
+
+
+async def do_refresh_hosting(tx: Transaction, meeting_ids: list[int], node: str) -> None:
+    """The hosting node is alive: renew its lease on the meetings it holds."""
+    await tx.session.execute(
+        update(Meeting).where(Meeting.id.in_(meeting_ids), Meeting.hosting_node == node)
+        .values(hosting_seen_at=utcnow()).execution_options(synchronize_session=False)
+    )
 
 
 async def do_end_meeting(tx: Transaction, meeting: Meeting) -> None:

@@ -80,6 +80,7 @@ async function onJoinSubmit(event) {
     const joined = await api("/api/v1/meetings/join", { method: "POST", body, auth: Boolean(savedToken()) });
     state.token = joined.token || savedToken();
     state.ticket = joined.ticket;
+    state.meetingId = joined.meeting_id;
     state.iceServers = joined.ice_servers;
     $("meeting-title").textContent = joined.title;
     document.title = `${joined.title} · Muster`;
@@ -97,7 +98,8 @@ async function onJoinSubmit(event) {
 }
 
 function connect() {
-  const ws = (state.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`));
+  // ?meeting= lets nginx send every socket of one meeting to the node that hosts it (deploy/nginx.conf).
+  const ws = (state.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws?meeting=${state.meetingId}`));
   // This page does not replay the account's event stream: start from its end.
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token, user_seq: Number.MAX_SAFE_INTEGER }));
   ws.onmessage = (event) => onFrame(JSON.parse(event.data)).catch(showError);

@@ -19,6 +19,7 @@ from aiohttp import WSMsgType
 
 from server.db import Database
 from server.gateway.events import emit
+from tests.factories import PASSWORD
 
 
 class Device:
@@ -59,6 +60,14 @@ class Device:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+async def sign_in(http: aiohttp.ClientSession, node: str, email: str, device_name: str) -> tuple[str, int]:
+    """Log in over HTTP on ``node`` (a base URL): the new device's token and session id."""
+    resp = await http.post(f"{node}/api/v1/auth/login", json={"email": email, "password": PASSWORD, "device_name": device_name})
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    return body["token"], body["session_id"]
 
 
 async def connect(session: aiohttp.ClientSession, url: str, token: str, user_seq: int = 0, **hello) -> Device:
