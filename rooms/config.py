@@ -19,3 +19,4 @@ class RoomsSettings(BaseSettings):
     hosting_lease_s: float = Field(15.0, gt=0, description="A node refreshes the meetings it hosts every third of this; a meeting its node has not refreshed this long (the node died) is taken over by the next node someone joins through.")
     passcode_max_failures: int = Field(10, ge=1, description="Wrong passcodes per meeting within passcode_window_s before joining is refused for a while.")
     passcode_window_s: int = Field(300, gt=0, description="Window of the wrong-passcode limit.")
+    recording_max_mb: float = Field(2048, gt=0, description="A recording stops by itself before its file grows past this many MiB; the file is finished and plays to the end.")

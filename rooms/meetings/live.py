@@ -199,10 +199,10 @@ class LiveMeetings:
                     raise Conflict(f"this meeting is hosted on node {meeting.hosting_node}; connect there", code="wrong_node")
                 live = self.meetings[meeting_id] = Live(meeting, self.router.room(str(meeting_id)))
                 live.room.on_event(lambda event, live=live: self._media_event(live, event))
-        if live.locked and role not in HOSTS:
-            raise Forbidden("this meeting is locked: the host is not letting anyone new in")
         if connection.user_id in live.removed:
             raise Forbidden("the host removed you from this meeting", code="removed")
+        if live.locked and role not in HOSTS:
+            raise Forbidden("this meeting is locked: the host is not letting anyone new in")
         if len(live.admitted()) >= live.cap:
             raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
         name = str(connection.principal.name)[:100]
@@ -273,7 +273,7 @@ class LiveMeetings:
             if seat is not None:
                 live.send([seat], {"type": "error", "error": {"code": "media_failed", "message": "the media connection failed: " + str(event.get("message", ""))}})
                 asyncio.get_running_loop().create_task(self._drop(live, seat, reason="connection lost"))
-        elif kind == "recording_failed":  # the worker stopped writing (a full disk): finish the row, tell everyone
+        elif kind in ("recording_failed", "recording_full"):  # the worker stopped writing (a full disk, the size limit): finish the row, tell everyone
             asyncio.get_running_loop().create_task(self._stop_recording(live))
         elif kind == "error":  # malformed RTP/RTCP from this participant: dropped by the worker, told to the sender only
             seat = live.seats.get(event.get("participant"))
@@ -456,7 +456,7 @@ class LiveMeetings:
             await self._finish_recording(live, recording_id, result)
         live.tell_all({
             "type": "meeting.recording", "recording": False, "recording_id": recording_id, "by": by.pid if by else None,
-            "error": result.get("error"),
+            "error": result.get("error"), "stopped": result.get("stopped"),
         })
         return True
 

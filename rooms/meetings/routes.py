@@ -122,20 +122,27 @@ async def list_recordings(request: web.Request, org: OrgContext) -> list[Recordi
         return [_recording_out(org, row) for row in rows]
 
 
+async def _recording(request: web.Request, tx, org: OrgContext) -> MeetingRecording:
+    """The recording the path names, once nothing writes to it any more, for a host, co-host or admin of its meeting."""
+    meeting_id = path_int(request, "meeting_id")
+    await m.check_may_manage(tx, await m.get_meeting(tx, meeting_id), org.user_id, org.is_admin)
+    row = await tx.session.scalar(
+        select(MeetingRecording).where(MeetingRecording.id == path_int(request, "recording_id"), MeetingRecording.meeting_id == meeting_id)
+    )
+    if row is None:
+        raise NotFound("no such recording of this meeting", field="recording_id")
+    if row.status == "recording":
+        raise Conflict("the recording is still going on; stop it first", code="still_recording")
+    return row
+
+
 @routes.get(RECORDINGS + "/{recording_id}")
 @endpoint()
 async def download_recording(request: web.Request, org: OrgContext) -> web.FileResponse:
     """The recording's WebM file (host, co-hosts, admins); HTTP Range lets a download resume."""
     meeting_id = path_int(request, "meeting_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await m.check_may_manage(tx, await m.get_meeting(tx, meeting_id), org.user_id, org.is_admin)
-        row = await tx.session.scalar(
-            select(MeetingRecording).where(MeetingRecording.id == path_int(request, "recording_id"), MeetingRecording.meeting_id == meeting_id)
-        )
-    if row is None:
-        raise NotFound("no such recording of this meeting", field="recording_id")
-    if row.status == "recording":
-        raise Conflict("the recording is still going on; stop it first", code="still_recording")
+        row = await _recording(request, tx, org)
     path = request.app[LIVE_MEETINGS].recordings_dir / row.file_name
     if row.status != "done" or not path.is_file():
         raise Gone(f"this recording has no file: {row.error or 'it was removed'}")
@@ -144,6 +151,18 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
         "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-recording-{row.id}.webm"',
         "X-Content-Type-Options": "nosniff",
     })
+
+
+@routes.delete(RECORDINGS + "/{recording_id}")
+@endpoint(status=204)
+async def delete_recording(request: web.Request, org: OrgContext) -> None:
+    """Delete a recording and its file (host, co-hosts, admins); one still going on must be stopped first."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        row = await _recording(request, tx, org)
+        file_name = row.file_name
+        await tx.session.delete(row)
+    if file_name:  # after the commit: a failed delete leaves the file, never a row without one
+        (request.app[LIVE_MEETINGS].recordings_dir / file_name).unlink(missing_ok=True)
 
 
 @routes.post("/api/v1/meetings/join")

@@ -13,6 +13,12 @@ The munged RTP timestamps become milliseconds since the start of the
 recording: each track is anchored at the arrival time of its first packet,
 then follows its own clock, so audio and video line up to within the
 network jitter of those two first packets.
+
+A file that reaches ``MUSTER_ROOMS_RECORDING_MAX_MB`` (read from the node's
+environment when the recording starts, in whichever process the worker
+runs) takes no more packets, and the worker says so (``recording_full``):
+the meeting then stops the recording as a host would, and the file is
+finished and playable.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from rooms.config import RoomsSettings
 from rooms.media import rtp
 from rooms.media.slot import Slot
 from rooms.recording.frames import FrameAssembler
@@ -57,7 +64,8 @@ class StageRecorder:
     def __init__(self, worker: "Worker", room_id: str, path: str) -> None:
         self.worker = worker
         self.room_id = room_id
-        self.writer = WebmWriter(path)
+        self.max_mb = RoomsSettings().recording_max_mb
+        self.writer = WebmWriter(path, max_bytes=int(self.max_mb * 1024 * 1024))
         started = time.monotonic()
         self.video_time = Timeline(90000, started)
         self.audio_time = Timeline(48000, started)
@@ -70,7 +78,7 @@ class StageRecorder:
 
     def follow(self, room: "RoomState") -> None:
         """Point the slots at the current stage (called whenever the worker re-selects, at least every tick)."""
-        if self.failure:
+        if self.failure or self.writer.full:
             return
         screen = room.screens.current()
         stage = room.tracks.get(screen) if screen is not None else next((room.camera_of[p] for p in room.order if p in room.camera_of), None)
@@ -90,6 +98,8 @@ class StageRecorder:
             stats = {"error": self.failure or f"could not finish the file: {exc}"}
         if self.failure:
             stats["error"] = self.failure
+        elif self.writer.full:
+            stats["stopped"] = f"it reached the size limit ({self.max_mb:g} MB)"
         return {**stats, "video_frames_dropped": self.frames.dropped}
 
     def _detach(self) -> None:
@@ -107,6 +117,10 @@ class StageRecorder:
                 self.failure = f"writing the recording failed: {exc}"
                 self._detach()
                 self.worker.emit({"event": "recording_failed", "room": self.room_id, "message": self.failure})
+                return
+            if self.writer.full and (self.video.source is not None or self.audio.source is not None):  # once: then detached
+                self._detach()
+                self.worker.emit({"event": "recording_full", "room": self.room_id})
 
         return send
 

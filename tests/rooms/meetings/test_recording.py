@@ -6,11 +6,14 @@ import time
 import av
 from aiortc.mediastreams import VideoStreamTrack
 
+from rooms.keys import LIVE_MEETINGS
 from rooms.media import rtp
 from rooms.media.track import Track
 from rooms.media.worker import Worker
 from rooms.recording.frames import FrameAssembler
 from rooms.recording.webm import WebmWriter
+from tests.factories import make_org, person
+from tests.rooms.meetings.test_meetings_api import create
 from tests.rooms.meetings.test_signalling import attend, close_all, setup_meeting, wait_for_video
 
 
@@ -174,3 +177,71 @@ def test_a_write_failure_stops_the_recording_and_says_so(tmp_path):
     assert events[0]["message"].startswith("writing the recording failed")
     assert not camera.slots  # the recorder let go of the stage; forwarding goes on
     assert worker.stop_recording("r")["error"] == events[0]["message"]
+
+
+async def test_a_recording_stops_at_the_size_limit_with_a_playable_file_and_a_host_deletes_it(client, db, app, monkeypatch):
+    monkeypatch.setenv("MUSTER_ROOMS_RECORDING_MAX_MB", "0.02")  # read when a recording starts
+    limit = int(0.02 * 1024 * 1024)
+    host, member, meeting, host_ticket, _ = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    recordings_url = f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}/recordings"
+    try:
+        await a.publish_and_subscribe(SolidVideo(200))
+        await a.send({"type": "meeting.record", "recording": True})
+        started = await a.next("meeting.recording", recording=True)
+        stopped = await a.next("meeting.recording", recording=False, timeout=30)
+        assert stopped["recording_id"] == started["recording_id"] and stopped["by"] is None and stopped["error"] is None
+        assert stopped["stopped"] == "it reached the size limit (0.02 MB)"
+
+        await a.send({"type": "meeting.record", "recording": True})  # the meeting goes on and can record again
+        second = await a.next("meeting.recording", recording=True)
+        busy = await client.delete(f"{recordings_url}/{second['recording_id']}", headers=host.headers)
+        assert busy.status == 409 and (await busy.json())["error"]["code"] == "still_recording"
+        await a.send({"type": "meeting.record", "recording": False})
+        await a.next("meeting.recording", recording=False)
+    finally:
+        await close_all(a)
+
+    listed = {r["id"]: r for r in await (await client.get(recordings_url, headers=host.headers)).json()}
+    first = listed[started["recording_id"]]
+    assert first["status"] == "done" and 0 < first["size_bytes"] <= limit and first["video_frames"] > 0
+    data = await (await client.get(first["download_url"], headers=host.headers)).read()
+    assert len(data) == first["size_bytes"]
+    with av.open(io.BytesIO(data)) as container:
+        assert len(list(container.decode(video=0))) == first["video_frames"]  # every frame written plays, to the last
+    with av.open(io.BytesIO(data)) as container:
+        assert sum(1 for p in container.demux(audio=0) if p.size) == first["audio_packets"]
+
+    one = f"{recordings_url}/{first['id']}"
+    path = app[LIVE_MEETINGS].recordings_dir / f"{meeting['org_id']}/{meeting['id']}-{first['id']}.webm"
+    assert path.is_file()
+    assert (await client.delete(one, headers=member.headers)).status == 403  # a member, not a host
+    outsider = await person(client, db, "Olga Outsider")
+    other_org = await make_org(db, outsider.user)
+    own = await create(client, outsider, other_org)  # a host, but of another organisation's meeting
+    for url in (one, f"/api/v1/orgs/{other_org.id}/meetings/{meeting['id']}/recordings/{first['id']}",
+                f"/api/v1/orgs/{other_org.id}/meetings/{own['id']}/recordings/{first['id']}"):
+        assert (await client.delete(url, headers=outsider.headers)).status == 404, url
+    bad = await client.delete(f"{recordings_url}/latest", headers=host.headers)
+    assert bad.status == 404 and (await bad.json())["error"]["message"] == "no such recording"
+
+    assert (await client.delete(one, headers=host.headers)).status == 204
+    assert not path.exists()
+    assert first["id"] not in {r["id"] for r in await (await client.get(recordings_url, headers=host.headers)).json()}
+    assert (await client.get(one, headers=host.headers)).status == 404
+    assert (await client.delete(one, headers=host.headers)).status == 404
+
+
+def test_the_writer_stops_before_the_size_limit_and_the_file_still_opens(tmp_path):
+    keyframe = b"\x00\x00\x00\x9d\x01\x2a" + (320).to_bytes(2, "little") + (240).to_bytes(2, "little")
+    writer = WebmWriter(tmp_path / "capped.webm", max_bytes=64 * 1024)
+    for i in range(2000):
+        writer.video(33 * i, keyframe + bytes(900), True)
+        writer.audio(33 * i, b"\xfc\xff\xfe")
+    assert writer.full and 40 < writer.video_frames < 70
+    stats = writer.close()
+    assert stats["size_bytes"] == (tmp_path / "capped.webm").stat().st_size <= 64 * 1024
+    with av.open(str(tmp_path / "capped.webm")) as container:
+        kinds = [p.stream.type for p in container.demux() if p.size]
+    assert (kinds.count("video"), kinds.count("audio")) == (stats["video_frames"], stats["audio_packets"])

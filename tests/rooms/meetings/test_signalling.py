@@ -172,9 +172,40 @@ async def test_lobby_lock_cap_and_removal_by_the_host(client, db):
     await a.send({"type": "meeting.remove", "participant": member_seat})
     assert await b.next("meeting.removed")
     assert (await a.next("meeting.participant_left"))["reason"] == "removed by the host"
+    again = await attend(client, member.headers, member_ticket)
+    assert (await again.next("error"))["error"] == {"code": "removed", "message": "the host removed you from this meeting"}
     await a.send({"type": "meeting.end"})
     assert (await a.next("meeting.ended"))["reason"] == "the host ended the meeting"
-    for attendee in (a, b, c):
+    for attendee in (a, b, c, again):
+        await attendee.ws.close()
+
+
+async def test_the_waiting_list_follows_who_leaves_the_lobby_and_a_late_host_gets_it(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db, lobby_enabled=True)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    b = await attend(client, member.headers, member_ticket)
+    await b.next("meeting.lobby")
+    waiting = (await a.next("meeting.waiting"))["participant"]["id"]
+    await a.send({"type": "meeting.remove", "participant": waiting, "ref": 1})
+    assert (await a.next("error", ref=1))["error"]["message"] == "this participant is still in the lobby; use meeting.admit or meeting.deny"
+    await b.ws.close()
+    assert await a.next("meeting.participant_left", participant=waiting, reason="left")
+
+    b = await attend(client, member.headers, member_ticket)
+    await b.next("meeting.lobby")
+    waiting = (await a.next("meeting.waiting"))["participant"]["id"]
+    await a.send({"type": "meeting.leave"})
+    a = await attend(client, host.headers, host_ticket)  # the host comes back: the lobby is still there
+    joined = await a.next("meeting.joined")
+    assert [p["id"] for p in joined["waiting"]] == [waiting]
+    await a.send({"type": "meeting.remove", "participant": joined["you"]["id"], "ref": 2})
+    assert (await a.next("error", ref=2))["error"]["message"] == "to leave the meeting yourself, send meeting.leave"
+
+    await a.send({"type": "meeting.deny", "participant": waiting})
+    assert (await b.next("meeting.denied"))["reason"] == "the host did not let you in"
+    assert await a.next("meeting.participant_left", participant=waiting, reason="not let in")
+    for attendee in (a, b):
         await attendee.ws.close()
 
 
