@@ -104,7 +104,7 @@ function connect() {
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token, user_seq: Number.MAX_SAFE_INTEGER }));
   ws.onmessage = (event) => onFrame(JSON.parse(event.data)).catch(showError);
   ws.onclose = () => {
-    if (!state.left) leave("You were disconnected", "The connection to the server was lost.", false);
+    if (!state.left) leave("You were disconnected", "The connection to the server was lost.", { rejoin: true });
   };
 }
 
@@ -210,20 +210,21 @@ async function onFrame(frame) {
       renderMeeting();
       break;
     case "meeting.ended":
-      leave("The meeting has ended", sentence(frame.reason), false);
+      leave("The meeting has ended", sentence(frame.reason));
       break;
     case "meeting.removed":
-      leave("You were removed from the meeting", "The host removed you; you cannot rejoin while this meeting goes on.", false);
+      leave("You were removed from the meeting", "The host removed you; you cannot rejoin while this meeting goes on.");
       break;
     case "meeting.denied":
-      leave("You were not let in", sentence(frame.reason), false);
+      leave("You were not let in", sentence(frame.reason));
       break;
     case "error":
       if (frame.ref && state.answers.has(frame.ref)) {
         state.answers.get(frame.ref)(null);
         state.answers.delete(frame.ref);
       }
-      showError(frame.error.message);
+      if (frame.error.code === "media_failed") leave("You were disconnected", sentence(frame.error.message), { closeSocket: true, rejoin: true }); // the server let my seat go
+      else showError(frame.error.message);
       break;
     default:
       break;
@@ -390,8 +391,9 @@ function bindControls() {
   });
   $("leave").addEventListener("click", () => {
     send({ type: "meeting.leave" });
-    leave("You left the meeting", "", true);
+    leave("You left the meeting", "", { closeSocket: true, rejoin: true });
   });
+  $("rejoin").addEventListener("click", () => location.reload());
   $("mute-all").addEventListener("click", () => send({ type: "meeting.mute" }));
   $("toggle-lock").addEventListener("click", () => send({ type: "meeting.lock", locked: !state.locked }));
   $("toggle-record").addEventListener("click", () => send({ type: "meeting.record", recording: !state.recording }));
@@ -418,7 +420,8 @@ function bindControls() {
   });
 }
 
-function leave(title, reason, closeSocket) {
+/** Out of the meeting: say why, and offer to join again unless the host ended it or kept me out. */
+function leave(title, reason, { closeSocket = false, rejoin = false } = {}) {
   if (state.left) return;
   state.left = true;
   if (state.pc) state.pc.close();
@@ -427,6 +430,7 @@ function leave(title, reason, closeSocket) {
   if (closeSocket && state.ws) state.ws.close();
   $("left-title").textContent = title;
   $("left-reason").textContent = reason || "";
+  show($("rejoin"), rejoin);
   showNotice("");
   setPhase("left");
 }

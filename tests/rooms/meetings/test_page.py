@@ -177,6 +177,9 @@ async def test_two_browsers_meet_and_each_decodes_the_others_video_and_audio(app
     assert await guest.evaluate("window.__pcs[0].getSenders().every((s) => !s.track || s.track.enabled === false)")
     await guest.click("#leave")
     await expect(host.locator("#people li")).to_have_count(1)
+    await expect(host.locator("#chat li.note")).to_have_text(["Gus Guest left"])
+    await expect(guest.locator("#left-title")).to_have_text("You left the meeting")
+    await expect(guest.locator("#rejoin")).to_be_visible()
 
 
 async def test_screen_share_renegotiates_and_the_other_browser_decodes_it(app, db, base_url, open_page):  # noqa: F811
@@ -252,9 +255,15 @@ async def test_the_host_mutes_and_removes_a_guest_then_locks_and_ends_the_meetin
     await wait_still(host, AUDIO_PACKETS)  # and the host's page gets none of it,
     await wait_growing(guest, lambda sent: sent, script=AUDIO_SENT)  # though the guest's browser still sends (silence)
 
+    await row.get_by_role("button", name="Stop video Gus Guest").click()
+    await expect(guest.locator("#notice")).to_have_text("The host turned your camera off. Start it again when you are ready.")
+    await expect(guest.locator("#toggle-video")).to_have_text("Start camera")
+    await expect(row).to_contain_text("camera off")
+
     await row.get_by_role("button", name="Remove Gus Guest").click()
     await expect(guest.locator("body")).to_have_attribute("data-meeting", "left")
     await expect(guest.locator("#left-title")).to_have_text("You were removed from the meeting")
+    await expect(guest.locator("#rejoin")).to_be_hidden()
     await expect(host.locator("#people li")).to_have_count(1)
     await expect(host.locator("#chat li.note")).to_have_text(["Gus Guest was removed by the host"])
     await expect(host.locator("#grid .tile.stage .tile-name")).to_have_text("Active speaker")
