@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import redis.asyncio as redis
 POSTGRES_ADMIN_URL = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MUSTER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("MUSTER_TEST_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -157,7 +159,7 @@ def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, read
                 processes.append(subprocess.Popen(
                     [sys.executable, "-m", "server", "serve", "--port", str(port)],
                     env=shared | {"MUSTER_DATA_DIR": str(tmp_path / f"node-{name}"), "MUSTER_NODE_NAME": f"node-{name}"},
-                    cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=subprocess.STDOUT,
+                    cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                 ))
             _wait_ready(processes[-1], port, log, ready_timeout_s)
             urls.append(f"http://127.0.0.1:{port}")
@@ -188,3 +190,45 @@ def _wait_ready(process: subprocess.Popen, port: int, log: Path, timeout_s: floa
             pass
         time.sleep(0.2)
     pytest.fail(f"node on port {port} not ready in {timeout_s}s:\n{log.read_text()[-3000:]}")
+
+
+def require_nginx() -> str:
+    path = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if not path:
+        missing("nginx (apt-get install nginx)")
+    return path
+
+
+@contextlib.contextmanager
+def nginx_in_front(tmp_path: Path, node_urls: list[str], ready_timeout_s: float = 10):
+    """``deploy/nginx.conf`` itself, in front of ``node_urls``: its base URL (HTTPS, a self-signed certificate).
+
+    Only what cannot be the same on a test machine is rewritten: the upstream
+    servers, the listening ports and the certificate's path.
+    """
+    nginx = require_nginx()
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tls / "privkey.pem"), "-out", str(tls / "fullchain.pem")], check=True, capture_output=True)
+    http_port, https_port = free_port(), free_port()
+    servers = "".join(f"        server {url.removeprefix('http://')} max_fails=3 fail_timeout=10s;\n" for url in node_urls)
+    conf = (REPO / "deploy" / "nginx.conf").read_text()
+    conf, upstreams = re.subn(r"(?:        server 127\.0\.0\.1:\d+ [^\n]*;\n)+", servers, conf)
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{http_port};").replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
+    conf = conf.replace("/etc/muster/tls", str(tls))
+    assert upstreams == 2 and str(https_port) in conf, "deploy/nginx.conf changed shape: update nginx_in_front"
+    (tmp_path / "nginx.conf").write_text(conf)
+    process = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "nginx-error.log"),
+                                "-g", f"daemon off; pid {tmp_path / 'nginx.pid'};"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + ready_timeout_s
+        while not port_open("127.0.0.1", https_port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = tmp_path / "nginx-error.log"
+                pytest.fail(f"nginx did not start:\n{log.read_text() if log.exists() else ''}")
+            time.sleep(0.05)
+        yield f"https://127.0.0.1:{https_port}"
+    finally:
+        process.terminate()
+        process.wait(10)
