@@ -247,6 +247,10 @@ async def test_host_controls_and_what_a_participant_may_not_do(client, db):
     assert (await a.next("meeting.state", participant=member_seat))["video"] is False
     await a.send({"type": "meeting.remove", "participant": "nobody", "ref": 23})
     assert (await a.next("error", ref=23))["error"]["message"] == "no such participant in this meeting"
+    await a.send({"type": "meeting.cohost", "participant": member_seat})
+    assert (await b.next("meeting.role"))["role"] == "cohost"
+    await b.send({"type": "meeting.remove", "participant": host_seat, "ref": 24})
+    assert (await b.next("error", ref=24))["error"]["message"] == "a co-host cannot remove the host"
 
     ended = await client.post(f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}/end", headers=host.headers)
     assert ended.status == 200
