@@ -1,0 +1,60 @@
+"""The group chat page in headless Chromium misses nothing: not what was posted while this node's Redis
+subscription was down (it catches up on the ``groups.resync`` frame), nor what was posted while its
+socket was gone (it catches up when it reconnects)."""
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from server.accounts.auth import Principal
+from server.appkeys import BUS, HUB
+from server.db import Database
+from server.gateway.frames import CLOSE_GOING_AWAY
+from server.groups.access import load_group
+from server.groups.messages import do_post_message
+from server.orgs.access import OrgContext
+from tests import services
+from tests.factories import make_org
+from tests.server.gateway.test_bus_outage import settings  # noqa: F401  (the app on Redis)
+from tests.server.groups.conftest import join_org, signed_in
+from tests.web.conftest import backend, base_url, browser, live_server, open_signed_in  # noqa: F401  (the page-test fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+async def test_the_page_catches_up_after_a_bus_outage_and_after_its_socket_drops(app, browser, base_url, db, settings):  # noqa: F811
+    alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
+    org = await make_org(db, alice.user)
+    await join_org(db, org.id, bob.user)
+    api = f"{base_url}/api/v1/orgs/{org.id}/groups"
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(api, json={"name": "Ward 3", "member_ids": [bob.id]}, headers=alice.headers)
+        group_id = (await resp.json())["id"]
+        page, errors = await open_signed_in(browser, base_url, bob, "/groups", org=org.id)
+        await page.click(".group-item")
+        await http.post(f"{api}/{group_id}/messages", json={"body": "live"}, headers=alice.headers)
+        bodies = page.locator(".message-body")
+        await expect(bodies).to_have_text(["live"])
+
+        # Stored while "the bus was down": nothing will announce it, until the node resubscribes and resyncs.
+        silent = Database(settings.database_url)
+        try:
+            async with silent.transaction(org_id=org.id) as tx:
+                owner = OrgContext(org.id, Principal(user_id=alice.id, session_id=0, name="Alice"), None, "owner")
+                await do_post_message(tx, await load_group(tx, owner, group_id), settings, body="missed")
+        finally:
+            await silent.close()
+        await page.wait_for_timeout(300)
+        await expect(bodies).to_have_text(["live"])
+        await services.kill_bus_subscriber(app[BUS].subscriber_name)
+        await expect(bodies).to_have_text(["live", "missed"])
+
+        # The socket drops (a network blip); a message is posted before the page reconnects.
+        for connection in app[HUB].local_connections(bob.id):
+            connection.close(CLOSE_GOING_AWAY, "network blip")
+        await expect(page.locator("#live-state")).to_have_text("reconnecting…")
+        await http.post(f"{api}/{group_id}/messages", json={"body": "while away"}, headers=alice.headers)
+        await expect(page.locator("#live-state")).to_have_text("live")
+        await expect(bodies).to_have_text(["live", "missed", "while away"])
+    assert errors == []
