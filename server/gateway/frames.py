@@ -64,3 +64,6 @@ def error_frame(code: str, message: str, ref: Any = None) -> bytes:
 
 
 PONG = encode_frame({"type": "pong"})
+
+# An empty WebSocket ping control frame (opcode 9), unmasked: the hub's heartbeat writes these same two bytes to every quiet socket.
+PING_MESSAGE = bytes((0x89, 0))

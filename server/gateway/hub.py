@@ -16,6 +16,16 @@ waits in the transport's buffer; when that buffer is already over
 (4008); it resumes from its last sequence number when it comes back. Memory
 per socket is therefore bounded by that limit plus one message.
 
+Heartbeat: one task per node, not a timer per socket. Every half
+``MUSTER_WS_HEARTBEAT_S`` it walks the sockets: one that sent nothing since
+the last round gets a ping (the same two bytes for all), one that left the
+previous round's ping unanswered is dropped. A live quiet socket is thus
+pinged once per period and a dead one is gone within about two periods,
+as with aiohttp's per-socket heartbeat, without its timer handles and ping
+task per socket. Sockets still replaying are not pinged (nothing reads their
+pongs yet); a replay stuck on a device that stopped reading is cut off by
+``wait_flushed`` instead.
+
 For capabilities (groups, rooms, notify): ``send_to_users`` (local sockets
 only; cross-node delivery goes through ``emit`` or their own bus channel),
 ``local_connections``, ``local_user_ids``, ``on(frame_type, handler)`` for
@@ -38,7 +48,8 @@ from server.bus import Bus
 from server.db import Database
 from server.errors import MusterError
 from server.gateway.events import USER_EVENTS_CHANNEL
-from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, Frame, error_frame, event_frame, event_frame_tail, text_message
+from server.config import Settings
+from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, PING_MESSAGE, Frame, error_frame, event_frame, event_frame_tail, text_message
 from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
 from server.observability import WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CLOSED
 
@@ -54,7 +65,10 @@ _CLOSE_HANDSHAKE_S = 2.0
 class Connection:
     """One device's socket: who it is, its place in the user's stream, and the transport its frames go to."""
 
-    __slots__ = ("principal", "user_id", "session_id", "closed", "cursor", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_closer")
+    __slots__ = (
+        "principal", "user_id", "session_id", "closed", "cursor", "serving", "heard",
+        "_pinged", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_stall_s", "_closer",
+    )
 
     def __init__(
         self,
@@ -66,6 +80,7 @@ class Connection:
         db: Database,
         hold_limit: int,
         buffer_limit: int,
+        stall_s: float,
         after_seq: int,
     ) -> None:
         self.principal = principal
@@ -78,7 +93,11 @@ class Connection:
         self._transport = request.transport
         self.closed = self._transport is None
         self._buffer_limit = buffer_limit
+        self._stall_s = stall_s  # how long a replay may wait on a device that does not read
         self._closer: asyncio.Task | None = None
+        self.serving = False  # set once its handler reads client frames: only then is it pinged
+        self.heard = False  # a frame came in since the last heartbeat round (set by the handler)
+        self._pinged = False
 
     def __repr__(self) -> str:
         return f"<Connection user={self.user_id} session={self.session_id}>"
@@ -121,20 +140,35 @@ class Connection:
     async def wait_flushed(self) -> bool:
         """Wait until the transport is below its high-water mark again; False if the socket closed first.
 
-        Rechecks the socket every second: a device that stops reading during a
-        replay is only noticed by the heartbeat, which closes the socket.
+        Rechecks the socket every second. A device that read nothing for
+        ``stall_s`` (what the heartbeat allows a silent device) stopped reading
+        during its replay: it is dropped like one that misses heartbeats.
         """
         protocol = self._request.protocol
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._stall_s
         while protocol.writing_paused and not self.closed and not self._ws.closed:
             try:
-                await asyncio.wait_for(self._writer.drain(), 1.0)
+                await asyncio.wait_for(self._writer.drain(), min(1.0, self._stall_s))
             except asyncio.TimeoutError:
-                pass
+                if loop.time() >= give_up_at:
+                    self._drop()
             except ConnectionError:
                 break
         if not self.closed and (self._ws.closed or self._transport.is_closing()):
             self.closed = True
         return not self.closed
+
+    def heartbeat(self) -> None:
+        """One heartbeat round (``Hub``): ping the socket if it was quiet, drop it if it left the last ping unanswered."""
+        if self.closed or not self.serving:
+            return
+        if self.heard:
+            self.heard = self._pinged = False
+        elif not self._pinged:
+            self._pinged = self.send_message(PING_MESSAGE)
+        else:
+            self._drop()
 
     def stop(self) -> None:
         """The socket's handler is done: stop catching up, and drop the TCP connection if it lingers.
@@ -158,6 +192,12 @@ class Connection:
         else:
             transport.close()
 
+    def _drop(self) -> None:
+        """The device does not read or answer: no close handshake (its close frame would never be
+        read), the TCP connection goes, as with aiohttp's heartbeat. The handler's read then ends."""
+        self.closed = True
+        self._abort_lingering_transport()
+
     def _close_slow_reader(self) -> None:
         WS_SLOW_CLOSED.inc()
         self.close(CLOSE_SLOW_READER, "slow reader: reconnect and resume")
@@ -171,8 +211,10 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
+        self._settings = settings
+        self._heartbeat: asyncio.Task | None = None
         self._connections: dict[int, tuple[Connection, ...]] = {}  # tuples: most users have one or two devices
         self._frame_handlers: dict[str, FrameHandler] = {}
         self._connect_hooks: list[ConnectionHook] = []
@@ -227,11 +269,15 @@ class Hub:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
 
     def register(self, connection: Connection) -> None:
         """Start receiving live events for this socket (held by its cursor until it caught up)."""
         self._connections[connection.user_id] = (*self._connections.get(connection.user_id, ()), connection)
         WS_CONNECTIONS.inc()
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.get_running_loop().create_task(self._heartbeat_while_connected())
 
     async def unregister(self, connection: Connection) -> None:
         connections = self._connections.get(connection.user_id, ())
@@ -299,6 +345,17 @@ class Hub:
             for connection in self._connections.get(user_id, ()):
                 if connection.cursor.last_seq < last_seq:
                     connection.cursor.catch_up_soon()
+
+    async def _heartbeat_while_connected(self) -> None:
+        """The node's one heartbeat task; it ends when the last socket is gone (``register`` starts it again)."""
+        try:
+            while self._connections:
+                await asyncio.sleep(self._settings.ws_heartbeat_s / 2)
+                for connections in list(self._connections.values()):
+                    for connection in connections:
+                        connection.heartbeat()
+        finally:
+            self._heartbeat = None
 
     @staticmethod
     async def _run_hooks(hooks: Collection[ConnectionHook], connection: Connection) -> None:

@@ -52,8 +52,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
     # No per-message compression: fan-out sends one shared frame to thousands
     # of sockets, and deflating it per socket would cost CPU per recipient.
+    # No aiohttp heartbeat (a timer per socket) and no autoping: the hub pings
+    # every quiet socket from one task, and the handler sees pongs to know who answered.
     ws = web.WebSocketResponse(
-        heartbeat=settings.ws_heartbeat_s,
+        autoping=False,
         compress=False,
         max_msg_size=settings.max_body_bytes,
         timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
@@ -105,6 +107,7 @@ async def _authenticated_connection(request: web.Request, ws: web.WebSocketRespo
         db=request.app[DB],
         hold_limit=settings.ws_send_queue,
         buffer_limit=settings.ws_send_buffer_kb * 1024,
+        stall_s=settings.ws_heartbeat_s * 1.5,
         after_seq=await _resume_point(request, principal, hello.user_seq),
     )
 
@@ -136,9 +139,13 @@ async def _resume_point(request: web.Request, principal: Principal, user_seq: in
 
 
 async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: Connection) -> None:
+    connection.serving = True
     async for msg in ws:
+        connection.heard = True
         if msg.type != WSMsgType.TEXT:
-            if msg.type == WSMsgType.BINARY:
+            if msg.type == WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif msg.type == WSMsgType.BINARY:
                 connection.send(error_frame("invalid", "frames are JSON text, not binary"))
             continue
         try:
@@ -167,7 +174,7 @@ async def _detach_hub(app: web.Application) -> None:
 
 def setup(app: web.Application) -> None:
     # Subscribed before the bus starts, so the node is listening by the time it reports ready.
-    app[HUB] = Hub(app[DB])
+    app[HUB] = Hub(app[DB], app[SETTINGS])
     app[HUB].attach(app[BUS])
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_detach_hub)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import psutil
 import pytest
+from aiohttp import WSMsgType
 
 from server.appkeys import HUB, SETTINGS
 from server.gateway.events import emit
@@ -76,6 +78,34 @@ async def test_a_device_that_misses_heartbeats_is_dropped_while_a_live_one_stays
         reading.cancel()
     finally:
         silent.close()
+
+
+async def test_the_hub_pings_a_quiet_device_that_answers_and_answers_its_pings(client, db, app):
+    app[SETTINGS].ws_heartbeat_s = 0.3
+    hub = app[HUB]
+    alice = await person(client, db)
+    ws = await client.session.ws_connect(str(client.make_url("/api/v1/ws")), autoping=False)
+    await ws.send_str(json.dumps({"type": "hello", "token": token_of(alice.headers), "user_seq": 0}))
+    assert json.loads((await ws.receive(timeout=5)).data)["type"] == "ready"
+    pings = 0
+    deadline = asyncio.get_running_loop().time() + 1.5  # five heartbeat periods
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            msg = await ws.receive(timeout=left)
+        except asyncio.TimeoutError:
+            break
+        assert msg.type == WSMsgType.PING, msg
+        pings += 1
+        await ws.pong(msg.data)
+    assert 2 <= pings <= 6, f"{pings} pings in five heartbeat periods"
+    assert hub.local_connections(alice.id), "a device that answered every ping was dropped"
+    await ws.ping(b"are you there")
+    msg = await ws.receive(timeout=5)
+    while msg.type == WSMsgType.PING:
+        await ws.pong(msg.data)
+        msg = await ws.receive(timeout=5)
+    assert (msg.type, msg.data) == (WSMsgType.PONG, b"are you there")
+    await ws.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # about storage only in how the events got there
