@@ -175,7 +175,7 @@ async function onFrame(frame) {
     case "meeting.speaker":
       state.speaker = frame.participant;
       if (frame.participant && frame.participant !== state.me) state.staged = frame.participant;
-      renderPeople();
+      renderSpeaker();
       break;
     case "meeting.chat":
       addChat(frame.name, frame.text);
@@ -250,7 +250,7 @@ async function startMedia() {
   state.screenSlot = pc.addTransceiver("video", { direction: "recvonly" });
   if (cam) tiles.push(selfTile(cam));
   $("grid").replaceChildren(...tiles);
-  renderPeople(); // the stage's name
+  renderSpeaker(); // the stage's name
   pc.ontrack = onTrack;
   pc.onicecandidate = (event) => {
     const candidate = event.candidate && event.candidate.candidate ? event.candidate.candidate : null;
@@ -444,7 +444,7 @@ function renderPeople() {
       const flags = [person.audio === false ? "muted" : null, person.video === false ? "camera off" : null, person.screen ? "sharing" : null, person.hand ? "✋ hand up" : null];
       return el(
         "li",
-        { class: person.id === state.speaker ? "speaking" : null, dataset: { participant: person.id } },
+        { dataset: { participant: person.id } },
         el(
           "span",
           { class: "person" },
@@ -455,6 +455,12 @@ function renderPeople() {
       );
     }),
   );
+  renderSpeaker();
+}
+
+/** Who speaks, and so whom the stage shows; the list's buttons are not rebuilt, so a click on them is never lost. */
+function renderSpeaker() {
+  for (const item of $("people").children) item.classList.toggle("speaking", item.dataset.participant === state.speaker);
   const stage = $("grid").querySelector(".tile.stage");
   if (stage) {
     stage.querySelector(".tile-name").textContent = stageName();
