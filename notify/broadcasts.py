@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage, PushSubscription
-from notify.recipients import Recipient
+from notify.recipients import Recipient, one_of
 from server.db import Transaction, UTCDateTime, utcnow
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
@@ -84,9 +84,8 @@ async def do_send_broadcast(
     await tx.session.flush()
     user_ids = [r.user_id for r in recipients]
     with_push: set[int] = set()
-    for start in range(0, len(user_ids), CHUNK):
-        chunk = user_ids[start : start + CHUNK]
-        with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(PushSubscription.user_id.in_(chunk)).distinct()))
+    for condition in one_of(tx, PushSubscription.user_id, user_ids):
+        with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(condition).distinct()))
     await _store_recipients(tx, broadcast, recipients, with_push, now)
     await do_schedule_first_steps(tx, broadcast)
     await emit(tx, user_ids, RECEIVED_EVENT, event_data(broadcast, org.principal.name))
@@ -190,15 +189,15 @@ async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]
             values[column] = func.coalesce(getattr(BroadcastRecipient, column), now)
     if stage == 3:
         values["confirmed_via"] = via
-    moved = list(
-        await tx.session.execute(
+    moved = []
+    for chosen in one_of(tx, BroadcastRecipient.user_id, user_ids):
+        moved += await tx.session.execute(
             update(BroadcastRecipient)
-            .where(BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.user_id.in_(user_ids), BroadcastRecipient.stage < stage)
+            .where(BroadcastRecipient.broadcast_id == broadcast_id, chosen, BroadcastRecipient.stage < stage)
             .values(**values)
             .returning(BroadcastRecipient.id, BroadcastRecipient.user_id)
             .execution_options(synchronize_session=False)
         )
-    )
     if not moved:
         return []
     if stage == 3:

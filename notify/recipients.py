@@ -5,17 +5,21 @@ broadcast keeps. Ids that name nothing in this organisation are collected
 and reported back rather than failing the send: in an emergency the people
 who *can* be reached must be, and the sender must learn who could not.
 
-Cost: one query per chunk of 5,000 members named (which also tells who is
-unknown), one per department subtree, one for the departments and one for
-the groups named; each query is indexed.
+Cost: one query for the members named (which also tells who is unknown),
+one per department subtree, one for the departments and one for the groups
+named; each query is indexed. On PostgreSQL a list of ids is one array
+parameter (``= ANY(:ids)``): an ``IN`` of 5,000 literal parameters cost
+SQLAlchemy tens of milliseconds to render and PostgreSQL to plan, per chunk.
+SQLite takes ``IN`` lists of 5,000.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 
 from server.db import Transaction
 from server.errors import InvalidInput
@@ -42,15 +46,19 @@ class Unknown:
     group_ids: list[int] = field(default_factory=list)
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
+def one_of(tx: Transaction, column, ids: Sequence[int]) -> list:
+    """Conditions that together say ``column`` is one of ``ids``: one ``= ANY(array)`` on PostgreSQL, an ``IN`` per chunk on SQLite."""
+    if not ids:
+        return []
+    if tx.dialect == "postgresql":
+        return [column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))]
+    return [column.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
 
 
 async def _existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
-    for chunk in _chunks(sorted(set(ids))):
-        found.update(await tx.session.scalars(select(column).where(column.in_(chunk))))
+    for condition in one_of(tx, column, sorted(set(ids))):
+        found.update(await tx.session.scalars(select(column).where(condition)))
     return found
 
 
@@ -63,17 +71,14 @@ async def expand_recipients(
     if everyone:
         conditions.append(None)
     else:
-        named = sorted(set(user_ids))
-        for chunk in _chunks(named):
-            conditions.append(Membership.user_id.in_(chunk))  # ids of non-members match nothing
+        conditions += one_of(tx, Membership.user_id, sorted(set(user_ids)))  # ids of non-members match nothing
 
         departments = await _existing(tx, Department.id, department_ids)
         unknown.department_ids = sorted(set(department_ids) - departments)
         subtree: set[int] = set()
         for department_id in departments:
             subtree.update(await department_subtree_ids(tx, department_id))
-        for chunk in _chunks(sorted(subtree)):
-            conditions.append(Membership.department_id.in_(chunk))
+        conditions += one_of(tx, Membership.department_id, sorted(subtree))
 
         groups = await _existing(tx, Group.id, group_ids)
         unknown.group_ids = sorted(set(group_ids) - groups)
