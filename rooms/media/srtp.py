@@ -3,9 +3,8 @@
 The SFU uses the libsrtp sessions aiortc set up after the DTLS handshake, but
 calls libsrtp through the same cffi binding with a preallocated buffer
 (``memmove`` in, ``unpack`` out) instead of cffi buffer slicing. The
-forwarding loop goes one step further with the module's scratch buffer (the
-end of this file): 1.2 µs for the C call on a 110-byte packet, 2.7 µs on
-1,000 bytes. The wheel's libsrtp is linked with OpenSSL (EVP AES-CTR/GCM,
+forwarding loop calls it from C (the end of this file): 1.2 µs for the
+protect on a 110-byte packet, 2.7 µs on 1,000 bytes. The wheel's libsrtp is linked with OpenSSL (EVP AES-CTR/GCM,
 HMAC), so there is little left to gain in the cipher itself.
 """
 from __future__ import annotations
@@ -14,6 +13,8 @@ from collections.abc import Callable
 
 import pylibsrtp
 from pylibsrtp._binding import ffi, lib
+
+from rooms.media import _forward
 
 BUFFER = 1500 + 148  # an MTU-sized packet plus the largest SRTCP trailer
 
@@ -49,19 +50,16 @@ def bind(session: pylibsrtp.Session) -> tuple[Callable[[bytes], bytes], ...]:
     )
 
 
-# The forwarding loop's primitives (``Worker.deliver``): one scratch buffer per process (the loop is
-# single-threaded), the packet copied in with ``memmove``, its header rewritten in place through
-# ``SCRATCH_VIEW``, protected in place by the C call, and sent from a slice of the same view: no
-# bytes object per subscriber. ``protect_scratch(handle, SCRATCH, SCRATCH_LENGTH)`` returns the
-# libsrtp status (0: ok) and leaves the protected length in ``SCRATCH_LENGTH[0]``.
-SCRATCH = ffi.new("char[]", BUFFER)
-SCRATCH_VIEW = memoryview(ffi.buffer(SCRATCH))
-SCRATCH_LENGTH = ffi.new("int *")
-FORWARD_LIMIT = BUFFER - pylibsrtp.SRTP_MAX_TRAILER_LEN
-protect_scratch = lib.srtp_protect
-memmove = ffi.memmove
+# The forwarding loop (``Worker.deliver``) runs in C (``rooms/media/_forward.c``) and calls the
+# ``srtp_protect`` of this same libsrtp through its address: nothing to link, one libsrtp per process.
+FORWARD_LIMIT = _forward.setup(int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))), pylibsrtp.SRTP_MAX_TRAILER_LEN)
 
 
 def handle(session: pylibsrtp.Session):
     """The session's ``srtp_t``; valid while ``session`` is referenced."""
     return session._srtp[0]
+
+
+def egress(session: pylibsrtp.Session, sock) -> tuple[int, int]:
+    """``(srtp_t address, socket fd)`` for ``_forward.forward``; valid while ``session`` and ``sock`` are open."""
+    return int(ffi.cast("uintptr_t", handle(session))), sock.fileno()

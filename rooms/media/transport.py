@@ -15,7 +15,7 @@ aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
 * send: ``send_rtp(bytes)`` protects with libsrtp and calls the socket's own
   ``sendto`` directly, synchronously (``rooms/media/srtp.py``); the
   forwarding loop uses ``egress`` (the libsrtp session and the connected
-  socket's ``send``) without any Python in between.
+  socket's descriptor) from C, without any Python in between.
 
 ``RawDtlsTransport`` also overrides aiortc's RTP/RTCP handlers, so even a
 packet that took the slow path before the switch is delivered raw.
@@ -123,8 +123,8 @@ class PeerTransport:
         self.receive_buffer = 0  # bytes of receive queue the kernel granted each media socket (see enlarge_receive_buffer)
         self.heard = False  # set by every datagram from the participant once connected; the worker clears it (drop detection)
         self.send_dropped = 0
-        # ``(srtp_t, send)`` once connected, for the forwarding loop (``Worker.deliver``), which protects
-        # into ``srtp.SCRATCH`` and sends from it; None before connecting and after ``stop``.
+        # ``(srtp_t address, socket fd)`` once connected, for the forwarding loop in C (``Worker.deliver``,
+        # ``rooms/media/_forward.c``); None before connecting and after ``stop``.
         self.egress: tuple | None = None
         self._tx_session = None  # keeps egress's srtp_t alive
         self.readers: dict[int, Callable[[], bool]] = {}  # socket fd -> our reader, once connected (load-test clients poll them)
@@ -179,7 +179,7 @@ class PeerTransport:
         self._send_sock.connect(self._remote_addr)
         self._sendto = self._send_sock.sendto
         self._tx_session = self.dtls._tx_srtp
-        self.egress = (srtp.handle(self._tx_session), self._send_sock.send)
+        self.egress = srtp.egress(self._tx_session, self._send_sock)
         self._protect, _, self._protect_rtcp, _ = srtp.bind(self._tx_session)
         _, self._unprotect, _, self._unprotect_rtcp = srtp.bind(self.dtls._rx_srtp)
         self.heard = True

@@ -9,22 +9,22 @@ decision (which track goes to which slot) is made locally and identically in
 every worker from the same audio levels, so no per-packet coordination is
 needed between workers.
 
-Hot path per packet and per subscriber (``deliver``): the munger's steady
-state inlined, the packet copied into libsrtp's scratch buffer, one
-``pack_into`` for the header, libsrtp ``protect`` in place, one ``send`` on
-the subscriber's connected socket.
+Hot path per packet (``deliver``): one call into C for all its subscribers
+(``rooms/media/_forward.c``): per subscriber the munger's steady state, the
+header rewritten, libsrtp ``protect`` in place, one ``send`` on the
+subscriber's connected socket.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 from collections.abc import Callable
 
 from aiortc.rtcdtlstransport import RTCCertificate
 
 from rooms.media import rtp, srtp, vp8
+from rooms.media._forward import forward
 from rooms.media.lastn import ScreenShares, SpeakingOrder, select_video
 from rooms.media.offer import OfferError
 from rooms.media.peer import Peer
@@ -32,9 +32,6 @@ from rooms.media.speakers import AUDIBLE_LEVEL, ActiveSpeakers
 from rooms.media.track import Track
 
 log = logging.getLogger(__name__)
-
-_SECOND_SEQ_TS_SSRC = struct.Struct("!BHII")  # marker + payload type, sequence, timestamp, SSRC: an RTP header from byte 1
-
 
 class RoomState:
     """What one worker knows about one room: all its tracks, its local peers, the selections."""
@@ -250,13 +247,12 @@ class Worker:
         """Send the packet to every local slot showing ``track``: the hot loop, once per subscriber.
 
         The common case (a connected subscriber, same source as its previous
-        packet, same extension ids) is inlined: the munger's steady state is
-        two additions, the packet is copied into libsrtp's scratch buffer, its
-        header rewritten there with one ``pack_into``, protected in place and
-        sent from a view of the same buffer, with no object per subscriber.
-        Anything else (a source switch, a video slot waiting for a keyframe, a
-        late packet, extension remapping, the recorder's slots) takes
-        ``_deliver_slow``.
+        packet, same extension ids) runs in C, one call for all subscribers
+        (``rooms/media/_forward.c``): the munger's steady state, the header
+        rewritten in a static buffer, libsrtp protect in place, one ``send``
+        on the subscriber's socket. Anything else (a source switch, a video
+        slot waiting for a keyframe, a late packet, extension remapping, the
+        recorder's slots) takes ``_deliver_slow``.
         """
         seq = header.sequence
         track.count(seq)
@@ -264,48 +260,11 @@ class Worker:
         slots = track.slots
         if not slots:
             return
-        size = len(data)
-        if size > srtp.FORWARD_LIMIT:
+        if len(data) > srtp.FORWARD_LIMIT:
             return  # cannot grow by the SRTP trailer; ingress never yields such packets from an MTU-sized datagram
-        ts = header.timestamp
-        marker = data[1] & 0x80
-        source_id = track.track_id
-        memmove, scratch, view, length, protect = srtp.memmove, srtp.SCRATCH, srtp.SCRATCH_VIEW, srtp.SCRATCH_LENGTH, srtp.protect_scratch
-        pack_into = _SECOND_SEQ_TS_SSRC.pack_into
-        sent = 0
-        slow = None
-        for slot in slots:
-            munger = slot.munger
-            transport = slot.transport
-            egress = transport.egress if transport is not None else None
-            if (
-                egress is None or slot.waiting_keyframe or slot.ext_map is not None
-                or munger.source_ssrc != source_id or (seq - munger.first_in_seq) & 0x8000
-            ):
-                if slow is None:
-                    slow = []
-                slow.append(slot)
-                continue
-            out_seq = (seq + munger.seq_offset) & 0xFFFF
-            out_ts = (ts + munger.ts_offset) & 0xFFFFFFFF
-            if 0 < (out_seq - munger.last_out_seq) & 0xFFFF < 0x8000:
-                munger.last_out_seq = out_seq
-                munger.last_out_ts = out_ts
-                munger.last_out_time = now
-            memmove(scratch, data, size)
-            pack_into(view, 1, marker | slot.payload_type, out_seq, out_ts, slot.ssrc)
-            length[0] = size
-            if protect(egress[0], scratch, length):
-                transport.srtp_errors += 1
-                continue
-            try:
-                egress[1](view[: length[0]])
-            except OSError:  # buffer full (dropped as on a congested link), or ICMP unreachable: the subscriber left
-                transport.send_dropped += 1
-                continue
-            sent += 1
+        sent, slow = forward(slots, data, seq, header.timestamp, track.track_id, now)
         if slow is not None:
-            sent += self._deliver_slow(slow, data, header, now, source_id)
+            sent += self._deliver_slow(slow, data, header, now, track.track_id)
         self.forwarded += sent
 
     def _deliver_slow(self, slots: list, data: bytes, header: rtp.RtpHeader, now: float, source_id: int) -> int:

@@ -1,5 +1,6 @@
 """The forwarding loop's fast path, and silent audio skipped before decryption."""
 import os
+import socket
 
 import pylibsrtp
 
@@ -20,15 +21,29 @@ def session_pair():
 
 
 class WireTransport:
-    """A connected subscriber's transport as the worker sees it, recording the SRTP datagrams it sends."""
+    """A connected subscriber's transport as the worker sees it: a real UDP socket on loopback, read back by ``datagrams``."""
 
     def __init__(self, session: pylibsrtp.Session) -> None:
         self.session = session
-        self.datagrams: list[bytes] = []
-        self.egress = (srtp.handle(session), lambda view: self.datagrams.append(bytes(view)))
+        self.receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.receiver.bind(("127.0.0.1", 0))
+        self.receiver.setblocking(False)
+        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sender.connect(self.receiver.getsockname())
+        self.egress = srtp.egress(session, self.sender)
         protect = srtp.bind(session)[0]
-        self.send_rtp = lambda packet: self.datagrams.append(protect(packet))
+        self.send_rtp = lambda packet: self.sender.send(protect(packet))
         self.srtp_errors = self.send_dropped = 0
+        self._received: list[bytes] = []
+
+    @property
+    def datagrams(self) -> list[bytes]:
+        """Every datagram sent so far, in order (loopback keeps it)."""
+        while True:
+            try:
+                self._received.append(self.receiver.recv(4096))
+            except BlockingIOError:
+                return self._received
 
 
 class JoiningTransport:
