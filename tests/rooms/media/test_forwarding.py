@@ -181,3 +181,30 @@ def test_a_subscriber_still_connecting_takes_no_keyframe_and_asks_for_one_once_c
     assert len(received) == 2 and worker.forwarded == 2
     first = rtp.parse_header(received[0])
     assert first.sequence == 0x5678 & 0x7FFF and received[0][first.payload_start : first.payload_start + 2] == b"\x10\x00"
+
+
+def test_a_departed_subscriber_is_counted_as_dropped_and_the_others_still_get_every_byte():
+    """The C loop: a send refused by the kernel (ICMP unreachable on loopback) is counted, not raised, and does not stop the loop."""
+    worker = Worker(0, lambda event: None)
+    camera = Track(4, "r", "dave", 0, "video", False, 0xD, 90000, None)
+    pairs = [session_pair() for _ in range(3)]
+    wires = [WireTransport(tx) for tx, _ in pairs]
+    slots = [Slot(Subscriber(wire), "1", "video", False, 0x700 + i, 96, 90000, None) for i, wire in enumerate(wires)]
+    for slot in slots:
+        slot.show(camera)
+        slot.waiting_keyframe = False
+    wires[1].receiver.close()  # the second subscriber is gone: its sends come back refused
+    payloads = [bytes([0x10, 0x01]) + os.urandom(1200) for _ in range(4)]
+    for seq, payload in enumerate(payloads, start=10):
+        data = rtp.build_packet(payload_type=100, sequence=seq, timestamp=seq * 3000, ssrc=0xD, payload=payload, marker=True)
+        worker.deliver(camera, data, rtp.parse_header(data), 0.02 * seq)
+
+    assert wires[1].send_dropped == 2  # Linux reports the ICMP error of one send on the next, which it fails: every other one
+    assert worker.forwarded == 8 + 4 - wires[1].send_dropped
+    for (_, rx), wire, slot in zip([pairs[0], pairs[2]], [wires[0], wires[2]], [slots[0], slots[2]]):
+        received = [rx.unprotect(d) for d in wire.datagrams]
+        headers = [rtp.parse_header(p) for p in received]
+        assert [p[h.payload_start :] for p, h in zip(received, headers)] == payloads
+        assert [h.ssrc for h in headers] == [slot.ssrc] * 4 and {h.payload_type for h in headers} == {96}
+        assert [h.sequence for h in headers] == [(slot.ssrc & 0x7FFF) + i for i in range(4)]
+        assert all(h.marker for h in headers)
