@@ -30,8 +30,16 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)
+    app.cleanup_ctx.append(_flush_receipts)
     if settings.engine:
         app.cleanup_ctx.append(_run_workers)
+
+
+async def _flush_receipts(app: web.Application):
+    from notify.keys import RECEIPTS
+
+    yield
+    await app[RECEIPTS].close()
 
 
 async def _run_workers(app: web.Application):

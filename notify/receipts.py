@@ -30,6 +30,7 @@ class ReceiptBatcher:
         self._window_s = window_s
         self._pending: dict[tuple[int, str], list[tuple[int, asyncio.Future]]] = defaultdict(list)
         self._flush_task: asyncio.Task | None = None
+        self._flushing: set[asyncio.Task] = set()
 
     async def record(self, broadcast_id: int, user_id: int, state: str) -> None:
         """Returns once the receipt is committed (together with the others of its window)."""
@@ -37,7 +38,13 @@ class ReceiptBatcher:
         self._pending[(broadcast_id, state)].append((user_id, done))
         if self._flush_task is None:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+            self._flushing.add(self._flush_task)
+            self._flush_task.add_done_callback(self._flushing.discard)
         await done
+
+    async def close(self) -> None:
+        """Store the window in progress before the node stops, rather than leave its transaction half done."""
+        await asyncio.gather(*self._flushing, return_exceptions=True)
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(self._window_s)
