@@ -224,6 +224,8 @@ async function onFrame(frame) {
         state.answers.delete(frame.ref);
       }
       if (frame.error.code === "media_failed") leave("You were disconnected", sentence(frame.error.message), { closeSocket: true, rejoin: true }); // the server let my seat go
+      // Its node died and its lease has not run out yet (MUSTER_ROOMS_HOSTING_LEASE_S): a later join takes it over.
+      else if (frame.error.code === "wrong_node") leave("The meeting is moving to another server", "The server that held it stopped answering. Join again in a few seconds.", { closeSocket: true, rejoin: true });
       else showError(frame.error.message);
       break;
     default:
