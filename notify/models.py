@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
@@ -55,7 +55,11 @@ class EscalationPolicy(OrgScoped, Base):
 
 class Broadcast(OrgScoped, Base):
     __tablename__ = "broadcasts"
-    __table_args__ = (Index("ix_broadcasts_org_created", "org_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_broadcasts_org_created", "org_id", "created_at"),
+        Index("ix_broadcasts_recipients_pending", "created_at", postgresql_where=text("recipients_pending IS NOT NULL"),
+              sqlite_where=text("recipients_pending IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -66,6 +70,8 @@ class Broadcast(OrgScoped, Base):
     priority: Mapped[int] = mapped_column(SmallInteger, default=5)
     recipient_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # [[user_id, name, phone], ...] from the send until the recipient rows are stored (notify/broadcasts.py), then NULL.
+    recipients_pending: Mapped[list | None] = mapped_column(JSONType, deferred=True)
 
 
 class BroadcastRecipient(OrgScoped, Base):

@@ -11,14 +11,16 @@ from notify.broadcasts import (
     do_remind,
     do_send_broadcast,
     do_set_default_policy,
+    do_store_recipients,
     effective_default_policy,
     get_broadcast_for_sender,
     get_my_receipt,
     stage_counts,
 )
+from notify.gcwindow import collection_deferred
 from notify.keys import NOTIFY_SETTINGS, WORKERS
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage, PushSubscription
-from notify.recipients import expand_recipients
+from notify.recipients import Unknown, expand_recipients
 from notify.schemas import (
     BroadcastIn,
     BroadcastOut,
@@ -84,7 +86,19 @@ async def received_out(tx: Transaction, rows: list[tuple[Broadcast, BroadcastRec
 @endpoint(body=BroadcastIn, response=SentOut, status=201)
 async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContext) -> SentOut:
     """Send an urgent broadcast (organisation admins, and members granted it). Unknown ids are reported; everyone else is told."""
-    settings = request.app[NOTIFY_SETTINGS]
+    db = request.app[DB]
+    with collection_deferred():  # until the devices have it, whether the bus delivers during the first transaction's commit or after
+        broadcast, unknown = await _send_and_tell_devices(request, body, org)
+        async with db.transaction(org_id=org.org_id) as tx:
+            await do_store_recipients(tx, broadcast.id)
+            out = await broadcast_out(tx, broadcast)
+    request.app[WORKERS].wake()
+    return SentOut(**out.model_dump(), unknown=UnknownOut(**vars(unknown)))
+
+
+async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: OrgContext) -> tuple[Broadcast, Unknown]:
+    """The first of the send's two transactions: the devices are told once it committed (published after commit).
+    The second stores the recipient rows and first escalation steps (notify/broadcasts.py)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await check_may_send(tx, org)
         r = body.recipients
@@ -97,14 +111,12 @@ async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContex
             raise InvalidInput("nobody to send to: " + (f"no such {named} in this organisation" if named else "the departments and groups named have no members"),
                                field="recipients", code="no_recipients")
         policy = body.policy.model_dump() if body.policy else await effective_default_policy(tx, node_policy_defaults(request))
-        policy["push_after_s"] = settings.push_after_s
+        policy["push_after_s"] = request.app[NOTIFY_SETTINGS].push_after_s
         broadcast = await do_send_broadcast(
             tx, org, title=body.title, body=body.body, attachments=[a.model_dump() for a in body.attachments], policy=policy,
             priority=body.priority, recipients=recipients,
         )
-        out = await broadcast_out(tx, broadcast)
-    request.app[WORKERS].wake()
-    return SentOut(**out.model_dump(), unknown=UnknownOut(**vars(unknown)))
+    return broadcast, unknown
 
 
 @routes.get(BROADCASTS)

@@ -15,6 +15,7 @@ import logging
 import aiohttp
 from sqlalchemy import select
 
+from notify.broadcasts import do_store_pending_recipients
 from notify.config import NotifySettings
 from notify.escalation import do_perform_due_steps, next_due_at
 from notify.live import publish_now
@@ -29,6 +30,7 @@ log = logging.getLogger("muster.notify")
 
 HORIZON_S = 1.0  # how far ahead a node claims send slots
 RECORD_EVERY_S = 0.1
+PENDING_EVERY_S = 5.0  # how often a node looks for broadcasts whose recipients a crashed node did not store
 
 
 class Workers:
@@ -55,6 +57,7 @@ class Workers:
         for channel in self.rates:
             self._tasks.append(loop.create_task(self._forever(lambda c=channel: self._send_once(c), f"{channel} sender")))
         self._tasks.append(loop.create_task(self._forever(self._record_once, "outcome recorder")))
+        self._tasks.append(loop.create_task(self._forever(self._store_pending_once, "pending recipients")))
 
     async def stop(self) -> None:
         """Let each loop finish the transaction it is in, and each send in flight its request, then cancel what is left.
@@ -115,6 +118,13 @@ class Workers:
         due = await next_due_at(self.db)
         sleep_s = self.settings.engine_idle_s if due is None else min((due - utcnow()).total_seconds(), self.settings.engine_idle_s)
         await self._wait(self._steps_due, sleep_s)
+
+    async def _store_pending_once(self) -> None:
+        """A node that told the devices and stopped before storing the recipient rows leaves them pending: store them.
+        A send still in progress stores its own in well under the grace period; if not, the row lock makes it wait."""
+        if await do_store_pending_recipients(self.db, older_than_s=PENDING_EVERY_S):
+            self._steps_due.set()
+        await self._pause(PENDING_EVERY_S)
 
     # --- sending -----------------------------------------------------------
 
