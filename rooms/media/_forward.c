@@ -174,7 +174,7 @@ static PyObject *forward(PyObject *self, PyObject *args) {
     long seq;
     unsigned long ts;
     long long source_id;
-    if (!PyArg_ParseTuple(args, "O!SlkLO!", &PyList_Type, &slots, &data, &seq, &ts, &source_id, &PyFloat_Type, &now))
+    if (!PyArg_ParseTuple(args, "O!SlkLO", &PyList_Type, &slots, &data, &seq, &ts, &source_id, &now))
         return NULL;
     if (protect == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "setup() was not called");
