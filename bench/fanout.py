@@ -109,9 +109,10 @@ class ServerNode:
     def rss(self) -> int:
         return self.ps.memory_info().rss
 
-    def cpu_s(self) -> float:
+    def cpu_times(self) -> tuple[float, float]:
+        """(user, system) seconds: system time includes the loopback receive path each send runs in the kernel."""
         times = self.ps.cpu_times()
-        return times.user + times.system
+        return times.user, times.system
 
     def stop(self) -> None:
         self.process.terminate()
@@ -432,7 +433,7 @@ async def run(args: argparse.Namespace) -> dict:
 
             count = int(args.rate * args.duration)
             log(f"sustained: {count} messages at {args.rate}/s")
-            cpu_before = node.cpu_s()
+            user_before, sys_before = node.cpu_times()
             delivered_before = report["delivered"]
             sent: dict[int, float] = {}
             start = time.monotonic()
@@ -440,7 +441,9 @@ async def run(args: argparse.Namespace) -> dict:
                 await asyncio.sleep(max(0.0, start + i / args.rate - time.monotonic()))
                 sent[3 + i] = await post(3 + i, f"message {i}")
             report = await wait_delivered(clients, (2 + count) * args.members, 60)
-            cpu_used = node.cpu_s() - cpu_before
+            user_after, sys_after = node.cpu_times()
+            cpu_user, cpu_sys = user_after - user_before, sys_after - sys_before
+            cpu_used = cpu_user + cpu_sys
             delivered = report["delivered"] - delivered_before
             all_ms = [(report["last_at"][seq] - at) * 1000 for seq, at in sent.items() if seq in report["last_at"]]
             rss_after = node.rss()
@@ -456,6 +459,8 @@ async def run(args: argparse.Namespace) -> dict:
             "messages": count,
             "deliveries": delivered,
             "server_cpu_s": round(cpu_used, 2),
+            "server_user_s": round(cpu_user, 2),
+            "server_sys_s": round(cpu_sys, 2),
             "deliveries_per_cpu_s": round(delivered / cpu_used) if cpu_used else None,
             "sustained_all_p50_ms": round(statistics.median(all_ms), 1) if all_ms else None,
             "sustained_all_p99_ms": round(percentile(all_ms, 99), 1) if all_ms else None,

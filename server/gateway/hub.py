@@ -26,6 +26,15 @@ task per socket. Sockets still replaying are not pinged (nothing reads their
 pongs yet); a replay stuck on a device that stopped reading is cut off by
 ``wait_flushed`` instead.
 
+Garbage collection: thousands of sockets are a million or so objects that
+live for hours, and a full collection walks all of them (about a second at
+10,000 sockets, during which no frame moves). The heartbeat task therefore
+freezes them (``gc.freeze``: later collections skip them) once a thousand
+sockets opened since the last freeze. Frozen objects are still freed by
+reference counting; only cycles among those of closed sockets wait, until
+half of the frozen sockets have closed: then one full collection runs at
+that moment and what lives is frozen again.
+
 For capabilities (groups, rooms, notify): ``send_to_users`` (local sockets
 only; cross-node delivery goes through ``emit`` or their own bus channel),
 ``local_connections``, ``local_user_ids``, ``on(frame_type, handler)`` for
@@ -34,6 +43,7 @@ frames devices send, and ``on_connect``/``on_disconnect`` hooks.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import json
 import logging
@@ -60,6 +70,7 @@ ConnectionHook = Callable[["Connection"], Awaitable[None] | None]
 
 RESERVED_FRAME_TYPES = frozenset({"hello", "ping"})
 _CLOSE_HANDSHAKE_S = 2.0
+_FREEZE_EVERY = 1000  # sockets opened since the last gc.freeze
 
 
 class Connection:
@@ -215,6 +226,7 @@ class Hub:
         self._db = db
         self._settings = settings
         self._heartbeat: asyncio.Task | None = None
+        self._frozen = self._opened_since_freeze = self._closed_since_freeze = 0
         self._connections: dict[int, tuple[Connection, ...]] = {}  # tuples: most users have one or two devices
         self._frame_handlers: dict[str, FrameHandler] = {}
         self._connect_hooks: list[ConnectionHook] = []
@@ -276,6 +288,7 @@ class Hub:
         """Start receiving live events for this socket (held by its cursor until it caught up)."""
         self._connections[connection.user_id] = (*self._connections.get(connection.user_id, ()), connection)
         WS_CONNECTIONS.inc()
+        self._opened_since_freeze += 1
         if self._heartbeat is None:
             self._heartbeat = asyncio.get_running_loop().create_task(self._heartbeat_while_connected())
 
@@ -289,6 +302,7 @@ class Hub:
         else:
             del self._connections[connection.user_id]
         WS_CONNECTIONS.dec()
+        self._closed_since_freeze += 1
         connection.stop()
         await self._run_hooks(self._disconnect_hooks, connection)
 
@@ -354,8 +368,20 @@ class Hub:
                 for connections in list(self._connections.values()):
                     for connection in connections:
                         connection.heartbeat()
+                self._freeze_long_lived()
         finally:
             self._heartbeat = None
+
+    def _freeze_long_lived(self) -> None:
+        """Keep the sockets' objects out of full collections (see the module docstring)."""
+        if self._closed_since_freeze > max(_FREEZE_EVERY, self._frozen // 2):
+            gc.unfreeze()
+            gc.collect()
+        elif self._opened_since_freeze < _FREEZE_EVERY:
+            return
+        gc.freeze()
+        self._frozen = sum(map(len, self._connections.values()))
+        self._opened_since_freeze = self._closed_since_freeze = 0
 
     @staticmethod
     async def _run_hooks(hooks: Collection[ConnectionHook], connection: Connection) -> None:

@@ -1,9 +1,12 @@
 """The hub's API for capabilities: fan-out of one frame, client frame handlers, connection hooks."""
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
-from server.appkeys import HUB
+from server.appkeys import HUB, SETTINGS
 from server.errors import Forbidden
 from server.gateway.frames import encode_frame, text_message
 from tests.factories import person
@@ -104,3 +107,31 @@ async def test_connect_and_disconnect_hooks_see_each_socket(client, db, app):
     await wait_until(lambda: len(seen) == 2)
     assert seen == [("up", alice.id), ("down", alice.id)]
     assert not hub.local_connections(alice.id)
+
+
+class _Cycle:
+    """Garbage only a collection frees: it refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_the_heartbeat_freezes_long_lived_objects_out_of_full_collections_and_thaws_them_once_sockets_close(client, db, app, monkeypatch):
+    monkeypatch.setattr("server.gateway.hub._FREEZE_EVERY", 2)
+    app[SETTINGS].ws_heartbeat_s = 0.2
+    people = [await person(client, db) for _ in range(3)]
+    gc.disable()  # only the hub collects during this test
+    gc.unfreeze()
+    try:
+        devices = [await ready_device(client, p) for p in people]
+        garbage = weakref.ref(_Cycle())
+        await wait_until(lambda: gc.get_freeze_count() > 0)
+        gc.collect()
+        assert garbage() is not None, "a full collection still walked what the hub froze"
+        for device in devices:
+            await device.close()
+        await wait_until(lambda: not app[HUB].local_user_ids())
+        await wait_until(lambda: garbage() is None)  # thawed and collected once most frozen sockets closed
+    finally:
+        gc.unfreeze()
+        gc.enable()
