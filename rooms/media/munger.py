@@ -10,6 +10,8 @@ constant), so the subscriber's NACKs still map back to the publisher's numbers.
 """
 from __future__ import annotations
 
+from rooms.media._forward import MungerState
+
 
 def seq_delta(a: int, b: int) -> int:
     """Signed distance a - b between 16-bit sequence numbers."""
@@ -17,11 +19,10 @@ def seq_delta(a: int, b: int) -> int:
     return d - 0x10000 if d >= 0x8000 else d
 
 
-class SlotMunger:
-    __slots__ = (
-        "clock_rate", "source_ssrc", "seq_offset", "ts_offset",
-        "first_in_seq", "first_out_seq", "last_out_seq", "last_out_ts", "last_out_time",
-    )
+class SlotMunger(MungerState):
+    """A slot's numbering; its fields live in ``MungerState`` (C), where the forwarding loop updates them (``_forward.c``)."""
+
+    __slots__ = ("clock_rate",)
 
     def __init__(self, clock_rate: int, initial_seq: int = 0, initial_ts: int = 0) -> None:
         self.clock_rate = clock_rate

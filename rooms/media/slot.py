@@ -10,13 +10,16 @@ from __future__ import annotations
 import struct
 
 from rooms.media import rtp
+from rooms.media._forward import SlotState
 from rooms.media.munger import SlotMunger
 
 _HEADER = struct.Struct("!BBHII")
 
 
-class Slot:
-    __slots__ = ("peer", "transport", "send", "mid", "kind", "screen", "ssrc", "payload_type", "munger", "source", "waiting_keyframe", "ext_map", "audio_level_id")
+class Slot(SlotState):
+    """transport, munger, ext_map, ssrc, payload_type and waiting_keyframe are ``SlotState``'s (C): the forwarding loop reads them there."""
+
+    __slots__ = ("peer", "send", "mid", "kind", "screen", "source", "audio_level_id")
 
     def __init__(self, peer, mid: str, kind: str, screen: bool, ssrc: int, payload_type: int, clock_rate: int, audio_level_id: int | None) -> None:
         self.peer = peer
