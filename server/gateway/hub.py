@@ -50,7 +50,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, KeysView
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMessage, WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
 
 from server.accounts.auth import Principal
@@ -70,6 +70,7 @@ ConnectionHook = Callable[["Connection"], Awaitable[None] | None]
 
 RESERVED_FRAME_TYPES = frozenset({"hello", "ping"})
 _CLOSE_HANDSHAKE_S = 2.0
+_CLOSING = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED})
 _FREEZE_EVERY = 1000  # sockets opened since the last gc.freeze
 
 
@@ -78,7 +79,7 @@ class Connection:
 
     __slots__ = (
         "principal", "user_id", "session_id", "closed", "cursor", "serving", "heard",
-        "_pinged", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_stall_s", "_closer",
+        "_pinged", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_stall_s", "_close_with", "_receiver",
     )
 
     def __init__(
@@ -105,7 +106,8 @@ class Connection:
         self.closed = self._transport is None
         self._buffer_limit = buffer_limit
         self._stall_s = stall_s  # how long a replay may wait on a device that does not read
-        self._closer: asyncio.Task | None = None
+        self._close_with: tuple[int, str] | None = None  # the close this side started, done by the handler
+        self._receiver: asyncio.Task | None = None  # the handler, while it waits for a client frame
         self.serving = False  # set once its handler reads client frames: only then is it pinged
         self.heard = False  # a frame came in since the last heartbeat round (set by the handler)
         self._pinged = False
@@ -133,20 +135,51 @@ class Connection:
         return True
 
     def close(self, code: int, reason: str) -> None:
-        """Close after the frames already sent: the close frame follows them on the same transport."""
+        """Close after the frames already sent: the close frame follows them on the same transport.
+
+        Nothing is sent after this. The socket's handler does the close
+        handshake (``finish``), woken if it was waiting for a client frame:
+        aiohttp's ``close()`` from another task drops the TCP connection right
+        after the close frame, and a device that had not read it yet would
+        lose it and see 1006 instead of this code.
+        """
         if not self.closed:
             self.closed = True
-            self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
+            self._close_with = (code, reason)
+            if self._receiver is not None:
+                self._receiver.cancel()
 
-    async def wait_closing(self) -> None:
-        """Let a close this side started (revoked session, slow reader) finish its handshake.
+    async def receive(self) -> WSMessage | None:
+        """The device's next frame; None once the socket is closing, from either side."""
+        if self.closed:
+            return None
+        self._receiver = receiver = asyncio.current_task()
+        try:
+            message = await self._ws.receive()
+        except asyncio.CancelledError:
+            if self._close_with is None:  # not woken by close()
+                raise
+            receiver.uncancel()  # close() woke the handler to do the handshake
+            return None
+        finally:
+            self._receiver = None
+        return None if message.type in _CLOSING else message
 
-        The socket's handler waits for it before returning: aiohttp closes a
-        socket whose handler returned, with its own code, and the device
-        would not learn why it was closed.
+    async def finish(self) -> None:
+        """The handler is done reading: do the close this side started (revoked session, slow reader, shutdown).
+
+        In the handler's task, before it returns: aiohttp closes a socket
+        whose handler returned with its own code, and the device would not
+        learn why. A device that does not answer within the handshake time
+        has its TCP connection dropped.
         """
-        if self._closer is not None:
-            await asyncio.shield(self._closer)
+        if self._close_with is None or self._ws.closed:
+            return
+        code, reason = self._close_with
+        try:
+            await asyncio.wait_for(self._ws.close(code=code, message=reason.encode()), _CLOSE_HANDSHAKE_S)
+        except (asyncio.TimeoutError, ConnectionError):
+            self._abort_lingering_transport()
 
     async def wait_flushed(self) -> bool:
         """Wait until the transport is below its high-water mark again; False if the socket closed first.
@@ -212,13 +245,6 @@ class Connection:
     def _close_slow_reader(self) -> None:
         WS_SLOW_CLOSED.inc()
         self.close(CLOSE_SLOW_READER, "slow reader: reconnect and resume")
-
-    async def _close(self, code: int, reason: str) -> None:
-        """Try a close handshake briefly; a client that is not reading will not answer, so then drop the TCP connection."""
-        try:
-            await asyncio.wait_for(self._ws.close(code=code, message=reason.encode()), _CLOSE_HANDSHAKE_S)
-        except (asyncio.TimeoutError, ConnectionError):
-            self._abort_lingering_transport()
 
 
 class Hub:

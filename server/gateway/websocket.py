@@ -82,7 +82,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         await _serve_client_frames(ws, hub, connection)
     finally:
         try:
-            await connection.wait_closing()
+            await connection.finish()
         finally:
             await hub.unregister(connection)
     return ws
@@ -140,7 +140,7 @@ async def _resume_point(request: web.Request, principal: Principal, user_seq: in
 
 async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: Connection) -> None:
     connection.serving = True
-    async for msg in ws:
+    while (msg := await connection.receive()) is not None:
         connection.heard = True
         if msg.type != WSMsgType.TEXT:
             if msg.type == WSMsgType.PING:
