@@ -21,7 +21,11 @@ possible). Then:
    idle, minus RSS before the first connection, divided by N.
 
 The clients and the server share this machine's cores, so latency includes
-the clients' own scheduling. Progress goes to stderr; the last line of stdout
+the clients' own scheduling. Over loopback the kernel runs the receiving
+side of every send (TCP receive, waking the client) inside the sender's
+system call, so ``server_sys_s`` also counts work that a server sending over
+a network card would not do (about 45% of the send's kernel time in a perf
+profile of a 2,000-member run). Progress goes to stderr; the last line of stdout
 is one JSON object.
 """
 from __future__ import annotations
