@@ -127,6 +127,12 @@ async def do_store_recipients(tx: Transaction, broadcast_id: int) -> None:
     await tx.session.flush()
 
 
+async def do_store_pending_of_org(tx: Transaction) -> None:
+    """Before listing broadcasts: store the rows of those of the transaction's organisation still pending (a send in progress)."""
+    for broadcast_id in list(await tx.session.scalars(select(Broadcast.id).where(Broadcast.recipients_pending.is_not(None)))):
+        await do_store_recipients(tx, broadcast_id)
+
+
 async def do_store_pending_recipients(db: Database, *, older_than_s: float) -> int:
     """Store the recipients of broadcasts whose sending node stopped after telling the devices (a crash); returns how many."""
     async with db.transaction() as tx:

@@ -11,6 +11,7 @@ from notify.broadcasts import (
     do_remind,
     do_send_broadcast,
     do_set_default_policy,
+    do_store_pending_of_org,
     do_store_recipients,
     effective_default_policy,
     get_broadcast_for_sender,
@@ -124,6 +125,7 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
 async def list_broadcasts(request: web.Request, org: OrgContext) -> list[BroadcastOut]:
     """Broadcasts the caller sent (all of the organisation's, for admins), newest first, at most 100."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_store_pending_of_org(tx)
         query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(100)
         if not org.is_admin:
             query = query.where(Broadcast.sender_id == org.user_id)
@@ -135,6 +137,7 @@ async def list_broadcasts(request: web.Request, org: OrgContext) -> list[Broadca
 async def list_received(request: web.Request, org: OrgContext) -> list[ReceivedOut]:
     """Broadcasts sent to the caller, newest first, at most 100."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_store_pending_of_org(tx)
         rows = await tx.session.execute(
             select(Broadcast, BroadcastRecipient).join(BroadcastRecipient, BroadcastRecipient.broadcast_id == Broadcast.id)
             .where(BroadcastRecipient.user_id == org.user_id).order_by(Broadcast.id.desc()).limit(100)

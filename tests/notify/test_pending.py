@@ -51,6 +51,11 @@ async def test_a_receipt_that_comes_before_the_rows_stores_them_first(client, db
     got = await (await client.get(url(org, f"/{broadcast_id}"), headers=org.admin.headers)).json()
     assert got["counts"] == {"sent": 2, "delivered": 1, "read": 0, "confirmed": 0}
 
+    later = await told_but_not_stored(db, org, [rita.id])
+    received = await (await client.get(url(org, "/received"), headers=rita.headers)).json()
+    assert [(b["id"], b["state"]) for b in received] == [(later, "sent"), (broadcast_id, "delivered")]
+    assert await stored(db, later) == (1, 0, False)
+
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_a_node_stores_what_a_sender_that_stopped_left_pending_once_however_many_try(client, db, org, backend):
