@@ -1,11 +1,12 @@
 """The device WebSocket: hello, authentication, events with their sequence numbers, client frames."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import WSMsgType
 
-from server.gateway.frames import CLOSE_PROTOCOL, CLOSE_UNAUTHENTICATED
+from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_PROTOCOL, CLOSE_UNAUTHENTICATED
 from tests.factories import person
 from tests.server.gateway.sockets import connect, emit_to, token_of
 
@@ -97,3 +98,12 @@ async def test_a_guest_may_connect_and_the_hub_knows_its_scope(client, db, app):
     (connection,) = app[HUB].local_connections(guest.id)
     assert connection.principal.is_guest and connection.principal.may_see("meeting", 5)
     assert not connection.principal.may_see("meeting", 6)
+
+
+async def test_a_node_that_shuts_down_closes_its_sockets_with_1001(client, db):
+    alice = await person(client, db)
+    device = await connect(client.session, ws_url(client), token_of(alice.headers))
+    await device.until_ready()
+    closing = asyncio.create_task(client.server.close())
+    assert await device.closed_with() == CLOSE_GOING_AWAY
+    await closing
