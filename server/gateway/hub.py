@@ -20,8 +20,8 @@ Heartbeat: one task per node, not a timer per socket. Every half
 ``MUSTER_WS_HEARTBEAT_S`` it walks the sockets: one that sent nothing since
 the last round gets a ping (the same two bytes for all), one that left the
 previous round's ping unanswered is dropped. A live quiet socket is thus
-pinged once per period and a dead one is gone within about two periods,
-as with aiohttp's per-socket heartbeat, without its timer handles and ping
+pinged once per period and a silent one is gone within 1.5 periods, as
+with aiohttp's per-socket heartbeat, without its timer handles and ping
 task per socket. Sockets still replaying are not pinged (nothing reads their
 pongs yet); a replay stuck on a device that stopped reading is cut off by
 ``wait_flushed`` instead.
