@@ -41,6 +41,7 @@ class Peer:
         self.slots: dict[str, Slot] = {}  # mid -> slot
         self.slots_by_ssrc: dict[int, Slot] = {}
         self.pinned: str | None = None
+        self.layout: dict[str, str | None] = {}  # video slot mid -> the participant it shows, as last told
         self.errors: dict[str, int] = {}
         self._error_reported: dict[str, float] = {}
         self.unknown_ssrc = 0

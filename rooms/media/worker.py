@@ -396,6 +396,10 @@ class Worker:
             own = {t.track_id for t in peer.tracks.values()}
             share = room.screens.for_receiver(own)
             screen_slots[0].show(room.tracks.get(share) if share is not None else None)
+        layout = {slot.mid: slot.source.owner if slot.source is not None else None for slot in video_slots + screen_slots}
+        if layout != peer.layout:  # the page names each tile after whom its slot shows
+            peer.layout = layout
+            self.emit({"event": "layout", "room": room.room_id, "participant": peer.participant_id, "slots": layout})
         self._ask_keyframes_for_waiting(peer)
 
 

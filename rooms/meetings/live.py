@@ -273,6 +273,10 @@ class LiveMeetings:
             if seat is not None:
                 live.send([seat], {"type": "error", "error": {"code": "media_failed", "message": "the media connection failed: " + str(event.get("message", ""))}})
                 asyncio.get_running_loop().create_task(self._drop(live, seat, reason="connection lost"))
+        elif kind == "layout":  # whom each of this seat's video slots shows: the page names its tiles by it
+            seat = live.seats.get(event.get("participant"))
+            if seat is not None:
+                live.send([seat], {"type": "meeting.layout", "slots": event.get("slots", {})})
         elif kind in ("recording_failed", "recording_full"):  # the worker stopped writing (a full disk, the size limit): finish the row, tell everyone
             asyncio.get_running_loop().create_task(self._stop_recording(live))
         elif kind == "error":  # malformed RTP/RTCP from this participant: dropped by the worker, told to the sender only

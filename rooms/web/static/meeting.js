@@ -34,6 +34,7 @@ const state = {
   people: new Map(), // seat id -> {id, name, role, audio, video, screen, hand}
   speaker: null, // the latest dominant speaker
   staged: null, // the latest dominant speaker other than me: who the stage shows
+  layout: {}, // video slot mid -> the participant the SFU shows on it (meeting.layout)
   stream: null, // camera and microphone
   pc: null,
   audio: null, // my sending transceivers
@@ -172,6 +173,10 @@ async function onFrame(frame) {
       renderScreen();
       break;
     }
+    case "meeting.layout":
+      state.layout = frame.slots;
+      renderSpeaker();
+      break;
     case "meeting.speaker":
       state.speaker = frame.participant;
       if (frame.participant && frame.participant !== state.me) state.staged = frame.participant;
@@ -463,14 +468,15 @@ function renderPeople() {
 /** Who speaks, and so whom the stage shows; the list's buttons are not rebuilt, so a click on them is never lost. */
 function renderSpeaker() {
   for (const item of $("people").children) item.classList.toggle("speaking", item.dataset.participant === state.speaker);
-  const stage = $("grid").querySelector(".tile.stage");
-  if (stage) {
-    stage.querySelector(".tile-name").textContent = stageName();
-    stage.classList.toggle("speaking", Boolean(state.speaker && state.speaker !== state.me));
+  for (const tile of $("grid").querySelectorAll(".tile.stage, .tile.slot")) {
+    const shown = tile.transceiver.mid && state.people.get(state.layout[tile.transceiver.mid]);
+    tile.querySelector(".tile-name").textContent = shown ? shown.name : tile.classList.contains("stage") ? stageName() : "";
   }
+  const stage = $("grid").querySelector(".tile.stage");
+  if (stage) stage.classList.toggle("speaking", Boolean(state.speaker && state.speaker !== state.me));
 }
 
-/** Who the stage shows: the latest other speaker, or the only other person; the SFU names no other slot's source. */
+/** Whom the stage shows before the SFU's first meeting.layout: the latest other speaker, or the only other person. */
 function stageName() {
   const others = [...state.people.values()].filter((person) => person.id !== state.me);
   const staged = state.people.get(state.staged) || (others.length === 1 ? others[0] : null);

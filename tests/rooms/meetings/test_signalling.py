@@ -99,7 +99,8 @@ async def test_two_participants_exchange_video_and_audio_and_bad_input_hurts_onl
     joined = await a.next("meeting.joined")
     assert [p["name"] for p in joined["participants"]] == ["Hana Host"]
     b = await attend(client, member.headers, member_ticket)
-    assert len((await b.next("meeting.joined"))["participants"]) == 2
+    b_joined = await b.next("meeting.joined")
+    assert len(b_joined["participants"]) == 2
     assert (await a.next("meeting.participant_joined"))["participant"]["name"] == "Max Member"
     try:
         await a.publish_and_subscribe()
@@ -112,6 +113,11 @@ async def test_two_participants_exchange_video_and_audio_and_bad_input_hurts_onl
             audio = await asyncio.wait_for(attendee.tracks["audio"].recv(), 10)
             video = await asyncio.wait_for(attendee.tracks["video"].recv(), 10)
             assert video.width == 640 and audio.sample_rate == 48000
+        for _ in range(5):  # the SFU tells each seat whom its video slots show, as that changes
+            layout = (await a.next("meeting.layout"))["slots"]
+            if b_joined["you"]["id"] in layout.values():
+                break
+        assert list(layout.values()).count(b_joined["you"]["id"]) == 1, layout
 
         await b.send({"type": "meeting.offer", "sdp": "v=0\r\nthis is not sdp", "ref": 7})
         error = await b.next("error", ref=7)
