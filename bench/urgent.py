@@ -201,12 +201,15 @@ async def _device_worker(port: int, tokens: list[str], concurrency: int, pipe) -
         for attempt in range(5):
             async with gate:
                 ready = loop.create_future()
+                device = Device(port, token, ready)
                 try:
-                    _transport, device = await loop.create_connection(lambda: Device(port, token, ready), "127.0.0.1", port)
+                    await loop.create_connection(lambda: device, "127.0.0.1", port)
                     await asyncio.wait_for(ready, 120)
                     devices.append(device)
                     return
                 except (OSError, TimeoutError):
+                    if device.transport is not None:
+                        device.transport.close()
                     if attempt == 4:
                         raise
             await asyncio.sleep(1.0)
