@@ -123,8 +123,8 @@ async def test_the_heartbeat_freezes_long_lived_objects_out_of_full_collections_
     gc.disable()  # only the hub collects during this test
     gc.unfreeze()
     try:
+        garbage = weakref.ref(_Cycle())  # before the sockets open, so the freeze they cause cannot come before it
         devices = [await ready_device(client, p) for p in people]
-        garbage = weakref.ref(_Cycle())
         await wait_until(lambda: gc.get_freeze_count() > 0)
         gc.collect()
         assert garbage() is not None, "a full collection still walked what the hub froze"
