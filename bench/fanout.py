@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import multiprocessing
 import os
@@ -55,6 +54,7 @@ sys.path.insert(0, str(REPO))
 from server.accounts.auth import hash_token, new_token  # noqa: E402
 from server.db import Database, utcnow  # noqa: E402
 from server.db.migrate import upgrade  # noqa: E402
+from rawws import RawDevice  # noqa: E402  (bench/, beside this file)
 
 DEFAULT_POSTGRES = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -179,75 +179,19 @@ async def seed(database_url: str, members: int) -> tuple[int, int, str, list[str
 # --- the measuring clients ----------------------------------------------------------
 
 
-def _masked_text(payload: bytes, opcode: int = 0x1) -> bytes:
-    mask = os.urandom(4)
-    n = len(payload)
-    header = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-class MemberSocket(asyncio.Protocol):
-    """Just enough RFC 6455 to say hello, answer pings and note which group messages arrived, and when."""
+class MemberSocket(RawDevice):
+    """A group member's device: notes which group messages arrived, and when."""
 
     MESSAGE_PREFIX = b'{"type":"group.message"'
 
     def __init__(self, host: str, port: int, token: str, stats: "WorkerStats", ready: asyncio.Future) -> None:
-        self.request = (
-            f"GET /api/v1/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-        self.hello = _masked_text(json.dumps({"type": "hello", "token": token, "user_seq": 0}).encode())
+        super().__init__(host, port, token, ready)
         self.stats = stats
-        self.ready = ready
-        self.buffer = b""
-        self.upgraded = False
         self.seen = bytearray()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
 
     def connection_lost(self, exc) -> None:
         self.stats.closed += 1
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError("closed before ready"))
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buf = self.buffer + data
-        if not self.upgraded:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer = buf
-                return
-            if not buf.startswith(b"HTTP/1.1 101"):
-                self.ready.set_exception(ConnectionError(buf[:200].decode(errors="replace")))
-                return
-            self.upgraded = True
-            buf = buf[end + 4 :]
-            self.transport.write(self.hello)
-        pos = 0
-        while len(buf) - pos >= 2:
-            opcode, length = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
-            head = 2
-            if length == 126:
-                if len(buf) - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
-            elif length == 127:
-                if len(buf) - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-            if len(buf) - pos < head + length:
-                break
-            payload = buf[pos + head : pos + head + length]
-            pos += head + length
-            if opcode == 0x1:
-                self.on_text(payload, now)
-            elif opcode == 0x9:
-                self.transport.write(_masked_text(payload, 0xA))
-        self.buffer = buf[pos:]
+        super().connection_lost(exc)
 
     def on_text(self, payload: bytes, now: float) -> None:
         if payload.startswith(self.MESSAGE_PREFIX):

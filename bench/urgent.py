@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
 import json
 import multiprocessing
@@ -59,6 +58,7 @@ from server.db.migrate import upgrade_async  # noqa: E402
 from tests import services  # noqa: E402
 from tests.notify.fake_provider import FakeProvider  # noqa: E402
 from tests.notify.people import make_crowd  # noqa: E402
+from rawws import RawDevice, masked_text  # noqa: E402  (bench/, beside this file)
 
 
 def log(message: str) -> None:
@@ -87,81 +87,18 @@ async def send(http: aiohttp.ClientSession, base: str, org_id: int, token: str, 
         return await resp.json()
 
 
-def _masked_text(payload: bytes, opcode: int = 0x1) -> bytes:
-    """A client-to-server WebSocket message (RFC 6455 §5.3: clients mask), masked with one big-integer XOR."""
-    mask = os.urandom(4)
-    n = len(payload)
-    header = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
-    masked = int.from_bytes(payload, "big") ^ int.from_bytes((mask * (n // 4 + 1))[:n], "big")
-    return header + mask + masked.to_bytes(n, "big")
-
-
 _RECEIVED = b'{"type":"event","seq":'
 _RECEIVED_EVENT = b'"event":"broadcast.received"'
 
 
-class Device(asyncio.Protocol):
-    """One recipient's device, just enough RFC 6455 to say hello, note when the broadcast arrived and acknowledge it.
-
-    A raw protocol rather than a WebSocket library: the clients' parsing shares
-    the machine with the server, and should cost as little as possible of it.
-    """
+class Device(RawDevice):
+    """One recipient's device: notes when the broadcast arrived, and acknowledges it."""
 
     def __init__(self, port: int, token: str, ready: asyncio.Future) -> None:
-        self.request = (f"GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
-        self.hello = _masked_text(json.dumps({"type": "hello", "token": token, "user_seq": 0}).encode())
-        self.ready = ready
-        self.buffer = b""
-        self.upgraded = False
+        super().__init__("127.0.0.1", port, token, ready)
         self.received_at: float | None = None
         self.received_twice = False
         self.acked = False
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
-
-    def connection_lost(self, exc) -> None:
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(f"closed before ready: {exc}"))
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buf = self.buffer + data
-        if not self.upgraded:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer = buf
-                return
-            if not buf.startswith(b"HTTP/1.1 101"):
-                self.ready.set_exception(ConnectionError(buf[:200].decode(errors="replace")))
-                self.transport.close()
-                return
-            self.upgraded = True
-            buf = buf[end + 4 :]
-            self.transport.write(self.hello)
-        pos = 0
-        while len(buf) - pos >= 2:
-            opcode, length, head = buf[pos] & 0x0F, buf[pos + 1] & 0x7F, 2
-            if length == 126:
-                if len(buf) - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
-            elif length == 127:
-                if len(buf) - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-            if len(buf) - pos < head + length:
-                break
-            payload = buf[pos + head : pos + head + length]
-            pos += head + length
-            if opcode == 0x1:
-                self.on_text(payload, now)
-            elif opcode == 0x9:
-                self.transport.write(_masked_text(payload, 0xA))
-        self.buffer = buf[pos:]
 
     def on_text(self, payload: bytes, now: float) -> None:
         """The broadcast is recognised without parsing the whole frame: the clients' CPU is the server's too."""
@@ -177,7 +114,7 @@ class Device(asyncio.Protocol):
             return
         self.received_at = now
         receipt = {"type": "broadcast.receipt", "broadcast_id": broadcast_id, "state": "delivered"}
-        self.transport.write(_masked_text(json.dumps(receipt).encode()))
+        self.transport.write(masked_text(json.dumps(receipt).encode()))
 
     def on_frame(self, frame: dict) -> None:
         if frame["type"] == "broadcast.receipt.saved":
