@@ -88,3 +88,24 @@ async def add_bulk_members(db: Database, org_id: int, group_id: int, count: int,
             [{"org_id": org_id, "group_id": group_id, "user_id": u, "role": "member", "read_seq": 0, "muted": False, "joined_at": now} for u in ids],
         )
     return ids
+
+
+@dataclass
+class Ward:
+    """Alice (owner) and Bob in one organisation and one group, for the page tests."""
+
+    alice: Person
+    bob: Person
+    org_id: int
+    api: str  # the groups API's absolute URL
+    group_id: int
+
+
+async def ward_group(db: Database, http, base_url: str) -> Ward:
+    alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
+    org = await make_org(db, alice.user)
+    await join_org(db, org.id, bob.user)
+    api = f"{base_url}/api/v1/orgs/{org.id}/groups"
+    resp = await http.post(api, json={"name": "Ward 3", "member_ids": [bob.id]}, headers=alice.headers)
+    assert resp.status == 201, await resp.text()
+    return Ward(alice, bob, org.id, api, (await resp.json())["id"])

@@ -8,23 +8,18 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
-from tests.server.groups.conftest import join_org, signed_in
-from tests.factories import make_org
+from tests.server.groups.conftest import ward_group
 from tests.web.conftest import backend, base_url, browser, live_server, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
 
 pytestmark = pytest.mark.browser
 
 
 async def test_two_people_chat_live_with_badges_read_lists_and_an_upload(browser, base_url, db, screenshots):  # noqa: F811
-    alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
-    org = await make_org(db, alice.user)
-    await join_org(db, org.id, bob.user)
-    api = f"{base_url}/api/v1/orgs/{org.id}/groups"
     async with aiohttp.ClientSession() as http:
-        resp = await http.post(api, json={"name": "Ward 3", "member_ids": [bob.id]}, headers=alice.headers)
-        group_id = (await resp.json())["id"]
-        bob_page, bob_errors = await open_signed_in(browser, base_url, bob, "/groups", org=org.id)
-        alice_page, alice_errors = await open_signed_in(browser, base_url, alice, "/groups", org=org.id)
+        ward = await ward_group(db, http, base_url)
+        alice, bob, api, group_id = ward.alice, ward.bob, ward.api, ward.group_id
+        bob_page, bob_errors = await open_signed_in(browser, base_url, bob, "/groups", org=ward.org_id)
+        alice_page, alice_errors = await open_signed_in(browser, base_url, alice, "/groups", org=ward.org_id)
         for text in ("first", "second"):
             await http.post(f"{api}/{group_id}/messages", json={"body": text}, headers=alice.headers)
 

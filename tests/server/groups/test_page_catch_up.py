@@ -15,23 +15,18 @@ from server.groups.access import load_group
 from server.groups.messages import do_post_message
 from server.orgs.access import OrgContext
 from tests import services
-from tests.factories import make_org
 from tests.server.gateway.test_bus_outage import settings  # noqa: F401  (the app on Redis)
-from tests.server.groups.conftest import join_org, signed_in
+from tests.server.groups.conftest import ward_group
 from tests.web.conftest import backend, base_url, browser, live_server, open_signed_in  # noqa: F401  (the page-test fixtures)
 
 pytestmark = pytest.mark.browser
 
 
 async def test_the_page_catches_up_after_a_bus_outage_and_after_its_socket_drops(app, browser, base_url, db, settings):  # noqa: F811
-    alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
-    org = await make_org(db, alice.user)
-    await join_org(db, org.id, bob.user)
-    api = f"{base_url}/api/v1/orgs/{org.id}/groups"
     async with aiohttp.ClientSession() as http:
-        resp = await http.post(api, json={"name": "Ward 3", "member_ids": [bob.id]}, headers=alice.headers)
-        group_id = (await resp.json())["id"]
-        page, errors = await open_signed_in(browser, base_url, bob, "/groups", org=org.id)
+        ward = await ward_group(db, http, base_url)
+        alice, bob, api, group_id = ward.alice, ward.bob, ward.api, ward.group_id
+        page, errors = await open_signed_in(browser, base_url, bob, "/groups", org=ward.org_id)
         await page.click(".group-item")
         await http.post(f"{api}/{group_id}/messages", json={"body": "live"}, headers=alice.headers)
         bodies = page.locator(".message-body")
@@ -40,8 +35,8 @@ async def test_the_page_catches_up_after_a_bus_outage_and_after_its_socket_drops
         # Stored while "the bus was down": nothing will announce it, until the node resubscribes and resyncs.
         silent = Database(settings.database_url)
         try:
-            async with silent.transaction(org_id=org.id) as tx:
-                owner = OrgContext(org.id, Principal(user_id=alice.id, session_id=0, name="Alice"), None, "owner")
+            async with silent.transaction(org_id=ward.org_id) as tx:
+                owner = OrgContext(ward.org_id, Principal(user_id=alice.id, session_id=0, name="Alice"), None, "owner")
                 await do_post_message(tx, await load_group(tx, owner, group_id), settings, body="missed")
         finally:
             await silent.close()
