@@ -33,6 +33,7 @@ from rooms.media.track import Track
 
 log = logging.getLogger(__name__)
 
+
 class RoomState:
     """What one worker knows about one room: all its tracks, its local peers, the selections."""
 

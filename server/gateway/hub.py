@@ -55,10 +55,10 @@ from aiohttp.abc import AbstractStreamWriter
 
 from server.accounts.auth import Principal
 from server.bus import Bus
+from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
 from server.gateway.events import USER_EVENTS_CHANNEL
-from server.config import Settings
 from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, PING_MESSAGE, Frame, error_frame, event_frame, event_frame_tail, text_message
 from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
 from server.observability import WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CLOSED
