@@ -27,6 +27,7 @@ PLATFORM_PARTS = (
     "server.accounts.routes",
     "server.orgs.routes",
     "server.gateway.websocket",
+    "server.files.routes",
     "server.groups.routes",
     "server.web.routes",
 )

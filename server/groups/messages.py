@@ -32,9 +32,10 @@ from server.config import Settings
 from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import Forbidden, InvalidInput, NotFound
+from server.files.models import StoredFile
 from server.groups.access import GroupAccess
 from server.groups.events import publish_to_group
-from server.groups.models import Group, GroupFile, GroupMember, GroupMessage, GroupReaction
+from server.groups.models import Group, GroupMember, GroupMessage, GroupReaction
 from server.groups.schemas import FileOut, MessageOut, QuoteOut, ReactionOut
 
 QUOTE_CHARS = 200
@@ -86,7 +87,7 @@ async def do_post_message(
     mentions: Sequence[int] = (),
     mention_all: bool = False,
     reply_to_seq: int | None = None,
-    file: GroupFile | None = None,
+    file: StoredFile | None = None,
 ) -> MessageOut:
     """Store the message under the group's next sequence number; members' devices hear of it after commit."""
     check_body(settings, body)
@@ -247,7 +248,7 @@ def message_out(
     message: GroupMessage,
     *,
     quote: GroupMessage | None = None,
-    file: GroupFile | None = None,
+    file: StoredFile | None = None,
     reactions: list[ReactionOut] | None = None,
 ) -> MessageOut:
     return MessageOut(
@@ -296,7 +297,7 @@ async def messages_out(tx: Transaction, messages: Sequence[GroupMessage]) -> lis
         for seq, emoji, user_id in rows:
             reactions[(group_id, seq)][emoji].append(user_id)
     file_ids = {m.file_id for m in messages if m.file_id is not None}
-    files = {f.id: f for f in await tx.session.scalars(select(GroupFile).where(GroupFile.id.in_(file_ids)))} if file_ids else {}
+    files = {f.id: f for f in await tx.session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids)))} if file_ids else {}
     return [
         message_out(
             m,

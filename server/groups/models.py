@@ -1,4 +1,4 @@
-"""Tables of groups: the group and its sequence, members with their read pointers, messages, files.
+"""Tables of groups: the group and its sequence, members with their read pointers, messages (files are server/files/).
 
 The costs that matter at 10,000 members are in the shape of these tables:
 
@@ -70,22 +70,6 @@ class GroupMember(OrgScoped, Base):
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class GroupFile(OrgScoped, Base):
-    """A finished upload, readable by the members of the group it was posted in."""
-
-    __tablename__ = "group_files"
-    __table_args__ = (Index("ix_group_files_group_id", "group_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
-    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(128))
-    size: Mapped[int] = mapped_column(BigInteger)
-    storage_key: Mapped[str] = mapped_column(String(64))  # file name under data_dir/files
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class GroupMessage(OrgScoped, Base):
     """A message, numbered by its group's sequence. A recalled message keeps its number, loses its content.
 
@@ -105,7 +89,7 @@ class GroupMessage(OrgScoped, Base):
     reply_to_seq: Mapped[int | None] = mapped_column(BigInteger)
     mentions: Mapped[list] = mapped_column(JSONType, default=list)  # user ids
     mention_all: Mapped[bool] = mapped_column(Boolean, default=False)
-    file_id: Mapped[int | None] = mapped_column(ForeignKey("group_files.id", ondelete="SET NULL"))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))  # server/files/models.py
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     recalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -156,33 +140,3 @@ class AnnouncementOpen(OrgScoped, Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Upload(OrgScoped, Base):
-    """A resumable (tus) upload: its bytes so far are the file ``data_dir/uploads/<id>``, whose size is the offset."""
-
-    __tablename__ = "group_uploads"
-    __table_args__ = (Index("ix_group_uploads_uploader_id", "uploader_id"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, also the file name on disk
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
-    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(128))
-    length: Mapped[int] = mapped_column(BigInteger)
-    file_id: Mapped[int | None] = mapped_column(ForeignKey("group_files.id", ondelete="CASCADE"))  # set once complete
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class GroupStorage(OrgScoped, Base):
-    """Bytes an organisation holds in group files plus the full length of its uploads in progress.
-
-    One row per organisation, so a reservation is one conditional UPDATE of it
-    (``reserved_bytes + length <= quota``): concurrent uploads cannot together
-    pass the quota, since each waits for the row and re-checks the sum.
-    """
-
-    __tablename__ = "group_storage"
-
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
-    reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
-from server.groups import announcements, fanout, guests, resync, search, uploads  # noqa: F401  (guests registers the 'group' invite kind)
+from server.groups import announcements, fanout, files, guests, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
 from server.groups.membership import (
     do_add_members,
@@ -329,5 +329,5 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/groups/static/", PAGE.parent / "static", name=WEB_ROUTE_PREFIX + "groups-static", append_version=False)
     fanout.setup(app)
     resync.setup(app)
-    uploads.setup(app)
+    files.setup(app)
     search.setup(app)

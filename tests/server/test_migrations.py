@@ -1,10 +1,19 @@
 """The migrations are the schema: after upgrading, the database matches the models exactly."""
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.db import Base
+from server.db.migrate import alembic_config, upgrade
+from tests import services
 
 
 async def test_migrated_schema_matches_the_models(db):
@@ -17,3 +26,71 @@ async def test_migrated_schema_matches_the_models(db):
 def _modelled(name, type_, _parent) -> bool:
     """Tables and indexes a migration creates on purpose outside the models (e.g. full-text search) are not drift."""
     return name not in Base.metadata.info.get("unmodelled", ())
+
+
+@pytest.fixture
+def empty_database_url(backend, tmp_path):
+    """A database of its own, never migrated, on each backend."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    services.require_postgres()
+    url = services.create_postgres_database()
+    yield url
+    services.drop_postgres_database(url)
+
+
+async def _sql(url: str, *statements: str) -> list:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                await conn.execute(text("PRAGMA foreign_keys=ON"))
+            results = [await conn.execute(text(s)) for s in statements]
+            return [r.all() if r.returns_rows else None for r in results]
+    finally:
+        await engine.dispose()
+
+
+async def test_files_move_to_the_platform_with_their_ids_uploads_and_quota_and_back(empty_database_url):
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url, "0005_groups_cjk_search")
+    await _sql(
+        url,
+        "INSERT INTO organisations (id, name, slug, created_at) VALUES (7, 'O', 'o', CURRENT_TIMESTAMP)",
+        "INSERT INTO users (id, name, email, kind, totp_enabled, created_at) VALUES (3, 'U', 'u@example.org', 'person', false, CURRENT_TIMESTAMP)",
+        "INSERT INTO groups (id, org_id, name, last_seq, last_change_seq, member_limit, allow_guests, created_at)"
+        " VALUES (5, 7, 'G', 1, 1, 10, false, CURRENT_TIMESTAMP)",
+        "INSERT INTO group_files (id, org_id, group_id, uploader_id, filename, content_type, size, storage_key, created_at)"
+        " VALUES (41, 7, 5, 3, 'a.pdf', 'application/pdf', 100, 'k41', CURRENT_TIMESTAMP)",
+        "INSERT INTO group_uploads (id, org_id, group_id, uploader_id, filename, content_type, length, file_id, created_at)"
+        " VALUES ('done', 7, 5, 3, 'a.pdf', 'application/pdf', 100, 41, CURRENT_TIMESTAMP),"
+        " ('half', 7, 5, 3, 'b.pdf', 'application/pdf', 50, NULL, CURRENT_TIMESTAMP)",
+        "INSERT INTO group_messages (org_id, group_id, seq, change_seq, sender_id, kind, body, cjk_terms, mentions, mention_all, file_id, created_at)"
+        " VALUES (7, 5, 1, 1, 3, 'file', 'a.pdf', '', '[]', false, 41, CURRENT_TIMESTAMP)",
+        "INSERT INTO group_storage (org_id, reserved_bytes) VALUES (7, 150)",
+    )
+    await asyncio.to_thread(upgrade, url)
+    files, uploads, storage, _, _, message = await _sql(
+        url,
+        "SELECT id, owner_kind, owner_id, storage_key FROM files",
+        "SELECT id, owner_kind, owner_id, file_id FROM uploads ORDER BY id",
+        "SELECT org_id, reserved_bytes FROM org_storage",
+        "INSERT INTO files (org_id, owner_kind, owner_id, uploader_id, filename, content_type, size, storage_key, created_at)"
+        " VALUES (7, 'broadcast', NULL, 3, 'c.png', 'image/png', 1, 'k', CURRENT_TIMESTAMP)",
+        "UPDATE group_messages SET file_id = (SELECT MAX(id) FROM files)",
+        "SELECT file_id FROM group_messages",
+    )
+    assert files == [(41, "group", 5, "k41")]
+    assert uploads == [("done", "group", 5, 41), ("half", "group", 5, None)]
+    assert storage == [(7, 150)]
+    assert message == [(42,)]  # new ids follow the copied ones, and messages point at the new table
+    with pytest.raises(IntegrityError):
+        await _sql(url, "UPDATE group_messages SET file_id = 999")
+    await _sql(url, "UPDATE group_messages SET file_id = 41")
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0005_groups_cjk_search")
+    assert await _sql(
+        url, "SELECT id, group_id FROM group_files", "SELECT id, group_id, file_id FROM group_uploads ORDER BY id",
+        "SELECT org_id, reserved_bytes FROM group_storage", "SELECT file_id FROM group_messages",
+    ) == [[(41, 5)], [("done", 5, 41), ("half", 5, None)], [(7, 150)], [(41,)]]  # the broadcast's file is gone; the counter is recounted

@@ -9,8 +9,8 @@ import hashlib
 from sqlalchemy import update
 
 from server.db import utcnow
-from server.groups.models import Upload
-from server.groups.uploads import ABANDONED_AFTER
+from server.files.models import Upload
+from server.files.storage import ABANDONED_AFTER
 from tests.server.groups.conftest import create_group, make_people_org
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -69,6 +69,9 @@ async def test_an_upload_in_two_patches_becomes_a_file_message_that_members_down
     part = await client.get(url, headers=org.owner.headers | {"Range": "bytes=1000-1999"})
     assert part.status == 206 and await part.read() == data[1000:2000]
     assert (await client.get(url, headers=org.people[1].headers)).status == 403
+    platform_url = org.url(f"/files/{file_id}")  # the same file where any owner's files are read: members only, others 404
+    assert await (await client.get(platform_url, headers=org.people[0].headers | {"Range": "bytes=0-9"})).read() == data[:10]
+    assert (await client.get(platform_url, headers=org.people[1].headers)).status == 404
 
 
 async def test_a_patch_at_the_wrong_offset_is_409_and_keeps_what_was_stored(client, org):

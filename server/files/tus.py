@@ -1,58 +1,51 @@
-"""Files in groups: resumable uploads speaking tus 1.0 (core, creation, termination, checksum), and downloads with Range.
+"""Resumable uploads speaking tus 1.0 (core, creation, termination, checksum), for files of any owner.
 
-    POST    /api/v1/orgs/{org_id}/groups/{group_id}/uploads   creation: Upload-Length, Upload-Metadata (filename, filetype)
-    HEAD    /api/v1/uploads/{upload_id}                       the offset to resume from
-    PATCH   /api/v1/uploads/{upload_id}                       bytes at Upload-Offset (409 if it is not the offset), optional
-                                                              Upload-Checksum "sha1 <base64>" (460 if the bytes do not match)
-    DELETE  /api/v1/uploads/{upload_id}                       termination
-    OPTIONS /api/v1/uploads                                   what this server speaks
-    GET     /api/v1/orgs/{org_id}/groups/{group_id}/files/{file_id}   the file, for members of that group, with HTTP Range
+    POST    (the owner's route, e.g. .../groups/{group_id}/uploads)   creation: Upload-Length, Upload-Metadata (filename, filetype)
+    HEAD    /api/v1/uploads/{upload_id}     the offset to resume from
+    PATCH   /api/v1/uploads/{upload_id}     bytes at Upload-Offset (409 if it is not the offset), optional
+                                            Upload-Checksum "sha1 <base64>" (460 if the bytes do not match)
+    DELETE  /api/v1/uploads/{upload_id}     termination
+    OPTIONS /api/v1/uploads                 what this server speaks
+
+Each kind of owner has its own creation route, which checks the caller may
+add a file there, then calls ``create_upload``; the rest of the protocol is
+the same for every upload and only its uploader reaches it.
 
 Memory stays flat whatever the size: a PATCH body is read from the socket a
 chunk at a time (never ``request.read()``, so ``client_max_size`` does not
 apply) and each chunk is written to ``data_dir/uploads/<id>`` before the next
 is read. The file on disk is the truth about the offset: bytes written before
 a dropped connection count, so the client resumes from there. When the last
-byte arrives the file moves to ``data_dir/files/`` and is posted in the group
-as a message (kind ``image`` or ``file``).
-
-The organisation's quota counts stored files plus the full length of uploads
-still in progress, kept in one ``group_storage`` row per organisation: a
-creation reserves its length with one conditional UPDATE of that row, so
-parallel creations cannot together overshoot the quota; termination gives the
-reservation back, and so does expiry of uploads abandoned for
-``ABANDONED_AFTER`` (found when a reservation would not fit).
+byte arrives the file moves to ``data_dir/files/`` as a ``StoredFile`` of the
+upload's owner, whose ``on_complete`` runs in the same transaction
+(server/files/owners.py). The quota is reserved at creation
+(server/files/storage.py).
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import hashlib
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
-from server.api import endpoint, path_int
+from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL, SETTINGS
-from server.config import Settings
-from server.db import Transaction, utcnow
-from server.db.upsert import insert_for
+from server.db import Transaction
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
-from server.groups.access import load_group
-from server.groups.messages import do_post_message
-from server.groups.models import GroupFile, GroupStorage, Upload
+from server.files.models import StoredFile, Upload
+from server.files.owners import file_owner
+from server.files.storage import do_delete_unattached, files_dir, received_bytes, release_quota, reserve_quota, uploads_dir
 from server.orgs.access import OrgContext
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,checksum"
-CHUNK_BYTES = 1 << 20
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-ABANDONED_AFTER = dt.timedelta(days=7)  # an unfinished upload this old stops holding quota once room is needed
+TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
 
 routes = web.RouteTableDef()
 
@@ -62,9 +55,6 @@ class ChecksumMismatch(MusterError):
 
     status = 460
     code = "checksum_mismatch"
-
-
-TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
 
 
 def check_tus_version(request: web.Request) -> None:
@@ -104,71 +94,6 @@ def parse_checksum(header: str | None):
     return hashlib.sha1(), expected
 
 
-def uploads_dir(settings: Settings) -> Path:
-    return settings.data_dir / "uploads"
-
-
-def files_dir(settings: Settings) -> Path:
-    return settings.data_dir / "files"
-
-
-async def reserve_quota(tx: Transaction, settings: Settings, org_id: int, length: int) -> None:
-    """Hold ``length`` bytes of the organisation's quota, atomically; abandoned uploads make room first if needed."""
-    if await _reserve(tx, settings, org_id, length):
-        return
-    if await _expire_abandoned(tx, settings, org_id) and await _reserve(tx, settings, org_id, length):
-        return
-    held = await tx.session.scalar(select(GroupStorage.reserved_bytes).where(GroupStorage.org_id == org_id))
-    raise TooLarge(
-        f"this organisation's storage quota of {settings.org_quota_bytes} bytes would be exceeded "
-        f"({held} held by files and uploads in progress, {length} requested)",
-        code="quota_exceeded",
-    )
-
-
-async def _reserve(tx: Transaction, settings: Settings, org_id: int, length: int) -> bool:
-    await tx.session.execute(insert_for(tx.dialect, GroupStorage).values(org_id=org_id, reserved_bytes=0).on_conflict_do_nothing())
-    reserved = await tx.session.scalar(
-        update(GroupStorage)
-        .where(GroupStorage.org_id == org_id, GroupStorage.reserved_bytes + length <= settings.org_quota_bytes)
-        .values(reserved_bytes=GroupStorage.reserved_bytes + length)
-        .returning(GroupStorage.org_id)
-        .execution_options(synchronize_session=False)
-    )
-    return reserved is not None
-
-
-async def release_quota(tx: Transaction, org_id: int, length: int) -> None:
-    await tx.session.execute(
-        update(GroupStorage)
-        .where(GroupStorage.org_id == org_id)
-        .values(reserved_bytes=GroupStorage.reserved_bytes - length)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def _expire_abandoned(tx: Transaction, settings: Settings, org_id: int) -> bool:
-    """Forget the organisation's unfinished uploads older than ``ABANDONED_AFTER``; their bytes go after commit."""
-    expired = list(
-        await tx.session.execute(
-            delete(Upload)
-            .where(Upload.org_id == org_id, Upload.file_id.is_(None), Upload.created_at < utcnow() - ABANDONED_AFTER)
-            .returning(Upload.id, Upload.length)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if not expired:
-        return False
-    await release_quota(tx, org_id, sum(length for _, length in expired))
-
-    async def unlink() -> None:
-        for upload_id, _ in expired:
-            (uploads_dir(settings) / upload_id).unlink(missing_ok=True)
-
-    tx.after_commit(unlink)
-    return True
-
-
 @routes.route("OPTIONS", "/api/v1/uploads")
 async def tus_options(request: web.Request) -> web.Response:
     """What this server speaks of tus: version, extensions, largest upload, checksum algorithms."""
@@ -185,10 +110,14 @@ async def tus_options(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/orgs/{org_id}/groups/{group_id}/uploads")
-@endpoint(status=201, auth="any")
-async def create_upload(request: web.Request, org: OrgContext) -> web.Response:
-    """tus creation: reserve an upload of Upload-Length bytes for this group; the Location answers HEAD and PATCH."""
+async def create_upload(
+    request: web.Request, org: OrgContext, kind: str, owner: Callable[[Transaction], Awaitable[int | None]]
+) -> web.Response:
+    """tus creation of an upload for an owner of ``kind``: reserve Upload-Length bytes; the Location answers HEAD and PATCH.
+
+    ``owner(tx)`` checks the caller may add a file there (raising if not) and
+    returns the owner's id, or None for an owner that will exist only later.
+    """
     settings = request.app[SETTINGS]
     check_tus_version(request)
     length = parse_length(request.headers.get("Upload-Length"), "Upload-Length")
@@ -202,12 +131,13 @@ async def create_upload(request: web.Request, org: OrgContext) -> web.Response:
     if len(content_type) > 128 or "/" not in content_type:
         raise InvalidInput("Upload-Metadata 'filetype' must be a media type like 'image/png'", field="Upload-Metadata")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        access = await load_group(tx, org, path_int(request, "group_id"))
+        owner_id = await owner(tx)
         await reserve_quota(tx, settings, org.org_id, length)
         upload = Upload(
             id=secrets.token_hex(16),
             org_id=org.org_id,
-            group_id=access.group.id,
+            owner_kind=kind,
+            owner_id=owner_id,
             uploader_id=org.user_id,
             filename=filename,
             content_type=content_type,
@@ -229,15 +159,6 @@ async def _load_upload(request: web.Request) -> Upload:
     return upload
 
 
-def _received(settings: Settings, upload: Upload) -> int:
-    if upload.file_id is not None:
-        return upload.length
-    try:
-        return (uploads_dir(settings) / upload.id).stat().st_size
-    except FileNotFoundError:
-        raise NotFound("no such upload") from None
-
-
 @routes.head("/api/v1/uploads/{upload_id}")
 @endpoint(auth="any")
 async def upload_offset(request: web.Request) -> web.Response:
@@ -246,14 +167,14 @@ async def upload_offset(request: web.Request) -> web.Response:
     check_tus_version(request)
     upload = await _load_upload(request)
     return web.Response(
-        status=200, headers=TUS_HEADERS | {"Upload-Offset": str(_received(settings, upload)), "Upload-Length": str(upload.length)}
+        status=200, headers=TUS_HEADERS | {"Upload-Offset": str(received_bytes(settings, upload)), "Upload-Length": str(upload.length)}
     )
 
 
 @routes.patch("/api/v1/uploads/{upload_id}")
 @endpoint(auth="any")
 async def upload_bytes(request: web.Request) -> web.Response:
-    """tus core: append the body at Upload-Offset, streamed to disk; the last byte posts the file in the group."""
+    """tus core: append the body at Upload-Offset, streamed to disk; the last byte makes it a file of its owner (Muster-File-Id)."""
     settings = request.app[SETTINGS]
     check_tus_version(request)
     upload = await _load_upload(request)
@@ -261,7 +182,7 @@ async def upload_bytes(request: web.Request) -> web.Response:
         raise UnsupportedMediaType("send the bytes with 'Content-Type: application/offset+octet-stream'")
     offset = parse_length(request.headers.get("Upload-Offset"), "Upload-Offset")
     hasher, expected = parse_checksum(request.headers.get("Upload-Checksum"))
-    received = _received(settings, upload)
+    received = received_bytes(settings, upload)
     if upload.file_id is not None:
         raise Conflict("this upload is already complete", code="upload_complete")
     if offset != received:
@@ -307,37 +228,38 @@ async def _append(request: web.Request, path: Path, offset: int, remaining: int,
 
 
 async def _finish(request: web.Request, upload: Upload) -> dict[str, str]:
-    """Move the complete file among the group's files and post it as a message; its ids go back in headers."""
+    """Store the complete upload as a file of its owner, let the owner act on it (e.g. post it); its ids go back in headers."""
     settings = request.app[SETTINGS]
+    owner = file_owner(request.app, upload.owner_kind)
+    if owner is None:  # its kind's capability is no longer installed
+        raise NotFound("no such upload")
     principal = request[PRINCIPAL]
     org = OrgContext(upload.org_id, principal, None, "guest" if principal.is_guest else "member")
     files_dir(settings).mkdir(parents=True, exist_ok=True)
-    storage_key = secrets.token_hex(16)
     async with request.app[DB].transaction(org_id=upload.org_id) as tx:
-        access = await load_group(tx, org, upload.group_id)
-        file = GroupFile(
+        file = StoredFile(
             org_id=upload.org_id,
-            group_id=upload.group_id,
+            owner_kind=upload.owner_kind,
+            owner_id=upload.owner_id,
             uploader_id=upload.uploader_id,
             filename=upload.filename,
             content_type=upload.content_type,
             size=upload.length,
-            storage_key=storage_key,
+            storage_key=secrets.token_hex(16),
         )
         tx.session.add(file)
         await tx.session.flush()
         row = await tx.session.get(Upload, upload.id)
         row.file_id = file.id
-        kind = "image" if upload.content_type in INLINE_TYPES else "file"
-        message = await do_post_message(tx, access, settings, body=upload.filename, kind=kind, file=file)
-        os.replace(uploads_dir(settings) / upload.id, files_dir(settings) / storage_key)
-    return {"Muster-File-Id": str(file.id), "Muster-Message-Seq": str(message.seq)}
+        headers = {"Muster-File-Id": str(file.id)} | await owner.on_complete(tx, org, file)
+        os.replace(uploads_dir(settings) / upload.id, files_dir(settings) / file.storage_key)
+    return headers
 
 
 @routes.delete("/api/v1/uploads/{upload_id}")
 @endpoint(auth="any")
 async def terminate_upload(request: web.Request) -> web.Response:
-    """tus termination: forget an upload and its bytes (a finished file stays in its group)."""
+    """tus termination: forget an upload and its bytes (a finished file stays with its owner; one not yet attached goes too)."""
     settings = request.app[SETTINGS]
     check_tus_version(request)
     upload = await _load_upload(request)
@@ -347,36 +269,10 @@ async def terminate_upload(request: web.Request) -> web.Response:
         )
         if unfinished is not None:
             await release_quota(tx, upload.org_id, unfinished)
-        else:  # finished meanwhile: its file stays (and holds its quota); only the upload is forgotten
-            await tx.session.execute(delete(Upload).where(Upload.id == upload.id).execution_options(synchronize_session=False))
+        else:
+            file_id = await tx.session.scalar(select(Upload.file_id).where(Upload.id == upload.id))
+            if file_id is None or not await do_delete_unattached(tx, settings, file_id):
+                # its file is attached to its owner: it stays (and holds its quota); only the upload is forgotten
+                await tx.session.execute(delete(Upload).where(Upload.id == upload.id).execution_options(synchronize_session=False))
     (uploads_dir(settings) / upload.id).unlink(missing_ok=True)
     return web.Response(status=204, headers=TUS_HEADERS)
-
-
-@routes.get("/api/v1/orgs/{org_id}/groups/{group_id}/files/{file_id}")
-@endpoint(auth="any")
-async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
-    """A file posted in the group, for its members; HTTP Range lets a download resume."""
-    settings = request.app[SETTINGS]
-    async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        access = await load_group(tx, org, path_int(request, "group_id"))
-        file = await tx.session.scalar(
-            select(GroupFile).where(GroupFile.id == path_int(request, "file_id"), GroupFile.group_id == access.group.id)
-        )
-    if file is None:
-        raise NotFound("no such file in this group")
-    inline = file.content_type in INLINE_TYPES
-    return web.FileResponse(
-        files_dir(settings) / file.storage_key,
-        chunk_size=CHUNK_BYTES,
-        headers={
-            "Content-Type": file.content_type if inline else "application/octet-stream",
-            "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(file.filename, safe='')}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-        },
-    )
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_routes(routes)

@@ -1,0 +1,66 @@
+"""Downloads, and the routes of the upload protocol (server/files/tus.py).
+
+    GET /api/v1/orgs/{org_id}/files/{file_id}   a file, for whoever its owner kind lets read it, with HTTP Range
+
+Anyone else, in the organisation or not, gets 404, as for a file that does
+not exist. Owners may also serve their files under their own paths
+(``.../groups/{group_id}/files/{file_id}``) with ``file_response``.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from server.api import endpoint, path_int
+from server.appkeys import DB, SETTINGS
+from server.config import Settings
+from server.errors import NotFound
+from server.files import tus
+from server.files.models import StoredFile
+from server.files.owners import FILE_OWNERS, file_owner
+from server.files.storage import files_dir
+from server.orgs.access import OrgContext
+
+CHUNK_BYTES = 1 << 20
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # shown in the page; anything else is saved
+
+routes = web.RouteTableDef()
+
+
+def file_url(org_id: int, file_id: int) -> str:
+    return f"/api/v1/orgs/{org_id}/files/{file_id}"
+
+
+def file_response(settings: Settings, file: StoredFile) -> web.FileResponse:
+    """The file's bytes, streamed a chunk at a time, with Range; sandboxed so that no upload can run as a page of ours."""
+    inline = file.content_type in INLINE_TYPES
+    return web.FileResponse(
+        files_dir(settings) / file.storage_key,
+        chunk_size=CHUNK_BYTES,
+        headers={
+            "Content-Type": file.content_type if inline else "application/octet-stream",
+            "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(file.filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )
+
+
+@routes.get("/api/v1/orgs/{org_id}/files/{file_id}")
+@endpoint(auth="any")
+async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
+    """A file, if its owner (a group, a broadcast, ...) lets the caller read it; HTTP Range lets a download resume."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        file = await tx.session.get(StoredFile, path_int(request, "file_id"))
+        owner = file_owner(request.app, file.owner_kind) if file is not None and file.org_id == org.org_id else None
+        readable = owner is not None and await owner.may_read(tx, org, file)
+    if not readable:
+        raise NotFound("no such file")
+    return file_response(request.app[SETTINGS], file)
+
+
+def setup(app: web.Application) -> None:
+    app[FILE_OWNERS] = {}
+    app.router.add_routes(tus.routes)
+    app.router.add_routes(routes)
