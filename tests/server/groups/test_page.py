@@ -1,8 +1,9 @@
 """The group chat page at ``/groups`` in headless Chromium: two people, live messages, unread badges,
-the read/unread lists, and an upload with its progress bar."""
+the read/unread lists, and an upload with its progress bar that the other downloads."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -44,8 +45,12 @@ async def test_two_people_chat_live_with_badges_read_lists_and_an_upload(browser
     await expect(alice_page.locator("#readers-counts")).to_have_text("1 read · 0 not read yet")
     await expect(alice_page.locator("#read-list li")).to_have_text(["Bob"])
 
-    await alice_page.set_input_files("#file-input", files=[{"name": "rota.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + b"x" * 300_000}])
+    rota = b"%PDF" + b"x" * 300_000
+    await alice_page.set_input_files("#file-input", files=[{"name": "rota.pdf", "mimeType": "application/pdf", "buffer": rota}])
     await expect(alice_page.locator("#upload-percent")).to_have_text("100%")
     await expect(bob_page.locator(".file-link")).to_have_text(re.compile(r"^rota\.pdf \(293\.0 KB\)$"))
+    async with bob_page.expect_download() as downloading:
+        await bob_page.click(".file-link")
+    assert Path(await (await downloading.value).path()).read_bytes() == rota
     await alice_page.screenshot(path=str(screenshots / "groups.png"), full_page=True)
     assert alice_errors == [] and bob_errors == []

@@ -5,6 +5,7 @@
 
 import { api, query, savedToken } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
+import { downloadFile, formatSize, uploadFile } from "/static/files.js";
 
 const ORG_KEY = "muster.org";
 const USER_SEQ_KEY = "muster.user_seq";
@@ -135,20 +136,11 @@ function renderMessage(message) {
   list.scrollTop = list.scrollHeight;
 }
 
-function formatSize(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1 << 20) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1 << 20)).toFixed(1)} MB`;
-}
-
-async function download(event, message) {
-  // Files need the bearer token, so fetch them and hand the browser a local URL.
+function download(event, message) {
   event.preventDefault();
-  const resp = await fetch(orgPath(`/groups/${message.group_id}/files/${message.file.id}`), { headers: { Authorization: `Bearer ${savedToken()}` } });
-  if (!resp.ok) return showMessage($("composer-error"), `The file could not be downloaded (${resp.status}).`);
-  const url = URL.createObjectURL(await resp.blob());
-  el("a", { href: url, download: message.file.filename }).click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadFile(orgPath(`/groups/${message.group_id}/files/${message.file.id}`), message.file.filename).catch((error) =>
+    showMessage($("composer-error"), error.message),
+  );
 }
 
 async function showReaders(seq) {
@@ -187,37 +179,14 @@ $("file-input").addEventListener("change", async (event) => {
   event.target.value = "";
 });
 
-const b64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
-
 async function upload(file) {
-  // tus 1.0: create the upload, then PATCH the bytes; XMLHttpRequest reports upload progress, fetch does not.
   show($("upload"), true);
   $("upload-name").textContent = file.name;
-  setProgress(0);
-  const token = savedToken();
-  const created = await fetch(orgPath(`/groups/${state.current}/uploads`), {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Tus-Resumable": "1.0.0",
-      "Upload-Length": String(file.size),
-      "Upload-Metadata": `filename ${b64(file.name)},filetype ${b64(file.type || "application/octet-stream")}`,
-    },
-  });
-  if (created.status !== 201) {
-    const error = await created.json().catch(() => null);
-    return showMessage($("composer-error"), (error && error.error && error.error.message) || `Upload refused (${created.status}).`);
+  try {
+    await uploadFile(orgPath(`/groups/${state.current}/uploads`), file, { onProgress: setProgress });
+  } catch (error) {
+    showMessage($("composer-error"), error.message);
   }
-  const xhr = new XMLHttpRequest();
-  xhr.open("PATCH", created.headers.get("Location"));
-  xhr.setRequestHeader("Authorization", `Bearer ${token}`);
-  xhr.setRequestHeader("Tus-Resumable", "1.0.0");
-  xhr.setRequestHeader("Upload-Offset", "0");
-  xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
-  xhr.upload.onprogress = (e) => e.lengthComputable && setProgress((100 * e.loaded) / e.total);
-  xhr.onload = () => (xhr.status === 204 ? setProgress(100) : showMessage($("composer-error"), `Upload failed (${xhr.status}).`));
-  xhr.onerror = () => showMessage($("composer-error"), "The upload was interrupted; try again.");
-  xhr.send(file);
 }
 
 function setProgress(percent) {
