@@ -1,8 +1,9 @@
 """How notify/ plugs into the platform (see server/capabilities.py).
 
 Adds the broadcasts API, its pages and the provider callbacks, the ``broadcast.receipt``
-frame of the device WebSocket, the dashboard's bus subscription, and (unless
-``MUSTER_NOTIFY_ENGINE=false``) this node's escalation and sending workers.
+frame of the device WebSocket, the owner of broadcast attachments (server/files/),
+the dashboard's bus subscription, and (unless ``MUSTER_NOTIFY_ENGINE=false``) this
+node's escalation and sending workers.
 """
 from pathlib import Path
 
@@ -12,13 +13,14 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from notify import callbacks, live, pages, routes
+    from notify import attachments, callbacks, live, pages, routes
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.providers.configured import configured_provider
     from notify.receipts import ReceiptBatcher
     from notify.workers import Workers
     from server.appkeys import BUS, DB, HUB, SETTINGS
+    from server.files.owners import FileOwner, register_file_owner
 
     settings = NotifySettings()
     platform = app[SETTINGS]
@@ -27,6 +29,7 @@ def setup(app: web.Application) -> None:
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)
+    register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read))
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)

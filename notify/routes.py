@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import delete, select
 
+from notify.attachments import BROADCAST_FILES, check_attachments, do_attach
 from notify.broadcasts import (
     check_may_send,
     delivery_counts,
@@ -46,6 +47,7 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.db import Transaction
 from server.errors import InvalidInput, NotFound
+from server.files.tus import create_upload
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 
@@ -113,11 +115,25 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
                                field="recipients", code="no_recipients")
         policy = body.policy.model_dump() if body.policy else await effective_default_policy(tx, node_policy_defaults(request))
         policy["push_after_s"] = request.app[NOTIFY_SETTINGS].push_after_s
+        attachments, file_ids = await check_attachments(tx, request.app[SETTINGS], org, body.attachments)
         broadcast = await do_send_broadcast(
-            tx, org, title=body.title, body=body.body, attachments=[a.model_dump() for a in body.attachments], policy=policy,
+            tx, org, title=body.title, body=body.body, attachments=attachments, policy=policy,
             priority=body.priority, recipients=recipients,
         )
+        await do_attach(tx, broadcast.id, file_ids)
     return broadcast, unknown
+
+
+@routes.post("/api/v1/orgs/{org_id}/broadcast-attachments")
+@endpoint(status=201)
+async def create_attachment_upload(request: web.Request, org: OrgContext) -> web.Response:
+    """tus creation of a file to attach to a broadcast (senders); once complete, send it as attachments: [{"upload_id": ...}]."""
+
+    async def sent_later(tx: Transaction) -> None:
+        """Senders only; the file belongs to no broadcast until one is sent with it."""
+        await check_may_send(tx, org)
+
+    return await create_upload(request, org, BROADCAST_FILES, sent_later)
 
 
 @routes.get(BROADCASTS)

@@ -45,15 +45,40 @@ class PolicyOut(Out):
 
 
 class AttachmentIn(Model):
-    name: str = Field(min_length=1, max_length=200)
-    url: str = Field(min_length=1, max_length=2000, description="An http(s) link, e.g. to a file already uploaded.")
+    """A link (``name`` and ``url``), or a file uploaded for this broadcast (``upload_id``; its name is the file's unless given)."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    url: str | None = Field(None, min_length=1, max_length=2000, description="An http(s) link.")
+    upload_id: str | None = Field(
+        None, pattern="^[0-9a-f]{32}$",
+        description="A finished upload made with POST /api/v1/orgs/{org_id}/broadcast-attachments (the last part of its Location). "
+        "Readable by the sender, the organisation's admins and the recipients.",
+    )
 
     @field_validator("url")
     @classmethod
-    def _http(cls, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
+    def _http(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("https://", "http://")):
             raise ValueError("an attachment is an http(s) link")
         return url
+
+    @model_validator(mode="after")
+    def _link_or_file(self) -> "AttachmentIn":
+        if (self.url is None) == (self.upload_id is None):
+            raise ValueError("an attachment is either a link (name and url) or a file (upload_id)")
+        if self.url is not None and self.name is None:
+            raise ValueError("a link needs a name")
+        return self
+
+
+class AttachmentOut(Out):
+    """A link, or a file sent with the broadcast (``file_id`` set): download it from ``url`` with the bearer token."""
+
+    name: str
+    url: str
+    file_id: int | None = None
+    content_type: str | None = None
+    size: int | None = None
 
 
 class BroadcastIn(Model):
@@ -63,6 +88,14 @@ class BroadcastIn(Model):
     recipients: RecipientsIn
     policy: PolicyIn | None = Field(None, description="Overrides the organisation's default escalation for this broadcast.")
     priority: int = Field(5, ge=1, le=9, description="Higher goes first in the provider queue.")
+
+    @field_validator("attachments")
+    @classmethod
+    def _each_upload_once(cls, attachments: list[AttachmentIn]) -> list[AttachmentIn]:
+        uploads = [a.upload_id for a in attachments if a.upload_id is not None]
+        if len(set(uploads)) != len(uploads):
+            raise ValueError("the same upload is attached twice")
+        return attachments
 
     @model_validator(mode="after")
     def _someone(self) -> "BroadcastIn":
@@ -86,7 +119,7 @@ class BroadcastOut(Out):
     sender_id: int | None
     title: str
     body: str
-    attachments: list[dict]
+    attachments: list[AttachmentOut]
     policy: dict
     priority: int
     created_at: dt.datetime
@@ -160,7 +193,7 @@ class ReceivedOut(Out):
     id: int
     title: str
     body: str
-    attachments: list[dict]
+    attachments: list[AttachmentOut]
     sender_id: int | None
     sender_name: str | None = Field(description="The sender's name in the directory (null if they left).")
     created_at: dt.datetime

@@ -1,8 +1,10 @@
-"""The notify pages in headless Chromium: a sender composes and follows the receipts live, two recipients
-read and one confirms, a failing SMS provider shows on the dashboard, and "remind again" reaches only the unconfirmed."""
+"""The notify pages in headless Chromium: a sender composes with a file and a link and follows the receipts live, two
+recipients read, one downloads the file and confirms, a failing SMS provider shows on the dashboard, and "remind again"
+reaches only the unconfirmed."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
@@ -12,6 +14,8 @@ from tests.notify.conftest import add_member
 from tests.web.conftest import backend, browser, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
 
 pytestmark = pytest.mark.browser
+
+PLAN = b"%PDF-1.7\n" + bytes(range(256)) * 1200  # 300 KB: the progress bar has something to show
 
 
 async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser, client, db, org, fake_provider, server_port, screenshots):  # noqa: F811
@@ -32,6 +36,10 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     await sender.click("#add-link")
     await sender.fill(".link-name", "Evacuation plan")
     await sender.fill(".link-url", "https://intranet.example.org/plan.pdf")
+    await sender.set_input_files("#attachment-input", files=[{"name": "Evacuation plan.pdf", "mimeType": "application/pdf", "buffer": PLAN}])
+    await expect(sender.locator("#files .file-row")).to_have_attribute("data-state", "done")
+    await expect(sender.locator("#files .file-row .percent")).to_have_text("100%")
+    await sender.locator("#compose").screenshot(path=str(screenshots / "notify-compose.png"))
     for name in ("Rita", "Sam", "Pat"):
         await sender.fill("#member-search", name)
         await sender.click(f"#member-results button:text-is('+ {name}')")
@@ -42,7 +50,8 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
         notice = page.locator(".notice")
         await expect(notice.locator(".notice-title")).to_have_text("Code red")
         await expect(notice.locator(".notice-meta")).to_contain_text("From Ada Admin")
-        await expect(notice.locator(".attachments a")).to_have_attribute("href", "https://intranet.example.org/plan.pdf")
+        await expect(notice.locator(".attachments a.attachment-link")).to_have_attribute("href", "https://intranet.example.org/plan.pdf")
+        await expect(notice.locator(".attachments a.attachment-file")).to_have_text("Evacuation plan.pdf (300.0 KB)")
         await expect(notice).to_have_attribute("data-state", "read")
 
     count = lambda state: sender.locator(f"[data-count='{state}']")  # noqa: E731
@@ -52,6 +61,13 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     await expect(sender.locator("ul[data-state='read'] li")).to_have_count(2)
     await expect(sender.locator("ul[data-state='sent'] li")).to_contain_text(["Pat"])
     await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · sms failed: "])  # after 3 tries
+
+    await expect(sender.locator("#dash-attachments a.attachment-file")).to_have_text("Evacuation plan.pdf (300.0 KB)")
+    async with rita_page.expect_download() as downloading:
+        await rita_page.click(".notice a.attachment-file")
+    download = await downloading.value
+    assert download.suggested_filename == "Evacuation plan.pdf"
+    assert Path(await download.path()).read_bytes() == PLAN
 
     await rita_page.click(".notice button.confirm")
     await expect(rita_page.locator(".notice .confirmed-at")).to_contain_text("You confirmed")

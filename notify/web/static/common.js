@@ -1,7 +1,8 @@
-// What both notify pages need: the organisation they work in, and the device WebSocket.
+// What both notify pages need: the organisation they work in, the device WebSocket, a notice's attachments.
 
 import { api, savedToken } from "/static/api.js";
-import { showMessage } from "/static/dom.js";
+import { el, showMessage } from "/static/dom.js";
+import { downloadFile, formatSize } from "/static/files.js";
 
 const ORG_KEY = "muster.org";
 const USER_SEQ_KEY = "muster.user_seq";
@@ -56,3 +57,17 @@ export function connectLive({ onReady = () => {}, onEvent = () => {}, onFrame = 
 }
 
 export const formatTime = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+/** A notice's attachments as list items: a link opens in a new tab, a file sent with the notice downloads with the token. */
+export function attachmentItems(attachments) {
+  return (attachments || []).map((a) =>
+    el("li", {}, a.file_id
+      ? el("a", { class: "attachment-file", href: a.url, onclick: (event) => saveFile(event, a) }, `${a.name} (${formatSize(a.size)})`)
+      : el("a", { class: "attachment-link", href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.name)),
+  );
+}
+
+function saveFile(event, attachment) {
+  event.preventDefault();
+  downloadFile(attachment.url, attachment.name).catch((error) => showMessage(document.getElementById("page-error"), error.message));
+}

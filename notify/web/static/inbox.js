@@ -4,7 +4,7 @@
 
 import { api } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
-import { connectLive, currentOrg, formatTime } from "./common.js";
+import { attachmentItems, connectLive, currentOrg, formatTime } from "./common.js";
 import { offerPush } from "./push.js";
 
 const STAGES = ["sent", "delivered", "read", "confirmed"];
@@ -70,9 +70,7 @@ function render(notice, { toTop = false } = {}) {
     el("p", { class: "notice-meta muted" }, `From ${notice.sender_name || "a former member"} · ${formatTime(notice.created_at)}`),
     notice.remind_count && !confirmed ? el("p", { class: "reminder" }, "Reminder: please confirm you have read this.") : null,
     el("div", { class: "notice-body" }, notice.body),
-    notice.attachments && notice.attachments.length
-      ? el("ul", { class: "attachments" }, ...notice.attachments.map((a) => el("li", {}, el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.name))))
-      : null,
+    notice.attachments && notice.attachments.length ? el("ul", { class: "attachments" }, ...attachmentItems(notice.attachments)) : null,
     confirmed
       ? el("p", { class: "confirmed-at" }, `You confirmed ${formatTime(notice.confirmed_at)}`)
       : el("button", { type: "button", class: "primary confirm", onclick: () => confirmNotice(notice.id) }, "I have read this"),

@@ -1,17 +1,19 @@
-// The sender's page: compose a notice for members, departments, groups or everyone, send it, then
+// The sender's page: compose a notice for members, departments, groups or everyone, with files
+// (uploaded with tus as soon as they are picked, with their progress) and links; send it, then
 // follow its receipts live. The counts and lists are refetched whenever a `broadcast.updated`
 // frame about this notice arrives on the WebSocket (a lost frame costs freshness, never truth).
 
 import { api, query } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
-import { connectLive, currentOrg, formatTime } from "./common.js";
+import { formatSize, terminateUpload, uploadFile } from "/static/files.js";
+import { attachmentItems, connectLive, currentOrg, formatTime } from "./common.js";
 
 const STATES = ["sent", "delivered", "read", "confirmed"];
 const LIST_LIMIT = 200;
 const REFRESH_DELAY_MS = 100;
 
 const $ = (id) => document.getElementById(id);
-const state = { orgId: null, chosen: new Map(), current: null, refreshTimer: null, searchTimer: null };
+const state = { orgId: null, chosen: new Map(), files: new Set(), current: null, refreshTimer: null, searchTimer: null };
 const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
 
 async function start() {
@@ -65,6 +67,45 @@ function renderChosen() {
   );
 }
 
+// --- files: uploaded when picked, attached by their upload id when the notice is sent -------
+
+$("attachment-input").addEventListener("change", (event) => {
+  for (const file of event.target.files) addFile(file);
+  event.target.value = "";
+});
+
+function addFile(file) {
+  const entry = { uploadId: null, location: null, controller: new AbortController() };
+  const progress = el("progress", { max: 100, value: 0 });
+  const percent = el("span", { class: "percent" }, "0%");
+  entry.row = el("li", { class: "file-row", dataset: { state: "uploading" } },
+    el("span", { class: "file-name" }, `${file.name} (${formatSize(file.size)})`), progress, percent,
+    el("button", { type: "button", "aria-label": `Remove ${file.name}`, onclick: () => removeFile(entry) }, "×"));
+  state.files.add(entry);
+  $("files").append(entry.row);
+  const onProgress = (p) => {
+    progress.value = p;
+    percent.textContent = `${Math.round(p)}%`;
+  };
+  uploadFile(orgPath("/broadcast-attachments"), file, { signal: entry.controller.signal, onCreated: (location) => (entry.location = location), onProgress })
+    .then((done) => {
+      entry.uploadId = done.id;
+      entry.row.dataset.state = "done";
+    })
+    .catch((error) => {
+      if (error.name === "AbortError") return;
+      entry.row.dataset.state = "failed";
+      percent.textContent = error.message;
+    });
+}
+
+function removeFile(entry) {
+  entry.controller.abort();
+  if (entry.location) terminateUpload(entry.location); // gives the quota back
+  state.files.delete(entry);
+  entry.row.remove();
+}
+
 // --- links ---------------------------------------------------------------------------
 
 $("add-link").addEventListener("click", () => {
@@ -84,6 +125,9 @@ $("compose").addEventListener("submit", async (event) => {
     .map((row) => ({ name: row.querySelector(".link-name").value.trim(), url: row.querySelector(".link-url").value.trim() }))
     .filter((a) => a.url)
     .map((a) => ({ name: a.name || a.url, url: a.url }));
+  const files = [...state.files];
+  if (files.some((f) => !f.uploadId)) return showMessage($("compose-error"), "Wait until every file has finished uploading, or remove those that failed.");
+  attachments.push(...files.map((f) => ({ upload_id: f.uploadId })));
   const body = {
     title: $("title").value.trim(),
     body: $("body").value.trim(),
@@ -96,6 +140,8 @@ $("compose").addEventListener("submit", async (event) => {
     showMessage($("compose-error"), "");
     $("compose").reset();
     $("links").replaceChildren();
+    $("files").replaceChildren();
+    state.files.clear();
     state.chosen.clear();
     renderChosen();
     await openDashboard(sent.id, sent.unknown);
@@ -149,6 +195,7 @@ async function refresh() {
   if (id !== state.current) return;
   $("dash-title").textContent = broadcast.title;
   $("dash-meta").textContent = `Sent ${formatTime(broadcast.created_at)} to ${broadcast.recipient_count}`;
+  $("dash-attachments").replaceChildren(...attachmentItems(broadcast.attachments));
   for (const s of STATES) document.querySelector(`[data-count="${s}"]`).textContent = String(broadcast.counts[s]);
   STATES.forEach((s, i) => {
     document.querySelector(`ul[data-state="${s}"]`).replaceChildren(
