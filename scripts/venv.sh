@@ -7,10 +7,11 @@ ensure_venv() {
     echo "==> creating .venv (python3 -m venv)"
     python3 -m venv .venv
   fi
-  # Reinstall only when pyproject.toml or the SFU's C extension (built by the install) changed since
-  # the last install of this set of extras.
+  # Reinstall only when pyproject.toml or a C extension's source (built by the install: the SFU's
+  # forwarding loop, the gateway's fan-out write) changed since the last install of this set of extras.
   local stamp=".venv/.installed-$(echo "$wanted" | tr -c 'a-z0-9' '_')"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ rooms/media/_forward.c -nt "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ rooms/media/_forward.c -nt "$stamp" ] \
+      || [ server/gateway/_fanout.c -nt "$stamp" ]; then
     # The extension needs a C compiler and Python's headers (Debian: gcc, python3-dev).
     if { ! command -v gcc >/dev/null 2>&1 \
          || ! .venv/bin/python -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; } \

@@ -16,6 +16,13 @@ waits in the transport's buffer; when that buffer is already over
 (4008); it resumes from its last sequence number when it comes back. Memory
 per socket is therefore bounded by that limit plus one message.
 
+Fan-out (``send_to_users``) writes the one message to all the sockets in one
+call to C (``_fanout.c``): ``send(2)`` on each socket whose transport holds
+nothing unsent, with the GIL released and the sockets split over
+``MUSTER_WS_SEND_THREADS`` threads while the event loop waits; the others,
+and whatever a kernel did not take, go through ``send_message`` as above, so
+the order on each socket and the slow-reader limit are the same.
+
 Heartbeat: one task per node, not a timer per socket. Every half
 ``MUSTER_WS_HEARTBEAT_S`` it walks the sockets: one that sent nothing since
 the last round gets a ping (the same two bytes for all), one that left the
@@ -58,6 +65,7 @@ from server.bus import Bus
 from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
+from server.gateway import _fanout
 from server.gateway.events import USER_EVENTS_CHANNEL
 from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, PING_MESSAGE, Frame, error_frame, event_frame, event_frame_tail, text_message
 from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
@@ -78,7 +86,7 @@ class Connection:
     """One device's socket: who it is, its place in the user's stream, and the transport its frames go to."""
 
     __slots__ = (
-        "principal", "user_id", "session_id", "closed", "cursor", "serving", "heard",
+        "principal", "user_id", "session_id", "closed", "cursor", "serving", "heard", "fd",
         "_pinged", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_stall_s", "_close_with", "_receiver",
     )
 
@@ -104,6 +112,7 @@ class Connection:
         self._writer = writer  # what ws.prepare() returned: its drain() waits for the transport to resume writing
         self._transport = request.transport
         self.closed = self._transport is None
+        self.fd = -1 if self.closed else self._transport.get_extra_info("socket").fileno()  # written by _fanout.c
         self._buffer_limit = buffer_limit
         self._stall_s = stall_s  # how long a replay may wait on a device that does not read
         self._close_with: tuple[int, str] | None = None  # the close this side started, done by the handler
@@ -122,9 +131,15 @@ class Connection:
             return True
         return False
 
-    def send_message(self, message: bytes) -> bool:
-        """Write a whole WebSocket message (``text_message``) to the transport; the same bytes may go to many sockets."""
+    def send_message(self, message: bytes, taken: int = 0) -> bool:
+        """Write a whole WebSocket message (``text_message``) to the transport; the same bytes may go to many sockets.
+
+        ``taken``: how many of its bytes ``_fanout.send`` already wrote to the socket; the rest must follow.
+        """
         transport = self._transport
+        if taken:
+            transport.write(message[taken:])
+            return True
         if self.closed or transport.is_closing() or self._ws.closed:
             self.closed = True
             return False
@@ -273,10 +288,10 @@ class Hub:
         """Write the same message bytes, built once, to every local socket of these users; returns how many sockets."""
         message = text_message(frame)
         connections = self._connections
-        sent = 0
-        for user_id in user_ids:
-            for connection in connections.get(user_id, ()):
-                sent += connection.send_message(message)
+        targets = [connection for user_id in user_ids for connection in connections.get(user_id, ())]
+        sent, rest = _fanout.send(message, targets, self._settings.ws_send_threads)
+        for connection, taken in rest:
+            sent += connection.send_message(message, taken)
         WS_FRAMES.inc(sent)
         return sent
 

@@ -8,6 +8,7 @@ import pytest
 
 from server.appkeys import HUB, SETTINGS
 from server.errors import Forbidden
+from server.gateway import hub as hub_module
 from server.gateway.frames import encode_frame, text_message
 from tests.factories import person
 from tests.server.gateway.sockets import connect, token_of, wait_until
@@ -19,20 +20,16 @@ async def ready_device(client, someone):
     return device
 
 
-async def test_send_to_users_writes_one_shared_message_to_each_local_socket(client, db, app):
+async def test_send_to_users_writes_one_shared_message_to_each_local_socket(client, db, app, monkeypatch):
     hub = app[HUB]
     alice, bob, carol = [await person(client, db) for _ in range(3)]
     alice_phone, alice_laptop, bob_phone = [await ready_device(client, p) for p in (alice, alice, bob)]
-    written: list[bytes] = []
-    for connection in hub.local_connections(alice.id) | hub.local_connections(bob.id):
-        transport = connection._transport
-        real_write = transport.write
-        transport.write = lambda data, real_write=real_write: (written.append(data), real_write(data))
+    built: list[bytes] = []
+    monkeypatch.setattr(hub_module, "text_message", lambda frame: built.append(text_message(frame)) or built[-1])
     frame = encode_frame({"type": "group.message", "text": "héllo"})
 
     assert hub.send_to_users([alice.id, bob.id, carol.id], frame) == 3
-    assert len(written) == 3 and all(data is written[0] for data in written), "the message was built more than once"
-    assert written[0] == text_message(frame)
+    assert built == [text_message(frame)], "the message was not built exactly once"
     for device in (alice_phone, alice_laptop, bob_phone):
         assert await device.next_frame() == {"type": "group.message", "text": "héllo"}
     assert set(hub.local_user_ids()) == {alice.id, bob.id}

@@ -1,0 +1,248 @@
+/* One shared WebSocket message written to many sockets in one call (``Hub.send_to_users``).
+ *
+ * ``send(message, connections, threads)`` looks at each ``Connection``
+ * (server/gateway/hub.py) with the GIL held:
+ *
+ *   - ``closed``: skipped, as ``Connection.send_message`` would;
+ *   - its transport closing, its WebSocket closed, or its transport holding
+ *     unsent bytes (aiohttp's own frames, an earlier message the kernel did
+ *     not take): handed back to Python untouched, since those bytes must
+ *     leave first and the Python path applies the slow-reader limit;
+ *   - otherwise the socket's file descriptor (``fd``) is written directly.
+ *
+ * Then, with the GIL released, each of those descriptors gets ``send(2)``
+ * with MSG_DONTWAIT, the list split over up to ``threads`` threads. The
+ * transport's buffer being empty means everything written to it before is
+ * in the kernel, so the message follows it in order; nothing else writes to
+ * these sockets meanwhile, because the event loop's thread is here. A
+ * transport that is not closing still owns its descriptor, so the number
+ * cannot have been reused.
+ *
+ * Returns ``(sent, rest)``: how many sockets took the whole message, and a
+ * list of ``(connection, offset)`` for the others, ``offset`` being how many
+ * bytes the kernel took (0 for those handed back, for EAGAIN and for
+ * errors). The hub gives each the rest through its transport, which buffers
+ * it or meets the error again and closes the connection.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#define MAX_THREADS 16
+#define MIN_PER_THREAD 256 /* fewer sockets than this per extra thread: not worth starting one */
+
+static PyObject *s_closed, *s_fd, *s_transport, *s_ws, *s_is_closing, *s_get_write_buffer_size, *s__closing, *s__buffer;
+
+typedef struct {
+    const char *data;
+    Py_ssize_t length;
+    const int *fds;
+    Py_ssize_t *taken; /* out: bytes the kernel took, per descriptor */
+    Py_ssize_t count;
+} Share;
+
+static Py_ssize_t write_fd(int fd, const char *data, Py_ssize_t length) {
+    Py_ssize_t done = 0;
+    while (done < length) {
+        ssize_t n = send(fd, data + done, (size_t)(length - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+            done += n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            break; /* EAGAIN or an error: the transport takes over from ``done`` */
+    }
+    return done;
+}
+
+static void *write_share(void *arg) {
+    Share *share = arg;
+    for (Py_ssize_t i = 0; i < share->count; i++)
+        share->taken[i] = write_fd(share->fds[i], share->data, share->length);
+    return NULL;
+}
+
+static void write_all(const char *data, Py_ssize_t length, const int *fds, Py_ssize_t *taken, Py_ssize_t count, int threads) {
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (threads > 1 + count / MIN_PER_THREAD)
+        threads = (int)(1 + count / MIN_PER_THREAD);
+    if (threads < 1)
+        threads = 1;
+    Share shares[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    Py_ssize_t per = (count + threads - 1) / threads, at = 0;
+    for (int t = 0; t < threads; t++) {
+        Py_ssize_t n = count - at < per ? count - at : per;
+        shares[t] = (Share){data, length, fds + at, taken + at, n};
+        at += n;
+    }
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&ids[t], NULL, write_share, &shares[t]) == 0;
+    write_share(&shares[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            write_share(&shares[t]); /* no thread: this one does that share too */
+    }
+}
+
+/* Whether the transport is closing (1), holds unsent bytes (2), or neither (0); -1: a Python error.
+ *
+ * asyncio's selector transport keeps ``_closing`` and ``_buffer`` (empty when
+ * nothing waits) in its instance dict: a lookup each, where ``is_closing()``
+ * and ``get_write_buffer_size()`` cost a Python call each (0.6 µs of the
+ * 0.7 µs per socket this module spent in user mode with them). A transport
+ * without them is asked through those methods. */
+static int transport_state(PyObject *transport) {
+    PyObject *closing = PyObject_GetAttr(transport, s__closing);
+    PyObject *buffer = closing == NULL ? NULL : PyObject_GetAttr(transport, s__buffer);
+    Py_ssize_t buffered;
+    int truth;
+    if (buffer != NULL) {
+        truth = PyObject_IsTrue(closing);
+        buffered = truth == 0 ? PyObject_Length(buffer) : 0;
+        Py_DECREF(closing);
+        Py_DECREF(buffer);
+    } else {
+        Py_XDECREF(closing);
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return -1;
+        PyErr_Clear();
+        PyObject *value = PyObject_CallMethodNoArgs(transport, s_is_closing);
+        truth = value == NULL ? -1 : PyObject_IsTrue(value);
+        Py_XDECREF(value);
+        buffered = 0;
+        if (truth == 0) {
+            value = PyObject_CallMethodNoArgs(transport, s_get_write_buffer_size);
+            buffered = value == NULL ? -1 : PyLong_AsSsize_t(value);
+            Py_XDECREF(value);
+        }
+    }
+    if (truth < 0 || buffered < 0)
+        return -1;
+    return truth ? 1 : buffered ? 2 : 0;
+}
+
+/* 1: write directly; 0: skip (closed); 2: hand back to Python; -1: a Python error. */
+static int classify(PyObject *connection, int *fd) {
+    PyObject *value = PyObject_GetAttr(connection, s_closed);
+    if (value == NULL)
+        return -1;
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    if (truth != 0)
+        return truth < 0 ? -1 : 0;
+    PyObject *transport = PyObject_GetAttr(connection, s_transport);
+    if (transport == NULL)
+        return -1;
+    int state = transport_state(transport);
+    Py_DECREF(transport);
+    if (state != 0)
+        return state < 0 ? -1 : 2;
+    PyObject *ws = PyObject_GetAttr(connection, s_ws);
+    if (ws == NULL)
+        return -1;
+    value = PyObject_GetAttr(ws, s_closed);
+    Py_DECREF(ws);
+    truth = value == NULL ? -1 : PyObject_IsTrue(value);
+    Py_XDECREF(value);
+    if (truth != 0)
+        return truth < 0 ? -1 : 2;
+    value = PyObject_GetAttr(connection, s_fd);
+    if (value == NULL)
+        return -1;
+    long number = PyLong_AsLong(value);
+    Py_DECREF(value);
+    if (number == -1 && PyErr_Occurred())
+        return -1;
+    if (number < 0)
+        return 2;
+    *fd = (int)number;
+    return 1;
+}
+
+static int add_rest(PyObject *rest, PyObject *connection, Py_ssize_t offset) {
+    PyObject *item = Py_BuildValue("(On)", connection, offset);
+    if (item == NULL)
+        return -1;
+    int failed = PyList_Append(rest, item);
+    Py_DECREF(item);
+    return failed;
+}
+
+static PyObject *fanout_send(PyObject *module, PyObject *args) {
+    Py_buffer message;
+    PyObject *connections_arg;
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*Oi:send", &message, &connections_arg, &threads))
+        return NULL;
+    PyObject *result = NULL, *rest = NULL;
+    int *fds = NULL;
+    Py_ssize_t *taken = NULL, *which = NULL;
+    PyObject *connections = PySequence_Fast(connections_arg, "connections must be a sequence");
+    if (connections == NULL)
+        goto done;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(connections), direct = 0, sent = 0;
+    PyObject **items = PySequence_Fast_ITEMS(connections);
+    rest = PyList_New(0);
+    fds = PyMem_Malloc(sizeof(int) * (count ? count : 1));
+    taken = PyMem_Malloc(sizeof(Py_ssize_t) * (count ? count : 1));
+    which = PyMem_Malloc(sizeof(Py_ssize_t) * (count ? count : 1));
+    if (rest == NULL || fds == NULL || taken == NULL || which == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int fd = -1, kind = classify(items[i], &fd);
+        if (kind < 0 || (kind == 2 && add_rest(rest, items[i], 0) < 0))
+            goto done;
+        if (kind == 1) {
+            fds[direct] = fd;
+            which[direct++] = i;
+        }
+    }
+    if (direct) {
+        Py_BEGIN_ALLOW_THREADS
+        write_all(message.buf, message.len, fds, taken, direct, threads);
+        Py_END_ALLOW_THREADS
+    }
+    for (Py_ssize_t d = 0; d < direct; d++) {
+        if (taken[d] == message.len)
+            sent++;
+        else if (add_rest(rest, items[which[d]], taken[d]) < 0)
+            goto done;
+    }
+    result = Py_BuildValue("(nO)", sent, rest);
+done:
+    PyMem_Free(fds);
+    PyMem_Free(taken);
+    PyMem_Free(which);
+    Py_XDECREF(rest);
+    Py_XDECREF(connections);
+    PyBuffer_Release(&message);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"send", fanout_send, METH_VARARGS,
+     "send(message, connections, threads) -> (sent, [(connection, offset), ...]): write one message to many sockets."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_fanout", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__fanout(void) {
+    if (!(s_closed = PyUnicode_InternFromString("closed")) || !(s_fd = PyUnicode_InternFromString("fd"))
+        || !(s_transport = PyUnicode_InternFromString("_transport")) || !(s_ws = PyUnicode_InternFromString("_ws"))
+        || !(s_is_closing = PyUnicode_InternFromString("is_closing"))
+        || !(s_get_write_buffer_size = PyUnicode_InternFromString("get_write_buffer_size"))
+        || !(s__closing = PyUnicode_InternFromString("_closing")) || !(s__buffer = PyUnicode_InternFromString("_buffer")))
+        return NULL;
+    return PyModule_Create(&module_def);
+}
