@@ -56,7 +56,7 @@ from rooms.media import rtp  # noqa: E402
 from rooms.media.probe import VP8, ProbeClient  # noqa: E402
 from rooms.media.processes import ProcessRouter, read_message, write_message  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
-from rtp_clients import Poller, count_rtp, expected_and_received  # noqa: E402  (bench/, beside this file)
+from rtp_clients import Poller, count_decrypted, expected_and_received  # noqa: E402  (bench/, beside this file)
 
 JANUS = "/usr/bin/janus"
 JANUS_LIBS = Path("/usr/lib/x86_64-linux-gnu/janus")
@@ -306,17 +306,11 @@ class CountingClient(ProbeClient):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.counting = False
-        self.streams: dict[int, list[int]] = {}  # ssrc -> [first, highest extended, count]
+        self.streams = self.transport.streams  # ssrc -> ReceiveState, counted by the reader (rtp_clients.count_decrypted)
+        self.transport.on_rtp = lambda data: count_decrypted(self.streams, data, 0)
         self.frame = 0
         self.audio_level = 20  # RFC 6464 -dBov
         self.video_ts = secrets.randbits(32)
-        self.transport.peek_rtp = self._peek
-
-    def _peek(self, data: bytes) -> bool:
-        if self.counting:
-            count_rtp(self.streams, data)
-        return False
 
     def send_tick(self) -> None:
         """20 ms of a talking participant with its camera on: one audio packet, one two-packet VP8 frame."""
@@ -481,15 +475,13 @@ async def client_process(args) -> None:
     window[:] = schedule["window_start"], schedule["window_end"]
     await asyncio.sleep(max(0.0, schedule["window_start"] - time.monotonic()))
     for client in receivers:
-        client.counting = True
+        client.streams.clear()  # counting starts: each stream from its first packet in the window
     await asyncio.sleep(max(0.0, schedule["window_end"] - time.monotonic()))
-    for client in receivers:
-        client.counting = False
+    streams = [s for c in receivers for s in c.streams.values()]
+    expected, received = expected_and_received(streams)  # the window's counts, read as it ends
     stop.set()
     ticks = await sender
     await polling
-    streams = [s for c in receivers for s in c.streams.values()]
-    expected, received = expected_and_received(streams)
     write_message(writer, {
         "op": "result", "sent": ticks * len(published) * PACKETS_PER_TICK, "received": received,
         "expected": expected, "streams": len(streams),

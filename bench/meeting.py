@@ -52,7 +52,7 @@ from rooms.media.probe import OPUS, ProbeClient  # noqa: E402
 from rooms.media.transport import restrict_host_addresses  # noqa: E402
 
 import janus_videoroom  # noqa: E402  (bench/, beside this file)
-from rtp_clients import Poller, count_rtp, expected_and_received  # noqa: E402  (bench/, beside this file)
+from rtp_clients import Poller, count_decrypted, expected_and_received  # noqa: E402  (bench/, beside this file)
 
 _FRAME = struct.Struct("!I")
 _STAMP = struct.Struct("!d")
@@ -73,23 +73,27 @@ class BenchClient(ProbeClient):
     """A probe that counts every packet from its clear SRTP header and decrypts one in ``sample`` for latency.
 
     Counting per-slot sequence ranges needs only the header, which SRTP leaves
-    in the clear; decrypting everything would make the clients, not the SFU,
-    the bottleneck of a 2-core machine.
+    in the clear; the reader counts in C (``rtp_clients.count_decrypted``):
+    decrypting everything, or reading every packet in Python, would make the
+    clients, not the SFU, the bottleneck of a 2-core machine.
     """
 
     def __init__(self, *args, sample: int = 10, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.counting = False
         self.sample = sample
-        self.slots: dict[int, list[int]] = {}  # ssrc -> [first, highest extended, count]
+        self.slots = self.transport.streams  # ssrc -> ReceiveState
         self.histogram: dict[int, int] = {}
-        self.transport.peek_rtp = self._peek
-        self.transport.on_rtp = self._latency
+        self.transport.on_rtp = self._decrypted
 
-    def _peek(self, data: bytes) -> bool:
-        if not self.counting:
-            return False
-        return count_rtp(self.slots, data) % self.sample == 0
+    def start_counting(self) -> None:
+        self.slots.clear()  # each slot is counted from its first packet in the window
+        self.counting = True
+
+    def _decrypted(self, data: bytes) -> None:
+        count_decrypted(self.slots, data, self.sample)
+        if self.counting:
+            self._latency(data)
 
     def _latency(self, data: bytes) -> None:
         header = rtp.parse_header(data)
@@ -153,13 +157,22 @@ async def client_process(
     sent = 0
     ticks = 0
     padding = bytes(max(0, video_size - 2))
+    was_counting, counted = False, None  # counted: (expected, received), read as the window ends
     while True:
         now = time.monotonic()
         if now >= end + 0.3:
             break
         counting = start <= now < end
+        if counting != was_counting:
+            was_counting = counting
+            for client in clients.values():
+                if counting:
+                    client.start_counting()
+                else:
+                    client.counting = False
+            if not counting:
+                counted = expected_and_received([s for c in clients.values() for s in c.slots.values()])
         for name, client in ordered:
-            client.counting = counting
             client.send_audio(20 if name in talkers else 127)
             if counting:
                 sent += 1
@@ -174,9 +187,7 @@ async def client_process(
         ticks += 1
         next_tick += 0.02
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
-    for client in clients.values():
-        client.counting = False
-    expected, received = expected_and_received([s for c in clients.values() for s in c.slots.values()])
+    expected, received = counted
     histogram: dict[int, int] = {}
     for client in clients.values():
         for bucket, count in client.histogram.items():

@@ -7,33 +7,33 @@ from __future__ import annotations
 import asyncio
 import select
 
+from rooms.media._forward import ReceiveState
 from rooms.media.probe import ProbeClient
 
 POLL_INTERVAL = 0.001  # seconds between two reads of the clients' sockets
 
 
-def count_rtp(streams: dict[int, list[int]], data: bytes) -> int:
-    """Count one received SRTP packet in ``streams`` (ssrc -> [first, highest extended sequence, packets]); return its sequence number.
+def count_decrypted(streams: dict[int, ReceiveState], data: bytes, sample: int) -> None:
+    """Count an RTP packet that reached ``on_rtp`` (the first of its SSRC, or one the reader sampled) in ``streams``.
 
-    Only the header is read, which SRTP leaves in the clear: decrypting every
-    packet would make the clients, not the server, the bottleneck of a 2-core machine.
+    The client's reader (``_forward.receive``) counts the others in C from the
+    clear SRTP header, without decrypting them: decrypting, or even reading
+    every packet in Python, made the clients, not the server, the bottleneck
+    of a 2-core machine. A stream's first packet reaches Python (its SSRC is
+    not known yet), which adds the stream: afterwards one packet in
+    ``sample`` (0: none) is handed over decrypted.
     """
-    seq = (data[2] << 8) | data[3]
     ssrc = int.from_bytes(data[8:12], "big")
     stream = streams.get(ssrc)
     if stream is None:
-        streams[ssrc] = [seq, seq, 1]
-    else:
-        delta = (seq - stream[1]) & 0xFFFF
-        if delta < 0x8000:
-            stream[1] += delta
-        stream[2] += 1
-    return seq
+        stream = streams[ssrc] = ReceiveState()
+        stream.skippable, stream.sample = True, sample
+    stream.count((data[2] << 8) | data[3])
 
 
-def expected_and_received(streams: list[list[int]]) -> tuple[int, int]:
+def expected_and_received(streams: list[ReceiveState]) -> tuple[int, int]:
     """Packets the counted streams' sequence ranges span, and packets that arrived (the difference was lost)."""
-    return sum(s[1] - s[0] + 1 for s in streams), sum(s[2] for s in streams)
+    return sum(s.extended_highest - s.base_seq + 1 for s in streams), sum(s.received for s in streams)
 
 
 class Poller:

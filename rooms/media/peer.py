@@ -8,14 +8,12 @@ participant and never raises into the worker.
 from __future__ import annotations
 
 import secrets
-import struct
 import time
 from typing import TYPE_CHECKING
 
 from rooms.media import rtcp, rtp
 from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for
 from rooms.media.slot import Slot
-from rooms.media.speakers import AUDIBLE_LEVEL
 from rooms.media.track import Track
 from rooms.media.transport import PeerTransport
 
@@ -23,8 +21,6 @@ if TYPE_CHECKING:
     from rooms.media.worker import RoomState, Worker
 
 ERROR_REPORT_INTERVAL = 5.0
-SILENT_SAMPLE = 16  # one in this many skippable silent packets is still decrypted (see Peer.peek_rtp)
-_SSRC = struct.Struct("!I")
 
 
 class Peer:
@@ -33,11 +29,10 @@ class Peer:
         self.room = room
         self.participant_id = participant_id
         self.transport = PeerTransport(worker.certificate, self.on_rtp, self.on_rtcp)
-        self.transport.peek_rtp = self.peek_rtp
         self.rtcp_ssrc = secrets.randbits(32) or 1
         self.cname = secrets.token_hex(8)
         self.tracks: dict[str, Track] = {}  # mid -> publication
-        self.tracks_by_ssrc: dict[int, Track] = {}
+        self.tracks_by_ssrc: dict[int, Track] = self.transport.streams  # the reader skips silence by it (Track.skippable)
         self.slots: dict[str, Slot] = {}  # mid -> slot
         self.slots_by_ssrc: dict[int, Slot] = {}
         self.pinned: str | None = None
@@ -132,29 +127,6 @@ class Peer:
         if now - self._error_reported.get(kind, -ERROR_REPORT_INTERVAL) >= ERROR_REPORT_INTERVAL:
             self._error_reported[kind] = now
             self.worker.emit({"event": "error", "room": self.room.room_id, "participant": self.participant_id, "kind": kind, "message": message, "count": self.errors[kind]})
-
-    def peek_rtp(self, data: bytes) -> bool:
-        """Whether to decrypt an SRTP packet: not silent audio of a source nobody hears, except one in ``SILENT_SAMPLE``.
-
-        In a 300-seat meeting nearly every audio packet is such silence, and
-        decrypting, parsing and discarding it cost as much as forwarding. It is
-        counted from its clear header (receiver reports stay right) and dropped.
-        The sampled one keeps libsrtp's rollover counter in step with the
-        sequence numbers (it guesses the index from the last packet it saw) and
-        keeps the source known to speaker detection. A forged clear level can
-        only make the SFU skip a packet or decrypt one; decryption authenticates.
-        """
-        track = self.tracks_by_ssrc.get(_SSRC.unpack_from(data, 8)[0])
-        if track is None or not track.audio_level_id:
-            return True
-        level = rtp.clear_audio_level(data, track.audio_level_id)
-        if level is None or level <= AUDIBLE_LEVEL or track.owner in self.room.speakers.selected:
-            return True
-        track.silent_skipped += 1
-        if track.silent_skipped % SILENT_SAMPLE == 0:
-            return True
-        track.count((data[2] << 8) | data[3])
-        return False
 
     def on_rtp(self, data: bytes) -> None:
         try:

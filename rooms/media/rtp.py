@@ -129,36 +129,6 @@ def find_extension(data: bytes, header: RtpHeader, ext_id: int) -> tuple[int, in
     return None
 
 
-def clear_audio_level(data: bytes, ext_id: int) -> int | None:
-    """The RFC 6464 level of a packet still SRTP-protected, or None if it has none (or a malformed header).
-
-    SRTP (RFC 3711) encrypts the payload only: the header, its extensions
-    included, is in the clear, so the level can be read before paying for
-    decryption. It is not authenticated yet, which is why the SFU only uses it
-    to skip work (silence), never to forward anything.
-    """
-    size = len(data)
-    if size < FIXED_HEADER or not data[0] & 0x10:
-        return None
-    offset = FIXED_HEADER + 4 * (data[0] & 0x0F)
-    if offset + 4 > size:
-        return None
-    profile, words = _EXT_HEADER.unpack_from(data, offset)
-    end = offset + 4 + 4 * words
-    if profile != ONE_BYTE_PROFILE or end > size or end < offset + 6:
-        return None
-    if data[offset + 4] >> 4 == ext_id:  # the usual place: first element of the block
-        return data[offset + 5] & 0x7F
-    block = RtpHeader(False, 0, 0, 0, 0, profile, offset + 4, end, end, size)
-    try:
-        for found_id, start, _ in iter_extensions(data, block):
-            if found_id == ext_id:
-                return data[start] & 0x7F
-    except RtpError:
-        return None
-    return None
-
-
 def audio_level(data: bytes, header: RtpHeader, ext_id: int) -> tuple[bool, int] | None:
     """RFC 6464 ``(voice_activity, level)``; level is -dBov, 0 the loudest, 127 silence."""
     found = find_extension(data, header, ext_id)

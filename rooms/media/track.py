@@ -8,16 +8,32 @@ another hop.
 """
 from __future__ import annotations
 
+from rooms.media._forward import ReceiveState
 from rooms.media.keyframe import KeyframeRequestThrottle
-from rooms.media.munger import seq_delta
 from rooms.media.nack import RetransmissionCache
+from rooms.media.speakers import AUDIBLE_LEVEL
+
+SILENT_SAMPLE = 16  # one in this many skippable silent packets is still decrypted (see ``skippable``)
 
 
-class Track:
+class Track(ReceiveState):
+    """The receive statistics (``received``, ``base_seq``, ``extended_highest``, ``count``) are ``ReceiveState``'s (C).
+
+    While ``skippable`` (set by the worker for audio with a level whose owner is
+    not among the selected speakers), the reader (``_forward.receive``) counts
+    its silent packets from their clear header and drops them undecrypted,
+    except one in ``SILENT_SAMPLE``: in a 300-seat meeting nearly every audio
+    packet is such silence, and decrypting, parsing and discarding it cost as
+    much as forwarding. The sampled one keeps libsrtp's rollover counter in
+    step with the sequence numbers (it guesses the index from the last packet
+    it saw) and keeps the source known to speaker detection. A forged clear
+    level can only make the SFU skip a packet or decrypt one; decryption
+    authenticates.
+    """
+
     __slots__ = (
         "track_id", "room_id", "owner", "worker", "kind", "screen", "ssrc", "clock_rate", "audio_level_id",
-        "cache", "keyframes", "slots", "received", "base_seq", "highest_seq", "cycles",
-        "expected_prior", "received_prior", "last_sr", "last_sr_time", "remb", "silent_skipped", "held",
+        "cache", "keyframes", "slots", "expected_prior", "received_prior", "last_sr", "last_sr_time", "remb", "held",
     )
 
     def __init__(
@@ -33,36 +49,18 @@ class Track:
         self.ssrc = ssrc
         self.clock_rate = clock_rate
         self.audio_level_id = audio_level_id
+        self.level_id = audio_level_id or 0
+        self.audible = AUDIBLE_LEVEL
+        self.sample = SILENT_SAMPLE
         self.cache = RetransmissionCache(512 if kind == "video" else 128)
         self.keyframes = KeyframeRequestThrottle(1.0)
         self.slots: list = []  # local subscriber slots currently showing this track
-        self.received = 0
-        self.base_seq: int | None = None
-        self.highest_seq = 0
-        self.cycles = 0
         self.expected_prior = 0
         self.received_prior = 0
         self.last_sr = 0  # middle 32 bits of the last sender report's NTP time
         self.last_sr_time = 0.0
         self.remb: dict[int, int] = {}  # subscriber slot ssrc -> its latest REMB
-        self.silent_skipped = 0  # silent packets counted from their clear header and not decrypted (Peer.peek_rtp)
         self.held = False  # the host muted it (or stopped the video): its packets are dropped at ingress
-
-    def count(self, seq: int) -> None:
-        """RFC 3550 A.1-style receive statistics, for the receiver reports we send the publisher."""
-        self.received += 1
-        if self.base_seq is None:
-            self.base_seq = self.highest_seq = seq
-            return
-        delta = seq_delta(seq, self.highest_seq)
-        if delta > 0:
-            if seq < self.highest_seq:
-                self.cycles += 0x10000
-            self.highest_seq = seq
-
-    @property
-    def extended_highest(self) -> int:
-        return self.cycles + self.highest_seq
 
     def loss_report(self) -> tuple[int, int]:
         """``(fraction_lost_1_256, cumulative_lost)`` since the previous call; advances the interval."""

@@ -4,10 +4,11 @@ aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
 ``RTCIceTransport``, ``RTCDtlsTransport``). Two things are changed for an SFU:
 
 * receive: once DTLS is up, each ICE socket gets our own reader, which reads
-  up to ``READ_BATCH`` datagrams per event-loop callback and hands SRTP/SRTCP straight to
-  libsrtp and then to ``on_rtp(bytes)`` / ``on_rtcp(bytes)`` (``peek_rtp``
-  may first decide from the clear header that a packet is not worth
-  decrypting).
+  up to ``READ_BATCH`` datagrams per event-loop callback in C
+  (``_forward.receive``) and hands SRTP/SRTCP straight to libsrtp and then to
+  ``on_rtp(bytes)`` / ``on_rtcp(bytes)``. RTP of a stream in ``streams``
+  that may be skipped (silence nobody hears) is counted and dropped in C,
+  undecrypted, without any Python.
   aiortc's own path (STUN parse attempt, an asyncio queue, a task wake-up, an
   ``RtpPacket`` object, an ``RTCRtpReceiver`` with a jitter buffer and a
   decoder) is skipped entirely. STUN (consent checks) and DTLS datagrams still
@@ -33,9 +34,10 @@ from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTr
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer, RTCIceParameters, RTCIceTransport
 
 from rooms.media import srtp
+from rooms.media._forward import receive
 from rooms.media.offer import pairable
 
-RECV_BUFFER = 4096  # media datagrams fit an MTU; DTLS and STUN a few KiB
+RECV_BUFFER = 4096  # media datagrams fit an MTU; DTLS and STUN a few KiB (_forward.c's RECEIVE_BUFFER)
 READ_BATCH = 16  # datagrams read per readiness callback at most: a backlog drains fast, other sockets still get their turn
 SOCKET_RECEIVE_BUFFER = 4 * 1024 * 1024  # asked for each media socket; Linux grants up to net.core.rmem_max (doubled for its bookkeeping)
 
@@ -113,9 +115,9 @@ class PeerTransport:
     def __init__(self, certificate: RTCCertificate, on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None]) -> None:
         self.on_rtp = on_rtp
         self.on_rtcp = on_rtcp
-        # Optional look at each SRTP packet before decryption (its header is in the clear); returning
-        # False skips decrypting it. Load-test clients use it to count every packet but decrypt a sample.
-        self.peek_rtp: Callable[[bytes], bool] | None = None
+        # SSRC -> ReceiveState: RTP of a stream marked skippable is counted and dropped by the reader, undecrypted
+        # (the SFU's silent audio nobody hears; load-test clients count every packet and decrypt a sample).
+        self.streams: dict = {}
         self.gatherer = RTCIceGatherer(iceServers=[])
         self.ice = RTCIceTransport(self.gatherer)
         self.dtls = RawDtlsTransport(self.ice, [certificate], self)
@@ -197,44 +199,40 @@ class PeerTransport:
 
     def _make_reader(self, sock, slow_path: Callable[[bytes, tuple], None]) -> Callable[[], bool]:
         unprotect, unprotect_rtcp = self._unprotect, self._unprotect_rtcp
-        on_rtp, on_rtcp, peek = self.on_rtp, self.on_rtcp, self.peek_rtp
-        recvfrom = sock.recvfrom
+        on_rtp, on_rtcp, streams = self.on_rtp, self.on_rtcp, self.streams
+        fd = sock.fileno()
         remote = self._remote_addr
 
         def readable() -> bool:
             """Read up to ``READ_BATCH`` datagrams; True if it stopped at the bound (more may be waiting).
 
-            Reading until EAGAIN costs an exception per callback (1.8 µs here)
-            on a participant's socket, which rarely holds more than one packet;
-            reading one per callback let a backlog outgrow the receive buffer
-            whenever the worker was kept off the CPU for a moment. The bound
-            keeps the other sockets and the control channel served: the
-            selector is level-triggered, so what is left is read next round.
-            ``heard``: an authenticated packet, or STUN/DTLS from the
-            participant's address (not garbage from anyone).
+            Reading until the socket is empty lets a backlog drain before the
+            receive buffer overflows; the bound keeps the other sockets and the
+            control channel served: the selector is level-triggered, so what is
+            left is read next round. ``heard``: an authenticated packet, a
+            skipped one (its stream's SSRC), or STUN/DTLS from the participant's
+            address (not garbage from anyone).
             """
-            for _ in range(READ_BATCH):
-                try:
-                    data, addr = recvfrom(RECV_BUFFER)
-                except (BlockingIOError, InterruptedError):
-                    return False
-                except OSError:  # an ICMP error reported on the socket
-                    continue
-                if len(data) < 12 or not 127 < data[0] < 192:
+            media, other, skipped, more = receive(fd, streams, READ_BATCH)
+            if skipped:
+                self.heard = True
+            if other is not None:
+                for data, addr in other:
                     slow_path(data, addr)  # STUN consent checks, DTLS alerts
                     if addr == remote:
                         self.heard = True
-                    continue
-                try:
-                    if 192 <= data[1] <= 223:
-                        on_rtcp(unprotect_rtcp(data))
-                    elif peek is None or peek(data):
-                        on_rtp(unprotect(data))
-                except pylibsrtp.Error:
-                    self.srtp_errors += 1
-                    continue
-                self.heard = True
-            return True
+            if media is not None:
+                for data in media:
+                    try:
+                        if 192 <= data[1] <= 223:
+                            on_rtcp(unprotect_rtcp(data))
+                        else:
+                            on_rtp(unprotect(data))
+                    except pylibsrtp.Error:
+                        self.srtp_errors += 1
+                        continue
+                    self.heard = True
+            return more
 
         return readable
 

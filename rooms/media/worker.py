@@ -182,6 +182,7 @@ class Worker:
             room.screens.start(track.track_id)
         elif track.kind == "audio":
             room.audio_of[track.owner] = track
+            mark_skippable(room)
         else:
             room.camera_of[track.owner] = track
             room.order.add(track.owner)
@@ -367,6 +368,7 @@ class Worker:
             room.order.promote(dominant)
             if self.index == 0:  # every worker sees the same levels; one of them tells
                 self.emit({"event": "speaker", "room": room.room_id, "participant": dominant})
+        mark_skippable(room)
         self._reassign(room, now)
 
     def _reassign(self, room: RoomState, now: float | None = None) -> None:
@@ -402,6 +404,16 @@ class Worker:
             peer.layout = layout
             self.emit({"event": "layout", "room": room.room_id, "participant": peer.participant_id, "slots": layout})
         self._ask_keyframes_for_waiting(peer)
+
+
+def mark_skippable(room: RoomState) -> None:
+    """Let the readers drop the silence of every audio source with a level that is not a selected speaker (``Track``).
+
+    Whoever is selected is decrypted in full, silence included: it is forwarded.
+    """
+    selected = room.speakers.selected
+    for owner, track in room.audio_of.items():
+        track.skippable = bool(track.audio_level_id) and owner not in selected
 
 
 def place(slots: list, tracks: list[Track], stage: bool) -> None:

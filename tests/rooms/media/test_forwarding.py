@@ -5,10 +5,10 @@ import socket
 import pylibsrtp
 
 from rooms.media import rtp, srtp
-from rooms.media.peer import SILENT_SAMPLE, Peer
+from rooms.media._forward import clear_level, receive
 from rooms.media.slot import Slot
-from rooms.media.track import Track
-from rooms.media.worker import Worker
+from rooms.media.track import SILENT_SAMPLE, Track
+from rooms.media.worker import Worker, mark_skippable
 
 LEVEL_ID = 1
 
@@ -115,32 +115,60 @@ def test_the_fast_path_sends_what_the_munger_and_packet_for_make():
 
 def test_the_level_is_read_from_the_clear_header_of_an_srtp_packet():
     tx, _ = session_pair()
-    assert rtp.clear_audio_level(tx.protect(audio(1, 0, 7, level=127)), LEVEL_ID) == 127
-    assert rtp.clear_audio_level(tx.protect(audio(2, 0, 7, level=20)), LEVEL_ID) == 20
-    assert rtp.clear_audio_level(tx.protect(audio(3, 0, 7)), 5) is None
+    assert clear_level(tx.protect(audio(1, 0, 7, level=127)), LEVEL_ID) == 127
+    assert clear_level(tx.protect(audio(2, 0, 7, level=20)), LEVEL_ID) == 20
+    assert clear_level(tx.protect(audio(3, 0, 7)), 5) is None
     second = rtp.build_packet(payload_type=109, sequence=4, timestamp=0, ssrc=7, payload=b"x" * 20, extensions=[(3, b"ab"), (LEVEL_ID, b"\x28")])
-    assert rtp.clear_audio_level(tx.protect(second), LEVEL_ID) == 40  # not the first element of the block
+    assert clear_level(tx.protect(second), LEVEL_ID) == 40  # not the first element of the block
     no_extension = rtp.build_packet(payload_type=109, sequence=5, timestamp=0, ssrc=7, payload=b"x" * 20)
-    assert rtp.clear_audio_level(tx.protect(no_extension), LEVEL_ID) is None
+    assert clear_level(tx.protect(no_extension), LEVEL_ID) is None
 
 
-async def test_silence_of_an_unheard_source_is_counted_and_mostly_not_decrypted():
+def test_silence_of_an_unheard_source_is_counted_and_mostly_not_decrypted():
     worker = Worker(0, lambda event: None)
     room = worker.room("r")
-    peer = Peer(worker, room, "alice")
     track = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
-    peer.tracks_by_ssrc[track.ssrc] = track
+    room.audio_of["alice"] = track
+    streams = {track.ssrc: track}
     tx, _ = session_pair()
+    inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    inbox.bind(("127.0.0.1", 0))
+    inbox.setblocking(False)
+    outbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    outbox.connect(inbox.getsockname())
+
+    def through_reader(packets: list[bytes], limit: int = 1000) -> tuple[list[bytes], int, bool]:
+        for packet in packets:
+            outbox.send(packet)
+        media, other, skipped, more = receive(inbox.fileno(), streams, limit)
+        assert other is None
+        return media or [], skipped, more
+
     try:
-        silent = [peer.peek_rtp(tx.protect(audio(seq, 0, 0xA, level=127))) for seq in range(4 * SILENT_SAMPLE)]
-        assert silent.count(True) == 4  # one in SILENT_SAMPLE is decrypted anyway
-        assert track.received == 4 * SILENT_SAMPLE - 4  # the skipped ones still count for receiver reports
-        assert all(peer.peek_rtp(tx.protect(audio(seq, 0, 0xA, level=30))) for seq in range(100, 110))  # sound
+        mark_skippable(room)
+        silent = [tx.protect(audio(seq, 0, 0xA, level=127)) for seq in range(4 * SILENT_SAMPLE)]
+        passed, skipped, more = through_reader(silent)
+        assert passed == [silent[i] for i in range(SILENT_SAMPLE - 1, 4 * SILENT_SAMPLE, SILENT_SAMPLE)]  # one in SILENT_SAMPLE is decrypted anyway
+        assert skipped == track.received == 4 * SILENT_SAMPLE - 4 and not more  # the skipped ones still count for receiver reports
+        assert track.base_seq == 0 and track.extended_highest == 4 * SILENT_SAMPLE - 2
+        sound = [tx.protect(audio(seq, 0, 0xA, level=30)) for seq in range(100, 110)]
+        assert through_reader(sound)[0] == sound
         room.speakers.selected = ["alice"]  # heard: everything is decrypted, silence included
-        assert all(peer.peek_rtp(tx.protect(audio(seq, 0, 0xA, level=127))) for seq in range(200, 220))
-        assert peer.peek_rtp(tx.protect(audio(300, 0, 0xEE, level=127)))  # unknown SSRC: on_rtp counts it
+        mark_skippable(room)
+        heard = [tx.protect(audio(seq, 0, 0xA, level=127)) for seq in range(200, 220)]
+        assert through_reader(heard)[0] == heard
+        room.speakers.selected = []
+        mark_skippable(room)
+        unknown = tx.protect(audio(300, 0, 0xEE, level=127))
+        assert through_reader([unknown])[0] == [unknown]  # unknown SSRC: on_rtp counts it
+        assert through_reader(silent[:5], limit=3)[1:] == (3, True)  # stopped at the bound: more may be waiting
+        assert through_reader([])[1:] == (2, False)
+        outbox.send(b"\x00\x01 a STUN-looking datagram")
+        media, other, skipped, more = receive(inbox.fileno(), streams, 10)
+        assert media is None and other == [(b"\x00\x01 a STUN-looking datagram", outbox.getsockname())]
     finally:
-        await peer.close()
+        inbox.close()
+        outbox.close()
 
 
 def vp8_packet(seq: int, keyframe: bool) -> bytes:
