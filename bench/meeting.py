@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import struct
@@ -146,6 +147,7 @@ async def client_process(
             poller.add(client)
 
     await asyncio.gather(*(join(name) for name in names))
+    gc.freeze()  # the joined clients live to the end: a full collection in the window would stall this process's reading
     listener.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await listener

@@ -13,8 +13,8 @@ aiortc's ORTC objects do the connection work (``RTCIceGatherer``,
   ``RtpPacket`` object, an ``RTCRtpReceiver`` with a jitter buffer and a
   decoder) is skipped entirely. STUN (consent checks) and DTLS datagrams still
   go the aiortc way.
-* send: ``send_rtp(bytes)`` protects with libsrtp and calls the socket's own
-  ``sendto`` directly, synchronously (``rooms/media/srtp.py``); the
+* send: ``send_rtp(bytes)`` protects with libsrtp and calls the connected
+  socket's own ``send`` directly, synchronously (``rooms/media/srtp.py``); the
   forwarding loop uses ``egress`` (the libsrtp session and the connected
   socket's descriptor) from C, without any Python in between.
 
@@ -130,7 +130,7 @@ class PeerTransport:
         self.egress: tuple | None = None
         self._tx_session = None  # keeps egress's srtp_t alive
         self.readers: dict[int, Callable[[], bool]] = {}  # socket fd -> our reader, once connected (load-test clients poll them)
-        self._sendto: Callable | None = None
+        self._send: Callable | None = None
         self._remote_addr = None
         self._protect: Callable[[bytes], bytes] | None = None
         self._protect_rtcp: Callable[[bytes], bytes] | None = None
@@ -179,7 +179,7 @@ class PeerTransport:
         # datagram, and ``send`` skips parsing an address tuple (about 1 µs of a 6 µs send here). The
         # socket then only hears that address, which is the only one ICE still talks to after nomination.
         self._send_sock.connect(self._remote_addr)
-        self._sendto = self._send_sock.sendto
+        self._send = self._send_sock.send
         self._tx_session = self.dtls._tx_srtp
         self.egress = srtp.egress(self._tx_session, self._send_sock)
         self._protect, _, self._protect_rtcp, _ = srtp.bind(self._tx_session)
@@ -238,21 +238,21 @@ class PeerTransport:
 
     def send_rtp(self, packet: bytes) -> None:
         """Protect and send one RTP packet now (no-op until connected; dropped if the socket buffer is full)."""
-        if self._sendto is not None:
+        if self._send is not None:
             try:
-                self._sendto(self._protect(packet), self._remote_addr)
+                self._send(self._protect(packet))
             except OSError:  # buffer full, or an ICMP error reported on the connected socket
                 self.send_dropped += 1
 
     def send_rtcp(self, packet: bytes) -> None:
-        if self._sendto is not None:
+        if self._send is not None:
             try:
-                self._sendto(self._protect_rtcp(packet), self._remote_addr)
+                self._send(self._protect_rtcp(packet))
             except OSError:  # buffer full, or an ICMP error reported on the connected socket
                 self.send_dropped += 1
 
     async def stop(self) -> None:
-        self._sendto = None
+        self._send = None
         self.egress = None
         await self.dtls.stop()
         await self.ice.stop()

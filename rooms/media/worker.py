@@ -48,6 +48,7 @@ class RoomState:
         self.tracks: dict[int, Track] = {}
         self.peers: dict[str, Peer] = {}
         self.recorder = None  # a rooms.recording StageRecorder while the room is recorded
+        self.assigned_for: list | None = None  # speakers.selected as of the last _reassign
 
 
 class Worker:
@@ -363,16 +364,31 @@ class Worker:
                         peer.check_heard(now, self.media_timeout)
 
     def _select(self, room: RoomState, now: float) -> None:
+        """Re-rank the speakers; reassign every slot only if the ranking moved.
+
+        Everything else an assignment reads (tracks, pins, screen shares, offers)
+        reassigns when it changes, so with the same ranking every slot would
+        keep its source: in a 300-seat meeting that is most ticks, and one
+        reassignment of 150 local peers costs a few milliseconds of the
+        worker's loop. Waiting slots still ask for their keyframes.
+        """
         if room.speakers.tick(now):
             dominant = room.speakers.dominant
             room.order.promote(dominant)
             if self.index == 0:  # every worker sees the same levels; one of them tells
                 self.emit({"event": "speaker", "room": room.room_id, "participant": dominant})
+        elif room.speakers.selected == room.assigned_for:
+            for peer in room.peers.values():
+                self._ask_keyframes_for_waiting(peer)
+            if room.recorder is not None:
+                room.recorder.follow(room)
+            return
         mark_skippable(room)
         self._reassign(room, now)
 
     def _reassign(self, room: RoomState, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
+        room.assigned_for = list(room.speakers.selected)
         for peer in room.peers.values():
             self._assign(room, peer, now)
         if room.recorder is not None:
