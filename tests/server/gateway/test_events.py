@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select
 
 from server.accounts.models import User
 from server.appkeys import BUS
 from server.db import utcnow
 from server.gateway.events import USER_EVENTS_CHANNEL, emit
-from server.gateway.models import UserEvent
+from server.gateway.models import UserEvent, UserStream
 
 
 async def _people(db, count: int) -> list[int]:
@@ -59,4 +59,35 @@ async def test_emit_numbers_stores_and_announces_once_for_thousands_of_recipient
     assert (sample.type, sample.data) == ("test.notice", {"n": 1, "text": "héllo"})
     if backend == "postgresql":
         _, few = await _emit_counting_statements(db, people[:3], {"n": 3})
-        assert statements == few == 2, "emit's statements grew with the number of recipients"
+        assert statements == few == 1, "emit's statements grew with the number of recipients"
+
+
+async def test_every_user_has_a_stream_from_its_creation_and_its_events_go_with_it(db, backend):
+    kept, gone = await _people(db, 2)
+    async with db.transaction() as tx:
+        streams = dict((await tx.session.execute(select(UserStream.user_id, UserStream.last_seq).where(UserStream.user_id.in_([kept, gone])))).all())
+    assert streams == {kept: 0, gone: 0}
+    await _emit_counting_statements(db, [kept, gone], {"n": 1})
+    await _emit_counting_statements(db, [gone], {"n": 2})
+
+    async with db.transaction() as tx:
+        await tx.session.execute(delete(User).where(User.id == gone))
+    async with db.transaction() as tx:
+        left = (await tx.session.execute(select(UserEvent.user_id, UserEvent.seq).where(UserEvent.user_id.in_([kept, gone])))).all()
+        stream_of_gone = await tx.session.scalar(select(UserStream.user_id).where(UserStream.user_id == gone))
+    assert left == [(kept, 1)] and stream_of_gone is None
+
+
+async def test_a_user_that_no_longer_exists_gets_nothing_and_the_others_get_the_event(app, db, backend):
+    alice, bob = await _people(db, 2)
+    async with db.transaction() as tx:
+        await tx.session.execute(delete(User).where(User.id == bob))
+    announced: list[dict] = []
+    app[BUS].subscribe(USER_EVENTS_CHANNEL, lambda payload: announced.append(json.loads(payload)))
+
+    seqs, _ = await _emit_counting_statements(db, [alice, bob], {"n": 1})
+
+    assert seqs == {alice: 1}
+    assert [m["users"] for m in announced] == [[[alice, 1]]]
+    async with db.transaction() as tx:
+        assert (await tx.session.execute(select(UserEvent.user_id).where(UserEvent.user_id.in_([alice, bob])))).scalars().all() == [alice]
