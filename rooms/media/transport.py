@@ -72,9 +72,15 @@ def _ignore_unpairable_senders(protocol) -> None:
     and it would then send checks there.
     """
     receive = protocol.datagram_received
+    verdicts: dict[str, bool] = {}  # sender -> pairable: consent checks come from the same address every few seconds
 
     def datagram_received(data: bytes, addr: tuple) -> None:
-        if pairable(addr[0], _host_addresses):
+        verdict = verdicts.get(addr[0])
+        if verdict is None:
+            if len(verdicts) >= 16:  # garbage from many addresses keeps it bounded
+                verdicts.clear()
+            verdict = verdicts[addr[0]] = pairable(addr[0], _host_addresses)
+        if verdict:
             receive(data, addr)
 
     protocol.datagram_received = datagram_received
