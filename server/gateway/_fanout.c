@@ -1,7 +1,8 @@
 /* One shared WebSocket message written to many sockets in one call (``Hub.send_to_users``).
  *
- * ``send(message, connections, threads)`` looks at each ``Connection``
- * (server/gateway/hub.py) with the GIL held:
+ * ``send(message, user_ids, connections, threads)`` looks up each user's
+ * sockets in ``connections`` (the hub's dict of user id -> tuple of
+ * ``Connection``, server/gateway/hub.py) and looks at each with the GIL held:
  *
  *   - ``closed``: skipped, as ``Connection.send_message`` would;
  *   - its transport closing, its WebSocket closed, or its transport holding
@@ -175,63 +176,95 @@ static int add_rest(PyObject *rest, PyObject *connection, Py_ssize_t offset) {
     return failed;
 }
 
+/* The sockets to write directly: descriptors and their connections (new references), grown as needed. */
+typedef struct {
+    int *fds;
+    PyObject **which;
+    Py_ssize_t count, capacity;
+} Direct;
+
+/* Sort one connection into ``direct`` or ``rest``; -1 on a Python error. */
+static int sort(PyObject *connection, PyObject *rest, Direct *direct) {
+    int fd = -1, kind = classify(connection, &fd);
+    if (kind < 0 || (kind == 2 && add_rest(rest, connection, 0) < 0))
+        return -1;
+    if (kind != 1)
+        return 0;
+    if (direct->count == direct->capacity) {
+        Py_ssize_t capacity = direct->capacity ? 2 * direct->capacity : 1024;
+        int *fds = PyMem_Realloc(direct->fds, sizeof(int) * capacity);
+        if (fds != NULL)
+            direct->fds = fds;
+        PyObject **which = fds == NULL ? NULL : PyMem_Realloc(direct->which, sizeof(PyObject *) * capacity);
+        if (which == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        direct->which = which;
+        direct->capacity = capacity;
+    }
+    direct->fds[direct->count] = fd;
+    Py_INCREF(connection);
+    direct->which[direct->count++] = connection;
+    return 0;
+}
+
 static PyObject *fanout_send(PyObject *module, PyObject *args) {
     Py_buffer message;
-    PyObject *connections_arg;
+    PyObject *user_ids_arg, *connections;
     int threads;
-    if (!PyArg_ParseTuple(args, "y*Oi:send", &message, &connections_arg, &threads))
+    if (!PyArg_ParseTuple(args, "y*OO!i:send", &message, &user_ids_arg, &PyDict_Type, &connections, &threads))
         return NULL;
     PyObject *result = NULL, *rest = NULL;
-    int *fds = NULL;
-    Py_ssize_t *taken = NULL, *which = NULL;
-    PyObject *connections = PySequence_Fast(connections_arg, "connections must be a sequence");
-    if (connections == NULL)
+    Direct direct = {NULL, NULL, 0, 0};
+    Py_ssize_t *taken = NULL, sent = 0;
+    PyObject *user_ids = PySequence_Fast(user_ids_arg, "user_ids must be iterable");
+    if (user_ids == NULL || (rest = PyList_New(0)) == NULL)
         goto done;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(connections), direct = 0, sent = 0;
-    PyObject **items = PySequence_Fast_ITEMS(connections);
-    rest = PyList_New(0);
-    fds = PyMem_Malloc(sizeof(int) * (count ? count : 1));
-    taken = PyMem_Malloc(sizeof(Py_ssize_t) * (count ? count : 1));
-    which = PyMem_Malloc(sizeof(Py_ssize_t) * (count ? count : 1));
-    if (rest == NULL || fds == NULL || taken == NULL || which == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        int fd = -1, kind = classify(items[i], &fd);
-        if (kind < 0 || (kind == 2 && add_rest(rest, items[i], 0) < 0))
+    PyObject **ids = PySequence_Fast_ITEMS(user_ids);
+    for (Py_ssize_t u = 0; u < PySequence_Fast_GET_SIZE(user_ids); u++) {
+        PyObject *sockets = PyDict_GetItemWithError(connections, ids[u]); /* borrowed */
+        if (sockets == NULL && PyErr_Occurred())
             goto done;
-        if (kind == 1) {
-            fds[direct] = fd;
-            which[direct++] = i;
+        if (sockets != NULL && !PyTuple_Check(sockets)) {
+            PyErr_SetString(PyExc_TypeError, "connections must map user ids to tuples");
+            goto done;
         }
+        for (Py_ssize_t i = 0; sockets != NULL && i < PyTuple_GET_SIZE(sockets); i++)
+            if (sort(PyTuple_GET_ITEM(sockets, i), rest, &direct) < 0)
+                goto done;
     }
-    if (direct) {
+    if (direct.count) {
+        if ((taken = PyMem_Malloc(sizeof(Py_ssize_t) * direct.count)) == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
         Py_BEGIN_ALLOW_THREADS
-        write_all(message.buf, message.len, fds, taken, direct, threads);
+        write_all(message.buf, message.len, direct.fds, taken, direct.count, threads);
         Py_END_ALLOW_THREADS
     }
-    for (Py_ssize_t d = 0; d < direct; d++) {
+    for (Py_ssize_t d = 0; d < direct.count; d++) {
         if (taken[d] == message.len)
             sent++;
-        else if (add_rest(rest, items[which[d]], taken[d]) < 0)
+        else if (add_rest(rest, direct.which[d], taken[d]) < 0)
             goto done;
     }
     result = Py_BuildValue("(nO)", sent, rest);
 done:
-    PyMem_Free(fds);
+    for (Py_ssize_t d = 0; d < direct.count; d++)
+        Py_DECREF(direct.which[d]);
+    PyMem_Free(direct.fds);
+    PyMem_Free(direct.which);
     PyMem_Free(taken);
-    PyMem_Free(which);
     Py_XDECREF(rest);
-    Py_XDECREF(connections);
+    Py_XDECREF(user_ids);
     PyBuffer_Release(&message);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"send", fanout_send, METH_VARARGS,
-     "send(message, connections, threads) -> (sent, [(connection, offset), ...]): write one message to many sockets."},
+     "send(message, user_ids, connections, threads) -> (sent, [(connection, offset), ...]): write one message to many sockets."},
     {NULL, NULL, 0, NULL},
 };
 

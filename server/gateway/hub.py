@@ -287,9 +287,7 @@ class Hub:
     def send_to_users(self, user_ids: Iterable[int], frame: Frame) -> int:
         """Write the same message bytes, built once, to every local socket of these users; returns how many sockets."""
         message = text_message(frame)
-        connections = self._connections
-        targets = [connection for user_id in user_ids for connection in connections.get(user_id, ())]
-        sent, rest = _fanout.send(message, targets, self._settings.ws_send_threads)
+        sent, rest = _fanout.send(message, user_ids, self._connections, self._settings.ws_send_threads)
         for connection, taken in rest:
             sent += connection.send_message(message, taken)
         WS_FRAMES.inc(sent)
