@@ -31,6 +31,10 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* Python ignores SIGPIPE anyway */
+#endif
+
 #define MAX_THREADS 16
 #define MIN_PER_THREAD 256 /* fewer sockets than this per extra thread: not worth starting one */
 

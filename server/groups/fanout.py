@@ -5,14 +5,15 @@ the client frame, already encoded by the node that stored the message
 (server/groups/events.py), so a node never decodes it: it finds which of
 the group's members have sockets here and hands the frame to
 ``hub.send_to_users``, which wraps it in a WebSocket header once and writes
-that one bytes object to each of their sockets.
+that one bytes object to all of their sockets in one call to C
+(server/gateway/_fanout.c).
 
 Finding them: a per-node cache of each group's member ids (a frozenset),
 filled from the database on first use and dropped when any node publishes
 ``group-members-changed`` for that group. Delivery intersects it with the
 hub's connected user ids by iterating the smaller of the two, so the cost on
-a node is O(min(members, local users)) set lookups, plus one transport
-write per local socket. A node with no sockets does nothing at all.
+a node is O(min(members, local users)) set lookups, plus one ``send(2)``
+per local socket. A node with no sockets does nothing at all.
 
 While a group's members are loading, its frames wait in arrival order and
 are delivered in that order once the set is known; later frames queue
