@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     ws_send_queue: int = Field(1024, description="Live events held for one WebSocket while it replays from the database; past this they are read back instead.")
     ws_send_buffer_kb: int = Field(256, description="Unsent kilobytes one WebSocket may have buffered; past this the device is not reading and is disconnected (4008).")
     ws_heartbeat_s: float = Field(20.0, description="Ping interval; a socket that misses a pong is closed.")
-    ws_send_threads: int = Field(1, ge=1, le=16, description="Threads writing one fan-out message to this node's sockets while the event loop waits; more help only with idle cores (not when the devices share them, as in bench/fanout.py).")
+    ws_send_threads: int = Field(2, ge=1, le=16, description="Threads writing one fan-out message to this node's sockets while the event loop waits (server/groups/DESIGN.md, Threads).")
     metrics_token: str = Field("", description="Bearer token for /metrics; empty means loopback callers only.")
     trusted_proxies: str = Field("", description="Comma-separated addresses or networks of reverse proxies (nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty means none.")
     log_level: str = Field("INFO", description="Python logging level.")
