@@ -9,7 +9,8 @@
  *     unsent bytes (aiohttp's own frames, an earlier message the kernel did
  *     not take): handed back to Python untouched, since those bytes must
  *     leave first and the Python path applies the slow-reader limit;
- *   - otherwise the socket's file descriptor (``fd``) is written directly.
+ *   - otherwise the socket's file descriptor (``fd``) is written directly,
+ *     unless it has none to give (-1: under TLS the socket carries ciphertext).
  *
  * Then, with the GIL released, each of those descriptors gets ``send(2)``
  * with MSG_DONTWAIT, the list split over up to ``threads`` threads. The
@@ -100,9 +101,9 @@ static void write_all(const char *data, Py_ssize_t length, const int *fds, Py_ss
  *
  * asyncio's selector transport keeps ``_closing`` and ``_buffer`` (empty when
  * nothing waits) in its instance dict: a lookup each, where ``is_closing()``
- * and ``get_write_buffer_size()`` cost a Python call each (0.6 µs of the
- * 0.7 µs per socket this module spent in user mode with them). A transport
- * without them is asked through those methods. */
+ * and ``get_write_buffer_size()`` cost a Python call each (the checks took
+ * 0.55 µs per socket this way, 0.81 µs with the methods, over 4,000 sockets
+ * with cold caches). A transport without them is asked through the methods. */
 static int transport_state(PyObject *transport) {
     PyObject *closing = PyObject_GetAttr(transport, s__closing);
     PyObject *buffer = closing == NULL ? NULL : PyObject_GetAttr(transport, s__buffer);

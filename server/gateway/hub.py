@@ -112,7 +112,7 @@ class Connection:
         self._writer = writer  # what ws.prepare() returned: its drain() waits for the transport to resume writing
         self._transport = request.transport
         self.closed = self._transport is None
-        self.fd = -1 if self.closed else self._transport.get_extra_info("socket").fileno()  # written by _fanout.c
+        self.fd = self._direct_fd()
         self._buffer_limit = buffer_limit
         self._stall_s = stall_s  # how long a replay may wait on a device that does not read
         self._close_with: tuple[int, str] | None = None  # the close this side started, done by the handler
@@ -123,6 +123,12 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<Connection user={self.user_id} session={self.session_id}>"
+
+    def _direct_fd(self) -> int:
+        """The descriptor ``_fanout.c`` may write to; -1 for none: under TLS the socket carries ciphertext."""
+        if self.closed or self._transport.get_extra_info("ssl_object") is not None:
+            return -1
+        return self._transport.get_extra_info("socket").fileno()
 
     def send(self, frame: Frame) -> bool:
         """Send one frame; never waits. False if the socket is closed (or was just closed as a slow reader)."""

@@ -60,7 +60,7 @@ async def pairs(hub):
     made: list[Pair] = []
     listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
 
-    async def make(count: int, *, send_buffer: int = 0, buffer_limit: int = 1 << 20) -> list[Pair]:
+    async def make(count: int, *, send_buffer: int = 0, buffer_limit: int = 1 << 20, tls: bool = False) -> list[Pair]:
         loop = asyncio.get_running_loop()
         for _ in range(count):
             peer = socket.create_connection(listener.getsockname())
@@ -69,6 +69,9 @@ async def pairs(hub):
                 ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
             peer.setblocking(False)
             transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+            if tls:  # what a TLS transport says; its socket would carry ciphertext
+                extra = transport.get_extra_info
+                transport.get_extra_info = lambda name, default=None: object() if name == "ssl_object" else extra(name, default)
             made.append(Pair(hub, len(made) + 1, transport, peer, buffer_limit))
         return made[-count:]
 
@@ -148,3 +151,12 @@ async def test_closed_sockets_are_skipped_and_a_reset_one_is_closed_by_its_trans
     assert closing_ws.connection.closed
     assert reset.transport.is_closing(), "the transport did not see the reset"
     assert await live.read(2 * len(text_message(b"{}"))) == text_message(b"{}") * 2
+
+
+async def test_a_tls_socket_is_never_written_to_directly(hub, pairs):
+    (pair,) = await pairs(1, tls=True)
+    message = text_message(b"{}")
+
+    assert hub.send_to_users([1], b"{}") == 1
+    assert pair.writes == [message], "the message did not go through the TLS transport"
+    assert await pair.read(len(message)) == message
