@@ -24,9 +24,10 @@ import json
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, String, any_, bindparam, insert, select, update
+from sqlalchemy import BigInteger, String, any_, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql
 
+from server.accounts.models import User
 from server.db import JSONType, Transaction, UTCDateTime, utcnow
 from server.gateway.models import UserEvent, UserStream
 
@@ -81,6 +82,14 @@ async def _emit_sqlite(tx: Transaction, users: list[int], type: str, data: dict,
     seqs: dict[int, int] = {}
     for start in range(0, len(users), _SQLITE_CHUNK):
         chunk = users[start : start + _SQLITE_CHUNK]
+        # SQLite drops a table's triggers when a migration rebuilds it (batch mode), and with them the one
+        # that gives new users their stream row: make any that are missing, for users that exist.
+        await session.execute(
+            insert(_streams).from_select(
+                ["user_id", "last_seq"],
+                select(User.id, literal(0, BigInteger)).where(User.id.in_(chunk), User.id.not_in(select(_streams.c.user_id))),
+            )
+        )
         advance = (
             update(_streams)
             .where(_streams.c.user_id.in_(chunk))

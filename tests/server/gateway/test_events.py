@@ -91,3 +91,17 @@ async def test_a_user_that_no_longer_exists_gets_nothing_and_the_others_get_the_
     assert [m["users"] for m in announced] == [[[alice, 1]]]
     async with db.transaction() as tx:
         assert (await tx.session.execute(select(UserEvent.user_id).where(UserEvent.user_id.in_([alice, bob])))).scalars().all() == [alice]
+
+
+async def test_on_sqlite_a_user_whose_stream_row_is_missing_still_gets_the_event(db, backend):
+    """SQLite loses a table's triggers when a migration rebuilds it; emit then makes the stream row itself."""
+    if backend != "sqlite":
+        return  # PostgreSQL keeps its triggers through ALTER TABLE
+    (alice,) = await _people(db, 1)
+    async with db.transaction() as tx:
+        await tx.session.execute(delete(UserStream).where(UserStream.user_id == alice))
+
+    first, _ = await _emit_counting_statements(db, [alice], {"n": 1})
+    second, _ = await _emit_counting_statements(db, [alice], {"n": 2})
+
+    assert (first, second) == ({alice: 1}, {alice: 2})
