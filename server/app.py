@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from server import capabilities
 from server.accounts.auth import auth_middleware
 from server.appkeys import BUS, DB, PRINCIPAL, SETTINGS
+from server.audit.context import RequestContext, current_request
 from server.bus import LocalBus
 from server.config import Settings
 from server.db import Database
@@ -26,6 +27,7 @@ PLATFORM_PARTS = (
     "server.openapi",
     "server.accounts.routes",
     "server.orgs.routes",
+    "server.audit.routes",
     "server.gateway.websocket",
     "server.files.routes",
     "server.groups.routes",
@@ -38,6 +40,7 @@ async def log_middleware(request: web.Request, handler):
     """One JSON line per request: route, status, time, caller. Never headers, bodies or query strings."""
     started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
+    context = current_request.set(RequestContext(request.remote, request_id))
     status = 500
     try:
         response = await handler(request)
@@ -48,6 +51,7 @@ async def log_middleware(request: web.Request, handler):
         status = e.status
         raise
     finally:
+        current_request.reset(context)
         elapsed = time.perf_counter() - started
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
         REQUESTS.labels(request.method, route, str(status)).observe(elapsed)

@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 
 from server.accounts.auth import GuestScope, hash_token, issue_session
 from server.accounts.models import DeviceSession, GuestInvite, User
+from server.audit.record import do_audit
 from server.config import Settings
 from server.db import Transaction, utcnow
 from server.errors import Forbidden, Gone, InvalidInput, NotFound
@@ -75,6 +76,8 @@ async def do_create_invite(
     )
     tx.session.add(invite)
     await tx.session.flush()
+    details = {"scope_kind": scope_kind, "scope_id": scope_id, "expires_at": invite.expires_at.isoformat(), "max_uses": max_uses}
+    await do_audit(tx, org.principal, "guest_invite.created", target=("guest_invite", invite.id), details=details)
     return token, invite
 
 
@@ -88,6 +91,7 @@ async def do_revoke_invite(tx: Transaction, org: "OrgContext", invite_id: int) -
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
         await tx.session.flush()
+        await do_audit(tx, org.principal, "guest_invite.revoked", target=("guest_invite", invite.id))
 
 
 async def do_join_as_guest(

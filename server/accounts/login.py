@@ -12,9 +12,11 @@ from server.accounts.models import DeviceSession, User
 from server.accounts.passwords import verify_password
 from server.accounts.ratelimit import Attempt, check_attempt_allowed, do_clear_account_failures, refuse
 from server.accounts.totp import do_use_totp_code
+from server.audit.record import Someone, do_audit_orgs
 from server.config import Settings
-from server.db import Database
+from server.db import Database, Transaction
 from server.errors import Unauthenticated
+from server.orgs.models import Membership
 
 BAD_CREDENTIALS = "wrong email or password"
 
@@ -55,6 +57,26 @@ async def do_login(
             token, device = await issue_session(
                 tx, user, days=settings.session_days, device_name=device_name, user_agent=user_agent, ip=ip
             )
+            await do_record_new_device(tx, user, device)
     if not second_factor_ok:
         await refuse(db, settings, attempt, Unauthenticated("this authenticator code is wrong or was already used", code="bad_totp"))
     return token, device, user
+
+
+async def do_record_new_device(tx: Transaction, user: User, device: DeviceSession) -> None:
+    """A sign-in from a device (name and browser) this account never used is written to each of its organisations' audit logs."""
+    seen = await tx.session.scalar(
+        select(DeviceSession.id)
+        .where(
+            DeviceSession.user_id == user.id,
+            DeviceSession.id != device.id,
+            DeviceSession.device_name == device.device_name,
+            DeviceSession.user_agent == device.user_agent,
+        )
+        .limit(1)
+    )
+    if seen is not None:
+        return
+    org_ids = (await tx.session.scalars(select(Membership.org_id).where(Membership.user_id == user.id))).all()
+    details = {"device_name": device.device_name, "user_agent": device.user_agent}
+    await do_audit_orgs(tx, Someone(user.id, user.name), "account.new_device_sign_in", org_ids, target=("session", device.id), details=details)

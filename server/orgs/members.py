@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from server.accounts.models import User
 from server.accounts.users import do_create_user
+from server.audit.record import do_audit
 from server.db import Transaction
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.orgs.access import OrgContext
@@ -79,6 +80,7 @@ async def do_add_member(tx: Transaction, actor: OrgContext, details: MemberDetai
         await get_department(tx, details.department_id, field="department_id")
     await _check_external_id_free(tx, external_id)
     user = await tx.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    linked = user is not None
     if user is None:
         user = await do_create_user(tx, name=display_name, email=email)
     elif await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
@@ -96,12 +98,14 @@ async def do_add_member(tx: Transaction, actor: OrgContext, details: MemberDetai
     )
     tx.session.add(member)
     await tx.session.flush()
+    await do_audit(tx, actor.principal, "member.added", target=("member", member.id), details={"role": member.role, "existing_account": linked})
     return member
 
 
 async def do_update_member(tx: Transaction, actor: OrgContext, member_id: int, changes: dict, *, phone_region: str) -> Membership:
     """Apply the fields present in ``changes`` (a PATCH body: absent means unchanged, null means cleared)."""
     member = await get_member(tx, member_id)
+    role_before = member.role
     if "role" in changes and changes["role"] is None:
         raise InvalidInput("role cannot be empty; it is one of member, admin, owner", field="role")
     if "role" in changes and changes["role"] != member.role:
@@ -126,6 +130,8 @@ async def do_update_member(tx: Transaction, actor: OrgContext, member_id: int, c
         await _check_external_id_free(tx, external_id, other_than=member.id)
         member.external_id = external_id
     await tx.session.flush()
+    details = {"fields": sorted(changes)} | ({"role": [role_before, member.role]} if member.role != role_before else {})
+    await do_audit(tx, actor.principal, "member.role_changed" if member.role != role_before else "member.updated", target=("member", member.id), details=details)
     return member
 
 
@@ -137,3 +143,4 @@ async def do_remove_member(tx: Transaction, actor: OrgContext, member_id: int) -
         await _check_another_owner(tx, member)
     await tx.session.delete(member)
     await tx.session.flush()
+    await do_audit(tx, actor.principal, "member.removed", target=("member", member_id), details={"role": member.role})

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from server.accounts.models import User
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.audit.record import do_audit
 from server.orgs.access import OrgContext
 from server.orgs.actions import do_create_org
 from server.orgs.departments import (
@@ -198,6 +199,9 @@ async def import_members(request: web.Request, org: OrgContext) -> ImportReportO
     settings = request.app[SETTINGS]
     async with received_file(request, max_bytes=settings.max_import_bytes) as path:
         report = await do_import_members(request.app[DB], org.org_id, path, phone_region=settings.default_phone_region)
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        counts = {"rows": report.rows, "created": report.created, "updated": report.updated, "failed": report.failed}
+        await do_audit(tx, org.principal, "members.imported", details=counts)
     return ImportReportOut(
         created=report.created,
         updated=report.updated,

@@ -1,0 +1,1 @@
+from tests.server.orgs.conftest import org  # noqa: F401  (the fixture)
