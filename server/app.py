@@ -28,6 +28,7 @@ PLATFORM_PARTS = (
     "server.accounts.routes",
     "server.orgs.routes",
     "server.audit.routes",
+    "server.personal_data.routes",
     "server.gateway.websocket",
     "server.files.routes",
     "server.groups.routes",

@@ -16,11 +16,12 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
 from server.config import Settings
 from server.errors import NotFound
-from server.files import tus
+from server.files import personal_data, tus
 from server.files.models import StoredFile
 from server.files.owners import FILE_OWNERS, file_owner
 from server.files.storage import files_dir
 from server.orgs.access import OrgContext
+from server.personal_data.parts import register_personal_data
 
 CHUNK_BYTES = 1 << 20
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # shown in the page; anything else is saved
@@ -62,5 +63,6 @@ async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
 
 def setup(app: web.Application) -> None:
     app[FILE_OWNERS] = {}
+    register_personal_data(app, personal_data.PART)
     app.router.add_routes(tus.routes)
     app.router.add_routes(routes)

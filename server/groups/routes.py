@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
-from server.groups import announcements, fanout, files, guests, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
+from server.groups import announcements, fanout, files, guests, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
 from server.groups.membership import (
     do_add_members,
@@ -58,6 +58,7 @@ from server.groups.schemas import (
     RoleIn,
 )
 from server.orgs.access import OrgContext
+from server.personal_data.parts import register_personal_data
 from server.web.routes import WEB_ROUTE_PREFIX
 
 routes = web.RouteTableDef()
@@ -331,3 +332,4 @@ def setup(app: web.Application) -> None:
     resync.setup(app)
     files.setup(app)
     search.setup(app)
+    register_personal_data(app, personal_data.PART)
