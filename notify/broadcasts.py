@@ -23,6 +23,7 @@ from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage, PushSubscription
 from notify.recipients import Recipient, one_of
+from server.audit.record import do_audit
 from server.db import Database, Transaction, UTCDateTime, utcnow
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
@@ -98,6 +99,8 @@ async def do_send_broadcast(
     tx.session.add(broadcast)
     await tx.session.flush()
     await emit(tx, [r.user_id for r in recipients], RECEIVED_EVENT, event_data(broadcast, org.principal.name))
+    details = {"recipients": len(recipients), "priority": priority, "policy": policy, "attachments": len(attachments)}
+    await do_audit(tx, org.principal, "broadcast.sent", target=("broadcast", broadcast.id), details=details)
     if tx.dialect != "postgresql":
         await do_store_recipients(tx, broadcast.id)
     return broadcast

@@ -13,7 +13,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from notify import attachments, callbacks, live, pages, routes
+    from notify import attachments, callbacks, live, pages, personal_data, routes
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.providers.configured import configured_provider
@@ -21,6 +21,7 @@ def setup(app: web.Application) -> None:
     from notify.workers import Workers
     from server.appkeys import BUS, DB, HUB, SETTINGS
     from server.files.owners import FileOwner, register_file_owner
+    from server.personal_data.parts import register_personal_data
 
     settings = NotifySettings()
     platform = app[SETTINGS]
@@ -30,6 +31,7 @@ def setup(app: web.Application) -> None:
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)
     register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read))
+    register_personal_data(app, personal_data.PART)
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)

@@ -45,6 +45,7 @@ from notify.schemas import (
 )
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.audit.record import do_audit
 from server.db import Transaction
 from server.errors import InvalidInput, NotFound
 from server.files.tus import create_upload
@@ -222,7 +223,9 @@ async def remind_again(request: web.Request, org: OrgContext) -> RemindOut:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         broadcast = await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id"))
         await check_may_send(tx, org)
-        return RemindOut(reminded=await do_remind(tx, broadcast, org.principal.name))
+        reminded = await do_remind(tx, broadcast, org.principal.name)
+        await do_audit(tx, org.principal, "broadcast.reminded", target=("broadcast", broadcast.id), details={"recipients": reminded})
+        return RemindOut(reminded=reminded)
 
 
 @routes.get(BROADCASTS + "/{broadcast_id}/mine")
@@ -259,6 +262,7 @@ async def put_policy(request: web.Request, body: PolicyIn, org: OrgContext) -> P
     """Set the organisation's default escalation policy (admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await do_set_default_policy(tx, body.model_dump())
+        await do_audit(tx, org.principal, "broadcast_policy.changed", details=body.model_dump())
     return PolicyOut(**body.model_dump())
 
 
@@ -288,6 +292,7 @@ async def grant_sender(request: web.Request, org: OrgContext) -> SenderOut:
             grant = BroadcastSender(org_id=org.org_id, user_id=user_id, granted_by=org.user_id)
             tx.session.add(grant)
             await tx.session.flush()
+            await do_audit(tx, org.principal, "broadcast_sender.granted", target=("user", user_id))
         return SenderOut.model_validate(grant)
 
 
@@ -298,7 +303,9 @@ async def revoke_sender(request: web.Request, org: OrgContext) -> None:
     user_id = path_int(request, "user_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await check_member(tx, user_id)
-        await tx.session.execute(delete(BroadcastSender).where(BroadcastSender.user_id == user_id))
+        revoked = await tx.session.execute(delete(BroadcastSender).where(BroadcastSender.user_id == user_id))
+        if revoked.rowcount:
+            await do_audit(tx, org.principal, "broadcast_sender.revoked", target=("user", user_id))
 
 
 @routes.get("/api/v1/notify/push-key")

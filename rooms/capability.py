@@ -13,17 +13,19 @@ from server.capabilities import Capability
 def setup(app: web.Application) -> None:
     from rooms.config import RoomsSettings
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.meetings import guests, routes  # noqa: F401  (guests registers the "meeting" scope)
+    from rooms.meetings import guests, personal_data, routes  # noqa: F401  (guests registers the "meeting" scope)
     from rooms import web as meeting_page
     from rooms.meetings.live import LiveMeetings
 
     from server.appkeys import DB, HUB, SETTINGS
+    from server.personal_data.parts import register_personal_data
 
     settings = app[ROOMS_SETTINGS] = RoomsSettings()
     platform = app[SETTINGS]
     app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform.secret_key, platform.node_name, platform.data_dir / "recordings")
     app[LIVE_MEETINGS].attach(app[HUB])
     app.router.add_routes(routes.routes)
+    register_personal_data(app, personal_data.PART)
     meeting_page.setup(app)
     app.cleanup_ctx.append(_run_media)
 
