@@ -1,6 +1,6 @@
 """The audit log: append-only, one row per recorded action, kept with its organisation.
 
-Revision ID: 0011_audit
+Revision ID: 0010_audit
 Revises: 0006_files
 
 Triggers refuse any UPDATE but the one the database itself makes when an
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0011_audit'
+revision = '0010_audit'
 down_revision = '0006_files'
 branch_labels = None
 depends_on = None
