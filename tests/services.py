@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,8 @@ POSTGRES_ADMIN_URL = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgr
 REDIS_URL = os.environ.get("MUSTER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("MUSTER_TEST_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
+# The one secret key every node of a test shares, long and random like a real one (muster serve refuses less).
+NODES_SECRET_KEY = secrets.token_urlsafe(48)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -148,7 +151,7 @@ def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, read
         upgrade(database_url)
         shared = os.environ | {
             "MUSTER_DATABASE_URL": database_url, "MUSTER_REDIS_URL": REDIS_URL,
-            "MUSTER_REDIS_PREFIX": f"muster-test-{uuid.uuid4().hex[:10]}:", "MUSTER_SECRET_KEY": "the-nodes-share-one-secret-key",
+            "MUSTER_REDIS_PREFIX": f"muster-test-{uuid.uuid4().hex[:10]}:", "MUSTER_SECRET_KEY": NODES_SECRET_KEY,
             "MUSTER_LOG_LEVEL": "WARNING", **(env or {}),
         }
         urls = []
