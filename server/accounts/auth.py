@@ -115,6 +115,12 @@ async def authenticate(db: Database, token: str, *, session_days: int) -> Princi
     return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest)
 
 
+def own_bearer_token(handler):
+    """Mark a handler whose bearer token is its own credential (the /metrics token), not a device session's."""
+    handler.__muster_own_bearer__ = True
+    return handler
+
+
 def bearer_token(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -128,7 +134,7 @@ async def auth_middleware(request: web.Request, handler):
 
     token = bearer_token(request)
     principal = None
-    if token is not None:
+    if token is not None and not getattr(request.match_info.handler, "__muster_own_bearer__", False):
         principal = await authenticate(request.app[DB], token, session_days=request.app[SETTINGS].session_days)
         if principal is None:
             raise Unauthenticated("this session has expired or was signed out; sign in again", code="session_invalid")
