@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.accounts.credentials import change_password, disable_totp
+from server.accounts.credentials import begin_totp, change_password, disable_totp
 from server.accounts.devices import do_revoke_device, list_devices
 from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, invite_url
 from server.accounts.login import do_login
@@ -20,12 +20,13 @@ from server.accounts.schemas import (
     MePatchIn,
     PasswordChangeIn,
     PasswordChangeOut,
+    TotpBeginIn,
     TotpCodeIn,
     TotpDisableIn,
     TotpEnrolmentOut,
     UserOut,
 )
-from server.accounts.totp import do_begin_totp, do_confirm_totp
+from server.accounts.totp import do_confirm_totp
 from server.accounts.users import do_rename_user
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
@@ -130,11 +131,12 @@ async def change_my_password(request: web.Request, body: PasswordChangeIn) -> Pa
 
 
 @routes.post("/api/v1/me/totp")
-@endpoint(response=TotpEnrolmentOut, status=201)
-async def begin_my_totp(request: web.Request) -> TotpEnrolmentOut:
-    """Start two-factor enrolment: a secret and QR code for an authenticator app (not on until confirmed)."""
-    async with request.app[DB].transaction() as tx:
-        enrolment = await do_begin_totp(tx, await tx.session.get(User, request[PRINCIPAL].user_id))
+@endpoint(body=TotpBeginIn, response=TotpEnrolmentOut, status=201)
+async def begin_my_totp(request: web.Request, body: TotpBeginIn) -> TotpEnrolmentOut:
+    """Start two-factor enrolment, proven by the password: a secret and QR code for an authenticator app (not on until confirmed)."""
+    enrolment = await begin_totp(
+        request.app[DB], request.app[SETTINGS], user_id=request[PRINCIPAL].user_id, ip=client_ip(request), password=body.password
+    )
     return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg)
 
 
@@ -151,14 +153,14 @@ async def confirm_my_totp(request: web.Request, body: TotpCodeIn) -> UserOut:
 @routes.delete("/api/v1/me/totp")
 @endpoint(body=TotpDisableIn, status=204)
 async def disable_my_totp(request: web.Request, body: TotpDisableIn) -> None:
-    """Turn two-factor sign-in off, proven by a current code or the password."""
+    """Turn two-factor sign-in off, proven by the password and a current code."""
     await disable_totp(
         request.app[DB],
         request.app[SETTINGS],
         user_id=request[PRINCIPAL].user_id,
         ip=client_ip(request),
-        code=body.code,
         password=body.password,
+        code=body.code,
     )
 
 
