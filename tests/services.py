@@ -57,6 +57,25 @@ def require_redis() -> None:
         missing("Redis at 127.0.0.1:6379")
 
 
+def require_redis_server() -> str:
+    """The redis-server program, for tests that run a Redis of their own (a password, a restart)."""
+    path = shutil.which("redis-server")
+    if not path:
+        missing("redis-server (apt-get install redis-server)")
+    return path
+
+
+def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float = 10) -> None:
+    """Wait until ``process`` listens on ``port``; fail if it exits or takes too long."""
+    deadline = time.monotonic() + timeout_s
+    while not port_open(host, port):
+        if process.poll() is not None:
+            pytest.fail(f"{process.args[0]} exited with {process.returncode} before listening on {port}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"nothing listened on {host}:{port} in {timeout_s} s")
+        time.sleep(0.05)
+
+
 def require_chromium() -> str:
     path = shutil.which(CHROMIUM) or shutil.which("chromium")
     if not path:
