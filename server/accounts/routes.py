@@ -5,7 +5,7 @@ from aiohttp import web
 
 from server.accounts.credentials import begin_totp, change_password, disable_totp
 from server.accounts.devices import do_revoke_device, list_devices
-from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, invite_url
+from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, guest_landing, invite_url
 from server.accounts.login import do_login
 from server.accounts.models import User
 from server.accounts.schemas import (
@@ -187,7 +187,7 @@ async def revoke_guest_invite(request: web.Request, org: OrgContext) -> None:
 @routes.post("/api/v1/guest-sessions")
 @endpoint(body=GuestSessionIn, response=GuestSessionOut, status=201, auth="none")
 async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSessionOut:
-    """Enter through a guest link: returns a token limited to what the link invites to."""
+    """Enter through a guest link: returns a token limited to what the link invites to, and the page to go to."""
     async with request.app[DB].transaction() as tx:
         token, device, user, scope = await do_join_as_guest(
             tx,
@@ -202,6 +202,7 @@ async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSess
         session_id=device.id,
         user=UserOut.model_validate(user),
         scope=GuestScopeOut(org_id=scope.org_id, kind=scope.kind, id=scope.id),
+        landing_url=await guest_landing(request.app[DB], scope),
     )
 
 

@@ -104,3 +104,4 @@ class GuestSessionOut(Out):
     session_id: int
     user: UserOut
     scope: GuestScopeOut
+    landing_url: str | None = Field(description="Path of the page of what the guest was invited to; null if it has none.")
