@@ -5,7 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from server.config import Settings
+from server.config import Settings, secret_key_problem
+
+GENERATE_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 def _settings_help() -> str:
@@ -27,13 +29,24 @@ def _serve_settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _serve_settings(args)
+    problem = secret_key_problem(settings.secret_key)
+    if problem:
+        sys.exit(
+            f"muster: refusing to start: {problem}. Anyone who guesses the key can forge signed links and meeting tickets.\n"
+            f"Generate one with  {GENERATE_KEY}  and set it (the same on every node), or leave it empty on a single node "
+            "to have one generated into MUSTER_DATA_DIR."
+        )
+    _serve(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from server.app import create_app
     from server.db.migrate import upgrade
     from server.observability import configure_logging
 
-    settings = _serve_settings(args)
     configure_logging(settings.log_level)
     if args.migrate:
         upgrade(settings.database_url)
@@ -60,7 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     upgrade(settings.database_url)
     demo = asyncio.run(seed_demo_database(settings.database_url))
     print(demo_banner(demo, settings.public_url), flush=True)
-    cmd_serve(args)
+    _serve(settings, args)  # the demo, on its own machine, may keep whatever key it was given
 
 
 def cmd_import_members(args: argparse.Namespace) -> None:

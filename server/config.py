@@ -5,11 +5,27 @@ in-process bus, and a secret key generated and kept beside the database.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_KEY_CHARS = 32
+# Words of placeholders in samples and tutorials, found without case or punctuation ("CHANGE-ME" is "changeme").
+# Short placeholders ("secret", "test") fail the length check anyway.
+_PLACEHOLDER_WORDS = ("changeme", "replaceme", "changethis", "yoursecret", "secretkeyhere")
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` must not sign anything (anyone could guess it and forge links and meeting tickets), or None if it may."""
+    folded = re.sub(r"[^a-z0-9]", "", key.lower())
+    if any(word in folded for word in _PLACEHOLDER_WORDS):
+        return "MUSTER_SECRET_KEY is still a placeholder from a sample"
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        return f"MUSTER_SECRET_KEY is {len(key)} characters; it needs at least {MIN_SECRET_KEY_CHARS}"
+    return None
 
 
 class Settings(BaseSettings):
@@ -19,7 +35,7 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy async URL; empty means sqlite+aiosqlite in data_dir.")
     redis_url: str = Field("", description="Redis URL for the bus between nodes; empty means the in-process bus (one node).")
     redis_prefix: str = Field("muster:", description="Prefix of this deployment's Redis channel names, so deployments (or test runs) can share a Redis.")
-    secret_key: str = Field("", description="Signs links and derives keys; empty means generated once into data_dir.")
+    secret_key: str = Field("", description=f"Signs links and derives keys; at least {MIN_SECRET_KEY_CHARS} characters, and `muster serve` refuses a placeholder. Empty means generated once into data_dir.")
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8080, description="Port to listen on.")
     public_url: str = Field("", description="URL users reach this server at (links, QR codes); empty means http://host:port.")
@@ -27,6 +43,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, description="Largest JSON or form body accepted; larger gets 413.")
     max_import_bytes: int = Field(64 << 20, description="Largest member import file accepted.")
     session_days: int = Field(30, description="Days a device session stays valid without use.")
+    session_max_days: int = Field(90, ge=1, description="Days after sign-in that a device session ends however much it is used; then the device signs in again.")
     login_max_failures: int = Field(5, description="Failed logins allowed per account, and x4 per address, in login_window_s.")
     login_window_s: int = Field(900, description="Window of the login rate limit, in seconds.")
     default_phone_region: str = Field("CN", description="Region used to read phone numbers written without a country code.")

@@ -7,6 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from server.accounts.auth import bearer_token, own_bearer_token
 from server.appkeys import BUS, DB, SETTINGS
 from server.errors import Forbidden
 
@@ -41,11 +42,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
+@own_bearer_token
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus metrics: with the metrics token if one is set, else to loopback callers only."""
     token = request.app[SETTINGS].metrics_token
     if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        given = bearer_token(request) or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise Forbidden("metrics need the metrics token")
     elif request.remote not in ("127.0.0.1", "::1"):

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,8 @@ POSTGRES_ADMIN_URL = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgr
 REDIS_URL = os.environ.get("MUSTER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("MUSTER_TEST_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
+# The one secret key every node of a test shares, long and random like a real one (muster serve refuses less).
+NODES_SECRET_KEY = secrets.token_urlsafe(48)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -52,6 +55,25 @@ def require_postgres() -> None:
 def require_redis() -> None:
     if not port_open("127.0.0.1", 6379):
         missing("Redis at 127.0.0.1:6379")
+
+
+def require_redis_server() -> str:
+    """The redis-server program, for tests that run a Redis of their own (a password, a restart)."""
+    path = shutil.which("redis-server")
+    if not path:
+        missing("redis-server (apt-get install redis-server)")
+    return path
+
+
+def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float = 10) -> None:
+    """Wait until ``process`` listens on ``port``; fail if it exits or takes too long."""
+    deadline = time.monotonic() + timeout_s
+    while not port_open(host, port):
+        if process.poll() is not None:
+            pytest.fail(f"{process.args[0]} exited with {process.returncode} before listening on {port}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"nothing listened on {host}:{port} in {timeout_s} s")
+        time.sleep(0.05)
 
 
 def require_chromium() -> str:
@@ -148,7 +170,7 @@ def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, read
         upgrade(database_url)
         shared = os.environ | {
             "MUSTER_DATABASE_URL": database_url, "MUSTER_REDIS_URL": REDIS_URL,
-            "MUSTER_REDIS_PREFIX": f"muster-test-{uuid.uuid4().hex[:10]}:", "MUSTER_SECRET_KEY": "the-nodes-share-one-secret-key",
+            "MUSTER_REDIS_PREFIX": f"muster-test-{uuid.uuid4().hex[:10]}:", "MUSTER_SECRET_KEY": NODES_SECRET_KEY,
             "MUSTER_LOG_LEVEL": "WARNING", **(env or {}),
         }
         urls = []

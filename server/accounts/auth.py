@@ -82,10 +82,11 @@ async def issue_session(
     return token, device
 
 
-async def authenticate(db: Database, token: str, *, session_days: int) -> Principal | None:
+async def authenticate(db: Database, token: str, *, session_days: int, session_max_days: int) -> Principal | None:
     """The principal for a bearer token, or None if it is unknown, revoked or expired.
 
-    Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes.
+    Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes,
+    but never past ``session_max_days`` after sign-in, so a stolen token kept busy still ends.
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
@@ -101,18 +102,25 @@ async def authenticate(db: Database, token: str, *, session_days: int) -> Princi
             return None
         device, name = row
         now = utcnow()
-        if device.revoked_at is not None or device.expires_at <= now:
+        end_of_life = device.created_at + dt.timedelta(days=session_max_days)
+        if device.revoked_at is not None or device.expires_at <= now or end_of_life <= now:
             return None
         if now - device.last_seen_at > _TOUCH_EVERY:
             await tx.session.execute(
                 update(DeviceSession)
                 .where(DeviceSession.id == device.id)
-                .values(last_seen_at=now, expires_at=now + dt.timedelta(days=session_days))
+                .values(last_seen_at=now, expires_at=min(now + dt.timedelta(days=session_days), end_of_life))
             )
     guest = None
     if device.guest_org_id is not None:
         guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
     return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest)
+
+
+def own_bearer_token(handler):
+    """Mark a handler whose bearer token is its own credential (the /metrics token), not a device session's."""
+    handler.__muster_own_bearer__ = True
+    return handler
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -128,8 +136,11 @@ async def auth_middleware(request: web.Request, handler):
 
     token = bearer_token(request)
     principal = None
-    if token is not None:
-        principal = await authenticate(request.app[DB], token, session_days=request.app[SETTINGS].session_days)
+    if token is not None and not getattr(request.match_info.handler, "__muster_own_bearer__", False):
+        settings = request.app[SETTINGS]
+        principal = await authenticate(
+            request.app[DB], token, session_days=settings.session_days, session_max_days=settings.session_max_days
+        )
         if principal is None:
             raise Unauthenticated("this session has expired or was signed out; sign in again", code="session_invalid")
     request[PRINCIPAL] = principal

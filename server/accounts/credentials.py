@@ -1,8 +1,11 @@
 """Changing how a person signs in (password, second factor), only after they prove it is them again.
 
 A stolen session must not be enough to take the account over, so these changes
-ask for the current password (or a TOTP code) and the answer is rate-limited
-like a sign-in: same counters, checked before verifying, a wrong answer counts.
+ask for the current password in the same request (and, to remove a second
+factor, a current code from it too), and the answer is rate-limited like a
+sign-in: same counters, checked before verifying, a wrong answer counts.
+Without this, whoever holds a session could enrol their own authenticator and
+lock the owner out, or remove the owner's second factor.
 """
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ from server.accounts.devices import do_revoke_other_sessions
 from server.accounts.models import User
 from server.accounts.passwords import hash_password, verify_password
 from server.accounts.ratelimit import Attempt, check_attempt_allowed, refuse
-from server.accounts.totp import do_disable_totp, do_use_totp_code
+from server.accounts.totp import TotpEnrolment, do_begin_totp, do_disable_totp, do_use_totp_code
 from server.config import Settings
 from server.db import Database
-from server.errors import Conflict, Forbidden, NotFound
+from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 async def _start_attempt(db: Database, settings: Settings, user_id: int, ip: str) -> tuple[User, Attempt]:
@@ -53,15 +56,24 @@ async def change_password(
         return await do_revoke_other_sessions(tx, user_id, keep_session_id=session_id)
 
 
-async def disable_totp(db: Database, settings: Settings, *, user_id: int, ip: str, code: str | None, password: str | None) -> None:
-    """Turn two-factor sign-in off (or cancel an unconfirmed enrolment), proven by a current code or the password."""
+async def begin_totp(db: Database, settings: Settings, *, user_id: int, ip: str, password: str) -> TotpEnrolment:
+    """Start two-factor enrolment, proven by the password: the new secret is shown only to the account's owner."""
+    await check_password_again(db, settings, user_id, ip, password, field="password")
+    async with db.transaction() as tx:
+        return await do_begin_totp(tx, await tx.session.get(User, user_id))
+
+
+async def disable_totp(db: Database, settings: Settings, *, user_id: int, ip: str, password: str, code: str | None) -> None:
+    """Turn two-factor sign-in off, proven by the password and a current code (an unconfirmed enrolment: the password)."""
     async with db.transaction() as tx:
         user = await tx.session.get(User, user_id)
         if user.totp_secret is None:
             raise Conflict("two-factor sign-in is not on")
-    if code is not None:
+        enabled = user.totp_enabled
+    if enabled and code is None:
+        raise InvalidInput("send a current code from the authenticator app as well as the password", field="code")
+    await check_password_again(db, settings, user_id, ip, password, field="password")
+    if enabled:
         await check_totp_code_again(db, settings, user_id, ip, code)
-    else:
-        await check_password_again(db, settings, user_id, ip, password or "", field="password")
     async with db.transaction() as tx:
         await do_disable_totp(tx, await tx.session.get(User, user_id))

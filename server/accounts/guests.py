@@ -1,10 +1,13 @@
 """Guests: people outside the organisation, let in by a link to one thing only.
 
 A capability says what guests can be invited to by registering a scope kind
-(``register_guest_scope("meeting", check)``); ``check(tx, org, scope_id)``
+(``register_guest_scope("meeting", check, landing=...)``); ``check(tx, org, scope_id)``
 runs inside a transaction of the inviting organisation and raises ``NotFound``
 if the thing is not there, or ``Forbidden`` if the inviter may not invite to
-it. The platform registers no kind itself.
+it. ``landing(tx, scope_id)``, in a transaction of that organisation, gives the
+path of the capability's page for the thing: the invite link opens ``/join``
+(server/web), which joins and then sends the guest there. The platform
+registers no kind itself.
 
 Anyone with the link's token (shown once, stored only as its SHA-256) becomes a
 ``kind="guest"`` user with a device session pinned to that organisation and
@@ -26,25 +29,38 @@ from server.accounts.auth import GuestScope, hash_token, issue_session
 from server.accounts.models import DeviceSession, GuestInvite, User
 from server.audit.record import do_audit
 from server.config import Settings
-from server.db import Transaction, utcnow
+from server.db import Database, Transaction, utcnow
 from server.errors import Forbidden, Gone, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from server.orgs.access import OrgContext
 
 GuestScopeCheck = Callable[[Transaction, "OrgContext", int], Awaitable[None]]
+GuestLanding = Callable[[Transaction, int], Awaitable[str]]
 SCOPE_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")  # fits guest_invites.scope_kind, String(32)
 
 _scope_checks: dict[str, GuestScopeCheck] = {}
+_landings: dict[str, GuestLanding] = {}
 
 
-def register_guest_scope(kind: str, check: GuestScopeCheck) -> None:
+def register_guest_scope(kind: str, check: GuestScopeCheck, *, landing: GuestLanding | None = None) -> None:
     """Let guests be invited to things of ``kind``; called from a capability's ``setup``."""
     if not SCOPE_KIND.match(kind):
         raise ValueError(f"guest scope kind {kind!r} must be 1-32 characters of a-z, 0-9, '_', '.', '-'")
     if kind in _scope_checks:
         raise ValueError(f"guest scope kind {kind!r} is already registered")
     _scope_checks[kind] = check
+    if landing is not None:
+        _landings[kind] = landing
+
+
+async def guest_landing(db: Database, scope: GuestScope) -> str | None:
+    """The path of the page of what the guest was invited to, or None if its kind has no page."""
+    landing = _landings.get(scope.kind)
+    if landing is None:
+        return None
+    async with db.transaction(org_id=scope.org_id) as tx:
+        return await landing(tx, scope.id)
 
 
 def invite_url(settings: Settings, token: str) -> str:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.accounts.credentials import change_password, disable_totp
+from server.accounts.credentials import begin_totp, change_password, disable_totp
 from server.accounts.devices import do_revoke_device, list_devices
-from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, invite_url
+from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, guest_landing, invite_url
 from server.accounts.login import do_login
 from server.accounts.models import User
 from server.accounts.schemas import (
@@ -20,12 +20,13 @@ from server.accounts.schemas import (
     MePatchIn,
     PasswordChangeIn,
     PasswordChangeOut,
+    TotpBeginIn,
     TotpCodeIn,
     TotpDisableIn,
     TotpEnrolmentOut,
     UserOut,
 )
-from server.accounts.totp import do_begin_totp, do_confirm_totp
+from server.accounts.totp import do_confirm_totp
 from server.accounts.users import do_rename_user
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
@@ -130,11 +131,12 @@ async def change_my_password(request: web.Request, body: PasswordChangeIn) -> Pa
 
 
 @routes.post("/api/v1/me/totp")
-@endpoint(response=TotpEnrolmentOut, status=201)
-async def begin_my_totp(request: web.Request) -> TotpEnrolmentOut:
-    """Start two-factor enrolment: a secret and QR code for an authenticator app (not on until confirmed)."""
-    async with request.app[DB].transaction() as tx:
-        enrolment = await do_begin_totp(tx, await tx.session.get(User, request[PRINCIPAL].user_id))
+@endpoint(body=TotpBeginIn, response=TotpEnrolmentOut, status=201)
+async def begin_my_totp(request: web.Request, body: TotpBeginIn) -> TotpEnrolmentOut:
+    """Start two-factor enrolment, proven by the password: a secret and QR code for an authenticator app (not on until confirmed)."""
+    enrolment = await begin_totp(
+        request.app[DB], request.app[SETTINGS], user_id=request[PRINCIPAL].user_id, ip=client_ip(request), password=body.password
+    )
     return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg)
 
 
@@ -151,14 +153,14 @@ async def confirm_my_totp(request: web.Request, body: TotpCodeIn) -> UserOut:
 @routes.delete("/api/v1/me/totp")
 @endpoint(body=TotpDisableIn, status=204)
 async def disable_my_totp(request: web.Request, body: TotpDisableIn) -> None:
-    """Turn two-factor sign-in off, proven by a current code or the password."""
+    """Turn two-factor sign-in off, proven by the password and a current code."""
     await disable_totp(
         request.app[DB],
         request.app[SETTINGS],
         user_id=request[PRINCIPAL].user_id,
         ip=client_ip(request),
-        code=body.code,
         password=body.password,
+        code=body.code,
     )
 
 
@@ -185,7 +187,7 @@ async def revoke_guest_invite(request: web.Request, org: OrgContext) -> None:
 @routes.post("/api/v1/guest-sessions")
 @endpoint(body=GuestSessionIn, response=GuestSessionOut, status=201, auth="none")
 async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSessionOut:
-    """Enter through a guest link: returns a token limited to what the link invites to."""
+    """Enter through a guest link: returns a token limited to what the link invites to, and the page to go to."""
     async with request.app[DB].transaction() as tx:
         token, device, user, scope = await do_join_as_guest(
             tx,
@@ -200,6 +202,7 @@ async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSess
         session_id=device.id,
         user=UserOut.model_validate(user),
         scope=GuestScopeOut(org_id=scope.org_id, kind=scope.kind, id=scope.id),
+        landing_url=await guest_landing(request.app[DB], scope),
     )
 
 

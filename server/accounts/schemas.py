@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from server.accounts.passwords import MIN_LENGTH
 from server.api import Model, Out
@@ -65,15 +65,13 @@ class TotpCodeIn(Model):
     code: str = Field(min_length=6, max_length=10)
 
 
-class TotpDisableIn(Model):
-    code: str | None = Field(None, min_length=6, max_length=10)
-    password: str | None = Field(None, min_length=1, max_length=1024)
+class TotpBeginIn(Model):
+    password: str = Field(min_length=1, max_length=1024)
 
-    @model_validator(mode="after")
-    def exactly_one_proof(self) -> "TotpDisableIn":
-        if (self.code is None) == (self.password is None):
-            raise ValueError("send either 'code' (from the authenticator app) or 'password', not both")
-        return self
+
+class TotpDisableIn(Model):
+    password: str = Field(min_length=1, max_length=1024)
+    code: str | None = Field(None, min_length=6, max_length=10, description="A current code; required while two-factor sign-in is on.")
 
 
 class GuestInviteIn(Model):
@@ -106,3 +104,4 @@ class GuestSessionOut(Out):
     session_id: int
     user: UserOut
     scope: GuestScopeOut
+    landing_url: str | None = Field(description="Path of the page of what the guest was invited to; null if it has none.")

@@ -51,9 +51,14 @@ class RedisBus:
         """The subscriber connection's CLIENT SETNAME, to find it in ``CLIENT LIST``."""
         return f"{self._prefix}bus-subscriber"
 
+    def client(self, **options) -> redis.Redis:
+        """A client for the bus's URL (not connected yet). The URL carries the password or ACL user
+        (``redis://user:password@host``) and TLS (``rediss://...?ssl_ca_certs=...``) to redis-py as is."""
+        return redis.from_url(self._url, **options)
+
     async def start(self) -> None:
         """Connect both connections; returns once every channel subscribed so far is confirmed by Redis."""
-        self._publisher = redis.from_url(self._url)
+        self._publisher = self.client()
         await self._publisher.ping()
         self._closing = False
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
@@ -137,9 +142,7 @@ class RedisBus:
     async def _connect_subscriber(self) -> None:
         # No retries inside redis-py: a lost connection must surface here, so
         # that we know to tell the reconnect listeners.
-        self._subscriber = redis.from_url(
-            self._url, retry=Retry(NoBackoff(), 0), socket_keepalive=True, client_name=self.subscriber_name
-        )
+        self._subscriber = self.client(retry=Retry(NoBackoff(), 0), socket_keepalive=True, client_name=self.subscriber_name)
         self._pubsub = self._subscriber.pubsub()
         self._subscribed = set()
         channels = list(self._handlers)

@@ -95,7 +95,9 @@ async def _authenticated_connection(request: web.Request, ws: web.WebSocketRespo
     hello = await _receive_hello(ws)
     if hello is None:
         return None
-    principal = await authenticate(request.app[DB], hello.token, session_days=settings.session_days)
+    principal = await authenticate(
+        request.app[DB], hello.token, session_days=settings.session_days, session_max_days=settings.session_max_days
+    )
     if principal is None:
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
         return None

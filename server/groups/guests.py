@@ -34,5 +34,10 @@ async def check_guest_invite(tx: Transaction, org: OrgContext, group_id: int) ->
         raise Forbidden("this group's owner does not allow guests")
 
 
+async def guest_landing(tx: Transaction, group_id: int) -> str:
+    """The group page, opened on this group of this organisation (a guest cannot list organisations)."""
+    return f"/groups?org={tx.org_id}&group={group_id}"
+
+
 # At import, so once per process however many apps are created (tests create many).
-guests.register_guest_scope(SCOPE_KIND, check_guest_invite)
+guests.register_guest_scope(SCOPE_KIND, check_guest_invite, landing=guest_landing)

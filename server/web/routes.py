@@ -1,4 +1,4 @@
-"""Pages: the HTML documents at ``/`` and ``/directory`` and the files under ``/static/``.
+"""Pages: the HTML documents at ``/``, ``/directory`` and ``/join`` (guest invite links) and the files under ``/static/``.
 
 Pages hold no data: their scripts fetch it from the JSON API with the bearer
 token kept in localStorage, so every page is the same static file for
@@ -36,6 +36,7 @@ SECURITY_HEADERS = {
 PAGES = {
     "/": "login.html",
     "/directory": "directory.html",
+    "/join": "join.html",
 }
 
 

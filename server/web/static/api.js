@@ -18,6 +18,14 @@ export function forgetToken() {
   localStorage.removeItem(TOKEN_KEY);
 }
 
+/** Signs this device out on the server (if its session still exists) and forgets the token. */
+export async function signOut() {
+  const token = savedToken();
+  forgetToken();
+  if (!token) return;
+  await fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+}
+
 /** An error answer of the API: {"error": {"code", "message", "field"}}. */
 export class ApiError extends Error {
   constructor(status, code, message, field) {

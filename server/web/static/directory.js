@@ -1,7 +1,7 @@
 // The directory page: the organisation's department tree and its members,
 // searchable, filtered by department, paged with the API's next_cursor.
 
-import { api, forgetToken, query } from "./api.js";
+import { api, query, signOut } from "./api.js";
 import { el, show, showMessage } from "./dom.js";
 
 const ORG_KEY = "muster.org";
@@ -36,7 +36,7 @@ const state = {
   listing: 0,
 };
 
-view.signOut.addEventListener("click", signOut);
+view.signOut.addEventListener("click", signOutHere);
 view.orgSelect.addEventListener("change", () => openOrg(Number(view.orgSelect.value)).catch(reportError));
 view.includeSub.addEventListener("change", () => listMembers());
 view.loadMore.addEventListener("click", () => listMembers({ more: true }));
@@ -179,14 +179,9 @@ function initials(name) {
   return letters.toUpperCase();
 }
 
-async function signOut() {
+async function signOutHere() {
   view.signOut.disabled = true;
-  try {
-    await api("/api/v1/auth/logout", { method: "POST" });
-  } catch {
-    // Signed out or not, this device forgets its token.
-  }
-  forgetToken();
+  await signOut(); // signed out or not, this device forgets its token
   location.assign("/");
 }
 

@@ -69,6 +69,21 @@ async def test_member_joins_with_account_and_a_guest_gets_a_scoped_session(clien
     assert (await client.get(f"/api/v1/orgs/{org.id}/meetings", headers=guest_headers)).status == 403
 
 
+async def test_a_guest_invite_to_a_meeting_leads_to_its_page_where_the_guest_session_joins(client, db, backend):
+    host, org = await org_with_host(client, db)
+    meeting = await create(client, host, org)
+    invite = await client.post(f"/api/v1/orgs/{org.id}/guest-invites", json={"scope_kind": "meeting", "scope_id": meeting["id"]}, headers=host.headers)
+    assert invite.status == 201, await invite.text()
+
+    resp = await client.post("/api/v1/guest-sessions", json={"invite_token": (await invite.json())["token"], "display_name": "Gail Guest"})
+    guest = await resp.json()
+
+    assert resp.status == 201, guest
+    assert guest["landing_url"] == f"/m/{link_token(meeting)}"
+    joined = await join(client, meeting, {"Authorization": f"Bearer {guest['token']}"})
+    assert joined.status == 200 and (await joined.json())["role"] == "guest"
+
+
 async def test_a_guest_without_display_name_is_told_what_is_missing(client, db, backend):
     host, org = await org_with_host(client, db)
     meeting = await create(client, host, org)

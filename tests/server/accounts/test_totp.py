@@ -1,4 +1,8 @@
-"""Two-factor sign-in with TOTP: enrolment, login with a code, replay refusal, turning it off."""
+"""Two-factor sign-in with TOTP: enrolment, login with a code, replay refusal, turning it off.
+
+Adding or removing the second factor needs the password in the same request (and
+removing it a current code too), so a stolen session cannot take the account over.
+"""
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
@@ -44,7 +48,7 @@ async def login(client, email: str, password: str = PASSWORD, code: str | None =
 async def enrol(client, headers) -> str:
     """Begin and confirm TOTP; the confirmation spends the code of the previous step."""
     wait_for_fresh_step()
-    begin = await client.post("/api/v1/me/totp", headers=headers)
+    begin = await client.post("/api/v1/me/totp", json={"password": PASSWORD}, headers=headers)
     assert begin.status == 201, await begin.text()
     secret = (await begin.json())["secret"]
     confirm = await client.post("/api/v1/me/totp/confirm", json={"code": totp_code(secret, -1)}, headers=headers)
@@ -55,7 +59,7 @@ async def enrol(client, headers) -> str:
 async def test_enrolment_returns_secret_uri_and_qr_but_is_not_on_until_confirmed(client, db, backend):
     alice = await person(client, db)
 
-    resp = await client.post("/api/v1/me/totp", headers=alice.headers)
+    resp = await client.post("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
 
     assert resp.status == 201
     body = await resp.json()
@@ -69,7 +73,7 @@ async def test_enrolment_returns_secret_uri_and_qr_but_is_not_on_until_confirmed
 
 async def test_confirming_with_a_wrong_code_leaves_totp_off(client, db, backend):
     alice = await person(client, db)
-    secret = (await (await client.post("/api/v1/me/totp", headers=alice.headers)).json())["secret"]
+    secret = (await (await client.post("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)).json())["secret"]
     wrong = str((int(totp_code(secret)) + 1) % 1_000_000).zfill(6)
 
     resp = await client.post("/api/v1/me/totp/confirm", json={"code": wrong}, headers=alice.headers)
@@ -133,28 +137,51 @@ async def test_code_of_a_step_before_the_last_used_one_is_refused(client, db, ba
 async def test_enrolling_again_while_on_is_a_conflict(client, db, backend):
     alice = await person(client, db)
     await enrol(client, alice.headers)
-    assert (await client.post("/api/v1/me/totp", headers=alice.headers)).status == 409
+    assert (await client.post("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)).status == 409
 
 
-async def test_disable_with_a_code_turns_totp_off(client, db, backend):
+async def test_enrolment_needs_the_password_so_a_stolen_session_cannot_add_a_second_factor(client, db, backend):
+    alice = await person(client, db)
+
+    without = await client.post("/api/v1/me/totp", json={}, headers=alice.headers)
+    wrong = await client.post("/api/v1/me/totp", json={"password": "not her password"}, headers=alice.headers)
+
+    assert without.status == 400 and "secret" not in await without.text()
+    assert wrong.status == 403 and (await wrong.json())["error"]["code"] == "wrong_password"
+    assert (await login(client, alice.email)).status == 200  # no second factor to lock her out with
+
+
+async def test_a_wrong_password_at_enrolment_counts_toward_the_rate_limit(client, db, backend):
+    alice = await person(client, db)
+    for _ in range(MAX_FAILURES):
+        await client.post("/api/v1/me/totp", json={"password": "guess guess"}, headers=alice.headers)
+
+    resp = await client.post("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
+
+    assert resp.status == 429
+
+
+async def test_disable_with_the_password_and_a_current_code_turns_totp_off(client, db, backend):
     alice = await person(client, db)
     secret = await enrol(client, alice.headers)
 
-    resp = await client.delete("/api/v1/me/totp", json={"code": totp_code(secret)}, headers=alice.headers)
+    resp = await client.delete("/api/v1/me/totp", json={"password": PASSWORD, "code": totp_code(secret)}, headers=alice.headers)
 
     assert resp.status == 204
     assert (await (await client.get("/api/v1/me", headers=alice.headers)).json())["totp_enabled"] is False
     assert (await login(client, alice.email)).status == 200
 
 
-async def test_disable_with_the_password_turns_totp_off(client, db, backend):
+async def test_disable_needs_both_the_password_and_a_current_code(client, db, backend):
     alice = await person(client, db)
-    await enrol(client, alice.headers)
+    secret = await enrol(client, alice.headers)
 
-    resp = await client.delete("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
+    password_only = await client.delete("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
+    code_only = await client.delete("/api/v1/me/totp", json={"code": totp_code(secret)}, headers=alice.headers)
 
-    assert resp.status == 204
-    assert (await login(client, alice.email)).status == 200
+    assert password_only.status == 400 and (await password_only.json())["error"]["field"] == "code"
+    assert code_only.status == 400
+    assert (await (await client.get("/api/v1/me", headers=alice.headers)).json())["totp_enabled"] is True
 
 
 async def test_disable_with_a_wrong_proof_is_refused_and_totp_stays_on(client, db, backend):
@@ -162,24 +189,24 @@ async def test_disable_with_a_wrong_proof_is_refused_and_totp_stays_on(client, d
     secret = await enrol(client, alice.headers)
     used = totp_code(secret, -1)  # spent by the enrolment
 
-    wrong_password = await client.delete("/api/v1/me/totp", json={"password": "nope nope"}, headers=alice.headers)
-    replayed = await client.delete("/api/v1/me/totp", json={"code": used}, headers=alice.headers)
+    wrong_password = await client.delete("/api/v1/me/totp", json={"password": "nope nope", "code": totp_code(secret)}, headers=alice.headers)
+    replayed = await client.delete("/api/v1/me/totp", json={"password": PASSWORD, "code": used}, headers=alice.headers)
 
     assert wrong_password.status == 403 and (await wrong_password.json())["error"]["code"] == "wrong_password"
     assert replayed.status == 403 and (await replayed.json())["error"]["code"] == "bad_totp"
     assert (await (await client.get("/api/v1/me", headers=alice.headers)).json())["totp_enabled"] is True
 
 
-async def test_disable_needs_exactly_one_proof(client, db, backend):
+async def test_an_unconfirmed_enrolment_is_cancelled_with_the_password(client, db, backend):
     alice = await person(client, db)
-    await enrol(client, alice.headers)
-    both = await client.delete("/api/v1/me/totp", json={"password": PASSWORD, "code": "123456"}, headers=alice.headers)
-    neither = await client.delete("/api/v1/me/totp", json={}, headers=alice.headers)
-    assert both.status == neither.status == 400
+    await client.post("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
+
+    resp = await client.delete("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
+
+    assert resp.status == 204
 
 
 async def test_disable_when_totp_is_off_is_a_conflict(client, db, backend):
     alice = await person(client, db)
     resp = await client.delete("/api/v1/me/totp", json={"password": PASSWORD}, headers=alice.headers)
     assert resp.status == 409
-

@@ -23,21 +23,31 @@ const state = {
 const $ = (id) => document.getElementById(id);
 
 async function start() {
+  // ?org=&group= opens one group: where a guest invite leads (a guest cannot list organisations).
+  const wanted = new URLSearchParams(location.search);
+  const groupId = Number(wanted.get("group")) || null;
   try {
-    const orgs = await api("/api/v1/orgs");
-    if (!orgs.length) {
+    const org = await chooseOrg(Number(wanted.get("org")) || null);
+    if (!org) {
       showMessage($("page-error"), "You are not in an organisation yet.");
       return;
     }
-    const remembered = Number(localStorage.getItem(ORG_KEY));
-    const org = orgs.find((o) => o.id === remembered) || orgs[0];
     state.orgId = org.id;
     $("org-name").textContent = org.name;
+    if (groupId) await api(orgPath(`/groups/${groupId}`)); // an invited guest becomes a member on first use
     await loadGroups();
+    if (groupId && state.groups.has(groupId)) await openGroup(groupId);
     connect();
   } catch (error) {
     showMessage($("page-error"), error.message);
   }
+}
+
+async function chooseOrg(orgId) {
+  if (orgId) return api(`/api/v1/orgs/${orgId}`);
+  const orgs = await api("/api/v1/orgs");
+  const remembered = Number(localStorage.getItem(ORG_KEY));
+  return orgs.find((o) => o.id === remembered) || orgs[0] || null;
 }
 
 const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
