@@ -183,7 +183,7 @@ class Workers:
     async def _deliver(self, message: ClaimedMessage) -> str:
         title, body, _ = self._texts[message.broadcast_id]
         key = f"muster-{message.id}"
-        callbacks = f"{self.public_url}/api/v1/notify/callbacks/{message.id}"
+        callbacks = f"{self.public_url}/api/v1/notify/callbacks/{message.callback_token}"
         if message.channel == "sms":
             text = f"URGENT: {title}\n{body}\nOpen Muster and confirm you have read this."
             return await self.provider.send_sms(self._http, OutgoingSms(message.to, text, f"{callbacks}/status", key))
