@@ -33,6 +33,8 @@ class NotifySettings(MaskedSettings):
     vapid_private_key: SecretSetting = Field("", description="VAPID private key (PEM or base64url) for Web Push; empty disables Web Push.")
     vapid_public_key: str = Field("", description="VAPID public key (base64url, uncompressed point) that browsers subscribe with.")
     vapid_subject: str = Field("mailto:admin@localhost", description="VAPID 'sub' claim: a mailto: or https: contact.")
+    push_allow_private: bool = Field(False, description="Tests and labs only: let Web Push endpoints be http:// and at private, loopback "
+                                     "or link-local addresses. Off: https to public addresses only, checked after resolving.")
     engine: bool = Field(True, description="Run the escalation and delivery workers on this node.")
     engine_batch: int = Field(500, ge=1, description="Escalation steps one node claims per transaction.")
     engine_idle_s: float = Field(0.5, gt=0, description="Longest sleep of the workers between looks at the queue.")
