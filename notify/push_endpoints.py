@@ -30,6 +30,7 @@ from server.errors import InvalidInput
 
 NOT_PUBLIC = "the Web Push endpoint must be an https:// URL at a public address"
 NAT64 = ip_network("64:ff9b::/96")
+RESOLVE_TIMEOUT_S = 5.0
 
 
 def is_public(address: str) -> bool:
@@ -46,12 +47,13 @@ async def check_push_endpoint(endpoint: str, *, allow_private: bool) -> None:
     """Refuse an endpoint that is not https, or whose host is or resolves to anything but public addresses."""
     if allow_private:
         return
-    url = URL(endpoint)
-    if url.scheme != "https" or not url.host:
-        raise InvalidInput(NOT_PUBLIC, field="endpoint", code="push_endpoint_not_public")
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        url = URL(endpoint)
+        found = []
+        if url.scheme == "https" and url.host:
+            async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                found = await asyncio.get_running_loop().getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM)
+    except (ValueError, OSError):  # not a URL, a name that does not resolve, or too slowly (TimeoutError is an OSError)
         found = []
     if not found or not all(is_public(info[4][0]) for info in found):
         raise InvalidInput(NOT_PUBLIC, field="endpoint", code="push_endpoint_not_public")

@@ -99,6 +99,7 @@ NOT_PUBLIC_ENDPOINTS = [
     "https://[::ffff:10.0.0.1]/push/abc",  # IPv4 inside IPv6
     "https://224.0.0.1/push/abc",
     "https://localhost/push/abc",  # a name that resolves to a private address
+    "https://[zz/push/abc",  # not a URL at all
 ]
 
 
