@@ -16,6 +16,7 @@ of next steps.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections import defaultdict
 
 from sqlalchemy import insert, literal, select, update
@@ -99,6 +100,7 @@ async def do_perform_due_steps(db: Database, *, node: str, limit: int) -> dict[s
                     "org_id": step.org_id, "broadcast_id": step.broadcast_id, "recipient_id": step.recipient_id, "step_id": step.id,
                     "channel": step.channel, "to": str(recipient.user_id) if step.channel == "push" else recipient.phone,
                     "priority": broadcast.priority, "status": "queued", "not_before": now, "attempts": 0, "created_at": now,
+                    "callback_token": None if step.channel == "push" else secrets.token_urlsafe(32),
                 })
             plan = plan_for(broadcast.policy, has_phone=bool(recipient.phone), has_push=recipient.has_push)
             if step.step_no + 1 < len(plan):

@@ -134,6 +134,8 @@ class OutboundMessage(OrgScoped, Base):
     recorded first), and the provider request carries ``Idempotency-Key:
     muster-<id>``, so a node that dies mid-request and is taken over after
     ``claim_lease_s`` repeats the same request, which the provider drops.
+    For the same reason ``callback_token`` is made when the message is queued,
+    not per try: a dropped repeat's callbacks come to the first try's URLs.
     """
 
     __tablename__ = "notify_outbound"
@@ -153,6 +155,9 @@ class OutboundMessage(OrgScoped, Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     provider_ref: Mapped[str | None] = mapped_column(String(64))
     provider_status: Mapped[str | None] = mapped_column(String(32))  # from the provider's status callback
+    # In the URLs the provider calls back (SMS and calls; notify/callbacks.py): unguessable, the same for every try.
+    callback_token: Mapped[str | None] = mapped_column(String(43), unique=True)
+    gathered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the callee's key press came: the gather URL is spent
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

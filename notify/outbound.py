@@ -39,6 +39,7 @@ class ClaimedMessage:
     to: str
     attempts: int  # including this one
     slot_at: dt.datetime
+    callback_token: str | None  # SMS and calls: the token of the URLs the provider calls back
 
 
 async def claim_paced(
@@ -60,7 +61,7 @@ async def claim_paced(
             return [], next_slot
         due = (
             select(OutboundMessage.id, OutboundMessage.org_id, OutboundMessage.broadcast_id, OutboundMessage.recipient_id,
-                   OutboundMessage.to, OutboundMessage.attempts)
+                   OutboundMessage.to, OutboundMessage.attempts, OutboundMessage.callback_token)
             .where(
                 OutboundMessage.channel == channel,
                 or_(
@@ -84,7 +85,8 @@ async def claim_paced(
         )
         step = dt.timedelta(seconds=1 / rate_per_s)
         claimed = [
-            ClaimedMessage(r.id, r.org_id, r.broadcast_id, r.recipient_id, channel, r.to, r.attempts + 1, next_slot + i * step)
+            ClaimedMessage(r.id, r.org_id, r.broadcast_id, r.recipient_id, channel, r.to, r.attempts + 1, next_slot + i * step,
+                           r.callback_token)
             for i, r in enumerate(rows)
         ]
         await tx.session.execute(

@@ -22,6 +22,7 @@ from notify.broadcasts import (
 from notify.gcwindow import collection_deferred
 from notify.keys import NOTIFY_SETTINGS, WORKERS
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage, PushSubscription
+from notify.push_endpoints import check_push_endpoint
 from notify.recipients import Unknown, expand_recipients
 from notify.schemas import (
     BroadcastIn,
@@ -321,7 +322,10 @@ async def push_key(request: web.Request) -> PushKeyOut:
 @routes.post("/api/v1/notify/push-subscriptions")
 @endpoint(body=PushSubscriptionIn, status=204)
 async def subscribe_push(request: web.Request, body: PushSubscriptionIn) -> None:
-    """Store this browser's Web Push subscription for the caller (replacing any other owner of the same endpoint)."""
+    """Store this browser's Web Push subscription for the caller (replacing any other owner of the same endpoint).
+
+    The endpoint must be https at a public address (400 ``push_endpoint_not_public``)."""
+    await check_push_endpoint(body.endpoint, allow_private=request.app[NOTIFY_SETTINGS].push_allow_private)
     user_id = request[PRINCIPAL].user_id
     async with request.app[DB].transaction() as tx:
         await tx.session.execute(delete(PushSubscription).where(PushSubscription.endpoint == body.endpoint))

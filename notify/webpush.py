@@ -2,6 +2,8 @@
 
 A subscription the push service reports as gone (404/410) is deleted; a busy
 or failing push service (429, 5xx, timeout) is retried like any provider.
+``http`` is ``push_session()``: it never connects to a non-public address
+(notify/push_endpoints.py), and such a push is refused without a status.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy import delete, select
 from notify.config import NotifySettings
 from notify.models import PushSubscription
 from notify.providers.base import ProviderRejected, ProviderRetryable
+from notify.push_endpoints import NOT_PUBLIC, refused_as_not_public
 from server.db import Database
 
 
@@ -26,8 +29,11 @@ async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: N
     if not settings.vapid_private_key:
         raise ProviderRejected("Web Push is not configured (MUSTER_NOTIFY_VAPID_PRIVATE_KEY)")
     data = json.dumps(payload)
-    accepted, gone, retryable = 0, [], None
+    accepted, gone, retryable, refused = 0, [], None, None
     for sub in subscriptions:
+        if not (settings.push_allow_private or sub.endpoint.startswith("https://")):
+            refused = ProviderRejected(NOT_PUBLIC)
+            continue
         try:
             await webpush_async(
                 {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}},
@@ -47,10 +53,13 @@ async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: N
             else:
                 retryable = ProviderRetryable(f"push service answered {status}")
         except (aiohttp.ClientError, TimeoutError) as e:
-            retryable = ProviderRetryable(f"push service unreachable or too slow: {type(e).__name__}")
+            if refused_as_not_public(e):
+                refused = ProviderRejected(NOT_PUBLIC)
+            else:
+                retryable = ProviderRetryable(f"push service unreachable or too slow: {type(e).__name__}")
     if gone:
         async with db.transaction() as tx:
             await tx.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
     if accepted:
         return f"{accepted} browser(s)"
-    raise retryable or ProviderRejected("every Web Push subscription has expired")
+    raise retryable or refused or ProviderRejected("every Web Push subscription has expired")

@@ -22,6 +22,7 @@ from notify.live import publish_now
 from notify.models import Broadcast, BroadcastRecipient
 from notify.outbound import ClaimedMessage, Outcome, claim_paced, do_record_outcomes
 from notify.providers.base import OutgoingCall, OutgoingSms, Provider, ProviderError, ProviderRetryable
+from notify.push_endpoints import push_session
 from notify.webpush import do_push_to_user
 from server.bus import Bus
 from server.db import Database, utcnow
@@ -45,13 +46,15 @@ class Workers:
         self._texts: dict[int, tuple[str, str, int | None]] = {}
         self._tasks: list[asyncio.Task] = []
         self._sending: set[asyncio.Task] = set()
-        self._http: aiohttp.ClientSession | None = None
+        self._http: aiohttp.ClientSession | None = None  # to the provider the operator configured
+        self._push_http: aiohttp.ClientSession | None = None  # to endpoints subscribers chose: public addresses only
         self._stopping = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession()
+        self._push_http = push_session(allow_private=self.settings.push_allow_private)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._forever(self._escalate_once, "escalation"))]
         for channel in self.rates:
@@ -74,8 +77,9 @@ class Workers:
             await asyncio.gather(*running, return_exceptions=True)
         if self._outcomes:
             await self._record_once()
-        if self._http is not None:
-            await self._http.close()
+        for session in (self._http, self._push_http):
+            if session is not None:
+                await session.close()
 
     def wake(self) -> None:
         """Something was scheduled on this node: look at the steps now rather than after the idle sleep."""
@@ -183,7 +187,7 @@ class Workers:
     async def _deliver(self, message: ClaimedMessage) -> str:
         title, body, _ = self._texts[message.broadcast_id]
         key = f"muster-{message.id}"
-        callbacks = f"{self.public_url}/api/v1/notify/callbacks/{message.id}"
+        callbacks = f"{self.public_url}/api/v1/notify/callbacks/{message.callback_token}"
         if message.channel == "sms":
             text = f"URGENT: {title}\n{body}\nOpen Muster and confirm you have read this."
             return await self.provider.send_sms(self._http, OutgoingSms(message.to, text, f"{callbacks}/status", key))
@@ -191,7 +195,7 @@ class Workers:
             speech = f"This is an urgent notice. {title}. {body}."
             return await self.provider.place_call(self._http, OutgoingCall(message.to, speech, f"{callbacks}/gather", f"{callbacks}/status", key))
         payload = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "title": title, "body": body[:1000]}
-        return await do_push_to_user(self.db, self._http, self.settings, int(message.to), payload)
+        return await do_push_to_user(self.db, self._push_http, self.settings, int(message.to), payload)
 
     async def _record_once(self) -> None:
         await self._pause(RECORD_EVERY_S)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,14 +29,35 @@ def secret_key_problem(key: str) -> str | None:
     return None
 
 
-class Settings(BaseSettings):
+class _SecretMark:
+    """Metadata of ``SecretSetting``: the field's value is masked wherever settings are printed."""
+
+
+SECRET = _SecretMark()
+SecretSetting = Annotated[str, SECRET]
+"""The type of a setting that is a secret or may hold one (keys, tokens, URLs with passwords)."""
+
+
+class MaskedSettings(BaseSettings):
+    """Settings whose ``SecretSetting`` fields print as ``***`` in repr and str, so never in logs or tracebacks.
+
+    The one masking rule of every settings class (the platform's and each capability's).
+    """
+
+    def __repr_args__(self):
+        fields = type(self).model_fields
+        for name, value in super().__repr_args__():
+            yield name, ("***" if value and name in fields and SECRET in fields[name].metadata else value)
+
+
+class Settings(MaskedSettings):
     model_config = SettingsConfigDict(env_prefix="MUSTER_", extra="ignore")
 
     data_dir: Path = Field(Path("var"), description="Where the embedded database, uploads and the generated secret live.")
-    database_url: str = Field("", description="SQLAlchemy async URL; empty means sqlite+aiosqlite in data_dir.")
-    redis_url: str = Field("", description="Redis URL for the bus between nodes; empty means the in-process bus (one node).")
+    database_url: SecretSetting = Field("", description="SQLAlchemy async URL; empty means sqlite+aiosqlite in data_dir.")
+    redis_url: SecretSetting = Field("", description="Redis URL for the bus between nodes; empty means the in-process bus (one node).")
     redis_prefix: str = Field("muster:", description="Prefix of this deployment's Redis channel names, so deployments (or test runs) can share a Redis.")
-    secret_key: str = Field("", description=f"Signs links and derives keys; at least {MIN_SECRET_KEY_CHARS} characters, and `muster serve` refuses a placeholder. Empty means generated once into data_dir.")
+    secret_key: SecretSetting = Field("", description=f"Signs links and derives keys; at least {MIN_SECRET_KEY_CHARS} characters, and `muster serve` refuses a placeholder. Empty means generated once into data_dir.")
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8080, description="Port to listen on.")
     public_url: str = Field("", description="URL users reach this server at (links, QR codes); empty means http://host:port.")
@@ -51,7 +73,7 @@ class Settings(BaseSettings):
     ws_send_buffer_kb: int = Field(256, description="Unsent kilobytes one WebSocket may have buffered; past this the device is not reading and is disconnected (4008).")
     ws_heartbeat_s: float = Field(20.0, description="Ping interval; a socket that misses a pong is closed.")
     ws_send_threads: int = Field(2, ge=1, le=16, description="Threads writing one fan-out message to this node's sockets while the event loop waits (server/groups/DESIGN.md, Threads).")
-    metrics_token: str = Field("", description="Bearer token for /metrics; empty means loopback callers only.")
+    metrics_token: SecretSetting = Field("", description="Bearer token for /metrics; empty means loopback callers only.")
     trusted_proxies: str = Field("", description="Comma-separated addresses or networks of reverse proxies (nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty means none.")
     log_level: str = Field("INFO", description="Python logging level.")
     group_member_limit: int = Field(10_000, description="Most members a group may have; adding more is refused with a clear error.")
@@ -77,8 +99,3 @@ class Settings(BaseSettings):
         if not self.node_name:
             self.node_name = f"{self.host}:{self.port}"
         return self
-
-    def __repr_args__(self):
-        # Keep the secret key and connection URLs (which may hold passwords) out of logs and tracebacks.
-        for name, value in super().__repr_args__():
-            yield name, ("***" if name in {"secret_key", "database_url", "redis_url", "metrics_token"} and value else value)

@@ -7,6 +7,7 @@ recorded as failed at once and shown to the sender.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,8 +57,11 @@ class Provider(Protocol):
         """Start the call; returns the provider's id of the call."""
         ...
 
-    def verify_callback(self, url: str, params: dict[str, str], body: bytes, headers: dict[str, str]) -> bool:
-        """True if a callback really comes from this provider (its signature matches)."""
+    def refuse_callback(self, method: str, url: str, params: dict[str, str], body: bytes, headers: Mapping[str, str]) -> str | None:
+        """Why a callback is not believed (its signature does not match, or is too old); None if it really comes from this provider.
+
+        ``headers`` is the request's own (case-insensitive) mapping: proxies may lowercase header names.
+        """
         ...
 
 

@@ -7,7 +7,8 @@ so a request repeated after a crash is dropped by a provider that honours it.
 
 Callbacks are signed like Twilio signs them: ``X-Twilio-Signature`` is
 base64(HMAC-SHA1(auth token, full URL + each POST parameter's name and value,
-sorted by name)).
+sorted by name)). That signature has no time, so it never goes stale:
+notify/callbacks.py makes each callback URL state that is used up instead.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from xml.sax.saxutils import escape, quoteattr
 
 import aiohttp
@@ -69,9 +71,11 @@ class TwilioProvider:
         except (aiohttp.ClientError, TimeoutError) as e:
             raise ProviderRetryable(f"provider unreachable or too slow: {type(e).__name__}") from None
 
-    def verify_callback(self, url: str, params: dict[str, str], body: bytes, headers: dict[str, str]) -> bool:
+    def refuse_callback(self, method: str, url: str, params: dict[str, str], body: bytes, headers: Mapping[str, str]) -> str | None:
         given = headers.get("X-Twilio-Signature", "")
-        return bool(given) and hmac.compare_digest(given, twilio_signature(self._token, url, params))
+        if given and hmac.compare_digest(given.encode(errors="replace"), twilio_signature(self._token, url, params).encode()):
+            return None
+        return "X-Twilio-Signature does not match the URL and parameters: not from the configured provider"
 
 
 def _message_of(text: str) -> str:

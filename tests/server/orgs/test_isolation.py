@@ -169,8 +169,8 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
 NOT_FOR_PEOPLE: dict[str, str] = {
-    "/api/v1/notify/callbacks/{message_id}/status": "the SMS/phone provider calls it, believed only with its signature",
-    "/api/v1/notify/callbacks/{message_id}/gather": "the SMS/phone provider calls it, believed only with its signature",
+    "/api/v1/notify/callbacks/{token}/status": "the SMS/phone provider calls it, believed only with its signature over the unguessable URL",
+    "/api/v1/notify/callbacks/{token}/gather": "the SMS/phone provider calls it, believed only with its signature over the unguessable URL",
 }
 
 # Pages anyone holding the link may open (guests too): the same static file for every value, no data;
