@@ -337,3 +337,39 @@ async def test_malformed_rtp_rtcp_and_garbage_udp_get_the_sender_an_error_and_th
         assert not [f for f in a.frames if f["type"] == "error"]  # nobody else heard of b's bad packets
     finally:
         await close_all(a, b)
+
+
+async def test_a_second_socket_of_the_same_session_replaces_its_seat_and_leaves_no_ghost_with_media(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    first = await attend(client, member.headers, member_ticket)
+    seat = (await first.next("meeting.joined"))["you"]["id"]
+    await a.next("meeting.participant_joined")
+    second = None
+    try:
+        await a.publish_and_subscribe()
+        await first.publish_and_subscribe()
+        await wait_for_video(a)
+
+        second = await attend(client, member.headers, member_ticket)  # the same device session, a second socket
+        assert (await first.next("meeting.replaced"))["participant"] == seat
+        joined = await second.next("meeting.joined")
+        assert joined["you"]["id"] == seat
+        assert sorted(p["name"] for p in joined["participants"]) == ["Hana Host", "Max Member"]
+        left = await a.next("meeting.participant_left", participant=seat)
+        assert left["reason"] == "joined again from another connection"
+        assert (await a.next("meeting.participant_joined"))["participant"]["id"] == seat
+        # the first socket's peer keeps sending, but its seat and media are gone from the SFU
+        assert await went_quiet(a.tracks["video"])
+        await first.send({"type": "meeting.chat", "text": "ghost?", "ref": 1})
+        assert (await first.next("error", ref=1))["error"]["message"] == "join a meeting first (meeting.join)"
+
+        await a.send({"type": "meeting.remove", "participant": seat})  # the one seat the session has is the one the host sees
+        assert await second.next("meeting.removed")
+        assert (await a.next("meeting.participant_left", participant=seat))["reason"] == "removed by the host"
+        await a.send({"type": "meeting.chat", "text": "alone"})
+        assert (await a.next("meeting.chat"))["text"] == "alone"
+        assert not [f for f in a.frames if f["type"] == "meeting.participant_joined"]
+    finally:
+        await close_all(a, first, *([second] if second else []))
