@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from rooms.config import RoomsSettings
-from rooms.media.offer import OfferError, candidate_address, drop_unpairable_candidates, pairable
+from rooms.media.offer import MAX_MEDIA_SECTIONS, OfferError, candidate_address, check_offer_bounds, drop_unpairable_candidates, pairable
 from rooms.media.router import LocalRouter, MediaRouter
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
@@ -306,11 +306,12 @@ class LiveMeetings:
 
     async def on_offer(self, live: Live, seat: Seat, message: dict) -> None:
         sdp, screen_mids = message.get("sdp"), message.get("screen_mids") or []
-        if not isinstance(sdp, str) or not sdp or len(sdp) > 100_000:
+        if not isinstance(sdp, str) or not sdp:
             raise InvalidInput("meeting.offer needs 'sdp': the offer's SDP text", field="sdp")
-        if not isinstance(screen_mids, list) or not all(isinstance(x, str) for x in screen_mids):
-            raise InvalidInput("screen_mids must be a list of m-line mids", field="screen_mids")
+        if not isinstance(screen_mids, list) or len(screen_mids) > MAX_MEDIA_SECTIONS or not all(isinstance(x, str) for x in screen_mids):
+            raise InvalidInput(f"screen_mids must be a list of up to {MAX_MEDIA_SECTIONS} m-line mids", field="screen_mids")
         try:
+            check_offer_bounds(sdp)
             answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
             raise InvalidInput(f"offer refused: {e}", field="sdp", code="bad_offer") from None

@@ -373,3 +373,32 @@ async def test_a_second_socket_of_the_same_session_replaces_its_seat_and_leaves_
         assert not [f for f in a.frames if f["type"] == "meeting.participant_joined"]
     finally:
         await close_all(a, first, *([second] if second else []))
+
+
+async def test_an_offer_with_too_many_media_sections_or_too_long_gets_an_error_frame_before_it_is_parsed(client, db, monkeypatch):
+    from aiortc import sdp
+
+    from tests.rooms.media.test_offer import many_m_lines
+
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    for kind in ("video", "audio", "video"):
+        pc.addTransceiver(kind, direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    parsed = []
+    real_parse = sdp.SessionDescription.parse
+    monkeypatch.setattr(sdp.SessionDescription, "parse", staticmethod(lambda text: parsed.append(text) or real_parse(text)))
+    try:
+        await a.send({"type": "meeting.offer", "sdp": many_m_lines(pc.localDescription.sdp, 40), "ref": 1})
+        error = (await a.next("error", ref=1))["error"]
+        assert error == {"code": "bad_offer", "message": "offer refused: the offer has 40 media sections (m-lines); at most 32 are accepted"}
+        await a.send({"type": "meeting.offer", "sdp": pc.localDescription.sdp + "a=x:" + "x" * 100_000 + "\r\n", "ref": 2})
+        assert "at most 100000 are accepted" in (await a.next("error", ref=2))["error"]["message"]
+        assert parsed == []
+        await a.send({"type": "meeting.offer", "sdp": pc.localDescription.sdp, "ref": 3})
+        assert (await a.next("meeting.answer"))["ref"] == 3 and len(parsed) == 1
+    finally:
+        await pc.close()
+        await a.ws.close()
