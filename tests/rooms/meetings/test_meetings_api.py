@@ -235,3 +235,40 @@ async def test_recordings_are_for_hosts_and_only_finished_ones_download(client, 
     assert (await client.get(f"{url}/{failed + 100}", headers=host.headers)).status == 404
     assert (await client.get(url, headers=member.headers)).status == 403
     assert (await client.get(f"{url}/{failed}", headers=member.headers)).status == 403
+
+
+async def test_a_meeting_link_never_appears_in_the_request_log(client, db, backend, caplog):
+    import logging
+
+    from server.observability import JsonFormatter
+
+    host, org = await org_with_host(client, db)
+    meeting = await create(client, host, org, passcode="4711")
+    token = link_token(meeting)
+    with caplog.at_level(logging.INFO):
+        assert (await client.get(f"/m/{token}")).status == 200
+        assert (await join(client, meeting, display_name="G", passcode="0000")).status == 403
+        assert (await join(client, meeting, display_name="G", passcode="4711")).status == 200
+    logged = [JsonFormatter().format(record) for record in caplog.records]
+    assert any('"path": "/m/***"' in line for line in logged), logged
+    assert not [line for line in logged if token in line]
+
+
+async def test_the_nginx_sample_keeps_meeting_links_out_of_its_access_log(client, db, backend, tmp_path):
+    import aiohttp
+
+    from tests import services
+
+    if backend == "postgresql":
+        pytest.skip("nginx's access log does not depend on the database")
+    host, org = await org_with_host(client, db)
+    token = link_token(await create(client, host, org))
+    with services.nginx_in_front(tmp_path, [str(client.make_url("")).rstrip("/")]) as url:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
+            async with http.get(f"{url}/m/{token}?x=1") as page:
+                assert page.status == 200
+            async with http.get(f"{url}/healthz") as other:
+                assert other.status == 200
+    logged = (tmp_path / "access.log").read_text()
+    assert '"GET /m/***?x=1 HTTP/' in logged and '"GET /healthz HTTP/' in logged
+    assert token not in logged
