@@ -1,16 +1,14 @@
 """Guests may be invited to a meeting by its host, a co-host or an organisation admin."""
 from __future__ import annotations
 
-from rooms.meetings.meetings import check_may_manage, get_meeting
+from rooms.meetings.meetings import GUEST_SCOPE_KIND, check_may_manage, get_meeting
 from server.accounts import guests
 from server.db import Transaction
 from server.orgs.access import OrgContext
-
-SCOPE_KIND = "meeting"
 
 
 async def check_guest_invite(tx: Transaction, org: OrgContext, meeting_id: int) -> None:
     await check_may_manage(tx, await get_meeting(tx, meeting_id), org.user_id, org.is_admin)
 
 
-guests.register_guest_scope(SCOPE_KIND, check_guest_invite)
+guests.register_guest_scope(GUEST_SCOPE_KIND, check_guest_invite)

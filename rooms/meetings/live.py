@@ -417,6 +417,8 @@ class LiveMeetings:
         async with self.db.transaction(org_id=live.org_id) as tx:
             await m.do_end_meeting(tx, await m.get_meeting(tx, live.meeting_id))
         await self.end(live.meeting_id, "the host ended the meeting")
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            await m.do_sign_out_guests(tx, live.meeting_id)
 
     async def on_cohost(self, live: Live, seat: Seat, message: dict) -> None:
         from rooms.models import MeetingCoHost

@@ -23,16 +23,19 @@ import math
 import secrets
 import time
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from rooms.config import RoomsSettings
 from rooms.models import Meeting, MeetingCoHost, MeetingParticipant, MeetingPasscodeFailure
 from server.accounts.auth import GuestScope, Principal
+from server.accounts.devices import do_revoke_sessions
+from server.accounts.models import DeviceSession
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
 from server.orgs.models import Membership
 
 TICKET_TTL_S = 600
+GUEST_SCOPE_KIND = "meeting"  # guests' sessions are scoped to ("meeting", id): rooms/meetings/guests.py
 PASSCODE_LENGTH = (4, 32)
 
 
@@ -175,6 +178,22 @@ async def do_end_meeting(tx: Transaction, meeting: Meeting) -> None:
         await tx.session.flush()
 
 
+async def do_sign_out_guests(tx: Transaction, meeting_id: int) -> None:
+    """An ended meeting's guests go with it: their sessions end, and ``session.revoked`` closes their sockets on every node.
+
+    Called once the seats were told ``meeting.ended`` (so a guest's page says
+    that, not "disconnected"). One UPDATE per guest (a guest is a user with
+    usually one session), once per meeting.
+    """
+    scoped = and_(
+        DeviceSession.guest_org_id == tx.org_id, DeviceSession.guest_scope_kind == GUEST_SCOPE_KIND,
+        DeviceSession.guest_scope_id == meeting_id,
+    )
+    guests = await tx.session.scalars(select(DeviceSession.user_id).where(scoped, DeviceSession.revoked_at.is_(None)).distinct())
+    for user_id in sorted(guests):
+        await do_revoke_sessions(tx, user_id, scoped)
+
+
 def passcode_guesser(user_id: int | None, address: str) -> str:
     """Whose wrong passcodes count together: a signed-in person's own, or an address's."""
     return f"user:{user_id}" if user_id is not None else f"addr:{address}"[:80]
@@ -225,7 +244,7 @@ async def joining_as(tx: Transaction, meeting: Meeting, principal: Principal | N
     if principal is not None and principal.guest is None and await tx.session.scalar(select(Membership.id).where(Membership.user_id == principal.user_id)):
         user_id = principal.user_id
         return user_id, "host" if meeting.host_id == user_id else "cohost" if user_id in await cohost_ids(tx, meeting.id) else "member"
-    if principal is not None and principal.guest == GuestScope(meeting.org_id, "meeting", meeting.id):
+    if principal is not None and principal.guest == GuestScope(meeting.org_id, GUEST_SCOPE_KIND, meeting.id):
         return principal.user_id, "guest"
     return None, "guest"
 

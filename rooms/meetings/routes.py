@@ -96,6 +96,8 @@ async def end_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
         await m.do_end_meeting(tx, meeting)
         out = await _out(request, tx, meeting)
     await request.app[LIVE_MEETINGS].end(meeting_id, "the host ended the meeting")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await m.do_sign_out_guests(tx, meeting_id)
     return out
 
 
@@ -193,7 +195,7 @@ async def join_meeting(request: web.Request, body: JoinIn) -> JoinOut:
             if not body.display_name:
                 raise InvalidInput("guests need a display_name to join", field="display_name")
             token, _, user = await do_open_guest_session(
-                tx, settings, scope=GuestScope(org_id, "meeting", meeting_id), display_name=body.display_name,
+                tx, settings, scope=GuestScope(org_id, m.GUEST_SCOPE_KIND, meeting_id), display_name=body.display_name,
                 user_agent=request.headers.get("User-Agent", ""), ip=request.remote or "",
             )
             user_id = user.id

@@ -2,6 +2,8 @@
 import asyncio
 import json
 
+import pytest
+
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
@@ -402,3 +404,40 @@ async def test_an_offer_with_too_many_media_sections_or_too_long_gets_an_error_f
     finally:
         await pc.close()
         await a.ws.close()
+
+
+@pytest.mark.parametrize("via_socket", [False, True], ids=["rest", "socket"])
+async def test_when_a_meeting_ends_its_guests_are_signed_out_and_their_sockets_closed(via_socket, client, db):
+    from aiohttp import WSMsgType
+
+    from server.gateway.frames import CLOSE_UNAUTHENTICATED
+
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    guest = await (await join(client, meeting, display_name="Gail Guest")).json()
+    guest_headers = {"Authorization": f"Bearer {guest['token']}"}
+    meeting_url = f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}"
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    g = await attend(client, guest_headers, guest["ticket"])
+    await g.next("meeting.joined")
+    assert (await client.get(meeting_url, headers=guest_headers)).status == 200
+
+    second = await (await join(client, meeting, display_name="Gus Guest")).json()  # in the lobby of nothing: never joined
+    second_headers = {"Authorization": f"Bearer {second['token']}"}
+
+    if via_socket:
+        await a.send({"type": "meeting.end"})
+    else:
+        assert (await client.post(meeting_url + "/end", headers=host.headers)).status == 200
+    assert (await g.next("meeting.ended"))["reason"] == "the host ended the meeting"  # first: the page says why
+    while True:  # then the platform closes the guest's socket: its session is over
+        msg = await g.ws.receive(timeout=5)
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+            break
+    assert g.ws.close_code == CLOSE_UNAUTHENTICATED
+    for headers in (guest_headers, second_headers):
+        assert (await client.get(meeting_url, headers=headers)).status == 401
+    assert (await client.get(meeting_url, headers=host.headers)).status == 200  # members keep their sessions
+    assert (await a.next("meeting.ended"))
+    assert not a.ws.closed
+    await close_all(a, g)
