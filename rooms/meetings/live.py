@@ -204,12 +204,14 @@ class LiveMeetings:
                 live.room.on_event(lambda event, live=live: self._media_event(live, event))
         if connection.user_id in live.removed:
             raise Forbidden("the host removed you from this meeting", code="removed")
-        if live.locked and role not in HOSTS:
+        pid = str(connection.session_id)
+        returning = pid in live.seats  # this device is in already (a reload, a second tab): not someone new, nor one more
+        if live.locked and role not in HOSTS and not returning:
             raise Forbidden("this meeting is locked: the host is not letting anyone new in")
-        if len(live.admitted()) >= live.cap:
+        if len([s for s in live.admitted() if s.pid != pid]) >= live.cap:
             raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
         name = str(connection.principal.name)[:100]
-        seat = Seat(pid=str(connection.session_id), connection=connection, user_id=connection.user_id, name=name, role=role)
+        seat = Seat(pid=pid, connection=connection, user_id=connection.user_id, name=name, role=role)
         while (old := live.seats.get(seat.pid)) is not None:  # this device session's other socket: its seat goes first
             live.send([old], {"type": "meeting.replaced", "participant": old.pid, "reason": "this device joined again from another connection"})
             await self._release(live, old, reason="joined again from another connection")

@@ -354,6 +354,8 @@ async def test_a_second_socket_of_the_same_session_replaces_its_seat_and_leaves_
         await first.publish_and_subscribe()
         await wait_for_video(a)
 
+        await a.send({"type": "meeting.lock", "locked": True})  # the same device coming back is not someone new
+        await first.next("meeting.settings")
         second = await attend(client, member.headers, member_ticket)  # the same device session, a second socket
         assert (await first.next("meeting.replaced"))["participant"] == seat
         joined = await second.next("meeting.joined")
