@@ -17,6 +17,7 @@ class RoomsSettings(BaseSettings):
     media_addresses: list[str] = Field(default_factory=lambda: ["127.0.0.1"], description="Addresses the SFU gathers and announces host candidates on.")
     media_timeout_s: float = Field(8.0, gt=0, description="A participant whose media connection sends nothing (media, RTCP, ICE consent) this long is removed; keep it above 6 s, the longest gap between consent checks.")
     hosting_lease_s: float = Field(15.0, gt=0, description="A node refreshes the meetings it hosts every third of this; a meeting its node has not refreshed this long (the node died) is taken over by the next node someone joins through.")
-    passcode_max_failures: int = Field(10, ge=1, description="Wrong passcodes per meeting within passcode_window_s before joining is refused for a while.")
+    passcode_max_failures: int = Field(10, ge=1, description="Wrong passcodes for one meeting from one address (or one signed-in person) within passcode_window_s before that address (or person) is refused for a while.")
+    passcode_max_failures_per_meeting: int = Field(100, ge=1, description="Wrong passcodes for one meeting from people not signed in, all addresses together, within passcode_window_s before they are all refused for a while (a bound on guessing from many addresses); signed-in members and the host are never held by it.")
     passcode_window_s: int = Field(300, gt=0, description="Window of the wrong-passcode limit.")
     recording_max_mb: float = Field(2048, gt=0, description="A recording stops by itself before its file grows past this many MiB; the file is finished and plays to the end.")

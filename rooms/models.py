@@ -30,8 +30,6 @@ class Meeting(OrgScoped, Base):
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     join_token: Mapped[str] = mapped_column(String(64))  # the link secret: {public_url}/m/<join_token>
     passcode_hash: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 under the server key
-    passcode_failures: Mapped[int] = mapped_column(Integer, default=0)  # wrong passcodes in the current window
-    passcode_window_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     lobby_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     cap: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAP)
@@ -40,6 +38,24 @@ class Meeting(OrgScoped, Base):
     hosting_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # refreshed by the hosting node while it lives
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MeetingPasscodeFailure(OrgScoped, Base):
+    """One wrong passcode for a meeting, by whom: ``user:<id>`` if they were signed in, else ``addr:<ip>``.
+
+    Rows older than the window are deleted as new ones come (rooms/meetings/meetings.py).
+    """
+
+    __tablename__ = "meeting_passcode_failures"
+    __table_args__ = (
+        Index("ix_meeting_passcode_failures_meeting_key_at", "meeting_id", "key", "at"),
+        Index("ix_meeting_passcode_failures_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MeetingCoHost(OrgScoped, Base):

@@ -17,7 +17,7 @@ from server.bus import LocalBus
 from server.config import Settings
 from server.db import Database
 from server.errors import InvalidInput, MusterError, RateLimited, TooLarge
-from server.observability import REQUESTS, request_log
+from server.observability import REQUESTS, loggable_path, request_log
 
 log = logging.getLogger("muster.app")
 
@@ -61,7 +61,7 @@ async def log_middleware(request: web.Request, handler):
             request_id=request_id,
             method=request.method,
             route=route,
-            path=request.path,
+            path=loggable_path(request),
             status=status,
             ms=round(elapsed * 1000, 2),
             user_id=principal.user_id if principal else None,

@@ -19,6 +19,7 @@ WS_FRAMES = Counter("muster_ws_frames_sent_total", "Frames sent to devices on th
 WS_SLOW_CLOSED = Counter("muster_ws_slow_reader_closed_total", "Sockets closed because the client stopped reading")
 
 _SECRET = re.compile(r"(mst_[A-Za-z0-9_\-]{8,}|(?i:password|token|secret)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]+)")
+_SECRET_PATH_PARAMETER = re.compile(r"token|secret|password", re.IGNORECASE)
 _access = logging.getLogger("muster.access")
 
 
@@ -46,6 +47,20 @@ def configure_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)  # at DEBUG it logs every statement's parameters: link tokens among them
+
+
+def loggable_path(request) -> str:
+    """The request's path with the values of path parameters named like a secret (``{link_token}``) masked.
+
+    A link that lets people in (a meeting's ``/m/{link_token}``) must not be
+    copied into logs that operators keep and ship elsewhere.
+    """
+    path = request.path
+    for name, value in request.match_info.items():
+        if value and _SECRET_PATH_PARAMETER.search(name):
+            path = path.replace(value, "***")
+    return path
 
 
 def request_log(**fields) -> None:

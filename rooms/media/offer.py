@@ -30,7 +30,10 @@ An m-line with port 0 (a transceiver the client stopped, e.g. a finished
 screen share) is answered with port 0 and its publication or slot ends.
 
 Everything else is an ``OfferError`` whose message names the problem, raised
-before any transport is created.
+before any transport is created. An offer longer than ``MAX_OFFER_CHARS`` or
+with more than ``MAX_MEDIA_SECTIONS`` m-lines is refused before it is parsed
+(``check_offer_bounds``): each m-line costs the SFU a section to parse, answer
+and keep, and the meeting page offers 12 at most.
 """
 from __future__ import annotations
 
@@ -55,8 +58,21 @@ RECEIVES = ("recvonly", "sendrecv")
 REVERSE = {"sendonly": "recvonly", "recvonly": "sendonly", "sendrecv": "sendrecv", "inactive": "inactive"}
 
 
+MAX_OFFER_CHARS = 100_000
+MAX_MEDIA_SECTIONS = 32
+
+
 class OfferError(ValueError):
     """An offer the SFU cannot answer; the message says what is wrong and is safe to show the client."""
+
+
+def check_offer_bounds(text: str) -> None:
+    """Refuse an offer too long or with too many m-lines, in two C-speed scans and before any parsing."""
+    if len(text) > MAX_OFFER_CHARS:
+        raise OfferError(f"the offer is {len(text)} characters long; at most {MAX_OFFER_CHARS} are accepted")
+    sections = text.count("\nm=") + text.startswith("m=")
+    if sections > MAX_MEDIA_SECTIONS:
+        raise OfferError(f"the offer has {sections} media sections (m-lines); at most {MAX_MEDIA_SECTIONS} are accepted")
 
 
 @dataclass
@@ -93,6 +109,7 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
     """Parse and validate a client's offer; ``screen_mids`` names the m-lines that carry a screen share."""
     if not isinstance(text, str) or not text.strip():
         raise OfferError("the offer is empty")
+    check_offer_bounds(text)
     try:
         description = sdp.SessionDescription.parse(text)
     except Exception as exc:  # aiortc raises whatever its line parsers hit
@@ -113,6 +130,8 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
         mid = media.rtp.muxId
         if not mid:
             raise OfferError(f"m-line {index} ({media.kind}) has no a=mid")
+        if any(section.mid == mid for section in offer.sections):
+            raise OfferError(f"m-line {index} repeats mid {mid}: each m-line needs its own")
         if mid not in bundled:
             raise OfferError(f"m-line {index} (mid {mid}) is not in the BUNDLE group: the SFU needs all media on one transport")
         if not media.rtcp_mux:

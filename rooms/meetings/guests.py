@@ -1,12 +1,10 @@
 """Guests may be invited to a meeting by its host, a co-host or an organisation admin; the invite leads to its page."""
 from __future__ import annotations
 
-from rooms.meetings.meetings import check_may_manage, get_meeting, join_url
+from rooms.meetings.meetings import GUEST_SCOPE_KIND, check_may_manage, get_meeting, join_url
 from server.accounts import guests
 from server.db import Transaction
 from server.orgs.access import OrgContext
-
-SCOPE_KIND = "meeting"
 
 
 async def check_guest_invite(tx: Transaction, org: OrgContext, meeting_id: int) -> None:
@@ -18,4 +16,4 @@ async def guest_landing(tx: Transaction, meeting_id: int) -> str:
     return join_url("", await get_meeting(tx, meeting_id))
 
 
-guests.register_guest_scope(SCOPE_KIND, check_guest_invite, landing=guest_landing)
+guests.register_guest_scope(GUEST_SCOPE_KIND, check_guest_invite, landing=guest_landing)

@@ -5,7 +5,10 @@ which renews its lease on it (``hosting_seen_at``) while it lives; a ``meeting.j
 frame reaching another node is refused with the name of the hosting node, unless
 that node's lease ran out (it died), when the meeting moves here. nginx routes
 a meeting's sockets to one node by its id (deploy/nginx.conf).
-Each socket is one seat (a person on two devices has two seats). A socket that
+A seat is a device session (a person on two devices has two seats): a second
+socket of the same session that joins takes the seat over, and the first socket's
+seat, media included, is closed before it does (``meeting.replaced``), so nothing
+that sends or receives media is missing from the list the host sees. A socket that
 goes away (closed, or missed heartbeat) leaves at once; a media connection
 that fails, or sends nothing for ``media_timeout_s``, leaves too, and everyone
 left is told. Host mute and stop video hold the track in the SFU; recording
@@ -21,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from rooms.config import RoomsSettings
-from rooms.media.offer import OfferError, candidate_address, drop_unpairable_candidates, pairable
+from rooms.media.offer import MAX_MEDIA_SECTIONS, OfferError, candidate_address, check_offer_bounds, drop_unpairable_candidates, pairable
 from rooms.media.router import LocalRouter, MediaRouter
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
@@ -201,12 +204,17 @@ class LiveMeetings:
                 live.room.on_event(lambda event, live=live: self._media_event(live, event))
         if connection.user_id in live.removed:
             raise Forbidden("the host removed you from this meeting", code="removed")
-        if live.locked and role not in HOSTS:
+        pid = str(connection.session_id)
+        returning = pid in live.seats  # this device is in already (a reload, a second tab): not someone new, nor one more
+        if live.locked and role not in HOSTS and not returning:
             raise Forbidden("this meeting is locked: the host is not letting anyone new in")
-        if len(live.admitted()) >= live.cap:
+        if len([s for s in live.admitted() if s.pid != pid]) >= live.cap:
             raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
         name = str(connection.principal.name)[:100]
-        seat = Seat(pid=str(connection.session_id), connection=connection, user_id=connection.user_id, name=name, role=role)
+        seat = Seat(pid=pid, connection=connection, user_id=connection.user_id, name=name, role=role)
+        while (old := live.seats.get(seat.pid)) is not None:  # this device session's other socket: its seat goes first
+            live.send([old], {"type": "meeting.replaced", "participant": old.pid, "reason": "this device joined again from another connection"})
+            await self._release(live, old, reason="joined again from another connection")
         live.seats[seat.pid] = seat
         self.seat_of[connection] = (live, seat)
         if live.lobby_enabled and role not in HOSTS:
@@ -224,6 +232,9 @@ class LiveMeetings:
             tx.session.add(row)
             await tx.session.flush()
             seat.history_id = row.id
+        if live.seats.get(seat.pid) is not seat:  # it left (or was replaced) while the row was written: no media for a seat nobody sees
+            await self._close_history(live, seat)
+            return
         seat.media = await live.room.add_participant(seat.pid)
         live.send([seat], {
             "type": "meeting.joined", "meeting_id": live.meeting_id, "you": seat.public(),
@@ -244,25 +255,34 @@ class LiveMeetings:
             await asyncio.shield(self._drop(*found))
 
     async def _drop(self, live: Live, seat: Seat, *, tell: bool = True, reason: str = "left") -> None:
-        if live.seats.pop(seat.pid, None) is None:
+        """The seat leaves; the last one out closes the meeting on this node."""
+        if live.seats.get(seat.pid) is not seat:
             return
-        self.seat_of.pop(seat.connection, None)
-        if seat.media is not None:
-            try:
-                await seat.media.leave()
-            except Exception:
-                log.exception("media leave failed for %s", seat.pid)
-        if seat.history_id is not None:
-            async with self.db.transaction(org_id=live.org_id) as tx:
-                await tx.session.execute(update(MeetingParticipant).where(MeetingParticipant.id == seat.history_id).values(left_at=utcnow()))
-        if tell:  # someone in the lobby is only on the hosts' waiting lists
-            live.send(live.admitted() if seat.admitted else live.hosts(), {"type": "meeting.participant_left", "participant": seat.pid, "reason": reason})
+        await self._release(live, seat, tell=tell, reason=reason)
         if not live.seats:
             await self._stop_recording(live)
             self.meetings.pop(live.meeting_id, None)
             live.room.router.rooms.pop(live.room.room_id, None)
             async with self.db.transaction(org_id=live.org_id) as tx:
                 await tx.session.execute(update(Meeting).where(Meeting.id == live.meeting_id, Meeting.hosting_node == self.node).values(hosting_node=None))
+
+    async def _release(self, live: Live, seat: Seat, *, tell: bool = True, reason: str) -> None:
+        """Take the seat out of the meeting: its media out of the SFU, its history row closed, the others told."""
+        live.seats.pop(seat.pid, None)
+        self.seat_of.pop(seat.connection, None)
+        if seat.media is not None:
+            try:
+                await seat.media.leave()
+            except Exception:
+                log.exception("media leave failed for %s", seat.pid)
+        await self._close_history(live, seat)
+        if tell:  # someone in the lobby is only on the hosts' waiting lists
+            live.send(live.admitted() if seat.admitted else live.hosts(), {"type": "meeting.participant_left", "participant": seat.pid, "reason": reason})
+
+    async def _close_history(self, live: Live, seat: Seat) -> None:
+        if seat.history_id is not None:
+            async with self.db.transaction(org_id=live.org_id) as tx:
+                await tx.session.execute(update(MeetingParticipant).where(MeetingParticipant.id == seat.history_id).values(left_at=utcnow()))
 
     def _media_event(self, live: Live, event: dict) -> None:
         kind = event.get("event")
@@ -288,11 +308,12 @@ class LiveMeetings:
 
     async def on_offer(self, live: Live, seat: Seat, message: dict) -> None:
         sdp, screen_mids = message.get("sdp"), message.get("screen_mids") or []
-        if not isinstance(sdp, str) or not sdp or len(sdp) > 100_000:
+        if not isinstance(sdp, str) or not sdp:
             raise InvalidInput("meeting.offer needs 'sdp': the offer's SDP text", field="sdp")
-        if not isinstance(screen_mids, list) or not all(isinstance(x, str) for x in screen_mids):
-            raise InvalidInput("screen_mids must be a list of m-line mids", field="screen_mids")
+        if not isinstance(screen_mids, list) or len(screen_mids) > MAX_MEDIA_SECTIONS or not all(isinstance(x, str) for x in screen_mids):
+            raise InvalidInput(f"screen_mids must be a list of up to {MAX_MEDIA_SECTIONS} m-line mids", field="screen_mids")
         try:
+            check_offer_bounds(sdp)
             answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
             raise InvalidInput(f"offer refused: {e}", field="sdp", code="bad_offer") from None
@@ -398,6 +419,8 @@ class LiveMeetings:
         async with self.db.transaction(org_id=live.org_id) as tx:
             await m.do_end_meeting(tx, await m.get_meeting(tx, live.meeting_id))
         await self.end(live.meeting_id, "the host ended the meeting")
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            await m.do_sign_out_guests(tx, live.meeting_id)
 
     async def on_cohost(self, live: Live, seat: Seat, message: dict) -> None:
         from rooms.models import MeetingCoHost

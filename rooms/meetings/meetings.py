@@ -1,26 +1,42 @@
 """Meetings as rows: create, change, end, and the checks on the way in (passcode, lock, cap).
 
 Passcodes are short, so they are stored as HMAC-SHA256 under the server's
-secret key (no per-guess argon2 cost needed) and guarded by a per-meeting
-limit on wrong guesses kept in the meeting row, which every node shares.
+secret key (no per-guess argon2 cost needed) and guarded by limits on wrong
+guesses, kept as ``MeetingPasscodeFailure`` rows that every node shares: each
+guesser (a signed-in person by account, anyone else by address) may fail
+``passcode_max_failures`` times per window, and people not signed in, from all
+their addresses together, ``passcode_max_failures_per_meeting`` times, which
+bounds guessing from many addresses. Neither lock reaches anyone else: a
+signed-in member counts only their own failures, and the host and co-hosts
+(who may change the passcode anyway) are not asked for it. The check runs
+before the guess is compared, so a locked guesser learns nothing from a right
+one. Cost: one or two indexed ``OFFSET limit-1`` reads per join, as in
+server/accounts/ratelimit.py; a failure inserts a row and deletes the rows the
+window left behind.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 import time
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from rooms.config import RoomsSettings
-from rooms.models import Meeting, MeetingCoHost, MeetingParticipant
+from rooms.models import Meeting, MeetingCoHost, MeetingParticipant, MeetingPasscodeFailure
+from server.accounts.auth import GuestScope, Principal
+from server.accounts.devices import do_revoke_sessions
+from server.accounts.models import DeviceSession
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
 from server.orgs.models import Membership
 
 TICKET_TTL_S = 600
+GUEST_SCOPE_KIND = "meeting"  # guests' sessions are scoped to ("meeting", id): rooms/meetings/guests.py
+PASSCODE_LENGTH = (4, 32)
 
 
 def passcode_hash(secret_key: str, meeting_token: str, passcode: str) -> str:
@@ -66,12 +82,13 @@ async def check_members(tx: Transaction, user_ids: list[int]) -> None:
 
 async def do_create_meeting(tx: Transaction, secret_key: str, *, host_id: int, title: str, scheduled_at: dt.datetime | None,
                             passcode: str | None, lobby_enabled: bool, cap: int, cohosts: list[int]) -> Meeting:
+    check_passcode(passcode)
     await check_members(tx, cohosts)
     token = secrets.token_urlsafe(24)
     meeting = Meeting(
         org_id=tx.org_id, title=title, host_id=host_id, scheduled_at=scheduled_at, join_token=token,
         passcode_hash=passcode_hash(secret_key, token, passcode) if passcode else None,
-        passcode_failures=0, locked=False, lobby_enabled=lobby_enabled, cap=cap,
+        locked=False, lobby_enabled=lobby_enabled, cap=cap,
         status="scheduled" if scheduled_at else "live", created_at=utcnow(),
     )
     tx.session.add(meeting)
@@ -100,11 +117,19 @@ async def check_may_manage(tx: Transaction, meeting: Meeting, user_id: int, is_a
         raise Forbidden("only the meeting's host, a co-host or an organisation admin can change it")
 
 
+def check_passcode(passcode: str | None) -> None:
+    """A passcode short enough to guess in a window's tries is refused, when a meeting is made and when it is changed."""
+    shortest, longest = PASSCODE_LENGTH
+    if passcode is not None and not shortest <= len(passcode) <= longest:
+        raise InvalidInput(f"a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode")
+
+
 async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, changes: dict) -> Meeting:
     if meeting.status == "ended":
         raise Gone("this meeting has ended")
     if "passcode" in changes:
-        passcode = changes.pop("passcode")
+        passcode = changes.pop("passcode") or None
+        check_passcode(passcode)
         meeting.passcode_hash = passcode_hash(secret_key, meeting.join_token, passcode) if passcode else None
     for name, value in changes.items():
         setattr(meeting, name, value)
@@ -153,22 +178,75 @@ async def do_end_meeting(tx: Transaction, meeting: Meeting) -> None:
         await tx.session.flush()
 
 
-async def do_check_passcode(tx: Transaction, settings: RoomsSettings, secret_key: str, meeting: Meeting, passcode: str | None) -> bool:
-    """True if the passcode is right (or none is set); a wrong one counts against the meeting's limit."""
+async def do_sign_out_guests(tx: Transaction, meeting_id: int) -> None:
+    """An ended meeting's guests go with it: their sessions end, and ``session.revoked`` closes their sockets on every node.
+
+    Called once the seats were told ``meeting.ended`` (so a guest's page says
+    that, not "disconnected"). One UPDATE per guest (a guest is a user with
+    usually one session), once per meeting.
+    """
+    scoped = and_(
+        DeviceSession.guest_org_id == tx.org_id, DeviceSession.guest_scope_kind == GUEST_SCOPE_KIND,
+        DeviceSession.guest_scope_id == meeting_id,
+    )
+    guests = await tx.session.scalars(select(DeviceSession.user_id).where(scoped, DeviceSession.revoked_at.is_(None)).distinct())
+    for user_id in sorted(guests):
+        await do_revoke_sessions(tx, user_id, scoped)
+
+
+def passcode_guesser(user_id: int | None, address: str) -> str:
+    """Whose wrong passcodes count together: a signed-in person's own, or an address's."""
+    return f"user:{user_id}" if user_id is not None else f"addr:{address}"[:80]
+
+
+async def _limit_lifts_at(tx: Transaction, settings: RoomsSettings, limit: int, *which) -> dt.datetime | None:
+    """When the limit over the failures matching ``which`` lifts, if they reached it within the window."""
+    oldest_that_counts = await tx.session.scalar(
+        select(MeetingPasscodeFailure.at)
+        .where(*which, MeetingPasscodeFailure.at > utcnow() - dt.timedelta(seconds=settings.passcode_window_s))
+        .order_by(MeetingPasscodeFailure.at.desc()).limit(1).offset(limit - 1)
+    )
+    return None if oldest_that_counts is None else oldest_that_counts + dt.timedelta(seconds=settings.passcode_window_s)
+
+
+async def check_passcode_guessing(tx: Transaction, settings: RoomsSettings, meeting: Meeting, guesser: str) -> None:
+    """Raise ``RateLimited`` if this guesser, or (for someone not signed in) everyone not signed in, used up their wrong passcodes."""
+    limits = [(settings.passcode_max_failures, "from you", [MeetingPasscodeFailure.key == guesser])]
+    if guesser.startswith("addr:"):
+        limits.append((settings.passcode_max_failures_per_meeting, "from people not signed in", [MeetingPasscodeFailure.key.startswith("addr:")]))
+    for limit, whose, which in limits:
+        lifts_at = await _limit_lifts_at(tx, settings, limit, MeetingPasscodeFailure.meeting_id == meeting.id, *which)
+        if lifts_at is not None:
+            retry_after_s = max(1, math.ceil((lifts_at - utcnow()).total_seconds()))
+            raise RateLimited(f"too many wrong passcodes for this meeting {whose}; try again in {retry_after_s} seconds", retry_after_s=retry_after_s)
+
+
+async def do_check_passcode(
+    tx: Transaction, settings: RoomsSettings, secret_key: str, meeting: Meeting, passcode: str | None, guesser: str,
+) -> bool:
+    """True if the passcode is right (or none is set); a wrong one counts against the guesser (see the module docstring)."""
     if meeting.passcode_hash is None:
         return True
-    now = utcnow()
-    window_open = meeting.passcode_window_at is not None and now - meeting.passcode_window_at < dt.timedelta(seconds=settings.passcode_window_s)
-    if window_open and meeting.passcode_failures >= settings.passcode_max_failures:
-        retry = settings.passcode_window_s - int((now - meeting.passcode_window_at).total_seconds())
-        raise RateLimited("too many wrong passcodes for this meeting; try again later", retry_after_s=max(retry, 1))
+    await check_passcode_guessing(tx, settings, meeting, guesser)
     if passcode and hmac.compare_digest(passcode_hash(secret_key, meeting.join_token, passcode), meeting.passcode_hash):
         return True
-    if not window_open:
-        meeting.passcode_window_at, meeting.passcode_failures = now, 0
-    meeting.passcode_failures += 1
+    now = utcnow()
+    tx.session.add(MeetingPasscodeFailure(org_id=meeting.org_id, meeting_id=meeting.id, key=guesser, at=now))
+    await tx.session.execute(
+        delete(MeetingPasscodeFailure).where(MeetingPasscodeFailure.at <= now - dt.timedelta(seconds=settings.passcode_window_s))
+    )
     await tx.session.flush()
     return False
+
+
+async def joining_as(tx: Transaction, meeting: Meeting, principal: Principal | None) -> tuple[int | None, str]:
+    """Who follows the link, and in which role: a member with their account, this meeting's guest again, or a new guest (no user yet)."""
+    if principal is not None and principal.guest is None and await tx.session.scalar(select(Membership.id).where(Membership.user_id == principal.user_id)):
+        user_id = principal.user_id
+        return user_id, "host" if meeting.host_id == user_id else "cohost" if user_id in await cohost_ids(tx, meeting.id) else "member"
+    if principal is not None and principal.guest == GuestScope(meeting.org_id, GUEST_SCOPE_KIND, meeting.id):
+        return principal.user_id, "guest"
+    return None, "guest"
 
 
 async def open_seats(tx: Transaction, meeting: Meeting) -> int:

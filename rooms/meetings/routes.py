@@ -15,7 +15,6 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.orgs.access import OrgContext
-from server.orgs.models import Membership
 
 routes = web.RouteTableDef()
 MEETINGS = "/api/v1/orgs/{org_id}/meetings"
@@ -97,6 +96,8 @@ async def end_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
         await m.do_end_meeting(tx, meeting)
         out = await _out(request, tx, meeting)
     await request.app[LIVE_MEETINGS].end(meeting_id, "the host ended the meeting")
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await m.do_sign_out_guests(tx, meeting_id)
     return out
 
 
@@ -180,26 +181,21 @@ async def join_meeting(request: web.Request, body: JoinIn) -> JoinOut:
     meeting_id, org_id = found
     async with db.transaction(org_id=org_id) as tx:
         meeting = await m.get_meeting(tx, meeting_id)
-        passcode_ok = await m.do_check_passcode(tx, rooms_settings, settings.secret_key, meeting, body.passcode)
+        user_id, role = await m.joining_as(tx, meeting, principal)
+        guesser = m.passcode_guesser(user_id, request.remote or "")
+        # the host and co-hosts may change the passcode anyway: they are not asked for it (nor held by others' guesses)
+        passcode_ok = role in ("host", "cohost") or await m.do_check_passcode(tx, rooms_settings, settings.secret_key, meeting, body.passcode, guesser)
     if not passcode_ok:
         raise Forbidden("wrong passcode for this meeting", field="passcode", code="wrong_passcode")
     async with db.transaction(org_id=org_id) as tx:
         meeting = await m.get_meeting(tx, meeting_id)
         token = None
-        if principal is not None and principal.guest is None and await tx.session.scalar(select(Membership.id).where(Membership.user_id == principal.user_id)):
-            user_id = principal.user_id
-            role = "host" if meeting.host_id == user_id else "cohost" if user_id in await m.cohost_ids(tx, meeting_id) else "member"
-        elif principal is not None and principal.guest == GuestScope(org_id, "meeting", meeting_id):
-            user_id, role = principal.user_id, "guest"
-        else:
-            role = "guest"
-            user_id = None
         await m.check_may_enter(tx, meeting, host=role in ("host", "cohost"))
         if user_id is None:
             if not body.display_name:
                 raise InvalidInput("guests need a display_name to join", field="display_name")
             token, _, user = await do_open_guest_session(
-                tx, settings, scope=GuestScope(org_id, "meeting", meeting_id), display_name=body.display_name,
+                tx, settings, scope=GuestScope(org_id, m.GUEST_SCOPE_KIND, meeting_id), display_name=body.display_name,
                 user_agent=request.headers.get("User-Agent", ""), ip=request.remote or "",
             )
             user_id = user.id

@@ -5,13 +5,14 @@ import datetime as dt
 
 from pydantic import Field
 
+from rooms.meetings.meetings import PASSCODE_LENGTH
 from server.api import Model, Out
 
 
 class MeetingIn(Model):
     title: str = Field(min_length=1, max_length=200)
     scheduled_at: dt.datetime | None = None  # None: an instant meeting
-    passcode: str | None = Field(None, min_length=4, max_length=32)
+    passcode: str | None = Field(None, min_length=PASSCODE_LENGTH[0], max_length=PASSCODE_LENGTH[1])
     lobby_enabled: bool = False
     cap: int = Field(300, ge=2, le=300)
     cohost_ids: list[int] = Field(default_factory=list, max_length=50)
@@ -20,7 +21,7 @@ class MeetingIn(Model):
 class MeetingPatch(Model):
     title: str | None = Field(None, min_length=1, max_length=200)
     scheduled_at: dt.datetime | None = None
-    passcode: str | None = Field(None, max_length=32)  # "" removes it
+    passcode: str | None = Field(None, max_length=PASSCODE_LENGTH[1])  # "" removes it; else as long as on creation (check_passcode)
     lobby_enabled: bool | None = None
     locked: bool | None = None
     cap: int | None = Field(None, ge=2, le=300)

@@ -220,6 +220,9 @@ async function onFrame(frame) {
     case "meeting.removed":
       leave("You were removed from the meeting", "The host removed you; you cannot rejoin while this meeting goes on.");
       break;
+    case "meeting.replaced": // this device opened the meeting again elsewhere (another tab): that one has the seat now
+      leave("You joined from another window", sentence(frame.reason), { closeSocket: true });
+      break;
     case "meeting.denied":
       leave("You were not let in", sentence(frame.reason));
       break;

@@ -125,3 +125,33 @@ def test_unpairable_candidate_lines_are_dropped_from_an_offer():
     addresses = {candidate_address(line) for line in kept.split("\r\n") if line.startswith("a=candidate:")}
     assert addresses == {"127.0.0.1"} and kept.count("a=candidate:") == 6  # udp and tcp on 3 m-lines
     assert check_offer(kept).candidates and kept.endswith("\r\n")
+
+
+def many_m_lines(offer_text: str, count: int) -> str:
+    """The offer with its last m-section repeated (each copy with its own mid, in the BUNDLE) until it has ``count``."""
+    head, _, last = offer_text.rpartition("m=")
+    first_new = offer_text.count("\nm=")
+    copies = ["m=" + last.replace("a=mid:2\r\n", f"a=mid:{mid}\r\n") for mid in range(first_new, count)]
+    mids = " ".join(str(mid) for mid in range(count))
+    return head.replace("a=group:BUNDLE 0 1 2", f"a=group:BUNDLE {mids}") + "m=" + last + "".join(copies)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: many_m_lines(s, 33), "33 media sections"),
+    (lambda s: s + "a=x-padding:" + "x" * 100_000 + "\r\n", "at most 100000"),
+])
+async def test_an_offer_with_too_many_m_lines_or_too_long_is_refused_before_it_is_parsed(offer_sdp, edit, message, monkeypatch):
+    def parse(text):
+        raise AssertionError("the offer was parsed")
+    monkeypatch.setattr(sdp.SessionDescription, "parse", staticmethod(parse))
+    with pytest.raises(OfferError, match=message):
+        check_offer(edit(offer_sdp))
+
+
+async def test_an_offer_with_32_m_lines_is_still_answered(offer_sdp):
+    assert [section.mid for section in check_offer(many_m_lines(offer_sdp, 32)).sections] == [str(mid) for mid in range(32)]
+
+
+async def test_an_offer_that_repeats_a_mid_is_refused(offer_sdp):
+    with pytest.raises(OfferError, match="m-line 2 repeats mid 1"):
+        check_offer(offer_sdp.replace("a=mid:2\r\n", "a=mid:1\r\n"))

@@ -3,6 +3,8 @@ import base64
 import hashlib
 import hmac
 
+import pytest
+
 from rooms.config import RoomsSettings
 from rooms.meetings.ice import ice_servers, turn_credential
 from rooms.meetings.meetings import check_ticket
@@ -92,17 +94,80 @@ async def test_a_guest_without_display_name_is_told_what_is_missing(client, db, 
     assert (await resp.json())["error"]["field"] == "display_name"
 
 
-async def test_wrong_passcode_is_refused_and_repeated_guessing_is_limited(client, db, backend):
+@pytest.fixture
+def behind_proxy(settings):
+    """The test client is the reverse proxy: X-Forwarded-For says whose request it is (list before ``client``)."""
+    settings.trusted_proxies = "127.0.0.1"
+
+
+def from_address(address: str, headers: dict | None = None) -> dict:
+    return {**(headers or {}), "X-Forwarded-For": address}
+
+
+async def test_wrong_passcode_is_refused_and_repeated_guessing_is_limited(behind_proxy, client, db, backend):
     host, org = await org_with_host(client, db)
     meeting = await create(client, host, org, passcode="4711")
-    wrong = await join(client, meeting, display_name="G", passcode="0000")
+    wrong = await join(client, meeting, from_address("198.51.100.7"), display_name="G", passcode="0000")
     assert wrong.status == 403
     assert (await wrong.json())["error"]["message"] == "wrong passcode for this meeting"
-    assert (await join(client, meeting, display_name="G", passcode="4711")).status == 200
+    assert (await join(client, meeting, from_address("198.51.100.7"), display_name="G", passcode="4711")).status == 200
     for _ in range(9):
-        await join(client, meeting, display_name="G", passcode="1111")
-    limited = await join(client, meeting, display_name="G", passcode="4711")
+        await join(client, meeting, from_address("198.51.100.7"), display_name="G", passcode="1111")
+    limited = await join(client, meeting, from_address("198.51.100.7"), display_name="G", passcode="4711")
     assert limited.status == 429 and "Retry-After" in limited.headers
+    assert (await limited.json())["error"]["message"].startswith("too many wrong passcodes for this meeting from you; try again in ")
+
+
+async def test_one_address_guessing_locks_out_only_itself_never_the_host_a_member_or_other_guests(behind_proxy, client, db, backend):
+    host, org = await org_with_host(client, db)
+    member = await person(client, db)
+    await add_member(db, org, member)
+    meeting = await create(client, host, org, passcode="4711")
+    attacker = "198.51.100.7"
+    for _ in range(12):
+        await join(client, meeting, from_address(attacker), display_name="Mallory", passcode="0000")
+    assert (await join(client, meeting, from_address(attacker), display_name="Mallory", passcode="4711")).status == 429
+    assert (await join(client, meeting, from_address("203.0.113.9"), display_name="Gail", passcode="4711")).status == 200
+    # the host needs no passcode; a member behind the attacker's address counts only their own failures
+    assert (await join(client, meeting, from_address(attacker, host.headers))).status == 200
+    assert (await join(client, meeting, from_address(attacker, member.headers), passcode="4711")).status == 200
+
+
+@pytest.fixture
+def strict_passcodes(monkeypatch):
+    monkeypatch.setenv("MUSTER_ROOMS_PASSCODE_MAX_FAILURES", "3")
+    monkeypatch.setenv("MUSTER_ROOMS_PASSCODE_MAX_FAILURES_PER_MEETING", "5")
+
+
+async def test_guessing_from_many_addresses_stops_at_the_meeting_ceiling_and_members_still_get_in(strict_passcodes, behind_proxy, client, db, backend):
+    host, org = await org_with_host(client, db)
+    member = await person(client, db)
+    await add_member(db, org, member)
+    meeting = await create(client, host, org, passcode="4711")
+    for n in range(5):  # one wrong guess from each of five addresses
+        assert (await join(client, meeting, from_address(f"198.51.100.{n}"), display_name="M", passcode="0000")).status == 403
+    held = await join(client, meeting, from_address("203.0.113.9"), display_name="Gail", passcode="4711")
+    assert held.status == 429
+    assert "from people not signed in" in (await held.json())["error"]["message"]
+    for _ in range(3):  # a member's own mistakes count against them alone
+        assert (await join(client, meeting, member.headers, passcode="0000")).status == 403
+    assert (await join(client, meeting, member.headers, passcode="4711")).status == 429
+    assert (await join(client, meeting, host.headers)).status == 200
+
+
+async def test_a_passcode_change_needs_4_to_32_characters_and_an_empty_one_removes_it(client, db, backend):
+    host, org = await org_with_host(client, db)
+    meeting = await create(client, host, org, passcode="4711")
+    url = f"/api/v1/orgs/{org.id}/meetings/{meeting['id']}"
+    short = await client.patch(url, json={"passcode": "12"}, headers=host.headers)
+    assert short.status == 400
+    assert (await short.json())["error"] == {
+        "code": "invalid", "message": "a passcode needs 4 to 32 characters (an empty one removes it)", "field": "passcode",
+    }
+    assert (await join(client, meeting, display_name="G", passcode="4711")).status == 200  # unchanged
+    removed = await client.patch(url, json={"passcode": ""}, headers=host.headers)
+    assert removed.status == 200 and (await removed.json())["has_passcode"] is False
+    assert (await join(client, meeting, display_name="G")).status == 200
 
 
 async def test_locked_meeting_refuses_newcomers_but_not_its_host(client, db, backend):
@@ -185,3 +250,40 @@ async def test_recordings_are_for_hosts_and_only_finished_ones_download(client, 
     assert (await client.get(f"{url}/{failed + 100}", headers=host.headers)).status == 404
     assert (await client.get(url, headers=member.headers)).status == 403
     assert (await client.get(f"{url}/{failed}", headers=member.headers)).status == 403
+
+
+async def test_a_meeting_link_never_appears_in_the_request_log(client, db, backend, caplog):
+    import logging
+
+    from server.observability import JsonFormatter
+
+    host, org = await org_with_host(client, db)
+    meeting = await create(client, host, org, passcode="4711")
+    token = link_token(meeting)
+    with caplog.at_level(logging.INFO):
+        assert (await client.get(f"/m/{token}")).status == 200
+        assert (await join(client, meeting, display_name="G", passcode="0000")).status == 403
+        assert (await join(client, meeting, display_name="G", passcode="4711")).status == 200
+    logged = [JsonFormatter().format(record) for record in caplog.records]
+    assert any('"path": "/m/***"' in line for line in logged), logged
+    assert not [line for line in logged if token in line]
+
+
+async def test_the_nginx_sample_keeps_meeting_links_out_of_its_access_log(client, db, backend, tmp_path):
+    import aiohttp
+
+    from tests import services
+
+    if backend == "postgresql":
+        pytest.skip("nginx's access log does not depend on the database")
+    host, org = await org_with_host(client, db)
+    token = link_token(await create(client, host, org))
+    with services.nginx_in_front(tmp_path, [str(client.make_url("")).rstrip("/")]) as url:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
+            async with http.get(f"{url}/m/{token}?x=1") as page:
+                assert page.status == 200
+            async with http.get(f"{url}/healthz") as other:
+                assert other.status == 200
+    logged = (tmp_path / "access.log").read_text()
+    assert '"GET /m/***?x=1 HTTP/' in logged and '"GET /healthz HTTP/' in logged
+    assert token not in logged

@@ -2,6 +2,8 @@
 import asyncio
 import json
 
+import pytest
+
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
@@ -337,3 +339,107 @@ async def test_malformed_rtp_rtcp_and_garbage_udp_get_the_sender_an_error_and_th
         assert not [f for f in a.frames if f["type"] == "error"]  # nobody else heard of b's bad packets
     finally:
         await close_all(a, b)
+
+
+async def test_a_second_socket_of_the_same_session_replaces_its_seat_and_leaves_no_ghost_with_media(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    first = await attend(client, member.headers, member_ticket)
+    seat = (await first.next("meeting.joined"))["you"]["id"]
+    await a.next("meeting.participant_joined")
+    second = None
+    try:
+        await a.publish_and_subscribe()
+        await first.publish_and_subscribe()
+        await wait_for_video(a)
+
+        await a.send({"type": "meeting.lock", "locked": True})  # the same device coming back is not someone new
+        await first.next("meeting.settings")
+        second = await attend(client, member.headers, member_ticket)  # the same device session, a second socket
+        assert (await first.next("meeting.replaced"))["participant"] == seat
+        joined = await second.next("meeting.joined")
+        assert joined["you"]["id"] == seat
+        assert sorted(p["name"] for p in joined["participants"]) == ["Hana Host", "Max Member"]
+        left = await a.next("meeting.participant_left", participant=seat)
+        assert left["reason"] == "joined again from another connection"
+        assert (await a.next("meeting.participant_joined"))["participant"]["id"] == seat
+        # the first socket's peer keeps sending, but its seat and media are gone from the SFU
+        assert await went_quiet(a.tracks["video"])
+        await first.send({"type": "meeting.chat", "text": "ghost?", "ref": 1})
+        assert (await first.next("error", ref=1))["error"]["message"] == "join a meeting first (meeting.join)"
+
+        await a.send({"type": "meeting.remove", "participant": seat})  # the one seat the session has is the one the host sees
+        assert await second.next("meeting.removed")
+        assert (await a.next("meeting.participant_left", participant=seat))["reason"] == "removed by the host"
+        await a.send({"type": "meeting.chat", "text": "alone"})
+        assert (await a.next("meeting.chat"))["text"] == "alone"
+        assert not [f for f in a.frames if f["type"] == "meeting.participant_joined"]
+    finally:
+        await close_all(a, first, *([second] if second else []))
+
+
+async def test_an_offer_with_too_many_media_sections_or_too_long_gets_an_error_frame_before_it_is_parsed(client, db, monkeypatch):
+    from aiortc import sdp
+
+    from tests.rooms.media.test_offer import many_m_lines
+
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    for kind in ("video", "audio", "video"):
+        pc.addTransceiver(kind, direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    parsed = []
+    real_parse = sdp.SessionDescription.parse
+    monkeypatch.setattr(sdp.SessionDescription, "parse", staticmethod(lambda text: parsed.append(text) or real_parse(text)))
+    try:
+        await a.send({"type": "meeting.offer", "sdp": many_m_lines(pc.localDescription.sdp, 40), "ref": 1})
+        error = (await a.next("error", ref=1))["error"]
+        assert error == {"code": "bad_offer", "message": "offer refused: the offer has 40 media sections (m-lines); at most 32 are accepted"}
+        await a.send({"type": "meeting.offer", "sdp": pc.localDescription.sdp + "a=x:" + "x" * 100_000 + "\r\n", "ref": 2})
+        assert "at most 100000 are accepted" in (await a.next("error", ref=2))["error"]["message"]
+        assert parsed == []
+        await a.send({"type": "meeting.offer", "sdp": pc.localDescription.sdp, "ref": 3})
+        assert (await a.next("meeting.answer"))["ref"] == 3 and len(parsed) == 1
+    finally:
+        await pc.close()
+        await a.ws.close()
+
+
+@pytest.mark.parametrize("via_socket", [False, True], ids=["rest", "socket"])
+async def test_when_a_meeting_ends_its_guests_are_signed_out_and_their_sockets_closed(via_socket, client, db):
+    from aiohttp import WSMsgType
+
+    from server.gateway.frames import CLOSE_UNAUTHENTICATED
+
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    guest = await (await join(client, meeting, display_name="Gail Guest")).json()
+    guest_headers = {"Authorization": f"Bearer {guest['token']}"}
+    meeting_url = f"/api/v1/orgs/{meeting['org_id']}/meetings/{meeting['id']}"
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    g = await attend(client, guest_headers, guest["ticket"])
+    await g.next("meeting.joined")
+    assert (await client.get(meeting_url, headers=guest_headers)).status == 200
+
+    second = await (await join(client, meeting, display_name="Gus Guest")).json()  # in the lobby of nothing: never joined
+    second_headers = {"Authorization": f"Bearer {second['token']}"}
+
+    if via_socket:
+        await a.send({"type": "meeting.end"})
+    else:
+        assert (await client.post(meeting_url + "/end", headers=host.headers)).status == 200
+    assert (await g.next("meeting.ended"))["reason"] == "the host ended the meeting"  # first: the page says why
+    while True:  # then the platform closes the guest's socket: its session is over
+        msg = await g.ws.receive(timeout=5)
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+            break
+    assert g.ws.close_code == CLOSE_UNAUTHENTICATED
+    for headers in (guest_headers, second_headers):
+        assert (await client.get(meeting_url, headers=headers)).status == 401
+    assert (await client.get(meeting_url, headers=host.headers)).status == 200  # members keep their sessions
+    assert (await a.next("meeting.ended"))
+    assert not a.ws.closed
+    await close_all(a, g)
