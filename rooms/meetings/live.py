@@ -29,6 +29,7 @@ from rooms.media.router import LocalRouter, MediaRouter
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
 from rooms.models import Meeting, MeetingParticipant, MeetingRecording
+from server.audit.record import do_audit
 from server.db import Database, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.gateway.frames import encode_frame
@@ -406,6 +407,9 @@ class LiveMeetings:
         live.removed.add(target.user_id)
         live.send([target], {"type": "meeting.removed", "by": seat.pid})
         await self._drop(live, target, reason="removed by the host")
+        async with self.db.transaction(org_id=live.org_id) as tx:
+            details = {"user_id": target.user_id, "name": target.name, "role": target.role}
+            await do_audit(tx, seat, "meeting.participant_removed", target=("meeting", live.meeting_id), details=details)
 
     async def on_lock(self, live: Live, seat: Seat, message: dict) -> None:
         locked = message.get("locked")
@@ -418,6 +422,7 @@ class LiveMeetings:
     async def on_end(self, live: Live, seat: Seat, message: dict) -> None:
         async with self.db.transaction(org_id=live.org_id) as tx:
             await m.do_end_meeting(tx, await m.get_meeting(tx, live.meeting_id))
+            await do_audit(tx, seat, "meeting.ended", target=("meeting", live.meeting_id))
         await self.end(live.meeting_id, "the host ended the meeting")
         async with self.db.transaction(org_id=live.org_id) as tx:
             await m.do_sign_out_guests(tx, live.meeting_id)
@@ -458,6 +463,7 @@ class LiveMeetings:
                 await tx.session.flush()
                 row.file_name = f"{live.org_id}/{live.meeting_id}-{row.id}.webm"
                 recording_id, file_name = row.id, row.file_name
+                await do_audit(tx, seat, "recording.started", target=("recording", row.id), details={"meeting_id": live.meeting_id})
             path = self.recordings_dir / file_name
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from server.accounts.auth import GuestScope
 from server.accounts.guests import do_open_guest_session
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.audit.record import do_audit
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.orgs.access import OrgContext
 
@@ -94,6 +95,7 @@ async def end_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
         meeting = await m.get_meeting(tx, meeting_id)
         await m.check_may_manage(tx, meeting, org.user_id, org.is_admin)
         await m.do_end_meeting(tx, meeting)
+        await do_audit(tx, org.principal, "meeting.ended", target=("meeting", meeting_id))
         out = await _out(request, tx, meeting)
     await request.app[LIVE_MEETINGS].end(meeting_id, "the host ended the meeting")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -144,6 +146,7 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
     meeting_id = path_int(request, "meeting_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         row = await _recording(request, tx, org)
+        await do_audit(tx, org.principal, "recording.downloaded", target=("recording", row.id), details={"meeting_id": meeting_id})
     path = request.app[LIVE_MEETINGS].recordings_dir / row.file_name
     if row.status != "done" or not path.is_file():
         raise Gone(f"this recording has no file: {row.error or 'it was removed'}")
@@ -162,6 +165,7 @@ async def delete_recording(request: web.Request, org: OrgContext) -> None:
         row = await _recording(request, tx, org)
         file_name = row.file_name
         await tx.session.delete(row)
+        await do_audit(tx, org.principal, "recording.deleted", target=("recording", row.id), details={"meeting_id": row.meeting_id})
     if file_name:  # after the commit: a failed delete leaves the file, never a row without one
         (request.app[LIVE_MEETINGS].recordings_dir / file_name).unlink(missing_ok=True)
 

@@ -77,6 +77,10 @@ async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switc
     assert download.status == 200 and download.headers["Content-Type"] == "video/webm"
     data = await download.read()
     assert len(data) == listed[0]["size_bytes"]
+    log = await (await client.get(f"/api/v1/orgs/{meeting['org_id']}/audit", params={"action": "recording."}, headers=host.headers)).json()
+    assert [(e["action"], e["actor_user_id"], e["target_id"]) for e in log["items"]] == [
+        ("recording.downloaded", host.id, listed[0]["id"]), ("recording.started", host.id, listed[0]["id"])
+    ]
 
     with av.open(io.BytesIO(data)) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]

@@ -186,6 +186,11 @@ async def test_lobby_lock_cap_and_removal_by_the_host(client, db):
     assert (await a.next("meeting.ended"))["reason"] == "the host ended the meeting"
     for attendee in (a, b, c, again):
         await attendee.ws.close()
+    log = await (await client.get(f"/api/v1/orgs/{meeting['org_id']}/audit", params={"action": "meeting."}, headers=host.headers)).json()
+    assert [(e["action"], e["actor_user_id"], e["target_id"]) for e in log["items"]] == [
+        ("meeting.ended", host.id, meeting["id"]), ("meeting.participant_removed", host.id, meeting["id"])
+    ]
+    assert log["items"][1]["details"]["user_id"] == member.id
 
 
 async def test_the_waiting_list_follows_who_leaves_the_lobby_and_a_late_host_gets_it(client, db):
