@@ -8,7 +8,7 @@ from server.accounts.models import User
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.orgs.access import OrgContext
-from server.orgs.actions import do_create_org
+from server.orgs.actions import check_may_create_org, do_create_org
 from server.orgs.departments import (
     do_create_department,
     do_delete_department,
@@ -45,9 +45,10 @@ routes = web.RouteTableDef()
 @routes.post("/api/v1/orgs")
 @endpoint(body=OrgIn, response=OrgOut, status=201)
 async def create_org(request: web.Request, body: OrgIn) -> OrgOut:
-    """Create an organisation; the caller becomes its owner."""
+    """Create an organisation; the caller becomes its owner (operators only, unless MUSTER_ORG_CREATION=anyone)."""
     async with request.app[DB].transaction() as tx:
         owner = await tx.session.get(User, request[PRINCIPAL].user_id)
+        check_may_create_org(request.app[SETTINGS], owner)
         org = await do_create_org(tx, name=body.name, slug=body.slug, owner=owner)
     return OrgOut.model_validate(org)
 
