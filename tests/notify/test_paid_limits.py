@@ -14,7 +14,7 @@ from server.gateway.models import UserEvent
 from tests.factories import make_org, person
 from tests.notify.conftest import add_member, make_person
 from tests.notify.test_escalation import _sent, eventually
-from tests.notify.test_send import send, url
+from tests.notify.test_send import send
 
 TWO_SMS = {"sms_after_s": 60, "call_after_s": None, "repeats": 1, "repeat_interval_s": 300}  # 2 SMS to each phone
 APP_ONLY = {"sms_after_s": None, "call_after_s": None, "repeats": 0, "repeat_interval_s": 60}
