@@ -287,6 +287,8 @@ async def main(args) -> dict:
             "MUSTER_NOTIFY_PROVIDER": "twilio", "MUSTER_NOTIFY_TWILIO_BASE_URL": fake.url, "MUSTER_NOTIFY_TWILIO_ACCOUNT_SID": fake.account_sid,
             "MUSTER_NOTIFY_TWILIO_AUTH_TOKEN": fake.auth_token, "MUSTER_NOTIFY_FROM_NUMBER": "+441632960000",
             "MUSTER_NOTIFY_CALLS_PER_S": str(args.call_rate), "MUSTER_NOTIFY_ENGINE_IDLE_S": "0.2",
+            # The escalation part calls --steps people once each, --due-after seconds after sending: allow exactly that.
+            "MUSTER_NOTIFY_CALLS_PER_ORG_PER_DAY": str(max(args.steps, 1)), "MUSTER_NOTIFY_PAID_MIN_DELAY_S": str(args.due_after),
         }
         server = await services.start_muster_server(env, port, workdir / "server.log")
         base = f"http://127.0.0.1:{port}"

@@ -9,29 +9,38 @@ rows in one INSERT ... SELECT unnest() on PostgreSQL (an executemany per
 5,000 on SQLite) and the first escalation step of each in at most four
 INSERT ... SELECT (notify/escalation.py). Everything that reads recipient
 rows calls it first, so nobody sees a broadcast without them.
+
+Before anything is stored, a send reserves the most SMS and calls its policy
+could send (notify/paid.py): past a daily allowance it is refused whole.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, bindparam, func, insert, literal, null, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import undefer
 
+from notify.config import NotifySettings
 from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage, PushSubscription
+from notify.paid import PaidLimitExceeded, do_reserve_paid
+from notify.policy import paid_messages_per_phone
 from notify.recipients import Recipient, one_of
 from server.audit.record import do_audit
 from server.db import Database, Transaction, UTCDateTime, utcnow
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
 from server.orgs.access import OrgContext
+from server.orgs.models import Membership
 
 CHUNK = 5000
 RECEIVED_EVENT = "broadcast.received"
 REMINDER_EVENT = "broadcast.reminder"
+REFUSED_EVENT = "broadcast.refused"
 
 
 async def may_send(tx: Transaction, org: OrgContext) -> bool:
@@ -79,8 +88,8 @@ def event_data(broadcast: Broadcast, sender_name: str) -> dict:
 
 
 async def do_send_broadcast(
-    tx: Transaction, org: OrgContext, *, title: str, body: str, attachments: list[dict], policy: dict, priority: int,
-    recipients: Sequence[Recipient],
+    tx: Transaction, org: OrgContext, settings: NotifySettings, *, title: str, body: str, attachments: list[dict], policy: dict,
+    priority: int, recipients: Sequence[Recipient],
 ) -> Broadcast:
     """Store the broadcast with its recipient list pending, and queue each recipient's event: what devices need, and no more.
 
@@ -91,7 +100,11 @@ async def do_send_broadcast(
     list waits in ``recipients_pending``, and whatever needs the rows first (a
     receipt, the sender, a node recovering after a crash) stores them itself.
     SQLite, one process and small, stores them here.
+
+    First it reserves the SMS and calls the policy could send: past an
+    allowance it raises ``PaidLimitExceeded`` before anything is stored.
     """
+    await _reserve_paid_messages(tx, settings, policy, recipients)
     now = utcnow()
     broadcast = Broadcast(org_id=org.org_id, sender_id=org.user_id, title=title, body=body, attachments=attachments, policy=policy,
                           priority=priority, recipient_count=len(recipients), created_at=now,
@@ -104,6 +117,25 @@ async def do_send_broadcast(
     if tx.dialect != "postgresql":
         await do_store_recipients(tx, broadcast.id)
     return broadcast
+
+
+async def _reserve_paid_messages(tx: Transaction, settings: NotifySettings, policy: dict, recipients: Sequence[Recipient]) -> None:
+    """The policy's SMS and calls per phone, times the recipients with that phone (two members may share one)."""
+    per_phone = paid_messages_per_phone(policy)
+    if not any(per_phone.values()):
+        return
+    phones = Counter(r.phone for r in recipients if r.phone)
+    for channel, per_recipient in per_phone.items():
+        if per_recipient:
+            await do_reserve_paid(tx, settings, channel, org_id=tx.org_id,
+                                  per_number={phone: count * per_recipient for phone, count in phones.items()})
+
+
+async def do_tell_admins_of_refusal(tx: Transaction, org: OrgContext, refusal: PaidLimitExceeded) -> None:
+    """The organisation's admins and owners hear that a send was refused for its SMS or calls (the operator sees the log and metric)."""
+    admins = list(await tx.session.scalars(select(Membership.user_id).where(Membership.role.in_(("admin", "owner")))))
+    await emit(tx, admins, REFUSED_EVENT, {"org_id": org.org_id, "sender": org.principal.name, "channel": refusal.channel,
+                                           "scope": refusal.scope, "message": refusal.message})
 
 
 async def do_store_recipients(tx: Transaction, broadcast_id: int) -> None:

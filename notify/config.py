@@ -5,6 +5,12 @@ node together to those rates (server-side, through the ``notify_pacing`` row),
 so a burst of escalations is spread out instead of answered with 429s.
 Callbacks from the provider come to the platform's ``MUSTER_PUBLIC_URL``. Tokens, the
 webhook secret and the VAPID private key are ``SecretSetting``s: printed, they read ``***``.
+
+SMS and calls cost the operator money: the ``*_per_org_per_day``,
+``*_per_number_per_day`` and ``*_per_address_per_day`` allowances bound what
+anyone may make the server send (notify/paid.py), and escalation policies may
+not use them sooner or more often than ``paid_min_delay_s`` and
+``paid_max_repeats`` allow.
 """
 from __future__ import annotations
 
@@ -43,6 +49,14 @@ class NotifySettings(MaskedSettings):
     call_after_s: int | None = Field(180, description="Default policy: call a recipient who has not confirmed after this many seconds (empty or 'off': never).")
     repeats: int = Field(2, ge=0, description="Default policy: how many times SMS and call are repeated.")
     repeat_interval_s: int = Field(300, ge=1, description="Default policy: seconds between repeats.")
+    sms_per_org_per_day: int = Field(5000, ge=0, description="SMS one organisation may send a day (UTC); a broadcast that could pass it is refused when sent.")
+    calls_per_org_per_day: int = Field(1000, ge=0, description="Calls one organisation may place a day (UTC).")
+    sms_per_number_per_day: int = Field(20, ge=0, description="SMS one phone number may receive a day, from all organisations together.")
+    calls_per_number_per_day: int = Field(10, ge=0, description="Calls one phone number may receive a day, from all organisations together.")
+    sms_per_address_per_day: int = Field(20, ge=0, description="SMS one client address may cause a day, where a code is sent to a number someone typed in.")
+    calls_per_address_per_day: int = Field(10, ge=0, description="Calls one client address may cause a day, likewise.")
+    paid_min_delay_s: int = Field(60, ge=0, description="Escalation policies: the earliest an SMS or call may go after sending, and the shortest interval between repeats.")
+    paid_max_repeats: int = Field(3, ge=0, description="Escalation policies: the most repeats of SMS and calls.")
     push_after_s: int = Field(5, ge=0, description="Web Push to a recipient whose devices have not acknowledged after this many seconds.")
 
     @field_validator("sms_after_s", "call_after_s", mode="before")

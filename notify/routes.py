@@ -14,6 +14,7 @@ from notify.broadcasts import (
     do_set_default_policy,
     do_store_pending_of_org,
     do_store_recipients,
+    do_tell_admins_of_refusal,
     effective_default_policy,
     get_broadcast_for_sender,
     get_my_receipt,
@@ -22,6 +23,8 @@ from notify.broadcasts import (
 from notify.gcwindow import collection_deferred
 from notify.keys import NOTIFY_SETTINGS, WORKERS
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage, PushSubscription
+from notify.paid import PaidLimitExceeded
+from notify.policy import check_policy
 from notify.push_endpoints import check_push_endpoint
 from notify.recipients import Unknown, expand_recipients
 from notify.schemas import (
@@ -93,7 +96,12 @@ async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContex
     """Send an urgent broadcast (organisation admins, and members granted it). Unknown ids are reported; everyone else is told."""
     db = request.app[DB]
     with collection_deferred():  # until the devices have it, whether the bus delivers during the first transaction's commit or after
-        broadcast, unknown = await _send_and_tell_devices(request, body, org)
+        try:
+            broadcast, unknown = await _send_and_tell_devices(request, body, org)
+        except PaidLimitExceeded as refusal:
+            async with db.transaction(org_id=org.org_id) as tx:
+                await do_tell_admins_of_refusal(tx, org, refusal)
+            raise
         async with db.transaction(org_id=org.org_id) as tx:
             await do_store_recipients(tx, broadcast.id)
             out = await broadcast_out(tx, broadcast)
@@ -115,11 +123,14 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
             named = ", ".join(f"{kind} {ids}" for kind, ids in vars(unknown).items() if ids)
             raise InvalidInput("nobody to send to: " + (f"no such {named} in this organisation" if named else "the departments and groups named have no members"),
                                field="recipients", code="no_recipients")
+        settings = request.app[NOTIFY_SETTINGS]
         policy = body.policy.model_dump() if body.policy else await effective_default_policy(tx, node_policy_defaults(request))
-        policy["push_after_s"] = request.app[NOTIFY_SETTINGS].push_after_s
+        check_policy(policy, min_delay_s=settings.paid_min_delay_s, max_repeats=settings.paid_max_repeats,
+                     field_prefix="policy." if body.policy else "")
+        policy["push_after_s"] = settings.push_after_s
         attachments, file_ids = await check_attachments(tx, request.app[SETTINGS], org, body.attachments)
         broadcast = await do_send_broadcast(
-            tx, org, title=body.title, body=body.body, attachments=attachments, policy=policy,
+            tx, org, settings, title=body.title, body=body.body, attachments=attachments, policy=policy,
             priority=body.priority, recipients=recipients,
         )
         await do_attach(tx, broadcast.id, file_ids)
@@ -260,7 +271,9 @@ async def get_policy(request: web.Request, org: OrgContext) -> PolicyOut:
 @routes.put("/api/v1/orgs/{org_id}/broadcast-policy")
 @endpoint(body=PolicyIn, response=PolicyOut, role="admin")
 async def put_policy(request: web.Request, body: PolicyIn, org: OrgContext) -> PolicyOut:
-    """Set the organisation's default escalation policy (admins)."""
+    """Set the organisation's default escalation policy (admins), within the server's minimum delay and most repeats."""
+    settings = request.app[NOTIFY_SETTINGS]
+    check_policy(body.model_dump(), min_delay_s=settings.paid_min_delay_s, max_repeats=settings.paid_max_repeats)
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await do_set_default_policy(tx, body.model_dump())
         await do_audit(tx, org.principal, "broadcast_policy.changed", details=body.model_dump())

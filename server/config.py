@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,8 +80,16 @@ class Settings(MaskedSettings):
     group_message_max_chars: int = Field(4000, description="Longest group message text, in characters.")
     group_recall_window_s: int = Field(120, description="Seconds after sending during which the sender may recall a group message.")
     group_mention_all: str = Field("admins", description="Who may @all in a group: 'admins' (group owner and admins) or 'members'.")
+    org_creation: Literal["operators", "anyone"] = Field(
+        "operators", description="Who may create organisations through the API: 'operators' (the accounts listed in MUSTER_OPERATORS) or 'anyone' signed in."
+    )
+    operators: str = Field("", description="Comma-separated emails of the accounts that run this server (they may create organisations).")
     upload_max_bytes: int = Field(4 << 30, description="Largest file accepted by resumable upload (tus).")
     org_quota_bytes: int = Field(100 << 30, description="Total bytes of files (and uploads in progress) one organisation may store.")
+
+    def is_operator(self, email: str | None) -> bool:
+        listed = {e.strip().lower() for e in self.operators.split(",") if e.strip()}
+        return email is not None and email.lower() in listed
 
     def resolved(self) -> "Settings":
         """Fill the defaults that depend on data_dir (database file, secret key)."""

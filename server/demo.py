@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from server.accounts.auth import Principal
 from server.accounts.models import User
+from server.accounts.passwords import hash_password
 from server.accounts.users import do_create_user
 from server.db import Database, Transaction
 from server.orgs.access import OrgContext
@@ -135,8 +136,6 @@ async def do_seed_demo(db: Database) -> DemoOrg:
         org = await tx.session.scalar(select(Organisation).where(Organisation.slug == DEMO_ORG_SLUG))
         if org is None:
             org = await do_create_org(tx, name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG, owner=owner)
-        for login in DEMO_LOGINS[1:]:
-            await _account(tx, login)
     async with db.transaction(org_id=org.id) as tx:
         owner_member = await tx.session.scalar(select(Membership).where(Membership.user_id == owner.id))
         actor = OrgContext(org.id, Principal(owner.id, 0, owner.name), owner_member.id, owner_member.role)
@@ -152,6 +151,8 @@ async def do_seed_demo(db: Database) -> DemoOrg:
         for n, details in enumerate(people, start=1):
             if details.email not in listed:
                 await do_add_member(tx, actor, replace(details, phone=demo_phone(n)), phone_region=DEMO_PHONE_REGION)
+        for login in DEMO_LOGINS[1:]:  # added as new people above, so with accounts this organisation made
+            await _give_password(tx, login)
         if owner_member.department_id is None:  # do_create_org lists the owner by name only
             changes = {"title": owner_login.title, "department_id": departments[owner_login.department], "phone": demo_phone(1)}
             await do_update_member(tx, actor, owner_member.id, changes, phone_region=DEMO_PHONE_REGION)
@@ -163,6 +164,13 @@ async def _account(tx: Transaction, login: DemoLogin) -> User:
     """The login's account, created with its password the first time."""
     user = await tx.session.scalar(select(User).where(User.email == login.email))
     return user if user is not None else await do_create_user(tx, name=login.name, email=login.email, password=login.password)
+
+
+async def _give_password(tx: Transaction, login: DemoLogin) -> None:
+    """The login's password, set the first time (an account added as a member has none)."""
+    user = await tx.session.scalar(select(User).where(User.email == login.email))
+    if user.password_hash is None:
+        user.password_hash = await hash_password(login.password)
 
 
 async def seed_demo_database(database_url: str) -> DemoOrg:

@@ -5,9 +5,17 @@ from sqlalchemy import select
 
 from server.accounts.models import User
 from server.audit.record import Someone, do_audit
+from server.config import Settings
 from server.db import Transaction
-from server.errors import Conflict
+from server.errors import Conflict, Forbidden
 from server.orgs.models import Membership, Organisation
+
+
+def check_may_create_org(settings: Settings, user: User) -> None:
+    """Creating an organisation makes its owner able to add people and spend the server's paid channels,
+    so on a self-hosted server only its operators may, unless MUSTER_ORG_CREATION=anyone."""
+    if settings.org_creation != "anyone" and not settings.is_operator(user.email):
+        raise Forbidden("only this server's operators may create organisations: ask them to create it for you", code="org_creation_closed")
 
 
 async def do_create_org(tx: Transaction, *, name: str, slug: str, owner: User) -> Organisation:

@@ -2,8 +2,10 @@
 
 A member is a Membership row: what this organisation knows about a person
 (listing name, phone, department, role). The person's account (User) is shared
-by every organisation they belong to, so nothing here ever changes a User row:
-adding someone whose email already has an account links that account.
+by every organisation they belong to, so nothing here ever changes a User row.
+Adding a new person creates their account; someone whose email already has
+an account is invited instead, and joins only once they accept
+(server/orgs/invitations.py).
 
 Roles: owners can do everything, admins manage people and departments, members
 read. Only an owner makes or unmakes owners, and an organisation always keeps
@@ -69,36 +71,42 @@ async def _check_external_id_free(tx: Transaction, external_id: str | None, *, o
         raise Conflict(f"another member has external_id '{external_id}'", field="external_id")
 
 
-async def do_add_member(tx: Transaction, actor: OrgContext, details: MemberDetails, *, phone_region: str) -> Membership:
-    """Add a person: link the account with this email if there is one, else create one without a password."""
-    display_name = clean_display_name(details.display_name)
-    email = clean_email(details.email)
-    phone = clean_phone(details.phone, phone_region)
-    external_id = clean_external_id(details.external_id)
+async def clean_member_details(tx: Transaction, actor: OrgContext, details: MemberDetails, *, phone_region: str) -> dict:
+    """The stored form of ``details`` (Membership's columns), checked: who may give the role, the department, a free external_id."""
     check_role_change(actor, None, details.role)
     if details.department_id is not None:
         await get_department(tx, details.department_id, field="department_id")
+    external_id = clean_external_id(details.external_id)
     await _check_external_id_free(tx, external_id)
-    user = await tx.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
-    linked = user is not None
-    if user is None:
-        user = await do_create_user(tx, name=display_name, email=email)
-    elif await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
-        raise Conflict(f"{email} is already a member of this organisation", field="email")
-    member = Membership(
-        org_id=tx.org_id,
-        user_id=user.id,
-        role=details.role,
-        department_id=details.department_id,
-        external_id=external_id,
-        display_name=display_name,
-        phone=phone,
-        email=email,
-        title=clean_title(details.title),
-    )
+    return {
+        "display_name": clean_display_name(details.display_name), "email": clean_email(details.email),
+        "phone": clean_phone(details.phone, phone_region), "title": clean_title(details.title), "role": details.role,
+        "department_id": details.department_id, "external_id": external_id,
+    }
+
+
+async def account_with_email(tx: Transaction, email: str | None) -> User | None:
+    return await tx.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+
+
+async def do_add_member(tx: Transaction, actor: OrgContext, details: MemberDetails, *, phone_region: str) -> Membership:
+    """Add a new person: their account is created here, without a password.
+
+    An email that already has an account is refused: that person joins only
+    if they accept an invitation (server/orgs/invitations.py)."""
+    fields = await clean_member_details(tx, actor, details, phone_region=phone_region)
+    email = fields["email"]
+    user = await account_with_email(tx, email)
+    if user is not None:
+        if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
+            raise Conflict(f"{email} is already a member of this organisation", field="email")
+        raise Conflict(f"{email} already has an account, which joins only if its owner accepts: "
+                       f"invite it with POST /api/v1/orgs/{tx.org_id}/invitations", field="email", code="needs_consent")
+    user = await do_create_user(tx, name=fields["display_name"], email=email)
+    member = Membership(org_id=tx.org_id, user_id=user.id, **fields)
     tx.session.add(member)
     await tx.session.flush()
-    await do_audit(tx, actor.principal, "member.added", target=("member", member.id), details={"role": member.role, "existing_account": linked})
+    await do_audit(tx, actor.principal, "member.added", target=("member", member.id), details={"role": member.role})
     return member
 
 

@@ -1,4 +1,4 @@
-"""Tables of organisations: the organisation, its department tree, its members."""
+"""Tables of organisations: the organisation, its department tree, its members, invitations waiting for consent."""
 from __future__ import annotations
 
 import datetime as dt
@@ -53,6 +53,28 @@ class Membership(OrgScoped, Base):
     external_id: Mapped[str | None] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    email: Mapped[str | None] = mapped_column(String(320))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemberInvitation(OrgScoped, Base):
+    """An existing account asked to join: how the organisation would list them, kept until they accept or decline.
+
+    The account is not a member until it accepts: it sees nothing of the
+    organisation and receives nothing from it."""
+
+    __tablename__ = "org_invitations"
+    __table_args__ = (UniqueConstraint("org_id", "user_id", name="uq_org_invitations_org_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(320))
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import do_audit
 from server.orgs.access import OrgContext
-from server.orgs.actions import do_create_org
+from server.orgs.actions import check_may_create_org, do_create_org
 from server.orgs.departments import (
     do_create_department,
     do_delete_department,
@@ -21,8 +21,16 @@ from server.orgs.departments import (
 from server.orgs.directory import search_directory
 from server.orgs.imports.run import do_import_members
 from server.orgs.imports.upload import received_file
+from server.orgs.invitations import (
+    do_accept_invitation,
+    do_decline_invitation,
+    do_invite_member,
+    do_withdraw_invitation,
+    invitation_org,
+    list_invitations_of,
+)
 from server.orgs.members import MemberDetails, do_add_member, do_remove_member, do_update_member, get_member
-from server.orgs.models import Department, Membership, Organisation
+from server.orgs.models import Department, MemberInvitation, Membership, Organisation
 from server.orgs.schemas import (
     DepartmentIn,
     DepartmentOut,
@@ -30,11 +38,13 @@ from server.orgs.schemas import (
     DepartmentRef,
     ImportErrorOut,
     ImportReportOut,
+    InvitationOut,
     MemberIn,
     MemberOut,
     MemberPageOut,
     MemberPatchIn,
     MembersQuery,
+    MyInvitationOut,
     MyOrgOut,
     OrgIn,
     OrgOut,
@@ -46,9 +56,10 @@ routes = web.RouteTableDef()
 @routes.post("/api/v1/orgs")
 @endpoint(body=OrgIn, response=OrgOut, status=201)
 async def create_org(request: web.Request, body: OrgIn) -> OrgOut:
-    """Create an organisation; the caller becomes its owner."""
+    """Create an organisation; the caller becomes its owner (operators only, unless MUSTER_ORG_CREATION=anyone)."""
     async with request.app[DB].transaction() as tx:
         owner = await tx.session.get(User, request[PRINCIPAL].user_id)
+        check_may_create_org(request.app[SETTINGS], owner)
         org = await do_create_org(tx, name=body.name, slug=body.slug, owner=owner)
     return OrgOut.model_validate(org)
 
@@ -160,7 +171,7 @@ async def get_org_member(request: web.Request, org: OrgContext) -> MemberOut:
 @routes.post("/api/v1/orgs/{org_id}/members")
 @endpoint(body=MemberIn, response=MemberOut, status=201, role="admin")
 async def add_member(request: web.Request, body: MemberIn, org: OrgContext) -> MemberOut:
-    """Add a person: their existing account if the email has one, else a new account without a password."""
+    """Add a new person, with a new account without a password (409 ``needs_consent`` if the email has one: invite it instead)."""
     region = request.app[SETTINGS].default_phone_region
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         member = await do_add_member(tx, org, MemberDetails(**body.model_dump()), phone_region=region)
@@ -187,6 +198,65 @@ async def remove_member(request: web.Request, org: OrgContext) -> None:
         await do_remove_member(tx, org, member_id)
 
 
+@routes.post("/api/v1/orgs/{org_id}/invitations")
+@endpoint(body=MemberIn, response=InvitationOut, status=201, role="admin")
+async def invite_member(request: web.Request, body: MemberIn, org: OrgContext) -> InvitationOut:
+    """Invite the existing account with this email; it joins, listed like this, once its owner accepts."""
+    region = request.app[SETTINGS].default_phone_region
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        invitation = await do_invite_member(tx, org, MemberDetails(**body.model_dump()), phone_region=region)
+        return InvitationOut.model_validate(invitation)
+
+
+@routes.get("/api/v1/orgs/{org_id}/invitations")
+@endpoint(response=list[InvitationOut], role="admin")
+async def list_org_invitations(request: web.Request, org: OrgContext) -> list[InvitationOut]:
+    """Invitations not yet accepted or declined."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return [InvitationOut.model_validate(i) for i in await tx.session.scalars(select(MemberInvitation).order_by(MemberInvitation.id))]
+
+
+@routes.delete("/api/v1/orgs/{org_id}/invitations/{invitation_id}")
+@endpoint(status=204, role="admin")
+async def withdraw_invitation(request: web.Request, org: OrgContext) -> None:
+    """Withdraw an invitation not yet accepted."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_withdraw_invitation(tx, org, path_int(request, "invitation_id"))
+
+
+@routes.get("/api/v1/invitations")
+@endpoint(response=list[MyInvitationOut])
+async def list_my_invitations(request: web.Request) -> list[MyInvitationOut]:
+    """Organisations that asked the caller to join them."""
+    async with request.app[DB].transaction() as tx:
+        return [
+            MyInvitationOut(id=i.id, org_id=o.id, org_name=o.name, role=i.role, display_name=i.display_name, created_at=i.created_at)
+            for i, o in await list_invitations_of(tx, request[PRINCIPAL].user_id)
+        ]
+
+
+@routes.post("/api/v1/invitations/{invitation_id}/accept")
+@endpoint(response=MyOrgOut)
+async def accept_invitation(request: web.Request) -> MyOrgOut:
+    """Join the organisation that invited the caller."""
+    user_id, invitation_id = request[PRINCIPAL].user_id, path_int(request, "invitation_id")
+    org_id = await invitation_org(request.app[DB], user_id, invitation_id)
+    async with request.app[DB].transaction(org_id=org_id) as tx:
+        member = await do_accept_invitation(tx, user_id, invitation_id)
+        org = await tx.session.get(Organisation, org_id)
+        return MyOrgOut(id=org.id, name=org.name, slug=org.slug, role=member.role)
+
+
+@routes.post("/api/v1/invitations/{invitation_id}/decline")
+@endpoint(status=204)
+async def decline_invitation(request: web.Request) -> None:
+    """Say no: the invitation is gone and the organisation may ask again."""
+    user_id, invitation_id = request[PRINCIPAL].user_id, path_int(request, "invitation_id")
+    org_id = await invitation_org(request.app[DB], user_id, invitation_id)
+    async with request.app[DB].transaction(org_id=org_id) as tx:
+        await do_decline_invitation(tx, user_id, invitation_id)
+
+
 @routes.post("/api/v1/orgs/{org_id}/imports")
 @endpoint(response=ImportReportOut, role="admin")
 async def import_members(request: web.Request, org: OrgContext) -> ImportReportOut:
@@ -205,6 +275,7 @@ async def import_members(request: web.Request, org: OrgContext) -> ImportReportO
     return ImportReportOut(
         created=report.created,
         updated=report.updated,
+        invited=report.invited,
         failed=report.failed,
         errors=[ImportErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
     )

@@ -1,6 +1,7 @@
 """Request and response bodies of the organisations API."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import Field
@@ -94,6 +95,31 @@ class MemberPageOut(Out):
     next_cursor: str | None
 
 
+class InvitationOut(Out):
+    """An existing account asked to join; it becomes a member (listed like this) once it accepts."""
+
+    id: int
+    user_id: int
+    display_name: str
+    email: str | None
+    phone: str | None
+    title: str
+    role: str
+    department_id: int | None
+    created_at: dt.datetime
+
+
+class MyInvitationOut(Out):
+    """An organisation that asked the caller to join it."""
+
+    id: int
+    org_id: int
+    org_name: str
+    role: str
+    display_name: str = Field(description="How the organisation would list the caller.")
+    created_at: dt.datetime
+
+
 class ImportErrorOut(Out):
     row: int | None = Field(description="Row number as a spreadsheet shows it (the header is row 1).")
     field: str | None
@@ -103,5 +129,6 @@ class ImportErrorOut(Out):
 class ImportReportOut(Out):
     created: int
     updated: int
+    invited: int = Field(description="Rows whose email already has an account: it is invited, and joins once it accepts.")
     failed: int = Field(description="Rows not imported; ``errors`` lists the first of them.")
     errors: list[ImportErrorOut]

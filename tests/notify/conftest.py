@@ -41,7 +41,7 @@ def server_port() -> int:
 
 @pytest.fixture(autouse=True)
 def notify_env(monkeypatch, fake_provider):
-    """Fast escalation and retries; the fake provider; rates high enough not to slow tests."""
+    """Fast escalation and retries (SMS and calls allowed at once); the fake provider; rates high enough not to slow tests."""
     env = {
         "PROVIDER": "twilio",
         "TWILIO_BASE_URL": fake_provider.url,
@@ -57,6 +57,7 @@ def notify_env(monkeypatch, fake_provider):
         "SMS_AFTER_S": "",
         "CALL_AFTER_S": "",
         "REPEATS": "0",
+        "PAID_MIN_DELAY_S": "0",
     }
     for name, value in env.items():
         monkeypatch.setenv(f"MUSTER_NOTIFY_{name}", value)

@@ -38,6 +38,21 @@ async def test_everyone_means_every_member_including_the_sender(client, org, bac
     assert sent["recipient_count"] == 6
 
 
+async def test_an_invited_account_is_no_recipient_until_it_accepts(client, db, org, backend):
+    invitee = await person(client, db, "Ivy Invited")
+    invited = await client.post(f"/api/v1/orgs/{org.id}/invitations", json={"display_name": "Ivy", "email": invitee.email},
+                                headers=org.admin.headers)
+    assert invited.status == 201
+
+    assert (await (await send(client, org, {"everyone": True})).json())["recipient_count"] == 6
+    named = await (await send(client, org, {"user_ids": [invitee.id, org.people["pat"]]})).json()
+    assert named["recipient_count"] == 1 and named["unknown"]["user_ids"] == [invitee.id]
+
+    accepted = await client.post(f"/api/v1/invitations/{(await invited.json())['id']}/accept", headers=invitee.headers)
+    assert accepted.status == 200
+    assert (await (await send(client, org, {"everyone": True})).json())["recipient_count"] == 7
+
+
 async def test_unknown_ids_are_reported_and_everyone_else_is_still_sent(client, org, backend):
     resp = await send(client, org, {"user_ids": [org.people["pat"], 999_999], "department_ids": [888_888], "group_ids": [777_777]})
     assert resp.status == 201

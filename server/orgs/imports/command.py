@@ -33,7 +33,7 @@ class ProgressLine:
             return
         self._last = now
         rate = report.rows / max(now - self._started, 1e-9)
-        text = f"{report.rows:,} rows  {rate:,.0f} rows/s  ({report.created:,} created, {report.updated:,} updated, {report.failed:,} failed)"
+        text = f"{report.rows:,} rows  {rate:,.0f} rows/s  ({report.created:,} created, {report.updated:,} updated, {report.invited:,} invited, {report.failed:,} failed)"
         if self._in_place:
             self._out.write("\r" + text + ("\n" if final else ""))
         else:
@@ -65,6 +65,7 @@ async def import_members_command(settings: Settings, slug: str, path: Path) -> i
     print(json.dumps({
         "created": report.created,
         "updated": report.updated,
+        "invited": report.invited,
         "failed": report.failed,
         "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
     }, ensure_ascii=False, indent=2))

@@ -34,12 +34,14 @@ class ImportReport:
     rows: int = 0  # rows read so far, imported or not
     created: int = 0
     updated: int = 0
+    invited: int = 0
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED_ERRORS
 
     def record(self, outcome: BatchOutcome) -> None:
         self.created += outcome.created
         self.updated += outcome.updated
+        self.invited += outcome.invited
         for error in outcome.errors:
             self.failed += 1
             if len(self.errors) < MAX_REPORTED_ERRORS:

@@ -3,9 +3,11 @@
 For a batch of up to 1,000 rows:
 
 1. which external_ids are already members (those rows update; they keep their account);
-2. which new rows' emails already have an account (link it), and whether that
-   account is already a member here: with no external_id it is adopted (the
-   admin who created the organisation, say), with another one the row fails;
+2. which new rows' emails already have an account, and whether that account
+   is already a member here: with no external_id it is adopted (the admin who
+   created the organisation, say), with another one the row fails; an account
+   that is not a member is invited (one INSERT of invitations, one event to
+   them all) and joins only once its owner accepts (server/orgs/invitations.py);
 3. one INSERT of the accounts still missing (no password: people sign in after
    a reset or an invite);
 4. one INSERT ... ON CONFLICT (org_id, external_id) DO UPDATE of the memberships.
@@ -32,7 +34,8 @@ from server.db import Database, Transaction, utcnow
 from server.db.upsert import insert_for
 from server.orgs.departments import do_ensure_department_path
 from server.orgs.imports.rows import ImportRow, RowError
-from server.orgs.models import Membership
+from server.orgs.invitations import tell_invited
+from server.orgs.models import MemberInvitation, Membership
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +47,13 @@ UPDATED_FROM_COLUMN = {"email": "email", "phone": "phone", "title": "title", "de
 class BatchOutcome:
     created: int = 0
     updated: int = 0
+    invited: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     def add(self, other: "BatchOutcome") -> None:
         self.created += other.created
         self.updated += other.updated
+        self.invited += other.invited
         self.errors += other.errors
 
 
@@ -108,12 +113,13 @@ async def _write_rows(
     user_ids = dict(existing)  # external_id → account of the membership it writes
     adopted: list[dict] = []
     needs_account: list[ImportRow] = []
+    invited: dict[int, ImportRow] = {}  # account → the row that invites it
     for row in new_rows:
         user_id = accounts.get(row.email) if row.email else None
         if user_id is None:
             needs_account.append(row)
         elif user_id not in memberships:
-            user_ids[row.external_id] = user_id
+            invited[user_id] = row
         elif memberships[user_id][1] is None:
             adopted.append({"membership_id": memberships[user_id][0], "new_external_id": row.external_id})
             user_ids[row.external_id] = user_id
@@ -134,9 +140,32 @@ async def _write_rows(
     writable = [r for r in rows if r.external_id in user_ids]
     if writable:
         await _upsert_memberships(tx, writable, user_ids, columns, department_ids)
+    if invited:
+        await _invite(tx, invited, department_ids)
+    outcome.invited = len(invited)
     outcome.updated = len(existing) + len(adopted)
     outcome.created = len(writable) - outcome.updated
     return outcome
+
+
+async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids: dict[tuple[str, ...], int]) -> None:
+    """One INSERT of the invitations not already waiting, and one event to the accounts newly invited."""
+    table = MemberInvitation.__table__
+    rows = list(invited.values())
+    values = {
+        "user_id": list(invited),
+        "external_id": [r.external_id for r in rows],
+        "display_name": [r.name for r in rows],
+        "email": [r.email for r in rows],
+        "phone": [r.phone for r in rows],
+        "title": [r.title for r in rows],
+        "department_id": [department_ids[r.department] if r.department else None for r in rows],
+        "role": [r.role for r in rows],
+    }
+    statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
+    statement = statement.on_conflict_do_nothing(index_elements=[table.c.org_id, table.c.user_id]).returning(table.c.user_id)
+    newly = list(await tx.session.scalars(statement, parameters))
+    await tell_invited(tx, newly, invited_by=None)
 
 
 def _one_of(tx: Transaction, column, values: Collection):

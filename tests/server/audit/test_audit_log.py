@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from server.accounts.models import User
 from server.audit.models import AuditEntry
 from tests.factories import make_org, make_user, sign_in
-from tests.server.orgs.conftest import join, new_org, ok
+from tests.server.orgs.conftest import join, new_org, ok, signed_in
 
 
 async def audit(client, org, headers=None, **query) -> dict:
@@ -105,3 +105,21 @@ async def test_a_sign_in_from_a_new_device_is_recorded_in_each_of_the_persons_or
         items = (await ok(resp))["items"]
         assert [i["details"]["device_name"] for i in items] == ["Phone", "Laptop"]
         assert {i["actor_user_id"] for i in items} == {user.id}
+
+
+async def test_invitations_sent_accepted_declined_and_withdrawn_are_recorded(client, db, org):
+    accepting, declining, withdrawn = await signed_in(db), await signed_in(db), await signed_in(db)
+    invited = {}
+    for who in (accepting, declining, withdrawn):
+        resp = await client.post(org.url("/invitations"), json={"display_name": "Listed", "email": who.email}, headers=org.owner.headers)
+        invited[who.id] = (await ok(resp, 201))["id"]
+    await ok(await client.post(f"/api/v1/invitations/{invited[accepting.id]}/accept", headers=accepting.headers))
+    await ok(await client.post(f"/api/v1/invitations/{invited[declining.id]}/decline", headers=declining.headers), 204)
+    await ok(await client.delete(org.url(f"/invitations/{invited[withdrawn.id]}"), headers=org.owner.headers), 204)
+
+    items = (await audit(client, org))["items"]
+
+    assert [(i["action"], i["actor_user_id"]) for i in items[:6]] == [
+        ("invitation.withdrawn", org.owner.id), ("invitation.declined", declining.id), ("member.joined", accepting.id),
+        ("member.invited", org.owner.id), ("member.invited", org.owner.id), ("member.invited", org.owner.id),
+    ]

@@ -18,7 +18,8 @@ from server.appkeys import SETTINGS
 from server.orgs.imports.rows import ImportRow
 from server.orgs.imports.run import do_import_members
 from server.orgs.imports.writer import write_batch
-from server.orgs.models import Department, Membership
+from server.orgs.invitations import do_accept_invitation
+from server.orgs.models import Department, MemberInvitation, Membership
 from tests.server.orgs.conftest import join, new_org, ok
 
 STAFF_CSV = """external_id,name,email,phone,department,title,role
@@ -54,7 +55,7 @@ async def department_paths(db, org_id) -> dict[int, str]:
 async def test_a_csv_creates_members_accounts_and_departments(client, db, org):
     report = await ok(await upload(client, org, STAFF_CSV.encode()))
 
-    assert report == {"created": 4, "updated": 0, "failed": 0, "errors": []}
+    assert report == {"created": 4, "updated": 0, "invited": 0, "failed": 0, "errors": []}
     members = await members_by_external_id(db, org.id)
     paths = await department_paths(db, org.id)
     liu = members["E2"]
@@ -75,7 +76,7 @@ async def test_importing_again_updates_and_creates_nothing(client, db, org):
     changed = STAFF_CSV.replace("Ward Sister", "Matron").replace("Pharmacy,,", "Pharmacy,Pharmacist,")
     report = await ok(await upload(client, org, changed.encode()))
 
-    assert report == {"created": 0, "updated": 4, "failed": 0, "errors": []}
+    assert report == {"created": 0, "updated": 4, "invited": 0, "failed": 0, "errors": []}
     after = await members_by_external_id(db, org.id)
     assert {k: m.id for k, m in after.items()} == {k: m.id for k, m in before.items()}
     assert (after["E2"].title, after["E4"].title) == ("Matron", "Pharmacist")
@@ -127,16 +128,19 @@ async def test_an_xlsx_with_numbers_typed_as_numbers_imports_like_a_csv(client, 
     assert (await department_paths(db, org.id))[zhang.department_id] == "Hospital/Emergency"
 
 
-async def test_an_existing_account_is_linked_and_the_creators_membership_adopted(client, db, org):
+async def test_an_existing_account_is_invited_not_linked_and_the_creators_membership_adopted(client, db, org):
     other = await new_org(db, "Other Owner")
     elsewhere = await join(db, other.id)
     csv = f"external_id,name,email,role\nE1,Listed Name,{elsewhere.email},\nE2,The Owner,{org.owner.email.upper()},member\n"
 
     report = await ok(await upload(client, org, csv.encode()))
 
-    assert (report["created"], report["updated"], report["failed"]) == (1, 1, 0)
+    assert (report["created"], report["updated"], report["invited"], report["failed"]) == (0, 1, 1, 0)
+    assert "E1" not in await members_by_external_id(db, org.id)
+    (invitation,) = await ok(await client.get("/api/v1/invitations", headers=elsewhere.headers))
+    await ok(await client.post(f"/api/v1/invitations/{invitation['id']}/accept", headers=elsewhere.headers))
     members = await members_by_external_id(db, org.id)
-    assert members["E1"].user_id == elsewhere.id
+    assert (members["E1"].user_id, members["E1"].display_name) == (elsewhere.id, "Listed Name")
     assert (members["E2"].user_id, members["E2"].role, members["E2"].display_name) == (org.owner.id, "owner", "The Owner")
     async with db.transaction() as tx:
         assert (await tx.session.get(User, elsewhere.id)).name == elsewhere.user.name
@@ -265,7 +269,10 @@ async def test_external_ids_and_accounts_are_matched_only_within_the_organisatio
 
     report = await ok(await upload(client, org, b"external_id,name,email\nE1,Ours,shared@example.org\n"))
 
-    assert (report["created"], report["updated"], report["failed"]) == (1, 0, 0)
+    assert (report["created"], report["updated"], report["invited"], report["failed"]) == (0, 0, 1, 0)
+    async with db.transaction(org_id=org.id) as tx:
+        invitation = await tx.session.scalar(select(MemberInvitation))
+        await do_accept_invitation(tx, invitation.user_id, invitation.id)
     ours, theirs = (await members_by_external_id(db, org.id))["E1"], (await members_by_external_id(db, other.id))["E1"]
     assert (ours.display_name, theirs.display_name) == ("Ours", "Theirs")
     assert ours.user_id == theirs.user_id  # one person, one account, in two organisations

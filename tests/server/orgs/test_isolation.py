@@ -34,7 +34,7 @@ from server.accounts.models import DeviceSession, GuestInvite
 from server.db import Database, utcnow
 from server.orgs.models import Membership
 from tests.factories import Person
-from tests.server.orgs.conftest import OrgFixture, join, new_org, ok
+from tests.server.orgs.conftest import OrgFixture, join, new_org, ok, signed_in
 
 PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
@@ -84,6 +84,13 @@ async def _guest_invite(b: OrgB) -> int:
         tx.session.add(invite)
         await tx.session.flush()
         return invite.id
+
+
+async def _invitation(b: OrgB) -> int:
+    """B invites an account of someone else (not alice: she could rightly answer an invitation to herself)."""
+    invitee = await signed_in(b.db)
+    body = {"display_name": "Invited to B", "email": invitee.email}
+    return (await ok(await b.client.post(b.org.url("/invitations"), json=body, headers=b.bob), 201))["id"]
 
 
 async def _device_session(b: OrgB) -> int:
@@ -156,6 +163,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "department_id": _department,
     "member_id": _member,
     "invite_id": _guest_invite,
+    "invitation_id": _invitation,
     "session_id": _device_session,
     "user_id": _user,
     "group_id": _group,

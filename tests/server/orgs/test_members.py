@@ -23,13 +23,14 @@ async def test_adding_a_new_email_creates_an_account_without_password(client, db
     assert (user.email, user.name, user.password_hash) == ("mei.lin@example.org", "Mei Lin", None)
 
 
-async def test_adding_an_existing_account_links_it_and_leaves_the_account_alone(client, db, org):
+async def test_an_existing_account_once_it_accepts_is_linked_and_the_account_left_alone(client, db, org):
     other = await new_org(db, "Other Owner")
     someone = await join(db, other.id, name="Account Name")
 
-    added = await add(client, org, display_name="Listed Differently", email=someone.email.upper())
+    invited = await ok(await client.post(org.url("/invitations"), json={"display_name": "Listed Differently", "email": someone.email.upper()},
+                                         headers=org.owner.headers), 201)
+    await ok(await client.post(f"/api/v1/invitations/{invited['id']}/accept", headers=someone.headers))
 
-    assert added["user_id"] == someone.id
     async with db.transaction() as tx:
         assert (await tx.session.get(User, someone.id)).name == "Account Name"
     # Still a member of the other organisation too.

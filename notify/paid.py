@@ -1,0 +1,168 @@
+"""Paid channels (SMS, calls): daily allowances per organisation, per destination number, per client address.
+
+Every SMS and call costs the operator money, and a number that someone typed
+in is the classic target of SMS pumping. So whatever may send them reserves,
+in the transaction that commits to sending, the most it could ever send:
+``do_reserve_paid`` adds it to the day's counters (``notify_paid_usage``) and,
+if any counter passes the operator's limit, raises ``PaidLimitExceeded``, so
+the transaction rolls back and nothing is sent or stored. Reservations on
+any node see each other: the upsert locks the counter rows until commit
+(PostgreSQL; SQLite has one writer), and the check reads them after it. The
+rows are locked in one order (sorted keys), so two reservations cannot
+deadlock.
+
+What was reserved is never given back (a recipient who confirms early still
+counts): a broadcast accepted up front is honoured in full, never cut off
+halfway. Sending a broadcast reserves for its organisation and its numbers;
+an endpoint that sends a code to a number typed in (there is none today)
+would pass its organisation, the number and the client's address.
+
+Cost: nothing for a send without SMS or calls; otherwise one upsert and one
+SELECT per 5,000 numbers on SQLite, one of each in all on PostgreSQL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+from prometheus_client import Counter
+from sqlalchemy import Integer, String, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
+
+from notify.config import NotifySettings
+from notify.models import PaidUsage
+from server.db import Transaction, utcnow
+from server.db.upsert import insert_for
+from server.errors import RateLimited
+
+log = logging.getLogger("muster.notify")
+PAID_REFUSED = Counter("muster_notify_paid_refused_total", "Sends refused because SMS or calls would pass a daily limit",
+                       ["channel", "scope"])
+
+CHUNK = 5000
+NOUN = {"sms": "SMS", "call": "calls"}
+SETTING = {"sms": "sms", "call": "calls"}
+
+
+class PaidLimitExceeded(RateLimited):
+    """A send would pass a daily allowance of SMS or calls; it was refused whole, before anything went out."""
+
+    code = "paid_limit_exceeded"
+
+    def __init__(self, message: str, *, channel: str, scope: str, retry_after_s: int):
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.channel = channel
+        self.scope = scope
+
+
+def limit_of(settings: NotifySettings, channel: str, scope: str) -> int:
+    return getattr(settings, f"{SETTING[channel]}_per_{scope}_per_day")
+
+
+async def do_reserve_paid(
+    tx: Transaction, settings: NotifySettings, channel: str, *, org_id: int, per_number: Mapping[str, int], address: str | None = None
+) -> None:
+    """Reserve ``per_number`` messages of ``channel`` (number → how many) for today, or refuse them all.
+
+    ``org_id`` and ``address`` are charged the total. Raises ``PaidLimitExceeded``
+    (and logs and counts it for the operator, without the numbers) if any
+    allowance would be passed; the caller's transaction must then roll back.
+    """
+    total = sum(per_number.values())
+    if total == 0:
+        return
+    wanted = {("org", str(org_id)): total, **{("number", number): n for number, n in per_number.items() if n}}
+    if address is not None:
+        wanted[("address", address)] = total
+    today = utcnow().date()
+    await _add(tx, today, channel, sorted(wanted.items()))
+    over = await _over_limit(tx, settings, today, channel, list(wanted))
+    if over:
+        refusal = _refusal(settings, channel, over, wanted, total)
+        PAID_REFUSED.labels(channel, refusal.scope).inc()
+        log.warning("paid channel limit refused a send", extra={"fields": {
+            "event": "paid_limit_exceeded", "org_id": org_id, "channel": channel, "scope": refusal.scope, "wanted": total,
+            "numbers_over": sum(1 for scope, _ in over if scope == "number"), "limit": limit_of(settings, channel, refusal.scope),
+        }})
+        raise refusal
+
+
+async def _add(tx: Transaction, day: dt.date, channel: str, rows: list[tuple[tuple[str, str], int]]) -> None:
+    """used += n for each (scope, key), inserting rows that are missing, in the order given."""
+    table = PaidUsage.__table__
+    if tx.dialect == "postgresql":
+        listed = func.unnest(
+            bindparam("scopes", [scope for (scope, _), _ in rows], type_=postgresql.ARRAY(String)),
+            bindparam("keys", [key for (_, key), _ in rows], type_=postgresql.ARRAY(String)),
+            bindparam("counts", [n for _, n in rows], type_=postgresql.ARRAY(Integer)),
+        ).table_valued("scope", "key", "n", with_ordinality="position").render_derived()
+        source = select(bindparam("day", day, type_=table.c.day.type), bindparam("channel", channel, type_=table.c.channel.type),
+                        listed.c.scope, listed.c.key, listed.c.n).order_by(listed.c.position)
+        statement = postgresql.insert(table).from_select(["day", "channel", "scope", "key", "used"], source)
+        await tx.session.execute(statement.on_conflict_do_update(
+            index_elements=["day", "channel", "scope", "key"], set_={"used": table.c.used + statement.excluded.used}
+        ))
+        return
+    statement = insert_for(tx.dialect, table)
+    statement = statement.on_conflict_do_update(index_elements=["day", "channel", "scope", "key"],
+                                                set_={"used": table.c.used + statement.excluded.used})
+    for start in range(0, len(rows), CHUNK):
+        await tx.session.execute(statement, [
+            {"day": day, "channel": channel, "scope": scope, "key": key, "used": n} for (scope, key), n in rows[start : start + CHUNK]
+        ])
+
+
+async def _over_limit(tx: Transaction, settings: NotifySettings, day: dt.date, channel: str,
+                      keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(scope, key) → used, for the counters among ``keys`` now past their limit."""
+    by_scope: dict[str, list[str]] = {}
+    for scope, key in keys:
+        by_scope.setdefault(scope, []).append(key)
+    over: dict[tuple[str, str], int] = {}
+    for scope, scope_keys in by_scope.items():
+        for chosen in _key_is_one_of(tx, scope_keys):
+            rows = await tx.session.execute(select(PaidUsage.key, PaidUsage.used).where(
+                PaidUsage.day == day, PaidUsage.channel == channel, PaidUsage.scope == scope, chosen,
+                PaidUsage.used > limit_of(settings, channel, scope),
+            ))
+            over.update({(scope, row.key): row.used for row in rows})
+    return over
+
+
+def _key_is_one_of(tx: Transaction, keys: list[str]) -> list:
+    """Conditions that together say the counter's key is one of ``keys``: one ``= ANY(array)`` on PostgreSQL, an IN per chunk on SQLite."""
+    if tx.dialect == "postgresql":
+        return [PaidUsage.key == any_(bindparam(None, keys, type_=postgresql.ARRAY(String)))]
+    return [PaidUsage.key.in_(keys[start : start + CHUNK]) for start in range(0, len(keys), CHUNK)]
+
+
+def _refusal(settings: NotifySettings, channel: str, over: dict[tuple[str, str], int], wanted: dict[tuple[str, str], int],
+             total: int) -> PaidLimitExceeded:
+    """The error the sender sees: which allowance, how much this needed and how much was left (no phone numbers)."""
+    noun = NOUN[channel]
+    now = utcnow()
+    retry_after_s = int((dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), now.tzinfo) - now).total_seconds()) + 1
+    ask = f"ask the server's operator to raise MUSTER_NOTIFY_{SETTING[channel].upper()}_PER_{{}}_PER_DAY"
+    for (scope, key), used in over.items():
+        if scope == "org":
+            limit = limit_of(settings, channel, "org")
+            left = max(limit - (used - wanted[(scope, key)]), 0)
+            message = (f"this could send up to {total} {noun}, but the organisation has {left} of its {limit} {noun} a day left: "
+                       f"send fewer repeats or no {noun}, wait until tomorrow (UTC), or {ask.format('ORG')}")
+            return PaidLimitExceeded(message, channel=channel, scope=scope, retry_after_s=retry_after_s)
+    numbers = sum(1 for scope, _ in over if scope == "number")
+    if numbers:
+        limit = limit_of(settings, channel, "number")
+        message = (f"{numbers} of the recipients' phone numbers would get more than {limit} {noun} today: "
+                   f"send fewer repeats or no {noun}, or {ask.format('NUMBER')}")
+        return PaidLimitExceeded(message, channel=channel, scope="number", retry_after_s=retry_after_s)
+    limit = limit_of(settings, channel, "address")
+    return PaidLimitExceeded(f"this address has used its {limit} {noun} for today; try again tomorrow (UTC)",
+                             channel=channel, scope="address", retry_after_s=retry_after_s)
+
+
+async def do_prune_paid_usage(tx: Transaction) -> int:
+    """Forget the counters of days before yesterday; returns how many rows went."""
+    result = await tx.session.execute(PaidUsage.__table__.delete().where(PaidUsage.day < utcnow().date() - dt.timedelta(days=1)))
+    return result.rowcount
