@@ -61,7 +61,10 @@ async def issue_session(
     user_agent: str = "",
     ip: str = "",
     guest: GuestScope | None = None,
+    guest_invite_id: int | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> tuple[str, DeviceSession]:
+    """A new session; it ends after ``days`` without use, or at ``expires_at`` if given (then use does not extend it)."""
     token = new_token()
     now = utcnow()
     device = DeviceSession(
@@ -73,9 +76,10 @@ async def issue_session(
         guest_org_id=guest.org_id if guest else None,
         guest_scope_kind=guest.kind if guest else None,
         guest_scope_id=guest.id if guest else None,
+        guest_invite_id=guest_invite_id,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + dt.timedelta(days=days),
+        expires_at=expires_at or now + dt.timedelta(days=days),
     )
     tx.session.add(device)
     await tx.session.flush()
@@ -85,7 +89,8 @@ async def issue_session(
 async def authenticate(db: Database, token: str, *, session_days: int) -> Principal | None:
     """The principal for a bearer token, or None if it is unknown, revoked or expired.
 
-    Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes.
+    Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes. Not for guests:
+    a guest session ends when it was set to (server/accounts/guests.py), however much it is used.
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
@@ -104,11 +109,8 @@ async def authenticate(db: Database, token: str, *, session_days: int) -> Princi
         if device.revoked_at is not None or device.expires_at <= now:
             return None
         if now - device.last_seen_at > _TOUCH_EVERY:
-            await tx.session.execute(
-                update(DeviceSession)
-                .where(DeviceSession.id == device.id)
-                .values(last_seen_at=now, expires_at=now + dt.timedelta(days=session_days))
-            )
+            slide = {} if device.guest_org_id is not None else {"expires_at": now + dt.timedelta(days=session_days)}
+            await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
     guest = None
     if device.guest_org_id is not None:
         guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
