@@ -34,6 +34,7 @@ class Principal:
     session_id: int
     name: str
     guest: GuestScope | None = None
+    ends_at: dt.datetime | None = None  # a guest session's fixed end (use does not extend it); None for people
 
     @property
     def is_guest(self) -> bool:
@@ -111,10 +112,10 @@ async def authenticate(db: Database, token: str, *, session_days: int) -> Princi
         if now - device.last_seen_at > _TOUCH_EVERY:
             slide = {} if device.guest_org_id is not None else {"expires_at": now + dt.timedelta(days=session_days)}
             await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
-    guest = None
-    if device.guest_org_id is not None:
-        guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
-    return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest)
+    if device.guest_org_id is None:
+        return Principal(user_id=device.user_id, session_id=device.id, name=name)
+    guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
+    return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest, ends_at=device.expires_at)
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -261,3 +261,13 @@ async def test_a_guest_session_never_outlives_its_invite(client, db, backend, gu
         session = await tx.session.get(DeviceSession, body["session_id"])
         invite_row = await tx.session.get(GuestInvite, created["id"])
     assert session.expires_at == invite_row.expires_at
+
+
+async def test_a_guest_socket_closes_when_its_session_ends(client, db, backend, guest_scope):
+    _, org, created = await setup_org_with_invite(client, db)
+    body = await (await join(client, created["token"])).json()
+    async with db.transaction() as tx:
+        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == body["session_id"]).values(expires_at=utcnow() + dt.timedelta(seconds=1)))
+    socket = await connect(client.session, str(client.make_url("/api/v1/ws")), body["token"])
+    await socket.until_ready()
+    assert await socket.closed_with(timeout=5) == CLOSE_UNAUTHENTICATED
