@@ -3,19 +3,21 @@
 In the transaction that removes them (server/revocation.py): their pending
 escalation steps end (outcome ``revoked``) and their queued SMS, calls and
 pushes are cancelled, so no node texts or rings a person who is no longer
-there. Reminders go to members only (``do_remind``), and reading the
-organisation's broadcasts already needs a membership (404 otherwise).
+there. A right to send broadcasts granted to them is withdrawn, so it does
+not come back if they are added again. Reminders go to members only
+(``do_remind``), and reading the organisation's broadcasts already needs a
+membership (404 otherwise).
 
 Cost: the broadcasts whose recipient rows are still pending are stored first
 (a handful at most, notify/broadcasts.py), then two UPDATEs by the recipient
-rows of these people (``ix_broadcast_recipients_user_id``).
+rows of these people (``ix_broadcast_recipients_user_id``), and a DELETE of their sender rights.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from notify.broadcasts import do_store_recipients
-from notify.models import Broadcast, BroadcastRecipient, EscalationStep, OutboundMessage
+from notify.models import Broadcast, BroadcastRecipient, BroadcastSender, EscalationStep, OutboundMessage
 from server.db import Transaction, utcnow
 from server.revocation import AccessRevoked, register_revocation
 
@@ -42,6 +44,11 @@ async def do_stop_chasing(tx: Transaction, revoked: AccessRevoked) -> None:
         update(OutboundMessage)
         .where(OutboundMessage.recipient_id.in_(theirs), OutboundMessage.status == "queued")
         .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    await tx.session.execute(
+        delete(BroadcastSender)
+        .where(BroadcastSender.org_id == revoked.org_id, BroadcastSender.user_id.in_(revoked.user_ids))
         .execution_options(synchronize_session=False)
     )
 

@@ -1,4 +1,4 @@
-"""Someone removed from the organisation is no longer chased: no SMS or call after the removal, no reminder."""
+"""Someone removed from the organisation is no longer chased (no SMS or call after the removal, no reminder) and loses the right to send."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from notify.models import BroadcastRecipient, EscalationStep
 from server.orgs.models import Membership
+from tests.factories import person
+from tests.notify.conftest import add_member
 from tests.notify.test_escalation import eventually
 from tests.notify.test_send import send, url
 
@@ -37,3 +39,18 @@ async def test_a_removed_member_gets_no_more_sms_calls_or_reminders(client, db, 
 
 async def _called(provider, phone: str) -> bool:
     return phone in [s.to for s in provider.of_kind("call")]
+
+
+async def test_a_sender_removed_and_added_again_has_to_be_granted_the_right_again(client, db, org, backend):
+    sender = await person(client, db, "Sam Sender")
+    await add_member(db, org.id, sender.id, "Sam Sender")
+    assert (await client.put(f"/api/v1/orgs/{org.id}/broadcast-senders/{sender.id}", headers=org.admin.headers)).status == 200
+    assert (await send(client, org, {"everyone": True}, headers=sender.headers)).status == 201
+    async with db.transaction(org_id=org.id) as tx:
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == sender.id))
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/members/{member_id}", headers=org.admin.headers)).status == 204
+    assert (await send(client, org, {"everyone": True}, headers=sender.headers)).status == 404
+
+    await add_member(db, org.id, sender.id, "Sam Sender")
+    refused = await send(client, org, {"everyone": True}, headers=sender.headers)
+    assert refused.status == 403 and "may not send" in (await refused.json())["error"]["message"]
