@@ -305,13 +305,15 @@ async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]
 
 
 async def do_remind(tx: Transaction, broadcast: Broadcast, sender_name: str) -> int:
-    """Send the notice again to everyone who has not confirmed; returns how many."""
+    """Send the notice again to everyone who has not confirmed and is still in the organisation; returns how many."""
     await do_store_recipients(tx, broadcast.id)
     now = utcnow()
+    members = select(Membership.user_id).where(Membership.org_id == broadcast.org_id)
     unconfirmed = list(
         await tx.session.execute(
             update(BroadcastRecipient)
-            .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.stage < STAGES.index("confirmed"))
+            .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.stage < STAGES.index("confirmed"),
+                   BroadcastRecipient.user_id.in_(members))
             .values(reminded_at=now, remind_count=BroadcastRecipient.remind_count + 1)
             .returning(BroadcastRecipient.user_id)
             .execution_options(synchronize_session=False)

@@ -2,7 +2,8 @@
 
 Adds the broadcasts API, its pages and the provider callbacks, the ``broadcast.receipt``
 frame of the device WebSocket, the owner of broadcast attachments (server/files/),
-the dashboard's bus subscription, and (unless ``MUSTER_NOTIFY_ENGINE=false``) this
+the dashboard's bus subscription, the end of escalations to people who leave
+(notify/revocation.py), and (unless ``MUSTER_NOTIFY_ENGINE=false``) this
 node's escalation and sending workers.
 """
 from pathlib import Path
@@ -13,7 +14,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from notify import attachments, callbacks, live, pages, personal_data, routes
+    from notify import attachments, callbacks, live, pages, personal_data, revocation, routes  # noqa: F401  (revocation registers its handler)
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.providers.configured import configured_provider

@@ -126,7 +126,7 @@ class EscalationStep(OrgScoped, Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    outcome: Mapped[str | None] = mapped_column(String(16))  # queued | skipped | stopped
+    outcome: Mapped[str | None] = mapped_column(String(16))  # queued | skipped | stopped | revoked (the person left: notify/revocation.py)
 
 
 class OutboundMessage(OrgScoped, Base):

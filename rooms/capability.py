@@ -1,7 +1,8 @@
 """How rooms/ plugs into the platform (see server/capabilities.py).
 
 Adds the meetings API, the meeting page at the join link, the ``meeting.*`` frames of the device WebSocket and
-this node's SFU workers, and registers meetings as something guests can join.
+this node's SFU workers, and registers meetings as something guests can join. Someone who loses the
+organisation leaves its meetings on this node (rooms/meetings/revocation.py).
 """
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from server.capabilities import Capability
 def setup(app: web.Application) -> None:
     from rooms.config import RoomsSettings
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.meetings import guests, personal_data, routes  # noqa: F401  (guests registers the "meeting" scope)
+    from rooms.meetings import guests, personal_data, revocation, routes  # noqa: F401  (guests registers the "meeting" scope)
     from rooms import web as meeting_page
     from rooms.meetings.live import LiveMeetings
 
@@ -24,6 +25,7 @@ def setup(app: web.Application) -> None:
     platform = app[SETTINGS]
     app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform.secret_key, platform.node_name, platform.data_dir / "recordings")
     app[LIVE_MEETINGS].attach(app[HUB])
+    revocation.attach(app)
     app.router.add_routes(routes.routes)
     register_personal_data(app, personal_data.PART)
     meeting_page.setup(app)

@@ -66,6 +66,7 @@ class Settings(MaskedSettings):
     max_import_bytes: int = Field(64 << 20, description="Largest member import file accepted.")
     session_days: int = Field(30, description="Days a device session stays valid without use.")
     session_max_days: int = Field(90, ge=1, description="Days after sign-in that a device session ends however much it is used; then the device signs in again.")
+    guest_session_hours: int = Field(72, ge=1, le=24 * 30, description="Hours a guest session lasts from when it was opened, however it is used; never past its invite's expiry.")
     login_max_failures: int = Field(5, description="Failed logins allowed per account, and x4 per address, in login_window_s.")
     login_window_s: int = Field(900, description="Window of the login rate limit, in seconds.")
     default_phone_region: str = Field("CN", description="Region used to read phone numbers written without a country code.")

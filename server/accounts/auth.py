@@ -34,6 +34,7 @@ class Principal:
     session_id: int
     name: str
     guest: GuestScope | None = None
+    ends_at: dt.datetime | None = None  # a guest session's fixed end (use does not extend it); None for people
 
     @property
     def is_guest(self) -> bool:
@@ -61,7 +62,10 @@ async def issue_session(
     user_agent: str = "",
     ip: str = "",
     guest: GuestScope | None = None,
+    guest_invite_id: int | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> tuple[str, DeviceSession]:
+    """A new session; it ends after ``days`` without use, or at ``expires_at`` if given (then use does not extend it)."""
     token = new_token()
     now = utcnow()
     device = DeviceSession(
@@ -73,9 +77,10 @@ async def issue_session(
         guest_org_id=guest.org_id if guest else None,
         guest_scope_kind=guest.kind if guest else None,
         guest_scope_id=guest.id if guest else None,
+        guest_invite_id=guest_invite_id,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + dt.timedelta(days=days),
+        expires_at=expires_at or now + dt.timedelta(days=days),
     )
     tx.session.add(device)
     await tx.session.flush()
@@ -87,6 +92,7 @@ async def authenticate(db: Database, token: str, *, session_days: int, session_m
 
     Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes,
     but never past ``session_max_days`` after sign-in, so a stolen token kept busy still ends.
+    Not for guests: a guest session ends when it was set to (server/accounts/guests.py), however much it is used.
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
@@ -106,15 +112,13 @@ async def authenticate(db: Database, token: str, *, session_days: int, session_m
         if device.revoked_at is not None or device.expires_at <= now or end_of_life <= now:
             return None
         if now - device.last_seen_at > _TOUCH_EVERY:
-            await tx.session.execute(
-                update(DeviceSession)
-                .where(DeviceSession.id == device.id)
-                .values(last_seen_at=now, expires_at=min(now + dt.timedelta(days=session_days), end_of_life))
-            )
-    guest = None
-    if device.guest_org_id is not None:
-        guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
-    return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest)
+            end = min(now + dt.timedelta(days=session_days), end_of_life)
+            slide = {} if device.guest_org_id is not None else {"expires_at": end}
+            await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
+    if device.guest_org_id is None:
+        return Principal(user_id=device.user_id, session_id=device.id, name=name)
+    guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
+    return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest, ends_at=device.expires_at)
 
 
 def own_bearer_token(handler):

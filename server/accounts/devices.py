@@ -29,18 +29,27 @@ async def list_devices(tx: Transaction, user_id: int) -> list[DeviceSession]:
 
 async def do_revoke_sessions(tx: Transaction, user_id: int, which: ColumnElement[bool]) -> list[int]:
     """Revoke the user's live sessions matching ``which``; returns their ids (only the user's own can match)."""
-    revoked = (
-        await tx.session.scalars(
+    return (await do_revoke_matching_sessions(tx, (DeviceSession.user_id == user_id) & which)).get(user_id, [])
+
+
+async def do_revoke_matching_sessions(tx: Transaction, which: ColumnElement[bool]) -> dict[int, list[int]]:
+    """Revoke every live session matching ``which`` (one UPDATE), then tell each user which of theirs ended."""
+    rows = (
+        await tx.session.execute(
             update(DeviceSession)
-            .where(DeviceSession.user_id == user_id, DeviceSession.revoked_at.is_(None), which)
+            .where(DeviceSession.revoked_at.is_(None), which)
             .values(revoked_at=utcnow())
-            .returning(DeviceSession.id)
+            .returning(DeviceSession.user_id, DeviceSession.id)
             .execution_options(synchronize_session=False)
         )
     ).all()
-    if revoked:
-        await emit(tx, [user_id], SESSION_REVOKED, {"session_ids": sorted(revoked)})
-    return list(revoked)
+    revoked: dict[int, list[int]] = {}
+    for user_id, session_id in rows:
+        revoked.setdefault(user_id, []).append(session_id)
+    for user_id, session_ids in sorted(revoked.items()):
+        session_ids.sort()
+        await emit(tx, [user_id], SESSION_REVOKED, {"session_ids": session_ids})
+    return revoked
 
 
 async def do_revoke_device(tx: Transaction, user_id: int, session_id: int) -> None:

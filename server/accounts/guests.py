@@ -14,6 +14,11 @@ Anyone with the link's token (shown once, stored only as its SHA-256) becomes a
 that one thing (``GuestScope``). ``server/api.py`` keeps guests off every
 ``auth="user"`` endpoint and ``server/orgs/access.py`` answers 404 for every
 other organisation; capabilities check ``principal.may_see(kind, id)``.
+
+A guest session lasts ``MUSTER_GUEST_SESSION_HOURS`` from when it was
+opened, never past its invite's expiry, and use does not extend it. It ends
+when what let the guest in is taken away: the invite revoked, or the guest
+removed from the thing (any ``server/revocation.py`` revocation naming them).
 """
 from __future__ import annotations
 
@@ -26,11 +31,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 
 from server.accounts.auth import GuestScope, hash_token, issue_session
+from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession, GuestInvite, User
 from server.audit.record import do_audit
 from server.config import Settings
 from server.db import Database, Transaction, utcnow
 from server.errors import Forbidden, Gone, InvalidInput, NotFound
+from server.revocation import AccessRevoked, do_revoke_access, register_revocation
 
 if TYPE_CHECKING:
     from server.orgs.access import OrgContext
@@ -98,7 +105,7 @@ async def do_create_invite(
 
 
 async def do_revoke_invite(tx: Transaction, org: "OrgContext", invite_id: int) -> None:
-    """Withdraw a link (its admin or its creator); guests already in keep their sessions."""
+    """Withdraw a link (its admin or its creator): the guests who came by it are out too, everywhere at once."""
     invite = await tx.session.scalar(select(GuestInvite).where(GuestInvite.id == invite_id))
     if invite is None:
         raise NotFound("no such guest invite", field="invite_id")
@@ -108,6 +115,25 @@ async def do_revoke_invite(tx: Transaction, org: "OrgContext", invite_id: int) -
         invite.revoked_at = utcnow()
         await tx.session.flush()
         await do_audit(tx, org.principal, "guest_invite.revoked", target=("guest_invite", invite.id))
+    guests = await tx.session.scalars(select(DeviceSession.user_id).where(DeviceSession.guest_invite_id == invite.id).distinct())
+    await do_revoke_access(tx, invite.org_id, list(guests))
+
+
+async def _end_guest_sessions(tx: Transaction, revoked: AccessRevoked) -> None:
+    """A guest exists for what invited them: losing it (or the whole organisation) signs them out, sockets included."""
+    which = DeviceSession.user_id.in_(revoked.user_ids) & (DeviceSession.guest_org_id == revoked.org_id)
+    if revoked.scope is not None:
+        which &= (DeviceSession.guest_scope_kind == revoked.scope[0]) & (DeviceSession.guest_scope_id == revoked.scope[1])
+    await do_revoke_matching_sessions(tx, which)
+
+
+register_revocation(_end_guest_sessions)
+
+
+def guest_session_ends(settings: Settings, invite: GuestInvite | None = None) -> dt.datetime:
+    """When a guest session opened now ends: a fixed time after opening, and no later than its invite."""
+    ends = utcnow() + dt.timedelta(hours=settings.guest_session_hours)
+    return min(ends, invite.expires_at) if invite is not None else ends
 
 
 async def do_join_as_guest(
@@ -133,7 +159,10 @@ async def do_join_as_guest(
     tx.session.add(user)
     await tx.session.flush()
     scope = GuestScope(org_id=invite.org_id, kind=invite.scope_kind, id=invite.scope_id)
-    token, device = await issue_session(tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope)
+    token, device = await issue_session(
+        tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope,
+        guest_invite_id=invite.id, expires_at=guest_session_ends(settings, invite),
+    )
     return token, device, user, scope
 
 
@@ -146,5 +175,7 @@ async def do_open_guest_session(
     user = User(kind="guest", name=display_name, email=None, password_hash=None)
     tx.session.add(user)
     await tx.session.flush()
-    token, device = await issue_session(tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope)
+    token, device = await issue_session(
+        tx, user, days=settings.session_days, user_agent=user_agent, ip=ip, guest=scope, expires_at=guest_session_ends(settings)
+    )
     return token, device, user

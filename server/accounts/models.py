@@ -45,6 +45,8 @@ class DeviceSession(Base):
     guest_org_id: Mapped[int | None] = mapped_column(BigId)
     guest_scope_kind: Mapped[str | None] = mapped_column(String(32))
     guest_scope_id: Mapped[int | None] = mapped_column(BigId)
+    # The invite a guest came by (none for a meeting's own link): revoking it ends the sessions it opened.
+    guest_invite_id: Mapped[int | None] = mapped_column(BigId, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -19,9 +19,10 @@ from server.errors import NotFound
 from server.files import personal_data, tus
 from server.files.models import StoredFile
 from server.files.owners import FILE_OWNERS, file_owner
-from server.files.storage import files_dir
+from server.files.storage import do_cancel_uploads, files_dir
 from server.orgs.access import OrgContext
 from server.personal_data.parts import register_personal_data
+from server.revocation import AccessRevoked, on_access_revoked
 
 CHUNK_BYTES = 1 << 20
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # shown in the page; anything else is saved
@@ -64,5 +65,11 @@ async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
 def setup(app: web.Application) -> None:
     app[FILE_OWNERS] = {}
     register_personal_data(app, personal_data.PART)
+
+    async def cancel_uploads(revoked: AccessRevoked) -> None:
+        async with app[DB].transaction(org_id=revoked.org_id) as tx:
+            await do_cancel_uploads(tx, app[SETTINGS], revoked)
+
+    on_access_revoked(app, cancel_uploads)
     app.router.add_routes(tus.routes)
     app.router.add_routes(routes)

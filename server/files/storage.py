@@ -21,6 +21,7 @@ from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import NotFound, TooLarge
 from server.files.models import OrgStorage, StoredFile, Upload
+from server.revocation import AccessRevoked
 
 ABANDONED_AFTER = dt.timedelta(days=7)  # an unfinished upload or unattached file this old stops holding quota once room is needed
 
@@ -108,6 +109,27 @@ async def _expire_abandoned(tx: Transaction, settings: Settings, org_id: int) ->
 
     tx.after_commit(unlink)
     return True
+
+
+async def do_cancel_uploads(tx: Transaction, settings: Settings, revoked: AccessRevoked) -> None:
+    """Forget the uploads in progress of people who lost access to where they were going; quota and bytes are freed.
+
+    Runs on every node (server/files/routes.py): the DELETE lets one of them have each upload.
+    """
+    which = (Upload.org_id == revoked.org_id) & Upload.uploader_id.in_(revoked.user_ids) & Upload.file_id.is_(None)
+    if revoked.scope is not None:
+        which &= (Upload.owner_kind == revoked.scope[0]) & (Upload.owner_id == revoked.scope[1])
+    uploads = list(await tx.session.execute(delete(Upload).where(which).returning(Upload.id, Upload.length).execution_options(synchronize_session=False)))
+    if not uploads:
+        return
+    await release_quota(tx, revoked.org_id, sum(length for _, length in uploads))
+    paths = [uploads_dir(settings) / upload_id for upload_id, _ in uploads]
+
+    async def unlink() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    tx.after_commit(unlink)
 
 
 async def do_delete_unattached(tx: Transaction, settings: Settings, file_id: int) -> bool:

@@ -42,6 +42,7 @@ from server.files.models import StoredFile, Upload
 from server.files.owners import file_owner
 from server.files.storage import do_delete_unattached, files_dir, received_bytes, release_quota, reserve_quota, uploads_dir
 from server.orgs.access import OrgContext
+from server.orgs.models import Membership
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,checksum"
@@ -150,11 +151,25 @@ async def create_upload(
 
 
 async def _load_upload(request: web.Request) -> Upload:
-    """The caller's own upload; anyone else's reads as missing."""
+    """The caller's own upload, while they are still in its organisation; anyone else's reads as missing.
+
+    Membership is read here, not only when the upload was created: someone
+    removed from the organisation cannot send another byte, even before
+    their uploads are cancelled (server/files/routes.py).
+    """
     upload_id = request.match_info["upload_id"]
+    principal = request[PRINCIPAL]
     async with request.app[DB].transaction() as tx:
         upload = await tx.session.get(Upload, upload_id) if len(upload_id) == 32 else None
-    if upload is None or upload.uploader_id != request[PRINCIPAL].user_id:
+        if upload is None or upload.uploader_id != principal.user_id:
+            raise NotFound("no such upload")
+        if principal.guest is not None:
+            still_in = principal.guest.org_id == upload.org_id
+        else:
+            still_in = await tx.session.scalar(
+                select(Membership.id).where(Membership.org_id == upload.org_id, Membership.user_id == principal.user_id)
+            ) is not None
+    if not still_in:
         raise NotFound("no such upload")
     return upload
 
@@ -250,6 +265,8 @@ async def _finish(request: web.Request, upload: Upload) -> dict[str, str]:
         tx.session.add(file)
         await tx.session.flush()
         row = await tx.session.get(Upload, upload.id)
+        if row is None:  # cancelled while its last bytes arrived (its uploader lost access)
+            raise NotFound("no such upload")
         row.file_id = file.id
         headers = {"Muster-File-Id": str(file.id)} | await owner.on_complete(tx, org, file)
         os.replace(uploads_dir(settings) / upload.id, files_dir(settings) / file.storage_key)

@@ -8,6 +8,7 @@ whichever copy comes second.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Literal
@@ -28,6 +29,7 @@ from server.gateway.frames import (
     encode_frame,
     error_frame,
 )
+from server.db import utcnow
 from server.gateway.hub import Connection, Hub
 from server.gateway.models import UserStream
 
@@ -66,6 +68,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         return ws
     principal = connection.principal
     hub.register(connection)
+    session_end = _close_when_the_session_ends(connection)
     try:
         try:
             await connection.cursor.catch_up()
@@ -81,11 +84,22 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
         await hub.connected(connection)
         await _serve_client_frames(ws, hub, connection)
     finally:
+        if session_end is not None:
+            session_end.cancel()
         try:
             await connection.finish()
         finally:
             await hub.unregister(connection)
     return ws
+
+
+def _close_when_the_session_ends(connection: Connection) -> asyncio.TimerHandle | None:
+    """A guest session ends at a fixed time (server/accounts/guests.py): its socket closes then too (4001)."""
+    ends_at = connection.principal.ends_at
+    if ends_at is None:
+        return None
+    delay = max((ends_at - utcnow()).total_seconds(), 0.0)
+    return asyncio.get_running_loop().call_later(delay, connection.close, CLOSE_UNAUTHENTICATED, "this guest session has ended")
 
 
 async def _authenticated_connection(request: web.Request, ws: web.WebSocketResponse, writer: AbstractStreamWriter) -> Connection | None:

@@ -4,7 +4,8 @@ Another organisation's group does not exist (the transaction is scoped to the
 caller's organisation, so it is simply not found). A person of the
 organisation who is not a member gets 403. A guest sees only the one group
 their invite link was for, and becomes a member on first use if the group's
-owner allows guests.
+owner allows guests; a guest removed from it is signed out at once
+(server/accounts/guests.py), so this never lets them back in.
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Only a group admin may invite, and only to a group whose owner allows guests.
 The guest becomes a member the first time they open the group
 (server/groups/access.py), counted against the member limit like anyone.
+Removed from the group, leaving it, or refused when the owner stops allowing
+guests, the guest is signed out (server/revocation.py).
 """
 from __future__ import annotations
 

@@ -5,6 +5,12 @@ Bulk changes cost a constant number of statements per chunk of 5,000 people
 insert or delete), then one bus message so every node drops its cached member
 set, and one stored ``group.added`` / ``group.removed`` event per person
 affected, so their devices learn of it even if they were offline.
+
+Leaving or being removed is a revocation (server/revocation.py) of the group:
+uploads into it end, a guest's sessions end (a guest is not let back in by
+``load_group``). Someone removed from the organisation leaves all its groups
+in the same transaction (``_leave_the_organisations_groups``), so no node
+delivers another group frame to their sockets, old or new.
 """
 from __future__ import annotations
 
@@ -18,11 +24,13 @@ from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.gateway.events import emit
 from server.groups.access import GroupAccess
+from server.groups import guests
 from server.groups.events import publish_members_changed, publish_to_group
 from server.groups.models import Group, GroupMember
 from server.orgs.access import OrgContext
 from server.orgs.departments import department_subtree_ids
 from server.orgs.models import Membership
+from server.revocation import AccessRevoked, do_revoke_access, register_revocation
 
 CHUNK = 5000
 
@@ -158,16 +166,40 @@ async def do_leave(tx: Transaction, access: GroupAccess) -> None:
 
 
 async def _delete_members(tx: Transaction, group: Group, user_ids: Sequence[int]) -> None:
+    """Take people out of one group; what they had through it ends too (server/revocation.py)."""
     if not user_ids:
         return
+    await _delete_rows(tx, group.org_id, group.id, user_ids)
+    await do_revoke_access(tx, group.org_id, user_ids, (guests.SCOPE_KIND, group.id))
+
+
+async def _delete_rows(tx: Transaction, org_id: int, group_id: int, user_ids: Sequence[int]) -> None:
     for chunk in chunks(user_ids):
         await tx.session.execute(
             delete(GroupMember)
-            .where(GroupMember.group_id == group.id, GroupMember.user_id.in_(chunk))
+            .where(GroupMember.group_id == group_id, GroupMember.user_id.in_(chunk))
             .execution_options(synchronize_session=False)
         )
-    publish_members_changed(tx, group.id)
-    await emit(tx, user_ids, "group.removed", {"org_id": group.org_id, "group_id": group.id})
+    publish_members_changed(tx, group_id)
+    await emit(tx, user_ids, "group.removed", {"org_id": org_id, "group_id": group_id})
+
+
+async def _leave_the_organisations_groups(tx: Transaction, revoked: AccessRevoked) -> None:
+    """Whoever loses the organisation leaves each of its groups: one query to find them, then per group as above."""
+    if revoked.scope is not None:
+        return
+    in_groups: dict[int, list[int]] = {}
+    for chunk in chunks(revoked.user_ids):
+        rows = await tx.session.execute(
+            select(GroupMember.group_id, GroupMember.user_id).where(GroupMember.org_id == revoked.org_id, GroupMember.user_id.in_(chunk))
+        )
+        for group_id, user_id in rows:
+            in_groups.setdefault(group_id, []).append(user_id)
+    for group_id, user_ids in sorted(in_groups.items()):
+        await _delete_rows(tx, revoked.org_id, group_id, user_ids)
+
+
+register_revocation(_leave_the_organisations_groups)
 
 
 async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: str) -> None:
@@ -197,12 +229,12 @@ async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | N
         access.require_role("owner", "allow or refuse guests")
         group.allow_guests = allow_guests
         if not allow_guests:
-            guests = list(
+            guest_ids = list(
                 await tx.session.scalars(
                     select(GroupMember.user_id).join(User, User.id == GroupMember.user_id).where(GroupMember.group_id == group.id, User.kind == "guest")
                 )
             )
-            await _delete_members(tx, group, guests)
+            await _delete_members(tx, group, guest_ids)
     await tx.session.flush()
     publish_to_group(tx, group.id, {"type": "group.updated", "group_id": group.id, "name": group.name, "allow_guests": group.allow_guests})
     return group

@@ -26,6 +26,7 @@ from server.orgs.access import OrgContext
 from server.orgs.departments import get_department
 from server.orgs.member_fields import clean_display_name, clean_email, clean_external_id, clean_phone, clean_title
 from server.orgs.models import Membership
+from server.revocation import do_revoke_access
 
 
 @dataclass(frozen=True)
@@ -144,11 +145,16 @@ async def do_update_member(tx: Transaction, actor: OrgContext, member_id: int, c
 
 
 async def do_remove_member(tx: Transaction, actor: OrgContext, member_id: int) -> None:
-    """Take a person out of the organisation; their account stays (it may belong to other organisations)."""
+    """Take a person out of the organisation; their account stays (it may belong to other organisations).
+
+    Everything the membership gave ends with it, in this transaction and on every node (server/revocation.py):
+    their groups, uploads, meeting seats, escalations. Their next request into the organisation reads 404.
+    """
     member = await get_member(tx, member_id)
     if member.role == "owner":
         check_role_change(actor, "owner", "member")
         await _check_another_owner(tx, member)
     await tx.session.delete(member)
     await tx.session.flush()
+    await do_revoke_access(tx, member.org_id, [member.user_id])
     await do_audit(tx, actor.principal, "member.removed", target=("member", member_id), details={"role": member.role})

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import update
 
 from server.accounts.guests import register_guest_scope
-from server.accounts.models import GuestInvite, User
+from server.accounts.models import DeviceSession, GuestInvite, User
 from server.api import EndpointSpec
 from server.db import utcnow
+from server.gateway.frames import CLOSE_UNAUTHENTICATED
 from tests.factories import make_org, person
+from tests.server.gateway.sockets import connect
 from tests.server.accounts.conftest import THING_FOR_ADMINS, THING_FOR_MEMBERS, check_test_thing, member_headers
 
 
@@ -207,3 +209,65 @@ def test_a_scope_kind_can_be_registered_once(guest_scope):
         register_guest_scope("test-thing", check_test_thing)
     with pytest.raises(ValueError, match="characters"):
         register_guest_scope("Bad Kind!", check_test_thing)
+
+
+async def test_revoking_an_invite_signs_out_its_guests_and_closes_their_sockets(client, db, backend, guest_scope):
+    owner, org, created = await setup_org_with_invite(client, db)
+    other = await (await invite(client, org.id, owner.headers)).json()
+    tokens = [(await (await join(client, created["token"], name)).json())["token"] for name in ("One", "Two")]
+    bystander = {"Authorization": f"Bearer {(await (await join(client, other['token'])).json())['token']}"}
+    ws_url = str(client.make_url("/api/v1/ws"))
+    sockets = [await connect(client.session, ws_url, token) for token in tokens]
+    for socket in sockets:
+        await socket.until_ready()
+
+    resp = await client.delete(f"/api/v1/orgs/{org.id}/guest-invites/{created['id']}", headers=owner.headers)
+
+    assert resp.status == 204
+    for socket in sockets:
+        (heard,) = await socket.events(1)
+        assert heard["event"] == "session.revoked"
+        assert await socket.closed_with() == CLOSE_UNAUTHENTICATED
+    for token in tokens:
+        assert (await client.get(f"/api/v1/orgs/{org.id}", headers={"Authorization": f"Bearer {token}"})).status == 401
+        assert await (await connect(client.session, ws_url, token)).closed_with() == CLOSE_UNAUTHENTICATED
+    assert (await client.get(f"/api/v1/orgs/{org.id}", headers=bystander)).status == 200
+
+
+async def test_a_guest_session_ends_a_fixed_time_after_it_opened_however_it_is_used(client, db, settings, backend, guest_scope):
+    _, org, created = await setup_org_with_invite(client, db, expires_in_s=30 * 24 * 3600)
+    body = await (await join(client, created["token"])).json()
+    guest = {"Authorization": f"Bearer {body['token']}"}
+    async with db.transaction() as tx:
+        opened = await tx.session.get(DeviceSession, body["session_id"])
+    assert abs(opened.expires_at - opened.created_at - dt.timedelta(hours=settings.guest_session_hours)) < dt.timedelta(seconds=5)
+
+    async with db.transaction() as tx:  # used after a long quiet spell: a person's session would slide forward now
+        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == body["session_id"]).values(last_seen_at=utcnow() - dt.timedelta(hours=1)))
+    assert (await client.get(f"/api/v1/orgs/{org.id}", headers=guest)).status == 200
+    async with db.transaction() as tx:
+        used = await tx.session.get(DeviceSession, body["session_id"])
+    assert used.expires_at == opened.expires_at and used.last_seen_at > opened.created_at
+
+    async with db.transaction() as tx:
+        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == body["session_id"]).values(expires_at=utcnow()))
+    assert (await client.get(f"/api/v1/orgs/{org.id}", headers=guest)).status == 401
+
+
+async def test_a_guest_session_never_outlives_its_invite(client, db, backend, guest_scope):
+    _, _, created = await setup_org_with_invite(client, db, expires_in_s=600)
+    body = await (await join(client, created["token"])).json()
+    async with db.transaction() as tx:
+        session = await tx.session.get(DeviceSession, body["session_id"])
+        invite_row = await tx.session.get(GuestInvite, created["id"])
+    assert session.expires_at == invite_row.expires_at
+
+
+async def test_a_guest_socket_closes_when_its_session_ends(client, db, backend, guest_scope):
+    _, org, created = await setup_org_with_invite(client, db)
+    body = await (await join(client, created["token"])).json()
+    async with db.transaction() as tx:
+        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == body["session_id"]).values(expires_at=utcnow() + dt.timedelta(seconds=1)))
+    socket = await connect(client.session, str(client.make_url("/api/v1/ws")), body["token"])
+    await socket.until_ready()
+    assert await socket.closed_with(timeout=5) == CLOSE_UNAUTHENTICATED
