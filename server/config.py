@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     group_mention_all: str = Field("admins", description="Who may @all in a group: 'admins' (group owner and admins) or 'members'.")
     upload_max_bytes: int = Field(4 << 30, description="Largest file accepted by resumable upload (tus).")
     org_quota_bytes: int = Field(100 << 30, description="Total bytes of files (and uploads in progress) one organisation may store.")
+    upload_idle_hours: float = Field(24.0, gt=0, description="Hours an unfinished upload is kept after its last bytes arrived; then it is forgotten and its quota freed.")
+    upload_unfinished_per_person: int = Field(10, ge=1, description="Unfinished uploads one person (or guest) may have at once in an organisation.")
+    upload_unfinished_bytes_per_person: int = Field(16 << 30, description="Total declared length of one person's unfinished uploads in an organisation (at least upload_max_bytes).")
+    guest_upload_max_bytes: int = Field(100 << 20, description="Largest file a guest may upload, and the total declared length of a guest's unfinished uploads.")
 
     def resolved(self) -> "Settings":
         """Fill the defaults that depend on data_dir (database file, secret key)."""
