@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from server.db import utcnow
 from server.files import storage
 from server.files.models import OrgStorage, Upload
-from server.files.storage import do_expire_abandoned, expire_abandoned_forever, uploads_dir
+from server.files.storage import do_expire_abandoned, expire_abandoned_forever, files_dir, uploads_dir
 from tests.server.groups.conftest import create_group, make_people_org
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -262,3 +262,18 @@ async def test_a_guest_may_upload_only_small_files_and_few_bytes_at_once(client,
     second = await create(client, org, group["id"], guest, 600)
     assert second.status == 413 and "MUSTER_GUEST_UPLOAD_MAX_BYTES" in (await second.json())["error"]["message"]
     assert (await create(client, org, group["id"], org.owner, 5000)).status == 201  # members keep their own limits
+
+
+async def test_a_recalled_file_cannot_be_downloaded_by_anyone_and_gives_its_quota_back(client, db, settings, org):
+    group = await create_group(client, org)
+    location = (await create(client, org, group["id"], org.people[0], 5)).headers["Location"]
+    done = await send(client, location, org.people[0], b"12345")
+    file_id, seq = done.headers["Muster-File-Id"], done.headers["Muster-Message-Seq"]
+    urls = [org.url(f"/groups/{group['id']}/files/{file_id}"), org.url(f"/files/{file_id}")]
+    assert (await client.get(urls[0], headers=org.owner.headers)).status == 200 and await held_bytes(db, org) == 5
+    recalled = await client.post(org.url(f"/groups/{group['id']}/messages/{seq}/recall"), headers=org.people[0].headers)
+    assert recalled.status == 200 and (await recalled.json())["file"] is None
+    for person in (org.owner, org.people[0], org.people[1]):  # the group's owner, the sender, a member
+        for url in urls:
+            assert (await client.get(url, headers=person.headers)).status == 404, (url, person.email)
+    assert await held_bytes(db, org) == 0 and list(files_dir(settings).iterdir()) == []  # its bytes are gone too
