@@ -40,7 +40,7 @@ class Upload(OrgScoped, Base):
     checks the uploader may add files there) and passes to the file.
     ``reserved_bytes`` is the part of the organisation's quota it holds: taken
     as its bytes arrive, a little ahead of them, never more than ``length``.
-    ``updated_at`` is when bytes last arrived; an unfinished upload idle for
+    ``updated_at`` is when a PATCH last began or reserved; an unfinished upload idle for
     ``MUSTER_UPLOAD_IDLE_HOURS`` is forgotten (server/files/storage.py).
     """
 

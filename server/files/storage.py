@@ -88,6 +88,16 @@ async def do_reserve_upload_bytes(tx: Transaction, settings: Settings, upload: U
     return target
 
 
+async def do_mark_upload_active(tx: Transaction, upload_id: str) -> None:
+    """A PATCH of the upload began: it is not idle (``do_expire_abandoned``)."""
+    await tx.session.execute(
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.file_id.is_(None))
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def reserve_quota(tx: Transaction, settings: Settings, org_id: int, length: int) -> None:
     """Hold ``length`` bytes of the organisation's quota, atomically; abandoned uploads and files make room first if needed."""
     if await _reserve(tx, settings, org_id, length):

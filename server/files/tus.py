@@ -48,6 +48,7 @@ from server.files.owners import file_owner
 from server.files.storage import (
     check_quota_room,
     do_delete_file,
+    do_mark_upload_active,
     do_reserve_upload_bytes,
     files_dir,
     received_bytes,
@@ -208,6 +209,8 @@ async def upload_bytes(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > remaining:
         raise InvalidInput(f"{request.content_length} bytes sent but only {remaining} remain of Upload-Length", field="Content-Length")
     held = upload.reserved_bytes
+    async with request.app[DB].transaction(org_id=upload.org_id) as tx:
+        await do_mark_upload_active(tx, upload.id)  # bytes are arriving: not idle, whether or not they need more quota
 
     async def reserve_through(end: int) -> None:
         """Quota for the upload's bytes up to ``end`` before they are written."""

@@ -193,15 +193,16 @@ async def test_an_unfinished_upload_idle_for_a_day_is_swept_with_its_bytes_and_i
     idle = (await create(client, org, group["id"], org.owner, 800)).headers["Location"]
     active = (await create(client, org, group["id"], org.owner, 800)).headers["Location"]
     await send(client, idle, org.owner, b"abc")
+    await send(client, active, org.owner, b"abc")  # both now hold their whole length
     async with db.transaction(org_id=org.id) as tx:
         await tx.session.execute(update(Upload).values(updated_at=utcnow() - dt.timedelta(hours=settings.upload_idle_hours, minutes=1)))
-    await send(client, active, org.owner, b"abc")  # bytes arriving keep an upload alive
+    await send(client, active, org.owner, b"def", offset=3)  # bytes arriving keep an upload alive, reserved ahead or not
     assert await held_bytes(db, org) == 1600
     async with db.transaction() as tx:  # what every node does every few minutes, for every organisation
         assert await do_expire_abandoned(tx, settings)
     assert (await client.head(idle, headers=org.owner.headers | TUS)).status == 404
     assert not (uploads_dir(settings) / idle.rsplit("/", 1)[1]).exists()
-    assert await offset_of(client, active, org.owner) == 3 and await held_bytes(db, org) == 800
+    assert await offset_of(client, active, org.owner) == 6 and await held_bytes(db, org) == 800
 
 
 async def test_every_node_sweeps_abandoned_uploads_on_its_own(client, db, settings, monkeypatch):
