@@ -140,11 +140,12 @@ def _csv_rows(reader, columns):
 @contextlib.contextmanager
 def _open_xlsx(path: Path, limits: ImportLimits):
     import zipfile
+    import zlib
 
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    unreadable = (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError)
+    unreadable = (zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError, OSError, ValueError, EOFError)
     # A file object, not the path: uploads are saved without the .xlsx ending openpyxl would insist on.
     with open(path, "rb") as raw:
         try:

@@ -121,3 +121,13 @@ async def test_sign_ins_and_imports_do_not_wait_for_a_busy_default_thread_pool(c
     finally:
         release.set()
         await asyncio.gather(*hogs)
+
+
+async def test_an_xlsx_whose_sheet_is_not_deflate_data_is_a_400(client, org):
+    xlsx = bytearray(workbook_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(xlsx))) as archive:
+        sheet = archive.getinfo(SHEET)
+    start = sheet.header_offset + 30 + len(sheet.filename.encode()) + len(sheet.extra)  # the sheet's compressed bytes
+    xlsx[start : start + 16] = b"\xff" * 16
+    resp = await upload(client, org, bytes(xlsx), "staff.xlsx")
+    assert resp.status == 400 and "cannot be read" in (await resp.json())["error"]["message"]
