@@ -64,6 +64,9 @@ class Settings(MaskedSettings):
     node_name: str = Field("", description="Name of this node in logs and metrics; empty means host:port.")
     max_body_bytes: int = Field(1 << 20, description="Largest JSON or form body accepted; larger gets 413.")
     max_import_bytes: int = Field(64 << 20, description="Largest member import file accepted.")
+    import_max_rows: int = Field(200_000, ge=1, description="Most rows (below the header) a member import may have.")
+    import_max_columns: int = Field(64, ge=1, description="Most columns a member import's sheet may use.")
+    import_max_unpacked_bytes: int = Field(128 << 20, ge=1, description="Most bytes an XLSX member import may unpack to (its XML, all parts together).")
     session_days: int = Field(30, description="Days a device session stays valid without use.")
     session_max_days: int = Field(90, ge=1, description="Days after sign-in that a device session ends however much it is used; then the device signs in again.")
     guest_session_hours: int = Field(72, ge=1, le=24 * 30, description="Hours a guest session lasts from when it was opened, however it is used; never past its invite's expiry.")
@@ -87,6 +90,10 @@ class Settings(MaskedSettings):
     operators: str = Field("", description="Comma-separated emails of the accounts that run this server (they may create organisations).")
     upload_max_bytes: int = Field(4 << 30, description="Largest file accepted by resumable upload (tus).")
     org_quota_bytes: int = Field(100 << 30, description="Total bytes of files (and uploads in progress) one organisation may store.")
+    upload_idle_hours: float = Field(24.0, gt=0, description="Hours an unfinished upload is kept after its last bytes arrived; then it is forgotten and its quota freed.")
+    upload_unfinished_per_person: int = Field(10, ge=1, description="Unfinished uploads one person (or guest) may have at once in an organisation.")
+    upload_unfinished_bytes_per_person: int = Field(16 << 30, description="Total declared length of one person's unfinished uploads in an organisation (at least upload_max_bytes).")
+    guest_upload_max_bytes: int = Field(100 << 20, description="Largest file a guest may upload, and the total declared length of a guest's unfinished uploads.")
 
     def is_operator(self, email: str | None) -> bool:
         listed = {e.strip().lower() for e in self.operators.split(",") if e.strip()}

@@ -1,7 +1,13 @@
-"""Password hashing with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile)."""
+"""Password hashing with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile).
+
+Hashing runs on threads of its own (argon2 releases the GIL while it works),
+not on the default pool: a sign-in never waits behind other requests' thread
+work, such as a member import.
+"""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,6 +19,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("muster-dummy-password")
 
 MIN_LENGTH = 8
+HASHING_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="password-hash")
 
 
 def check_new_password(password: str) -> None:
@@ -24,7 +31,7 @@ def check_new_password(password: str) -> None:
 
 async def hash_password(password: str) -> str:
     # Hashing takes ~50 ms of CPU: off the event loop so other requests keep flowing.
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(HASHING_THREADS, _hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
@@ -34,4 +41,4 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(verify)
+    return await asyncio.get_running_loop().run_in_executor(HASHING_THREADS, verify)

@@ -38,10 +38,14 @@ class Upload(OrgScoped, Base):
 
     The owner is decided when the upload is created (the route that creates it
     checks the uploader may add files there) and passes to the file.
+    ``reserved_bytes`` is the part of the organisation's quota it holds: taken
+    as its bytes arrive, a little ahead of them, never more than ``length``.
+    ``updated_at`` is when a PATCH last began or reserved; an unfinished upload idle for
+    ``MUSTER_UPLOAD_IDLE_HOURS`` is forgotten (server/files/storage.py).
     """
 
     __tablename__ = "uploads"
-    __table_args__ = (Index("ix_uploads_uploader_id", "uploader_id"),)
+    __table_args__ = (Index("ix_uploads_uploader_id", "uploader_id"), Index("ix_uploads_updated_at", "updated_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, also the file name on disk
     owner_kind: Mapped[str] = mapped_column(String(32))
@@ -51,11 +55,13 @@ class Upload(OrgScoped, Base):
     content_type: Mapped[str] = mapped_column(String(128))
     length: Mapped[int] = mapped_column(BigInteger)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))  # set once complete
+    reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OrgStorage(OrgScoped, Base):
-    """Bytes an organisation holds in files plus the full length of its uploads in progress.
+    """Bytes an organisation holds in files plus what its uploads in progress reserved (``Upload.reserved_bytes``).
 
     One row per organisation, so a reservation is one conditional UPDATE of it
     (``reserved_bytes + length <= quota``): concurrent uploads cannot together

@@ -33,11 +33,11 @@ async def erase_files(tx: Transaction, settings: Settings, user_id: int) -> dict
         await tx.session.execute(
             delete(Upload)
             .where(Upload.uploader_id == user_id, Upload.file_id.is_(None))
-            .returning(Upload.id, Upload.length)
+            .returning(Upload.id, Upload.reserved_bytes)
             .execution_options(synchronize_session=False)
         )
     )
-    freed = sum(size for _, size in files) + sum(length for _, length in uploads)
+    freed = sum(size for _, size in files) + sum(reserved for _, reserved in uploads)
     if freed:
         await release_quota(tx, tx.org_id, freed)
     paths = [files_dir(settings) / key for key, _ in files] + [uploads_dir(settings) / upload_id for upload_id, _ in uploads]

@@ -3,11 +3,14 @@
     GET /api/v1/orgs/{org_id}/files/{file_id}   a file, for whoever its owner kind lets read it, with HTTP Range
 
 Anyone else, in the organisation or not, gets 404, as for a file that does
-not exist. Owners may also serve their files under their own paths
+not exist. Each node also sweeps abandoned uploads and files while it runs
+(server/files/storage.py). Owners may also serve their files under their own paths
 (``.../groups/{group_id}/files/{file_id}``) with ``file_response``.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from urllib.parse import quote
 
 from aiohttp import web
@@ -19,7 +22,7 @@ from server.errors import NotFound
 from server.files import personal_data, tus
 from server.files.models import StoredFile
 from server.files.owners import FILE_OWNERS, file_owner
-from server.files.storage import do_cancel_uploads, files_dir
+from server.files.storage import do_cancel_uploads, expire_abandoned_forever, files_dir
 from server.orgs.access import OrgContext
 from server.personal_data.parts import register_personal_data
 from server.revocation import AccessRevoked, on_access_revoked
@@ -62,6 +65,14 @@ async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
     return file_response(request.app[SETTINGS], file)
 
 
+async def _sweeping_abandoned(app: web.Application):
+    task = asyncio.get_running_loop().create_task(expire_abandoned_forever(app[DB], app[SETTINGS]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def setup(app: web.Application) -> None:
     app[FILE_OWNERS] = {}
     register_personal_data(app, personal_data.PART)
@@ -71,5 +82,6 @@ def setup(app: web.Application) -> None:
             await do_cancel_uploads(tx, app[SETTINGS], revoked)
 
     on_access_revoked(app, cancel_uploads)
+    app.cleanup_ctx.append(_sweeping_abandoned)
     app.router.add_routes(tus.routes)
     app.router.add_routes(routes)

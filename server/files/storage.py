@@ -1,29 +1,41 @@
 """Where bytes live, the organisation's quota, and files changing hands.
 
-The quota counts stored files plus the full length of uploads still in
-progress, kept in one ``org_storage`` row per organisation: a creation
-reserves its length with one conditional UPDATE of that row, so parallel
-creations cannot together overshoot the quota; termination gives the
-reservation back, and so does expiry, found when a reservation would not
-fit, of what was abandoned for ``ABANDONED_AFTER``: uploads never finished,
-and files never attached to their owner (``owner_id`` still NULL).
+The quota counts stored files plus what uploads in progress reserved, kept in
+one ``org_storage`` row per organisation; every change is one conditional
+UPDATE of that row, so parallel uploads (on any node) cannot together
+overshoot it. An upload reserves as its bytes arrive, ``RESERVE_AHEAD`` at a
+time and never past its declared length (``do_reserve_upload_bytes``), so
+declaring 4 GiB and sending nothing holds nothing; creation only checks that
+the declared length could still fit. Termination gives the reservation back;
+so does expiry of what was abandoned: an unfinished upload no byte reached
+for ``MUSTER_UPLOAD_IDLE_HOURS``, a file never attached to its owner
+(``owner_id`` still NULL) for ``ABANDONED_AFTER``. Every node sweeps them
+every ``SWEEP_EVERY_S`` (``expire_abandoned_forever``), and a reservation that
+would not fit sweeps its own organisation first.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
 from server.config import Settings
-from server.db import Transaction, utcnow
+from server.db import Database, Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import NotFound, TooLarge
 from server.files.models import OrgStorage, StoredFile, Upload
 from server.revocation import AccessRevoked
 
-ABANDONED_AFTER = dt.timedelta(days=7)  # an unfinished upload or unattached file this old stops holding quota once room is needed
+log = logging.getLogger(__name__)
+
+RESERVE_AHEAD = 64 << 20  # quota an upload takes at a time, ahead of its bytes: one transaction per 64 MiB received
+ABANDONED_AFTER = dt.timedelta(days=7)  # a file uploaded for an owner that was never created (a broadcast never sent) goes then
+SWEEP_EVERY_S = 600
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -44,16 +56,63 @@ def received_bytes(settings: Settings, upload: Upload) -> int:
         raise NotFound("no such upload") from None
 
 
+async def check_quota_room(tx: Transaction, settings: Settings, org_id: int, length: int) -> None:
+    """Refuse up front an upload that could not fit even if it were reserved now (abandoned ones making room first); nothing is held yet."""
+    query = select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == org_id)
+    held = await tx.session.scalar(query) or 0
+    if held + length > settings.org_quota_bytes and await do_expire_abandoned(tx, settings, org_id=org_id):
+        held = await tx.session.scalar(query) or 0
+    if held + length > settings.org_quota_bytes:
+        raise _quota_exceeded(settings, held, length)
+
+
+async def do_reserve_upload_bytes(tx: Transaction, settings: Settings, upload: Upload, held: int, needed: int) -> int:
+    """Make the upload hold at least ``needed`` bytes of quota (it holds ``held``); returns what it holds now.
+
+    Takes ``RESERVE_AHEAD`` more than needed, capped at the upload's length, so
+    a large upload costs a transaction per 64 MiB, not per chunk. The upload's
+    row is changed only if it still holds ``held`` and is unfinished: a
+    concurrent PATCH of the same upload, or its expiry meanwhile, makes this
+    one fail (404) rather than reserve twice.
+    """
+    target = min(upload.length, needed + RESERVE_AHEAD)
+    changed = await tx.session.scalar(
+        update(Upload)
+        .where(Upload.id == upload.id, Upload.file_id.is_(None), Upload.reserved_bytes == held)
+        .values(reserved_bytes=target, updated_at=utcnow())
+        .returning(Upload.id)
+        .execution_options(synchronize_session=False)
+    )
+    if changed is None:
+        raise NotFound("no such upload (it expired, was terminated, or another PATCH of it is under way)")
+    await reserve_quota(tx, settings, upload.org_id, target - held)
+    return target
+
+
+async def do_mark_upload_active(tx: Transaction, upload_id: str) -> None:
+    """A PATCH of the upload began: it is not idle (``do_expire_abandoned``)."""
+    await tx.session.execute(
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.file_id.is_(None))
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def reserve_quota(tx: Transaction, settings: Settings, org_id: int, length: int) -> None:
     """Hold ``length`` bytes of the organisation's quota, atomically; abandoned uploads and files make room first if needed."""
     if await _reserve(tx, settings, org_id, length):
         return
-    if await _expire_abandoned(tx, settings, org_id) and await _reserve(tx, settings, org_id, length):
+    if await do_expire_abandoned(tx, settings, org_id=org_id) and await _reserve(tx, settings, org_id, length):
         return
     held = await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == org_id))
-    raise TooLarge(
+    raise _quota_exceeded(settings, held, length)
+
+
+def _quota_exceeded(settings: Settings, held: int, length: int) -> TooLarge:
+    return TooLarge(
         f"this organisation's storage quota of {settings.org_quota_bytes} bytes would be exceeded "
-        f"({held} held by files and uploads in progress, {length} requested)",
+        f"({held} held by files and uploads in progress, {length} more needed)",
         code="quota_exceeded",
     )
 
@@ -71,6 +130,8 @@ async def _reserve(tx: Transaction, settings: Settings, org_id: int, length: int
 
 
 async def release_quota(tx: Transaction, org_id: int, length: int) -> None:
+    if length == 0:
+        return
     await tx.session.execute(
         update(OrgStorage)
         .where(OrgStorage.org_id == org_id)
@@ -79,29 +140,29 @@ async def release_quota(tx: Transaction, org_id: int, length: int) -> None:
     )
 
 
-async def _expire_abandoned(tx: Transaction, settings: Settings, org_id: int) -> bool:
-    """Forget the organisation's uploads unfinished and files unattached for ``ABANDONED_AFTER``; their bytes go after commit."""
-    cutoff = utcnow() - ABANDONED_AFTER
-    uploads = list(
-        await tx.session.execute(
-            delete(Upload)
-            .where(Upload.org_id == org_id, Upload.file_id.is_(None), Upload.created_at < cutoff)
-            .returning(Upload.id, Upload.length)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    files = list(
-        await tx.session.execute(
-            delete(StoredFile)
-            .where(StoredFile.org_id == org_id, StoredFile.owner_id.is_(None), StoredFile.created_at < cutoff)
-            .returning(StoredFile.storage_key, StoredFile.size)
-            .execution_options(synchronize_session=False)
-        )
-    )
+async def do_expire_abandoned(tx: Transaction, settings: Settings, *, org_id: int | None = None) -> bool:
+    """Forget unfinished uploads idle for ``MUSTER_UPLOAD_IDLE_HOURS`` and files unattached for ``ABANDONED_AFTER``
+    (of one organisation, or of all), giving their quota back; their bytes go after commit. True if anything went.
+
+    Each row is deleted with RETURNING, so of two nodes sweeping at once only
+    one gives a row's bytes back.
+    """
+    now = utcnow()
+    idle = delete(Upload).where(Upload.file_id.is_(None), Upload.updated_at < now - dt.timedelta(hours=settings.upload_idle_hours))
+    unattached = delete(StoredFile).where(StoredFile.owner_id.is_(None), StoredFile.created_at < now - ABANDONED_AFTER)
+    if org_id is not None:
+        idle, unattached = idle.where(Upload.org_id == org_id), unattached.where(StoredFile.org_id == org_id)
+    options = {"synchronize_session": False}
+    uploads = list(await tx.session.execute(idle.returning(Upload.org_id, Upload.id, Upload.reserved_bytes).execution_options(**options)))
+    files = list(await tx.session.execute(unattached.returning(StoredFile.org_id, StoredFile.storage_key, StoredFile.size).execution_options(**options)))
     if not uploads and not files:
         return False
-    await release_quota(tx, org_id, sum(length for _, length in uploads) + sum(size for _, size in files))
-    paths = [uploads_dir(settings) / upload_id for upload_id, _ in uploads] + [files_dir(settings) / key for key, _ in files]
+    freed: dict[int, int] = defaultdict(int)
+    for owner_org, _, size in uploads + files:
+        freed[owner_org] += size
+    for owner_org, size in sorted(freed.items()):  # in a fixed order: two sweepers never wait on each other's rows
+        await release_quota(tx, owner_org, size)
+    paths = [uploads_dir(settings) / upload_id for _, upload_id, _ in uploads] + [files_dir(settings) / key for _, key, _ in files]
 
     async def unlink() -> None:
         for path in paths:
@@ -119,10 +180,10 @@ async def do_cancel_uploads(tx: Transaction, settings: Settings, revoked: Access
     which = (Upload.org_id == revoked.org_id) & Upload.uploader_id.in_(revoked.user_ids) & Upload.file_id.is_(None)
     if revoked.scope is not None:
         which &= (Upload.owner_kind == revoked.scope[0]) & (Upload.owner_id == revoked.scope[1])
-    uploads = list(await tx.session.execute(delete(Upload).where(which).returning(Upload.id, Upload.length).execution_options(synchronize_session=False)))
+    uploads = list(await tx.session.execute(delete(Upload).where(which).returning(Upload.id, Upload.reserved_bytes).execution_options(synchronize_session=False)))
     if not uploads:
         return
-    await release_quota(tx, revoked.org_id, sum(length for _, length in uploads))
+    await release_quota(tx, revoked.org_id, sum(reserved for _, reserved in uploads))
     paths = [uploads_dir(settings) / upload_id for upload_id, _ in uploads]
 
     async def unlink() -> None:
@@ -132,14 +193,25 @@ async def do_cancel_uploads(tx: Transaction, settings: Settings, revoked: Access
     tx.after_commit(unlink)
 
 
-async def do_delete_unattached(tx: Transaction, settings: Settings, file_id: int) -> bool:
-    """Delete a file that was never attached to its owner (its upload was terminated), giving its quota back."""
+async def expire_abandoned_forever(db: Database, settings: Settings) -> None:
+    """Every node, every ``SWEEP_EVERY_S``: free what abandoned uploads and files hold, in every organisation."""
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_S)
+        try:
+            async with db.transaction() as tx:
+                await do_expire_abandoned(tx, settings)
+        except Exception:  # a database hiccup: try again next round
+            log.exception("sweeping abandoned uploads failed")
+
+
+async def do_delete_file(tx: Transaction, settings: Settings, file_id: int, *, only_unattached: bool = False) -> bool:
+    """Delete a file (with ``only_unattached``, only one never attached to its owner), giving its quota back; its bytes go after commit."""
+    statement = delete(StoredFile).where(StoredFile.id == file_id)
+    if only_unattached:
+        statement = statement.where(StoredFile.owner_id.is_(None))
     deleted = (
         await tx.session.execute(
-            delete(StoredFile)
-            .where(StoredFile.id == file_id, StoredFile.owner_id.is_(None))
-            .returning(StoredFile.org_id, StoredFile.storage_key, StoredFile.size)
-            .execution_options(synchronize_session=False)
+            statement.returning(StoredFile.org_id, StoredFile.storage_key, StoredFile.size).execution_options(synchronize_session=False)
         )
     ).first()
     if deleted is None:

@@ -18,8 +18,12 @@ is read. The file on disk is the truth about the offset: bytes written before
 a dropped connection count, so the client resumes from there. When the last
 byte arrives the file moves to ``data_dir/files/`` as a ``StoredFile`` of the
 upload's owner, whose ``on_complete`` runs in the same transaction
-(server/files/owners.py). The quota is reserved at creation
-(server/files/storage.py).
+(server/files/owners.py).
+
+Nothing is held for a declared length: creation checks the caller's
+allowance (server/files/allowance.py) and that the length could fit the
+quota; the quota is reserved as the bytes arrive, 64 MiB ahead of them
+(server/files/storage.py), and an upload idle for a day is forgotten.
 """
 from __future__ import annotations
 
@@ -38,9 +42,19 @@ from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.db import Transaction
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
+from server.files.allowance import check_upload_allowance, largest_upload
 from server.files.models import StoredFile, Upload
 from server.files.owners import file_owner
-from server.files.storage import do_delete_unattached, files_dir, received_bytes, release_quota, reserve_quota, uploads_dir
+from server.files.storage import (
+    check_quota_room,
+    do_delete_file,
+    do_mark_upload_active,
+    do_reserve_upload_bytes,
+    files_dir,
+    received_bytes,
+    release_quota,
+    uploads_dir,
+)
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 
@@ -114,7 +128,7 @@ async def tus_options(request: web.Request) -> web.Response:
 async def create_upload(
     request: web.Request, org: OrgContext, kind: str, owner: Callable[[Transaction], Awaitable[int | None]]
 ) -> web.Response:
-    """tus creation of an upload for an owner of ``kind``: reserve Upload-Length bytes; the Location answers HEAD and PATCH.
+    """tus creation of an upload for an owner of ``kind``, within the caller's allowance; the Location answers HEAD and PATCH.
 
     ``owner(tx)`` checks the caller may add a file there (raising if not) and
     returns the owner's id, or None for an owner that will exist only later.
@@ -122,8 +136,10 @@ async def create_upload(
     settings = request.app[SETTINGS]
     check_tus_version(request)
     length = parse_length(request.headers.get("Upload-Length"), "Upload-Length")
-    if length > settings.upload_max_bytes:
-        raise TooLarge(f"files may be at most {settings.upload_max_bytes} bytes; this one is {length}", field="Upload-Length")
+    largest = largest_upload(settings, org)
+    if length > largest:
+        who = "guests' files" if org.principal.is_guest else "files"
+        raise TooLarge(f"{who} may be at most {largest} bytes; this one is {length}", field="Upload-Length")
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     filename = os.path.basename(metadata.get("filename", "").replace("\\", "/")).strip()
     if not filename or len(filename) > 255:
@@ -133,7 +149,7 @@ async def create_upload(
         raise InvalidInput("Upload-Metadata 'filetype' must be a media type like 'image/png'", field="Upload-Metadata")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         owner_id = await owner(tx)
-        await reserve_quota(tx, settings, org.org_id, length)
+        await check_quota_room(tx, settings, org.org_id, length)
         upload = Upload(
             id=secrets.token_hex(16),
             org_id=org.org_id,
@@ -145,6 +161,8 @@ async def create_upload(
             length=length,
         )
         tx.session.add(upload)
+        await tx.session.flush()
+        await check_upload_allowance(tx, settings, org)
         uploads_dir(settings).mkdir(parents=True, exist_ok=True)
         (uploads_dir(settings) / upload.id).touch()
     return web.Response(status=201, headers=TUS_HEADERS | {"Location": f"/api/v1/uploads/{upload.id}", "Upload-Offset": "0"})
@@ -205,15 +223,36 @@ async def upload_bytes(request: web.Request) -> web.Response:
     remaining = upload.length - offset
     if request.content_length is not None and request.content_length > remaining:
         raise InvalidInput(f"{request.content_length} bytes sent but only {remaining} remain of Upload-Length", field="Content-Length")
-    written = await _append(request, uploads_dir(settings) / upload.id, offset, remaining, hasher, expected)
+    held = upload.reserved_bytes
+    async with request.app[DB].transaction(org_id=upload.org_id) as tx:
+        await do_mark_upload_active(tx, upload.id)  # bytes are arriving: not idle, whether or not they need more quota
+
+    async def reserve_through(end: int) -> None:
+        """Quota for the upload's bytes up to ``end`` before they are written."""
+        nonlocal held
+        if end > held:
+            async with request.app[DB].transaction(org_id=upload.org_id) as tx:
+                held = await do_reserve_upload_bytes(tx, settings, upload, held, end)
+
+    written = await _append(request, uploads_dir(settings) / upload.id, offset, remaining, hasher, expected, reserve_through)
     headers = TUS_HEADERS | {"Upload-Offset": str(offset + written)}
     if offset + written == upload.length:
+        await reserve_through(upload.length)  # an empty file reserves nothing until here
         headers |= await _finish(request, upload)
     return web.Response(status=204, headers=headers)
 
 
-async def _append(request: web.Request, path: Path, offset: int, remaining: int, hasher, expected: bytes | None) -> int:
-    """Write the body after ``offset``, a chunk at a time. With a checksum, a mismatch (or a body cut short) keeps nothing."""
+async def _append(
+    request: web.Request,
+    path: Path,
+    offset: int,
+    remaining: int,
+    hasher,
+    expected: bytes | None,
+    reserve_through: Callable[[int], Awaitable[None]],
+) -> int:
+    """Write the body after ``offset``, a chunk at a time, each within the quota first reserved for it.
+    With a checksum, a mismatch (or a body cut short) keeps nothing."""
     written = 0
     with path.open("r+b") as f:
         f.truncate(offset)
@@ -226,6 +265,7 @@ async def _append(request: web.Request, path: Path, offset: int, remaining: int,
                 if written + len(chunk) > remaining:
                     f.truncate(offset)
                     raise InvalidInput(f"the body goes past Upload-Length ({remaining} bytes remained)", field="Content-Length")
+                await reserve_through(offset + written + len(chunk))
                 f.write(chunk)
                 written += len(chunk)
                 if hasher is not None:
@@ -265,7 +305,7 @@ async def _finish(request: web.Request, upload: Upload) -> dict[str, str]:
         tx.session.add(file)
         await tx.session.flush()
         row = await tx.session.get(Upload, upload.id)
-        if row is None:  # cancelled while its last bytes arrived (its uploader lost access)
+        if row is None or row.file_id is not None:  # expired, terminated or cancelled (its uploader lost access) while its last bytes arrived
             raise NotFound("no such upload")
         row.file_id = file.id
         headers = {"Muster-File-Id": str(file.id)} | await owner.on_complete(tx, org, file)
@@ -282,13 +322,16 @@ async def terminate_upload(request: web.Request) -> web.Response:
     upload = await _load_upload(request)
     async with request.app[DB].transaction(org_id=upload.org_id) as tx:
         unfinished = await tx.session.scalar(
-            delete(Upload).where(Upload.id == upload.id, Upload.file_id.is_(None)).returning(Upload.length).execution_options(synchronize_session=False)
+            delete(Upload)
+            .where(Upload.id == upload.id, Upload.file_id.is_(None))
+            .returning(Upload.reserved_bytes)
+            .execution_options(synchronize_session=False)
         )
         if unfinished is not None:
             await release_quota(tx, upload.org_id, unfinished)
         else:
             file_id = await tx.session.scalar(select(Upload.file_id).where(Upload.id == upload.id))
-            if file_id is None or not await do_delete_unattached(tx, settings, file_id):
+            if file_id is None or not await do_delete_file(tx, settings, file_id, only_unattached=True):
                 # its file is attached to its owner: it stays (and holds its quota); only the upload is forgotten
                 await tx.session.execute(delete(Upload).where(Upload.id == upload.id).execution_options(synchronize_session=False))
     (uploads_dir(settings) / upload.id).unlink(missing_ok=True)

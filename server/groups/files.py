@@ -36,7 +36,7 @@ routes = web.RouteTableDef()
 @routes.post("/api/v1/orgs/{org_id}/groups/{group_id}/uploads")
 @endpoint(status=201, auth="any")
 async def create_group_upload(request: web.Request, org: OrgContext) -> web.Response:
-    """tus creation: reserve an upload of Upload-Length bytes for this group; the Location answers HEAD and PATCH."""
+    """tus creation: an upload of Upload-Length bytes for this group; the Location answers HEAD and PATCH."""
 
     async def group_id(tx: Transaction) -> int:
         return (await load_group(tx, org, path_int(request, "group_id"))).group.id

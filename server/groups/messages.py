@@ -17,6 +17,11 @@ same way and stamps it on the message, so a device that was offline asks
 for everything changed after the last change number it saw (``history``
 with ``changed_after``) and gets new messages and later changes alike.
 
+A recall takes the message's file with it: the file is deleted (its quota
+freed, its bytes unlinked after commit), so no link to it works any more.
+Each person puts at most ``REACTIONS_PER_PERSON`` different reactions on a
+message; the group row's lock (the change number) makes the count exact.
+
 Read state is never written per member here: unread counts and "read by"
 lists come from each member's ``read_seq`` (server/groups/reading.py).
 """
@@ -33,12 +38,14 @@ from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.files.models import StoredFile
+from server.files.storage import do_delete_file
 from server.groups.access import GroupAccess
 from server.groups.events import publish_to_group
 from server.groups.models import Group, GroupMember, GroupMessage, GroupReaction
 from server.groups.schemas import FileOut, MessageOut, QuoteOut, ReactionOut
 
 QUOTE_CHARS = 200
+REACTIONS_PER_PERSON = 10  # different emoji one person may put on one message
 
 
 def check_body(settings: Settings, body: str) -> None:
@@ -149,7 +156,7 @@ async def do_edit_message(tx: Transaction, access: GroupAccess, settings: Settin
 
 
 async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Settings, seq: int) -> MessageOut:
-    """Within the recall window the sender takes a message back: its content is gone for everyone, its number stays."""
+    """Within the recall window the sender takes a message back: its content (and its file) is gone for everyone, its number stays."""
     message = await _load_for_change(tx, access.group.id, seq)
     if message.sender_id != access.user_id:
         raise Forbidden("only the sender can recall a message")
@@ -159,12 +166,15 @@ async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Sett
         raise Forbidden(
             f"a message can be recalled only within {settings.group_recall_window_s} seconds of sending", code="recall_window_passed"
         )
+    file_id = message.file_id
     message.body = ""
     message.mentions = []
     message.mention_all = False
     message.file_id = None
     message.recalled_at = utcnow()
     await tx.session.flush()
+    if file_id is not None:
+        await do_delete_file(tx, settings, file_id)
     await tx.session.execute(
         delete(GroupReaction)
         .where(GroupReaction.group_id == message.group_id, GroupReaction.seq == seq)
@@ -179,6 +189,7 @@ async def do_react(tx: Transaction, access: GroupAccess, seq: int, emoji: str, *
     if message.recalled_at is not None:
         raise InvalidInput("a recalled message cannot get reactions", code="recalled")
     if on:
+        await check_reaction_room(tx, message, access.user_id, emoji)
         await tx.session.execute(
             insert_for(tx.dialect, GroupReaction)
             .values(org_id=message.org_id, group_id=message.group_id, seq=seq, user_id=access.user_id, emoji=emoji)
@@ -196,6 +207,23 @@ async def do_react(tx: Transaction, access: GroupAccess, seq: int, emoji: str, *
             .execution_options(synchronize_session=False)
         )
     return await _publish_update(tx, message)
+
+
+async def check_reaction_room(tx: Transaction, message: GroupMessage, user_id: int, emoji: str) -> None:
+    """Refuse a new reaction past ``REACTIONS_PER_PERSON`` of this person's on this message (one already there is fine)."""
+    mine = set(
+        await tx.session.scalars(
+            select(GroupReaction.emoji).where(
+                GroupReaction.group_id == message.group_id, GroupReaction.seq == message.seq, GroupReaction.user_id == user_id
+            )
+        )
+    )
+    if emoji not in mine and len(mine) >= REACTIONS_PER_PERSON:
+        raise InvalidInput(
+            f"one person may put at most {REACTIONS_PER_PERSON} different reactions on a message; take one back first",
+            field="emoji",
+            code="too_many_reactions",
+        )
 
 
 async def _load_for_change(tx: Transaction, group_id: int, seq: int) -> GroupMessage:

@@ -102,7 +102,8 @@ class MessageEditIn(Model):
 
 
 class ReactionIn(Model):
-    emoji: str = Field(min_length=1, max_length=32, pattern=r"^\S+$")
+    # An emoji (a sequence of up to a few code points) or a short code: no spaces, no control characters.
+    emoji: str = Field(min_length=1, max_length=32, pattern=r"^[^\s\x00-\x1f\x7f]+$")
 
 
 class QuoteOut(Out):

@@ -19,6 +19,7 @@ from server.orgs.departments import (
     list_departments,
 )
 from server.orgs.directory import search_directory
+from server.orgs.imports.limits import ImportLimits
 from server.orgs.imports.run import do_import_members
 from server.orgs.imports.upload import received_file
 from server.orgs.invitations import (
@@ -268,7 +269,9 @@ async def import_members(request: web.Request, org: OrgContext) -> ImportReportO
     """
     settings = request.app[SETTINGS]
     async with received_file(request, max_bytes=settings.max_import_bytes) as path:
-        report = await do_import_members(request.app[DB], org.org_id, path, phone_region=settings.default_phone_region)
+        report = await do_import_members(
+            request.app[DB], org.org_id, path, phone_region=settings.default_phone_region, limits=ImportLimits.of(settings)
+        )
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         counts = {"rows": report.rows, "created": report.created, "updated": report.updated, "failed": report.failed}
         await do_audit(tx, org.principal, "members.imported", details=counts)

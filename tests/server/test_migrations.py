@@ -94,3 +94,26 @@ async def test_files_move_to_the_platform_with_their_ids_uploads_and_quota_and_b
         url, "SELECT id, group_id FROM group_files", "SELECT id, group_id, file_id FROM group_uploads ORDER BY id",
         "SELECT org_id, reserved_bytes FROM group_storage", "SELECT file_id FROM group_messages",
     ) == [[(41, 5)], [("done", 5, 41), ("half", 5, None)], [(7, 150)], [(41,)]]  # the broadcast's file is gone; the counter is recounted
+
+
+async def test_uploads_in_progress_keep_their_full_reservation_across_upload_limits_and_back(empty_database_url):
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url, "0006_files")
+    await _sql(
+        url,
+        "INSERT INTO organisations (id, name, slug, created_at) VALUES (7, 'O', 'o', CURRENT_TIMESTAMP)",
+        "INSERT INTO users (id, name, email, kind, totp_enabled, created_at) VALUES (3, 'U', 'u@example.org', 'person', false, CURRENT_TIMESTAMP)",
+        "INSERT INTO uploads (id, org_id, owner_kind, owner_id, uploader_id, filename, content_type, length, file_id, created_at)"
+        " VALUES ('half', 7, 'group', 5, 3, 'b.pdf', 'application/pdf', 800, NULL, CURRENT_TIMESTAMP)",
+        "INSERT INTO org_storage (org_id, reserved_bytes) VALUES (7, 800)",
+    )
+    await asyncio.to_thread(upgrade, url, "0009_upload_limits")
+    uploads, _, _ = await _sql(
+        url,
+        "SELECT reserved_bytes, updated_at = created_at FROM uploads",
+        "UPDATE uploads SET reserved_bytes = 100",  # under the new scheme: 100 bytes reserved as they arrived
+        "UPDATE org_storage SET reserved_bytes = 100",
+    )
+    assert [tuple(row) for row in uploads] == [(800, True)]
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0006_files")
+    assert await _sql(url, "SELECT reserved_bytes FROM org_storage") == [[(800,)]]

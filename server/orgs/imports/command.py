@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
+from server.orgs.imports.limits import ImportLimits
 from server.orgs.imports.run import ImportReport, do_import_members
 from server.orgs.models import Organisation
 
@@ -55,7 +56,9 @@ async def import_members_command(settings: Settings, slug: str, path: Path) -> i
             return 2
         progress = ProgressLine(sys.stderr)
         try:
-            report = await do_import_members(db, org_id, path, phone_region=settings.default_phone_region, on_progress=progress)
+            report = await do_import_members(
+                db, org_id, path, phone_region=settings.default_phone_region, on_progress=progress, limits=ImportLimits.of(settings)
+            )
         except MusterError as e:
             print(f"muster import-members: {e.message}", file=sys.stderr)
             return 2

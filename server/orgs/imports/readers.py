@@ -4,7 +4,8 @@ Both readers yield ``FileRow``s: ``number`` is what a spreadsheet shows (the
 header is row 1), ``cells`` maps column names to the cell text, and ``problem``
 says why a row could not even be split into cells. Column names are matched without regard to case, spaces or
 underscores ("External ID" is ``external_id``); an unknown or missing column
-refuses the whole file before anything is written.
+refuses the whole file before anything is written, and so does a file past
+the import's limits (server/orgs/imports/limits.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from server.errors import InvalidInput
+from server.orgs.imports.limits import ImportLimits, check_csv_lines, check_unpacked_size, scan_sheet
 
 COLUMNS = ("external_id", "name", "email", "phone", "department", "title", "role")
 REQUIRED = ("external_id", "name")
@@ -84,18 +86,19 @@ def _text(value) -> str:
 
 
 @contextlib.contextmanager
-def open_member_file(path: Path) -> Iterator[tuple[list[str], Iterator[FileRow]]]:
-    """Open a CSV or XLSX file (told apart by its first bytes); yields its columns and its rows."""
+def open_member_file(path: Path, limits: ImportLimits) -> Iterator[tuple[list[str], Iterator[FileRow]]]:
+    """Open a CSV or XLSX file (told apart by its first bytes) within ``limits``; yields its columns and its rows."""
     with open(path, "rb") as raw:
         is_xlsx = raw.read(4) == XLSX_MAGIC
     opener = _open_xlsx if is_xlsx else _open_csv
-    with opener(path) as (columns, rows):
+    with opener(path, limits) as (columns, rows):
         yield [c for c in columns if c], rows
 
 
 @contextlib.contextmanager
-def _open_csv(path: Path):
+def _open_csv(path: Path, limits: ImportLimits):
     with open(path, "rb") as raw:
+        check_csv_lines(raw, limits)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         try:
             first_line = text.readline()
@@ -135,21 +138,35 @@ def _csv_rows(reader, columns):
 
 
 @contextlib.contextmanager
-def _open_xlsx(path: Path):
+def _open_xlsx(path: Path, limits: ImportLimits):
     import zipfile
+    import zlib
 
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = (zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError, OSError, ValueError, EOFError)
     # A file object, not the path: uploads are saved without the .xlsx ending openpyxl would insist on.
     with open(path, "rb") as raw:
         try:
+            with zipfile.ZipFile(raw) as archive:
+                check_unpacked_size(archive, limits)  # before openpyxl unpacks the shared strings
+            raw.seek(0)
             # read_only streams the sheet's XML instead of building every cell object.
             workbook = openpyxl.load_workbook(raw, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
+        except unreadable as e:
             raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
         try:
-            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            sheet = workbook.worksheets[0]
+            try:
+                with sheet._get_source() as source:  # the sheet's XML, as openpyxl itself opens it
+                    extent = scan_sheet(source, limits)
+            except unreadable as e:
+                raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
+            if not (extent.rows and extent.columns):
+                raise InvalidInput("the first sheet is empty", field="file")
+            sheet.reset_dimensions()  # never pad rows to what the file declares: only to what it holds
+            rows = sheet.iter_rows(max_row=extent.rows, max_col=extent.columns, values_only=True)
             header = next(rows, None)
             if header is None:
                 raise InvalidInput("the first sheet is empty", field="file")

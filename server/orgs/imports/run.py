@@ -6,6 +6,13 @@ while the previous batch is written (server/orgs/imports/writer.py); then that
 batch is forgotten. Memory stays flat whatever the file's length: two batches,
 the department ids, and the first ``MAX_REPORTED_ERRORS`` errors.
 
+Imports run apart from request handling: their reading and checking runs on
+``IMPORT_THREADS`` threads of their own, never on the default pool that
+other requests' work (password hashing has its own too) shares, and at most
+``IMPORTS_AT_ONCE`` run on a node; one more is refused (429) until one ends.
+What a file may declare and cost is bounded before it is parsed
+(server/orgs/imports/limits.py).
+
 Idempotent by ``external_id``: importing the same file twice creates nothing the
 second time. If the same external_id or email appears twice in a file, the
 later row wins (it is written in a later batch, as an update).
@@ -15,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.db import Database
-from server.errors import InvalidInput
+from server.errors import InvalidInput, RateLimited
+from server.orgs.imports.limits import ImportLimits
 from server.orgs.imports.readers import FileRow, open_member_file
 from server.orgs.imports.rows import ImportRow, RowError, check_row
 from server.orgs.imports.table_stats import TableStatistics
@@ -27,6 +36,9 @@ from server.orgs.imports.writer import BatchOutcome, DepartmentIds, write_batch
 
 BATCH_ROWS = 1000
 MAX_REPORTED_ERRORS = 1000
+IMPORTS_AT_ONCE = 2
+IMPORT_THREADS = ThreadPoolExecutor(max_workers=IMPORTS_AT_ONCE, thread_name_prefix="member-import")
+_running = 0  # imports running in this process
 
 
 @dataclass
@@ -105,6 +117,18 @@ def _keys(row: ImportRow) -> set[tuple[str, str]]:
     return {("external_id", row.external_id)} | ({("email", row.email)} if row.email else set())
 
 
+@contextlib.contextmanager
+def _import_slot() -> Iterator[None]:
+    global _running
+    if _running >= IMPORTS_AT_ONCE:
+        raise RateLimited(f"{IMPORTS_AT_ONCE} imports are running on this server already; try again in a minute", retry_after_s=60)
+    _running += 1
+    try:
+        yield
+    finally:
+        _running -= 1
+
+
 async def do_import_members(
     db: Database,
     org_id: int,
@@ -113,20 +137,23 @@ async def do_import_members(
     phone_region: str,
     on_progress: Callable[[ImportReport], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    limits: ImportLimits = ImportLimits(),
 ) -> ImportReport:
-    """Import every row of a CSV or XLSX file into the organisation; InvalidInput if the file itself is unusable."""
+    """Import every row of a CSV or XLSX file into the organisation; InvalidInput if the file itself is unusable,
+    TooLarge if it is past ``limits``, RateLimited if ``IMPORTS_AT_ONCE`` imports are running already."""
+    loop = asyncio.get_running_loop()
     report = ImportReport()
     departments = DepartmentIds(db, org_id)
     statistics = TableStatistics(db)
-    with contextlib.ExitStack() as stack:
+    with _import_slot(), contextlib.ExitStack() as stack:
         # Opening an XLSX parses its shared strings: CPU work, off the event loop too.
-        columns, file_rows = await asyncio.to_thread(stack.enter_context, open_member_file(path))
+        columns, file_rows = await loop.run_in_executor(IMPORT_THREADS, stack.enter_context, open_member_file(path, limits))
         batches = RowBatches(file_rows, phone_region=phone_region, size=batch_rows)
         # While one batch is written, the worker thread reads and checks the next.
-        upcoming = asyncio.ensure_future(asyncio.to_thread(batches.next_batch))
+        upcoming = loop.run_in_executor(IMPORT_THREADS, batches.next_batch)
         try:
             while (batch := await upcoming) is not None:
-                upcoming = asyncio.ensure_future(asyncio.to_thread(batches.next_batch))
+                upcoming = loop.run_in_executor(IMPORT_THREADS, batches.next_batch)
                 report.rows += batch.read
                 report.record(BatchOutcome(errors=batch.errors))
                 if batch.rows:

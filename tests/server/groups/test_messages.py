@@ -130,6 +130,26 @@ async def test_reactions_are_counted_per_emoji_and_can_be_taken_back(client, org
     assert (await client.put(url, json={"emoji": "two words"}, headers=org.owner.headers)).status == 400
 
 
+async def test_one_person_puts_at_most_ten_different_reactions_on_a_message(client, org):
+    group = await create_group(client, org)
+    msg = await (await post(client, org, group["id"], org.owner, "done")).json()
+    url = org.url(f"/groups/{group['id']}/messages/{msg['seq']}/reactions")
+    me = org.people[0].headers
+    for n in range(10):
+        assert (await client.put(url, json={"emoji": f":r{n}:"}, headers=me)).status == 200
+    refused = await client.put(url, json={"emoji": ":one-more:"}, headers=me)
+    error = (await refused.json())["error"]
+    assert refused.status == 400 and error["code"] == "too_many_reactions"
+    assert error["message"] == "one person may put at most 10 different reactions on a message; take one back first"
+    assert (await client.put(url, json={"emoji": ":r3:"}, headers=me)).status == 200  # one already there is fine
+    assert (await client.put(url, json={"emoji": ":one-more:"}, headers=org.people[1].headers)).status == 200  # each person has their own
+    await client.post(url + "/remove", json={"emoji": ":r3:"}, headers=me)
+    assert (await client.put(url, json={"emoji": ":one-more:"}, headers=me)).status == 200
+    for hostile in ("\u0000", "a\u0007b", "x" * 33):
+        resp = await client.put(url, data=f'{{"emoji": "{hostile}"}}', headers=me | {"Content-Type": "application/json"})
+        assert resp.status == 400, hostile
+
+
 async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
     """The statements ``do_post_message`` sends on its own connection (other tasks share the engine)."""
     statements: list[str] = []
