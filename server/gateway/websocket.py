@@ -57,7 +57,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(
         autoping=False,
         compress=False,
-        max_msg_size=settings.max_body_bytes,
+        max_msg_size=settings.ws_max_frame_kb * 1024,  # a bigger message: aiohttp closes with 1009
         timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
     )
     writer = await ws.prepare(request)
@@ -139,10 +139,13 @@ async def _resume_point(request: web.Request, principal: Principal, user_seq: in
 
 
 async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: Connection) -> None:
+    """Each client frame is paid for (``Hub.admit``) before anything else is done with it."""
     connection.serving = True
     while (msg := await connection.receive()) is not None:
         connection.heard = True
         if msg.type != WSMsgType.TEXT:
+            if not hub.admit(connection):
+                continue
             if msg.type == WSMsgType.PING:
                 await ws.pong(msg.data)
             elif msg.type == WSMsgType.BINARY:
@@ -151,10 +154,14 @@ async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: 
         try:
             message = json.loads(msg.data)
         except json.JSONDecodeError as e:
-            connection.send(error_frame("malformed_json", f"frame is not valid JSON: {e}"))
+            if hub.admit(connection):
+                connection.send(error_frame("malformed_json", f"frame is not valid JSON: {e}"))
             continue
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            connection.send(error_frame("invalid", 'a frame is a JSON object with a string "type"'))
+            if hub.admit(connection):
+                connection.send(error_frame("invalid", 'a frame is a JSON object with a string "type"'))
+            continue
+        if not hub.admit(connection, message["type"], message.get("ref")):
             continue
         if message["type"] == "ping":
             connection.send(PONG)
