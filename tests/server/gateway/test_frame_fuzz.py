@@ -48,7 +48,7 @@ EXAMPLES_PER_TYPE = 25
 CHROME_OFFER = (Path(__file__).parents[2] / "rooms" / "media" / "chrome_offer.sdp").read_text()
 FIELDS = ("ticket", "sdp", "screen_mids", "candidate", "audio", "video", "screen", "hand", "emoji", "text", "participant",
           "locked", "recording", "broadcast_id", "state", "ref", "token", "user_seq", "type")
-SHOWN_TO_HOST_ONLY_BY_HOST_COMMANDS = {"meeting.muted_by_host", "meeting.video_stopped_by_host", "meeting.removed", "meeting.ended",
+HOST_COMMAND_EFFECTS = {"meeting.muted_by_host", "meeting.video_stopped_by_host", "meeting.removed", "meeting.ended",
                                        "meeting.recording", "meeting.settings", "meeting.role", "meeting.denied"}
 VOLATILE_COLUMNS = {"hosting_seen_at", "last_seen_at"}  # the hosting node's lease renewal; a session's last use
 
@@ -160,8 +160,9 @@ class World:
             # 1009, or the connection reset under the unread rest of the message before its close frame was read
             assert size > self.max_frame and code in (1009, 1006, None), f"socket closed with {code} after a {size}-byte frame"
             return []
-        crashes = [a for a in answers if a.get("type") == "error" and a["error"]["code"] in ("internal", "rate_limited")]
-        assert not crashes, crashes
+        # rate limits are lifted for the fuzzer: a rate_limited answer would hide what the handler does
+        failures = [a for a in answers if a.get("type") == "error" and a["error"]["code"] in ("internal", "rate_limited")]
+        assert not failures, failures
         return answers
 
     async def _mallory(self, seated: bool) -> aiohttp.ClientWebSocketResponse:
@@ -183,7 +184,10 @@ class World:
         """
         self.markers += 1
         marker = f"end-of-example-{self.markers}"
-        await ws.send_json({"type": "test.marker", "ref": marker})
+        try:
+            await ws.send_json({"type": "test.marker", "ref": marker})
+        except ConnectionError:  # the server already closed it (a message over the size limit)
+            return None
         answers = []
         while True:
             msg = await ws.receive(timeout=20)
@@ -300,7 +304,7 @@ def test_every_frame_type_survives_hostile_payloads_and_changes_nothing_outside_
         changed = {table: rows ^ rows_of_a[table] for table, rows in after.items() if rows != rows_of_a[table]}
         not_hers = {t: [r for r in rows if dict(r).get("user_id") != world.mallory.id] for t, rows in changed.items()}
         assert not any(not_hers.values()), not_hers
-        assert not [f for f in world.host_frames if f["type"] in SHOWN_TO_HOST_ONLY_BY_HOST_COMMANDS], "Mallory acted as a host"
+        assert not [f for f in world.host_frames if f["type"] in HOST_COMMAND_EFFECTS], "Mallory acted as a host"
         assert world.carol_frames == [], "B's member heard something"
         loop.run_until_complete(_still_serving(world))
     finally:
