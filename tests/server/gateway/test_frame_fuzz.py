@@ -44,7 +44,7 @@ from tests.server.orgs.conftest import join as join_org
 from tests.server.orgs.conftest import new_org
 from tests.server.orgs.test_isolation import B_RESOURCES, OrgB, ok
 
-EXAMPLES_PER_TYPE = 25
+EXAMPLES_PER_TYPE = 40
 CHROME_OFFER = (Path(__file__).parents[2] / "rooms" / "media" / "chrome_offer.sdp").read_text()
 FIELDS = ("ticket", "sdp", "screen_mids", "candidate", "audio", "video", "screen", "hand", "emoji", "text", "participant",
           "locked", "recording", "broadcast_id", "state", "ref", "token", "user_seq", "type")
