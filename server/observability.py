@@ -17,6 +17,8 @@ REQUESTS = Histogram("muster_http_request_seconds", "HTTP requests by route and 
 WS_CONNECTIONS = Gauge("muster_ws_connections", "Open WebSocket connections on this node")
 WS_FRAMES = Counter("muster_ws_frames_sent_total", "Frames sent to devices on this node")
 WS_SLOW_CLOSED = Counter("muster_ws_slow_reader_closed_total", "Sockets closed because the client stopped reading")
+WS_FRAMES_REFUSED = Counter("muster_ws_frames_refused_total", "Client frames refused as over their socket's or user's rate limit")
+WS_FLOOD_CLOSED = Counter("muster_ws_flood_closed_total", "Sockets closed for sending on after their frames were refused (4029)")
 
 _SECRET = re.compile(r"(mst_[A-Za-z0-9_\-]{8,}|(?i:password|token|secret)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]+)")
 _SECRET_PATH_PARAMETER = re.compile(r"token|secret|password", re.IGNORECASE)

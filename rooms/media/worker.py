@@ -130,7 +130,10 @@ class Worker:
         return {"answer": answer, "added": [describe(t) for t in added], "removed": [t.track_id for t in removed]}
 
     async def candidate(self, room_id: str, participant_id: str, candidate) -> None:
-        peer = self.rooms[room_id].peers[participant_id]
+        room = self.rooms.get(room_id)
+        peer = room.peers.get(participant_id) if room is not None else None
+        if peer is None:  # no offer yet: there is no connection for the candidate to belong to
+            raise OfferError("send meeting.offer before its ICE candidates")
         await peer.add_candidate(candidate)
 
     async def leave(self, room_id: str, participant_id: str) -> list[int]:

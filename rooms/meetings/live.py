@@ -39,6 +39,9 @@ log = logging.getLogger("muster.rooms")
 HOSTS = ("host", "cohost")
 HOST_COMMANDS = ("admit", "deny", "mute", "stop_video", "remove", "lock", "end", "cohost", "record")
 STATE_KEYS = ("audio", "video", "screen", "hand")
+# Tokens a frame takes from its sender's budgets (server/gateway/budgets.py; a socket earns 20 a second, saves up to 200):
+# more for what goes to everyone in the meeting, writes rows or makes the SFU work; 1 for the rest (ICE candidates, leave).
+FRAME_COSTS = {"join": 10, "offer": 10, "chat": 20, "reaction": 5, "state": 5, "record": 20, **{name: 5 for name in HOST_COMMANDS if name != "record"}}
 
 
 @dataclass(eq=False)
@@ -145,7 +148,7 @@ class LiveMeetings:
 
     def attach(self, hub) -> None:
         for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", *HOST_COMMANDS):
-            hub.on(f"meeting.{name}", self._handler(name))
+            hub.on(f"meeting.{name}", self._handler(name), cost=FRAME_COSTS.get(name, 1))
         hub.on_disconnect(self.disconnected)
 
     def _handler(self, name: str):

@@ -17,8 +17,10 @@ from typing import Any
 CLOSE_PROTOCOL = 4000  # the first frame was not a valid hello, or none came in time
 CLOSE_UNAUTHENTICATED = 4001  # unknown, expired or revoked session: sign in again
 CLOSE_SLOW_READER = 4008  # the send buffer filled up: reconnect and resume from user_seq
+CLOSE_FLOODING = 4029  # kept sending frames after they were refused as rate_limited (budgets.py)
 CLOSE_GOING_AWAY = 1001  # this node is shutting down: reconnect (to any node)
 CLOSE_INTERNAL = 1011  # the node could not read the event stream: reconnect and resume
+# aiohttp closes a socket whose client sent a message over MUSTER_WS_MAX_FRAME_KB with 1009 (message too big).
 
 Frame = str | bytes
 

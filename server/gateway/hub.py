@@ -44,8 +44,12 @@ that moment and what lives is frozen again.
 
 For capabilities (groups, rooms, notify): ``send_to_users`` (local sockets
 only; cross-node delivery goes through ``emit`` or their own bus channel),
-``local_connections``, ``local_user_ids``, ``on(frame_type, handler)`` for
-frames devices send, and ``on_connect``/``on_disconnect`` hooks.
+``local_connections``, ``local_user_ids``, ``on(frame_type, handler, cost=)``
+for frames devices send, and ``on_connect``/``on_disconnect`` hooks.
+
+Client frames are paid for from token buckets per socket and per user on
+this node (``budgets.py``) before anything else is done with them; the
+fan-out above pays nothing.
 """
 from __future__ import annotations
 
@@ -54,6 +58,7 @@ import gc
 import inspect
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, KeysView
 from typing import Any
 
@@ -66,10 +71,21 @@ from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
 from server.gateway import _fanout
+from server.gateway.budgets import FrameBudget, TokenBucket, Verdict
 from server.gateway.events import USER_EVENTS_CHANNEL
-from server.gateway.frames import CLOSE_GOING_AWAY, CLOSE_SLOW_READER, PING_MESSAGE, Frame, error_frame, event_frame, event_frame_tail, text_message
+from server.gateway.frames import (
+    CLOSE_FLOODING,
+    CLOSE_GOING_AWAY,
+    CLOSE_SLOW_READER,
+    PING_MESSAGE,
+    Frame,
+    error_frame,
+    event_frame,
+    event_frame_tail,
+    text_message,
+)
 from server.gateway.stream import StreamCursor, revoked_sessions, stream_positions
-from server.observability import WS_CONNECTIONS, WS_FRAMES, WS_SLOW_CLOSED
+from server.observability import WS_CONNECTIONS, WS_FLOOD_CLOSED, WS_FRAMES, WS_FRAMES_REFUSED, WS_SLOW_CLOSED
 
 log = logging.getLogger("muster.gateway")
 
@@ -77,6 +93,7 @@ FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[None] | None]
 ConnectionHook = Callable[["Connection"], Awaitable[None] | None]
 
 RESERVED_FRAME_TYPES = frozenset({"hello", "ping"})
+FRAME_COST = 1  # what a frame costs unless its handler says more: ping, a bad frame, one answered to its sender only
 _CLOSE_HANDSHAKE_S = 2.0
 _CLOSING = frozenset({WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED})
 _FREEZE_EVERY = 1000  # sockets opened since the last gc.freeze
@@ -86,7 +103,7 @@ class Connection:
     """One device's socket: who it is, its place in the user's stream, and the transport its frames go to."""
 
     __slots__ = (
-        "principal", "user_id", "session_id", "closed", "cursor", "serving", "heard", "fd",
+        "principal", "user_id", "session_id", "closed", "cursor", "serving", "heard", "fd", "budget",
         "_pinged", "_ws", "_request", "_writer", "_transport", "_buffer_limit", "_stall_s", "_close_with", "_receiver",
     )
 
@@ -119,6 +136,7 @@ class Connection:
         self._receiver: asyncio.Task | None = None  # the handler, while it waits for a client frame
         self.serving = False  # set once its handler reads client frames: only then is it pinged
         self.heard = False  # a frame came in since the last heartbeat round (set by the handler)
+        self.budget: FrameBudget | None = None  # what it may still send (set by ``Hub.register``)
         self._pinged = False
 
     def __repr__(self) -> str:
@@ -275,7 +293,8 @@ class Hub:
         self._heartbeat: asyncio.Task | None = None
         self._frozen = self._opened_since_freeze = self._closed_since_freeze = 0
         self._connections: dict[int, tuple[Connection, ...]] = {}  # tuples: most users have one or two devices
-        self._frame_handlers: dict[str, FrameHandler] = {}
+        self._frame_handlers: dict[str, tuple[FrameHandler, int]] = {}  # type -> (handler, cost)
+        self._user_buckets: dict[int, TokenBucket] = {}  # kept past a user's last socket until refilled: reconnecting buys nothing
         self._connect_hooks: list[ConnectionHook] = []
         self._disconnect_hooks: list[ConnectionHook] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -299,14 +318,39 @@ class Hub:
         WS_FRAMES.inc(sent)
         return sent
 
-    def on(self, frame_type: str, handler: FrameHandler) -> None:
+    def on(self, frame_type: str, handler: FrameHandler, *, cost: int = FRAME_COST) -> None:
         """Route client frames ``{"type": frame_type, ...}`` to ``handler(connection, message)``.
 
         A handler may raise a ``MusterError``: the device gets an error frame and the socket stays open.
+        ``cost``: tokens the frame takes from its sender's budgets (``budgets.py``); more than
+        ``FRAME_COST`` for a frame sent on to others or one that makes the server work.
         """
         if frame_type in RESERVED_FRAME_TYPES or frame_type in self._frame_handlers:
             raise ValueError(f"frame type {frame_type!r} already has a handler")
-        self._frame_handlers[frame_type] = handler
+        if not FRAME_COST <= cost <= min(self._settings.ws_frame_burst, self._settings.ws_user_frame_burst):
+            raise ValueError(f"frame type {frame_type!r}: a cost of {cost} could never be paid")
+        self._frame_handlers[frame_type] = (handler, cost)
+
+    def frame_types(self) -> list[str]:
+        """Every frame type a device may send (besides ``hello`` and ``ping``), with a handler."""
+        return sorted(self._frame_handlers)
+
+    def admit(self, connection: Connection, frame_type: str | None = None, ref: Any = None) -> bool:
+        """Charge one client frame to its socket's and user's budgets; False if it is refused.
+
+        A refused frame gets a ``rate_limited`` error frame; a socket flooding past refusals is closed (4029).
+        """
+        entry = self._frame_handlers.get(frame_type) if frame_type is not None else None
+        verdict = connection.budget.charge(entry[1] if entry is not None else FRAME_COST)
+        if verdict is Verdict.ACCEPTED:
+            return True
+        WS_FRAMES_REFUSED.inc()
+        if verdict is Verdict.REFUSED:
+            connection.send(error_frame("rate_limited", "too many frames: this one was dropped; slow down and send it again", ref))
+        else:
+            WS_FLOOD_CLOSED.inc()
+            connection.close(CLOSE_FLOODING, "too many frames after being told to slow down")
+        return False
 
     def on_connect(self, hook: ConnectionHook) -> None:
         """Called once a socket is live (after ``ready``)."""
@@ -331,6 +375,11 @@ class Hub:
 
     def register(self, connection: Connection) -> None:
         """Start receiving live events for this socket (held by its cursor until it caught up)."""
+        settings, now = self._settings, time.monotonic()
+        user_bucket = self._user_buckets.get(connection.user_id)
+        if user_bucket is None:
+            user_bucket = self._user_buckets[connection.user_id] = TokenBucket(settings.ws_user_frame_rate, settings.ws_user_frame_burst, now)
+        connection.budget = FrameBudget(TokenBucket(settings.ws_frame_rate, settings.ws_frame_burst, now), user_bucket, settings.ws_flood_refusals, now)
         self._connections[connection.user_id] = (*self._connections.get(connection.user_id, ()), connection)
         WS_CONNECTIONS.inc()
         self._opened_since_freeze += 1
@@ -358,10 +407,11 @@ class Hub:
         """A client frame other than ``hello``/``ping``: to the capability that registered its type."""
         frame_type = message.get("type")
         ref = message.get("ref")
-        handler = self._frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
-        if handler is None:
+        entry = self._frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
+        if entry is None:
             connection.send(error_frame("unknown_type", f"unknown frame type {frame_type!r}", ref))
             return
+        handler = entry[0]
         try:
             result = handler(connection, message)
             if inspect.isawaitable(result):
@@ -413,9 +463,17 @@ class Hub:
                 for connections in list(self._connections.values()):
                     for connection in connections:
                         connection.heartbeat()
+                self._forget_refilled_users()
                 self._freeze_long_lived()
         finally:
             self._heartbeat = None
+
+    def _forget_refilled_users(self) -> None:
+        """Drop the buckets of users with no socket here once full again: a new one would be the same."""
+        now = time.monotonic()
+        gone = [user_id for user_id, bucket in self._user_buckets.items() if user_id not in self._connections and bucket.full(now)]
+        for user_id in gone:
+            del self._user_buckets[user_id]
 
     def _freeze_long_lived(self) -> None:
         """Keep the sockets' objects out of full collections (see the module docstring)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Literal
+import re
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
@@ -36,6 +37,7 @@ from server.gateway.models import UserStream
 log = logging.getLogger("muster.gateway")
 
 HELLO_TIMEOUT_S = 10.0
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 CLOSE_HANDSHAKE_TIMEOUT_S = 5.0
 
 routes = web.RouteTableDef()
@@ -59,7 +61,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(
         autoping=False,
         compress=False,
-        max_msg_size=settings.max_body_bytes,
+        max_msg_size=settings.ws_max_frame_kb * 1024,  # a bigger message: aiohttp closes with 1009
         timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
     )
     writer = await ws.prepare(request)
@@ -155,22 +157,24 @@ async def _resume_point(request: web.Request, principal: Principal, user_seq: in
 
 
 async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: Connection) -> None:
+    """Each client frame is paid for (``Hub.admit``) before anything else is done with it."""
     connection.serving = True
     while (msg := await connection.receive()) is not None:
         connection.heard = True
         if msg.type != WSMsgType.TEXT:
+            if not hub.admit(connection):
+                continue
             if msg.type == WSMsgType.PING:
                 await ws.pong(msg.data)
             elif msg.type == WSMsgType.BINARY:
                 connection.send(error_frame("invalid", "frames are JSON text, not binary"))
             continue
-        try:
-            message = json.loads(msg.data)
-        except json.JSONDecodeError as e:
-            connection.send(error_frame("malformed_json", f"frame is not valid JSON: {e}"))
+        message = _client_frame(msg.data)
+        if isinstance(message, bytes):
+            if hub.admit(connection):
+                connection.send(message)
             continue
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            connection.send(error_frame("invalid", 'a frame is a JSON object with a string "type"'))
+        if not hub.admit(connection, message["type"], message.get("ref")):
             continue
         if message["type"] == "ping":
             connection.send(PONG)
@@ -178,6 +182,33 @@ async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: 
             connection.send(error_frame("invalid", "already said hello", message.get("ref")))
         else:
             await hub.dispatch(connection, message)
+
+
+def _client_frame(text: str) -> dict[str, Any] | bytes:
+    """A text frame's JSON object with a string ``type``, or the error frame that answers it.
+
+    Refused besides bad JSON: ``NaN`` and ``Infinity`` (not JSON: a browser could
+    not read them echoed back), numbers too long to convert and nesting too deep
+    to parse, and unpaired UTF-16 surrogates: escaped in JSON they decode, but
+    cannot be encoded again, and one in a chat line would break the frame for
+    every recipient. Surrogates are looked for only in a frame that has such an escape.
+    """
+    try:
+        message = json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError, as is an integer of over 4,300 digits
+        return error_frame("malformed_json", f"frame is not valid JSON: {str(e)[:200]}")
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return error_frame("invalid", 'a frame is a JSON object with a string "type"')
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(message, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return error_frame("invalid", "the frame has an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its pair)")
+    return message
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -83,6 +83,26 @@ async def test_bad_json_and_non_objects_are_error_frames(client, db):
     assert await device.next_frame() == {"type": "pong"}
 
 
+async def test_json_the_server_could_not_parse_or_send_on_is_an_error_frame_and_the_socket_stays_open(client, db):
+    alice = await person(client, db)
+    device = await connect(client.session, ws_url(client), token_of(alice.headers))
+    await device.until_ready()
+    for text, code in [
+        ("[" * 100_000, "malformed_json"),  # nesting too deep to parse
+        ('{"type":"ping","ref":' + "9" * 5000 + "}", "malformed_json"),  # an integer too long to convert
+        ('{"type":"ping","ref":NaN}', "malformed_json"),  # not JSON, and no browser could read it echoed back
+        ('{"type":"teleport","ref":"\\ud800"}', "invalid"),  # an unpaired surrogate cannot be encoded again
+        ('{"type":"\\udfff"}', "invalid"),
+    ]:
+        await device.ws.send_str(text)
+        error = await device.next_frame()
+        assert error["type"] == "error" and error["error"]["code"] == code, (text[:40], error)
+    await device.ws.send_str('{"type":"teleport","ref":"\\ud83d\\ude00"}')  # a surrogate pair is one character
+    assert (await device.next_frame())["ref"] == "\U0001f600"
+    await device.send({"type": "ping"})
+    assert await device.next_frame() == {"type": "pong"}
+
+
 async def test_a_guest_may_connect_and_the_hub_knows_its_scope(client, db, app):
     from server.accounts.auth import GuestScope, issue_session
     from server.appkeys import HUB
