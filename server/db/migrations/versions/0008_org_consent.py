@@ -1,13 +1,13 @@
 """Invitations: an existing account joins another organisation only once it accepts.
 
 Revision ID: 0008_org_consent
-Revises: 0006_files
+Revises: 0007_revocation
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0008_org_consent'
-down_revision = '0006_files'
+down_revision = '0007_revocation'
 branch_labels = None
 depends_on = None
 

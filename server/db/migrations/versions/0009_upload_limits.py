@@ -6,13 +6,13 @@ keep exactly that); ``uploads.updated_at`` is when its bytes last arrived
 (existing rows: when they were created).
 
 Revision ID: 0009_upload_limits
-Revises: 0006_files
+Revises: 0008_org_consent
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0009_upload_limits'
-down_revision = '0006_files'
+down_revision = '0008_org_consent'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The audit log: append-only, one row per recorded action, kept with its organisation.
 
 Revision ID: 0010_audit
-Revises: 0006_files
+Revises: 0009_upload_limits
 
 Triggers refuse any UPDATE but the one the database itself makes when an
 actor's account is deleted (``actor_user_id`` set to NULL; the entry keeps the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0010_audit'
-down_revision = '0006_files'
+down_revision = '0009_upload_limits'
 branch_labels = None
 depends_on = None
 

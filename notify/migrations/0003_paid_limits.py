@@ -1,12 +1,12 @@
 """notify: daily counters of SMS and calls reserved per organisation, per number and per client address
 
-Revision ID: 0004_paid_limits
+Revision ID: 0003_paid_limits
 Revises: 0002_recipients_pending
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0004_paid_limits'
+revision = '0003_paid_limits'
 down_revision = '0002_recipients_pending'
 branch_labels = None
 depends_on = None

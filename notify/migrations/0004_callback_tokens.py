@@ -1,15 +1,15 @@
 """notify: each SMS and call is called back at URLs with its own unguessable token, and its key press is used up once
 
-Revision ID: 0005_callback_tokens
-Revises: 0002_recipients_pending
+Revision ID: 0004_callback_tokens
+Revises: 0003_paid_limits
 """
 import secrets
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0005_callback_tokens'
-down_revision = '0002_recipients_pending'
+revision = '0004_callback_tokens'
+down_revision = '0003_paid_limits'
 branch_labels = None
 depends_on = None
 
