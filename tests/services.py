@@ -65,6 +65,22 @@ def require_redis_server() -> str:
     return path
 
 
+@contextlib.contextmanager
+def private_redis(folder: Path, *config_lines: str):
+    """A redis-server of the test's own on a free port, with these extra config lines; yields the port, stops it after."""
+    server = require_redis_server()
+    port = free_port()
+    conf = folder / "redis.conf"
+    conf.write_text("\n".join([f"port {port}", "bind 127.0.0.1", 'save ""', "appendonly no", f"dir {folder}", *config_lines]) + "\n")
+    process = subprocess.Popen([server, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float = 10) -> None:
     """Wait until ``process`` listens on ``port``; fail if it exits or takes too long."""
     deadline = time.monotonic() + timeout_s

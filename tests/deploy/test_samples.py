@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
-import subprocess
 
 import aiohttp
 import pytest
@@ -63,18 +62,9 @@ async def test_nginx_sends_hsts_even_on_an_error_page(tmp_path):
 @pytest.fixture
 def redis_with_the_sample_acl(tmp_path):
     """A private redis-server configured with deploy/redis-muster.conf's users (its listening address replaced)."""
-    server = services.require_redis_server()
-    port = services.free_port()
     users = [line for line in (DEPLOY / "redis-muster.conf").read_text().splitlines() if line.startswith("user ")]
-    conf = tmp_path / "redis.conf"
-    conf.write_text("\n".join([f"port {port}", "bind 127.0.0.1", 'save ""', "appendonly no", f"dir {tmp_path}", *users]) + "\n")
-    process = subprocess.Popen([server, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        services.wait_for_port("127.0.0.1", port, process)
+    with services.private_redis(tmp_path, *users) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def test_the_sample_redis_acl_user_can_run_the_bus(redis_with_the_sample_acl):

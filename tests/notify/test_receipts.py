@@ -4,7 +4,7 @@ from __future__ import annotations
 from tests.factories import person
 from tests.notify.conftest import add_member
 from tests.notify.test_send import send, url
-from tests.server.gateway.sockets import connect, token_of, wait_until
+from tests.server.gateway.sockets import connect, token_of
 
 
 async def signed_in_recipient(client, db, org, name="Rita Recipient"):

@@ -148,12 +148,9 @@ async def _write_rows(
     return outcome
 
 
-async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids: dict[tuple[str, ...], int]) -> None:
-    """One INSERT of the invitations not already waiting, and one event to the accounts newly invited."""
-    table = MemberInvitation.__table__
-    rows = list(invited.values())
-    values = {
-        "user_id": list(invited),
+def _listing(rows: list[ImportRow], department_ids: dict[tuple[str, ...], int]) -> dict[str, list]:
+    """How the organisation lists each row's person, column by column: a membership's fields, or an invitation's."""
+    return {
         "external_id": [r.external_id for r in rows],
         "display_name": [r.name for r in rows],
         "email": [r.email for r in rows],
@@ -162,6 +159,12 @@ async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids
         "department_id": [department_ids[r.department] if r.department else None for r in rows],
         "role": [r.role for r in rows],
     }
+
+
+async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids: dict[tuple[str, ...], int]) -> None:
+    """One INSERT of the invitations not already waiting, and one event to the accounts newly invited."""
+    table = MemberInvitation.__table__
+    values = {"user_id": list(invited)} | _listing(list(invited.values()), department_ids)
     statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
     statement = statement.on_conflict_do_nothing(index_elements=[table.c.org_id, table.c.user_id]).returning(table.c.user_id)
     newly = list(await tx.session.scalars(statement, parameters))
@@ -241,16 +244,7 @@ async def _upsert_memberships(
     department_ids: dict[tuple[str, ...], int],
 ) -> None:
     table = Membership.__table__
-    values = {
-        "user_id": [user_ids[r.external_id] for r in rows],
-        "external_id": [r.external_id for r in rows],
-        "display_name": [r.name for r in rows],
-        "email": [r.email for r in rows],
-        "phone": [r.phone for r in rows],
-        "title": [r.title for r in rows],
-        "department_id": [department_ids[r.department] if r.department else None for r in rows],
-        "role": [r.role for r in rows],
-    }
+    values = {"user_id": [user_ids[r.external_id] for r in rows]} | _listing(rows, department_ids)
     statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
     changes = {"display_name": statement.excluded.display_name}
     for column, attribute in UPDATED_FROM_COLUMN.items():

@@ -3,7 +3,6 @@ import asyncio
 
 from aiortc.rtcdtlstransport import RTCCertificate
 
-from rooms.media import rtcp
 from rooms.media.offer import OfferError
 from rooms.media.probe import ProbeClient
 from rooms.media.router import LocalRouter

@@ -1,5 +1,4 @@
 """What meeting frames cost their sender: one person's flood of chat reaches the others only as far as their budget goes."""
-import json
 
 import pytest
 

@@ -1,7 +1,6 @@
 """What a device may send: a bounded message size, token buckets per socket and per user, and the close of a flooder."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 

@@ -1,7 +1,6 @@
 """Redis between hosts: the bus authenticates with the URL's password or ACL user and speaks TLS with rediss://."""
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
@@ -30,18 +29,8 @@ def test_a_rediss_url_gives_a_tls_client_with_the_acl_user_and_ca():
 @pytest.fixture
 def redis_with_password(tmp_path):
     """A private redis-server on a free port that demands a password; stopped after the test."""
-    server = services.require_redis_server()
-    port = services.free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        services.wait_for_port("127.0.0.1", port, process)
+    with services.private_redis(tmp_path, f"requirepass {PASSWORD}") as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def test_the_bus_works_through_a_redis_that_requires_a_password(redis_with_password):
