@@ -201,6 +201,8 @@ class LiveMeetings:
             meeting = await m.get_meeting(tx, meeting_id)
             if meeting.status == "ended":
                 raise Gone("this meeting has ended")
+            if role != "guest" and not await m.is_member(tx, connection.user_id):  # removed since the ticket was issued
+                raise Forbidden("you are no longer a member of this meeting's organisation", code="removed")
             if live is None:
                 if not await m.do_claim_hosting(tx, meeting, self.node, lease_s=self.settings.hosting_lease_s):
                     raise Conflict(f"this meeting is hosted on node {meeting.hosting_node}; connect there", code="wrong_node")

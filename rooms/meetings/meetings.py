@@ -71,6 +71,11 @@ async def cohost_ids(tx: Transaction, meeting_id: int) -> list[int]:
     return list(await tx.session.scalars(select(MeetingCoHost.user_id).where(MeetingCoHost.meeting_id == meeting_id).order_by(MeetingCoHost.user_id)))
 
 
+async def is_member(tx: Transaction, user_id: int) -> bool:
+    """Whether the person is (still) in the transaction's organisation: a ticket outlives neither a removal nor a guest's scope."""
+    return await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is not None
+
+
 async def check_members(tx: Transaction, user_ids: list[int]) -> None:
     if not user_ids:
         return

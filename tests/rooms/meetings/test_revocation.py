@@ -26,3 +26,15 @@ async def test_a_member_removed_from_the_organisation_loses_their_seat_and_media
     again = await attend(client, member.headers, member_ticket)
     assert (await again.next("error"))["error"]["code"] == "removed"
     await close_all(a, b, again)
+
+
+async def test_a_ticket_issued_before_the_removal_does_not_open_a_meeting_that_was_not_live_yet(client, db):
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)  # nobody has joined: not live on any node
+    async with db.transaction(org_id=meeting["org_id"]) as tx:
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == member.id))
+    assert (await client.delete(f"/api/v1/orgs/{meeting['org_id']}/members/{member_id}", headers=host.headers)).status == 204
+
+    late = await attend(client, member.headers, member_ticket)
+
+    assert (await late.next("error"))["error"]["code"] == "removed"
+    await close_all(late)
