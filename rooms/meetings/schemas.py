@@ -5,7 +5,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from server.api import Model, Out
+from server.api import Id, Model, Out
 
 
 class MeetingIn(Model):
@@ -14,16 +14,19 @@ class MeetingIn(Model):
     passcode: str | None = Field(None, min_length=4, max_length=32)
     lobby_enabled: bool = False
     cap: int = Field(300, ge=2, le=300)
-    cohost_ids: list[int] = Field(default_factory=list, max_length=50)
+    cohost_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class MeetingPatch(Model):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    """Only the fields sent change (the route reads them with ``exclude_unset``): a title, lobby, lock or cap
+    sent as null is refused like any other wrong type, since the meeting must have one."""
+
+    title: str = Field(None, min_length=1, max_length=200)
     scheduled_at: dt.datetime | None = None
     passcode: str | None = Field(None, max_length=32)  # "" removes it
-    lobby_enabled: bool | None = None
-    locked: bool | None = None
-    cap: int | None = Field(None, ge=2, le=300)
+    lobby_enabled: bool = None
+    locked: bool = None
+    cap: int = Field(None, ge=2, le=300)
 
 
 class MeetingOut(Out):

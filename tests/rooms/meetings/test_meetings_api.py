@@ -170,3 +170,23 @@ async def test_recordings_are_for_hosts_and_only_finished_ones_download(client, 
     assert (await client.get(f"{url}/{failed + 100}", headers=host.headers)).status == 404
     assert (await client.get(url, headers=member.headers)).status == 403
     assert (await client.get(f"{url}/{failed}", headers=member.headers)).status == 403
+
+
+async def test_a_change_that_sets_a_title_lock_lobby_or_cap_to_null_is_a_400_and_changes_nothing(client, db, backend):
+    host, org = await org_with_host(client, db)
+    meeting = await create(client, host, org, cohost_ids=[])
+    url = f"/api/v1/orgs/{org.id}/meetings/{meeting['id']}"
+    for field in ("title", "locked", "lobby_enabled", "cap"):
+        resp = await client.patch(url, json={field: None}, headers=host.headers)
+        assert resp.status == 400, await resp.text()
+        assert (await resp.json())["error"]["field"] == field
+    assert (await client.patch(url, json={"scheduled_at": None, "passcode": None}, headers=host.headers)).status == 200
+    unchanged = await (await client.get(url, headers=host.headers)).json()
+    assert (unchanged["title"], unchanged["locked"], unchanged["lobby_enabled"], unchanged["cap"]) == ("Standup", False, False, 300)
+
+
+async def test_a_co_host_id_too_large_for_the_database_is_a_400(client, db, backend):
+    host, org = await org_with_host(client, db)
+    resp = await client.post(f"/api/v1/orgs/{org.id}/meetings", json={"title": "Standup", "cohost_ids": [2**63]}, headers=host.headers)
+    assert resp.status == 400, await resp.text()
+    assert (await resp.json())["error"]["field"].startswith("cohost_ids")
