@@ -308,6 +308,10 @@ class Hub:
             raise ValueError(f"frame type {frame_type!r} already has a handler")
         self._frame_handlers[frame_type] = handler
 
+    def frame_types(self) -> frozenset[str]:
+        """The client frame types with a handler (besides ``hello`` and ``ping``): what the role matrix and fuzzers walk."""
+        return frozenset(self._frame_handlers)
+
     def on_connect(self, hook: ConnectionHook) -> None:
         """Called once a socket is live (after ``ready``)."""
         self._connect_hooks.append(hook)
