@@ -11,7 +11,14 @@ lookup. Every response must:
 * have a status code the document declares for the operation;
 * match the schema the document declares for that status.
 
-Every failure of every operation is collected and reported at once.
+Every failure of every operation is collected and reported at once. No
+operation is left out; a few are ordered last for each role (``LAST``), and
+two take bodies the document does not describe (tus PATCH takes raw bytes, the
+member import a multipart file), so for them the fuzzer reaches only the checks
+before the body; tests/server/groups/test_uploads.py and
+tests/server/orgs/test_import.py feed them real and hostile bodies. Routes
+without an ``@endpoint`` (pages, the WebSocket, health) are not in the
+document: the role matrix lists them (tests/server/test_role_matrix.py).
 The requests are made from a thread (schemathesis is synchronous) against the
 app served in this test's event loop.
 """
