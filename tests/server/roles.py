@@ -32,7 +32,6 @@ from tests.server.orgs.conftest import OrgFixture, join, new_org, ok
 # Everyone who calls the API, from least to most trusted. ``guest`` is a guest of the
 # organisation invited to another group than the one the routes are called on.
 ROLES = ("anonymous", "outsider", "removed", "guest", "member", "admin", "owner")
-ORG_ROLES = ("member", "admin", "owner")  # server/api.py ROLES, as people of the organisation
 
 TUS = {"Tus-Resumable": "1.0.0"}
 _numbers = itertools.count(1)
@@ -61,6 +60,9 @@ class World:
     def url(self, tail: str) -> str:
         return self.org.url(tail)
 
+    def knows(self, param: str) -> bool:
+        return param in self.ids or param in ("upload_id", "session_id")
+
     def fill(self, param: str, role: str) -> int | str:
         if param == "upload_id":
             return self.uploads.get(role, self.uploads["owner"])
@@ -74,7 +76,7 @@ class World:
     async def fresh_token(self, role: str) -> dict[str, str]:
         """Another device session of the same person (or a new guest session): for signing out."""
         if role == "guest":
-            return (await self._guest_session())[0]
+            return await self._guest_session()
         async with self.db.transaction() as tx:
             user = await tx.session.get(User, self.people[role].id)
             token, _ = await issue_session(tx, user, days=1)
@@ -133,11 +135,11 @@ class World:
             await tx.session.flush()
             return invite.id
 
-    async def _guest_session(self) -> tuple[dict[str, str], int]:
+    async def _guest_session(self) -> dict[str, str]:
         body = {"scope_kind": "group", "scope_id": self.ids["guest_group_id"]}
         invite = await ok(await self.client.post(self.url("/guest-invites"), json=body, headers=self.owner), 201)
         joined = await ok(await self.client.post("/api/v1/guest-sessions", json={"invite_token": invite["token"], "display_name": "Visitor"}), 201)
-        return {"Authorization": f"Bearer {joined['token']}"}, joined["user"]["id"]
+        return {"Authorization": f"Bearer {joined['token']}"}
 
     async def _meeting(self) -> int:
         return (await self._new_meeting())["id"]
@@ -207,7 +209,7 @@ async def build_world(client: TestClient, db: Database) -> World:
     ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
     ids["recording_id"] = await world._recording()
     ids["broadcast_id"] = await world._broadcast()
-    guest_headers, _ = await world._guest_session()
+    guest_headers = await world._guest_session()
     people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
     ids["invite_id"] = await world._invite()
     for role in ("owner", "admin", "member", "removed"):

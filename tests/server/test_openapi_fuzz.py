@@ -83,7 +83,7 @@ def examine(operation, mode, count: int, world: World, role: str, base_url: str,
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         for name in case.path_parameters or {}:
-            if name in world.ids or name in ("upload_id", "session_id"):
+            if world.knows(name):
                 case.path_parameters[name] = world.fill(name, role)
         try:
             case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=CHECKS, timeout=30)

@@ -280,7 +280,7 @@ def body_for(route: web.AbstractRoute, world: World):
 
 async def call(world: World, route: web.AbstractRoute, role: str) -> int:
     key = key_of(route)
-    params = {p: world.fill(p, role) if p in world.ids or p in ("upload_id", "session_id") else 1 for p in path_params(route)}
+    params = {p: world.fill(p, role) if world.knows(p) else 1 for p in path_params(route)}
     for param in FRESH.get(key, ()):
         params[param] = await world.fresh(param)
     headers = await world.fresh_token(role) if key == "POST /api/v1/auth/logout" and role != "anonymous" else world.headers(role)
