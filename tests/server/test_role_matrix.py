@@ -18,9 +18,9 @@ sender) have a row in ``FINER_RULES`` saying who gets what and why. Every API
 route must be in ``FINER_RULES`` or ``AS_DECLARED``, and every other route in
 ``NOT_API``: a new route fails the matrix until someone decides which.
 
-Holes the matrix found that other work is closing are in ``KNOWN_HOLES``: each
-is its own strict xfail test (it passes, and so fails, once the hole is closed:
-move the row out then).
+Holes the matrix found that other work is closing are in ``KNOWN_HOLES`` (routes)
+and ``FRAME_HOLES`` (frames): each is its own strict xfail test (it passes, and
+so fails, once the hole is closed: delete the row then).
 """
 from __future__ import annotations
 
