@@ -311,7 +311,7 @@ async def grant_sender(request: web.Request, org: OrgContext) -> SenderOut:
 
 
 @routes.delete("/api/v1/orgs/{org_id}/broadcast-senders/{user_id}")
-@endpoint(role="admin")
+@endpoint(status=204, role="admin")
 async def revoke_sender(request: web.Request, org: OrgContext) -> None:
     """Take the right to send urgent broadcasts away from a member (admins)."""
     user_id = path_int(request, "user_id")

@@ -16,15 +16,19 @@ import functools
 import inspect
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.appkeys import PRINCIPAL
 from server.errors import Forbidden, InvalidInput, Unauthenticated
 
 ROLES = ("member", "admin", "owner")
+
+ID_MAX = 2**63 - 1  # the largest key a database's 64-bit integer column holds
+Id = Annotated[int, Field(gt=0, le=ID_MAX)]
+"""An id in a request: one the database cannot hold is refused as bad input (a 400), never sent to it (a 500)."""
 
 
 class Model(BaseModel):
@@ -104,6 +108,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
 
 
 def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
+    _check_no_nul(data)
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -113,6 +118,20 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
         if first["type"] == "extra_forbidden":
             message = f"unknown field '{field}'"
         raise InvalidInput(message, field=field) from None
+
+
+def _check_no_nul(data: Any) -> None:
+    """Refuse text with a NUL character: PostgreSQL cannot store it and SQLite's full-text search cuts it short."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise InvalidInput("text cannot contain the NUL character (\\u0000)")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _check_no_nul(key)
+            _check_no_nul(value)
+    elif isinstance(data, list):
+        for value in data:
+            _check_no_nul(value)
 
 
 def to_response(result: Any, status: int) -> web.StreamResponse:
@@ -135,6 +154,6 @@ def path_int(request: web.Request, name: str) -> int:
         value = int(request.match_info[name])
     except ValueError:
         raise NotFound(f"no such {name.removesuffix('_id')}") from None
-    if not 0 < value < 2**63:
+    if not 0 < value <= ID_MAX:
         raise NotFound(f"no such {name.removesuffix('_id')}")
     return value

@@ -6,7 +6,7 @@ import datetime as dt
 from pydantic import Field
 
 from rooms.meetings.meetings import PASSCODE_LENGTH
-from server.api import Model, Out
+from server.api import Id, Model, Out
 
 
 class MeetingIn(Model):
@@ -15,16 +15,19 @@ class MeetingIn(Model):
     passcode: str | None = Field(None, min_length=PASSCODE_LENGTH[0], max_length=PASSCODE_LENGTH[1])
     lobby_enabled: bool = False
     cap: int = Field(300, ge=2, le=300)
-    cohost_ids: list[int] = Field(default_factory=list, max_length=50)
+    cohost_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class MeetingPatch(Model):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    """Only the fields sent change (the route reads them with ``exclude_unset``): a title, lobby, lock or cap
+    sent as null is refused like any other wrong type, since the meeting must have one."""
+
+    title: str = Field(None, min_length=1, max_length=200)
     scheduled_at: dt.datetime | None = None
     passcode: str | None = Field(None, max_length=PASSCODE_LENGTH[1])  # "" removes it; else as long as on creation (check_passcode)
-    lobby_enabled: bool | None = None
-    locked: bool | None = None
-    cap: int | None = Field(None, ge=2, le=300)
+    lobby_enabled: bool = None
+    locked: bool = None
+    cap: int = Field(None, ge=2, le=300)
 
 
 class MeetingOut(Out):

@@ -205,7 +205,7 @@ async def upload_offset(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/v1/uploads/{upload_id}")
-@endpoint(auth="any")
+@endpoint(status=204, auth="any")
 async def upload_bytes(request: web.Request) -> web.Response:
     """tus core: append the body at Upload-Offset, streamed to disk; the last byte makes it a file of its owner (Muster-File-Id)."""
     settings = request.app[SETTINGS]
@@ -314,7 +314,7 @@ async def _finish(request: web.Request, upload: Upload) -> dict[str, str]:
 
 
 @routes.delete("/api/v1/uploads/{upload_id}")
-@endpoint(auth="any")
+@endpoint(status=204, auth="any")
 async def terminate_upload(request: web.Request) -> web.Response:
     """tus termination: forget an upload and its bytes (a finished file stays with its owner; one not yet attached goes too)."""
     settings = request.app[SETTINGS]

@@ -352,6 +352,10 @@ class Hub:
             connection.close(CLOSE_FLOODING, "too many frames after being told to slow down")
         return False
 
+    def frame_types(self) -> frozenset[str]:
+        """The client frame types with a handler (besides ``hello`` and ``ping``): what the role matrix and fuzzers walk."""
+        return frozenset(self._frame_handlers)
+
     def on_connect(self, hook: ConnectionHook) -> None:
         """Called once a socket is live (after ``ready``)."""
         self._connect_hooks.append(hook)

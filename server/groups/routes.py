@@ -169,7 +169,7 @@ async def remove_members(request: web.Request, body: MemberIdsIn, org: OrgContex
 
 
 @routes.put(GROUP + "/members/{user_id}/role")
-@endpoint(body=RoleIn)
+@endpoint(body=RoleIn, status=204)
 async def set_role(request: web.Request, body: RoleIn, org: OrgContext) -> None:
     """The owner names or demotes admins, or hands the group over."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -178,14 +178,14 @@ async def set_role(request: web.Request, body: RoleIn, org: OrgContext) -> None:
 
 
 @routes.post(GROUP + "/leave")
-@endpoint(auth="any")
+@endpoint(status=204, auth="any")
 async def leave(request: web.Request, org: OrgContext) -> None:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await do_leave(tx, await load_group(tx, org, path_int(request, "group_id")))
 
 
 @routes.put(GROUP + "/mute")
-@endpoint(body=MuteIn, auth="any")
+@endpoint(body=MuteIn, status=204, auth="any")
 async def mute(request: web.Request, body: MuteIn, org: OrgContext) -> None:
     """Mute or unmute the group for the caller."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -292,7 +292,7 @@ async def announce(request: web.Request, body: AnnouncementIn, org: OrgContext) 
 
 
 @routes.delete(GROUP + "/announcements/{seq}")
-@endpoint()
+@endpoint(status=204)
 async def unpin_announcement(request: web.Request, org: OrgContext) -> None:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
@@ -300,7 +300,7 @@ async def unpin_announcement(request: web.Request, org: OrgContext) -> None:
 
 
 @routes.post(GROUP + "/announcements/{seq}/open")
-@endpoint(auth="any")
+@endpoint(status=204, auth="any")
 async def open_announcement(request: web.Request, org: OrgContext) -> None:
     """Record that the caller opened a pinned announcement."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:

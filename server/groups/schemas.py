@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from server.api import Model, Out
+from server.api import Id, Model, Out
 
 UserId = Field(gt=0, lt=2**63)
 SeqNumber = Field(ge=0, lt=2**63)
@@ -17,7 +17,7 @@ class GroupIn(Model):
 
     name: str = Field(min_length=1, max_length=200)
     department_id: int | None = Field(None, gt=0, lt=2**63, description="Everyone in this department and the departments under it joins.")
-    member_ids: list[int] = Field(default_factory=list, max_length=100_000, description="User ids of people in the organisation.")
+    member_ids: list[Id] = Field(default_factory=list, max_length=100_000, description="User ids of people in the organisation.")
     allow_guests: bool = False
 
 
@@ -27,7 +27,7 @@ class GroupPatch(Model):
 
 
 class MemberIdsIn(Model):
-    user_ids: list[int] = Field(min_length=1, max_length=100_000)
+    user_ids: list[Id] = Field(min_length=1, max_length=100_000)
 
 
 class RoleIn(Model):
@@ -92,7 +92,7 @@ class MembersChangedOut(Out):
 
 class MessageIn(Model):
     body: str = Field(min_length=1, description="Text of the message; its longest length is the server's MUSTER_GROUP_MESSAGE_MAX_CHARS.")
-    mentions: list[int] = Field(default_factory=list, max_length=100, description="User ids of members mentioned with @.")
+    mentions: list[Id] = Field(default_factory=list, max_length=100, description="User ids of members mentioned with @.")
     mention_all: bool = Field(False, description="@all; by default only group admins may.")
     reply_to_seq: int | None = Field(None, gt=0, lt=2**63, description="The message this one replies to (and quotes).")
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from server.api import Model, Out
+from server.api import Id, Model, Out
 
 
 class OrgIn(Model):
@@ -26,14 +26,14 @@ class MyOrgOut(OrgOut):
 
 class DepartmentIn(Model):
     name: str = Field(min_length=1, max_length=200)
-    parent_id: int | None = Field(None, description="The parent department; none for the top level.")
+    parent_id: Id | None = Field(None, description="The parent department; none for the top level.")
 
 
 class DepartmentPatchIn(Model):
     """Rename and/or move: a ``parent_id`` given (null for the top level) moves the department with its branch."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class DepartmentOut(Out):
@@ -46,7 +46,7 @@ class DepartmentOut(Out):
 
 class MembersQuery(Model):
     q: str = Field("", max_length=200, description="Part of a name or email (any case), or a phone number or part of one (any formatting).")
-    department_id: int | None = None
+    department_id: Id | None = None
     include_subdepartments: bool = True
     cursor: str | None = Field(None, max_length=1000, description="next_cursor of the previous page.")
     limit: int = Field(50, ge=1, le=200)
@@ -57,7 +57,7 @@ class MemberIn(Model):
     email: str | None = Field(None, max_length=320)
     phone: str | None = Field(None, max_length=64, description="Any formatting; without +country code it is read in the server's default region.")
     title: str | None = Field(None, max_length=200)
-    department_id: int | None = None
+    department_id: Id | None = None
     role: Literal["member", "admin", "owner"] = "member"
     external_id: str | None = Field(None, max_length=128, description="The organisation's own id (HR number); imports match people by it.")
 
@@ -69,7 +69,7 @@ class MemberPatchIn(Model):
     email: str | None = Field(None, max_length=320)
     phone: str | None = Field(None, max_length=64)
     title: str | None = Field(None, max_length=200)
-    department_id: int | None = None
+    department_id: Id | None = None
     role: Literal["member", "admin", "owner"] | None = None
     external_id: str | None = Field(None, max_length=128)
 

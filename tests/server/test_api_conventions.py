@@ -1,7 +1,7 @@
 """The JSON API's conventions: one error shape, 4xx for bad input, OpenAPI, health."""
 from __future__ import annotations
 
-from tests.factories import make_user, person
+from tests.factories import make_org, make_user, person
 
 
 async def test_malformed_json_is_a_400_that_says_so(client):
@@ -87,3 +87,57 @@ async def test_metrics_are_prometheus_text_for_loopback(client):
     resp = await client.get("/metrics")
     assert resp.status == 200
     assert "muster_http_request_seconds" in await resp.text()
+
+
+async def test_text_with_a_nul_character_is_a_400_in_a_body_and_in_a_query(client, db):
+    """PostgreSQL cannot store NUL and SQLite's full-text search cuts the query short at it: both were 500s."""
+    alice = await person(client, db, "Alice")
+    org = await make_org(db, alice.user)
+    for resp in (
+        await client.post(f"/api/v1/orgs/{org.id}/departments", json={"name": "Ward\x003"}, headers=alice.headers),
+        await client.get(f"/api/v1/orgs/{org.id}/group-messages/search", params={"q": "ward\x00"}, headers=alice.headers),
+    ):
+        assert resp.status == 400, await resp.text()
+        assert "NUL" in (await resp.json())["error"]["message"]
+
+
+async def test_an_id_too_large_for_the_database_is_a_400_naming_the_field(client, db, backend):
+    alice = await person(client, db, "Alice")
+    org = await make_org(db, alice.user)
+    too_large = 2**63
+    for url, body, field in (
+        (f"/api/v1/orgs/{org.id}/groups", {"name": "Team", "member_ids": [too_large]}, "member_ids"),
+        (f"/api/v1/orgs/{org.id}/departments", {"name": "Ward", "parent_id": too_large}, "parent_id"),
+        (f"/api/v1/orgs/{org.id}/members", {"display_name": "Bo", "department_id": too_large}, "department_id"),
+    ):
+        resp = await client.post(url, json=body, headers=alice.headers)
+        assert resp.status == 400, f"{url}: {await resp.text()}"
+        assert (await resp.json())["error"]["field"].startswith(field)
+    group = await (await client.post(f"/api/v1/orgs/{org.id}/groups", json={"name": "Team"}, headers=alice.headers)).json()
+    resp = await client.post(f"/api/v1/orgs/{org.id}/groups/{group['id']}/messages", json={"body": "hi", "mentions": [too_large]}, headers=alice.headers)
+    assert resp.status == 400 and (await resp.json())["error"]["field"].startswith("mentions")
+
+
+async def test_openapi_keeps_two_models_of_one_name_apart(client):
+    """The organisation's MemberOut and a group's MemberOut are different shapes; each route documents its own."""
+    doc = await (await client.get("/api/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+
+    def response_schema(path: str) -> dict:
+        ref = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[1]]
+
+    assert "display_name" in response_schema("/api/v1/orgs/{org_id}/members/{member_id}")["properties"]
+    group_members = response_schema("/api/v1/orgs/{org_id}/groups/{group_id}/members")
+    member_ref = group_members["properties"]["members"]["items"]["$ref"]
+    assert "read_seq" in schemas[member_ref.rsplit("/", 1)[1]]["properties"]
+
+
+async def test_openapi_documents_the_status_an_endpoint_answers_with_and_integer_path_ids(client):
+    doc = await (await client.get("/api/openapi.json")).json()
+    mute = doc["paths"]["/api/v1/orgs/{org_id}/groups/{group_id}/mute"]["put"]
+    assert set(mute["responses"]) == {"204", "4XX"}
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/api/v1/orgs/{org_id}/groups/{group_id}/messages/{seq}"]["patch"]["parameters"]}
+    assert params["seq"]["type"] == "integer" and params["group_id"]["maximum"] == 2**63 - 1
+    upload = doc["paths"]["/api/v1/uploads/{upload_id}"]["patch"]["parameters"][0]["schema"]
+    assert upload["type"] == "string"

@@ -287,3 +287,23 @@ async def test_the_nginx_sample_keeps_meeting_links_out_of_its_access_log(client
     logged = (tmp_path / "access.log").read_text()
     assert '"GET /m/***?x=1 HTTP/' in logged and '"GET /healthz HTTP/' in logged
     assert token not in logged
+
+
+async def test_a_change_that_sets_a_title_lock_lobby_or_cap_to_null_is_a_400_and_changes_nothing(client, db, backend):
+    host, org = await org_with_host(client, db)
+    meeting = await create(client, host, org, cohost_ids=[])
+    url = f"/api/v1/orgs/{org.id}/meetings/{meeting['id']}"
+    for field in ("title", "locked", "lobby_enabled", "cap"):
+        resp = await client.patch(url, json={field: None}, headers=host.headers)
+        assert resp.status == 400, await resp.text()
+        assert (await resp.json())["error"]["field"] == field
+    assert (await client.patch(url, json={"scheduled_at": None, "passcode": None}, headers=host.headers)).status == 200
+    unchanged = await (await client.get(url, headers=host.headers)).json()
+    assert (unchanged["title"], unchanged["locked"], unchanged["lobby_enabled"], unchanged["cap"]) == ("Standup", False, False, 300)
+
+
+async def test_a_co_host_id_too_large_for_the_database_is_a_400(client, db, backend):
+    host, org = await org_with_host(client, db)
+    resp = await client.post(f"/api/v1/orgs/{org.id}/meetings", json={"title": "Standup", "cohost_ids": [2**63]}, headers=host.headers)
+    assert resp.status == 400, await resp.text()
+    assert (await resp.json())["error"]["field"].startswith("cohost_ids")

@@ -1,0 +1,227 @@
+"""One organisation with a person of every role, and one of every kind of thing they might touch.
+
+The role matrix (tests/server/test_role_matrix.py) and the OpenAPI fuzzer
+(tests/server/test_openapi_fuzz.py) both call every route as each of these
+people. The things are made through the API where there is one (so they are
+real), as the organisation's owner, before ``removed`` is taken out of the
+organisation: what the removed person had (group membership, an upload in
+progress, a broadcast to confirm) is exactly what they must lose.
+
+``World.fill(param, role)`` gives the id a route's path parameter takes when
+``role`` calls it: the shared thing of that kind, except for things that
+belong to the caller (their own device session, their own upload).
+``World.fresh(param)`` makes a new one, for routes that use a thing up
+(deleting it, ending it, leaving it).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from server.accounts.auth import hash_token, issue_session
+from server.accounts.models import GuestInvite, User
+from server.db import Database, utcnow
+from server.orgs.models import Membership
+from tests.factories import Person
+from tests.server.orgs.conftest import OrgFixture, join, new_org, ok
+
+# Everyone who calls the API, from least to most trusted. ``guest`` is a guest of the
+# organisation invited to another group than the one the routes are called on.
+ROLES = ("anonymous", "outsider", "removed", "guest", "member", "admin", "owner")
+
+TUS = {"Tus-Resumable": "1.0.0"}
+_numbers = itertools.count(1)
+
+
+@dataclass
+class World:
+    client: TestClient
+    db: Database
+    org: OrgFixture
+    people: dict[str, Person]  # every role but anonymous
+    spare: Person  # a plain member the routes about members act on
+    ids: dict[str, int | str] = field(default_factory=dict)
+    uploads: dict[str, str] = field(default_factory=dict)  # role → an upload that person started
+    spare_sessions: dict[str, int] = field(default_factory=dict)  # role → another device session of theirs
+    tickets: dict[str, str] = field(default_factory=dict)  # role → a ticket to the meeting (the removed member's: from before removal)
+    meeting_link: str = ""  # the link token of the world's meeting
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {} if role == "anonymous" else self.people[role].headers
+
+    @property
+    def owner(self) -> dict[str, str]:
+        return self.org.owner.headers
+
+    def url(self, tail: str) -> str:
+        return self.org.url(tail)
+
+    def knows(self, param: str) -> bool:
+        return param in self.ids or param in ("upload_id", "session_id")
+
+    def fill(self, param: str, role: str) -> int | str:
+        if param == "upload_id":
+            return self.uploads.get(role, self.uploads["owner"])
+        if param == "session_id":
+            return self.spare_sessions.get(role, self.spare_sessions["owner"])
+        return self.ids[param]
+
+    async def fresh(self, param: str) -> int | str:
+        return await FRESH[param](self)
+
+    async def fresh_token(self, role: str) -> dict[str, str]:
+        """Another device session of the same person (or a new guest session): for signing out."""
+        if role == "guest":
+            return await self._guest_session()
+        async with self.db.transaction() as tx:
+            user = await tx.session.get(User, self.people[role].id)
+            token, _ = await issue_session(tx, user, days=1)
+        return {"Authorization": f"Bearer {token}"}
+
+    # --- things, made as the owner ---------------------------------------------------
+
+    async def _group(self, name: str, member_ids: list[int], **extra) -> int:
+        body = {"name": name, "member_ids": member_ids, **extra}
+        return (await ok(await self.client.post(self.url("/groups"), json=body, headers=self.owner), 201))["id"]
+
+    async def _fresh_group(self) -> int:
+        return await self._group(f"Team {next(_numbers)}", [self.people[r].id for r in ("admin", "member")] + [self.spare.id])
+
+    async def _message(self) -> int:
+        url = self.url(f"/groups/{self.ids['group_id']}/messages")
+        return (await ok(await self.client.post(url, json={"body": "hello team"}, headers=self.owner), 201))["seq"]
+
+    async def _announcement(self) -> int:
+        url = self.url(f"/groups/{self.ids['group_id']}/announcements")
+        return (await ok(await self.client.post(url, json={"body": "pinned"}, headers=self.owner), 201))["message"]["seq"]
+
+    async def _upload(self, headers: dict[str, str], group_id: int, length: int = 5) -> str:
+        headers = headers | TUS | {"Upload-Length": str(length), "Upload-Metadata": "filename Yi50eHQ="}
+        async with self.client.post(self.url(f"/groups/{group_id}/uploads"), headers=headers) as resp:
+            assert resp.status == 201, await resp.text()
+            return resp.headers["Location"].rsplit("/", 1)[1]
+
+    async def _file(self) -> int:
+        upload_id = await self._upload(self.owner, int(self.ids["group_id"]))
+        headers = self.owner | TUS | {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+        async with self.client.patch(f"/api/v1/uploads/{upload_id}", data=b"hello", headers=headers) as resp:
+            assert resp.status == 204, await resp.text()
+            return int(resp.headers["Muster-File-Id"])
+
+    async def _department(self) -> int:
+        body = {"name": f"Ward {next(_numbers)}"}
+        return (await ok(await self.client.post(self.url("/departments"), json=body, headers=self.owner), 201))["id"]
+
+    async def _member(self) -> int:
+        someone = await join(self.db, self.org.id)
+        return await self.membership_id(someone.id)
+
+    async def membership_id(self, user_id: int) -> int:
+        async with self.db.transaction(org_id=self.org.id) as tx:
+            return await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
+
+    async def _invite(self) -> int:
+        # Stored directly, like tests/server/orgs/test_isolation.py: the row is what the routes look up.
+        async with self.db.transaction(org_id=self.org.id) as tx:
+            invite = GuestInvite(
+                org_id=self.org.id, token_hash=hash_token(f"matrix-invite-{next(_numbers)}"), scope_kind="group",
+                scope_id=int(self.ids["guest_group_id"]), created_by=self.org.owner.id, expires_at=utcnow() + dt.timedelta(days=1),
+            )
+            tx.session.add(invite)
+            await tx.session.flush()
+            return invite.id
+
+    async def _guest_session(self) -> dict[str, str]:
+        body = {"scope_kind": "group", "scope_id": self.ids["guest_group_id"]}
+        invite = await ok(await self.client.post(self.url("/guest-invites"), json=body, headers=self.owner), 201)
+        joined = await ok(await self.client.post("/api/v1/guest-sessions", json={"invite_token": invite["token"], "display_name": "Visitor"}), 201)
+        return {"Authorization": f"Bearer {joined['token']}"}
+
+    async def _meeting(self) -> int:
+        return (await self._new_meeting())["id"]
+
+    async def _new_meeting(self) -> dict:
+        return await ok(await self.client.post(self.url("/meetings"), json={"title": "Rounds"}, headers=self.owner), 201)
+
+    async def _ticket(self, role: str) -> str:
+        body = {"link_token": self.meeting_link}
+        return (await ok(await self.client.post("/api/v1/meetings/join", json=body, headers=self.people[role].headers)))["ticket"]
+
+    async def _recording(self) -> int:
+        # Stored directly, with a stand-in file: a real one needs a live meeting with media (tests/rooms/meetings/test_recording.py).
+        from rooms.keys import LIVE_MEETINGS
+        from rooms.models import MeetingRecording
+
+        folder = self.client.app[LIVE_MEETINGS].recordings_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"matrix-{next(_numbers)}.webm"
+        (folder / name).write_bytes(b"probe")
+        async with self.db.transaction(org_id=self.org.id) as tx:
+            row = MeetingRecording(org_id=self.org.id, meeting_id=int(self.ids["meeting_id"]), status="done", file_name=name)
+            tx.session.add(row)
+            await tx.session.flush()
+            return row.id
+
+    async def _broadcast(self) -> int:
+        recipients = [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]
+        body = {"title": "Drill", "body": "please confirm", "recipients": {"user_ids": recipients}}
+        return (await ok(await self.client.post(self.url("/broadcasts"), json=body, headers=self.owner), 201))["id"]
+
+
+FRESH = {
+    "group_id": World._fresh_group,
+    "department_id": World._department,
+    "member_id": World._member,
+    "invite_id": World._invite,
+    "seq": World._announcement,
+    "meeting_id": World._meeting,
+    "recording_id": World._recording,
+}
+
+
+async def build_world(client: TestClient, db: Database) -> World:
+    org = await new_org(db, "Olivia Owner")
+    people = {
+        "owner": org.owner,
+        "admin": await join(db, org.id, "admin", "Adam Admin"),
+        "member": await join(db, org.id, "member", "Mia Member"),
+        "removed": await join(db, org.id, "member", "Rex Removed"),
+    }
+    other = await new_org(db, "Otto Other")
+    people["outsider"] = await join(db, other.id, "member", "Oscar Outsider")
+    world = World(client, db, org, people, spare=await join(db, org.id, "member", "Sam Spare"))
+    insiders = [people[r].id for r in ("admin", "member", "removed")] + [world.spare.id]
+    ids = world.ids
+    ids["org_id"] = org.id
+    ids["group_id"] = await world._group("Team", insiders)
+    ids["guest_group_id"] = await world._group("Partners", insiders, allow_guests=True)
+    ids["user_id"] = world.spare.id
+    ids["member_id"] = await world.membership_id(world.spare.id)
+    ids["department_id"] = await world._department()
+    ids["seq"] = await world._announcement()
+    await world._message()
+    ids["file_id"] = await world._file()
+    meeting = await world._new_meeting()
+    ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
+    ids["recording_id"] = await world._recording()
+    ids["broadcast_id"] = await world._broadcast()
+    guest_headers = await world._guest_session()
+    people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
+    ids["invite_id"] = await world._invite()
+    for role in ("owner", "admin", "member", "removed"):
+        world.uploads[role] = await world._upload(people[role].headers, int(ids["group_id"]))
+    world.uploads["guest"] = await world._upload(guest_headers, int(ids["guest_group_id"]))
+    for role in ("owner", "admin", "member", "removed", "outsider"):
+        async with db.transaction() as tx:
+            user = await tx.session.get(User, people[role].id)
+            _, device = await issue_session(tx, user, days=1)
+            world.spare_sessions[role] = device.id
+    world.tickets["removed"] = await world._ticket("removed")
+    # Last: the removal itself, through the API, with everything above already theirs.
+    removed_membership = await world.membership_id(people["removed"].id)
+    await ok(await client.delete(world.url(f"/members/{removed_membership}"), headers=world.owner), 204)
+    return world
