@@ -265,6 +265,18 @@ async def delivery_counts(tx: Transaction, broadcast_id: int) -> dict[str, dict[
     return counts
 
 
+async def current_recipients(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]) -> list[int]:
+    """Of these people, those the broadcast went to who are still in its organisation (its rows stored first)."""
+    found: list[int] = []
+    for chosen in one_of(tx, BroadcastRecipient.user_id, user_ids):
+        found += await tx.session.scalars(
+            select(BroadcastRecipient.user_id)
+            .join(Membership, (Membership.org_id == BroadcastRecipient.org_id) & (Membership.user_id == BroadcastRecipient.user_id))
+            .where(BroadcastRecipient.broadcast_id == broadcast_id, chosen)
+        )
+    return found
+
+
 async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int], state: str, *, via: str = "app") -> list[int]:
     """Move these recipients forward to ``state`` (never back); returns who actually moved.
 

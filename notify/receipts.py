@@ -6,18 +6,22 @@ UPDATE per (broadcast, state), not one transaction each. The device gets
 ``{"type": "broadcast.receipt.saved", "ref"}`` once its receipt is committed,
 so a receipt is never acknowledged and then lost; a device that gets no
 answer sends it again (receipts are idempotent: states only move forward).
+Only a recipient still in the broadcast's organisation is answered "saved";
+anyone else (removed since, of another organisation, a guest) gets an error
+frame, as if the broadcast did not exist: one SELECT per window and state.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
-from notify.broadcasts import do_advance
+from notify.broadcasts import current_recipients, do_advance, do_store_recipients
 from notify.models import STAGES
 from server.db import Database
-from server.errors import InvalidInput
+from server.errors import InvalidInput, NotFound
 from server.gateway.frames import encode_frame
 from server.gateway.hub import Connection
 
@@ -49,15 +53,19 @@ class ReceiptBatcher:
     async def _flush_soon(self) -> None:
         await asyncio.sleep(self._window_s)
         pending, self._pending, self._flush_task = self._pending, defaultdict(list), None
+        allowed: set[tuple[int, int]] = set()
         try:
             async with self._db.transaction() as tx:
                 for (broadcast_id, state), waiting in pending.items():
-                    await do_advance(tx, broadcast_id, [user_id for user_id, _ in waiting], state)
+                    await do_store_recipients(tx, broadcast_id)
+                    users = await current_recipients(tx, broadcast_id, sorted({user_id for user_id, _ in waiting}))
+                    allowed.update((broadcast_id, user_id) for user_id in users)
+                    await do_advance(tx, broadcast_id, users, state)
         except Exception as e:
             log.exception("storing %d receipts failed", sum(len(w) for w in pending.values()))
-            _settle(pending, e)
+            _settle(pending, lambda _key, _user_id: e)
             return
-        _settle(pending, None)
+        _settle(pending, lambda key, user_id: None if (key[0], user_id) in allowed else NotFound("no such broadcast", field="broadcast_id"))
 
     async def on_frame(self, connection: Connection, message: dict[str, Any]) -> None:
         """The hub's handler of ``broadcast.receipt`` frames. Only the sender's own receipt can change."""
@@ -70,11 +78,12 @@ class ReceiptBatcher:
         connection.send(encode_frame({"type": "broadcast.receipt.saved", "broadcast_id": broadcast_id, "state": state, "ref": message.get("ref")}))
 
 
-def _settle(pending: dict, error: Exception | None) -> None:
-    for waiting in pending.values():
-        for _, done in waiting:
+def _settle(pending: dict, error_of: Callable[[tuple[int, str], int], Exception | None]) -> None:
+    for key, waiting in pending.items():
+        for user_id, done in waiting:
             if done.done():
                 continue
+            error = error_of(key, user_id)
             if error is None:
                 done.set_result(None)
             else:

@@ -332,7 +332,7 @@ class Hub:
         self._frame_handlers[frame_type] = (handler, cost)
 
     def frame_types(self) -> list[str]:
-        """Every frame type a device may send (besides ``hello`` and ``ping``), with a handler."""
+        """Every frame type a device may send (besides ``hello`` and ``ping``), with a handler: what the role matrix and fuzzers walk."""
         return sorted(self._frame_handlers)
 
     def admit(self, connection: Connection, frame_type: str | None = None, ref: Any = None) -> bool:
@@ -351,10 +351,6 @@ class Hub:
             WS_FLOOD_CLOSED.inc()
             connection.close(CLOSE_FLOODING, "too many frames after being told to slow down")
         return False
-
-    def frame_types(self) -> frozenset[str]:
-        """The client frame types with a handler (besides ``hello`` and ``ping``): what the role matrix and fuzzers walk."""
-        return frozenset(self._frame_handlers)
 
     def on_connect(self, hook: ConnectionHook) -> None:
         """Called once a socket is live (after ``ready``)."""

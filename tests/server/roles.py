@@ -27,7 +27,7 @@ from server.accounts.models import GuestInvite, User
 from server.db import Database, utcnow
 from server.orgs.models import Membership
 from tests.factories import Person
-from tests.server.orgs.conftest import OrgFixture, join, new_org, ok
+from tests.server.orgs.conftest import OrgFixture, join, new_org, ok, signed_in
 
 # Everyone who calls the API, from least to most trusted. ``guest`` is a guest of the
 # organisation invited to another group than the one the routes are called on.
@@ -135,6 +135,12 @@ class World:
             await tx.session.flush()
             return invite.id
 
+    async def _invitation(self) -> int:
+        """An invitation to an account of no organisation, waiting for its answer."""
+        someone = await signed_in(self.db)
+        body = {"display_name": "Invited", "email": someone.email}
+        return (await ok(await self.client.post(self.url("/invitations"), json=body, headers=self.owner), 201))["id"]
+
     async def _guest_session(self) -> dict[str, str]:
         body = {"scope_kind": "group", "scope_id": self.ids["guest_group_id"]}
         invite = await ok(await self.client.post(self.url("/guest-invites"), json=body, headers=self.owner), 201)
@@ -177,6 +183,7 @@ FRESH = {
     "department_id": World._department,
     "member_id": World._member,
     "invite_id": World._invite,
+    "invitation_id": World._invitation,
     "seq": World._announcement,
     "meeting_id": World._meeting,
     "recording_id": World._recording,
@@ -212,6 +219,7 @@ async def build_world(client: TestClient, db: Database) -> World:
     guest_headers = await world._guest_session()
     people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
     ids["invite_id"] = await world._invite()
+    ids["invitation_id"] = await world._invitation()
     for role in ("owner", "admin", "member", "removed"):
         world.uploads[role] = await world._upload(people[role].headers, int(ids["group_id"]))
     world.uploads["guest"] = await world._upload(guest_headers, int(ids["guest_group_id"]))
