@@ -49,15 +49,17 @@ async def list_audit(request: web.Request, query: AuditQuery, org: OrgContext) -
 @endpoint(role="admin")
 async def export_audit(request: web.Request, org: OrgContext) -> web.StreamResponse:
     """Every entry of the organisation as CSV (UTF-8 with BOM, so spreadsheets read Chinese names), oldest first."""
-    db = request.app[DB]
-    async with db.transaction(org_id=org.org_id) as tx:
-        await do_audit(tx, org.principal, "audit.exported")
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="audit-{org.org_id}.csv"',
         }
     )
+    if request.method == "HEAD":  # the headers only: nothing is exported
+        return response
+    db = request.app[DB]
+    async with db.transaction(org_id=org.org_id) as tx:
+        await do_audit(tx, org.principal, "audit.exported")
     await response.prepare(request)
     await response.write("\ufeff".encode() + csv_line(COLUMNS))
     after = 0

@@ -90,6 +90,9 @@ async def test_the_export_has_every_entry_keeps_formulas_as_text_and_is_itself_r
     assert [r["action"] for r in rows] == ["org.created", "member.added", "audit.exported"]
     assert not any(cell.startswith("=") for r in rows for cell in r.values())
     assert (await audit(client, org))["items"][0]["action"] == "audit.exported"
+    head = await client.head(org.url("/audit/export"), headers=org.owner.headers)
+    assert head.status == 200 and await head.read() == b"" and head.content_type == "text/csv"
+    assert [i["action"] for i in (await audit(client, org, action="audit."))["items"]] == ["audit.exported"]
 
 
 async def test_a_sign_in_from_a_new_device_is_recorded_in_each_of_the_persons_organisations_once(client, db):
