@@ -36,6 +36,7 @@ import json
 import multiprocessing
 import os
 import resource
+import secrets
 import socket
 import statistics
 import subprocess
@@ -80,7 +81,7 @@ class ServerNode:
     def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = os.environ | {"MUSTER_DATA_DIR": str(data_dir), "MUSTER_LOG_LEVEL": "WARNING", "MUSTER_SECRET_KEY": "bench"}
+        env = os.environ | {"MUSTER_DATA_DIR": str(data_dir), "MUSTER_LOG_LEVEL": "WARNING", "MUSTER_SECRET_KEY": secrets.token_urlsafe(48)}
         if database_url:
             env["MUSTER_DATABASE_URL"] = database_url
         env |= {f"MUSTER_{k.upper()}": v for k, v in settings.items()}
