@@ -63,7 +63,7 @@ class ReceiptBatcher:
                     await do_advance(tx, broadcast_id, users, state)
         except Exception as e:
             log.exception("storing %d receipts failed", sum(len(w) for w in pending.values()))
-            _settle(pending, lambda _key, _user_id: e)
+            _settle(pending, lambda _key, _user_id, error=e: error)
             return
         _settle(pending, lambda key, user_id: None if (key[0], user_id) in allowed else NotFound("no such broadcast", field="broadcast_id"))
 

@@ -11,7 +11,7 @@ import pytest
 
 from server.gateway.redis_bus import RedisBus
 from tests import services
-from tests.server.gateway.sockets import wait_until
+from tests.server.gateway.test_redis_bus_auth import assert_bus_carries_a_message
 
 DEPLOY = services.REPO / "deploy"
 
@@ -68,16 +68,7 @@ def redis_with_the_sample_acl(tmp_path):
 
 
 async def test_the_sample_redis_acl_user_can_run_the_bus(redis_with_the_sample_acl):
-    bus = RedisBus(f"redis://muster:CHANGE-ME-redis-password@127.0.0.1:{redis_with_the_sample_acl}/0", prefix="muster:")
-    heard = []
-    bus.subscribe("user-events", heard.append)
-    try:
-        await bus.start()
-        await bus.ping()
-        await bus.publish("user-events", b"hello")
-        await wait_until(lambda: heard == [b"hello"])
-    finally:
-        await bus.close()
+    await assert_bus_carries_a_message(RedisBus(f"redis://muster:CHANGE-ME-redis-password@127.0.0.1:{redis_with_the_sample_acl}/0", prefix="muster:"))
 
 
 async def test_the_sample_redis_acl_refuses_anyone_without_the_password_and_any_key_command(redis_with_the_sample_acl):

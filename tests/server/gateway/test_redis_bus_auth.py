@@ -34,7 +34,11 @@ def redis_with_password(tmp_path):
 
 
 async def test_the_bus_works_through_a_redis_that_requires_a_password(redis_with_password):
-    bus = RedisBus(f"redis://:{PASSWORD}@127.0.0.1:{redis_with_password}/0", prefix="muster-test:")
+    await assert_bus_carries_a_message(RedisBus(f"redis://:{PASSWORD}@127.0.0.1:{redis_with_password}/0", prefix="muster-test:"))
+
+
+async def assert_bus_carries_a_message(bus: RedisBus) -> None:
+    """The bus starts, answers a ping, and a message it publishes comes back to its own subscriber."""
     heard = []
     bus.subscribe("user-events", heard.append)
     try:
