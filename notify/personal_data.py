@@ -12,11 +12,7 @@ from sqlalchemy import delete, select
 from notify.models import Broadcast, BroadcastRecipient, BroadcastSender
 from server.config import Settings
 from server.db import Transaction
-from server.personal_data.parts import PersonalDataPart
-
-
-def _at(value) -> str | None:
-    return value.isoformat() if value is not None else None
+from server.personal_data.parts import PersonalDataPart, iso
 
 
 async def export_notify(tx: Transaction, user_id: int) -> dict:
@@ -30,13 +26,13 @@ async def export_notify(tx: Transaction, user_id: int) -> dict:
     may_send = await tx.session.scalar(select(BroadcastSender.granted_at).where(BroadcastSender.user_id == user_id))
     return {
         "received": [
-            {"broadcast_id": r.broadcast_id, "title": title, "name": r.name, "phone": r.phone, "sent_at": _at(r.sent_at),
-             "delivered_at": _at(r.delivered_at), "read_at": _at(r.read_at), "confirmed_at": _at(r.confirmed_at),
+            {"broadcast_id": r.broadcast_id, "title": title, "name": r.name, "phone": r.phone, "sent_at": iso(r.sent_at),
+             "delivered_at": iso(r.delivered_at), "read_at": iso(r.read_at), "confirmed_at": iso(r.confirmed_at),
              "confirmed_via": r.confirmed_via, "reminders": r.remind_count}
             for r, title in received
         ],
-        "sent": [{"broadcast_id": b.id, "title": b.title, "body": b.body, "recipients": b.recipient_count, "sent_at": _at(b.created_at)} for b in sent],
-        "may_send_since": _at(may_send),
+        "sent": [{"broadcast_id": b.id, "title": b.title, "body": b.body, "recipients": b.recipient_count, "sent_at": iso(b.created_at)} for b in sent],
+        "may_send_since": iso(may_send),
     }
 
 

@@ -12,11 +12,7 @@ from sqlalchemy import delete, select
 from rooms.models import Meeting, MeetingCoHost, MeetingParticipant
 from server.config import Settings
 from server.db import Transaction
-from server.personal_data.parts import PersonalDataPart
-
-
-def _at(value) -> str | None:
-    return value.isoformat() if value is not None else None
+from server.personal_data.parts import PersonalDataPart, iso
 
 
 async def export_meetings(tx: Transaction, user_id: int) -> dict:
@@ -29,11 +25,11 @@ async def export_meetings(tx: Transaction, user_id: int) -> dict:
         .order_by(MeetingParticipant.id)
     )
     return {
-        "hosted": [{"meeting_id": m.id, "title": m.title, "scheduled_at": _at(m.scheduled_at), "status": m.status} for m in hosted],
+        "hosted": [{"meeting_id": m.id, "title": m.title, "scheduled_at": iso(m.scheduled_at), "status": m.status} for m in hosted],
         "cohosted": sorted(cohosted),
         "attended": [
             {"meeting_id": p.meeting_id, "title": title, "display_name": p.display_name, "role": p.role,
-             "joined_at": _at(p.joined_at), "left_at": _at(p.left_at)}
+             "joined_at": iso(p.joined_at), "left_at": iso(p.left_at)}
             for p, title in attended
         ],
     }

@@ -23,6 +23,11 @@ class PersonalDataPart:
     erase: Callable[[Transaction, Settings, int], Awaitable[dict[str, int]]]
 
 
+def iso(value) -> str | None:
+    """A time in an export (None stays None)."""
+    return value.isoformat() if value is not None else None
+
+
 PERSONAL_DATA = web.AppKey("personal_data_parts", dict[str, PersonalDataPart])
 
 

@@ -74,3 +74,18 @@ async def test_joining_as_a_guest_signs_this_browser_out_of_the_account_it_had(p
         await page.wait_for_url(f"**/groups?org={org_id}&group={group_id}")
 
         assert (await http.get("/api/v1/me", headers=member.headers)).status == 401
+
+
+async def test_on_a_phone_the_join_page_fits_the_screen_and_joins(browser, db, base_url):
+    token, org_id, group_id = await group_invite(db, base_url)
+    context = await browser.new_context(base_url=base_url, viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    try:
+        phone = await context.new_page()
+        await phone.goto(f"/join#{token}")
+        await expect(phone.locator("#join-submit")).to_be_visible()
+        assert await phone.evaluate("document.documentElement.scrollWidth") <= 375  # nothing overflows sideways
+        await phone.fill("#display-name", "Parent on a phone")
+        await phone.tap("#join-submit")
+        await phone.wait_for_url(f"**/groups?org={org_id}&group={group_id}")
+    finally:
+        await context.close()

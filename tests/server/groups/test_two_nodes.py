@@ -11,7 +11,7 @@ from tests.server.groups.conftest import join_org, signed_in
 from tests.factories import make_org
 
 
-async def _group_frame(device) -> dict:
+async def next_group_frame(device) -> dict:
     while True:
         frame = await device.next_frame(timeout=10)
         if frame["type"].startswith("group."):
@@ -44,7 +44,7 @@ async def test_members_on_two_nodes_each_receive_the_message_once(cluster):  # n
             resp = await http.post(f"{node}/api/v1/orgs/{org.id}/groups/{group_id}/messages", json={"body": text}, headers=owner.headers)
             assert resp.status == 201, await resp.text()
         for device in (on_a, on_b):
-            frames = [await _group_frame(device) for _ in range(2)]
+            frames = [await next_group_frame(device) for _ in range(2)]
             assert [(f["message"]["seq"], f["message"]["body"]) for f in frames] == [(1, "from a"), (2, "from b")]
             await device.send({"type": "ping"})
             assert await device.next_frame() == {"type": "pong"}  # and no duplicate before it

@@ -13,6 +13,7 @@ from tests.factories import make_org
 from tests.server.gateway.sockets import connect
 from tests.server.gateway.test_two_nodes import cluster  # noqa: F401  (the fixture: two nodes, fresh database, Redis)
 from tests.server.groups.conftest import join_org, signed_in
+from tests.server.groups.test_two_nodes import next_group_frame
 
 
 async def _group_frames_before_pong(device) -> list[dict]:
@@ -21,12 +22,6 @@ async def _group_frames_before_pong(device) -> list[dict]:
     while (frame := await device.next_frame(timeout=10)) != {"type": "pong"}:
         heard.append(frame)
     return [f for f in heard if f["type"].startswith("group.")]
-
-
-async def _next_group_frame(device) -> dict:
-    while not (frame := await device.next_frame(timeout=10))["type"].startswith("group."):
-        pass
-    return frame
 
 
 async def test_a_member_removed_on_one_node_gets_nothing_more_on_the_other(cluster):  # noqa: F811
@@ -54,18 +49,18 @@ async def test_a_member_removed_on_one_node_gets_nothing_more_on_the_other(clust
             await device.until_ready()
         assert (await http.post(messages, json={"body": "before"}, headers=owner.headers)).status == 201
         for device in (old_socket, witness):  # node B has the group's members cached now
-            assert (await _next_group_frame(device))["message"]["body"] == "before"
+            assert (await next_group_frame(device))["message"]["body"] == "before"
 
         started = asyncio.get_running_loop().time()
         assert (await http.delete(f"{api}/members/{member_id}", headers=owner.headers)).status == 204
         assert (await http.post(messages, json={"body": "after"}, headers=owner.headers)).status == 201
-        assert (await _next_group_frame(witness))["message"]["body"] == "after"
+        assert (await next_group_frame(witness))["message"]["body"] == "after"
         assert await _group_frames_before_pong(old_socket) == []
         assert asyncio.get_running_loop().time() - started < 1.0
 
         new_socket = await connect(http, f"{node_b}/api/v1/ws", leaver.headers["Authorization"][7:])
         await new_socket.until_ready()
         assert (await http.post(messages, json={"body": "later"}, headers=owner.headers)).status == 201
-        assert (await _next_group_frame(witness))["message"]["body"] == "later"
+        assert (await next_group_frame(witness))["message"]["body"] == "later"
         assert await _group_frames_before_pong(new_socket) == []
         assert (await http.get(f"{node_b}/api/v1/orgs/{org.id}/groups", headers=leaver.headers)).status == 404
