@@ -28,7 +28,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from rooms.config import RoomsSettings
 from rooms.models import Meeting, MeetingCoHost, MeetingParticipant, MeetingPasscodeFailure
 from server.accounts.auth import GuestScope, Principal
-from server.accounts.devices import do_revoke_sessions
+from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
@@ -187,16 +187,12 @@ async def do_sign_out_guests(tx: Transaction, meeting_id: int) -> None:
     """An ended meeting's guests go with it: their sessions end, and ``session.revoked`` closes their sockets on every node.
 
     Called once the seats were told ``meeting.ended`` (so a guest's page says
-    that, not "disconnected"). One UPDATE per guest (a guest is a user with
-    usually one session), once per meeting.
+    that, not "disconnected"); one UPDATE for all of them.
     """
-    scoped = and_(
+    await do_revoke_matching_sessions(tx, and_(
         DeviceSession.guest_org_id == tx.org_id, DeviceSession.guest_scope_kind == GUEST_SCOPE_KIND,
         DeviceSession.guest_scope_id == meeting_id,
-    )
-    guests = await tx.session.scalars(select(DeviceSession.user_id).where(scoped, DeviceSession.revoked_at.is_(None)).distinct())
-    for user_id in sorted(guests):
-        await do_revoke_sessions(tx, user_id, scoped)
+    ))
 
 
 def passcode_guesser(user_id: int | None, address: str) -> str:
