@@ -71,7 +71,7 @@ async def message_of(request: web.Request) -> OutboundMessage:
 
 
 def used_up(what: str) -> Conflict:
-    return Conflict(f"this {what} callback was already used: a replay changes nothing", code="callback_used")
+    return Conflict("this {what} callback was already used: a replay changes nothing", code="callback_used", what=what)
 
 
 @routes.post(CALLBACKS + "/status")

@@ -103,7 +103,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     try:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"body is not valid JSON: {e}", code="malformed_json") from None
+        raise InvalidInput("body is not valid JSON: {error}", code="malformed_json", error=e) from None
     return parse_model(model, data)
 
 
@@ -153,7 +153,7 @@ def path_int(request: web.Request, name: str) -> int:
     try:
         value = int(request.match_info[name])
     except ValueError:
-        raise NotFound(f"no such {name.removesuffix('_id')}") from None
+        raise NotFound("no such {name}", name=name.removesuffix('_id')) from None
     if not 0 < value <= ID_MAX:
-        raise NotFound(f"no such {name.removesuffix('_id')}")
+        raise NotFound("no such {name}", name=name.removesuffix('_id'))
     return value

@@ -70,8 +70,8 @@ async def check_attempt_allowed(tx: Transaction, settings: Settings, attempt: At
             lifts_at = oldest_that_counts + dt.timedelta(seconds=settings.login_window_s)
             retry_after_s = max(1, math.ceil((lifts_at - now).total_seconds()))
             raise RateLimited(
-                f"too many failed sign-in attempts for {whose}; try again in {retry_after_s} seconds",
-                retry_after_s=retry_after_s,
+                "too many failed sign-in attempts for {whose}; try again in {seconds} seconds",
+                retry_after_s=retry_after_s, whose=whose, seconds=retry_after_s,
             )
 
 

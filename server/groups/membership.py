@@ -53,16 +53,16 @@ async def check_people_of_org(tx: Transaction, user_ids: Sequence[int], field: s
     strangers = [u for u in wanted if u not in found]
     if strangers:
         shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
-        raise InvalidInput(f"not people of this organisation: {shown}", field=field)
+        raise InvalidInput("not people of this organisation: {shown}", field=field, shown=shown)
     return wanted
 
 
 def check_member_limit(group: Group, current: int, adding: int) -> None:
     if current + adding > group.member_limit:
         raise InvalidInput(
-            f"a group may have at most {group.member_limit} members; it has {current} and {adding} would be added",
+            "a group may have at most {member_limit} members; it has {current} and {adding} would be added",
             field="user_ids",
-            code="too_many_members",
+            code="too_many_members", member_limit=group.member_limit, current=current, adding=adding,
         )
 
 
@@ -82,7 +82,7 @@ async def do_create_group(
         try:
             departments = await department_subtree_ids(tx, department_id)
         except NotFound:
-            raise InvalidInput(f"no department {department_id} in this organisation", field="department_id") from None
+            raise InvalidInput("no department {department_id} in this organisation", field="department_id", department_id=department_id) from None
         people.update(await tx.session.scalars(select(Membership.user_id).where(Membership.department_id.in_(departments))))
     people.discard(org.user_id)
     group = Group(

@@ -50,5 +50,5 @@ async def resolve_org(request: web.Request, principal: Principal, role: str | No
     if membership is None:
         raise NotFound("no such organisation")
     if role is not None and ROLES.index(membership.role) < ROLES.index(role):
-        raise Forbidden(f"only an organisation {role} can do this")
+        raise Forbidden("only an organisation {role} can do this", role=role)
     return OrgContext(org_id, principal, membership.id, membership.role)

@@ -39,7 +39,7 @@ class ImportLimits:
 
 
 def _too_large(what: str, limit: int, setting: str) -> TooLarge:
-    return TooLarge(f"{what}; an import takes at most {limit:,} (MUSTER_{setting})", field="file", code="import_too_large")
+    return TooLarge("{what}; an import takes at most {limit:,} (MUSTER_{setting})", field="file", code="import_too_large", what=what, limit=limit, setting=setting)
 
 
 def check_csv_lines(raw: BinaryIO, limits: ImportLimits) -> None:
@@ -112,7 +112,7 @@ class _SheetScan:
 def _column_number(ref: str, letters: str) -> int:
     """"AB" → 28; four letters or more are past any sheet's last column (XFD), and read as that."""
     if not (letters.isascii() and letters.isalpha()):
-        raise InvalidInput(f"the sheet has a cell reference '{ref[:20]}' that is not one", field="file")
+        raise InvalidInput("the sheet has a cell reference '{ref}' that is not one", field="file", ref=ref[:20])
     column = 0
     for letter in letters.upper()[:4]:
         column = column * 26 + (ord(letter) - 64)
@@ -134,5 +134,5 @@ def scan_sheet(source: BinaryIO, limits: ImportLimits) -> SheetExtent:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except xml.parsers.expat.ExpatError as e:
-        raise InvalidInput(f"the sheet's XML cannot be read: {e}", field="file") from None
+        raise InvalidInput("the sheet's XML cannot be read: {error}", field="file", error=e) from None
     return scan.extent
