@@ -27,7 +27,8 @@ def setup(app: web.Application) -> None:
     settings = NotifySettings()
     platform = app[SETTINGS]
     app[NOTIFY_SETTINGS] = settings
-    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url)
+    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url,
+                           default_locale=platform.default_locale)
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)

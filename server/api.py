@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.appkeys import PRINCIPAL
 from server.errors import Forbidden, InvalidInput, Unauthenticated
+from server.i18n.validation import validation_error
 
 ROLES = ("member", "admin", "owner")
 
@@ -112,12 +113,7 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        message = first["msg"] if not field else f"{field}: {first['msg']}"
-        if first["type"] == "extra_forbidden":
-            message = f"unknown field '{field}'"
-        raise InvalidInput(message, field=field) from None
+        raise validation_error(e.errors()[0]) from None
 
 
 def _check_no_nul(data: Any) -> None:

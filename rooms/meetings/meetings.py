@@ -32,6 +32,7 @@ from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
+from server.i18n import _
 from server.orgs.models import Membership
 
 TICKET_TTL_S = 600
@@ -212,9 +213,9 @@ async def _limit_lifts_at(tx: Transaction, settings: RoomsSettings, limit: int, 
 
 async def check_passcode_guessing(tx: Transaction, settings: RoomsSettings, meeting: Meeting, guesser: str) -> None:
     """Raise ``RateLimited`` if this guesser, or (for someone not signed in) everyone not signed in, used up their wrong passcodes."""
-    limits = [(settings.passcode_max_failures, "from you", [MeetingPasscodeFailure.key == guesser])]
+    limits = [(settings.passcode_max_failures, _("from you"), [MeetingPasscodeFailure.key == guesser])]
     if guesser.startswith("addr:"):
-        limits.append((settings.passcode_max_failures_per_meeting, "from people not signed in", [MeetingPasscodeFailure.key.startswith("addr:")]))
+        limits.append((settings.passcode_max_failures_per_meeting, _("from people not signed in"), [MeetingPasscodeFailure.key.startswith("addr:")]))
     for limit, whose, which in limits:
         lifts_at = await _limit_lifts_at(tx, settings, limit, MeetingPasscodeFailure.meeting_id == meeting.id, *which)
         if lifts_at is not None:

@@ -42,6 +42,7 @@ from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.db import Transaction
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
+from server.i18n import _
 from server.files.allowance import check_upload_allowance, largest_upload
 from server.files.models import StoredFile, Upload
 from server.files.owners import file_owner
@@ -138,7 +139,7 @@ async def create_upload(
     length = parse_length(request.headers.get("Upload-Length"), "Upload-Length")
     largest = largest_upload(settings, org)
     if length > largest:
-        who = "guests' files" if org.principal.is_guest else "files"
+        who = _("guests' files") if org.principal.is_guest else _("files")
         raise TooLarge("{who} may be at most {largest} bytes; this one is {length}", field="Upload-Length", who=who, largest=largest, length=length)
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     filename = os.path.basename(metadata.get("filename", "").replace("\\", "/")).strip()

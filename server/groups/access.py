@@ -18,7 +18,11 @@ from server.db.upsert import insert_for
 from server.errors import Forbidden, NotFound
 from server.groups.events import publish_members_changed
 from server.groups.models import GROUP_ROLES, Group, GroupMember
+from server.i18n import _
 from server.orgs.access import OrgContext
+
+
+ONLY_A = {"admin": _("only a group admin can {action}"), "owner": _("only a group owner can {action}")}  # by the role it takes
 
 
 @dataclass
@@ -36,7 +40,7 @@ class GroupAccess:
 
     def require_role(self, role: str, action: str) -> None:
         if GROUP_ROLES.index(self.member.role) < GROUP_ROLES.index(role):
-            raise Forbidden("only a group {role} can {action}", role=role, action=action)
+            raise Forbidden(ONLY_A[role], action=action)
 
 
 async def load_group(tx: Transaction, org: OrgContext, group_id: int) -> GroupAccess:

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_ERRORS = {
     "MusterError", "InvalidInput", "Unauthenticated", "Forbidden", "NotFound", "Conflict", "Gone",
     "PreconditionFailed", "TooLarge", "UnsupportedMediaType", "RateLimited",
+    "InvalidValue",  # a validator's refusal (server/i18n/validation.py)
 }
 
 
