@@ -84,7 +84,11 @@ def validation_error(error: ErrorDetails) -> InvalidInput:
     reason = REASONS.get(error["type"])
     if reason is None:
         return InvalidField(english, error["msg"], field=field)
-    return InvalidField(english, reason, field=field, **{k: v if isinstance(v, int | float) else str(v) for k, v in ctx.items()})
+    params = {k: v if isinstance(v, int | float) else str(v) for k, v in ctx.items()}
+    for choices in ("expected", "expected_schemes"):  # "'a', 'b' or 'c'": the "or" is English
+        if choices in params:
+            params[choices] = params[choices].replace(" or ", ", ")
+    return InvalidField(english, reason, field=field, **params)
 
 
 def translated_reason(locale: str, error: ErrorDetails) -> str:
