@@ -208,7 +208,8 @@ class Workers:
             speech = translate(locale, CALL, title=title, body=body)
             call = OutgoingCall(message.to, speech, f"{callbacks}/gather", f"{callbacks}/status", key, SPEECH_LANGUAGE[locale])
             return await self.provider.place_call(self._http, call)
-        payload = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "title": title, "body": body[:1000]}
+        payload = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "title": title, "body": body[:1000],
+                   "lang": locale}
         return await do_push_to_user(self.db, self._push_http, self.settings, int(message.to), payload)
 
     async def _record_once(self) -> None:
