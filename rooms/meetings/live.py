@@ -32,6 +32,7 @@ from rooms.models import Meeting, MeetingParticipant, MeetingRecording
 from server.audit.record import do_audit
 from server.db import Database, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from server.i18n import _
 from server.gateway.frames import encode_frame
 
 log = logging.getLogger("muster.rooms")
@@ -371,8 +372,8 @@ class LiveMeetings:
         if seat is None:
             raise NotFound("no such participant in this meeting", field="participant")
         if seat.admitted != admitted:
-            raise Conflict("this participant is already in the meeting; use meeting.remove" if seat.admitted
-                           else "this participant is still in the lobby; use meeting.admit or meeting.deny", code="wrong_place")
+            raise Conflict(_("this participant is already in the meeting; use meeting.remove") if seat.admitted
+                           else _("this participant is still in the lobby; use meeting.admit or meeting.deny"), code="wrong_place")
         return seat
 
     async def on_admit(self, live: Live, seat: Seat, message: dict) -> None:
