@@ -104,7 +104,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     try:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput("body is not valid JSON: {error}", code="malformed_json", error=e) from None
+        raise InvalidInput("body is not valid JSON: {error}", code="malformed_json", error=str(e)) from None
     return parse_model(model, data)
 
 

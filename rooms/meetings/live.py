@@ -323,7 +323,7 @@ class LiveMeetings:
             check_offer_bounds(sdp)
             answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
-            raise InvalidInput("offer refused: {error}", field="sdp", code="bad_offer", error=e) from None
+            raise InvalidInput("offer refused: {error}", field="sdp", code="bad_offer", error=str(e)) from None
         for kind in seat.held:  # tracks this offer added stay off too
             await seat.media.hold(kind, True)
         live.send([seat], {"type": "meeting.answer", "sdp": answer, "ref": message.get("ref")})

@@ -140,5 +140,5 @@ def scan_sheet(source: BinaryIO, limits: ImportLimits) -> SheetExtent:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except xml.parsers.expat.ExpatError as e:
-        raise InvalidInput("the sheet's XML cannot be read: {error}", field="file", error=e) from None
+        raise InvalidInput("the sheet's XML cannot be read: {error}", field="file", error=str(e)) from None
     return scan.extent

@@ -155,14 +155,14 @@ def _open_xlsx(path: Path, limits: ImportLimits):
             # read_only streams the sheet's XML instead of building every cell object.
             workbook = openpyxl.load_workbook(raw, read_only=True, data_only=True)
         except unreadable as e:
-            raise InvalidInput("the file looks like XLSX but cannot be read: {error}", field="file", error=e) from None
+            raise InvalidInput("the file looks like XLSX but cannot be read: {error}", field="file", error=str(e)) from None
         try:
             sheet = workbook.worksheets[0]
             try:
                 with sheet._get_source() as source:  # the sheet's XML, as openpyxl itself opens it
                     extent = scan_sheet(source, limits)
             except unreadable as e:
-                raise InvalidInput("the file looks like XLSX but cannot be read: {error}", field="file", error=e) from None
+                raise InvalidInput("the file looks like XLSX but cannot be read: {error}", field="file", error=str(e)) from None
             if not (extent.rows and extent.columns):
                 raise InvalidInput("the first sheet is empty", field="file")
             sheet.reset_dimensions()  # never pad rows to what the file declares: only to what it holds
