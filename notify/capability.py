@@ -27,7 +27,8 @@ def setup(app: web.Application) -> None:
     settings = NotifySettings()
     platform = app[SETTINGS]
     app[NOTIFY_SETTINGS] = settings
-    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url)
+    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url,
+                           default_locale=platform.default_locale)
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)
@@ -62,4 +63,11 @@ async def _seed_demo(db, demo, settings) -> None:
     await seed_demo(db, demo, settings)
 
 
-capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations", demo=_seed_demo)
+capability = Capability(
+    name="notify",
+    setup=setup,
+    models="notify.models",
+    migrations=Path(__file__).parent / "migrations",
+    locales=Path(__file__).parent / "locales",
+    demo=_seed_demo,
+)

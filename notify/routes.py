@@ -121,8 +121,9 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
         )
         if not recipients:
             named = ", ".join(f"{kind} {ids}" for kind, ids in vars(unknown).items() if ids)
-            raise InvalidInput("nobody to send to: " + (f"no such {named} in this organisation" if named else "the departments and groups named have no members"),
-                               field="recipients", code="no_recipients")
+            if named:
+                raise InvalidInput("nobody to send to: no such {named} in this organisation", field="recipients", code="no_recipients", named=named)
+            raise InvalidInput("nobody to send to: the departments and groups named have no members", field="recipients", code="no_recipients")
         settings = request.app[NOTIFY_SETTINGS]
         policy = body.policy.model_dump() if body.policy else await effective_default_policy(tx, node_policy_defaults(request))
         check_policy(policy, min_delay_s=settings.paid_min_delay_s, max_repeats=settings.paid_max_repeats,

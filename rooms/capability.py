@@ -47,4 +47,11 @@ async def _seed_demo(db, demo, settings) -> None:
     await seed_demo(db, demo, settings)
 
 
-capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations", demo=_seed_demo)
+capability = Capability(
+    name="rooms",
+    setup=setup,
+    models="rooms.models",
+    migrations=Path(__file__).parent / "migrations",
+    locales=Path(__file__).parent / "locales",
+    demo=_seed_demo,
+)

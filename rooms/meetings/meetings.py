@@ -32,6 +32,7 @@ from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
+from server.i18n import _
 from server.orgs.models import Membership
 
 TICKET_TTL_S = 600
@@ -82,7 +83,7 @@ async def check_members(tx: Transaction, user_ids: list[int]) -> None:
     found = set(await tx.session.scalars(select(Membership.user_id).where(Membership.user_id.in_(user_ids))))
     missing = sorted(set(user_ids) - found)
     if missing:
-        raise InvalidInput(f"co-hosts must be members of the organisation; not members: {missing}", field="cohost_ids")
+        raise InvalidInput("co-hosts must be members of the organisation; not members: {missing}", field="cohost_ids", missing=missing)
 
 
 async def do_create_meeting(tx: Transaction, secret_key: str, *, host_id: int, title: str, scheduled_at: dt.datetime | None,
@@ -126,7 +127,7 @@ def check_passcode(passcode: str | None) -> None:
     """A passcode short enough to guess in a window's tries is refused, when a meeting is made and when it is changed."""
     shortest, longest = PASSCODE_LENGTH
     if passcode is not None and not shortest <= len(passcode) <= longest:
-        raise InvalidInput(f"a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode")
+        raise InvalidInput("a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode", shortest=shortest, longest=longest)
 
 
 async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, changes: dict) -> Meeting:
@@ -212,14 +213,14 @@ async def _limit_lifts_at(tx: Transaction, settings: RoomsSettings, limit: int, 
 
 async def check_passcode_guessing(tx: Transaction, settings: RoomsSettings, meeting: Meeting, guesser: str) -> None:
     """Raise ``RateLimited`` if this guesser, or (for someone not signed in) everyone not signed in, used up their wrong passcodes."""
-    limits = [(settings.passcode_max_failures, "from you", [MeetingPasscodeFailure.key == guesser])]
+    limits = [(settings.passcode_max_failures, _("from you"), [MeetingPasscodeFailure.key == guesser])]
     if guesser.startswith("addr:"):
-        limits.append((settings.passcode_max_failures_per_meeting, "from people not signed in", [MeetingPasscodeFailure.key.startswith("addr:")]))
+        limits.append((settings.passcode_max_failures_per_meeting, _("from people not signed in"), [MeetingPasscodeFailure.key.startswith("addr:")]))
     for limit, whose, which in limits:
         lifts_at = await _limit_lifts_at(tx, settings, limit, MeetingPasscodeFailure.meeting_id == meeting.id, *which)
         if lifts_at is not None:
             retry_after_s = max(1, math.ceil((lifts_at - utcnow()).total_seconds()))
-            raise RateLimited(f"too many wrong passcodes for this meeting {whose}; try again in {retry_after_s} seconds", retry_after_s=retry_after_s)
+            raise RateLimited("too many wrong passcodes for this meeting {whose}; try again in {seconds} seconds", retry_after_s=retry_after_s, whose=whose, seconds=retry_after_s)
 
 
 async def do_check_passcode(
@@ -264,5 +265,5 @@ async def check_may_enter(tx: Transaction, meeting: Meeting, *, host: bool) -> N
     if meeting.locked and not host:
         raise Forbidden("this meeting is locked: the host is not letting anyone new in")
     if await open_seats(tx, meeting) <= 0:
-        raise Conflict(f"meeting is full ({meeting.cap})", code="meeting_full")
+        raise Conflict("meeting is full ({cap})", code="meeting_full", cap=meeting.cap)
 

@@ -149,7 +149,7 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
         await do_audit(tx, org.principal, "recording.downloaded", target=("recording", row.id), details={"meeting_id": meeting_id})
     path = request.app[LIVE_MEETINGS].recordings_dir / row.file_name
     if row.status != "done" or not path.is_file():
-        raise Gone(f"this recording has no file: {row.error or 'it was removed'}")
+        raise Gone("this recording has no file: {reason}", reason=row.error or 'it was removed')
     return web.FileResponse(path, headers={
         "Content-Type": "video/webm",
         "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-recording-{row.id}.webm"',

@@ -16,9 +16,10 @@ from server.audit.record import Someone, do_audit_orgs
 from server.config import Settings
 from server.db import Database, Transaction
 from server.errors import Unauthenticated
+from server.i18n import _
 from server.orgs.models import Membership
 
-BAD_CREDENTIALS = "wrong email or password"
+BAD_CREDENTIALS = _("wrong email or password")
 
 
 def normalise_email(email: str) -> str:

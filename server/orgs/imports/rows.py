@@ -39,11 +39,11 @@ def parse_department_path(text: str) -> tuple[str, ...] | None:
         return None
     parts = text.split("/")
     if len(parts) > MAX_DEPTH:
-        raise InvalidInput(f"departments nest at most {MAX_DEPTH} levels deep", field="department")
+        raise InvalidInput("departments nest at most {max_depth} levels deep", field="department", max_depth=MAX_DEPTH)
     try:
         return tuple(check_department_name(part) for part in parts)
     except InvalidInput as e:
-        raise InvalidInput(f"'{text[:80]}': {e.message} (write parents first, separated by '/')", field="department") from None
+        raise InvalidInput("'{text}': {reason} (write parents first, separated by '/')", field="department", text=text[:80], reason=e.message) from None
 
 
 def check_row(number: int, cells: dict[str, str], *, phone_region: str) -> ImportRow:
