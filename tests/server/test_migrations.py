@@ -117,3 +117,27 @@ async def test_uploads_in_progress_keep_their_full_reservation_across_upload_lim
     assert [tuple(row) for row in uploads] == [(800, True)]
     await asyncio.to_thread(command.downgrade, alembic_config(url), "0006_files")
     assert await _sql(url, "SELECT reserved_bytes FROM org_storage") == [[(800,)]]
+
+
+async def test_trusted_devices_and_account_notices_come_and_go_with_their_revision(empty_database_url):
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url, "0010_audit")
+    await _sql(url, "INSERT INTO users (id, name, email, kind, totp_enabled, created_at) VALUES (3, 'U', 'u@example.org', 'person', true, CURRENT_TIMESTAMP)")
+    await asyncio.to_thread(upgrade, url, "0012_trusted_devices")
+    await _sql(
+        url,
+        "INSERT INTO trusted_devices (user_id, token_hash, device_name, user_agent, created_at, last_used_at, expires_at)"
+        " VALUES (3, 'h', 'Laptop', 'UA', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO account_notices (user_id, kind, data, created_at) VALUES (3, 'new_device', '{}', CURRENT_TIMESTAMP)",
+    )
+    with pytest.raises(IntegrityError):  # a token is one device's
+        await _sql(
+            url,
+            "INSERT INTO trusted_devices (user_id, token_hash, device_name, user_agent, created_at, last_used_at, expires_at)"
+            " VALUES (3, 'h', 'Phone', 'UA', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        )
+    assert await _sql(url, "DELETE FROM users", "SELECT COUNT(*) FROM trusted_devices", "SELECT COUNT(*) FROM account_notices") == [None, [(0,)], [(0,)]]
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0010_audit")
+    with pytest.raises(Exception, match="trusted_devices"):
+        await _sql(url, "SELECT 1 FROM trusted_devices")
