@@ -32,7 +32,7 @@ from server.accounts.schemas import (
 from server.accounts.notices import do_mark_notices_read, list_unread_notices
 from server.accounts.totp import do_confirm_totp
 from server.accounts.trusted_devices import do_revoke_trusted_device, list_trusted_devices
-from server.accounts.users import do_rename_user
+from server.accounts.users import do_update_user
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.orgs.access import OrgContext
@@ -90,9 +90,9 @@ async def me(request: web.Request) -> UserOut:
 @routes.patch("/api/v1/me")
 @endpoint(body=MePatchIn, response=UserOut, auth="any")
 async def update_me(request: web.Request, body: MePatchIn) -> UserOut:
-    """Change my name."""
+    """Change my name or the language I read Muster in."""
     async with request.app[DB].transaction() as tx:
-        user = await do_rename_user(tx, request[PRINCIPAL].user_id, body.name)
+        user = await do_update_user(tx, request[PRINCIPAL].user_id, name=body.name, locale=body.locale)
     return UserOut.model_validate(user)
 
 
