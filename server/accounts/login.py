@@ -23,10 +23,11 @@ from server.audit.record import Someone, do_audit_orgs
 from server.config import Settings
 from server.db import Database, Transaction
 from server.errors import Unauthenticated
+from server.i18n import _
 from server.orgs.models import Membership
 
 BAD_CREDENTIALS = "wrong email or password"
-TOTP_REQUIRED = "enter the 6-digit code from your authenticator app"
+TOTP_REQUIRED = _("enter the 6-digit code from your authenticator app")
 
 
 @dataclass(frozen=True)

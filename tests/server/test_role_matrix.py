@@ -218,6 +218,7 @@ NOT_API: dict[str, str] = {
     "GET /home": "the home page: a static file, its API calls are checked",
     "GET /join": "the guest invite page: a static file; POST /api/v1/guest-sessions checks the invite",
     "GET /directory": "the directory page: a static file",
+    "GET /account": "the account page: a static file, its API calls are checked",
     "GET /notify": "the broadcasts page: a static file",
     "GET /notify/inbox": "the inbox page: a static file",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",

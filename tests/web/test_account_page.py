@@ -34,6 +34,8 @@ async def sign_in_with_form(page, email: str, code: str | None = None, *, rememb
 
 
 async def sign_out_here(page) -> None:
+    """Forget the session token but not the rest of this browser's storage (from a still document, so no page reacts)."""
+    await page.goto("/static/muster.css")
     await page.evaluate("localStorage.removeItem('muster.token')")
 
 
@@ -117,7 +119,7 @@ async def test_a_sign_in_on_a_new_device_shows_up_at_once_and_is_marked_seen(bro
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
-async def test_the_account_page_reads_in_chinese(browser, base_url, client, db, phone):
+async def test_the_account_page_reads_in_chinese(browser, base_url, client, db, phone, screenshots):
     alice = await person(client, db)
     secret = await with_totp(db, alice.user)
     await sign_in(client, alice.email, device_name="Phone", totp_code=pyotp.TOTP(secret).now(), remember_device=True)
@@ -127,6 +129,7 @@ async def test_the_account_page_reads_in_chinese(browser, base_url, client, db, 
 
     await assert_no_english(page, data=".device-name, .user-agent, #me-name")
     await assert_fits_the_screen(page)
+    await page.screenshot(path=screenshots / f"account-zh-{'phone' if phone else 'desktop'}.png", full_page=True)
     assert problems == []
     await page.context.close()
 

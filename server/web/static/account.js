@@ -65,8 +65,9 @@ async function act(call) {
 }
 
 // Device names and browsers are as the devices gave them (data, not page text).
-function deviceLabel({ device_name: name, user_agent: browser }) {
+function deviceLabel({ device_name: name, user_agent: browser }, ...before) {
   return el("span", { class: "account-item-text" },
+    ...before,
     name ? el("strong", { class: "device-name" }, name) : el("strong", {}, t("account.unnamed_device")),
     el("span", { class: "muted user-agent" }, browser));
 }
@@ -91,6 +92,6 @@ function trustedItem(d) {
 
 function noticeItem(n) {
   return el("li", { class: "account-item notice", dataset: { notice: n.id } },
-    el("span", { class: "account-item-text" }, el("strong", {}, t("account.notices.new_device")), deviceLabel(n.data)),
+    deviceLabel(n.data, el("span", {}, t("account.notices.new_device"))),
     el("span", { class: "muted" }, [formatDateTime(n.created_at), n.data.ip].filter(Boolean).join(" · ")));
 }
