@@ -36,6 +36,7 @@ from server.orgs.departments import do_ensure_department_path
 from server.orgs.imports.rows import ImportRow, RowError
 from server.orgs.invitations import tell_invited
 from server.orgs.models import MemberInvitation, Membership
+from server.orgs.name_keys import name_keys
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +245,16 @@ async def _upsert_memberships(
     department_ids: dict[tuple[str, ...], int],
 ) -> None:
     table = Membership.__table__
-    values = {"user_id": [user_ids[r.external_id] for r in rows]} | _listing(rows, department_ids)
+    keys = [name_keys(r.name) for r in rows]  # written with the name, as the ORM does (server/orgs/models.py)
+    values = {"user_id": [user_ids[r.external_id] for r in rows]} | _listing(rows, department_ids) | {
+        "name_sort_key": [k.sort for k in keys], "name_search_key": [k.search for k in keys],
+    }
     statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
-    changes = {"display_name": statement.excluded.display_name}
+    changes = {
+        "display_name": statement.excluded.display_name,
+        "name_sort_key": statement.excluded.name_sort_key,
+        "name_search_key": statement.excluded.name_search_key,
+    }
     for column, attribute in UPDATED_FROM_COLUMN.items():
         if column in columns:
             changes[attribute] = statement.excluded[attribute]
