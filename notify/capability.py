@@ -56,4 +56,4 @@ async def _run_workers(app: web.Application):
     await app[WORKERS].stop()
 
 
-capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations")
+capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations", locales=Path(__file__).parent / "locales")
