@@ -45,6 +45,13 @@ class PolicyOut(Out):
     repeat_interval_s: int
 
 
+class PolicyLimitsOut(Out):
+    """What this server lets a policy ask for: SMS and calls cost its operator money."""
+
+    min_delay_s: int = Field(description="The earliest an SMS or call may go after sending, and the shortest interval between repeats.")
+    max_repeats: int = Field(description="The most repeats of SMS and calls.")
+
+
 class AttachmentIn(Model):
     """A link (``name`` and ``url``), or a file uploaded for this broadcast (``upload_id``; its name is the file's unless given)."""
 
@@ -211,6 +218,7 @@ class RemindOut(Out):
 
 class SenderOut(Out):
     user_id: int
+    display_name: str = Field(description="How the organisation lists the sender.")
     granted_at: dt.datetime
 
 

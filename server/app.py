@@ -29,6 +29,7 @@ PLATFORM_PARTS = (
     "server.openapi",
     "server.accounts.routes",
     "server.orgs.routes",
+    "server.orgs.pages",
     "server.audit.routes",
     "server.personal_data.routes",
     "server.gateway.websocket",

@@ -154,6 +154,7 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/orgs/{org_id}": "user+admin",
     "GET /api/v1/orgs/{org_id}/home": "user",
     "GET /api/v1/navigation": "user",
+    "GET /api/v1/orgs/{org_id}/settings-sections": "user+admin",
     "GET /api/v1/orgs/{org_id}/departments": "user",
     "POST /api/v1/orgs/{org_id}/departments": "user+admin",
     "PATCH /api/v1/orgs/{org_id}/departments/{department_id}": "user+admin",
@@ -195,6 +196,7 @@ AS_DECLARED: dict[str, str] = {
     "GET /api/v1/orgs/{org_id}/broadcasts/received": "user",
     "GET /api/v1/orgs/{org_id}/broadcast-policy": "user",
     "PUT /api/v1/orgs/{org_id}/broadcast-policy": "user+admin",
+    "GET /api/v1/orgs/{org_id}/broadcast-policy/limits": "user",
     "GET /api/v1/orgs/{org_id}/broadcast-senders": "user+admin",
     "PUT /api/v1/orgs/{org_id}/broadcast-senders/{user_id}": "user+admin",
     "DELETE /api/v1/orgs/{org_id}/broadcast-senders/{user_id}": "user+admin",
@@ -221,6 +223,8 @@ NOT_API: dict[str, str] = {
     "GET /account": "the account page: a static file, its API calls are checked",
     "GET /notify": "the broadcasts page: a static file",
     "GET /notify/inbox": "the inbox page: a static file",
+    "GET /notify/settings": "the broadcast settings page: a static file, its API calls are checked (admins)",
+    "GET /admin": "the organisation's settings page: a static file, its API calls are checked (admins)",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
 }
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from server.errors import InvalidInput
+from server.i18n import _
 from server.orgs.imports.limits import ImportLimits, check_csv_lines, check_unpacked_size, scan_sheet
 
 COLUMNS = ("external_id", "name", "email", "phone", "department", "title", "role")
@@ -124,7 +125,7 @@ def _csv_rows(reader, columns):
             return
         except UnicodeDecodeError:
             # Everything after this point is unreadable; earlier rows are already in.
-            yield FileRow(row_number, {}, "the file stops being UTF-8 text here; save it as 'CSV UTF-8'")
+            yield FileRow(row_number, {}, _("the file stops being UTF-8 text here; save it as 'CSV UTF-8'"))
             return
         except csv.Error as e:
             yield FileRow(row_number, {}, f"unreadable CSV: {e}")

@@ -109,7 +109,7 @@ class RowBatches:
         try:
             return check_row(file_row.number, file_row.cells, phone_region=self._phone_region)
         except InvalidInput as e:
-            errors.append(RowError(file_row.number, e.field, e.message))
+            errors.append(RowError(file_row.number, e.field, e.msgid, e.params))
             return None
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from server.accounts.models import User
 from server.db import Database, Transaction, utcnow
 from server.db.upsert import insert_for
+from server.i18n import _
 from server.orgs.departments import do_ensure_department_path
 from server.orgs.imports.rows import ImportRow, RowError
 from server.orgs.invitations import tell_invited
@@ -126,7 +127,8 @@ async def _write_rows(
             user_ids[row.external_id] = user_id
         else:
             outcome.errors.append(
-                RowError(row.number, "email", f"{row.email} is already the member with external_id '{memberships[user_id][1]}'")
+                RowError(row.number, "email", _("{email} is already the member with external_id '{external_id}'"),
+                         {"email": row.email, "external_id": memberships[user_id][1]})
             )
     user_ids.update(await _create_accounts(tx, needs_account))
 
