@@ -43,5 +43,4 @@ async def _run_media(app: web.Application):
     await app[LIVE_MEETINGS].stop()
 
 
-capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations",
-                        locales=Path(__file__).parent / "locales")
+capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations", locales=Path(__file__).parent / "locales")

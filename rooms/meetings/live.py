@@ -162,7 +162,7 @@ class LiveMeetings:
                 raise InvalidInput("join a meeting first (meeting.join)")
             live, seat = found
             if name in HOST_COMMANDS and seat.role not in HOSTS:
-                raise Forbidden("only the host or a co-host can {command}", command=name.replace("_", " "))
+                raise Forbidden("only the host or a co-host can {action}", action=name.replace('_', ' '))
             if not seat.admitted and name not in ("leave",):
                 raise Forbidden("wait until the host lets you in")
             await method(live, seat, message)
@@ -205,7 +205,7 @@ class LiveMeetings:
                 raise Forbidden("you are no longer a member of this meeting's organisation", code="removed")
             if live is None:
                 if not await m.do_claim_hosting(tx, meeting, self.node, lease_s=self.settings.hosting_lease_s):
-                    raise Conflict("this meeting is hosted on node {node}; connect there", code="wrong_node", node=meeting.hosting_node)
+                    raise Conflict("this meeting is hosted on node {hosting_node}; connect there", code="wrong_node", hosting_node=meeting.hosting_node)
                 live = self.meetings[meeting_id] = Live(meeting, self.router.room(str(meeting_id)))
                 live.room.on_event(lambda event, live=live: self._media_event(live, event))
         if connection.user_id in live.removed:
@@ -317,12 +317,12 @@ class LiveMeetings:
         if not isinstance(sdp, str) or not sdp:
             raise InvalidInput("meeting.offer needs 'sdp': the offer's SDP text", field="sdp")
         if not isinstance(screen_mids, list) or len(screen_mids) > MAX_MEDIA_SECTIONS or not all(isinstance(x, str) for x in screen_mids):
-            raise InvalidInput("screen_mids must be a list of up to {limit} m-line mids", field="screen_mids", limit=MAX_MEDIA_SECTIONS)
+            raise InvalidInput("screen_mids must be a list of up to {max_media_sections} m-line mids", field="screen_mids", max_media_sections=MAX_MEDIA_SECTIONS)
         try:
             check_offer_bounds(sdp)
             answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
-            raise InvalidInput("offer refused: {reason}", field="sdp", code="bad_offer", reason=str(e)) from None
+            raise InvalidInput("offer refused: {error}", field="sdp", code="bad_offer", error=e) from None
         for kind in seat.held:  # tracks this offer added stay off too
             await seat.media.hold(kind, True)
         live.send([seat], {"type": "meeting.answer", "sdp": answer, "ref": message.get("ref")})
@@ -344,7 +344,7 @@ class LiveMeetings:
     async def on_state(self, live: Live, seat: Seat, message: dict) -> None:
         changes = {k: message[k] for k in STATE_KEYS if k in message}
         if not changes or not all(isinstance(v, bool) for v in changes.values()):
-            raise InvalidInput("meeting.state takes true/false for any of {keys}", keys=", ".join(STATE_KEYS))
+            raise InvalidInput("meeting.state takes true/false for any of {keys}", keys=', '.join(STATE_KEYS))
         seat.state.update(changes)
         for kind in [k for k in ("audio", "video") if changes.get(k) and k in seat.held]:
             seat.held.discard(kind)

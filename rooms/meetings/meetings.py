@@ -142,8 +142,7 @@ def check_passcode(passcode: str | None) -> None:
     """A passcode short enough to guess in a window's tries is refused, when a meeting is made and when it is changed."""
     shortest, longest = PASSCODE_LENGTH
     if passcode is not None and not shortest <= len(passcode) <= longest:
-        raise InvalidInput("a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode",
-                           shortest=shortest, longest=longest)
+        raise InvalidInput("a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode", shortest=shortest, longest=longest)
 
 
 async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, changes: dict) -> Meeting:
