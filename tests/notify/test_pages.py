@@ -60,7 +60,7 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     await expect(count("read")).to_have_text("2")
     await expect(sender.locator("ul[data-state='read'] li")).to_have_count(2)
     await expect(sender.locator("ul[data-state='sent'] li")).to_contain_text(["Pat"])
-    await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · sms failed: "])  # after 3 tries
+    await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · SMS failed: "])  # after 3 tries
 
     await expect(sender.locator("#dash-attachments a.attachment-file")).to_have_text("Evacuation plan.pdf (300.0 KB)")
     async with rita_page.expect_download() as downloading:
