@@ -77,3 +77,24 @@ async def test_on_a_phone_the_places_are_a_tab_bar_at_the_bottom(browser, base_u
     await assert_fits_the_screen(page)
     await page.context.close()
     assert problems == []
+
+
+async def test_home_shows_unread_messages_as_they_arrive(browser, base_url, db):
+    demo = await do_seed_demo(db)
+    page, problems = await new_page(browser, base_url, language="zh-CN")
+    await sign_in(page, NURSE)
+    emergency = page.locator("[data-section='groups'] .home-item", has_text="Emergency department")
+    before = int(await emergency.locator(".badge").inner_text())
+    admin = next(login for login in DEMO_LOGINS if login.role == "owner")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base_url}/api/v1/auth/login", json={"email": admin.email, "password": admin.password}) as resp:
+            headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+        async with http.get(f"{base_url}/api/v1/orgs/{demo.org_id}/groups", headers=headers) as resp:
+            group = next(g for g in await resp.json() if g["name"] == "Emergency department")
+        async with http.post(f"{base_url}/api/v1/orgs/{demo.org_id}/groups/{group['id']}/messages", json={"body": "Bed 7 is free"}, headers=headers) as resp:
+            assert resp.status == 201
+    await expect(emergency.locator(".badge")).to_have_text(str(before + 1))
+    await expect(emergency.locator(".home-item-detail")).to_have_text(f"{before + 1} 条未读")
+    await assert_no_english(page, allowed=(NURSE.name, demo.name), data=".home-item-title")
+    await page.context.close()
+    assert problems == []
