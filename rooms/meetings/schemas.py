@@ -37,6 +37,7 @@ class MeetingPatch(Model):
 
     title: str = Field(None, min_length=1, max_length=200)
     scheduled_at: dt.datetime | None = None
+    duration_min: int | None = Field(None, ge=5, le=24 * 60)
     passcode: str | None = Field(None, max_length=PASSCODE_LENGTH[1])  # "" removes it; else as long as on creation (check_passcode)
     lobby_enabled: bool = None
     locked: bool = None

@@ -40,6 +40,8 @@ async def test_invitees_see_the_meetings_they_were_invited_to_live_first_then_by
     assert (await client.post(f"/api/v1/orgs/{org.id}/meetings/{ended['id']}/end", headers=host.headers)).status == 200
 
     assert later["duration_min"] == 45 and later["invitee_ids"] == [nina.id] and soon["invitee_ids"] == [nina.id, omar.id]
+    changed = await client.patch(f"/api/v1/orgs/{org.id}/meetings/{later['id']}", json={"duration_min": 90}, headers=host.headers)
+    assert (await changed.json())["duration_min"] == 90
     assert [m["title"] for m in await upcoming(client, nina, org)] == ["Handover", "Ward round", "Budget"]
     assert [m["title"] for m in await upcoming(client, nina, org, within_hours=24)] == ["Handover", "Ward round"]
     assert [m["title"] for m in await upcoming(client, omar, org)] == ["Ward round"]
