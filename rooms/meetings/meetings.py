@@ -79,10 +79,6 @@ async def is_member(tx: Transaction, user_id: int) -> bool:
     return await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is not None
 
 
-async def invitee_ids(tx: Transaction, meeting_id: int) -> list[int]:
-    return list(await tx.session.scalars(select(MeetingInvitee.user_id).where(MeetingInvitee.meeting_id == meeting_id).order_by(MeetingInvitee.user_id)))
-
-
 async def check_members(tx: Transaction, user_ids: list[int], field: str) -> None:
     if not user_ids:
         return

@@ -87,11 +87,11 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
 
 # notify's server texts shown here (its places, its home section), English until notify's catalogue (the translate
 # branch's notify/locales) has them; once it does, tests/server/i18n/test_catalogues.py insists they are translated.
-UNTIL_NOTIFY_CATALOGUE = ("Notices waiting for you", "No notices wait for your confirmation.", "Send a notice", "Notices", "From")
+UNTIL_NOTIFY_CATALOGUE = ("Notices waiting for you", "NOTICES WAITING FOR YOU", "No notices wait for your confirmation.", "Send a notice", "Notices", "From")
 WRITTEN = "#me-name, #org-name, .notice-title, .notice-body, .notice-meta, #dash-title, #history, .people li, #departments, #groups, .home-item-title, .home-item-detail"
 
 
-async def test_a_notice_sent_from_a_phone_in_chinese_reaches_anothers_inbox_and_home_and_is_confirmed_there(browser, client, db, org, server_port):  # noqa: F811
+async def test_a_notice_sent_from_a_phone_in_chinese_reaches_anothers_inbox_and_home_and_is_confirmed_there(browser, client, db, org, server_port, screenshots):  # noqa: F811
     base_url = f"http://127.0.0.1:{server_port}"
     rita = await person(client, db, "Rita")
     await add_member(db, org.id, rita.id, "Rita")
@@ -109,6 +109,7 @@ async def test_a_notice_sent_from_a_phone_in_chinese_reaches_anothers_inbox_and_
     await expect(sender.locator("#dash-meta")).to_contain_text("发送给 1 人")
     await assert_no_english(sender, data=WRITTEN + ", #chosen-members", allowed=UNTIL_NOTIFY_CATALOGUE)
     await assert_fits_the_screen(sender)
+    await sender.screenshot(path=str(screenshots / "notify-send-phone-zh.png"), full_page=True)
 
     home, home_errors = await open_signed_in(browser, base_url, rita, "/home", phone=True, language="zh-CN")
     waiting = home.locator("[data-section='notices']")
@@ -123,6 +124,7 @@ async def test_a_notice_sent_from_a_phone_in_chinese_reaches_anothers_inbox_and_
     await expect(notice).to_have_attribute("data-state", "read")
     await assert_no_english(home, data=WRITTEN, allowed=UNTIL_NOTIFY_CATALOGUE)
     await assert_fits_the_screen(home)
+    await home.screenshot(path=str(screenshots / "notify-inbox-phone-zh.png"), full_page=True)
     await home.tap(".notice button.confirm")
     await expect(notice.locator(".confirmed-at")).to_contain_text("你已于")
     await expect(sender.locator("[data-count='confirmed']")).to_have_text("1")

@@ -11,7 +11,9 @@ from server.orgs.models import Membership
 from tests.factories import PASSWORD, make_org, make_user
 from tests.notify.test_pages import UNTIL_NOTIFY_CATALOGUE
 from tests.rooms.meetings.test_page import browser  # noqa: F401  (Chromium with a fake camera and microphone)
-from tests.web.conftest import assert_fits_the_screen, assert_no_english, backend, base_url, live_server, new_page, open_signed_in  # noqa: F401
+from tests.web.conftest import (  # noqa: F401  (fixtures)
+    assert_fits_the_screen, assert_no_english, backend, base_url, live_server, new_page, open_signed_in, screenshots,
+)
 
 PEOPLE = "#me-name, #org-name, .upcoming-title, #meeting-title, #people .who, .tile-name, #time-zone, .home-item-title"
 
@@ -32,7 +34,7 @@ async def host_and_member(db, base_url):  # noqa: F811
     return await signed_in(base_url, hana), await signed_in(base_url, nina)
 
 
-async def test_a_meeting_scheduled_with_an_invitee_shows_on_both_lists_and_the_invitees_home(browser, base_url, db):  # noqa: F811
+async def test_a_meeting_scheduled_with_an_invitee_shows_on_both_lists_and_the_invitees_home(browser, base_url, db, screenshots):  # noqa: F811
     hana, nina = await host_and_member(db, base_url)
     page, problems = await open_signed_in(browser, base_url, hana, "/meetings")
     await expect(page.locator("#no-meetings")).to_be_visible()
@@ -51,6 +53,7 @@ async def test_a_meeting_scheduled_with_an_invitee_shows_on_both_lists_and_the_i
     assert "/m/" in guest_url
     assert (await page.get_attribute("#guest-qr", "src")).startswith("data:image/svg+xml")
     await expect(page.locator(".app-nav-link[aria-current='page']")).to_have_attribute("href", "/meetings")
+    await page.screenshot(path=str(screenshots / "meetings-desktop.png"), full_page=True)
 
     home, home_problems = await open_signed_in(browser, base_url, nina, "/home")
     await expect(home.locator("[data-section='meetings'] .home-item-title")).to_have_text(["Ward round"])
@@ -64,12 +67,13 @@ async def test_a_meeting_scheduled_with_an_invitee_shows_on_both_lists_and_the_i
     await expect(mine.locator(".guest-link-button")).to_have_count(0)  # an invitee does not hand out the link
     await assert_no_english(phone, data=PEOPLE, allowed=UNTIL_NOTIFY_CATALOGUE)
     await assert_fits_the_screen(phone)
+    await phone.screenshot(path=str(screenshots / "meetings-phone-zh.png"), full_page=True)
     for p in (page, home, phone):
         await p.context.close()
     assert problems == home_problems == phone_problems == []
 
 
-async def test_start_now_on_a_phone_in_chinese_and_a_guest_joins_by_the_link(browser, base_url, db):  # noqa: F811
+async def test_start_now_on_a_phone_in_chinese_and_a_guest_joins_by_the_link(browser, base_url, db, screenshots):  # noqa: F811
     hana, _ = await host_and_member(db, base_url)
     host, problems = await open_signed_in(browser, base_url, hana, "/meetings", phone=True, language="zh-CN")
     await assert_no_english(host, data=PEOPLE, allowed=UNTIL_NOTIFY_CATALOGUE)
@@ -97,6 +101,7 @@ async def test_start_now_on_a_phone_in_chinese_and_a_guest_joins_by_the_link(bro
         await expect(page.locator("#media-state")).to_have_text("媒体：已连接", timeout=15_000)
         await assert_no_english(page, data=PEOPLE + ", #chat", allowed=UNTIL_NOTIFY_CATALOGUE)
         await assert_fits_the_screen(page)
+    await host.screenshot(path=str(screenshots / "meeting-phone-zh.png"))
     await guest.tap("#leave")
     await expect(guest.locator("#left-title")).to_have_text("你已离开会议")
     for page in (host, guest):
