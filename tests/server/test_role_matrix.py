@@ -204,6 +204,8 @@ AS_DECLARED: dict[str, str] = {
     "POST /api/v1/notify/push-subscriptions/delete": "user",
     "POST /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings": "user",
+    "GET /api/v1/orgs/{org_id}/meetings/upcoming": "user",
+    "GET " + MEETING + "/join-qr": "user",
     "GET " + MEETING: "any",
 }
 
@@ -225,6 +227,7 @@ NOT_API: dict[str, str] = {
     "GET /notify/inbox": "the inbox page: a static file",
     "GET /notify/settings": "the broadcast settings page: a static file, its API calls are checked (admins)",
     "GET /admin": "the organisation's settings page: a static file, its API calls are checked (admins)",
+    "GET /meetings": "the meetings page: a static file, its API calls are checked",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
 }
 
