@@ -85,8 +85,7 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     assert sender_errors == [] and rita_errors == [] and sam_errors == []
 
 
-# notify's server texts shown here (its places, its home section), English until notify's catalogue (the translate
-# branch's notify/locales) has them; once it does, tests/server/i18n/test_catalogues.py insists they are translated.
+# What people wrote (names, titles, notices): not translated.
 WRITTEN = "#me-name, #org-name, .notice-title, .notice-body, .notice-meta, #dash-title, #history, .people li, #departments, #groups, .home-item-title, .home-item-detail"
 
 
