@@ -7,6 +7,8 @@ reason stays English.
 """
 from __future__ import annotations
 
+import string
+
 from pydantic_core import ErrorDetails
 
 from server.errors import InvalidInput
@@ -71,6 +73,10 @@ class InvalidField(InvalidInput):
         return body
 
 
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
 def validation_error(error: ErrorDetails) -> InvalidInput:
     """The 400 of the first of a ValidationError's ``errors()``."""
     field = ".".join(str(p) for p in error["loc"]) or None
@@ -82,9 +88,9 @@ def validation_error(error: ErrorDetails) -> InvalidInput:
     if error["type"] == "value_error" and isinstance(cause, InvalidValue):
         return InvalidField(english, cause.msgid, field=field, **cause.params)
     reason = REASONS.get(error["type"])
-    if reason is None:
-        return InvalidField(english, error["msg"], field=field)
     params = {k: v if isinstance(v, int | float) else str(v) for k, v in ctx.items()}
+    if reason is None or not _fields(reason) <= params.keys():
+        return InvalidField(english, error["msg"], field=field)
     for choices in ("expected", "expected_schemes"):  # "'a', 'b' or 'c'": the "or" is English
         if choices in params:
             params[choices] = params[choices].replace(" or ", ", ")
