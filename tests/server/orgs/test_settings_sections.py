@@ -5,6 +5,7 @@ import io
 
 from aiohttp import FormData
 
+from server.i18n import translate
 from tests.server.orgs.conftest import join, ok
 
 
@@ -33,4 +34,5 @@ async def test_an_import_report_reads_in_the_callers_language(client, org, backe
     data.add_field("file", io.BytesIO(b"external_id,name\nE1,\nE2,Wang Fang\n"), filename="staff.csv", content_type="text/csv")
     report = await ok(await client.post(org.url("/imports"), data=data, headers={**org.owner.headers, "Accept-Language": "zh-CN"}))
     assert report["created"] == 1 and report["failed"] == 1
-    assert report["errors"] == [{"row": 2, "field": "name", "message": "必须填写姓名"}]
+    assert report["errors"] == [{"row": 2, "field": "name", "message": translate("zh-CN", "a name is required")}]
+    assert report["errors"][0]["message"] != "a name is required"
