@@ -15,7 +15,8 @@ from tests.notify.test_send import send, url
 
 async def test_a_removed_member_gets_no_more_sms_calls_or_reminders(client, db, org, fake_provider, backend):
     nina, noah = org.people["nina"], org.people["noah"]
-    policy = {"sms_after_s": 1, "call_after_s": 2, "repeats": 0, "repeat_interval_s": 60}
+    # Seconds enough for the removal to land first even on a loaded machine (it is what is tested, not the race).
+    policy = {"sms_after_s": 4, "call_after_s": 5, "repeats": 0, "repeat_interval_s": 60}
     sent = await (await send(client, org, {"user_ids": [nina, noah]}, policy=policy)).json()
     async with db.transaction(org_id=org.id) as tx:
         nina_member = await tx.session.scalar(select(Membership.id).where(Membership.user_id == nina))
