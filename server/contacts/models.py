@@ -61,6 +61,7 @@ class ExternalContact(OrgScoped, Base):
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-async def is_external_contact(tx: Transaction, user_id: int) -> bool:
-    """Whether ``user_id`` is an external contact of the transaction's organisation."""
-    return await tx.session.scalar(select(ExternalContact.id).where(ExternalContact.user_id == user_id).limit(1)) is not None
+async def is_external_contact(tx: Transaction, org_id: int, user_id: int) -> bool:
+    """Whether ``user_id`` is an external contact of the organisation ``org_id``."""
+    found = select(ExternalContact.id).where(ExternalContact.org_id == org_id, ExternalContact.user_id == user_id).limit(1)
+    return await tx.session.scalar(found) is not None

@@ -51,7 +51,7 @@ async def resolve_org(request: web.Request, principal: Principal, role: str | No
                 select(Membership.id, Membership.role).where(Membership.user_id == principal.user_id)
             )
         ).first()
-        if membership is None and external and role is None and await is_external_contact(tx, principal.user_id):
+        if membership is None and external and role is None and await is_external_contact(tx, org_id, principal.user_id):
             return OrgContext(org_id, principal, None, "external")
     if membership is None:
         raise NotFound("no such organisation")
