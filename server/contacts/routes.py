@@ -105,7 +105,8 @@ async def link_qr(request: web.Request, body: QrIn, org: OrgContext) -> web.Resp
         await check_own_link(tx, org, body.token)
     image = qr_image(contact_url(request.app[SETTINGS], body.token), body.format)
     content_type = "image/svg+xml" if body.format == "svg" else "image/png"
-    return web.Response(body=image, content_type=content_type, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"}
+    return web.Response(body=image, content_type=content_type, headers=headers)
 
 
 def _contacts_query():
