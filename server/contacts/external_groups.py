@@ -32,7 +32,7 @@ async def check_contacts_of_org(tx: Transaction, user_ids: Sequence[int], field:
     strangers = [u for u in wanted if u not in found]
     if strangers:
         shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
-        raise InvalidInput(f"not external contacts of this organisation: {shown}", field=field)
+        raise InvalidInput("not external contacts of this organisation: {ids}", field=field, ids=shown)
     return wanted
 
 

@@ -93,7 +93,7 @@ async def do_hand_over_member(
         )
         others = sorted(set(contact_ids) - theirs)
         if others:
-            raise InvalidInput(f"not contacts of this member: {', '.join(map(str, others[:10]))}", field="contact_ids")
+            raise InvalidInput("not contacts of this member: {ids}", field="contact_ids", ids=", ".join(map(str, others[:10])))
     counts = await do_hand_over(tx, org.org_id, [member.user_id], colleague.user_id, contact_ids=contact_ids, leave=True)
     await do_audit(
         tx, org.principal, "external_contacts.handed_over", target=("member", member.id),

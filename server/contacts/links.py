@@ -34,7 +34,7 @@ async def do_create_link(
     tx: Transaction, org: OrgContext, settings: Settings, *, expires_in_s: int, max_uses: int | None
 ) -> tuple[str, ContactLink]:
     if expires_in_s > settings.contact_link_max_days * 86400:
-        raise InvalidInput(f"a contact link may stay valid at most {settings.contact_link_max_days} days", field="expires_in_s")
+        raise InvalidInput("a contact link may stay valid at most {days} days", field="expires_in_s", days=settings.contact_link_max_days)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     link = ContactLink(

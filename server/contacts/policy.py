@@ -44,9 +44,9 @@ async def do_count_new_contact(tx: Transaction, settings: Settings) -> None:
     )
     if taken.rowcount != 1:
         raise Conflict(
-            f"this organisation has reached its limit of {policy.contact_limit} external contacts; "
-            "an admin can remove contacts or raise the limit",
+            "this organisation has reached its limit of {limit} external contacts; an admin can remove contacts or raise the limit",
             code="too_many_contacts",
+            limit=policy.contact_limit,
         )
 
 
@@ -61,9 +61,11 @@ async def do_uncount_contacts(tx: Transaction, count: int) -> None:
 
 def check_policy(settings: Settings, *, contact_limit: int | None, group_member_limit: int | None) -> None:
     if contact_limit is not None and contact_limit > settings.external_contact_limit:
-        raise InvalidInput(f"this server allows at most {settings.external_contact_limit} external contacts per organisation", field="contact_limit")
+        raise InvalidInput(
+            "this server allows at most {limit} external contacts per organisation", field="contact_limit", limit=settings.external_contact_limit
+        )
     if group_member_limit is not None and group_member_limit > settings.group_member_limit:
-        raise InvalidInput(f"this server allows groups of at most {settings.group_member_limit} members", field="group_member_limit")
+        raise InvalidInput("this server allows groups of at most {limit} members", field="group_member_limit", limit=settings.group_member_limit)
 
 
 async def do_set_policy(

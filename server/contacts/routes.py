@@ -53,6 +53,8 @@ from server.groups.schemas import GroupDetailOut, MembersChangedOut
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership, Organisation
 from server.personal_data.parts import register_personal_data
+from server.i18n import _
+from server.web.navigation import Place, register_place
 from server.web.routes import WEB_ROUTE_PREFIX
 
 routes = web.RouteTableDef()
@@ -273,4 +275,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/c/{link_token}", landing_page, name=WEB_ROUTE_PREFIX + "contact-link")
     app.router.add_static("/contacts/static/", HERE / "static", name=WEB_ROUTE_PREFIX + "contacts-static", append_version=False)
     register_personal_data(app, personal_data.PART)
+    # For staff, and for someone who is only an external contact (no organisation): where their chats are listed.
+    register_place(app, Place("contacts", "/contacts", _("Contacts"), 70))
 

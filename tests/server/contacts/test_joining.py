@@ -93,3 +93,13 @@ async def test_a_contact_of_two_colleagues_removed_by_one_keeps_the_others_chat(
     assert (await client.get(org.url(f"/groups/{with_colleague['chat_group_id']}"), headers=parent.headers)).status == 200
     async with db.transaction(org_id=org.id) as tx:
         assert await tx.session.scalar(select(func.count()).select_from(ExternalContact)) == 1
+
+
+async def test_the_cap_error_is_in_the_persons_language(client, db, org):
+    await ok(await client.put(org.url("/external-contacts/policy"), json={"contact_limit": 1}, headers=org.admin.headers))
+    await add_contact(client, db, org, org.nurse)
+    link = await make_link(client, org, org.nurse)
+    body = {"token": link["token"], "name": "王芳", "email": "wangfang@example.org", "password": "long enough pass"}
+    resp = await client.post("/api/v1/contact-links/sign-up", json=body, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    error = (await resp.json())["error"]
+    assert resp.status == 409 and error["code"] == "too_many_contacts" and error["message"].startswith("本机构的外部联系人已达上限 1 个")
