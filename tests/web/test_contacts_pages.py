@@ -16,6 +16,11 @@ async def staff_org(db) -> Staff:
     )
 
 
+def link_path(url: str) -> str:
+    """The link's path on the test server (the link itself names MUSTER_PUBLIC_URL)."""
+    return "/c/" + url.split("/c/", 1)[1]
+
+
 async def stub_the_group_page(page) -> None:
     """The chat itself is the group page's (tested with it); here only that the person is sent there."""
     await page.route("**/groups?**", lambda route: route.fulfill(body="<!doctype html><title>chat</title>", content_type="text/html"))
@@ -27,6 +32,7 @@ async def test_a_staff_member_shows_a_qr_code_and_the_person_who_signs_up_by_it_
     await expect(staff.locator("#my-contacts[data-loaded='true']")).to_have_count(1)
     await expect(staff.locator("#contacts-empty")).to_be_visible()
     await expect(staff.locator("#all-contacts")).to_be_hidden()  # the nurse is no admin
+    await expect(staff.locator(".app-nav-link[href='/contacts'][aria-current='page']")).to_have_count(1)
     await staff.select_option("#link-uses", "1")
     await staff.click("#link-create")
     await expect(staff.locator("#link-qr[src^='data:image/svg+xml;base64,']")).to_have_count(1)
@@ -36,7 +42,7 @@ async def test_a_staff_member_shows_a_qr_code_and_the_person_who_signs_up_by_it_
 
     parent, parent_problems = await new_page(browser, base_url)
     await stub_the_group_page(parent)
-    await parent.goto(url.split(base_url, 1)[1])
+    await parent.goto(link_path(url))
     await expect(parent.locator("#invite-from")).to_contain_text("Nurse Li")
     await parent.fill("#sign-up-name", "Mother of Xiaoming")
     await parent.fill("#sign-up-email", "mum.page@example.org")
@@ -51,7 +57,7 @@ async def test_a_staff_member_shows_a_qr_code_and_the_person_who_signs_up_by_it_
     assert href.startswith(f"/groups?org={org.id}&group=")
     # The same link a second time is used up, and the page says so.
     again, again_problems = await new_page(browser, base_url)
-    await again.goto(url.split(base_url, 1)[1])
+    await again.goto(link_path(url))
     await expect(again.locator("#link-error")).to_contain_text("used up")
     for p in (staff, parent, again):
         await p.context.close()
@@ -99,7 +105,7 @@ async def test_both_pages_fit_a_phone_and_work_by_touch(browser, base_url, db, c
     url = await staff.locator("#link-url").input_value()
     parent, parent_problems = await new_page(browser, base_url, phone=True)
     await stub_the_group_page(parent)
-    await parent.goto(url.split(base_url, 1)[1])
+    await parent.goto(link_path(url))
     await expect(parent.locator("#sign-up-form")).to_be_visible()
     await assert_fits_the_screen(parent)
     await parent.tap("#sign-up-name")
@@ -126,7 +132,7 @@ async def test_both_pages_read_entirely_in_chinese(browser, base_url, db, client
     await assert_no_english(admin, allowed=("Org of Olivia Owner", "Admin Zhao"), data="#link-url, .org-name")
     url = await admin.locator("#link-url").input_value()
     parent, parent_problems = await new_page(browser, base_url, language="zh-CN")
-    await parent.goto(url.split(base_url, 1)[1])
+    await parent.goto(link_path(url))
     await expect(parent.locator("#invite-from")).to_contain_text("想添加你为联系人")
     await assert_no_english(parent, allowed=("Org of Olivia Owner", "Admin Zhao"), data=".language-select")
     await parent.click("#sign-up-submit")
