@@ -6,7 +6,8 @@
 
 The decorator authenticates (``auth``), resolves the organisation of an
 ``{org_id}`` route for the caller (404 if they are not in it: see
-server/orgs/access.py), checks ``role``, parses the body and the query string,
+server/orgs/access.py; an external contact of the organisation is in it only
+for routes declared ``external=True``), checks ``role``, parses the body and the query string,
 and turns the returned model into JSON. The same metadata builds
 /api/openapi.json (server/openapi.py).
 """
@@ -53,6 +54,7 @@ class EndpointSpec:
     auth: str  # "user" (people only), "any" (people and guests), "none"
     role: str | None
     summary: str
+    external: bool = False  # open to the organisation's external contacts too (server/contacts/): their chats only
 
 
 def endpoint(
@@ -64,11 +66,13 @@ def endpoint(
     auth: str = "user",
     role: str | None = None,
     summary: str = "",
+    external: bool = False,
 ):
     assert auth in ("user", "any", "none") and (role is None or role in ROLES)
+    assert not external or (auth == "any" and role is None), "external contacts reach only routes open to guests"
 
     def decorate(handler):
-        spec = EndpointSpec(body, query, response, status, auth, role, summary or (handler.__doc__ or "").strip())
+        spec = EndpointSpec(body, query, response, status, auth, role, summary or (handler.__doc__ or "").strip(), external)
         wants = inspect.signature(handler).parameters
 
         @functools.wraps(handler)
@@ -83,7 +87,7 @@ def endpoint(
             if "org" in wants:
                 from server.orgs.access import resolve_org
 
-                kwargs["org"] = await resolve_org(request, principal, role)
+                kwargs["org"] = await resolve_org(request, principal, role, external=external)
             if body is not None:
                 kwargs["body"] = await parse_body(request, body)
             if query is not None:

@@ -35,6 +35,7 @@ PLATFORM_PARTS = (
     "server.gateway.websocket",
     "server.files.routes",
     "server.groups.routes",
+    "server.contacts.routes",
     "server.web.routes",
 )
 

@@ -56,13 +56,19 @@ class AccessRevoked:
 RevocationHandler = Callable[[Transaction, AccessRevoked], Awaitable[None]]
 RevocationListener = Callable[[AccessRevoked], Awaitable[None] | None]
 
+_first_handlers: list[RevocationHandler] = []
 _handlers: list[RevocationHandler] = []
 
 
-def register_revocation(handler: RevocationHandler) -> None:
-    """Run ``handler(tx, revoked)`` in every transaction that takes access away; at import, once per process."""
-    if handler not in _handlers:
-        _handlers.append(handler)
+def register_revocation(handler: RevocationHandler, *, first: bool = False) -> None:
+    """Run ``handler(tx, revoked)`` in every transaction that takes access away; at import, once per process.
+
+    ``first``: before the handlers registered without it, for a handover that must see what the others end
+    (server/contacts/handover.py finds the chats a leaver owned before server/groups takes them out).
+    """
+    handlers = _first_handlers if first else _handlers
+    if handler not in handlers:
+        handlers.append(handler)
 
 
 async def do_revoke_access(tx: Transaction, org_id: int, user_ids: Sequence[int], scope: tuple[str, int] | None = None) -> None:
@@ -70,7 +76,7 @@ async def do_revoke_access(tx: Transaction, org_id: int, user_ids: Sequence[int]
     if not user_ids:
         return
     revoked = AccessRevoked(org_id, tuple(sorted(set(user_ids))), scope)
-    for handler in _handlers:
+    for handler in (*_first_handlers, *_handlers):
         await handler(tx, revoked)
     tx.publish(ACCESS_REVOKED_CHANNEL, revoked.encode())
 

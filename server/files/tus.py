@@ -40,6 +40,7 @@ from sqlalchemy import delete, select
 
 from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.contacts.models import is_external_contact
 from server.db import Transaction
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
 from server.i18n import _
@@ -172,8 +173,8 @@ async def create_upload(
 async def _load_upload(request: web.Request) -> Upload:
     """The caller's own upload, while they are still in its organisation; anyone else's reads as missing.
 
-    Membership is read here, not only when the upload was created: someone
-    removed from the organisation cannot send another byte, even before
+    Membership (or being an external contact, server/contacts/) is read here, not only when the upload
+    was created: someone removed from the organisation cannot send another byte, even before
     their uploads are cancelled (server/files/routes.py).
     """
     upload_id = request.match_info["upload_id"]
@@ -187,7 +188,7 @@ async def _load_upload(request: web.Request) -> Upload:
         else:
             still_in = await tx.session.scalar(
                 select(Membership.id).where(Membership.org_id == upload.org_id, Membership.user_id == principal.user_id)
-            ) is not None
+            ) is not None or await is_external_contact(tx, upload.org_id, principal.user_id)
     if not still_in:
         raise NotFound("no such upload")
     return upload

@@ -5,7 +5,9 @@ caller's organisation, so it is simply not found). A person of the
 organisation who is not a member gets 403. A guest sees only the one group
 their invite link was for, and becomes a member on first use if the group's
 owner allows guests; a guest removed from it is signed out at once
-(server/accounts/guests.py), so this never lets them back in.
+(server/accounts/guests.py), so this never lets them back in. An external
+contact (server/contacts/) sees only the external groups they are in: any
+other group does not exist for them (404).
 """
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ async def load_group(tx: Transaction, org: OrgContext, group_id: int) -> GroupAc
     if row is None:
         raise NotFound("no such group")
     group, member = row
+    if org.role == "external" and (member is None or not group.external):
+        raise NotFound("no such group")
     if member is None:
         if org.principal.is_guest:
             member = await _join_as_guest(tx, org, group)

@@ -34,7 +34,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/orgs/{org_id}/groups/{group_id}/uploads")
-@endpoint(status=201, auth="any")
+@endpoint(status=201, auth="any", external=True)
 async def create_group_upload(request: web.Request, org: OrgContext) -> web.Response:
     """tus creation: an upload of Upload-Length bytes for this group; the Location answers HEAD and PATCH."""
 
@@ -60,7 +60,7 @@ async def _member_may_read(tx: Transaction, org: OrgContext, file: StoredFile) -
 
 
 @routes.get("/api/v1/orgs/{org_id}/groups/{group_id}/files/{file_id}")
-@endpoint(auth="any")
+@endpoint(auth="any", external=True)
 async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
     """A file posted in the group, for its members; HTTP Range lets a download resume."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:

@@ -9,7 +9,7 @@ affected, so their devices learn of it even if they were offline.
 Leaving or being removed is a revocation (server/revocation.py) of the group:
 uploads into it end, a guest's sessions end (a guest is not let back in by
 ``load_group``). Someone removed from the organisation leaves all its groups
-in the same transaction (``_leave_the_organisations_groups``), so no node
+in the same transaction (``do_leave_the_organisations_groups``), so no node
 delivers another group frame to their sockets, old or new.
 """
 from __future__ import annotations
@@ -76,6 +76,8 @@ async def do_create_group(
     department_id: int | None,
     member_ids: Sequence[int],
     allow_guests: bool,
+    external: bool = False,
+    member_limit: int | None = None,
 ) -> Group:
     """The creator becomes the owner; the department's whole subtree and the listed people become members."""
     people = set(await check_people_of_org(tx, member_ids, "member_ids"))
@@ -86,21 +88,30 @@ async def do_create_group(
             raise InvalidInput("no department {department_id} in this organisation", field="department_id", department_id=department_id) from None
         people.update(await tx.session.scalars(select(Membership.user_id).where(Membership.department_id.in_(departments))))
     people.discard(org.user_id)
-    group = Group(
-        org_id=org.org_id,
-        name=name,
-        last_seq=0,
-        member_limit=settings.group_member_limit,
-        allow_guests=allow_guests,
-        department_id=department_id,
-        created_by=org.user_id,
+    limit = member_limit or settings.group_member_limit
+    check_member_limit(Group(member_limit=limit), 1, len(people))
+    group = await do_make_group(
+        tx, org.org_id, name=name, owner_id=org.user_id, member_limit=limit, external=external,
+        allow_guests=allow_guests, department_id=department_id,
     )
-    check_member_limit(group, 1, len(people))
+    await _insert_members(tx, org.org_id, group.id, sorted(people), role="member")
+    await emit(tx, sorted(people), "group.added", {"org_id": org.org_id, "group_id": group.id, "name": name})
+    return group
+
+
+async def do_make_group(
+    tx: Transaction, org_id: int, *, name: str, owner_id: int, member_limit: int, external: bool,
+    allow_guests: bool = False, department_id: int | None = None,
+) -> Group:
+    """The group and its owner, nobody else (the one-to-one chat of an external contact is made this way too)."""
+    group = Group(
+        org_id=org_id, name=name, last_seq=0, member_limit=member_limit, allow_guests=allow_guests,
+        department_id=department_id, created_by=owner_id, external=external,
+    )
     tx.session.add(group)
     await tx.session.flush()
-    await _insert_members(tx, org.org_id, group.id, [org.user_id], role="owner")
-    await _insert_members(tx, org.org_id, group.id, sorted(people), role="member")
-    await emit(tx, [org.user_id, *people], "group.added", {"org_id": org.org_id, "group_id": group.id, "name": name})
+    await _insert_members(tx, org_id, group.id, [owner_id], role="owner")
+    await emit(tx, [owner_id], "group.added", {"org_id": org_id, "group_id": group.id, "name": name})
     return group
 
 
@@ -119,8 +130,11 @@ async def _insert_members(tx: Transaction, org_id: int, group_id: int, user_ids:
 async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Add people of the organisation (admins only); those already in are left as they are. Returns who was added."""
     access.require_role("admin", _("add members"))
-    group = access.group
-    wanted = await check_people_of_org(tx, user_ids, "user_ids")
+    return await do_add_checked_people(tx, access.group, await check_people_of_org(tx, user_ids, "user_ids"))
+
+
+async def do_add_checked_people(tx: Transaction, group: Group, wanted: Sequence[int]) -> list[int]:
+    """Add people the caller has checked may be in this group (sorted, distinct), within its member limit."""
     already: set[int] = set()
     for chunk in chunks(wanted):
         already.update(
@@ -156,17 +170,17 @@ async def do_remove_members(tx: Transaction, access: GroupAccess, user_ids: Sequ
         if role == "admin" and access.member.role != "owner":
             raise Forbidden("only the group owner can remove an admin", field="user_ids")
     removed = [user_id for user_id, _ in targets]
-    await _delete_members(tx, group, removed)
+    await do_delete_members(tx, group, removed)
     return removed
 
 
 async def do_leave(tx: Transaction, access: GroupAccess) -> None:
     if access.member.role == "owner":
         raise Conflict("the owner cannot leave; hand the group over to another member first")
-    await _delete_members(tx, access.group, [access.user_id])
+    await do_delete_members(tx, access.group, [access.user_id])
 
 
-async def _delete_members(tx: Transaction, group: Group, user_ids: Sequence[int]) -> None:
+async def do_delete_members(tx: Transaction, group: Group, user_ids: Sequence[int]) -> None:
     """Take people out of one group; what they had through it ends too (server/revocation.py)."""
     if not user_ids:
         return
@@ -185,8 +199,11 @@ async def _delete_rows(tx: Transaction, org_id: int, group_id: int, user_ids: Se
     await emit(tx, user_ids, "group.removed", {"org_id": org_id, "group_id": group_id})
 
 
-async def _leave_the_organisations_groups(tx: Transaction, revoked: AccessRevoked) -> None:
-    """Whoever loses the organisation leaves each of its groups: one query to find them, then per group as above."""
+async def do_leave_the_organisations_groups(tx: Transaction, revoked: AccessRevoked) -> None:
+    """Whoever loses the organisation leaves each of its groups: one query to find them, then per group as above.
+
+    Running it twice is harmless (the second finds nothing), so a handler that needs them gone first calls it too.
+    """
     if revoked.scope is not None:
         return
     in_groups: dict[int, list[int]] = {}
@@ -200,7 +217,27 @@ async def _leave_the_organisations_groups(tx: Transaction, revoked: AccessRevoke
         await _delete_rows(tx, revoked.org_id, group_id, user_ids)
 
 
-register_revocation(_leave_the_organisations_groups)
+register_revocation(do_leave_the_organisations_groups)
+
+
+async def do_put_in_charge(tx: Transaction, group: Group, user_id: int) -> None:
+    """``user_id`` becomes the group's owner, joining it if need be (its whole history is there to read);
+    whoever owned it stays on as an admin. A handover (server/contacts/handover.py), not an addition: no member limit."""
+    await tx.session.execute(
+        update(GroupMember)
+        .where(GroupMember.group_id == group.id, GroupMember.role == "owner", GroupMember.user_id != user_id)
+        .values(role="admin")
+        .execution_options(synchronize_session=False)
+    )
+    member = await tx.session.scalar(select(GroupMember).where(GroupMember.group_id == group.id, GroupMember.user_id == user_id))
+    if member is None:
+        await _insert_members(tx, group.org_id, group.id, [user_id], role="owner")
+        publish_members_changed(tx, group.id)
+        await emit(tx, [user_id], "group.added", {"org_id": group.org_id, "group_id": group.id, "name": group.name})
+    else:
+        member.role = "owner"
+        await tx.session.flush()
+    publish_to_group(tx, group.id, {"type": "group.member_role", "group_id": group.id, "user_id": user_id, "role": "owner"})
 
 
 async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: str) -> None:
@@ -235,7 +272,7 @@ async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | N
                     select(GroupMember.user_id).join(User, User.id == GroupMember.user_id).where(GroupMember.group_id == group.id, User.kind == "guest")
                 )
             )
-            await _delete_members(tx, group, guest_ids)
+            await do_delete_members(tx, group, guest_ids)
     await tx.session.flush()
     publish_to_group(tx, group.id, {"type": "group.updated", "group_id": group.id, "name": group.name, "allow_guests": group.allow_guests})
     return group

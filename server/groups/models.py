@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, ForeignKeyConstraint, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
@@ -48,6 +48,8 @@ class Group(OrgScoped, Base):
     last_change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     member_limit: Mapped[int] = mapped_column()
     allow_guests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Holds external contacts (server/contacts/): a one-to-one chat or an external group; never the organisation's own.
+    external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

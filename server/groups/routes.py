@@ -3,7 +3,8 @@
 Every route is under ``/api/v1/orgs/{org_id}/groups`` (the organisation is
 resolved first, server/orgs/access.py) and every ``{group_id}`` route loads the
 caller's membership (server/groups/access.py). Guests invited to a group use
-the routes marked ``auth="any"`` for that group only.
+the routes marked ``auth="any"`` for that group only; external contacts
+(server/contacts/) the same routes (``external=True``) for their external groups only.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ GROUP = GROUPS + "/{group_id}"
 MESSAGE = GROUP + "/messages/{seq}"
 
 
-def _detail(access, count: int) -> GroupDetailOut:
+def group_detail(access, count: int) -> GroupDetailOut:
     return GroupDetailOut(
         **GroupOut.model_validate(access.group).model_dump(),
         role=access.member.role,
@@ -81,7 +82,7 @@ def _detail(access, count: int) -> GroupDetailOut:
 
 
 @routes.get(GROUPS)
-@endpoint(response=list[MyGroupOut], auth="any")
+@endpoint(response=list[MyGroupOut], auth="any", external=True)
 async def list_groups(request: web.Request, org: OrgContext) -> list[MyGroupOut]:
     """The caller's groups, most recently active first, with unread counts."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -103,15 +104,15 @@ async def create_group(request: web.Request, body: GroupIn, org: OrgContext) -> 
             allow_guests=body.allow_guests,
         )
         access = await load_group(tx, org, group.id)
-        return _detail(access, await member_count(tx, group.id))
+        return group_detail(access, await member_count(tx, group.id))
 
 
 @routes.get(GROUP)
-@endpoint(response=GroupDetailOut, auth="any")
+@endpoint(response=GroupDetailOut, auth="any", external=True)
 async def get_group(request: web.Request, org: OrgContext) -> GroupDetailOut:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
-        return _detail(access, await member_count(tx, access.group.id))
+        return group_detail(access, await member_count(tx, access.group.id))
 
 
 @routes.patch(GROUP)
@@ -121,7 +122,7 @@ async def update_group(request: web.Request, body: GroupPatch, org: OrgContext) 
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
         await do_update_group(tx, access, name=body.name, allow_guests=body.allow_guests)
-        return _detail(access, await member_count(tx, access.group.id))
+        return group_detail(access, await member_count(tx, access.group.id))
 
 
 class MembersQuery(Model):
@@ -130,7 +131,7 @@ class MembersQuery(Model):
 
 
 @routes.get(GROUP + "/members")
-@endpoint(query=MembersQuery, response=MemberPage, auth="any")
+@endpoint(query=MembersQuery, response=MemberPage, auth="any", external=True)
 async def list_members(request: web.Request, query: MembersQuery, org: OrgContext) -> MemberPage:
     """Members by user id, a page at a time."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -180,14 +181,14 @@ async def set_role(request: web.Request, body: RoleIn, org: OrgContext) -> None:
 
 
 @routes.post(GROUP + "/leave")
-@endpoint(status=204, auth="any")
+@endpoint(status=204, auth="any", external=True)
 async def leave(request: web.Request, org: OrgContext) -> None:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await do_leave(tx, await load_group(tx, org, path_int(request, "group_id")))
 
 
 @routes.put(GROUP + "/mute")
-@endpoint(body=MuteIn, status=204, auth="any")
+@endpoint(body=MuteIn, status=204, auth="any", external=True)
 async def mute(request: web.Request, body: MuteIn, org: OrgContext) -> None:
     """Mute or unmute the group for the caller."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -195,7 +196,7 @@ async def mute(request: web.Request, body: MuteIn, org: OrgContext) -> None:
 
 
 @routes.get(GROUP + "/messages")
-@endpoint(query=HistoryQuery, response=HistoryOut, auth="any")
+@endpoint(query=HistoryQuery, response=HistoryOut, auth="any", external=True)
 async def list_messages(request: web.Request, query: HistoryQuery, org: OrgContext) -> HistoryOut:
     """History: ``changed_after`` a change number to catch up (new messages, edits, recalls, reactions, in change
     order), ``after_seq`` for the messages after one, else the newest page before ``before_seq``."""
@@ -209,7 +210,7 @@ async def list_messages(request: web.Request, query: HistoryQuery, org: OrgConte
 
 
 @routes.post(GROUP + "/messages")
-@endpoint(body=MessageIn, response=MessageOut, status=201, auth="any")
+@endpoint(body=MessageIn, response=MessageOut, status=201, auth="any", external=True)
 async def post_message(request: web.Request, body: MessageIn, org: OrgContext) -> MessageOut:
     """Send a text message (mentions, @all, a reply quoting an earlier message)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -226,7 +227,7 @@ async def post_message(request: web.Request, body: MessageIn, org: OrgContext) -
 
 
 @routes.patch(MESSAGE)
-@endpoint(body=MessageEditIn, response=MessageOut, auth="any")
+@endpoint(body=MessageEditIn, response=MessageOut, auth="any", external=True)
 async def edit_message(request: web.Request, body: MessageEditIn, org: OrgContext) -> MessageOut:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
@@ -234,7 +235,7 @@ async def edit_message(request: web.Request, body: MessageEditIn, org: OrgContex
 
 
 @routes.post(MESSAGE + "/recall")
-@endpoint(response=MessageOut, auth="any")
+@endpoint(response=MessageOut, auth="any", external=True)
 async def recall_message(request: web.Request, org: OrgContext) -> MessageOut:
     """Take a message back within the recall window: its content is replaced for everyone."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -242,7 +243,7 @@ async def recall_message(request: web.Request, org: OrgContext) -> MessageOut:
         return await do_recall_message(tx, access, request.app[SETTINGS], path_int(request, "seq"))
 
 
-@endpoint(body=ReactionIn, response=MessageOut, auth="any")
+@endpoint(body=ReactionIn, response=MessageOut, auth="any", external=True)
 async def react(request: web.Request, body: ReactionIn, org: OrgContext) -> MessageOut:
     """PUT adds the caller's reaction (twice is once); POST .../remove takes it back."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -255,7 +256,7 @@ routes.post(MESSAGE + "/reactions/remove")(react)
 
 
 @routes.post(GROUP + "/read")
-@endpoint(body=ReadIn, response=ReadOut, auth="any")
+@endpoint(body=ReadIn, response=ReadOut, auth="any", external=True)
 async def mark_read(request: web.Request, body: ReadIn, org: OrgContext) -> ReadOut:
     """Move the caller's read pointer forward; their other devices clear the badge (a ``group.read`` event)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -265,7 +266,7 @@ async def mark_read(request: web.Request, body: ReadIn, org: OrgContext) -> Read
 
 
 @routes.get(MESSAGE + "/readers")
-@endpoint(query=ReadersQuery, response=ReadersOut, auth="any")
+@endpoint(query=ReadersQuery, response=ReadersOut, auth="any", external=True)
 async def message_readers(request: web.Request, query: ReadersQuery, org: OrgContext) -> ReadersOut:
     """Who has read a message and who has not yet, with counts, a page of one list at a time."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -277,7 +278,7 @@ async def message_readers(request: web.Request, query: ReadersQuery, org: OrgCon
 
 
 @routes.get(GROUP + "/announcements")
-@endpoint(response=list[AnnouncementOut], auth="any")
+@endpoint(response=list[AnnouncementOut], auth="any", external=True)
 async def list_announcements(request: web.Request, org: OrgContext) -> list[AnnouncementOut]:
     """Pinned announcements, newest first, with how many members opened each."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -302,7 +303,7 @@ async def unpin_announcement(request: web.Request, org: OrgContext) -> None:
 
 
 @routes.post(GROUP + "/announcements/{seq}/open")
-@endpoint(status=204, auth="any")
+@endpoint(status=204, auth="any", external=True)
 async def open_announcement(request: web.Request, org: OrgContext) -> None:
     """Record that the caller opened a pinned announcement."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -311,7 +312,7 @@ async def open_announcement(request: web.Request, org: OrgContext) -> None:
 
 
 @routes.get(GROUP + "/announcements/{seq}/opens")
-@endpoint(query=OpensQuery, response=OpensOut, auth="any")
+@endpoint(query=OpensQuery, response=OpensOut, auth="any", external=True)
 async def announcement_opens(request: web.Request, query: OpensQuery, org: OrgContext) -> OpensOut:
     """Who has opened a pinned announcement and who has not, with counts, a page at a time."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:

@@ -46,6 +46,7 @@ class GroupOut(Out):
     last_change_seq: int
     member_limit: int
     allow_guests: bool
+    external: bool = False  # holds external contacts (server/contacts/)
     department_id: int | None
     created_by: int | None
     created_at: dt.datetime

@@ -92,7 +92,7 @@ async def search_messages(tx: Transaction, org: OrgContext, query: SearchQuery) 
 
 
 @routes.get("/api/v1/orgs/{org_id}/group-messages/search")
-@endpoint(query=SearchQuery, response=SearchOut, auth="any")
+@endpoint(query=SearchQuery, response=SearchOut, auth="any", external=True)
 async def search(request: web.Request, query: SearchQuery, org: OrgContext) -> SearchOut:
     """Messages containing all the words of ``q``, newest first, in the caller's groups (or one of them)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:

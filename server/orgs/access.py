@@ -1,7 +1,10 @@
 """Who may act in an organisation. Every ``/orgs/{org_id}/...`` route passes through ``resolve_org``.
 
 Not being in an organisation reads exactly like the organisation not existing
-(404), so ids of other organisations reveal nothing.
+(404), so ids of other organisations reveal nothing. An external contact of
+the organisation (server/contacts/) is not in it either, except on the few
+routes declared ``external=True`` (their chats), where they get the role
+``external``.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from sqlalchemy import select
 from server.accounts.auth import Principal
 from server.api import ROLES, path_int
 from server.appkeys import DB
+from server.contacts.models import is_external_contact
 from server.errors import Forbidden, NotFound
 from server.i18n import _
 from server.orgs.models import Membership
@@ -25,8 +29,8 @@ ONLY_AN = {"admin": _("only an organisation admin can do this"), "owner": _("onl
 class OrgContext:
     org_id: int
     principal: Principal
-    membership_id: int | None  # None for guests
-    role: str  # owner | admin | member | guest
+    membership_id: int | None  # None for guests and external contacts
+    role: str  # owner | admin | member | guest | external
 
     @property
     def user_id(self) -> int:
@@ -37,7 +41,7 @@ class OrgContext:
         return self.role in ("admin", "owner")
 
 
-async def resolve_org(request: web.Request, principal: Principal, role: str | None) -> OrgContext:
+async def resolve_org(request: web.Request, principal: Principal, role: str | None, *, external: bool = False) -> OrgContext:
     org_id = path_int(request, "org_id")
     if principal.guest is not None:
         if principal.guest.org_id != org_id:
@@ -51,6 +55,8 @@ async def resolve_org(request: web.Request, principal: Principal, role: str | No
                 select(Membership.id, Membership.role).where(Membership.user_id == principal.user_id)
             )
         ).first()
+        if membership is None and external and role is None and await is_external_contact(tx, org_id, principal.user_id):
+            return OrgContext(org_id, principal, None, "external")
     if membership is None:
         raise NotFound("no such organisation")
     if role is not None and ROLES.index(membership.role) < ROLES.index(role):

@@ -49,6 +49,7 @@ class World:
     spare_sessions: dict[str, int] = field(default_factory=dict)  # role → another device session of theirs
     tickets: dict[str, str] = field(default_factory=dict)  # role → a ticket to the meeting (the removed member's: from before removal)
     meeting_link: str = ""  # the link token of the world's meeting
+    contact_link: str = ""  # the token of the owner's contact link
 
     def headers(self, role: str) -> dict[str, str]:
         return {} if role == "anonymous" else self.people[role].headers
@@ -172,6 +173,15 @@ class World:
             await tx.session.flush()
             return row.id
 
+    async def _contact_link(self) -> dict:
+        return await ok(await self.client.post(self.url("/contact-links"), json={"max_uses": None}, headers=self.owner), 201)
+
+    async def _contact(self) -> int:
+        """Someone outside the organisation who became the owner's external contact."""
+        someone = await signed_in(self.db)
+        body = {"token": self.contact_link}
+        return (await ok(await self.client.post("/api/v1/contact-links/accept", json=body, headers=someone.headers)))["contact_id"]
+
     async def _broadcast(self) -> int:
         recipients = [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]
         body = {"title": "Drill", "body": "please confirm", "recipients": {"user_ids": recipients}}
@@ -187,6 +197,7 @@ FRESH = {
     "seq": World._announcement,
     "meeting_id": World._meeting,
     "recording_id": World._recording,
+    "contact_id": World._contact,
 }
 
 
@@ -208,6 +219,7 @@ async def build_world(client: TestClient, db: Database) -> World:
     ids["guest_group_id"] = await world._group("Partners", insiders, allow_guests=True)
     ids["user_id"] = world.spare.id
     ids["member_id"] = await world.membership_id(world.spare.id)
+    ids["admin_member_id"] = await world.membership_id(people["admin"].id)
     ids["department_id"] = await world._department()
     ids["seq"] = await world._announcement()
     await world._message()
@@ -220,6 +232,9 @@ async def build_world(client: TestClient, db: Database) -> World:
     people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
     ids["invite_id"] = await world._invite()
     ids["invitation_id"] = await world._invitation()
+    world.contact_link = (await world._contact_link())["token"]
+    ids["link_id"] = (await world._contact_link())["id"]  # another: a route withdraws it
+    ids["contact_id"] = await world._contact()
     for role in ("owner", "admin", "member", "removed"):
         world.uploads[role] = await world._upload(people[role].headers, int(ids["group_id"]))
     world.uploads["guest"] = await world._upload(guest_headers, int(ids["guest_group_id"]))

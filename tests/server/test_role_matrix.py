@@ -133,6 +133,19 @@ FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/orgs/{org_id}/broadcast-attachments": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),
     "PATCH " + MEETING: only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/end": only(HOST, ("admin", "owner")),
+    "DELETE /api/v1/orgs/{org_id}/contact-links/{link_id}": only("its creator (the owner made it) or organisation admins", ("admin", "owner")),
+    "POST /api/v1/orgs/{org_id}/contact-links/qr": only(
+        "the QR code of one's own live link (the owner's), or any of the organisation's for its admins; to others it does not exist",
+        ("admin", "owner"), 404,
+    ),
+    "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": only("the staff member in charge of the contact (the owner) or organisation admins", ("admin", "owner")),
+    "POST /api/v1/orgs/{org_id}/external-groups/{group_id}/contacts": only(GROUP_ADMIN + " (the group is not external: the owner gets a 400)", ("owner",)),
+    "POST /api/v1/contact-links/preview": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/contact-links/sign-up": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/contact-links/accept": Rule(
+        "the probe's token is no link: every account gets a 4xx about it (tests/server/contacts/test_joining.py accepts one)",
+        dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), ANY_4XX),
+    ),
 }
 
 # API routes whose declaration says all there is, with that declaration ("auth" or "auth+role"), pinned:
@@ -207,6 +220,15 @@ AS_DECLARED: dict[str, str] = {
     "GET /api/v1/orgs/{org_id}/meetings/upcoming": "user",
     "GET " + MEETING + "/join-qr": "user",
     "GET " + MEETING: "any",
+    "POST /api/v1/orgs/{org_id}/contact-links": "user",
+    "GET /api/v1/orgs/{org_id}/contact-links": "user",
+    "GET /api/v1/orgs/{org_id}/contacts": "user",
+    "POST /api/v1/orgs/{org_id}/external-groups": "user",
+    "GET /api/v1/orgs/{org_id}/external-contacts": "user+admin",
+    "GET /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
+    "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
+    "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
+    "GET /api/v1/me/external-chats": "user",
 }
 
 # Routes without an @endpoint declaration, and why they are not in the matrix.
@@ -229,6 +251,8 @@ NOT_API: dict[str, str] = {
     "GET /admin": "the organisation's settings page: a static file, its API calls are checked (admins)",
     "GET /meetings": "the meetings page: a static file, its API calls are checked",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
+    "GET /contacts": "the external contacts page: a static file, its API calls are checked",
+    "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.
@@ -244,6 +268,7 @@ FRESH: dict[str, tuple[str, ...]] = {
     "DELETE " + GROUP + "/announcements/{seq}": ("seq",),
     "POST " + MEETING + "/end": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
+    "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
 }
 
 
@@ -311,6 +336,8 @@ def body_for(route: web.AbstractRoute, world: World):
         "PATCH " + GROUP: {"name": "Team, renamed"},
         "PATCH " + MEETING: {"title": "Rounds"},
         "POST /api/v1/orgs/{org_id}/members/{member_id}/erasure": {"confirm": True},
+        "POST /api/v1/orgs/{org_id}/contact-links/qr": {"token": world.contact_link},
+        "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": {"to_member_id": ids["admin_member_id"]},
     }
     return bodies[key_of(route)] if key_of(route) in bodies else plausible_body(route)
 

@@ -55,8 +55,10 @@ def static_file(url: str) -> Path | None:
     """The file behind a /static/... or /<package>/static/... URL."""
     if url.startswith("/static/"):
         return ROOT / "server" / "web" / "static" / url.removeprefix("/static/")
+    package = url.split("/static/")[0].strip("/")
     for path in ROOT.glob(f"*/**/web/static/{url.split('/static/', 1)[-1]}"):
-        if url.split("/static/")[0].strip("/") in path.parts or url.split("/static/")[0].strip("/") in str(path):
+        inside = path.relative_to(ROOT)  # not the checkout's own folder names (a worktree may be called "contacts")
+        if package in inside.parts or package in str(inside):
             return path
     return None
 

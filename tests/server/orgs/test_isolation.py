@@ -166,6 +166,18 @@ async def _recording(b: OrgB) -> int:
         return row.id
 
 
+async def _contact_link(b: OrgB) -> int:
+    return (await ok(await b.client.post(b.org.url("/contact-links"), json={}, headers=b.bob), 201))["id"]
+
+
+async def _contact(b: OrgB) -> int:
+    """Someone outside B who became bob's external contact."""
+    link = await ok(await b.client.post(b.org.url("/contact-links"), json={}, headers=b.bob), 201)
+    parent = await signed_in(b.db)
+    joined = await ok(await b.client.post("/api/v1/contact-links/accept", json={"token": link["token"]}, headers=parent.headers))
+    return joined["contact_id"]
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -183,6 +195,8 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "broadcast_id": _broadcast,
     "meeting_id": _meeting,
     "recording_id": _recording,
+    "link_id": _contact_link,
+    "contact_id": _contact,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
@@ -195,6 +209,7 @@ NOT_FOR_PEOPLE: dict[str, str] = {
 # the API the page calls checks the link. They are left out of the matrix.
 OPEN_PAGES: dict[str, str] = {
     "/m/{link_token}": "the meeting page; POST /api/v1/meetings/join checks the link token and passcode",
+    "/c/{link_token}": "the contact link page; POST /api/v1/contact-links/* check the token",
 }
 
 # Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
