@@ -87,7 +87,9 @@ async def test_the_nurse_finds_every_capability_filled_in_on_her_home_page(clien
     assert [b["title"] for b in received] == ["Fire drill today at 15:00"]
     assert received[0]["state"] not in ("confirmed",)
     meetings = await (await client.get(f"/api/v1/orgs/{demo.org_id}/meetings", headers=headers)).json()
-    assert [m["title"] for m in meetings] == ["Morning handover"]
+    assert [m["title"] for m in meetings] == ["Ward handover"]
     home = await (await client.get(f"/api/v1/orgs/{demo.org_id}/home", headers=headers)).json()
-    sections = {s["key"]: s for s in home}
-    assert {i["title"] for i in sections["groups"]["items"]} == {g["name"] for g in groups}
+    sections = {s["key"]: [i["title"] for i in s["items"]] for s in home}
+    assert set(sections["groups"]) == {g["name"] for g in groups}
+    assert "Fire drill today at 15:00" in sections["notices"]
+    assert sections["meetings"] == ["Ward handover"]
