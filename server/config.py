@@ -88,6 +88,7 @@ class Settings(MaskedSettings):
     log_level: str = Field("INFO", description="Python logging level.")
     group_member_limit: int = Field(10_000, description="Most members a group may have; adding more is refused with a clear error.")
     group_message_max_chars: int = Field(4000, description="Longest group message text, in characters.")
+    group_edit_window_s: int = Field(86_400, description="Seconds after sending during which the sender may edit a group message.")
     group_recall_window_s: int = Field(120, description="Seconds after sending during which the sender may recall a group message.")
     group_mention_all: str = Field("admins", description="Who may @all in a group: 'admins' (group owner and admins) or 'members'.")
     org_creation: Literal["operators", "anyone"] = Field(

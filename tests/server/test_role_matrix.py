@@ -98,6 +98,11 @@ FINER_RULES: dict[str, Rule] = {
     "PUT " + GROUP + "/members/{user_id}/role": only("the group's owner", ("owner",)),
     "PATCH " + GROUP + "/messages/{seq}": only("the message's sender (the owner)", ("owner",)),
     "POST " + GROUP + "/messages/{seq}/recall": only("the message's sender (the owner) or the group's admins", ("owner",)),
+    "POST " + GROUP + "/messages/{seq}/forward": Rule(
+        "the probe's target group (group_id 1 in the body) may be one the caller is not in, and 404 is about it; "
+        "tests/server/groups/test_chat_api.py forwards between the caller's own groups",
+        dict.fromkeys(("member", "admin", "owner"), ANYTHING),
+    ),
     "POST " + GROUP + "/announcements": only(GROUP_ADMIN, ("owner",)),
     "DELETE " + GROUP + "/announcements/{seq}": only(GROUP_ADMIN, ("owner",)),
     "POST /api/v1/me/password": Rule(
@@ -163,6 +168,7 @@ AS_DECLARED: dict[str, str] = {
     "GET /api/v1/orgs/{org_id}/audit/export": "user+admin",
     "POST /api/v1/orgs/{org_id}/imports": "user+admin",
     "GET /api/v1/orgs/{org_id}/files/{file_id}": "any",
+    "GET /api/v1/orgs/{org_id}/files/{file_id}/thumbnail": "any",
     "GET /api/v1/orgs/{org_id}/groups": "any",
     "POST /api/v1/orgs/{org_id}/groups": "user",
     "GET " + GROUP: "any",
