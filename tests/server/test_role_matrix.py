@@ -103,6 +103,11 @@ FINER_RULES: dict[str, Rule] = {
         "tests/server/groups/test_chat_api.py forwards between the caller's own groups",
         dict.fromkeys(("member", "admin", "owner"), ANYTHING),
     ),
+    "GET /api/v1/orgs/{org_id}/files/{file_id}/thumbnail": Rule(
+        "the world's file is not an image: those who may read it get 404 'no thumbnail' (the others 404 'no such file'); "
+        "tests/server/groups/test_chat_api.py shows an image's thumbnail only to who may read the image",
+        dict.fromkeys(("member", "admin", "owner"), 404),
+    ),
     "POST " + GROUP + "/announcements": only(GROUP_ADMIN, ("owner",)),
     "DELETE " + GROUP + "/announcements/{seq}": only(GROUP_ADMIN, ("owner",)),
     "POST /api/v1/me/password": Rule(
@@ -168,7 +173,6 @@ AS_DECLARED: dict[str, str] = {
     "GET /api/v1/orgs/{org_id}/audit/export": "user+admin",
     "POST /api/v1/orgs/{org_id}/imports": "user+admin",
     "GET /api/v1/orgs/{org_id}/files/{file_id}": "any",
-    "GET /api/v1/orgs/{org_id}/files/{file_id}/thumbnail": "any",
     "GET /api/v1/orgs/{org_id}/groups": "any",
     "POST /api/v1/orgs/{org_id}/groups": "user",
     "GET " + GROUP: "any",
