@@ -16,7 +16,16 @@ from sqlalchemy import update
 from server.groups.models import GroupMessage
 from tests import services
 from tests.server.groups.conftest import ward_group
-from tests.web.conftest import CHROMIUM_ARGS, backend, base_url, live_server, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
+from tests.web.conftest import (  # noqa: F401  (the page-test fixtures)
+    CHROMIUM_ARGS,
+    assert_fits_the_screen,
+    assert_no_english,
+    backend,
+    base_url,
+    live_server,
+    open_signed_in,
+    screenshots,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -203,3 +212,67 @@ async def test_two_people_use_the_group_chat(browser, base_url, db, settings, tm
 
         await alice_page.screenshot(path=str(screenshots / "groups-chat.png"), full_page=True)
     assert alice_errors == [] and bob_errors == []
+
+
+async def test_the_group_chat_on_a_phone(browser, base_url, db, screenshots):  # noqa: F811
+    async with aiohttp.ClientSession() as http:
+        ward = await ward_group(db, http, base_url)
+        alice, api = ward.alice, ward.api
+        phone, errors = await open_signed_in(browser, base_url, ward.bob, "/groups", phone=True, org=ward.org_id)
+        await http.post(f"{api}/{ward.group_id}/messages", json={"body": "Bed 4 needs a hand " + "x" * 60}, headers=alice.headers)
+        await expect(phone.locator(".unread-badge")).to_have_text("1")
+        await expect(phone.locator(".chat")).to_be_hidden()
+        await assert_fits_the_screen(phone)
+
+        await phone.tap(".group-item")
+        await expect(phone.locator(".group-nav")).to_be_hidden()
+        await expect(phone.locator(".message-body")).to_have_count(1)
+        first = phone.locator(".message").first
+        await first.locator(".reply").tap()
+        await phone.locator("#message-body").type("on my way @a")
+        await phone.locator(".mention-choice", has_text="Alice").tap()
+        await phone.tap("#send")
+        await expect(phone.locator(".message .quote")).to_have_count(1)
+        await first.locator(".reaction-add").tap()
+        await first.locator(".reaction-choice", has_text="👍").tap()
+        await expect(first.locator(".reaction.mine")).to_have_text("👍 1")
+        history = await (await http.get(f"{api}/{ward.group_id}/messages", headers=alice.headers)).json()
+        assert history["messages"][-1]["mentions"] == [alice.id] and history["messages"][-1]["reply_to_seq"] == 1
+        await phone.set_input_files("#file-input", files=[{"name": "wound.png", "mimeType": "image/png", "buffer": png_bytes()}])
+        await expect(phone.locator("img.thumbnail")).to_have_js_property("naturalWidth", 320)
+        await assert_fits_the_screen(phone)
+        await phone.screenshot(path=str(screenshots / "groups-chat-phone.png"), full_page=True)
+
+        await phone.tap("#back")
+        await expect(phone.locator(".group-nav")).to_be_visible()
+        await expect(phone.locator(".chat")).to_be_hidden()
+    assert errors == []
+
+
+async def test_the_group_chat_in_chinese_has_no_english_left(browser, base_url, db):  # noqa: F811
+    async with aiohttp.ClientSession() as http:
+        ward = await ward_group(db, http, base_url)
+        alice, api, group = ward.alice, ward.api, f"{ward.api}/{ward.group_id}"
+        first = await (await http.post(f"{group}/messages", json={"body": "交班了"}, headers=alice.headers)).json()
+        await http.post(f"{group}/messages", json={"body": "谢谢", "reply_to_seq": first["seq"]}, headers=alice.headers)
+        await http.patch(f"{group}/messages/{first['seq']}", json={"body": "交班了！"}, headers=alice.headers)
+        await http.post(f"{group}/announcements", json={"body": "明天消防演习"}, headers=alice.headers)
+        await http.put(f"{group}/messages/{first['seq']}/reactions", json={"emoji": "👍"}, headers=alice.headers)
+        recalled = await (await http.post(f"{group}/messages", json={"body": "发错了"}, headers=alice.headers)).json()
+        await http.post(f"{group}/messages/{recalled['seq']}/recall", headers=alice.headers)
+        page, errors = await open_signed_in(browser, base_url, ward.bob, "/groups", language="zh-CN", org=ward.org_id)
+        await page.click(".group-item")
+        await expect(page.locator("#announcement-body")).to_have_text("明天消防演习")
+        await expect(page.locator(".message.recalled .message-body")).to_have_text(["此消息已撤回。"])
+        await page.locator(".message").first.locator(".reaction-add").click()
+        await page.click("#search-open")
+        await page.fill("#search-q", "交班")
+        await page.press("#search-q", "Enter")
+        await expect(page.locator(".search-hit mark")).to_have_text(["交班"])
+        await page.type("#message-body", "@all 午饭？")
+        await page.click("#send")
+        await expect(page.locator("#composer-error")).to_have_text("只有群管理员可以 @所有人")
+        await page.locator(".message").first.locator(".reply").click()
+        written = ".message-body, .sender, .quote, .group-name, #group-title, #announcement-body, #composer-context-text, .hit-body, #me-name, .org-name"
+        await assert_no_english(page, data=written)
+    assert errors == []

@@ -13,7 +13,7 @@ export async function loadAnnouncement() {
   show($("announcement"), Boolean(newest));
   if (!newest) return;
   $("announcement-body").textContent = newest.message.body;
-  $("announcement-opens").textContent = t("announce.opens", { opened: newest.opened_count, not_opened: newest.not_opened_count });
+  $("announcement-opens").textContent = t("groups.announce.opens", { opened: newest.opened_count, not_opened: newest.not_opened_count });
   if (!newest.opened_by_me) await api(groupPath(`/announcements/${newest.message.seq}/open`), { method: "POST" });
 }
 

@@ -30,12 +30,12 @@ function setMode(next, label = "") {
 }
 
 export function replyTo(message) {
-  setMode({ reply: message }, t("composer.replying", { name: state.names.get(message.sender_id) || t("chat.former_member"), text: message.body.slice(0, 80) }));
+  setMode({ reply: message }, t("groups.composer.replying", { name: state.names.get(message.sender_id) || t("groups.chat.former_member"), text: message.body.slice(0, 80) }));
   $("message-body").focus();
 }
 
 export function editMessage(message) {
-  setMode({ edit: message }, t("composer.editing"));
+  setMode({ edit: message }, t("groups.composer.editing"));
   $("message-body").value = message.body;
   $("message-body").focus();
 }

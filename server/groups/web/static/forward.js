@@ -18,7 +18,7 @@ export function chooseTarget(message, onDone) {
         ),
       ),
   );
-  if (!$("forward-list").children.length) showMessage($("forward-error"), t("forward.nowhere"));
+  if (!$("forward-list").children.length) showMessage($("forward-error"), t("groups.forward.nowhere"));
   show($("forward"), true);
 }
 

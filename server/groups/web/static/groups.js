@@ -4,6 +4,8 @@
 import { api, query } from "/static/api.js";
 import { showMessage } from "/static/dom.js";
 import { t } from "/static/i18n.js";
+import { connectLive } from "/static/live.js";
+import { mountShell, showLive } from "/static/shell.js";
 import { announce, loadAnnouncement } from "./announcements.js";
 import { editMessage, openComposer, replyTo, setUpComposer, showError } from "./composer.js";
 import { chooseTarget, setUpForward } from "./forward.js";
@@ -15,34 +17,27 @@ import { $, groupPath, orgPath, state } from "./state.js";
 import { setUpUploads, showUnfinished } from "./uploads.js";
 import { setUpVoice } from "./voice.js";
 
-const ORG_KEY = "muster.org";
-
 async function start() {
-  // ?org=&group= opens one group: where a guest invite leads (a guest cannot list organisations).
+  const { me, org } = await mountShell({ active: "groups" });
+  // ?org=&group= opens one group: where a guest invite leads (a guest is in no organisation's list).
   const wanted = new URLSearchParams(location.search);
   const groupId = Number(wanted.get("group")) || null;
-  try {
-    const org = await chooseOrg(Number(wanted.get("org")) || null);
-    if (!org) {
-      showMessage($("page-error"), t("page.no_org"));
-      return;
-    }
-    state.orgId = org.id;
-    $("org-name").textContent = org.name;
-    if (groupId) await api(orgPath(`/groups/${groupId}`)); // an invited guest becomes a member on first use
-    await loadGroups();
-    if (groupId && state.groups.has(groupId)) await openGroup(groupId);
-    connect();
-  } catch (error) {
-    showMessage($("page-error"), error.message);
-  }
-}
-
-async function chooseOrg(orgId) {
-  if (orgId) return api(`/api/v1/orgs/${orgId}`);
-  const orgs = await api("/api/v1/orgs");
-  const remembered = Number(localStorage.getItem(ORG_KEY));
-  return orgs.find((o) => o.id === remembered) || orgs[0] || null;
+  state.me = me.id;
+  state.orgId = Number(wanted.get("org")) || (org && org.id) || null;
+  if (!state.orgId) return; // the shell says the person is in no organisation
+  if (groupId) await api(orgPath(`/groups/${groupId}`)); // an invited guest becomes a member on first use
+  await loadGroups();
+  if (groupId && state.groups.has(groupId)) await openGroup(groupId);
+  connectLive({
+    onReady: async () => {
+      showLive(true);
+      await loadGroups(); // badges of every group, then what the open one missed while the socket was down
+      await catchUp();
+    },
+    onEvent,
+    onFrame: (frame) => (frame.type === "groups.resync" ? onResync(frame) : frame.type.startsWith("group.message") ? onGroupFrame(frame) : null),
+    onClose: () => showLive(false),
+  });
 }
 
 async function loadGroups() {
@@ -109,7 +104,7 @@ setActions({
   reply: replyTo,
   edit: editMessage,
   recall,
-  forward: (message) => chooseTarget(message, (group) => showMessage($("chat-status"), t("forward.done", { name: group.name }))),
+  forward: (message) => chooseTarget(message, (group) => showMessage($("chat-status"), t("groups.forward.done", { name: group.name }))),
   readers: (message) => showReaders(message).catch(showError),
   error: showError,
 });
@@ -125,7 +120,7 @@ $("announce").addEventListener("click", async () => {
   }
 });
 
-// --- live: the device WebSocket ------------------------------------------------
+// --- live: frames of the device WebSocket (/static/live.js) ------------------------
 
 async function onGroupFrame(frame) {
   const group = state.groups.get(frame.group_id);
@@ -162,35 +157,6 @@ function onEvent(type, data) {
   }
 }
 
-function connect() {
-  // TEMPORARY until live.js
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`);
-  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: localStorage.getItem("muster.token"), user_seq: Number(localStorage.getItem("muster.user_seq")) || 0 }));
-  ws.onmessage = (event) => onFrame(JSON.parse(event.data));
-  ws.onclose = () => {
-    $("live-state").textContent = t("live.reconnecting");
-    setTimeout(connect, 1000);
-  };
-}
-
-async function onFrame(frame) {
-  if (frame.type === "ready") {
-    state.me = frame.user_id;
-    localStorage.setItem("muster.user_seq", String(frame.user_seq));
-    $("live-state").textContent = t("live.live");
-    document.body.dataset.live = "true";
-    await loadGroups();
-    await catchUp();
-  } else if (frame.type === "event") {
-    localStorage.setItem("muster.user_seq", String(frame.seq));
-    onEvent(frame.event, frame.data);
-  } else if (frame.type === "group.message" || frame.type === "group.message_updated") {
-    await onGroupFrame(frame);
-  } else if (frame.type === "groups.resync") {
-    await onResync(frame);
-  }
-}
-
 setUpGroupList(openGroup);
 setUpComposer();
 setUpSearch();
@@ -198,4 +164,4 @@ setUpReaders();
 setUpForward();
 setUpUploads();
 setUpVoice(showError);
-start();
+start().catch((error) => showMessage($("page-error"), error.message));

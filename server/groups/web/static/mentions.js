@@ -36,7 +36,7 @@ function render() {
       el(
         "li",
         { role: "option", class: i === active ? "mention-choice active" : "mention-choice", "aria-selected": String(i === active), onmousedown: (e) => (e.preventDefault(), choose(c)) },
-        c.user_id === null ? t("mentions.all") : c.name,
+        c.user_id === null ? t("groups.mentions.all") : c.name,
       ),
     ),
   );

@@ -3,7 +3,7 @@
 
 import { el } from "/static/dom.js";
 import { downloadFile, formatSize } from "/static/files.js";
-import { t } from "/static/i18n.js";
+import { formatTime, t } from "/static/i18n.js";
 import { blobUrl } from "./media.js";
 import { reactionBar } from "./reactions.js";
 import { $, groupPath, orgPath, state } from "./state.js";
@@ -27,7 +27,7 @@ export const lastChange = () => view.lastChange;
 export const noteChange = (changeSeq) => (view.lastChange = Math.max(view.lastChange, changeSeq));
 export const messageBySeq = (seq) => view.byseq.get(seq);
 
-const senderName = (id) => (id === state.me ? t("chat.you") : state.names.get(id) || t("chat.former_member"));
+const senderName = (id) => (id === state.me ? t("groups.chat.you") : state.names.get(id) || t("groups.chat.former_member"));
 
 export function renderMessage(message) {
   const list = $("messages");
@@ -39,7 +39,7 @@ export function renderMessage(message) {
     "li",
     { class: `message${message.recalled_at ? " recalled" : ""}${message.sender_id === state.me ? " mine" : ""}`, dataset: { seq: message.seq, kind: message.kind } },
     meta(message),
-    message.quote ? el("blockquote", { class: "quote muted" }, message.quote.recalled ? t("chat.recalled") : message.quote.body) : null,
+    message.quote ? el("blockquote", { class: "quote muted" }, message.quote.recalled ? t("groups.chat.recalled") : message.quote.body) : null,
     content(message),
     message.recalled_at ? null : reactionBar(message, renderMessage, actions.error),
     message.recalled_at ? null : buttons(message),
@@ -55,18 +55,18 @@ function meta(message) {
     "div",
     { class: "message-meta" },
     el("span", { class: "sender" }, senderName(message.sender_id)),
-    el("time", { datetime: message.created_at }, new Date(message.created_at).toLocaleTimeString()),
-    message.kind === "announcement" ? el("span", { class: "tag" }, t("announce.label")) : null,
-    message.forwarded_from ? el("span", { class: "tag forwarded" }, t("chat.forwarded")) : null,
-    message.edited_at && !message.recalled_at ? el("span", { class: "edited" }, t("chat.edited")) : null,
+    el("time", { datetime: message.created_at }, formatTime(message.created_at)),
+    message.kind === "announcement" ? el("span", { class: "tag" }, t("groups.announce.label")) : null,
+    message.forwarded_from ? el("span", { class: "tag forwarded" }, t("groups.chat.forwarded")) : null,
+    message.edited_at && !message.recalled_at ? el("span", { class: "edited" }, t("groups.chat.edited")) : null,
   );
 }
 
 function content(message) {
-  if (message.recalled_at) return el("div", { class: "message-body" }, t("chat.recalled"));
+  if (message.recalled_at) return el("div", { class: "message-body" }, t("groups.chat.recalled"));
   const file = message.file;
   if (message.kind === "image" && file) {
-    const img = el("img", { class: "thumbnail", alt: file.filename, loading: "lazy" });
+    const img = el("img", { class: "thumbnail", alt: file.filename, onload: () => keepLastInView(img) });
     blobUrl(orgPath(`/files/${file.id}/thumbnail`)).then((url) => (img.src = url), () => img.replaceWith(fileLink(message)));
     return el("a", { class: "image-link", href: "#", onclick: (e) => download(e, message) }, img);
   }
@@ -74,10 +74,16 @@ function content(message) {
     const audio = el("audio", { class: "voice-player", controls: true, preload: "none" });
     blobUrl(groupPath(`/files/${file.id}`, message.group_id)).then((url) => (audio.src = url), () => {});
     const seconds = Math.round((message.duration_ms || 0) / 1000);
-    return el("div", { class: "voice" }, el("span", { class: "voice-length" }, t("voice.length", { seconds })), audio);
+    return el("div", { class: "voice" }, el("span", { class: "voice-length" }, t("groups.voice.length", { seconds })), audio);
   }
   if (file) return fileLink(message);
   return el("div", { class: "message-body" }, message.body);
+}
+
+/** A late image of the newest message pushes it down: keep it in view. */
+function keepLastInView(node) {
+  const list = $("messages");
+  if (list.lastElementChild && list.lastElementChild.contains(node)) list.scrollTop = list.scrollHeight;
 }
 
 function fileLink(message) {
@@ -91,14 +97,14 @@ function download(event, message) {
 
 function buttons(message) {
   const mine = message.sender_id === state.me;
-  const button = (cls, key, handler) => el("button", { type: "button", class: `action ${cls}`, onclick: () => handler(message) }, t(key));
+  const button = (cls, label, handler) => el("button", { type: "button", class: `action ${cls}`, onclick: () => handler(message) }, label);
   return el(
     "div",
     { class: "message-actions" },
-    button("reply", "action.reply", actions.reply),
-    button("forward", "action.forward", actions.forward),
-    mine && (message.kind === "text" || message.kind === "announcement") ? button("edit", "action.edit", actions.edit) : null,
-    mine ? button("recall", "action.recall", actions.recall) : null,
-    mine ? button("read-state", "action.readers", actions.readers) : null,
+    button("reply", t("groups.action.reply"), actions.reply),
+    button("forward", t("groups.action.forward"), actions.forward),
+    mine && (message.kind === "text" || message.kind === "announcement") ? button("edit", t("groups.action.edit"), actions.edit) : null,
+    mine ? button("recall", t("groups.action.recall"), actions.recall) : null,
+    mine ? button("read-state", t("groups.action.readers"), actions.readers) : null,
   );
 }

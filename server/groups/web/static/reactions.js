@@ -32,13 +32,13 @@ export function reactionBar(message, onChanged, onError) {
           type: "button",
           class: r.user_ids.includes(state.me) ? "reaction mine" : "reaction",
           "aria-pressed": String(r.user_ids.includes(state.me)),
-          title: r.user_ids.map((id) => state.names.get(id) || t("chat.former_member")).join(", "),
+          title: r.user_ids.map((id) => state.names.get(id) || t("groups.chat.former_member")).join(", "),
           onclick: () => act(r.emoji),
         },
         `${r.emoji} ${r.count}`,
       ),
     ),
-    el("button", { type: "button", class: "reaction-add", "aria-label": t("reactions.add"), onclick: () => (picker.hidden = !picker.hidden) }, "☺+"),
+    el("button", { type: "button", class: "reaction-add", "aria-label": t("groups.reactions.add"), onclick: () => (picker.hidden = !picker.hidden) }, "☺+"),
     picker,
   );
 }

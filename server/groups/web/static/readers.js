@@ -8,7 +8,7 @@ import { $, groupPath } from "./state.js";
 export async function showReaders(message) {
   const base = groupPath(`/messages/${message.seq}/readers`);
   const [unread, read] = await Promise.all([api(base + query({ state: "unread" })), api(base + query({ state: "read" }))]);
-  $("readers-counts").textContent = t("readers.counts", { read: read.read_count, unread: read.unread_count });
+  $("readers-counts").textContent = t("groups.readers.counts", { read: read.read_count, unread: read.unread_count });
   const people = (page) => page.members.map((m) => el("li", {}, m.name));
   $("unread-list").replaceChildren(...people(unread));
   $("read-list").replaceChildren(...people(read));

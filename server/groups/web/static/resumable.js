@@ -3,11 +3,11 @@
 // only the rest, a chunk at a time. (The shared /static/files.js sends a file in one go; this could move there.)
 
 import { savedToken } from "/static/api.js";
-import { t } from "/static/i18n.js";
+import { locale, t } from "/static/i18n.js";
 
 const KEY = "muster.uploads";
 const CHUNK = 1 << 20;
-const TUS = { "Tus-Resumable": "1.0.0" };
+const TUS = { "Tus-Resumable": "1.0.0", "Accept-Language": locale }; // the server's refusals in the page's language
 const b64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 
 const saved = () => JSON.parse(localStorage.getItem(KEY) || "{}");
@@ -23,7 +23,7 @@ export function unfinished(createPath) {
 
 async function serverError(resp) {
   const body = await resp.json().catch(() => null);
-  return new Error((body && body.error && body.error.message) || t("upload.refused", { status: resp.status }));
+  return new Error((body && body.error && body.error.message) || t("groups.upload.refused", { status: resp.status }));
 }
 
 async function offsetOf(location) {
@@ -51,6 +51,7 @@ function patch(location, blob, offset, onProgress) {
     xhr.open("PATCH", location);
     xhr.setRequestHeader("Authorization", `Bearer ${savedToken()}`);
     xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+    xhr.setRequestHeader("Accept-Language", locale);
     xhr.setRequestHeader("Upload-Offset", String(offset));
     xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
     xhr.upload.onprogress = (e) => onProgress(offset + e.loaded);
@@ -61,10 +62,10 @@ function patch(location, blob, offset, onProgress) {
         try {
           message = JSON.parse(xhr.responseText).error.message;
         } catch {}
-        reject(new Error(message || t("upload.failed", { status: xhr.status })));
+        reject(new Error(message || t("groups.upload.failed", { status: xhr.status })));
       }
     };
-    xhr.onerror = () => reject(new Error(t("upload.interrupted")));
+    xhr.onerror = () => reject(new Error(t("groups.upload.interrupted")));
     xhr.send(blob);
   });
 }

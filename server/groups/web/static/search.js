@@ -2,7 +2,7 @@
 
 import { api, query } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
-import { t } from "/static/i18n.js";
+import { formatDateTime, t } from "/static/i18n.js";
 import { $, orgPath, state } from "./state.js";
 
 /** `body` as text nodes with <mark> around the [start, end) ranges, counted in code points as the server counts. */
@@ -25,13 +25,13 @@ async function search(event) {
   if (!q) return;
   try {
     const found = await api(orgPath("/group-messages/search") + query({ q, group_id: state.current, limit: 50 }));
-    showMessage($("search-summary"), t("search.count", { count: found.messages.length }));
+    showMessage($("search-summary"), t("groups.search.count", { count: found.messages.length }));
     $("search-results").replaceChildren(
       ...found.messages.map((m) =>
         el(
           "li",
           { class: "search-hit", dataset: { seq: m.seq } },
-          el("span", { class: "muted" }, `${state.names.get(m.sender_id) || t("chat.former_member")} · ${new Date(m.created_at).toLocaleString()}`),
+          el("span", { class: "muted" }, `${state.names.get(m.sender_id) || t("groups.chat.former_member")} · ${formatDateTime(m.created_at)}`),
           el("div", { class: "hit-body" }, highlighted(m.body, m.highlights)),
         ),
       ),

@@ -16,7 +16,7 @@ function setProgress(percent) {
 /** Says which uploads of this group were not finished, so the person picks them again. */
 export function showUnfinished() {
   const names = unfinished(createPath()).map((u) => u.name);
-  showMessage($("resume-note"), names.length ? t("upload.resume", { names: names.join(", ") }) : "");
+  showMessage($("resume-note"), names.length ? t("groups.upload.resume", { names: names.join(", ") }) : "");
 }
 
 export async function upload(file) {

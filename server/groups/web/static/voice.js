@@ -26,18 +26,18 @@ async function start() {
   };
   recorder.start();
   const began = Date.now();
-  const tick = () => ($("record-state").textContent = t("voice.recording", { seconds: Math.floor((Date.now() - began) / 1000) }));
+  const tick = () => ($("record-state").textContent = t("groups.voice.recording", { seconds: Math.floor((Date.now() - began) / 1000) }));
   tick();
   ticking = setInterval(tick, 500);
   show($("record-state"), true);
-  $("record").textContent = t("voice.stop");
+  $("record").textContent = t("groups.voice.stop");
   $("record").classList.add("recording");
 }
 
 function stop() {
   clearInterval(ticking);
   show($("record-state"), false);
-  $("record").textContent = t("voice.record");
+  $("record").textContent = t("groups.voice.record");
   $("record").classList.remove("recording");
   recorder.stop();
 }
