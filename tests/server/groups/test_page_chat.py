@@ -252,7 +252,7 @@ async def test_the_group_chat_on_a_phone(browser, base_url, db, screenshots):  #
 async def test_the_group_chat_in_chinese_has_no_english_left(browser, base_url, db):  # noqa: F811
     async with aiohttp.ClientSession() as http:
         ward = await ward_group(db, http, base_url)
-        alice, api, group = ward.alice, ward.api, f"{ward.api}/{ward.group_id}"
+        alice, group = ward.alice, f"{ward.api}/{ward.group_id}"
         first = await (await http.post(f"{group}/messages", json={"body": "交班了"}, headers=alice.headers)).json()
         await http.post(f"{group}/messages", json={"body": "谢谢", "reply_to_seq": first["seq"]}, headers=alice.headers)
         await http.patch(f"{group}/messages/{first['seq']}", json={"body": "交班了！"}, headers=alice.headers)
