@@ -56,4 +56,10 @@ async def _run_workers(app: web.Application):
     await app[WORKERS].stop()
 
 
-capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations")
+async def _seed_demo(db, demo, settings) -> None:
+    from notify.demo import seed_demo
+
+    await seed_demo(db, demo, settings)
+
+
+capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations", demo=_seed_demo)

@@ -41,4 +41,10 @@ async def _run_media(app: web.Application):
     await app[LIVE_MEETINGS].stop()
 
 
-capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations")
+async def _seed_demo(db, demo, settings) -> None:
+    from rooms.demo import seed_demo
+
+    await seed_demo(db, demo, settings)
+
+
+capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations", demo=_seed_demo)

@@ -17,6 +17,7 @@ from server.bus import LocalBus
 from server.config import Settings
 from server.db import Database
 from server.errors import InvalidInput, MusterError, RateLimited, TooLarge
+from server.i18n import request_locale
 from server.observability import REQUESTS, loggable_path, request_log
 
 log = logging.getLogger("muster.app")
@@ -76,12 +77,12 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except MusterError as e:
         headers = {"Retry-After": str(e.retry_after_s)} if isinstance(e, RateLimited) else None
-        return web.json_response(e.as_json(), status=e.status, headers=headers)
+        return web.json_response(e.as_json(request_locale(request)), status=e.status, headers=headers)
     except ValidationError as e:  # a model built inside a handler; requests are validated in server/api.py
         return web.json_response(InvalidInput(str(e.errors()[0]["msg"])).as_json(), status=400)
     except web.HTTPRequestEntityTooLarge:
-        err = TooLarge(f"body larger than the limit of {request.app[SETTINGS].max_body_bytes} bytes")
-        return web.json_response(err.as_json(), status=413)
+        err = TooLarge("body larger than the limit of {limit} bytes", limit=request.app[SETTINGS].max_body_bytes)
+        return web.json_response(err.as_json(request_locale(request)), status=413)
     except web.HTTPException as e:
         if e.status < 400 or e.content_type == "application/json":
             raise

@@ -71,7 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     settings = _serve_settings(args)
     upgrade(settings.database_url)
-    demo = asyncio.run(seed_demo_database(settings.database_url))
+    demo = asyncio.run(seed_demo_database(settings))
     print(demo_banner(demo, settings.public_url), flush=True)
     _serve(settings, args)  # the demo, on its own machine, may keep whatever key it was given
 

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.i18n.time_zones import TimeZone
+
 MIN_SECRET_KEY_CHARS = 32
 # Words of placeholders in samples and tutorials, found without case or punctuation ("CHANGE-ME" is "changeme").
 # Short placeholders ("secret", "test") fail the length check anyway.
@@ -73,6 +75,8 @@ class Settings(MaskedSettings):
     login_max_failures: int = Field(5, description="Failed logins allowed per account, and x4 per address, in login_window_s.")
     login_window_s: int = Field(900, description="Window of the login rate limit, in seconds.")
     default_phone_region: str = Field("CN", description="Region used to read phone numbers written without a country code.")
+    default_locale: Literal["zh-CN", "en"] = Field("en", description="Language of texts for a person who chose none and whose client asks for none ('zh-CN' or 'en').")
+    default_time_zone: TimeZone = Field("Asia/Shanghai", description="Time zone (IANA name) of a new organisation until its admins choose another.")
     ws_send_queue: int = Field(1024, description="Live events held for one WebSocket while it replays from the database; past this they are read back instead.")
     ws_send_buffer_kb: int = Field(256, description="Unsent kilobytes one WebSocket may have buffered; past this the device is not reading and is disconnected (4008).")
     ws_heartbeat_s: float = Field(20.0, description="Ping interval; a socket that misses a pong is closed.")

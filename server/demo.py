@@ -21,7 +21,10 @@ from server.accounts.auth import Principal
 from server.accounts.models import User
 from server.accounts.passwords import hash_password
 from server.accounts.users import do_create_user
+from server import capabilities
+from server.config import Settings
 from server.db import Database, Transaction
+from server.groups.demo import do_seed_demo_groups
 from server.orgs.access import OrgContext
 from server.orgs.actions import do_create_org
 from server.orgs.departments import do_ensure_department_path
@@ -128,8 +131,9 @@ def demo_email(name: str) -> str:
     return f"{local}@riverside.example"
 
 
-async def do_seed_demo(db: Database) -> DemoOrg:
-    """Create whatever of the demo organisation is missing; return what is there."""
+async def do_seed_demo(db: Database, settings: Settings | None = None) -> DemoOrg:
+    """Create whatever of the demo organisation is missing, then its groups and each capability's demo; return what is there."""
+    settings = settings or Settings()
     owner_login = DEMO_LOGINS[0]
     async with db.transaction() as tx:
         owner = await _account(tx, owner_login)
@@ -157,7 +161,12 @@ async def do_seed_demo(db: Database) -> DemoOrg:
             changes = {"title": owner_login.title, "department_id": departments[owner_login.department], "phone": demo_phone(1)}
             await do_update_member(tx, actor, owner_member.id, changes, phone_region=DEMO_PHONE_REGION)
         member_count = await tx.session.scalar(select(func.count()).select_from(Membership))
-    return DemoOrg(org_id=org.id, name=org.name, member_count=member_count, logins=DEMO_LOGINS)
+    demo = DemoOrg(org_id=org.id, name=org.name, member_count=member_count, logins=DEMO_LOGINS)
+    await do_seed_demo_groups(db, org.id, settings, departments)
+    for cap in capabilities.load():
+        if cap.demo is not None:
+            await cap.demo(db, demo, settings)
+    return demo
 
 
 async def _account(tx: Transaction, login: DemoLogin) -> User:
@@ -173,11 +182,11 @@ async def _give_password(tx: Transaction, login: DemoLogin) -> None:
         user.password_hash = await hash_password(login.password)
 
 
-async def seed_demo_database(database_url: str) -> DemoOrg:
-    """Seed the database at this URL (already migrated), from a plain script."""
-    db = Database(database_url)
+async def seed_demo_database(settings: Settings) -> DemoOrg:
+    """Seed the database of these settings (already migrated), from a plain script."""
+    db = Database(settings.database_url)
     try:
-        return await do_seed_demo(db)
+        return await do_seed_demo(db, settings)
     finally:
         await db.close()
 

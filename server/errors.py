@@ -1,6 +1,9 @@
-"""The one error hierarchy. Raise these anywhere; server/api.py maps them to JSON once.
+"""The one error hierarchy. Raise these anywhere; server/app.py maps them to JSON once.
 
 Every error answers ``{"error": {"code", "message", "field"}}`` with its HTTP status.
+The message is an English msgid with ``{placeholders}`` filled from keyword
+arguments, ``InvalidInput("at most {limit} attachments", field="attachments", limit=10)``,
+so that it can be answered in the reader's language (server/i18n/); never an f-string.
 """
 from __future__ import annotations
 
@@ -9,15 +12,20 @@ class MusterError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, **params):
+        self.msgid = message
+        self.params = params
+        self.message = message.format(**params) if params else message
+        super().__init__(self.message)
         self.field = field
         if code:
             self.code = code
 
-    def as_json(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+    def as_json(self, locale: str = "en") -> dict:
+        from server.i18n import translate
+
+        message = translate(locale, self.msgid, **self.params) if locale != "en" else self.message
+        return {"error": {"code": self.code, "message": message, "field": self.field}}
 
 
 class InvalidInput(MusterError):

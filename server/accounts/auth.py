@@ -34,6 +34,7 @@ class Principal:
     session_id: int
     name: str
     guest: GuestScope | None = None
+    locale: str | None = None  # the person's chosen language (users.locale); None: their browser's
     ends_at: dt.datetime | None = None  # a guest session's fixed end (use does not extend it); None for people
 
     @property
@@ -99,14 +100,14 @@ async def authenticate(db: Database, token: str, *, session_days: int, session_m
     async with db.transaction() as tx:
         row = (
             await tx.session.execute(
-                select(DeviceSession, User.name)
+                select(DeviceSession, User.name, User.locale)
                 .join(User, User.id == DeviceSession.user_id)
                 .where(DeviceSession.token_hash == hash_token(token))
             )
         ).first()
         if row is None:
             return None
-        device, name = row
+        device, name, locale = row
         now = utcnow()
         end_of_life = device.created_at + dt.timedelta(days=session_max_days)
         if device.revoked_at is not None or device.expires_at <= now or end_of_life <= now:
@@ -116,9 +117,9 @@ async def authenticate(db: Database, token: str, *, session_days: int, session_m
             slide = {} if device.guest_org_id is not None else {"expires_at": end}
             await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
     if device.guest_org_id is None:
-        return Principal(user_id=device.user_id, session_id=device.id, name=name)
+        return Principal(user_id=device.user_id, session_id=device.id, name=name, locale=locale)
     guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
-    return Principal(user_id=device.user_id, session_id=device.id, name=name, guest=guest, ends_at=device.expires_at)
+    return Principal(user_id=device.user_id, session_id=device.id, name=name, locale=locale, guest=guest, ends_at=device.expires_at)
 
 
 def own_bearer_token(handler):

@@ -27,7 +27,7 @@ from server.accounts.schemas import (
     UserOut,
 )
 from server.accounts.totp import do_confirm_totp
-from server.accounts.users import do_rename_user
+from server.accounts.users import do_update_user
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.orgs.access import OrgContext
@@ -77,9 +77,9 @@ async def me(request: web.Request) -> UserOut:
 @routes.patch("/api/v1/me")
 @endpoint(body=MePatchIn, response=UserOut, auth="any")
 async def update_me(request: web.Request, body: MePatchIn) -> UserOut:
-    """Change my name."""
+    """Change my name or the language I read Muster in."""
     async with request.app[DB].transaction() as tx:
-        user = await do_rename_user(tx, request[PRINCIPAL].user_id, body.name)
+        user = await do_update_user(tx, request[PRINCIPAL].user_id, name=body.name, locale=body.locale)
     return UserOut.model_validate(user)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import Field
 
@@ -24,6 +25,7 @@ class UserOut(Out):
     email: str | None
     kind: str
     totp_enabled: bool
+    locale: str | None
 
 
 class LoginOut(Out):
@@ -33,7 +35,8 @@ class LoginOut(Out):
 
 
 class MePatchIn(Model):
-    name: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    locale: Literal["zh-CN", "en"] | None = Field(None, description="The language I read Muster in; it follows my browser until I choose.")
 
 
 class DeviceOut(Out):

@@ -24,9 +24,12 @@ async def do_create_user(tx: Transaction, *, name: str, email: str | None, passw
     return user
 
 
-async def do_rename_user(tx: Transaction, user_id: int, name: str) -> User:
-    """The account's own name; each organisation keeps its own listing name on the membership."""
+async def do_update_user(tx: Transaction, user_id: int, *, name: str | None = None, locale: str | None = None) -> User:
+    """The account's own name (each organisation keeps its own listing name on the membership) and language."""
     user = await tx.session.get(User, user_id)
-    user.name = name
+    if name is not None:
+        user.name = name
+    if locale is not None:
+        user.locale = locale
     await tx.session.flush()
     return user

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
-from server.groups import announcements, fanout, files, guests, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
+from server.groups import announcements, fanout, files, guests, home, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
 from server.groups.forwarding import do_forward
 from server.groups.membership import (
@@ -59,8 +59,10 @@ from server.groups.schemas import (
     ReadOut,
     RoleIn,
 )
+from server.i18n import _
 from server.orgs.access import OrgContext
 from server.personal_data.parts import register_personal_data
+from server.web.navigation import Place, register_place
 from server.web.routes import WEB_ROUTE_PREFIX
 
 routes = web.RouteTableDef()
@@ -340,6 +342,8 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     app.router.add_get("/groups", group_page, name=WEB_ROUTE_PREFIX + "groups")
     app.router.add_static("/groups/static/", PAGE.parent / "static", name=WEB_ROUTE_PREFIX + "groups-static", append_version=False)
+    register_place(app, Place("groups", "/groups", _("Groups"), 10))
+    home.setup(app)
     fanout.setup(app)
     resync.setup(app)
     files.setup(app)

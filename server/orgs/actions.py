@@ -18,13 +18,24 @@ def check_may_create_org(settings: Settings, user: User) -> None:
         raise Forbidden("only this server's operators may create organisations: ask them to create it for you", code="org_creation_closed")
 
 
-async def do_create_org(tx: Transaction, *, name: str, slug: str, owner: User) -> Organisation:
+async def do_create_org(tx: Transaction, *, name: str, slug: str, owner: User, time_zone: str = "Asia/Shanghai") -> Organisation:
     if await tx.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
-        raise Conflict(f"the address '{slug}' is taken", field="slug")
-    org = Organisation(name=name, slug=slug)
+        raise Conflict("the address '{slug}' is taken", field="slug", slug=slug)
+    org = Organisation(name=name, slug=slug, time_zone=time_zone)
     tx.session.add(org)
     await tx.session.flush()
     tx.session.add(Membership(org_id=org.id, user_id=owner.id, role="owner", display_name=owner.name, email=owner.email))
     await tx.session.flush()
     await do_audit(tx, Someone(owner.id, owner.name), "org.created", org_id=org.id, details={"name": name, "slug": slug})
+    return org
+
+
+async def do_update_org(tx: Transaction, actor: Someone, org_id: int, *, name: str | None, time_zone: str | None) -> Organisation:
+    """Rename the organisation or change the time zone its dates are read in."""
+    org = await tx.session.get(Organisation, org_id)
+    changes = {k: v for k, v in (("name", name), ("time_zone", time_zone)) if v is not None and getattr(org, k) != v}
+    for key, value in changes.items():
+        setattr(org, key, value)
+    if changes:
+        await do_audit(tx, actor, "org.updated", org_id=org_id, details=changes)
     return org

@@ -15,6 +15,7 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")  # an IANA name: dates and "today" are read in it
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

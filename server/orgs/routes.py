@@ -7,9 +7,9 @@ from sqlalchemy import select
 from server.accounts.models import User
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
-from server.audit.record import do_audit
+from server.audit.record import Someone, do_audit
 from server.orgs.access import OrgContext
-from server.orgs.actions import check_may_create_org, do_create_org
+from server.orgs.actions import check_may_create_org, do_create_org, do_update_org
 from server.orgs.departments import (
     do_create_department,
     do_delete_department,
@@ -33,6 +33,7 @@ from server.orgs.invitations import (
 from server.orgs.members import MemberDetails, do_add_member, do_remove_member, do_update_member, get_member
 from server.orgs.models import Department, MemberInvitation, Membership, Organisation
 from server.orgs.schemas import (
+    OrgPatchIn,
     DepartmentIn,
     DepartmentOut,
     DepartmentPatchIn,
@@ -61,7 +62,7 @@ async def create_org(request: web.Request, body: OrgIn) -> OrgOut:
     async with request.app[DB].transaction() as tx:
         owner = await tx.session.get(User, request[PRINCIPAL].user_id)
         check_may_create_org(request.app[SETTINGS], owner)
-        org = await do_create_org(tx, name=body.name, slug=body.slug, owner=owner)
+        org = await do_create_org(tx, name=body.name, slug=body.slug, owner=owner, time_zone=request.app[SETTINGS].default_time_zone)
     return OrgOut.model_validate(org)
 
 
@@ -76,7 +77,7 @@ async def list_my_orgs(request: web.Request) -> list[MyOrgOut]:
             .where(Membership.user_id == request[PRINCIPAL].user_id)
             .order_by(Organisation.name)
         )
-        return [MyOrgOut(id=o.id, name=o.name, slug=o.slug, role=role) for o, role in rows]
+        return [MyOrgOut(id=o.id, name=o.name, slug=o.slug, time_zone=o.time_zone, role=role) for o, role in rows]
 
 
 @routes.get("/api/v1/orgs/{org_id}")
@@ -85,6 +86,15 @@ async def get_org(request: web.Request, org: OrgContext) -> OrgOut:
     """One organisation the caller belongs to (or was invited into as a guest)."""
     async with request.app[DB].transaction() as tx:
         return OrgOut.model_validate(await tx.session.get(Organisation, org.org_id))
+
+
+@routes.patch("/api/v1/orgs/{org_id}")
+@endpoint(body=OrgPatchIn, response=OrgOut, role="admin")
+async def update_org(request: web.Request, body: OrgPatchIn, org: OrgContext) -> OrgOut:
+    """Rename the organisation or change its time zone (admins)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        actor = Someone(request[PRINCIPAL].user_id, request[PRINCIPAL].name)
+        return OrgOut.model_validate(await do_update_org(tx, actor, org.org_id, name=body.name, time_zone=body.time_zone))
 
 
 def department_out(department: Department, member_count: int) -> DepartmentOut:
@@ -245,7 +255,7 @@ async def accept_invitation(request: web.Request) -> MyOrgOut:
     async with request.app[DB].transaction(org_id=org_id) as tx:
         member = await do_accept_invitation(tx, user_id, invitation_id)
         org = await tx.session.get(Organisation, org_id)
-        return MyOrgOut(id=org.id, name=org.name, slug=org.slug, role=member.role)
+        return MyOrgOut(id=org.id, name=org.name, slug=org.slug, time_zone=org.time_zone, role=member.role)
 
 
 @routes.post("/api/v1/invitations/{invitation_id}/decline")

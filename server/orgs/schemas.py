@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from server.api import Id, Model, Out
+from server.i18n.time_zones import TimeZone
 
 
 class OrgIn(Model):
@@ -14,10 +15,16 @@ class OrgIn(Model):
     slug: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 
 
+class OrgPatchIn(Model):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    time_zone: TimeZone | None = Field(None, description="IANA time zone name, e.g. Asia/Shanghai: dates and 'today' are read in it.")
+
+
 class OrgOut(Out):
     id: int
     name: str
     slug: str
+    time_zone: str
 
 
 class MyOrgOut(OrgOut):

@@ -1,4 +1,4 @@
-"""Pages: the HTML documents at ``/``, ``/directory`` and ``/join`` (guest invite links) and the files under ``/static/``.
+"""Pages: the HTML documents at ``/`` (sign in), ``/home``, ``/directory`` and ``/join`` (guest invite links) and the files under ``/static/``.
 
 Pages hold no data: their scripts fetch it from the JSON API with the bearer
 token kept in localStorage, so every page is the same static file for
@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
 # URL path → the HTML document served there.
 PAGES = {
     "/": "login.html",
+    "/home": "home.html",
     "/directory": "directory.html",
     "/join": "join.html",
 }
@@ -57,6 +58,13 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 
 
 def setup(app: web.Application) -> None:
+    from server.i18n import _
+    from server.web import home, navigation
+
+    app.router.add_routes(navigation.routes)
+    app.router.add_routes(home.routes)
+    navigation.register_place(app, navigation.Place("home", "/home", _("Home"), 0))
+    navigation.register_place(app, navigation.Place("directory", "/directory", _("Directory"), 80))
     for path, document in PAGES.items():
         name = WEB_ROUTE_PREFIX + Path(document).stem
         app.router.add_get(path, page_handler(HERE / document), name=name)

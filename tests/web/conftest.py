@@ -6,6 +6,7 @@ JSON API, whose storage is tested on both backends in tests/server.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -54,39 +55,75 @@ async def browser():
         await browser.close()
 
 
-@pytest.fixture
-async def page(browser, base_url):
-    """A fresh browser profile (empty localStorage). Fails the test on any script error or CSP violation."""
-    context = await browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(10_000)
-    page = await context.new_page()
+DESKTOP = {"viewport": {"width": 1280, "height": 860}}
+# A 375x667 touch screen (an iPhone 8 / SE's), as Playwright emulates a phone.
+PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+BROWSER_LOCALES = {"en": "en-US", "zh-CN": "zh-CN"}
+
+
+def watch_problems(page) -> list[str]:
+    """Collects the page's script errors, CSP violations and missing translations (i18n.js reports them)."""
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     page.on(
         "console",
         lambda message: problems.append(f"console: {message.text}")
-        if message.type == "error" and "Content Security Policy" in message.text
+        if message.type == "error" and ("Content Security Policy" in message.text or "missing translation" in message.text)
         else None,
     )
+    return problems
+
+
+async def new_page(browser, base_url: str, *, phone: bool = False, language: str = "en", storage: dict[str, str] | None = None):
+    """A page in a fresh browser profile whose browser prefers ``language``, on a phone or a desktop;
+    ``storage`` pre-sets ``muster.*`` localStorage keys. Returns the page and its problems list."""
+    context = await browser.new_context(base_url=base_url, locale=BROWSER_LOCALES[language], **(PHONE if phone else DESKTOP))
+    context.set_default_timeout(10_000)
+    if storage:
+        await context.add_init_script("".join(f"localStorage.setItem('muster.{key}', '{value}');" for key, value in storage.items()))
+    page = await context.new_page()
+    return page, watch_problems(page)
+
+
+@pytest.fixture
+async def page(browser, base_url):
+    """A fresh browser profile (empty localStorage). Fails the test on any script error, CSP violation or missing translation."""
+    page, problems = await new_page(browser, base_url)
     yield page
-    await context.close()
+    await page.context.close()
     assert problems == []
 
 
-async def open_signed_in(browser, base_url: str, person, path: str, **storage: str):
+async def open_signed_in(browser, base_url: str, person, path: str, *, phone: bool = False, language: str = "en", live: bool = True, **storage: str):
     """``path`` in a new browser profile already signed in as ``person`` (``storage`` adds ``muster.*`` keys),
-    once the page says it is live. Returns the page and a list that collects its script errors and CSP violations."""
-    context = await browser.new_context(base_url=base_url)
-    context.set_default_timeout(10_000)
-    items = {"token": person.headers["Authorization"].removeprefix("Bearer "), **storage}
-    await context.add_init_script("".join(f"localStorage.setItem('muster.{key}', '{value}');" for key, value in items.items()))
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
+    once the page says it is live (unless ``live=False``). Returns the page and a list that collects its
+    script errors, CSP violations and missing translations."""
+    token = person.headers["Authorization"].removeprefix("Bearer ")
+    page, problems = await new_page(browser, base_url, phone=phone, language=language, storage={"token": token, **storage})
     await page.goto(path)
-    await expect(page.locator("body[data-live='true']")).to_have_count(1)
-    return page, errors
+    if live:
+        await expect(page.locator("body[data-live='true']")).to_have_count(1)
+    return page, problems
+
+
+async def assert_fits_the_screen(page) -> None:
+    """Nothing makes the page scroll sideways (on a phone, the usual sign of a layout that does not fit)."""
+    widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]}px wide on a {widths[1]}px screen"
+
+
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+async def assert_no_english(page, *, allowed: tuple[str, ...] = (), data: str = "") -> None:
+    """The visible text (and the title) holds no Latin word except the product's name, ``allowed`` words,
+    and the text of elements matching the selector ``data`` (what people wrote: names, titles, messages)."""
+    text = await page.evaluate("document.title + '\\n' + document.body.innerText")
+    written = await page.locator(data).all_inner_texts() if data else []
+    for word in sorted({*written, "Muster", "English", *allowed}, key=len, reverse=True):
+        text = text.replace(word, " ")
+    left = sorted(set(LATIN_WORD.findall(text)))
+    assert left == [], f"English left on a Chinese page: {left}"
 
 
 @pytest.fixture

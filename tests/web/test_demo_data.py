@@ -67,3 +67,27 @@ async def test_every_member_has_a_department_title_and_distinct_phone(db):
     assert all(m.department_id is not None and m.title for m in members)
     phones = [m.phone for m in members]
     assert len(set(phones)) == len(phones) == demo.member_count
+
+
+@both_backends
+async def test_the_nurse_finds_every_capability_filled_in_on_her_home_page(client, db):
+    """Groups with history and a mention, a notice waiting for her, tomorrow's meeting: all within a minute of signing in."""
+    demo = await do_seed_demo(db)
+    await do_seed_demo(db)  # idempotent for the groups, the notice and the meeting too
+    nurse = next(login for login in DEMO_LOGINS if login.email.startswith("nurse"))
+    headers = await sign_in(client, nurse.email, nurse.password)
+    groups = await (await client.get(f"/api/v1/orgs/{demo.org_id}/groups", headers=headers)).json()
+    assert len(groups) == 2
+    emergency = next(g for g in groups if g["name"] == "Emergency department")
+    assert emergency["unread"] >= 6  # the history and the announcement, none read by her yet
+    history = await (await client.get(f"/api/v1/orgs/{demo.org_id}/groups/{emergency['id']}/messages", headers=headers)).json()
+    me = await (await client.get("/api/v1/me", headers=headers)).json()
+    assert any(me["id"] in m.get("mentions", []) for m in history["messages"])
+    received = await (await client.get(f"/api/v1/orgs/{demo.org_id}/broadcasts/received", headers=headers)).json()
+    assert [b["title"] for b in received] == ["Fire drill today at 15:00"]
+    assert received[0]["state"] not in ("confirmed",)
+    meetings = await (await client.get(f"/api/v1/orgs/{demo.org_id}/meetings", headers=headers)).json()
+    assert [m["title"] for m in meetings] == ["Morning handover"]
+    home = await (await client.get(f"/api/v1/orgs/{demo.org_id}/home", headers=headers)).json()
+    sections = {s["key"]: s for s in home}
+    assert {i["title"] for i in sections["groups"]["items"]} == {g["name"] for g in groups}

@@ -27,7 +27,8 @@ async def sign_in(page, email: str, password: str) -> None:
     await page.fill("#email", email)
     await page.fill("#password", password)
     await page.click("#login-submit")
-    await page.wait_for_url("**/directory")
+    await page.wait_for_url("**/home")
+    await page.goto("/directory")
     await expect(page.locator(".member").first).to_be_visible()
 
 
@@ -131,6 +132,7 @@ async def test_sign_out_ends_the_session_and_returns_to_the_form(page, db, live_
     await do_seed_demo(db)
     await sign_in(page, NURSE.email, NURSE.password)
     token = await page.evaluate("localStorage.getItem('muster.token')")
+    await page.click("#me-name")
     await page.click("#sign-out")
     await page.wait_for_url(lambda url: url.endswith("/"))
     await expect(page.locator("#login-form")).to_be_visible()
@@ -139,4 +141,4 @@ async def test_sign_out_ends_the_session_and_returns_to_the_form(page, db, live_
     resp = await page.request.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert resp.status == 401
     await page.goto("/directory")
-    await page.wait_for_url(lambda url: url.endswith("/"))
+    await page.wait_for_url("**/?next=%2Fdirectory")

@@ -23,10 +23,10 @@ async def test_wrong_password_shows_the_servers_message_and_stays(page, db):
     assert await page.evaluate("localStorage.getItem('muster.token')") is None
 
 
-async def test_right_password_stores_the_token_and_opens_the_directory(page, db):
+async def test_right_password_stores_the_token_and_opens_home(page, db):
     user = await make_user(db, "Ada Lovelace")
     await sign_in_with_form(page, user.email, PASSWORD)
-    await page.wait_for_url("**/directory")
+    await page.wait_for_url("**/home")
     await expect(page.locator("#me-name")).to_have_text("Ada Lovelace")
     assert (await page.evaluate("localStorage.getItem('muster.token')")).startswith("mst_")
 
@@ -44,12 +44,12 @@ async def test_code_field_appears_when_the_account_has_two_factor_sign_in(page, 
     await expect(page.locator("#login-error")).to_contain_text("code")
     await code_field.fill(pyotp.TOTP(secret).now())
     await page.click("#login-submit")
-    await page.wait_for_url("**/directory")
+    await page.wait_for_url("**/home")
 
 
 async def test_a_signed_in_browser_skips_the_form(page, db):
     user = await make_user(db)
     await sign_in_with_form(page, user.email, PASSWORD)
-    await page.wait_for_url("**/directory")
+    await page.wait_for_url("**/home")
     await page.goto("/")
-    await page.wait_for_url("**/directory")
+    await page.wait_for_url("**/home")

@@ -2,7 +2,10 @@
 //
 // The token lives in localStorage (pages are static files; the API authorises).
 // A 401 means the session is gone (expired, signed out elsewhere): forget the
-// token and go back to the sign-in page.
+// token and go back to the sign-in page. Every call says which language the
+// page is in, so the server's error messages come back in it.
+
+import { locale, t } from "./i18n.js";
 
 const TOKEN_KEY = "muster.token";
 
@@ -41,13 +44,13 @@ export class ApiError extends Error {
  * `auth: false` sends no token and does not redirect on 401 (the sign-in call itself).
  */
 export async function api(path, { method = "GET", body, auth = true } = {}) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", "Accept-Language": locale };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth) {
     const token = savedToken();
     if (!token) {
       location.assign("/");
-      throw new ApiError(401, "unauthenticated", "sign in first", null);
+      throw new ApiError(401, "unauthenticated", t("error.sign_in_first"), null);
     }
     headers.Authorization = `Bearer ${token}`;
   }
@@ -55,7 +58,7 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   try {
     resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
-    throw new ApiError(0, "network", "The server cannot be reached. Check your connection and try again.", null);
+    throw new ApiError(0, "network", t("error.network"), null);
   }
   if (resp.status === 401 && auth) {
     forgetToken();
@@ -65,7 +68,7 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   const data = await resp.json().catch(() => null);
   if (!resp.ok) {
     const error = (data && data.error) || {};
-    throw new ApiError(resp.status, error.code || "http_error", error.message || `The server answered ${resp.status}.`, error.field || null);
+    throw new ApiError(resp.status, error.code || "http_error", error.message || t("error.http", { status: resp.status }), error.field || null);
   }
   return data;
 }

@@ -1,21 +1,16 @@
 // The directory page: the organisation's department tree and its members,
 // searchable, filtered by department, paged with the API's next_cursor.
 
-import { api, query, signOut } from "./api.js";
+import { api, query } from "./api.js";
 import { el, show, showMessage } from "./dom.js";
+import { t } from "./i18n.js";
+import { mountShell } from "./shell.js";
 
-const ORG_KEY = "muster.org";
 const SEARCH_DELAY_MS = 250;
 
 const $ = (id) => document.getElementById(id);
 const view = {
-  orgName: $("org-name"),
-  orgPicker: $("org-picker"),
-  orgSelect: $("org-select"),
-  meName: $("me-name"),
-  signOut: $("sign-out"),
   pageError: $("page-error"),
-  noOrg: $("no-org"),
   directory: $("directory"),
   tree: $("department-tree"),
   search: $("search"),
@@ -36,8 +31,6 @@ const state = {
   listing: 0,
 };
 
-view.signOut.addEventListener("click", signOutHere);
-view.orgSelect.addEventListener("change", () => openOrg(Number(view.orgSelect.value)).catch(reportError));
 view.includeSub.addEventListener("change", () => listMembers());
 view.loadMore.addEventListener("click", () => listMembers({ more: true }));
 let searchTimer;
@@ -49,26 +42,13 @@ view.search.addEventListener("input", () => {
 start().catch(reportError);
 
 async function start() {
-  const [me, orgs] = await Promise.all([api("/api/v1/me"), api("/api/v1/orgs")]);
-  view.meName.textContent = me.name;
-  if (orgs.length === 0) {
-    show(view.noOrg, true);
-    return;
-  }
-  view.orgSelect.replaceChildren(...orgs.map((o) => el("option", { value: o.id }, o.name)));
-  // One organisation: its name as a title. Several: a selector instead.
-  view.orgName.textContent = orgs.length === 1 ? orgs[0].name : "";
-  show(view.orgPicker, orgs.length > 1);
-  const remembered = Number(localStorage.getItem(ORG_KEY));
-  const first = orgs.find((o) => o.id === remembered) || orgs[0];
-  view.orgSelect.value = String(first.id);
-  await openOrg(first.id);
+  const { org } = await mountShell({ active: "directory" });
+  if (org) await openOrg(org.id);
 }
 
 async function openOrg(orgId) {
   state.orgId = orgId;
   state.departmentId = null;
-  localStorage.setItem(ORG_KEY, String(orgId));
   const departments = await api(`/api/v1/orgs/${orgId}/departments`);
   state.departments = new Map(departments.map((d) => [d.id, d]));
   renderTree();
@@ -83,14 +63,15 @@ function renderTree() {
     if (!children.has(parent)) children.set(parent, []);
     children.get(parent).push(d);
   }
-  for (const list of children.values()) list.sort((a, b) => a.name.localeCompare(b.name));
+  const collator = new Intl.Collator(document.documentElement.lang); // Chinese names in pinyin order
+  for (const list of children.values()) list.sort((a, b) => collator.compare(a.name, b.name));
 
   const branch = (parentId) => {
     const list = children.get(parentId) || [];
     if (list.length === 0) return null;
     return el("ul", {}, list.map((d) => el("li", {}, treeButton(d.id, d.name, d.member_count), branch(d.id))));
   };
-  view.tree.replaceChildren(el("li", {}, treeButton(null, "Everyone")), ...(branch(null)?.children || []));
+  view.tree.replaceChildren(el("li", {}, treeButton(null, t("directory.everyone"))), ...(branch(null)?.children || []));
 }
 
 function treeButton(departmentId, name, count) {
@@ -145,9 +126,9 @@ async function listMembers({ more = false } = {}) {
 }
 
 function caption(q, departmentId) {
-  const where = departmentId === null ? "Everyone" : state.departments.get(departmentId)?.name || "Department";
-  const sub = departmentId !== null && view.includeSub.checked ? " and sub-departments" : "";
-  return q ? `${where}${sub} · matching “${q}”` : `${where}${sub}`;
+  const where = departmentId === null ? t("directory.everyone") : state.departments.get(departmentId)?.name || "";
+  const scope = departmentId !== null && view.includeSub.checked ? t("directory.with_sub", { where }) : where;
+  return q ? t("directory.matching", { scope, q }) : scope;
 }
 
 function memberRow(m) {
@@ -166,7 +147,7 @@ function memberRow(m) {
     el(
       "div",
       { class: "member-main" },
-      el("div", { class: "member-name" }, m.display_name, m.role !== "member" && el("span", { class: "badge" }, m.role)),
+      el("div", { class: "member-name" }, m.display_name, m.role !== "member" && el("span", { class: "badge" }, t(`role.${m.role}`))),
       el("div", { class: "member-details muted" }, details),
     ),
     el("div", { class: "member-contact" }, contact),
@@ -177,12 +158,6 @@ function initials(name) {
   const parts = name.trim().split(/\s+/).filter(Boolean);
   const letters = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || "?").slice(0, 2);
   return letters.toUpperCase();
-}
-
-async function signOutHere() {
-  view.signOut.disabled = true;
-  await signOut(); // signed out or not, this device forgets its token
-  location.assign("/");
 }
 
 function reportError(error) {

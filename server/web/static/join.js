@@ -7,6 +7,8 @@
 
 import { api, saveToken, savedToken, signOut } from "./api.js";
 import { show, showMessage } from "./dom.js";
+import { t } from "./i18n.js";
+import { languageSelect } from "./shell.js";
 
 const form = document.getElementById("join-form");
 const displayName = document.getElementById("display-name");
@@ -14,9 +16,10 @@ const errorBox = document.getElementById("join-error");
 const submit = document.getElementById("join-submit");
 const inviteToken = decodeURIComponent(location.hash.slice(1));
 
+document.getElementById("language").append(languageSelect({ signedIn: false }));
 show(document.getElementById("signed-in-note"), Boolean(savedToken()));
 if (!inviteToken) {
-  showMessage(errorBox, "This invite link is incomplete; check that it was copied completely.");
+  showMessage(errorBox, t("join.incomplete"));
   submit.disabled = true;
 }
 
@@ -25,7 +28,7 @@ form.addEventListener("submit", async (event) => {
   showMessage(errorBox, "");
   const name = displayName.value.trim();
   if (!name) {
-    showMessage(errorBox, "Enter your name so the others know who you are.");
+    showMessage(errorBox, t("join.missing_name"));
     return;
   }
   submit.disabled = true;
@@ -37,7 +40,7 @@ form.addEventListener("submit", async (event) => {
       location.replace(joined.landing_url);
       return;
     }
-    form.replaceChildren(document.createTextNode(`You joined as ${name}.`));
+    form.replaceChildren(document.createTextNode(t("join.joined", { name })));
   } catch (error) {
     showMessage(errorBox, error.message);
   } finally {

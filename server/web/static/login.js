@@ -3,6 +3,8 @@
 
 import { api, saveToken, savedToken } from "./api.js";
 import { show, showMessage } from "./dom.js";
+import { adoptLocale, t } from "./i18n.js";
+import { languageSelect } from "./shell.js";
 
 const form = document.getElementById("login-form");
 const email = document.getElementById("email");
@@ -12,13 +14,14 @@ const totpCode = document.getElementById("totp-code");
 const errorBox = document.getElementById("login-error");
 const submit = document.getElementById("login-submit");
 
-if (savedToken()) location.replace("/directory");
+document.getElementById("language").append(languageSelect({ signedIn: false }));
+if (savedToken()) location.replace(nextPage());
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   showMessage(errorBox, "");
   if (!email.value.trim() || !password.value) {
-    showMessage(errorBox, "Enter your email and password.");
+    showMessage(errorBox, t("login.missing"));
     return;
   }
   const body = { email: email.value.trim(), password: password.value, device_name: deviceName() };
@@ -28,7 +31,8 @@ form.addEventListener("submit", async (event) => {
   try {
     const answer = await api("/api/v1/auth/login", { method: "POST", body, auth: false });
     saveToken(answer.token);
-    location.assign("/directory");
+    adoptLocale(answer.user.locale);
+    location.assign(nextPage());
   } catch (error) {
     if (error.code === "totp_required") {
       show(totpRow, true);
@@ -46,4 +50,10 @@ function deviceName() {
   const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom/.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
   const system = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows" : /Mac OS/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "";
   return system ? `${browser} on ${system}` : browser;
+}
+
+/** Where to go once signed in: the page that sent the person here (same site only), else home. */
+function nextPage() {
+  const next = new URLSearchParams(location.search).get("next") || "";
+  return next.startsWith("/") && !/^\/[/\\]/.test(next) ? next : "/home"; // never "//host" or "/\\host": another site
 }
