@@ -34,9 +34,10 @@ class GroupAccess:
     def is_admin(self) -> bool:
         return self.member.role in ("admin", "owner")
 
-    def require_role(self, role: str, action: str) -> None:
+    def require_role(self, role: str, refusal: str) -> None:
+        """``refusal`` is the msgid said to anyone below ``role`` (marked with ``_()`` where it is written)."""
         if GROUP_ROLES.index(self.member.role) < GROUP_ROLES.index(role):
-            raise Forbidden(f"only a group {role} can {action}")
+            raise Forbidden(refusal)
 
 
 async def load_group(tx: Transaction, org: OrgContext, group_id: int) -> GroupAccess:
@@ -67,7 +68,7 @@ async def _join_as_guest(tx: Transaction, org: OrgContext, group: Group) -> Grou
         raise Forbidden("this group's owner does not allow guests")
     count = await tx.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group.id))
     if count >= group.member_limit:
-        raise Forbidden(f"this group is full ({group.member_limit} members)", code="too_many_members")
+        raise Forbidden("this group is full ({limit} members)", code="too_many_members", limit=group.member_limit)
     await tx.session.execute(
         insert_for(tx.dialect, GroupMember)
         .values(org_id=org.org_id, group_id=group.id, user_id=org.user_id, role="member", read_seq=0, muted=False)

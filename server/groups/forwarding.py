@@ -27,7 +27,7 @@ async def do_forward(tx: Transaction, source: GroupAccess, target: GroupAccess, 
     if message.recalled_at is not None:
         raise InvalidInput("a recalled message cannot be forwarded", code="recalled")
     if message.kind not in FORWARDABLE:
-        raise InvalidInput(f"a {message.kind} message cannot be forwarded", code="not_forwardable")
+        raise InvalidInput("a {kind} message cannot be forwarded", code="not_forwardable", kind=message.kind)
     file = await tx.session.get(StoredFile, message.file_id) if message.file_id is not None else None
     copy = await do_copy_file(tx, settings, file, GROUP_FILES, target.group.id) if file is not None else None
     return await do_post_message(

@@ -23,6 +23,7 @@ from server.config import Settings
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.gateway.events import emit
+from server.i18n import _
 from server.groups.access import GroupAccess
 from server.groups import guests
 from server.groups.events import publish_members_changed, publish_to_group
@@ -53,16 +54,19 @@ async def check_people_of_org(tx: Transaction, user_ids: Sequence[int], field: s
     strangers = [u for u in wanted if u not in found]
     if strangers:
         shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
-        raise InvalidInput(f"not people of this organisation: {shown}", field=field)
+        raise InvalidInput("not people of this organisation: {ids}", field=field, ids=shown)
     return wanted
 
 
 def check_member_limit(group: Group, current: int, adding: int) -> None:
     if current + adding > group.member_limit:
         raise InvalidInput(
-            f"a group may have at most {group.member_limit} members; it has {current} and {adding} would be added",
+            "a group may have at most {limit} members; it has {current} and {adding} would be added",
             field="user_ids",
             code="too_many_members",
+            limit=group.member_limit,
+            current=current,
+            adding=adding,
         )
 
 
@@ -82,7 +86,7 @@ async def do_create_group(
         try:
             departments = await department_subtree_ids(tx, department_id)
         except NotFound:
-            raise InvalidInput(f"no department {department_id} in this organisation", field="department_id") from None
+            raise InvalidInput("no department {department_id} in this organisation", field="department_id", department_id=department_id) from None
         people.update(await tx.session.scalars(select(Membership.user_id).where(Membership.department_id.in_(departments))))
     people.discard(org.user_id)
     group = Group(
@@ -117,7 +121,7 @@ async def _insert_members(tx: Transaction, org_id: int, group_id: int, user_ids:
 
 async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Add people of the organisation (admins only); those already in are left as they are. Returns who was added."""
-    access.require_role("admin", "add members")
+    access.require_role("admin", _("only a group admin can add members"))
     group = access.group
     wanted = await check_people_of_org(tx, user_ids, "user_ids")
     already: set[int] = set()
@@ -137,7 +141,7 @@ async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequenc
 
 async def do_remove_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Remove members (admins only). The owner cannot be removed, and an admin only by the owner."""
-    access.require_role("admin", "remove members")
+    access.require_role("admin", _("only a group admin can remove members"))
     group = access.group
     wanted = sorted(set(user_ids))
     targets: list[tuple[int, str]] = []
@@ -204,7 +208,7 @@ register_revocation(_leave_the_organisations_groups)
 
 async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: str) -> None:
     """The owner names admins, demotes them, or hands the group over (then stays on as an admin)."""
-    access.require_role("owner", "change roles")
+    access.require_role("owner", _("only the group owner can change roles"))
     if user_id == access.user_id:
         raise InvalidInput("hand the group over to someone else instead of changing your own role", field="user_id")
     target = await tx.session.scalar(
@@ -223,10 +227,10 @@ async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | N
     """Rename (admins); let guests in or not (the owner only: refusing them removes those already in)."""
     group = access.group
     if name is not None and name != group.name:
-        access.require_role("admin", "rename the group")
+        access.require_role("admin", _("only a group admin can rename the group"))
         group.name = name
     if allow_guests is not None and allow_guests != group.allow_guests:
-        access.require_role("owner", "allow or refuse guests")
+        access.require_role("owner", _("only the group owner can allow or refuse guests"))
         group.allow_guests = allow_guests
         if not allow_guests:
             guest_ids = list(

@@ -51,9 +51,11 @@ REACTIONS_PER_PERSON = 10  # different emoji one person may put on one message
 def check_body(settings: Settings, body: str) -> None:
     if len(body) > settings.group_message_max_chars:
         raise InvalidInput(
-            f"a message may have at most {settings.group_message_max_chars} characters; this one has {len(body)}",
+            "a message may have at most {limit} characters; this one has {length}",
             field="body",
             code="too_long",
+            limit=settings.group_message_max_chars,
+            length=len(body),
         )
 
 
@@ -71,7 +73,7 @@ async def check_mentions(tx: Transaction, group_id: int, mentions: Sequence[int]
     )
     outsiders = [u for u in wanted if u not in found]
     if outsiders:
-        raise InvalidInput(f"mentioned people are not members of this group: {', '.join(map(str, outsiders))}", field="mentions")
+        raise InvalidInput("mentioned people are not members of this group: {ids}", field="mentions", ids=", ".join(map(str, outsiders)))
     return wanted
 
 
@@ -79,7 +81,7 @@ async def load_message(tx: Transaction, group_id: int, seq: int, *, field: str |
     message = await tx.session.scalar(select(GroupMessage).where(GroupMessage.group_id == group_id, GroupMessage.seq == seq))
     if message is None:
         if field is not None:
-            raise InvalidInput(f"no message {seq} in this group", field=field)
+            raise InvalidInput("no message {seq} in this group", field=field, seq=seq)
         raise NotFound("no such message in this group")
     return message
 
@@ -152,9 +154,11 @@ async def do_edit_message(tx: Transaction, access: GroupAccess, settings: Settin
     if message.recalled_at is not None:
         raise InvalidInput("a recalled message cannot be edited", code="recalled")
     if message.kind not in ("text", "announcement"):
-        raise InvalidInput(f"a {message.kind} message cannot be edited", code="not_editable")
+        raise InvalidInput("a {kind} message cannot be edited", code="not_editable", kind=message.kind)
     if utcnow() - message.created_at > dt.timedelta(seconds=settings.group_edit_window_s):
-        raise Forbidden(f"a message can be edited only within {settings.group_edit_window_s} seconds of sending", code="edit_window_passed")
+        raise Forbidden(
+            "a message can be edited only within {seconds} seconds of sending", code="edit_window_passed", seconds=settings.group_edit_window_s
+        )
     message.body = body
     message.edited_at = utcnow()
     await tx.session.flush()
@@ -170,7 +174,7 @@ async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Sett
         return (await messages_out(tx, [message]))[0]
     if utcnow() - message.created_at > dt.timedelta(seconds=settings.group_recall_window_s):
         raise Forbidden(
-            f"a message can be recalled only within {settings.group_recall_window_s} seconds of sending", code="recall_window_passed"
+            "a message can be recalled only within {seconds} seconds of sending", code="recall_window_passed", seconds=settings.group_recall_window_s
         )
     file_id = message.file_id
     message.body = ""
@@ -226,9 +230,10 @@ async def check_reaction_room(tx: Transaction, message: GroupMessage, user_id: i
     )
     if emoji not in mine and len(mine) >= REACTIONS_PER_PERSON:
         raise InvalidInput(
-            f"one person may put at most {REACTIONS_PER_PERSON} different reactions on a message; take one back first",
+            "one person may put at most {limit} different reactions on a message; take one back first",
             field="emoji",
             code="too_many_reactions",
+            limit=REACTIONS_PER_PERSON,
         )
 
 

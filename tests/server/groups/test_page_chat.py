@@ -127,6 +127,16 @@ async def test_two_people_use_the_group_chat(browser, base_url, db, settings, tm
         await expect(bob_page.locator("#composer-error")).to_have_text(
             f"a message can be recalled only within {settings.group_recall_window_s} seconds of sending"
         )
+        async with db.transaction(org_id=ward.org_id) as tx:
+            old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.group_edit_window_s + 5)
+            await tx.session.execute(update(GroupMessage).where(GroupMessage.body == "Good morning, all").values(created_at=old))
+        await (await message(alice_page, "Good morning, all")).locator(".edit").click()
+        await send(alice_page, "Good morning, everyone")
+        await expect(alice_page.locator("#composer-error")).to_have_text(
+            f"a message can be edited only within {settings.group_edit_window_s} seconds of sending"
+        )
+        await alice_page.click("#composer-context-cancel")
+        await expect(await message(bob_page, "Good morning, all")).to_have_count(1)
 
         # Search in the group's history, the words marked.
         await alice_page.click("#search-open")

@@ -1,14 +1,14 @@
 """Groups: a forwarded message says where it came from; a voice message carries its length.
 
 Revision ID: 0015_chat
-Revises: 0010_audit
+Revises: 0011_everyday
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0015_chat'
-down_revision = '0010_audit'
+down_revision = '0011_everyday'
 branch_labels = None
 depends_on = None
 
