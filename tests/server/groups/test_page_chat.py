@@ -144,6 +144,8 @@ async def test_two_people_use_the_group_chat(browser, base_url, db, settings, tm
         await alice_page.press("#search-q", "Enter")
         await expect(alice_page.locator(".search-hit mark")).to_have_text(["rota"])
         await expect(alice_page.locator(".search-hit .hit-body")).to_have_text(["rota for @Bob is out"])
+        await alice_page.click(".search-hit")
+        await expect(alice_page.locator(".message.found .message-body")).to_have_text("rota for @Bob is out")
         await alice_page.click("#search-close")
 
         # Who read Alice's message.

@@ -19,6 +19,15 @@ export function highlighted(body, ranges) {
   return parts;
 }
 
+/** Brings a hit into view in the conversation, if it is among the messages shown. */
+function showInChat(seq) {
+  const node = $("messages").querySelector(`li[data-seq="${seq}"]`);
+  if (!node) return;
+  node.scrollIntoView({ block: "center" });
+  node.classList.add("found");
+  setTimeout(() => node.classList.remove("found"), 2000);
+}
+
 async function search(event) {
   event.preventDefault();
   const q = $("search-q").value.trim();
@@ -30,7 +39,7 @@ async function search(event) {
       ...found.messages.map((m) =>
         el(
           "li",
-          { class: "search-hit", dataset: { seq: m.seq } },
+          { class: "search-hit", dataset: { seq: m.seq }, onclick: () => showInChat(m.seq) },
           el("span", { class: "muted" }, `${state.names.get(m.sender_id) || t("groups.chat.former_member")} · ${formatDateTime(m.created_at)}`),
           el("div", { class: "hit-body" }, highlighted(m.body, m.highlights)),
         ),

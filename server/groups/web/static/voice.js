@@ -47,5 +47,6 @@ export function setUpVoice(onError) {
     show($("record"), false);
     return;
   }
-  $("record").addEventListener("click", () => (recorder ? stop() : start().catch(onError)));
+  // The browser's own reason (no microphone, permission refused) is in its language, not the page's.
+  $("record").addEventListener("click", () => (recorder ? stop() : start().catch(() => onError(new Error(t("groups.voice.no_microphone"))))));
 }
