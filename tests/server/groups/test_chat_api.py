@@ -9,10 +9,16 @@ import av
 from PIL import Image
 from sqlalchemy import select, update
 
+from server.accounts.auth import Principal
 from server.files.models import OrgStorage
 from server.files.storage import thumbnail_path
+from server.groups.access import load_group
+from server.groups.forwarding import do_forward
+from server.groups.messages import do_edit_message, do_react
 from server.groups.models import GroupMessage
-from tests.server.groups.conftest import create_group, post
+from server.orgs.access import OrgContext
+from tests.server.groups.conftest import add_bulk_members, create_group, post
+from tests.server.groups.test_messages import statements_of
 from tests.server.groups.test_uploads import create, send
 
 
@@ -125,3 +131,23 @@ async def test_a_recorded_voice_message_is_posted_with_its_length(client, org):
     _, not_audio = await upload(client, org, group["id"], org.people[0], b"not really audio", "x.ogg", "audio/ogg")
     message = (await (await client.get(org.url(f"/groups/{group['id']}/messages"), headers=org.owner.headers)).json())["messages"][-1]
     assert (message["seq"], message["kind"], message["duration_ms"]) == (not_audio, "file", None)
+
+
+async def test_edits_reactions_and_forwards_cost_the_same_for_10_and_for_10000_members(client, db, org, settings):
+    costs = []
+    source = await create_group(client, org, name="Source")
+    for size in (10, 10_000):
+        group = await create_group(client, org, name=f"{size}")
+        await add_bulk_members(db, org.id, group["id"], size - 4, prefix=f"g{size}-{org.id}")
+        seq = (await (await post(client, org, group["id"], org.owner, "hello")).json())["seq"]
+        original = (await (await post(client, org, source["id"], org.owner, "pass it on")).json())["seq"]
+        edit = await statements_of(db, org, group["id"], lambda tx, access: do_edit_message(tx, access, settings, seq, "hello!"))
+        react = await statements_of(db, org, group["id"], lambda tx, access: do_react(tx, access, seq, "👍", on=True))
+
+        async def forward(tx, target):
+            owner = OrgContext(org.id, Principal(user_id=org.owner.id, session_id=0, name="Owner"), None, "owner")
+            source_access = await load_group(tx, owner, source["id"])
+            await do_forward(tx, source_access, target, settings, original)
+
+        costs.append((len(edit), len(react), len(await statements_of(db, org, group["id"], forward))))
+    assert costs[0] == costs[1], costs
