@@ -6,6 +6,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.factories import make_org, person
+from tests.web.conftest import assert_fits_the_screen, assert_no_english, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -76,16 +77,19 @@ async def test_joining_as_a_guest_signs_this_browser_out_of_the_account_it_had(p
         assert (await http.get("/api/v1/me", headers=member.headers)).status == 401
 
 
-async def test_on_a_phone_the_join_page_fits_the_screen_and_joins(browser, db, base_url):
+async def test_on_a_chinese_phone_the_join_page_is_chinese_fits_the_screen_and_joins(browser, db, base_url):
     token, org_id, group_id = await group_invite(db, base_url)
-    context = await browser.new_context(base_url=base_url, viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    phone, problems = await new_page(browser, base_url, phone=True, language="zh-CN")
     try:
-        phone = await context.new_page()
         await phone.goto(f"/join#{token}")
-        await expect(phone.locator("#join-submit")).to_be_visible()
-        assert await phone.evaluate("document.documentElement.scrollWidth") <= 375  # nothing overflows sideways
-        await phone.fill("#display-name", "Parent on a phone")
+        await expect(phone.locator("#join-submit")).to_have_text("加入")
+        await assert_no_english(phone)
+        await assert_fits_the_screen(phone)
+        await phone.tap("#join-submit")
+        await expect(phone.locator("#join-error")).to_have_text("请输入你的名字，让其他人知道你是谁。")
+        await phone.fill("#display-name", "家长")
         await phone.tap("#join-submit")
         await phone.wait_for_url(f"**/groups?org={org_id}&group={group_id}")
     finally:
-        await context.close()
+        await phone.context.close()
+    assert problems == []
