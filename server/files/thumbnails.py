@@ -4,8 +4,9 @@ A thumbnail is derived from its file and served by the same route rules
 (``GET .../files/{file_id}/thumbnail`` answers exactly who may read the file),
 so it needs no owner or quota of its own; ``do_delete_file`` removes it with
 the file. Made lazily, so an upload finishes as fast as before and images
-never looked at cost nothing. Pillow's decompression-bomb guard is kept: an
-image of more than ``MAX_PIXELS`` has no thumbnail.
+never looked at cost nothing. An image of more than ``MAX_PIXELS`` (a
+decompression bomb: a small file that decodes to gigabytes) has no thumbnail;
+its size is read from the header before anything is decoded.
 """
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ async def thumbnail(settings: Settings, file: StoredFile) -> Path | None:
 
 
 def _make(source: Path, target: Path) -> Path | None:
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(source) as image:
+        with Image.open(source) as image:  # reads the header only
+            if image.width * image.height > MAX_PIXELS:
+                return None
             image.thumbnail(THUMBNAIL_BOX)  # reduces while decoding where the format allows (JPEG draft mode)
             small = ImageOps.exif_transpose(image).convert("RGB")
     except (OSError, ValueError, Image.DecompressionBombError):

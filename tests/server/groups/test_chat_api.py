@@ -120,6 +120,10 @@ async def test_an_image_has_a_thumbnail_for_those_who_may_read_it_that_goes_with
     assert not thumbnail_path(settings, key).exists() and (await client.get(url, headers=org.owner.headers)).status == 404
     pdf_id, _ = await upload(client, org, group["id"], org.people[0], b"%PDF-", "a.pdf", "application/pdf")
     assert (await client.get(org.url(f"/files/{pdf_id}/thumbnail"), headers=org.owner.headers)).status == 404
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 7000)).save(bomb, "PNG")  # 56 megapixels in a few kilobytes
+    bomb_id, _ = await upload(client, org, group["id"], org.people[0], bomb.getvalue(), "bomb.png", "image/png")
+    assert (await client.get(org.url(f"/files/{bomb_id}/thumbnail"), headers=org.owner.headers)).status == 404
 
 
 async def test_a_recorded_voice_message_is_posted_with_its_length(client, org):
