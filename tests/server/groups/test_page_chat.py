@@ -273,7 +273,8 @@ async def test_the_group_chat_in_chinese_has_no_english_left(browser, base_url, 
         recalled = await (await http.post(f"{group}/messages", json={"body": "发错了"}, headers=alice.headers)).json()
         await http.post(f"{group}/messages/{recalled['seq']}/recall", headers=alice.headers)
         # Where the home page's link leads: the group open at once.
-        page, errors = await open_signed_in(browser, base_url, ward.bob, f"/groups?group={ward.group_id}", language="zh-CN", org=ward.org_id)
+        page, errors = await open_signed_in(browser, base_url, ward.bob, f"/groups?group={ward.group_id}", language="zh-CN", live=False, org=ward.org_id)
+        await expect(page.locator("body[data-live='true']")).to_have_count(1, timeout=15_000)  # the group loads first
         await expect(page.locator("#announcement-body")).to_have_text("明天消防演习")
         await expect(page.locator(".message.recalled .message-body")).to_have_text(["此消息已撤回。"])
         await page.locator(".message").first.locator(".reaction-add").click()

@@ -59,11 +59,14 @@ async function openGroup(groupId) {
   openComposer(groupId);
   showChat();
   renderGroups();
-  const [detail, members] = await Promise.all([api(groupPath()), api(groupPath("/members") + query({ limit: 1000 }))]);
+  const [detail, members, page] = await Promise.all([
+    api(groupPath()),
+    api(groupPath("/members") + query({ limit: 1000 })),
+    api(groupPath("/messages") + query({ limit: 50 })),
+  ]);
   state.role = detail.role;
   state.members = members.members;
   state.names = new Map(members.members.map((m) => [m.user_id, m.name]));
-  const page = await api(groupPath("/messages") + query({ limit: 50 }));
   page.messages.forEach(renderMessage);
   noteChange(page.last_change_seq);
   showUnfinished();
