@@ -46,13 +46,13 @@ async def check_attachments(tx: Transaction, settings: Settings, org: OrgContext
         field = f"attachments.{i}.upload_id"
         upload, file = found.get(attachment.upload_id, (None, None))
         if upload is None or upload.uploader_id != org.user_id:
-            raise InvalidInput(f"no upload of yours has the id {attachment.upload_id}", field=field, code="unknown_upload")
+            raise InvalidInput("no upload of yours has the id {upload_id}", field=field, code="unknown_upload", upload_id=attachment.upload_id)
         if upload.owner_kind != BROADCAST_FILES:
             raise InvalidInput("this upload is not a broadcast attachment: upload the file with POST .../broadcast-attachments",
                                field=field, code="not_an_attachment")
         if file is None:
-            raise Conflict(f"upload {upload.id} has {received_bytes(settings, upload)} of its {upload.length} bytes: finish it before sending",
-                           field=field, code="upload_unfinished")
+            raise Conflict("upload {upload_id} has {received} of its {length} bytes: finish it before sending",
+                           field=field, code="upload_unfinished", upload_id=upload.id, received=received_bytes(settings, upload), length=upload.length)
         if file.owner_id is not None:
             raise Conflict("this file is already attached to another broadcast: upload it again to attach it here", field=field,
                            code="already_attached")

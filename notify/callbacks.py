@@ -29,17 +29,18 @@ from sqlalchemy import or_, select, update
 from notify.broadcasts import do_advance
 from notify.keys import WORKERS
 from notify.models import BroadcastRecipient, OutboundMessage
+from notify.providers.twilio import say
+from notify.texts import CALL_CONFIRMED, CALL_NOT_CONFIRMED, SPEECH_LANGUAGE, locale_of_recipient
 from server.api import endpoint
 from server.appkeys import DB, SETTINGS
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.i18n import _, translate
 
 routes = web.RouteTableDef()
 CALLBACKS = "/api/v1/notify/callbacks/{token}"
 FINAL_STATUSES = ("delivered", "undelivered", "failed", "read", "completed", "busy", "no-answer", "canceled")
 
-THANKS = "<Response><Say>Thank you. Your confirmation is recorded.</Say></Response>"
-NOT_CONFIRMED = "<Response><Say>Nothing was confirmed. You will be called again.</Say></Response>"
 
 
 async def verified_params(request: web.Request) -> dict[str, str]:
@@ -71,7 +72,7 @@ async def message_of(request: web.Request) -> OutboundMessage:
 
 
 def used_up(what: str) -> Conflict:
-    return Conflict(f"this {what} callback was already used: a replay changes nothing", code="callback_used")
+    return Conflict("this {what} callback was already used: a replay changes nothing", code="callback_used", what=what)
 
 
 @routes.post(CALLBACKS + "/status")
@@ -89,7 +90,7 @@ async def provider_status(request: web.Request) -> None:
             .values(provider_status=status)
         )
     if recorded.rowcount == 0:
-        raise used_up("status")
+        raise used_up(_("status"))
 
 
 @routes.post(CALLBACKS + "/gather")
@@ -106,8 +107,10 @@ async def provider_gather(request: web.Request) -> web.Response:
             update(OutboundMessage).where(OutboundMessage.id == message.id, OutboundMessage.gathered_at.is_(None)).values(gathered_at=utcnow())
         )
         if spent.rowcount == 0:
-            raise used_up("key press")
+            raise used_up(_("key press"))
         if confirmed:
             user_id = await tx.session.scalar(select(BroadcastRecipient.user_id).where(BroadcastRecipient.id == message.recipient_id))
             await do_advance(tx, message.broadcast_id, [user_id], "confirmed", via="call")
-    return web.Response(text=THANKS if confirmed else NOT_CONFIRMED, content_type="application/xml")
+        locale = await tx.session.scalar(select(locale_of_recipient(message.recipient_id))) or request.app[SETTINGS].default_locale
+    answer = translate(locale, CALL_CONFIRMED if confirmed else CALL_NOT_CONFIRMED)
+    return web.Response(text=f"<Response>{say(answer, SPEECH_LANGUAGE[locale])}</Response>", content_type="application/xml")

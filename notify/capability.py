@@ -1,6 +1,7 @@
 """How notify/ plugs into the platform (see server/capabilities.py).
 
-Adds the broadcasts API, its pages and the provider callbacks, the ``broadcast.receipt``
+Adds the broadcasts API, its pages (with their places in the navigation and the home page's notices
+waiting for confirmation) and the provider callbacks, the ``broadcast.receipt``
 frame of the device WebSocket, the owner of broadcast attachments (server/files/),
 the dashboard's bus subscription, the end of escalations to people who leave
 (notify/revocation.py), and (unless ``MUSTER_NOTIFY_ENGINE=false``) this
@@ -14,7 +15,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from notify import attachments, callbacks, live, pages, personal_data, revocation, routes  # noqa: F401  (revocation registers its handler)
+    from notify import attachments, callbacks, home, live, pages, personal_data, revocation, routes  # noqa: F401  (revocation registers its handler)
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.providers.configured import configured_provider
@@ -27,7 +28,8 @@ def setup(app: web.Application) -> None:
     settings = NotifySettings()
     platform = app[SETTINGS]
     app[NOTIFY_SETTINGS] = settings
-    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url)
+    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url,
+                           default_locale=platform.default_locale)
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)
@@ -36,6 +38,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)
+    home.setup(app)
     app.cleanup_ctx.append(_flush_receipts)
     if settings.engine:
         app.cleanup_ctx.append(_run_workers)
@@ -62,4 +65,11 @@ async def _seed_demo(db, demo, settings) -> None:
     await seed_demo(db, demo, settings)
 
 
-capability = Capability(name="notify", setup=setup, models="notify.models", migrations=Path(__file__).parent / "migrations", demo=_seed_demo)
+capability = Capability(
+    name="notify",
+    setup=setup,
+    models="notify.models",
+    migrations=Path(__file__).parent / "migrations",
+    locales=Path(__file__).parent / "locales",
+    demo=_seed_demo,
+)

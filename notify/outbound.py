@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, or_, select, update
 
 from notify.models import OutboundMessage, PacingSlot
+from notify.texts import locale_of_recipient
 from server.db import Database, utcnow
 from server.db.upsert import insert_for
 
@@ -40,6 +41,7 @@ class ClaimedMessage:
     attempts: int  # including this one
     slot_at: dt.datetime
     callback_token: str | None  # SMS and calls: the token of the URLs the provider calls back
+    locale: str | None = None  # the language the recipient chose (None: the server's default)
 
 
 async def claim_paced(
@@ -61,7 +63,8 @@ async def claim_paced(
             return [], next_slot
         due = (
             select(OutboundMessage.id, OutboundMessage.org_id, OutboundMessage.broadcast_id, OutboundMessage.recipient_id,
-                   OutboundMessage.to, OutboundMessage.attempts, OutboundMessage.callback_token)
+                   OutboundMessage.to, OutboundMessage.attempts, OutboundMessage.callback_token,
+                   locale_of_recipient(OutboundMessage.recipient_id).label("locale"))
             .where(
                 OutboundMessage.channel == channel,
                 or_(
@@ -86,7 +89,7 @@ async def claim_paced(
         step = dt.timedelta(seconds=1 / rate_per_s)
         claimed = [
             ClaimedMessage(r.id, r.org_id, r.broadcast_id, r.recipient_id, channel, r.to, r.attempts + 1, next_slot + i * step,
-                           r.callback_token)
+                           r.callback_token, r.locale)
             for i, r in enumerate(rows)
         ]
         await tx.session.execute(

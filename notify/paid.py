@@ -35,13 +35,13 @@ from notify.models import PaidUsage
 from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import RateLimited
+from server.i18n import _
 
 log = logging.getLogger("muster.notify")
 PAID_REFUSED = Counter("muster_notify_paid_refused_total", "Sends refused because SMS or calls would pass a daily limit",
                        ["channel", "scope"])
 
 CHUNK = 5000
-NOUN = {"sms": "SMS", "call": "calls"}
 SETTING = {"sms": "sms", "call": "calls"}
 
 
@@ -50,8 +50,8 @@ class PaidLimitExceeded(RateLimited):
 
     code = "paid_limit_exceeded"
 
-    def __init__(self, message: str, *, channel: str, scope: str, retry_after_s: int):
-        super().__init__(message, retry_after_s=retry_after_s)
+    def __init__(self, message: str, *, channel: str, scope: str, retry_after_s: int, **params):
+        super().__init__(message, retry_after_s=retry_after_s, **params)
         self.channel = channel
         self.scope = scope
 
@@ -137,29 +137,41 @@ def _key_is_one_of(tx: Transaction, keys: list[str]) -> list:
     return [PaidUsage.key.in_(keys[start : start + CHUNK]) for start in range(0, len(keys), CHUNK)]
 
 
+# The refusals, one text per channel so that each reads naturally in every language: (channel, scope) → msgid.
+REFUSALS = {
+    ("sms", "org"): _("this could send up to {total} SMS, but the organisation has {left} of its {limit} SMS a day left: "
+                      "send fewer repeats or no SMS, wait until tomorrow (UTC), or ask the server's operator to raise {setting}"),
+    ("call", "org"): _("this could send up to {total} calls, but the organisation has {left} of its {limit} calls a day left: "
+                       "send fewer repeats or no calls, wait until tomorrow (UTC), or ask the server's operator to raise {setting}"),
+    ("sms", "number"): _("{numbers} of the recipients' phone numbers would get more than {limit} SMS today: "
+                         "send fewer repeats or no SMS, or ask the server's operator to raise {setting}"),
+    ("call", "number"): _("{numbers} of the recipients' phone numbers would get more than {limit} calls today: "
+                          "send fewer repeats or no calls, or ask the server's operator to raise {setting}"),
+    ("sms", "address"): _("this address has used its {limit} SMS for today; try again tomorrow (UTC)"),
+    ("call", "address"): _("this address has used its {limit} calls for today; try again tomorrow (UTC)"),
+}
+
+
 def _refusal(settings: NotifySettings, channel: str, over: dict[tuple[str, str], int], wanted: dict[tuple[str, str], int],
              total: int) -> PaidLimitExceeded:
     """The error the sender sees: which allowance, how much this needed and how much was left (no phone numbers)."""
-    noun = NOUN[channel]
     now = utcnow()
     retry_after_s = int((dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), now.tzinfo) - now).total_seconds()) + 1
-    ask = f"ask the server's operator to raise MUSTER_NOTIFY_{SETTING[channel].upper()}_PER_{{}}_PER_DAY"
+
+    def refused(scope: str, **params) -> PaidLimitExceeded:
+        limit = limit_of(settings, channel, scope)
+        setting = f"MUSTER_NOTIFY_{SETTING[channel].upper()}_PER_{scope.upper()}_PER_DAY"
+        return PaidLimitExceeded(REFUSALS[(channel, scope)], channel=channel, scope=scope, retry_after_s=retry_after_s,
+                                 limit=limit, setting=setting, **params)
+
     for (scope, key), used in over.items():
         if scope == "org":
-            limit = limit_of(settings, channel, "org")
-            left = max(limit - (used - wanted[(scope, key)]), 0)
-            message = (f"this could send up to {total} {noun}, but the organisation has {left} of its {limit} {noun} a day left: "
-                       f"send fewer repeats or no {noun}, wait until tomorrow (UTC), or {ask.format('ORG')}")
-            return PaidLimitExceeded(message, channel=channel, scope=scope, retry_after_s=retry_after_s)
-    numbers = sum(1 for scope, _ in over if scope == "number")
+            left = max(limit_of(settings, channel, "org") - (used - wanted[(scope, key)]), 0)
+            return refused("org", total=total, left=left)
+    numbers = sum(1 for scope, _key in over if scope == "number")
     if numbers:
-        limit = limit_of(settings, channel, "number")
-        message = (f"{numbers} of the recipients' phone numbers would get more than {limit} {noun} today: "
-                   f"send fewer repeats or no {noun}, or {ask.format('NUMBER')}")
-        return PaidLimitExceeded(message, channel=channel, scope="number", retry_after_s=retry_after_s)
-    limit = limit_of(settings, channel, "address")
-    return PaidLimitExceeded(f"this address has used its {limit} {noun} for today; try again tomorrow (UTC)",
-                             channel=channel, scope="address", retry_after_s=retry_after_s)
+        return refused("number", numbers=numbers)
+    return refused("address")
 
 
 async def do_prune_paid_usage(tx: Transaction) -> int:

@@ -64,11 +64,11 @@ def check_policy(policy: dict, *, min_delay_s: int, max_repeats: int, field_pref
         return
     for channel in paid:
         if policy[f"{channel}_after_s"] < min_delay_s:
-            raise InvalidInput(f"{channel}_after_s: SMS and calls go at the earliest {min_delay_s} s after sending on this server",
-                               field=f"{field_prefix}{channel}_after_s", code="policy_too_fast")
+            raise InvalidInput("{channel}_after_s: SMS and calls go at the earliest {min_delay_s} s after sending on this server",
+                               field=f"{field_prefix}{channel}_after_s", code="policy_too_fast", channel=channel, min_delay_s=min_delay_s)
     if policy["repeats"] > max_repeats:
-        raise InvalidInput(f"repeats: SMS and calls are repeated at most {max_repeats} times on this server",
-                           field=f"{field_prefix}repeats", code="policy_too_many_repeats")
+        raise InvalidInput("repeats: SMS and calls are repeated at most {max_repeats} times on this server",
+                           field=f"{field_prefix}repeats", code="policy_too_many_repeats", max_repeats=max_repeats)
     if policy["repeats"] and policy["repeat_interval_s"] < min_delay_s:
-        raise InvalidInput(f"repeat_interval_s: SMS and calls are repeated at least {min_delay_s} s apart on this server",
-                           field=f"{field_prefix}repeat_interval_s", code="policy_too_fast")
+        raise InvalidInput("repeat_interval_s: SMS and calls are repeated at least {min_delay_s} s apart on this server",
+                           field=f"{field_prefix}repeat_interval_s", code="policy_too_fast", min_delay_s=min_delay_s)

@@ -27,8 +27,9 @@ import aiohttp
 from yarl import URL
 
 from server.errors import InvalidInput
+from server.i18n import _
 
-NOT_PUBLIC = "the Web Push endpoint must be an https:// URL at a public address"
+NOT_PUBLIC = _("the Web Push endpoint must be an https:// URL at a public address")
 NAT64 = ip_network("64:ff9b::/96")
 RESOLVE_TIMEOUT_S = 5.0
 

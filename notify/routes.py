@@ -33,6 +33,7 @@ from notify.schemas import (
     DeliveriesQuery,
     DeliveryOut,
     PolicyIn,
+    PolicyLimitsOut,
     PolicyOut,
     PushKeyOut,
     PushSubscriptionIn,
@@ -121,8 +122,9 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
         )
         if not recipients:
             named = ", ".join(f"{kind} {ids}" for kind, ids in vars(unknown).items() if ids)
-            raise InvalidInput("nobody to send to: " + (f"no such {named} in this organisation" if named else "the departments and groups named have no members"),
-                               field="recipients", code="no_recipients")
+            if named:
+                raise InvalidInput("nobody to send to: no such {named} in this organisation", field="recipients", code="no_recipients", named=named)
+            raise InvalidInput("nobody to send to: the departments and groups named have no members", field="recipients", code="no_recipients")
         settings = request.app[NOTIFY_SETTINGS]
         policy = body.policy.model_dump() if body.policy else await effective_default_policy(tx, node_policy_defaults(request))
         check_policy(policy, min_delay_s=settings.paid_min_delay_s, max_repeats=settings.paid_max_repeats,
@@ -280,10 +282,20 @@ async def put_policy(request: web.Request, body: PolicyIn, org: OrgContext) -> P
     return PolicyOut(**body.model_dump())
 
 
-async def check_member(tx: Transaction, user_id: int) -> None:
-    """People of other organisations read as not existing."""
-    if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is None:
+@routes.get("/api/v1/orgs/{org_id}/broadcast-policy/limits")
+@endpoint(response=PolicyLimitsOut)
+async def get_policy_limits(request: web.Request, org: OrgContext) -> PolicyLimitsOut:
+    """How soon and how often this server lets a policy send SMS and calls (what a policy is checked against)."""
+    settings = request.app[NOTIFY_SETTINGS]
+    return PolicyLimitsOut(min_delay_s=settings.paid_min_delay_s, max_repeats=settings.paid_max_repeats)
+
+
+async def check_member(tx: Transaction, user_id: int) -> str:
+    """The member's listed name; people of other organisations read as not existing."""
+    name = await tx.session.scalar(select(Membership.display_name).where(Membership.user_id == user_id))
+    if name is None:
         raise NotFound("no such member")
+    return name
 
 
 @routes.get("/api/v1/orgs/{org_id}/broadcast-senders")
@@ -291,7 +303,12 @@ async def check_member(tx: Transaction, user_id: int) -> None:
 async def list_senders(request: web.Request, org: OrgContext) -> list[SenderOut]:
     """Members granted the right to send urgent broadcasts (admins and owners always may)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        return [SenderOut.model_validate(s) for s in await tx.session.scalars(select(BroadcastSender).order_by(BroadcastSender.user_id))]
+        rows = await tx.session.execute(
+            select(BroadcastSender, Membership.display_name)
+            .join(Membership, Membership.user_id == BroadcastSender.user_id)
+            .order_by(Membership.display_name, BroadcastSender.user_id)
+        )
+        return [SenderOut(user_id=s.user_id, display_name=name, granted_at=s.granted_at) for s, name in rows]
 
 
 @routes.put("/api/v1/orgs/{org_id}/broadcast-senders/{user_id}")
@@ -300,14 +317,14 @@ async def grant_sender(request: web.Request, org: OrgContext) -> SenderOut:
     """Let a member send urgent broadcasts (admins)."""
     user_id = path_int(request, "user_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await check_member(tx, user_id)
+        name = await check_member(tx, user_id)
         grant = await tx.session.scalar(select(BroadcastSender).where(BroadcastSender.user_id == user_id))
         if grant is None:
             grant = BroadcastSender(org_id=org.org_id, user_id=user_id, granted_by=org.user_id)
             tx.session.add(grant)
             await tx.session.flush()
             await do_audit(tx, org.principal, "broadcast_sender.granted", target=("user", user_id))
-        return SenderOut.model_validate(grant)
+        return SenderOut(user_id=user_id, display_name=name, granted_at=grant.granted_at)
 
 
 @routes.delete("/api/v1/orgs/{org_id}/broadcast-senders/{user_id}")

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from server.api import Model, Out
+from server.i18n.validation import InvalidValue
 
 MAX_IDS = 20_000
 Id = Field(gt=0, lt=2**63)
@@ -24,7 +25,7 @@ class RecipientsIn(Model):
     @classmethod
     def _positive(cls, ids: list[int]) -> list[int]:
         if any(not 0 < i < 2**63 for i in ids):
-            raise ValueError("ids are positive integers")
+            raise InvalidValue("ids are positive integers")
         return ids
 
 
@@ -44,6 +45,13 @@ class PolicyOut(Out):
     repeat_interval_s: int
 
 
+class PolicyLimitsOut(Out):
+    """What this server lets a policy ask for: SMS and calls cost its operator money."""
+
+    min_delay_s: int = Field(description="The earliest an SMS or call may go after sending, and the shortest interval between repeats.")
+    max_repeats: int = Field(description="The most repeats of SMS and calls.")
+
+
 class AttachmentIn(Model):
     """A link (``name`` and ``url``), or a file uploaded for this broadcast (``upload_id``; its name is the file's unless given)."""
 
@@ -59,15 +67,15 @@ class AttachmentIn(Model):
     @classmethod
     def _http(cls, url: str | None) -> str | None:
         if url is not None and not url.startswith(("https://", "http://")):
-            raise ValueError("an attachment is an http(s) link")
+            raise InvalidValue("an attachment is an http(s) link")
         return url
 
     @model_validator(mode="after")
     def _link_or_file(self) -> "AttachmentIn":
         if (self.url is None) == (self.upload_id is None):
-            raise ValueError("an attachment is either a link (name and url) or a file (upload_id)")
+            raise InvalidValue("an attachment is either a link (name and url) or a file (upload_id)")
         if self.url is not None and self.name is None:
-            raise ValueError("a link needs a name")
+            raise InvalidValue("a link needs a name")
         return self
 
 
@@ -94,14 +102,14 @@ class BroadcastIn(Model):
     def _each_upload_once(cls, attachments: list[AttachmentIn]) -> list[AttachmentIn]:
         uploads = [a.upload_id for a in attachments if a.upload_id is not None]
         if len(set(uploads)) != len(uploads):
-            raise ValueError("the same upload is attached twice")
+            raise InvalidValue("the same upload is attached twice")
         return attachments
 
     @model_validator(mode="after")
     def _someone(self) -> "BroadcastIn":
         r = self.recipients
         if not (r.everyone or r.user_ids or r.department_ids or r.group_ids):
-            raise ValueError("recipients: name at least one member, department or group, or everyone")
+            raise InvalidValue("recipients: name at least one member, department or group, or everyone")
         return self
 
 
@@ -210,6 +218,7 @@ class RemindOut(Out):
 
 class SenderOut(Out):
     user_id: int
+    display_name: str = Field(description="How the organisation lists the sender.")
     granted_at: dt.datetime
 
 
@@ -221,14 +230,14 @@ class PushSubscriptionIn(Model):
     @classmethod
     def _https(cls, endpoint: str) -> str:
         if not endpoint.startswith(("https://", "http://")):
-            raise ValueError("endpoint is the push service's URL")
+            raise InvalidValue("endpoint is the push service's URL")
         return endpoint
 
     @field_validator("keys")
     @classmethod
     def _keys(cls, keys: dict[str, str]) -> dict[str, str]:
         if not keys.get("p256dh") or not keys.get("auth") or len(keys["p256dh"]) > 200 or len(keys["auth"]) > 100:
-            raise ValueError("keys needs p256dh and auth, as the browser's PushSubscription gives them")
+            raise InvalidValue("keys needs p256dh and auth, as the browser's PushSubscription gives them")
         return keys
 
 

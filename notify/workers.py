@@ -24,9 +24,11 @@ from notify.outbound import ClaimedMessage, Outcome, claim_paced, do_record_outc
 from notify.paid import do_prune_paid_usage
 from notify.providers.base import OutgoingCall, OutgoingSms, Provider, ProviderError, ProviderRetryable
 from notify.push_endpoints import push_session
+from notify.texts import CALL, SMS, SPEECH_LANGUAGE
 from notify.webpush import do_push_to_user
 from server.bus import Bus
 from server.db import Database, utcnow
+from server.i18n import translate
 
 log = logging.getLogger("muster.notify")
 
@@ -37,10 +39,12 @@ PRUNE_EVERY_S = 3600.0  # how often a node forgets the SMS and call counters of 
 
 
 class Workers:
-    def __init__(self, db: Database, bus: Bus, settings: NotifySettings, provider: Provider | None, *, node: str, public_url: str):
+    def __init__(self, db: Database, bus: Bus, settings: NotifySettings, provider: Provider | None, *, node: str, public_url: str,
+                 default_locale: str = "en"):
         self.db, self.bus, self.settings, self.provider = db, bus, settings, provider
         self.node = node
         self.public_url = public_url.rstrip("/")
+        self.default_locale = default_locale  # of people who chose no language
         self.rates = {"sms": settings.sms_per_s, "call": settings.calls_per_s, "push": settings.push_per_s}
         self._steps_due = asyncio.Event()
         self._queued = {channel: asyncio.Event() for channel in self.rates}
@@ -196,13 +200,16 @@ class Workers:
         title, body, _ = self._texts[message.broadcast_id]
         key = f"muster-{message.id}"
         callbacks = f"{self.public_url}/api/v1/notify/callbacks/{message.callback_token}"
+        locale = message.locale or self.default_locale
         if message.channel == "sms":
-            text = f"URGENT: {title}\n{body}\nOpen Muster and confirm you have read this."
+            text = translate(locale, SMS, title=title, body=body)
             return await self.provider.send_sms(self._http, OutgoingSms(message.to, text, f"{callbacks}/status", key))
         if message.channel == "call":
-            speech = f"This is an urgent notice. {title}. {body}."
-            return await self.provider.place_call(self._http, OutgoingCall(message.to, speech, f"{callbacks}/gather", f"{callbacks}/status", key))
-        payload = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "title": title, "body": body[:1000]}
+            speech = translate(locale, CALL, title=title, body=body)
+            call = OutgoingCall(message.to, speech, f"{callbacks}/gather", f"{callbacks}/status", key, SPEECH_LANGUAGE[locale])
+            return await self.provider.place_call(self._http, call)
+        payload = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "title": title, "body": body[:1000],
+                   "lang": locale}
         return await do_push_to_user(self.db, self._push_http, self.settings, int(message.to), payload)
 
     async def _record_once(self) -> None:

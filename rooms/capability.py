@@ -1,6 +1,7 @@
 """How rooms/ plugs into the platform (see server/capabilities.py).
 
-Adds the meetings API, the meeting page at the join link, the ``meeting.*`` frames of the device WebSocket and
+Adds the meetings API, the meetings page and the meeting page at the join link (with their place in the
+navigation and the home page's "meetings starting soon"), the ``meeting.*`` frames of the device WebSocket and
 this node's SFU workers, and registers meetings as something guests can join. Someone who loses the
 organisation leaves its meetings on this node (rooms/meetings/revocation.py).
 """
@@ -14,7 +15,7 @@ from server.capabilities import Capability
 def setup(app: web.Application) -> None:
     from rooms.config import RoomsSettings
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.meetings import guests, personal_data, revocation, routes  # noqa: F401  (guests registers the "meeting" scope)
+    from rooms.meetings import guests, home, personal_data, revocation, routes  # noqa: F401  (guests registers the "meeting" scope)
     from rooms import web as meeting_page
     from rooms.meetings.live import LiveMeetings
 
@@ -29,6 +30,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes.routes)
     register_personal_data(app, personal_data.PART)
     meeting_page.setup(app)
+    home.setup(app)
     app.cleanup_ctx.append(_run_media)
 
 
@@ -47,4 +49,11 @@ async def _seed_demo(db, demo, settings) -> None:
     await seed_demo(db, demo, settings)
 
 
-capability = Capability(name="rooms", setup=setup, models="rooms.models", migrations=Path(__file__).parent / "migrations", demo=_seed_demo)
+capability = Capability(
+    name="rooms",
+    setup=setup,
+    models="rooms.models",
+    migrations=Path(__file__).parent / "migrations",
+    locales=Path(__file__).parent / "locales",
+    demo=_seed_demo,
+)

@@ -1,4 +1,4 @@
-"""Tables of rooms/: meetings, their co-hosts, who was in them, and their recordings.
+"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings.
 
 A meeting's live state (lobby, mute states, media) lives in memory on the node
 that hosts it (``hosting_node``); these rows are what outlives a node: the
@@ -28,6 +28,7 @@ class Meeting(OrgScoped, Base):
     title: Mapped[str] = mapped_column(String(200))
     host_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    duration_min: Mapped[int | None] = mapped_column(Integer)  # how long it is planned for; the meeting goes on until ended
     join_token: Mapped[str] = mapped_column(String(64))  # the link secret: {public_url}/m/<join_token>
     passcode_hash: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 under the server key
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -61,6 +62,20 @@ class MeetingPasscodeFailure(OrgScoped, Base):
 class MeetingCoHost(OrgScoped, Base):
     __tablename__ = "meeting_cohosts"
     __table_args__ = (UniqueConstraint("meeting_id", "user_id", name="uq_meeting_cohosts_meeting_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class MeetingInvitee(OrgScoped, Base):
+    """A member the host invited: the meeting is among their upcoming ones (rooms/meetings/upcoming.py)."""
+
+    __tablename__ = "meeting_invitees"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id", name="uq_meeting_invitees_meeting_user"),
+        Index("ix_meeting_invitees_user", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.appkeys import PRINCIPAL
 from server.errors import Forbidden, InvalidInput, Unauthenticated
+from server.i18n.validation import validation_error
 
 ROLES = ("member", "admin", "owner")
 
@@ -103,7 +104,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     try:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"body is not valid JSON: {e}", code="malformed_json") from None
+        raise InvalidInput("body is not valid JSON: {error}", code="malformed_json", error=str(e)) from None
     return parse_model(model, data)
 
 
@@ -112,12 +113,7 @@ def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        message = first["msg"] if not field else f"{field}: {first['msg']}"
-        if first["type"] == "extra_forbidden":
-            message = f"unknown field '{field}'"
-        raise InvalidInput(message, field=field) from None
+        raise validation_error(e.errors()[0]) from None
 
 
 def _check_no_nul(data: Any) -> None:
@@ -153,7 +149,7 @@ def path_int(request: web.Request, name: str) -> int:
     try:
         value = int(request.match_info[name])
     except ValueError:
-        raise NotFound(f"no such {name.removesuffix('_id')}") from None
+        raise NotFound("no such {name}", name=name.removesuffix('_id')) from None
     if not 0 < value <= ID_MAX:
-        raise NotFound(f"no such {name.removesuffix('_id')}")
+        raise NotFound("no such {name}", name=name.removesuffix('_id'))
     return value

@@ -18,6 +18,7 @@ from server.config import Settings
 from server.db import Database
 from server.errors import InvalidInput, MusterError, RateLimited, TooLarge
 from server.i18n import request_locale
+from server.i18n.validation import translated_reason
 from server.observability import REQUESTS, loggable_path, request_log
 
 log = logging.getLogger("muster.app")
@@ -28,6 +29,7 @@ PLATFORM_PARTS = (
     "server.openapi",
     "server.accounts.routes",
     "server.orgs.routes",
+    "server.orgs.pages",
     "server.audit.routes",
     "server.personal_data.routes",
     "server.gateway.websocket",
@@ -79,7 +81,7 @@ async def error_middleware(request: web.Request, handler):
         headers = {"Retry-After": str(e.retry_after_s)} if isinstance(e, RateLimited) else None
         return web.json_response(e.as_json(request_locale(request)), status=e.status, headers=headers)
     except ValidationError as e:  # a model built inside a handler; requests are validated in server/api.py
-        return web.json_response(InvalidInput(str(e.errors()[0]["msg"])).as_json(), status=400)
+        return web.json_response(InvalidInput(translated_reason(request_locale(request), e.errors()[0])).as_json(), status=400)
     except web.HTTPRequestEntityTooLarge:
         err = TooLarge("body larger than the limit of {limit} bytes", limit=request.app[SETTINGS].max_body_bytes)
         return web.json_response(err.as_json(request_locale(request)), status=413)

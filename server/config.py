@@ -71,6 +71,7 @@ class Settings(MaskedSettings):
     import_max_unpacked_bytes: int = Field(128 << 20, ge=1, description="Most bytes an XLSX member import may unpack to (its XML, all parts together).")
     session_days: int = Field(30, description="Days a device session stays valid without use.")
     session_max_days: int = Field(90, ge=1, description="Days after sign-in that a device session ends however much it is used; then the device signs in again.")
+    trusted_device_days: int = Field(30, ge=1, le=365, description="Days a device remembered at sign-in (\"remember this device\") may skip the second factor, from when it was remembered.")
     guest_session_hours: int = Field(72, ge=1, le=24 * 30, description="Hours a guest session lasts from when it was opened, however it is used; never past its invite's expiry.")
     login_max_failures: int = Field(5, description="Failed logins allowed per account, and x4 per address, in login_window_s.")
     login_window_s: int = Field(900, description="Window of the login rate limit, in seconds.")

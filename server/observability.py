@@ -20,7 +20,7 @@ WS_SLOW_CLOSED = Counter("muster_ws_slow_reader_closed_total", "Sockets closed b
 WS_FRAMES_REFUSED = Counter("muster_ws_frames_refused_total", "Client frames refused as over their socket's or user's rate limit")
 WS_FLOOD_CLOSED = Counter("muster_ws_flood_closed_total", "Sockets closed for sending on after their frames were refused (4029)")
 
-_SECRET = re.compile(r"(mst_[A-Za-z0-9_\-]{8,}|(?i:password|token|secret)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]+)")
+_SECRET = re.compile(r"((?:mst|mtd)_[A-Za-z0-9_\-]{8,}|(?i:password|token|secret)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]+)")
 _SECRET_PATH_PARAMETER = re.compile(r"token|secret|password", re.IGNORECASE)
 _access = logging.getLogger("muster.access")
 

@@ -44,6 +44,7 @@ class OutgoingCall:
     gather_url: str  # where the provider reports the key the callee pressed
     status_url: str
     idempotency_key: str
+    language: str = "en-US"  # of the text-to-speech voice (BCP 47)
 
 
 class Provider(Protocol):

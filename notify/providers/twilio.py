@@ -29,13 +29,17 @@ def twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
     return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
-def call_twiml(speech: str, gather_url: str) -> str:
-    """The call's script: read the notice, ask for 1 to confirm, read it once more if nothing is pressed."""
-    say = f"<Say>{escape(speech)} Press 1 to confirm you have read this.</Say>"
+def say(speech: str, language: str) -> str:
+    return f"<Say language={quoteattr(language)}>{escape(speech)}</Say>"
+
+
+def call_twiml(speech: str, gather_url: str, language: str) -> str:
+    """The call's script (which ends by asking for 1 to confirm): read it, and once more if nothing is pressed."""
+    said = say(speech, language)
     return (
         "<Response>"
-        f'<Gather numDigits="1" action={quoteattr(gather_url)} method="POST">{say}</Gather>'
-        f'<Gather numDigits="1" action={quoteattr(gather_url)} method="POST">{say}</Gather>'
+        f'<Gather numDigits="1" action={quoteattr(gather_url)} method="POST">{said}</Gather>'
+        f'<Gather numDigits="1" action={quoteattr(gather_url)} method="POST">{said}</Gather>'
         "</Response>"
     )
 
@@ -55,7 +59,7 @@ class TwilioProvider:
         return await self._post(http, "Messages.json", form, sms.idempotency_key)
 
     async def place_call(self, http: aiohttp.ClientSession, call: OutgoingCall) -> str:
-        form = {"To": call.to, "From": self._from, "Twiml": call_twiml(call.speech, call.gather_url), "StatusCallback": call.status_url}
+        form = {"To": call.to, "From": self._from, "Twiml": call_twiml(call.speech, call.gather_url, call.language), "StatusCallback": call.status_url}
         return await self._post(http, "Calls.json", form, call.idempotency_key)
 
     async def _post(self, http: aiohttp.ClientSession, resource: str, form: dict[str, str], idempotency_key: str) -> str:

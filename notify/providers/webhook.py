@@ -1,7 +1,7 @@
 """A generic webhook provider: each SMS or call is one signed JSON POST to a gateway you run.
 
 Request body: ``{"kind": "sms"|"call", "to", "from", "text", "gather_url",
-"status_url", "idempotency_key"}``. The gateway answers 2xx with
+"status_url", "language", "idempotency_key"}`` (``language``: a call's text-to-speech voice, e.g. ``zh-CN``). The gateway answers 2xx with
 ``{"id": "..."}``. It reports back by POSTing JSON signed the same way to the
 ``status_url`` (``{"status": "..."}``) or the ``gather_url`` (``{"digits": "1"}``).
 
@@ -64,7 +64,8 @@ class WebhookProvider:
         return await self._post(http, {"kind": "sms", "to": sms.to, "text": sms.body, "status_url": sms.status_url}, sms.idempotency_key)
 
     async def place_call(self, http: aiohttp.ClientSession, call: OutgoingCall) -> str:
-        message = {"kind": "call", "to": call.to, "text": call.speech, "gather_url": call.gather_url, "status_url": call.status_url}
+        message = {"kind": "call", "to": call.to, "text": call.speech, "gather_url": call.gather_url, "status_url": call.status_url,
+                   "language": call.language}
         return await self._post(http, message, call.idempotency_key)
 
     async def _post(self, http: aiohttp.ClientSession, message: dict, idempotency_key: str) -> str:

@@ -32,6 +32,7 @@ from rooms.models import Meeting, MeetingParticipant, MeetingRecording
 from server.audit.record import do_audit
 from server.db import Database, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from server.i18n import _
 from server.gateway.frames import encode_frame
 
 log = logging.getLogger("muster.rooms")
@@ -162,7 +163,7 @@ class LiveMeetings:
                 raise InvalidInput("join a meeting first (meeting.join)")
             live, seat = found
             if name in HOST_COMMANDS and seat.role not in HOSTS:
-                raise Forbidden(f"only the host or a co-host can {name.replace('_', ' ')}")
+                raise Forbidden("only the host or a co-host can {action}", action=name.replace('_', ' '))
             if not seat.admitted and name not in ("leave",):
                 raise Forbidden("wait until the host lets you in")
             await method(live, seat, message)
@@ -205,7 +206,7 @@ class LiveMeetings:
                 raise Forbidden("you are no longer a member of this meeting's organisation", code="removed")
             if live is None:
                 if not await m.do_claim_hosting(tx, meeting, self.node, lease_s=self.settings.hosting_lease_s):
-                    raise Conflict(f"this meeting is hosted on node {meeting.hosting_node}; connect there", code="wrong_node")
+                    raise Conflict("this meeting is hosted on node {hosting_node}; connect there", code="wrong_node", hosting_node=meeting.hosting_node)
                 live = self.meetings[meeting_id] = Live(meeting, self.router.room(str(meeting_id)))
                 live.room.on_event(lambda event, live=live: self._media_event(live, event))
         if connection.user_id in live.removed:
@@ -215,7 +216,7 @@ class LiveMeetings:
         if live.locked and role not in HOSTS and not returning:
             raise Forbidden("this meeting is locked: the host is not letting anyone new in")
         if len([s for s in live.admitted() if s.pid != pid]) >= live.cap:
-            raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
+            raise Conflict("meeting is full ({cap})", code="meeting_full", cap=live.cap)
         name = str(connection.principal.name)[:100]
         seat = Seat(pid=pid, connection=connection, user_id=connection.user_id, name=name, role=role)
         while (old := live.seats.get(seat.pid)) is not None:  # this device session's other socket: its seat goes first
@@ -231,7 +232,7 @@ class LiveMeetings:
 
     async def _admit(self, live: Live, seat: Seat) -> None:
         if len(live.admitted()) >= live.cap:
-            raise Conflict(f"meeting is full ({live.cap})", code="meeting_full")
+            raise Conflict("meeting is full ({cap})", code="meeting_full", cap=live.cap)
         seat.admitted = True
         async with self.db.transaction(org_id=live.org_id) as tx:
             row = MeetingParticipant(org_id=live.org_id, meeting_id=live.meeting_id, user_id=seat.user_id, display_name=seat.name, role=seat.role)
@@ -317,12 +318,12 @@ class LiveMeetings:
         if not isinstance(sdp, str) or not sdp:
             raise InvalidInput("meeting.offer needs 'sdp': the offer's SDP text", field="sdp")
         if not isinstance(screen_mids, list) or len(screen_mids) > MAX_MEDIA_SECTIONS or not all(isinstance(x, str) for x in screen_mids):
-            raise InvalidInput(f"screen_mids must be a list of up to {MAX_MEDIA_SECTIONS} m-line mids", field="screen_mids")
+            raise InvalidInput("screen_mids must be a list of up to {max_media_sections} m-line mids", field="screen_mids", max_media_sections=MAX_MEDIA_SECTIONS)
         try:
             check_offer_bounds(sdp)
             answer = await seat.media.handle_offer(drop_unpairable_candidates(sdp, self.settings.media_addresses), screen_mids)
         except OfferError as e:
-            raise InvalidInput(f"offer refused: {e}", field="sdp", code="bad_offer") from None
+            raise InvalidInput("offer refused: {error}", field="sdp", code="bad_offer", error=str(e)) from None
         for kind in seat.held:  # tracks this offer added stay off too
             await seat.media.hold(kind, True)
         live.send([seat], {"type": "meeting.answer", "sdp": answer, "ref": message.get("ref")})
@@ -344,7 +345,7 @@ class LiveMeetings:
     async def on_state(self, live: Live, seat: Seat, message: dict) -> None:
         changes = {k: message[k] for k in STATE_KEYS if k in message}
         if not changes or not all(isinstance(v, bool) for v in changes.values()):
-            raise InvalidInput(f"meeting.state takes true/false for any of {', '.join(STATE_KEYS)}")
+            raise InvalidInput("meeting.state takes true/false for any of {keys}", keys=', '.join(STATE_KEYS))
         seat.state.update(changes)
         for kind in [k for k in ("audio", "video") if changes.get(k) and k in seat.held]:
             seat.held.discard(kind)
@@ -371,8 +372,8 @@ class LiveMeetings:
         if seat is None:
             raise NotFound("no such participant in this meeting", field="participant")
         if seat.admitted != admitted:
-            raise Conflict("this participant is already in the meeting; use meeting.remove" if seat.admitted
-                           else "this participant is still in the lobby; use meeting.admit or meeting.deny", code="wrong_place")
+            raise Conflict(_("this participant is already in the meeting; use meeting.remove") if seat.admitted
+                           else _("this participant is still in the lobby; use meeting.admit or meeting.deny"), code="wrong_place")
         return seat
 
     async def on_admit(self, live: Live, seat: Seat, message: dict) -> None:

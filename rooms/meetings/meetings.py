@@ -23,18 +23,21 @@ import math
 import secrets
 import time
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from rooms.config import RoomsSettings
-from rooms.models import Meeting, MeetingCoHost, MeetingParticipant, MeetingPasscodeFailure
+from rooms.models import Meeting, MeetingCoHost, MeetingInvitee, MeetingParticipant, MeetingPasscodeFailure
 from server.accounts.auth import GuestScope, Principal
 from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
+from server.gateway.events import emit
+from server.i18n import _
 from server.orgs.models import Membership
 
 TICKET_TTL_S = 600
+INVITED_EVENT = "meeting.invited"  # to each invitee, so their home and meetings pages show it at once
 GUEST_SCOPE_KIND = "meeting"  # guests' sessions are scoped to ("meeting", id): rooms/meetings/guests.py
 PASSCODE_LENGTH = (4, 32)
 
@@ -76,22 +79,26 @@ async def is_member(tx: Transaction, user_id: int) -> bool:
     return await tx.session.scalar(select(Membership.id).where(Membership.user_id == user_id)) is not None
 
 
-async def check_members(tx: Transaction, user_ids: list[int]) -> None:
+async def check_members(tx: Transaction, user_ids: list[int], field: str) -> None:
     if not user_ids:
         return
     found = set(await tx.session.scalars(select(Membership.user_id).where(Membership.user_id.in_(user_ids))))
     missing = sorted(set(user_ids) - found)
     if missing:
-        raise InvalidInput(f"co-hosts must be members of the organisation; not members: {missing}", field="cohost_ids")
+        raise InvalidInput("only members of the organisation can be named here; not members: {missing}", field=field,
+                           missing=", ".join(map(str, missing)))
 
 
 async def do_create_meeting(tx: Transaction, secret_key: str, *, host_id: int, title: str, scheduled_at: dt.datetime | None,
-                            passcode: str | None, lobby_enabled: bool, cap: int, cohosts: list[int]) -> Meeting:
+                            passcode: str | None, lobby_enabled: bool, cap: int, cohosts: list[int],
+                            invitees: list[int] = (), duration_min: int | None = None) -> Meeting:
+    """The meeting, its co-hosts and invitees; each invitee is told (``meeting.invited``, after commit)."""
     check_passcode(passcode)
-    await check_members(tx, cohosts)
+    await check_members(tx, cohosts, "cohost_ids")
+    await check_members(tx, list(invitees), "invitee_ids")
     token = secrets.token_urlsafe(24)
     meeting = Meeting(
-        org_id=tx.org_id, title=title, host_id=host_id, scheduled_at=scheduled_at, join_token=token,
+        org_id=tx.org_id, title=title, host_id=host_id, scheduled_at=scheduled_at, duration_min=duration_min, join_token=token,
         passcode_hash=passcode_hash(secret_key, token, passcode) if passcode else None,
         locked=False, lobby_enabled=lobby_enabled, cap=cap,
         status="scheduled" if scheduled_at else "live", created_at=utcnow(),
@@ -100,6 +107,11 @@ async def do_create_meeting(tx: Transaction, secret_key: str, *, host_id: int, t
     await tx.session.flush()
     for user_id in sorted(set(cohosts) - {host_id}):
         tx.session.add(MeetingCoHost(org_id=tx.org_id, meeting_id=meeting.id, user_id=user_id))
+    invited = sorted(set(invitees) - {host_id})
+    if invited:
+        await tx.session.execute(insert(MeetingInvitee), [{"org_id": tx.org_id, "meeting_id": meeting.id, "user_id": u} for u in invited])
+        await emit(tx, invited, INVITED_EVENT, {"org_id": tx.org_id, "meeting_id": meeting.id, "title": title,
+                                                 "scheduled_at": scheduled_at.isoformat() if scheduled_at else None})
     await tx.session.flush()
     return meeting
 
@@ -126,7 +138,7 @@ def check_passcode(passcode: str | None) -> None:
     """A passcode short enough to guess in a window's tries is refused, when a meeting is made and when it is changed."""
     shortest, longest = PASSCODE_LENGTH
     if passcode is not None and not shortest <= len(passcode) <= longest:
-        raise InvalidInput(f"a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode")
+        raise InvalidInput("a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode", shortest=shortest, longest=longest)
 
 
 async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, changes: dict) -> Meeting:
@@ -212,14 +224,17 @@ async def _limit_lifts_at(tx: Transaction, settings: RoomsSettings, limit: int, 
 
 async def check_passcode_guessing(tx: Transaction, settings: RoomsSettings, meeting: Meeting, guesser: str) -> None:
     """Raise ``RateLimited`` if this guesser, or (for someone not signed in) everyone not signed in, used up their wrong passcodes."""
-    limits = [(settings.passcode_max_failures, "from you", [MeetingPasscodeFailure.key == guesser])]
+    limits = [(settings.passcode_max_failures, _("too many wrong passcodes for this meeting from you; try again in {seconds} seconds"),
+               [MeetingPasscodeFailure.key == guesser])]
     if guesser.startswith("addr:"):
-        limits.append((settings.passcode_max_failures_per_meeting, "from people not signed in", [MeetingPasscodeFailure.key.startswith("addr:")]))
-    for limit, whose, which in limits:
+        limits.append((settings.passcode_max_failures_per_meeting,
+                       _("too many wrong passcodes for this meeting from people not signed in; try again in {seconds} seconds"),
+                       [MeetingPasscodeFailure.key.startswith("addr:")]))
+    for limit, message, which in limits:
         lifts_at = await _limit_lifts_at(tx, settings, limit, MeetingPasscodeFailure.meeting_id == meeting.id, *which)
         if lifts_at is not None:
             retry_after_s = max(1, math.ceil((lifts_at - utcnow()).total_seconds()))
-            raise RateLimited(f"too many wrong passcodes for this meeting {whose}; try again in {retry_after_s} seconds", retry_after_s=retry_after_s)
+            raise RateLimited(message, retry_after_s=retry_after_s, seconds=retry_after_s)
 
 
 async def do_check_passcode(
@@ -264,5 +279,5 @@ async def check_may_enter(tx: Transaction, meeting: Meeting, *, host: bool) -> N
     if meeting.locked and not host:
         raise Forbidden("this meeting is locked: the host is not letting anyone new in")
     if await open_seats(tx, meeting) <= 0:
-        raise Conflict(f"meeting is full ({meeting.cap})", code="meeting_full")
+        raise Conflict("meeting is full ({cap})", code="meeting_full", cap=meeting.cap)
 

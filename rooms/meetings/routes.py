@@ -1,19 +1,24 @@
 """The meetings API: schedule and manage meetings in an organisation, join one by its link."""
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 from sqlalchemy import select
 
 from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
-from rooms.meetings.schemas import JoinIn, JoinOut, MeetingIn, MeetingOut, MeetingPatch, RecordingOut
+from rooms.meetings.schemas import JoinIn, JoinOut, JoinQrOut, MeetingIn, MeetingOut, MeetingPatch, RecordingOut, UpcomingQuery
+from rooms.meetings.upcoming import people_of, upcoming_meetings
 from rooms.models import Meeting, MeetingRecording
 from server.accounts.auth import GuestScope
+from server.accounts.totp import qr_svg
 from server.accounts.guests import do_open_guest_session
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import do_audit
+from server.db import utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.orgs.access import OrgContext
 
@@ -24,12 +29,22 @@ RECORDINGS = MEETING + "/recordings"
 
 
 async def _out(request: web.Request, tx, meeting: Meeting) -> MeetingOut:
-    return MeetingOut(
-        id=meeting.id, org_id=meeting.org_id, title=meeting.title, host_id=meeting.host_id, scheduled_at=meeting.scheduled_at,
-        status=meeting.status, locked=meeting.locked, lobby_enabled=meeting.lobby_enabled, cap=meeting.cap,
-        has_passcode=meeting.passcode_hash is not None, join_url=m.join_url(request.app[SETTINGS].public_url, meeting),
-        cohost_ids=await m.cohost_ids(tx, meeting.id), created_at=meeting.created_at,
-    )
+    return (await _outs(request, tx, [meeting]))[0]
+
+
+async def _outs(request: web.Request, tx, meetings: list[Meeting]) -> list[MeetingOut]:
+    """The meetings as answered, with their co-hosts and invitees read in two queries for all of them."""
+    cohosts, invitees = await people_of(tx, [meeting.id for meeting in meetings])
+    public_url = request.app[SETTINGS].public_url
+    return [
+        MeetingOut(
+            id=meeting.id, org_id=meeting.org_id, title=meeting.title, host_id=meeting.host_id, scheduled_at=meeting.scheduled_at,
+            duration_min=meeting.duration_min, status=meeting.status, locked=meeting.locked, lobby_enabled=meeting.lobby_enabled,
+            cap=meeting.cap, has_passcode=meeting.passcode_hash is not None, join_url=m.join_url(public_url, meeting),
+            cohost_ids=cohosts[meeting.id], invitee_ids=invitees[meeting.id], created_at=meeting.created_at,
+        )
+        for meeting in meetings
+    ]
 
 
 def _visible(org: OrgContext, meeting_id: int) -> None:
@@ -45,6 +60,7 @@ async def create_meeting(request: web.Request, body: MeetingIn, org: OrgContext)
         meeting = await m.do_create_meeting(
             tx, request.app[SETTINGS].secret_key, host_id=org.user_id, title=body.title, scheduled_at=body.scheduled_at,
             passcode=body.passcode, lobby_enabled=body.lobby_enabled, cap=body.cap, cohosts=body.cohost_ids,
+            invitees=body.invitee_ids, duration_min=body.duration_min,
         )
         return await _out(request, tx, meeting)
 
@@ -57,7 +73,16 @@ async def list_meetings(request: web.Request, org: OrgContext) -> list[MeetingOu
         rows = await tx.session.scalars(
             select(Meeting).where(Meeting.status != "ended").order_by(Meeting.scheduled_at, Meeting.id).limit(500)
         )
-        return [await _out(request, tx, meeting) for meeting in rows]
+        return await _outs(request, tx, list(rows))
+
+
+@routes.get(MEETINGS + "/upcoming")
+@endpoint(query=UpcomingQuery, response=list[MeetingOut])
+async def list_upcoming(request: web.Request, query: UpcomingQuery, org: OrgContext) -> list[MeetingOut]:
+    """The caller's meetings (hosting, co-hosting, invited) that have not ended: live ones first, then by start."""
+    until = utcnow() + dt.timedelta(hours=query.within_hours) if query.within_hours else None
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return await _outs(request, tx, await upcoming_meetings(tx, org.user_id, until=until))
 
 
 @routes.get(MEETING)
@@ -67,6 +92,16 @@ async def get_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
     _visible(org, meeting_id)
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         return await _out(request, tx, await m.get_meeting(tx, meeting_id))
+
+
+@routes.get(MEETING + "/join-qr")
+@endpoint(response=JoinQrOut)
+async def join_qr(request: web.Request, org: OrgContext) -> JoinQrOut:
+    """The meeting's link as a QR code, for a guest to scan from the screen."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.get_meeting(tx, path_int(request, "meeting_id"))
+    url = m.join_url(request.app[SETTINGS].public_url, meeting)
+    return JoinQrOut(join_url=url, svg=qr_svg(url))
 
 
 @routes.patch(MEETING)
@@ -149,7 +184,7 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
         await do_audit(tx, org.principal, "recording.downloaded", target=("recording", row.id), details={"meeting_id": meeting_id})
     path = request.app[LIVE_MEETINGS].recordings_dir / row.file_name
     if row.status != "done" or not path.is_file():
-        raise Gone(f"this recording has no file: {row.error or 'it was removed'}")
+        raise Gone("this recording has no file: {reason}", reason=row.error) if row.error else Gone("this recording's file was removed")
     return web.FileResponse(path, headers={
         "Content-Type": "video/webm",
         "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-recording-{row.id}.webm"',

@@ -8,6 +8,8 @@ from pydantic import Field
 from rooms.meetings.meetings import PASSCODE_LENGTH
 from server.api import Id, Model, Out
 
+MAX_INVITEES = 500
+
 
 class MeetingIn(Model):
     title: str = Field(min_length=1, max_length=200)
@@ -16,6 +18,17 @@ class MeetingIn(Model):
     lobby_enabled: bool = False
     cap: int = Field(300, ge=2, le=300)
     cohost_ids: list[Id] = Field(default_factory=list, max_length=50)
+    invitee_ids: list[Id] = Field(default_factory=list, max_length=MAX_INVITEES)
+    duration_min: int | None = Field(None, ge=5, le=24 * 60)
+
+
+class UpcomingQuery(Model):
+    within_hours: int | None = Field(None, ge=1, le=24 * 366, description="Only scheduled meetings starting within this many hours.")
+
+
+class JoinQrOut(Out):
+    join_url: str
+    svg: str  # a standalone SVG document
 
 
 class MeetingPatch(Model):
@@ -24,6 +37,7 @@ class MeetingPatch(Model):
 
     title: str = Field(None, min_length=1, max_length=200)
     scheduled_at: dt.datetime | None = None
+    duration_min: int | None = Field(None, ge=5, le=24 * 60)
     passcode: str | None = Field(None, max_length=PASSCODE_LENGTH[1])  # "" removes it; else as long as on creation (check_passcode)
     lobby_enabled: bool = None
     locked: bool = None
@@ -36,6 +50,7 @@ class MeetingOut(Out):
     title: str
     host_id: int | None
     scheduled_at: dt.datetime | None
+    duration_min: int | None
     status: str
     locked: bool
     lobby_enabled: bool
@@ -43,6 +58,7 @@ class MeetingOut(Out):
     has_passcode: bool
     join_url: str
     cohost_ids: list[int]
+    invitee_ids: list[int]
     created_at: dt.datetime
 
 

@@ -1,9 +1,10 @@
-"""The meeting page at the join link ``/m/<link token>``: one static document and its script.
+"""The meetings pages: ``/meetings`` (my upcoming meetings, start or schedule one) and the meeting itself at its join
+link ``/m/<link token>``.
 
-Like the platform's pages it holds no data: the script joins through the JSON
-API (``POST /api/v1/meetings/join``) and then speaks the ``meeting.*`` frames
-of the device WebSocket. The routes are named ``web.*`` so they get the
-platform's Content-Security-Policy (server/web/routes.py).
+Like the platform's pages they hold no data: their scripts call the JSON API
+(the meeting page joins with ``POST /api/v1/meetings/join``, then speaks the
+``meeting.*`` frames of the device WebSocket through live.js). The routes are
+named ``web.*`` so they get the platform's Content-Security-Policy (server/web/routes.py).
 """
 from __future__ import annotations
 
@@ -11,17 +12,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server.web.routes import WEB_ROUTE_PREFIX
+from server.i18n import _
+from server.web.navigation import Place, register_place
+from server.web.routes import WEB_ROUTE_PREFIX, page_handler
 
 HERE = Path(__file__).parent
-PAGE = HERE / "meeting.html"
-
-
-async def meeting_page(request: web.Request) -> web.FileResponse:
-    """The meeting page; the link token stays in the URL for the script to read."""
-    return web.FileResponse(PAGE)
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/m/{link_token}", meeting_page, name=WEB_ROUTE_PREFIX + "meeting")
+    app.router.add_get("/meetings", page_handler(HERE / "meetings.html"), name=WEB_ROUTE_PREFIX + "meetings")
+    app.router.add_get("/m/{link_token}", page_handler(HERE / "meeting.html"), name=WEB_ROUTE_PREFIX + "meeting")
     app.router.add_static("/rooms/static/", HERE / "static", name=WEB_ROUTE_PREFIX + "rooms-static", append_version=False)
+    register_place(app, Place("meetings", "/meetings", _("Meetings"), 30))

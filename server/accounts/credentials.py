@@ -15,6 +15,7 @@ from server.accounts.devices import do_revoke_other_sessions
 from server.accounts.models import User
 from server.accounts.passwords import hash_password, verify_password
 from server.accounts.ratelimit import Attempt, check_attempt_allowed, refuse
+from server.accounts.trusted_devices import do_forget_all_trusted_devices
 from server.accounts.totp import TotpEnrolment, do_begin_totp, do_disable_totp, do_use_totp_code
 from server.config import Settings
 from server.db import Database
@@ -48,11 +49,12 @@ async def check_totp_code_again(db: Database, settings: Settings, user_id: int, 
 async def change_password(
     db: Database, settings: Settings, *, user_id: int, session_id: int, ip: str, current_password: str, new_password: str
 ) -> list[int]:
-    """Set a new password and sign out every other device; returns the revoked session ids."""
+    """Set a new password, sign out every other device and forget the remembered ones; returns the revoked session ids."""
     await check_password_again(db, settings, user_id, ip, current_password, field="current_password")
     new_hash = await hash_password(new_password)
     async with db.transaction() as tx:
         await tx.session.execute(update(User).where(User.id == user_id).values(password_hash=new_hash))
+        await do_forget_all_trusted_devices(tx, await tx.session.get(User, user_id), reason="password_changed")
         return await do_revoke_other_sessions(tx, user_id, keep_session_id=session_id)
 
 
@@ -76,4 +78,6 @@ async def disable_totp(db: Database, settings: Settings, *, user_id: int, ip: st
     if enabled:
         await check_totp_code_again(db, settings, user_id, ip, code)
     async with db.transaction() as tx:
-        await do_disable_totp(tx, await tx.session.get(User, user_id))
+        user = await tx.session.get(User, user_id)
+        await do_disable_totp(tx, user)
+        await do_forget_all_trusted_devices(tx, user, reason="second_factor_off")

@@ -82,7 +82,7 @@ async def do_create_invite(
     check = _scope_checks.get(scope_kind)
     if check is None:
         known = ", ".join(sorted(_scope_checks)) or "none on this server"
-        raise InvalidInput(f"guests cannot be invited to '{scope_kind}' (known kinds: {known})", field="scope_kind")
+        raise InvalidInput("guests cannot be invited to '{scope_kind}' (known kinds: {known})", field="scope_kind", scope_kind=scope_kind, known=known)
     await check(tx, org, scope_id)
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -154,7 +154,7 @@ async def do_join_as_guest(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        raise Gone(f"this invite link has been used its {invite.max_uses} times; ask whoever sent it for a new one")
+        raise Gone("this invite link has been used its {max_uses} times; ask whoever sent it for a new one", max_uses=invite.max_uses)
     user = User(kind="guest", name=display_name, email=None, password_hash=None)
     tx.session.add(user)
     await tx.session.flush()

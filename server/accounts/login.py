@@ -1,24 +1,42 @@
 """Signing in: the rate limit first, then the password, then the second factor, then a device session.
 
 The password is verified outside any transaction: argon2 takes ~50 ms and a
-connection should not wait on it.
+connection should not wait on it. The second factor is a code from the
+authenticator app, or the token of a device the person chose to remember
+(server/accounts/trusted_devices.py), which can stand in for the code only:
+the password is always asked.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from server.accounts.auth import issue_session
-from server.accounts.models import DeviceSession, User
+from server.accounts.models import DeviceSession, TrustedDevice, User
+from server.accounts.notices import NEW_DEVICE, do_notify_account
 from server.accounts.passwords import verify_password
 from server.accounts.ratelimit import Attempt, check_attempt_allowed, do_clear_account_failures, refuse
 from server.accounts.totp import do_use_totp_code
+from server.accounts.trusted_devices import do_trust_device, do_use_trusted_device
 from server.audit.record import Someone, do_audit_orgs
 from server.config import Settings
 from server.db import Database, Transaction
 from server.errors import Unauthenticated
+from server.i18n import _
 from server.orgs.models import Membership
 
-BAD_CREDENTIALS = "wrong email or password"
+BAD_CREDENTIALS = _("wrong email or password")
+TOTP_REQUIRED = _("enter the 6-digit code from your authenticator app")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    device: DeviceSession
+    user: User
+    trusted_device: TrustedDevice | None  # the remembered device that stood in for the code, or was remembered now
+    trusted_device_token: str | None  # only when remembered now: its one copy
 
 
 def normalise_email(email: str) -> str:
@@ -35,7 +53,9 @@ async def do_login(
     device_name: str,
     user_agent: str,
     ip: str,
-) -> tuple[str, DeviceSession, User]:
+    trusted_device_token: str | None = None,
+    remember_device: bool = False,
+) -> SignedIn:
     attempt = Attempt(email=normalise_email(email), ip=ip)
     async with db.transaction() as tx:
         await check_attempt_allowed(tx, settings, attempt)
@@ -44,39 +64,45 @@ async def do_login(
         ).scalar_one_or_none()
     if not await verify_password(user.password_hash if user else None, password):
         await refuse(db, settings, attempt, Unauthenticated(BAD_CREDENTIALS, code="bad_credentials"))
-    if user.totp_enabled and not totp_code:
+    if user.totp_enabled and not totp_code and not trusted_device_token:
         # The password was right; the client asks for the code and tries again. Not a failure.
-        raise Unauthenticated("enter the 6-digit code from your authenticator app", code="totp_required")
+        raise Unauthenticated(TOTP_REQUIRED, code="totp_required")
+    trusted_device, new_trust_token = None, None
     async with db.transaction() as tx:
         user = await tx.session.get(User, user.id)
         if user is None:
             raise Unauthenticated(BAD_CREDENTIALS, code="bad_credentials")
-        second_factor_ok = not user.totp_enabled or await do_use_totp_code(tx, user, totp_code)
+        if user.totp_enabled and not totp_code:
+            trusted_device = await do_use_trusted_device(tx, user, trusted_device_token)
+            if trusted_device is None:
+                # A remembered device that no longer is (revoked, expired, another account's): ask for the code.
+                raise Unauthenticated(TOTP_REQUIRED, code="totp_required")
+        second_factor_ok = not user.totp_enabled or trusted_device is not None or await do_use_totp_code(tx, user, totp_code)
         if second_factor_ok:
             await do_clear_account_failures(tx, attempt)
             token, device = await issue_session(
                 tx, user, days=settings.session_days, device_name=device_name, user_agent=user_agent, ip=ip
             )
-            await do_record_new_device(tx, user, device)
+            if trusted_device is None:  # a remembered device is a known one
+                await do_record_new_device(tx, user, device)
+                if remember_device and user.totp_enabled:
+                    new_trust_token, trusted_device = await do_trust_device(
+                        tx, user, days=settings.trusted_device_days, device_name=device_name, user_agent=user_agent
+                    )
     if not second_factor_ok:
         await refuse(db, settings, attempt, Unauthenticated("this authenticator code is wrong or was already used", code="bad_totp"))
-    return token, device, user
+    return SignedIn(token, device, user, trusted_device, new_trust_token)
 
 
 async def do_record_new_device(tx: Transaction, user: User, device: DeviceSession) -> None:
-    """A sign-in from a device (name and browser) this account never used is written to each of its organisations' audit logs."""
-    seen = await tx.session.scalar(
-        select(DeviceSession.id)
-        .where(
-            DeviceSession.user_id == user.id,
-            DeviceSession.id != device.id,
-            DeviceSession.device_name == device.device_name,
-            DeviceSession.user_agent == device.user_agent,
-        )
-        .limit(1)
-    )
-    if seen is not None:
+    """A sign-in from a device (name and browser) this account never used: written to each of its organisations'
+    audit logs and, unless it is the account's first sign-in ever, told to the person (server/accounts/notices.py)."""
+    others = select(DeviceSession.id).where(DeviceSession.user_id == user.id, DeviceSession.id != device.id).limit(1)
+    same = others.where(DeviceSession.device_name == device.device_name, DeviceSession.user_agent == device.user_agent)
+    if await tx.session.scalar(same) is not None:
         return
     org_ids = (await tx.session.scalars(select(Membership.org_id).where(Membership.user_id == user.id))).all()
     details = {"device_name": device.device_name, "user_agent": device.user_agent}
     await do_audit_orgs(tx, Someone(user.id, user.name), "account.new_device_sign_in", org_ids, target=("session", device.id), details=details)
+    if await tx.session.scalar(others) is not None:
+        await do_notify_account(tx, user.id, NEW_DEVICE, details | {"ip": device.ip, "session_id": device.id})

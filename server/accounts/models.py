@@ -1,4 +1,4 @@
-"""Tables of accounts: users, their device sessions, failed logins, guest invites."""
+"""Tables of accounts: users, their device sessions and trusted devices, notices to them, failed logins, guest invites."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
+from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 
 
 class User(Base):
@@ -52,6 +52,41 @@ class DeviceSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class TrustedDevice(Base):
+    """A browser that may sign in without the second factor ("remember this device"); the password is still asked.
+
+    Its token is stored only as its SHA-256, like a session's. It ends at
+    ``expires_at`` however much it is used, when its owner revokes it, and when
+    the password changes or two-factor sign-in is turned off.
+    """
+
+    __tablename__ = "trusted_devices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device_name: Mapped[str] = mapped_column(String(200), default="")
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountNotice(Base):
+    """Something a person should know about their account (a sign-in on a new device), kept until they have seen it."""
+
+    __tablename__ = "account_notices"
+    __table_args__ = (Index("ix_account_notices_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginFailure(Base):

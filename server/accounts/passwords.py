@@ -24,7 +24,7 @@ HASHING_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="password
 
 def check_new_password(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"password must be at least {MIN_LENGTH} characters", field="password")
+        raise InvalidInput("password must be at least {min_length} characters", field="password", min_length=MIN_LENGTH)
     if len(password) > 1024:
         raise InvalidInput("password is longer than 1024 characters", field="password")
 

@@ -30,6 +30,7 @@ from server.accounts.models import LoginFailure
 from server.config import Settings
 from server.db import Database, Transaction, utcnow
 from server.errors import MusterError, RateLimited
+from server.i18n import _
 
 ADDRESS_FACTOR = 4
 
@@ -55,8 +56,8 @@ async def check_attempt_allowed(tx: Transaction, settings: Settings, attempt: At
     now = utcnow()
     since = now - dt.timedelta(seconds=settings.login_window_s)
     limits = (
-        (attempt.account_key, settings.login_max_failures, "this account"),
-        (attempt.address_key, settings.login_max_failures * ADDRESS_FACTOR, "your address"),
+        (attempt.account_key, settings.login_max_failures, _("this account")),
+        (attempt.address_key, settings.login_max_failures * ADDRESS_FACTOR, _("your address")),
     )
     for key, limit, whose in limits:
         oldest_that_counts = await tx.session.scalar(
@@ -70,8 +71,8 @@ async def check_attempt_allowed(tx: Transaction, settings: Settings, attempt: At
             lifts_at = oldest_that_counts + dt.timedelta(seconds=settings.login_window_s)
             retry_after_s = max(1, math.ceil((lifts_at - now).total_seconds()))
             raise RateLimited(
-                f"too many failed sign-in attempts for {whose}; try again in {retry_after_s} seconds",
-                retry_after_s=retry_after_s,
+                "too many failed sign-in attempts for {whose}; try again in {seconds} seconds",
+                retry_after_s=retry_after_s, whose=whose, seconds=retry_after_s,
             )
 
 

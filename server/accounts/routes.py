@@ -1,4 +1,4 @@
-"""Accounts API: sign in and out, who am I, my devices, my password and second factor, guests."""
+"""Accounts API: sign in and out, who am I, my devices and remembered devices, notices about my account, my password and second factor, guests."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -18,15 +18,20 @@ from server.accounts.schemas import (
     LoginIn,
     LoginOut,
     MePatchIn,
+    NoticeOut,
+    NoticesReadIn,
     PasswordChangeIn,
     PasswordChangeOut,
     TotpBeginIn,
     TotpCodeIn,
     TotpDisableIn,
     TotpEnrolmentOut,
+    TrustedDeviceOut,
     UserOut,
 )
+from server.accounts.notices import do_mark_notices_read, list_unread_notices
 from server.accounts.totp import do_confirm_totp
+from server.accounts.trusted_devices import do_revoke_trusted_device, list_trusted_devices
 from server.accounts.users import do_update_user
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
@@ -42,8 +47,8 @@ def client_ip(request: web.Request) -> str:
 @routes.post("/api/v1/auth/login")
 @endpoint(body=LoginIn, response=LoginOut, auth="none")
 async def login(request: web.Request, body: LoginIn) -> LoginOut:
-    """Sign in with email and password (and a TOTP code if enabled); returns a bearer token for this device."""
-    token, device, user = await do_login(
+    """Sign in with email and password (and, if two-factor sign-in is on, a TOTP code or a remembered device's token); returns a bearer token for this device."""
+    signed_in = await do_login(
         request.app[DB],
         request.app[SETTINGS],
         email=body.email,
@@ -52,8 +57,16 @@ async def login(request: web.Request, body: LoginIn) -> LoginOut:
         device_name=body.device_name,
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
+        trusted_device_token=body.trusted_device_token,
+        remember_device=body.remember_device,
     )
-    return LoginOut(token=token, session_id=device.id, user=UserOut.model_validate(user))
+    return LoginOut(
+        token=signed_in.token,
+        session_id=signed_in.device.id,
+        user=UserOut.model_validate(signed_in.user),
+        trusted_device_id=signed_in.trusted_device.id if signed_in.trusted_device else None,
+        trusted_device_token=signed_in.trusted_device_token,
+    )
 
 
 @routes.post("/api/v1/auth/logout")
@@ -111,6 +124,41 @@ async def revoke_my_device(request: web.Request) -> None:
     session_id = path_int(request, "session_id")
     async with request.app[DB].transaction() as tx:
         await do_revoke_device(tx, request[PRINCIPAL].user_id, session_id)
+
+
+@routes.get("/api/v1/me/trusted-devices")
+@endpoint(response=list[TrustedDeviceOut])
+async def my_trusted_devices(request: web.Request) -> list[TrustedDeviceOut]:
+    """The browsers I chose to remember at sign-in: they sign in with the password alone, without the code."""
+    async with request.app[DB].transaction() as tx:
+        devices = await list_trusted_devices(tx, request[PRINCIPAL].user_id)
+    return [TrustedDeviceOut.model_validate(d) for d in devices]
+
+
+@routes.delete("/api/v1/me/trusted-devices/{trusted_device_id}")
+@endpoint(status=204)
+async def revoke_my_trusted_device(request: web.Request) -> None:
+    """Forget a remembered browser: its next sign-in asks for the code again (its open session, if any, stays: see /me/devices)."""
+    device_id = path_int(request, "trusted_device_id")
+    async with request.app[DB].transaction() as tx:
+        await do_revoke_trusted_device(tx, await tx.session.get(User, request[PRINCIPAL].user_id), device_id)
+
+
+@routes.get("/api/v1/me/notices")
+@endpoint(response=list[NoticeOut])
+async def my_notices(request: web.Request) -> list[NoticeOut]:
+    """What I have not yet seen about my account (sign-ins on new devices), newest first."""
+    async with request.app[DB].transaction() as tx:
+        notices = await list_unread_notices(tx, request[PRINCIPAL].user_id)
+    return [NoticeOut.model_validate(n) for n in notices]
+
+
+@routes.post("/api/v1/me/notices/read")
+@endpoint(body=NoticesReadIn, status=204)
+async def read_my_notices(request: web.Request, body: NoticesReadIn) -> None:
+    """Mark my notices up to one I saw as read."""
+    async with request.app[DB].transaction() as tx:
+        await do_mark_notices_read(tx, request[PRINCIPAL].user_id, body.up_to_id)
 
 
 @routes.post("/api/v1/me/password")

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from server.accounts.passwords import MIN_LENGTH
-from server.api import Model, Out
+from server.api import Id, Model, Out
 
 MAX_INVITE_S = 90 * 24 * 3600
 
@@ -17,6 +17,10 @@ class LoginIn(Model):
     password: str = Field(min_length=1, max_length=1024)
     totp_code: str | None = Field(None, max_length=10)
     device_name: str = Field("", max_length=200)
+    trusted_device_token: str | None = Field(
+        None, max_length=100, description="The token this browser got when it was remembered; stands in for totp_code (the password is still needed)."
+    )
+    remember_device: bool = Field(False, description="With a correct totp_code: remember this browser, so it can sign in without a code next time.")
 
 
 class UserOut(Out):
@@ -32,6 +36,8 @@ class LoginOut(Out):
     token: str
     session_id: int
     user: UserOut
+    trusted_device_id: int | None = Field(description="The remembered device this sign-in used or just remembered.")
+    trusted_device_token: str | None = Field(description="Only when remember_device took effect: keep it, it is shown once.")
 
 
 class MePatchIn(Model):
@@ -47,6 +53,26 @@ class DeviceOut(Out):
     created_at: dt.datetime
     last_seen_at: dt.datetime
     current: bool
+
+
+class TrustedDeviceOut(Out):
+    id: int
+    device_name: str
+    user_agent: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class NoticeOut(Out):
+    id: int
+    kind: str = Field(description="new_device: the account signed in on a device it had not used before (data: device_name, user_agent, ip, session_id).")
+    data: dict
+    created_at: dt.datetime
+
+
+class NoticesReadIn(Model):
+    up_to_id: Id = Field(description="The newest notice the person saw: it and older ones are marked read.")
 
 
 class PasswordChangeIn(Model):

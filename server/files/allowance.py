@@ -45,16 +45,19 @@ async def check_upload_allowance(tx: Transaction, settings: Settings, org: OrgCo
     ).one()
     if count > settings.upload_unfinished_per_person:
         raise TooLarge(
-            f"you have {count - 1} unfinished uploads here, the most allowed (MUSTER_UPLOAD_UNFINISHED_PER_PERSON); "
+            "you have {count} unfinished uploads here, the most allowed (MUSTER_UPLOAD_UNFINISHED_PER_PERSON); "
             "finish or cancel one first",
             code="too_many_uploads",
+            count=count - 1,
         )
     allowed = _unfinished_bytes_allowed(settings, org)
     if declared > allowed:
         raise TooLarge(
-            f"your unfinished uploads here would total {declared} bytes; at most {allowed} are allowed "
-            f"({'MUSTER_GUEST_UPLOAD_MAX_BYTES for guests' if org.principal.is_guest else 'MUSTER_UPLOAD_UNFINISHED_BYTES_PER_PERSON'}); "
+            "your unfinished uploads here would total {declared} bytes; at most {allowed} are allowed ({setting}); "
             "finish or cancel one first",
             code="too_many_upload_bytes",
             field="Upload-Length",
+            declared=declared,
+            allowed=allowed,
+            setting="MUSTER_GUEST_UPLOAD_MAX_BYTES for guests" if org.principal.is_guest else "MUSTER_UPLOAD_UNFINISHED_BYTES_PER_PERSON",
         )

@@ -114,9 +114,8 @@ async def reserve_quota(tx: Transaction, settings: Settings, org_id: int, length
 
 def _quota_exceeded(settings: Settings, held: int, length: int) -> TooLarge:
     return TooLarge(
-        f"this organisation's storage quota of {settings.org_quota_bytes} bytes would be exceeded "
-        f"({held} held by files and uploads in progress, {length} more needed)",
-        code="quota_exceeded",
+        "this organisation's storage quota of {org_quota_bytes} bytes would be exceeded ({held} held by files and uploads in progress, {length} more needed)",
+        code="quota_exceeded", org_quota_bytes=settings.org_quota_bytes, held=held, length=length,
     )
 
 

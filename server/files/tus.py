@@ -42,6 +42,7 @@ from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.db import Transaction
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
+from server.i18n import _
 from server.files.allowance import check_upload_allowance, largest_upload
 from server.files.models import StoredFile, Upload
 from server.files.owners import file_owner
@@ -74,7 +75,7 @@ class ChecksumMismatch(MusterError):
 
 def check_tus_version(request: web.Request) -> None:
     if request.headers.get("Tus-Resumable") != TUS_VERSION:
-        raise PreconditionFailed(f"send 'Tus-Resumable: {TUS_VERSION}'; this server speaks tus {TUS_VERSION}", code="tus_version")
+        raise PreconditionFailed("send 'Tus-Resumable: {tus_version}'; this server speaks tus {tus_version}", code="tus_version", tus_version=TUS_VERSION)
 
 
 def parse_metadata(header: str) -> dict[str, str]:
@@ -85,13 +86,13 @@ def parse_metadata(header: str) -> dict[str, str]:
         try:
             metadata[key] = base64.b64decode(value, validate=True).decode() if value else ""
         except (binascii.Error, UnicodeDecodeError):
-            raise InvalidInput(f"Upload-Metadata value of '{key}' is not base64 of UTF-8 text", field="Upload-Metadata") from None
+            raise InvalidInput("Upload-Metadata value of '{key}' is not base64 of UTF-8 text", field="Upload-Metadata", key=key) from None
     return metadata
 
 
 def parse_length(header: str | None, name: str) -> int:
     if header is None or not header.isdigit():
-        raise InvalidInput(f"send {name} as a non-negative integer", field=name)
+        raise InvalidInput("send {name} as a non-negative integer", field=name, name=name)
     return int(header)
 
 
@@ -138,8 +139,8 @@ async def create_upload(
     length = parse_length(request.headers.get("Upload-Length"), "Upload-Length")
     largest = largest_upload(settings, org)
     if length > largest:
-        who = "guests' files" if org.principal.is_guest else "files"
-        raise TooLarge(f"{who} may be at most {largest} bytes; this one is {length}", field="Upload-Length")
+        who = _("guests' files") if org.principal.is_guest else _("files")
+        raise TooLarge("{who} may be at most {largest} bytes; this one is {length}", field="Upload-Length", who=who, largest=largest, length=length)
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     filename = os.path.basename(metadata.get("filename", "").replace("\\", "/")).strip()
     if not filename or len(filename) > 255:
@@ -219,10 +220,10 @@ async def upload_bytes(request: web.Request) -> web.Response:
     if upload.file_id is not None:
         raise Conflict("this upload is already complete", code="upload_complete")
     if offset != received:
-        raise Conflict(f"Upload-Offset is {offset} but the server has {received} bytes; resume from {received}", code="offset_mismatch")
+        raise Conflict("Upload-Offset is {offset} but the server has {received} bytes; resume from {received}", code="offset_mismatch", offset=offset, received=received)
     remaining = upload.length - offset
     if request.content_length is not None and request.content_length > remaining:
-        raise InvalidInput(f"{request.content_length} bytes sent but only {remaining} remain of Upload-Length", field="Content-Length")
+        raise InvalidInput("{content_length} bytes sent but only {remaining} remain of Upload-Length", field="Content-Length", content_length=request.content_length, remaining=remaining)
     held = upload.reserved_bytes
     async with request.app[DB].transaction(org_id=upload.org_id) as tx:
         await do_mark_upload_active(tx, upload.id)  # bytes are arriving: not idle, whether or not they need more quota
@@ -264,7 +265,7 @@ async def _append(
                     break
                 if written + len(chunk) > remaining:
                     f.truncate(offset)
-                    raise InvalidInput(f"the body goes past Upload-Length ({remaining} bytes remained)", field="Content-Length")
+                    raise InvalidInput("the body goes past Upload-Length ({remaining} bytes remained)", field="Content-Length", remaining=remaining)
                 await reserve_through(offset + written + len(chunk))
                 f.write(chunk)
                 written += len(chunk)

@@ -70,6 +70,7 @@ from server.bus import Bus
 from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
+from server.i18n import translate
 from server.gateway import _fanout
 from server.gateway.budgets import FrameBudget, TokenBucket, Verdict
 from server.gateway.events import USER_EVENTS_CHANNEL
@@ -141,6 +142,11 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<Connection user={self.user_id} session={self.session_id}>"
+
+    @property
+    def locale(self) -> str:
+        """The language of its error frames: the person's chosen one, else English."""
+        return self.principal.locale or "en"
 
     def _direct_fd(self) -> int:
         """The descriptor ``_fanout.c`` may write to; -1 for none: under TLS the socket carries ciphertext."""
@@ -346,7 +352,7 @@ class Hub:
             return True
         WS_FRAMES_REFUSED.inc()
         if verdict is Verdict.REFUSED:
-            connection.send(error_frame("rate_limited", "too many frames: this one was dropped; slow down and send it again", ref))
+            connection.send(error_frame("rate_limited", translate(connection.locale, "too many frames: this one was dropped; slow down and send it again"), ref))
         else:
             WS_FLOOD_CLOSED.inc()
             connection.close(CLOSE_FLOODING, "too many frames after being told to slow down")
@@ -409,7 +415,7 @@ class Hub:
         ref = message.get("ref")
         entry = self._frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
         if entry is None:
-            connection.send(error_frame("unknown_type", f"unknown frame type {frame_type!r}", ref))
+            connection.send(error_frame("unknown_type", translate(connection.locale, "unknown frame type {frame_type!r}", frame_type=frame_type), ref))
             return
         handler = entry[0]
         try:
@@ -417,10 +423,10 @@ class Hub:
             if inspect.isawaitable(result):
                 await result
         except MusterError as e:
-            connection.send(error_frame(e.code, e.message, ref))
+            connection.send(error_frame(e.code, e.as_json(connection.locale)["error"]["message"], ref))
         except Exception:
             log.exception("handler of frame type %s failed", frame_type)
-            connection.send(error_frame("internal", "the server could not handle this frame", ref))
+            connection.send(error_frame("internal", translate(connection.locale, "the server could not handle this frame"), ref))
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         for connections in list(self._connections.values()):

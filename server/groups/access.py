@@ -18,7 +18,11 @@ from server.db.upsert import insert_for
 from server.errors import Forbidden, NotFound
 from server.groups.events import publish_members_changed
 from server.groups.models import GROUP_ROLES, Group, GroupMember
+from server.i18n import _
 from server.orgs.access import OrgContext
+
+
+ONLY_A = {"admin": _("only a group admin can {action}"), "owner": _("only a group owner can {action}")}  # by the role it takes
 
 
 @dataclass
@@ -34,10 +38,9 @@ class GroupAccess:
     def is_admin(self) -> bool:
         return self.member.role in ("admin", "owner")
 
-    def require_role(self, role: str, refusal: str) -> None:
-        """``refusal`` is the msgid said to anyone below ``role`` (marked with ``_()`` where it is written)."""
+    def require_role(self, role: str, action: str) -> None:
         if GROUP_ROLES.index(self.member.role) < GROUP_ROLES.index(role):
-            raise Forbidden(refusal)
+            raise Forbidden(ONLY_A[role], action=action)
 
 
 async def load_group(tx: Transaction, org: OrgContext, group_id: int) -> GroupAccess:
@@ -68,7 +71,7 @@ async def _join_as_guest(tx: Transaction, org: OrgContext, group: Group) -> Grou
         raise Forbidden("this group's owner does not allow guests")
     count = await tx.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group.id))
     if count >= group.member_limit:
-        raise Forbidden("this group is full ({limit} members)", code="too_many_members", limit=group.member_limit)
+        raise Forbidden("this group is full ({member_limit} members)", code="too_many_members", member_limit=group.member_limit)
     await tx.session.execute(
         insert_for(tx.dialect, GroupMember)
         .values(org_id=org.org_id, group_id=group.id, user_id=org.user_id, role="member", read_seq=0, muted=False)

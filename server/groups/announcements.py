@@ -26,7 +26,7 @@ from server.groups.schemas import AnnouncementOut, OpensOut, PersonOut
 
 async def do_announce(tx: Transaction, access: GroupAccess, settings: Settings, body: str) -> AnnouncementOut:
     """Post and pin an announcement (group admins)."""
-    access.require_role("admin", _("only a group admin can post announcements"))
+    access.require_role("admin", _("post announcements"))
     message = await do_post_message(tx, access, settings, body=body, kind="announcement")
     pin = GroupAnnouncement(org_id=access.group.org_id, group_id=access.group.id, seq=message.seq, pinned_by=access.user_id, pinned_at=utcnow())
     tx.session.add(pin)
@@ -38,7 +38,7 @@ async def do_announce(tx: Transaction, access: GroupAccess, settings: Settings, 
 
 
 async def do_unpin(tx: Transaction, access: GroupAccess, seq: int) -> None:
-    access.require_role("admin", _("only a group admin can unpin announcements"))
+    access.require_role("admin", _("unpin announcements"))
     await _load_pin(tx, access.group.id, seq)
     await tx.session.execute(
         delete(GroupAnnouncement)

@@ -22,8 +22,8 @@ from server.accounts.models import User
 from server.config import Settings
 from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
-from server.gateway.events import emit
 from server.i18n import _
+from server.gateway.events import emit
 from server.groups.access import GroupAccess
 from server.groups import guests
 from server.groups.events import publish_members_changed, publish_to_group
@@ -54,19 +54,16 @@ async def check_people_of_org(tx: Transaction, user_ids: Sequence[int], field: s
     strangers = [u for u in wanted if u not in found]
     if strangers:
         shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
-        raise InvalidInput("not people of this organisation: {ids}", field=field, ids=shown)
+        raise InvalidInput("not people of this organisation: {shown}", field=field, shown=shown)
     return wanted
 
 
 def check_member_limit(group: Group, current: int, adding: int) -> None:
     if current + adding > group.member_limit:
         raise InvalidInput(
-            "a group may have at most {limit} members; it has {current} and {adding} would be added",
+            "a group may have at most {member_limit} members; it has {current} and {adding} would be added",
             field="user_ids",
-            code="too_many_members",
-            limit=group.member_limit,
-            current=current,
-            adding=adding,
+            code="too_many_members", member_limit=group.member_limit, current=current, adding=adding,
         )
 
 
@@ -121,7 +118,7 @@ async def _insert_members(tx: Transaction, org_id: int, group_id: int, user_ids:
 
 async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Add people of the organisation (admins only); those already in are left as they are. Returns who was added."""
-    access.require_role("admin", _("only a group admin can add members"))
+    access.require_role("admin", _("add members"))
     group = access.group
     wanted = await check_people_of_org(tx, user_ids, "user_ids")
     already: set[int] = set()
@@ -141,7 +138,7 @@ async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequenc
 
 async def do_remove_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Remove members (admins only). The owner cannot be removed, and an admin only by the owner."""
-    access.require_role("admin", _("only a group admin can remove members"))
+    access.require_role("admin", _("remove members"))
     group = access.group
     wanted = sorted(set(user_ids))
     targets: list[tuple[int, str]] = []
@@ -208,7 +205,7 @@ register_revocation(_leave_the_organisations_groups)
 
 async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: str) -> None:
     """The owner names admins, demotes them, or hands the group over (then stays on as an admin)."""
-    access.require_role("owner", _("only the group owner can change roles"))
+    access.require_role("owner", _("change roles"))
     if user_id == access.user_id:
         raise InvalidInput("hand the group over to someone else instead of changing your own role", field="user_id")
     target = await tx.session.scalar(
@@ -227,10 +224,10 @@ async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | N
     """Rename (admins); let guests in or not (the owner only: refusing them removes those already in)."""
     group = access.group
     if name is not None and name != group.name:
-        access.require_role("admin", _("only a group admin can rename the group"))
+        access.require_role("admin", _("rename the group"))
         group.name = name
     if allow_guests is not None and allow_guests != group.allow_guests:
-        access.require_role("owner", _("only the group owner can allow or refuse guests"))
+        access.require_role("owner", _("allow or refuse guests"))
         group.allow_guests = allow_guests
         if not allow_guests:
             guest_ids = list(

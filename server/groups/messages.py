@@ -51,11 +51,9 @@ REACTIONS_PER_PERSON = 10  # different emoji one person may put on one message
 def check_body(settings: Settings, body: str) -> None:
     if len(body) > settings.group_message_max_chars:
         raise InvalidInput(
-            "a message may have at most {limit} characters; this one has {length}",
+            "a message may have at most {group_message_max_chars} characters; this one has {length}",
             field="body",
-            code="too_long",
-            limit=settings.group_message_max_chars,
-            length=len(body),
+            code="too_long", group_message_max_chars=settings.group_message_max_chars, length=len(body),
         )
 
 
@@ -73,7 +71,7 @@ async def check_mentions(tx: Transaction, group_id: int, mentions: Sequence[int]
     )
     outsiders = [u for u in wanted if u not in found]
     if outsiders:
-        raise InvalidInput("mentioned people are not members of this group: {ids}", field="mentions", ids=", ".join(map(str, outsiders)))
+        raise InvalidInput("mentioned people are not members of this group: {outsiders}", field="mentions", outsiders=', '.join(map(str, outsiders)))
     return wanted
 
 
@@ -174,7 +172,7 @@ async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Sett
         return (await messages_out(tx, [message]))[0]
     if utcnow() - message.created_at > dt.timedelta(seconds=settings.group_recall_window_s):
         raise Forbidden(
-            "a message can be recalled only within {seconds} seconds of sending", code="recall_window_passed", seconds=settings.group_recall_window_s
+            "a message can be recalled only within {group_recall_window_s} seconds of sending", code="recall_window_passed", group_recall_window_s=settings.group_recall_window_s
         )
     file_id = message.file_id
     message.body = ""
@@ -230,10 +228,9 @@ async def check_reaction_room(tx: Transaction, message: GroupMessage, user_id: i
     )
     if emoji not in mine and len(mine) >= REACTIONS_PER_PERSON:
         raise InvalidInput(
-            "one person may put at most {limit} different reactions on a message; take one back first",
+            "one person may put at most {reactions_per_person} different reactions on a message; take one back first",
             field="emoji",
-            code="too_many_reactions",
-            limit=REACTIONS_PER_PERSON,
+            code="too_many_reactions", reactions_per_person=REACTIONS_PER_PERSON,
         )
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from server.api import Id, Model, Out
+from server.i18n.validation import InvalidValue
 
 UserId = Field(gt=0, lt=2**63)
 SeqNumber = Field(ge=0, lt=2**63)
@@ -167,9 +168,9 @@ class HistoryQuery(Model):
     @model_validator(mode="after")
     def _one_direction(self) -> "HistoryQuery":
         if self.after_seq is not None and self.before_seq is not None and self.before_seq <= self.after_seq + 1:
-            raise ValueError("before_seq must be greater than after_seq + 1")
+            raise InvalidValue("before_seq must be greater than after_seq + 1")
         if self.changed_after is not None and self.after_seq is not None:
-            raise ValueError("send changed_after or after_seq, not both")
+            raise InvalidValue("send changed_after or after_seq, not both")
         return self
 
 

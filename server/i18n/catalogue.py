@@ -39,11 +39,17 @@ def table(locale: str) -> dict[str, str]:
     return texts
 
 
+class Text(str):
+    """A msgid marked with ``_()``: as a placeholder's value it is translated too (``whose=_("this account")``)."""
+
+
 def translate(locale: str, msgid: str, **params) -> str:
     """``msgid`` in ``locale`` (English if it has no translation), with its ``{placeholders}`` filled."""
-    text = table(locale).get(msgid, msgid)
+    texts = table(locale)
+    text = texts.get(msgid, msgid)
     if not params:
         return text
+    params = {name: texts.get(value, value) if isinstance(value, Text) else value for name, value in params.items()}
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):  # a translation that names a placeholder wrongly: the tests catch it

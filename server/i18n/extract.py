@@ -5,7 +5,7 @@
 
 A msgid is the literal text of ``_("...")``, of ``translate(locale, "...")``, or the message literal of an error raised
 from the one hierarchy in server/errors.py (``InvalidInput("...", field=...)``, also
-through subclasses defined anywhere). An error message must be a literal with
+through subclasses defined anywhere) or of a validator's ``InvalidValue("...")``. An error message must be a literal with
 ``{placeholders}`` and keyword values, never an f-string, or it could not be
 translated: ``f_string_errors`` lists those for the tests.
 """
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_ERRORS = {
     "MusterError", "InvalidInput", "Unauthenticated", "Forbidden", "NotFound", "Conflict", "Gone",
     "PreconditionFailed", "TooLarge", "UnsupportedMediaType", "RateLimited",
+    "InvalidValue",  # a validator's refusal (server/i18n/validation.py)
 }
 
 

@@ -5,6 +5,7 @@ import zoneinfo
 from typing import Annotated
 
 from pydantic import AfterValidator
+from server.i18n.validation import InvalidValue
 
 
 def check_time_zone(name: str) -> str:
@@ -12,7 +13,7 @@ def check_time_zone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone '{name}': use an IANA name such as Asia/Shanghai") from None
+        raise InvalidValue("unknown time zone '{name}': use an IANA name such as Asia/Shanghai", name=name) from None
     return name
 
 

@@ -14,7 +14,11 @@ from server.accounts.auth import Principal
 from server.api import ROLES, path_int
 from server.appkeys import DB
 from server.errors import Forbidden, NotFound
+from server.i18n import _
 from server.orgs.models import Membership
+
+
+ONLY_AN = {"admin": _("only an organisation admin can do this"), "owner": _("only an organisation owner can do this")}  # by the role it takes
 
 
 @dataclass(frozen=True)
@@ -50,5 +54,5 @@ async def resolve_org(request: web.Request, principal: Principal, role: str | No
     if membership is None:
         raise NotFound("no such organisation")
     if role is not None and ROLES.index(membership.role) < ROLES.index(role):
-        raise Forbidden(f"only an organisation {role} can do this")
+        raise Forbidden(ONLY_AN[role])
     return OrgContext(org_id, principal, membership.id, membership.role)

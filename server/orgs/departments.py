@@ -25,7 +25,7 @@ def check_department_name(name: str) -> str:
     if not name:
         raise InvalidInput("a department needs a name", field="name")
     if len(name) > NAME_MAX:
-        raise InvalidInput(f"department name is longer than {NAME_MAX} characters", field="name")
+        raise InvalidInput("department name is longer than {name_max} characters", field="name", name_max=NAME_MAX)
     if "/" in name:
         raise InvalidInput("a department name cannot contain '/'", field="name")
     return name
@@ -46,7 +46,7 @@ async def get_department(tx: Transaction, department_id: int, *, field: str | No
     department = await tx.session.scalar(select(Department).where(Department.id == department_id))
     if department is None:
         if field is not None:
-            raise InvalidInput(f"no department {department_id} in this organisation", field=field)
+            raise InvalidInput("no department {department_id} in this organisation", field=field, department_id=department_id)
         raise NotFound("no such department")
     return department
 
@@ -86,14 +86,14 @@ async def _check_name_free(tx: Transaction, parent_id: int | None, name: str, *,
     if other_than is not None:
         query = query.where(Department.id != other_than)
     if await tx.session.scalar(query) is not None:
-        raise Conflict(f"there is already a department '{name}' there", field="name")
+        raise Conflict("there is already a department '{name}' there", field="name", name=name)
 
 
 async def do_create_department(tx: Transaction, *, name: str, parent_id: int | None) -> Department:
     name = check_department_name(name)
     parent = await get_department(tx, parent_id, field="parent_id") if parent_id is not None else None
     if parent is not None and depth(parent.path) >= MAX_DEPTH:
-        raise InvalidInput(f"departments nest at most {MAX_DEPTH} levels deep", field="parent_id")
+        raise InvalidInput("departments nest at most {max_depth} levels deep", field="parent_id", max_depth=MAX_DEPTH)
     await _check_name_free(tx, parent_id, name)
     department = Department(org_id=tx.org_id, parent_id=parent_id, name=name, path="")
     tx.session.add(department)
@@ -126,7 +126,7 @@ async def _move(tx: Transaction, department: Department, parent_id: int | None) 
     branch_paths: Sequence[str] = (await tx.session.scalars(select(Department.path).where(Department.path.startswith(old_prefix)))).all()
     deepest = max(depth(p) for p in branch_paths) - depth(old_prefix) + depth(new_prefix)
     if deepest > MAX_DEPTH:
-        raise InvalidInput(f"departments nest at most {MAX_DEPTH} levels deep; this move would make {deepest}", field="parent_id")
+        raise InvalidInput("departments nest at most {max_depth} levels deep; this move would make {deepest}", field="parent_id", max_depth=MAX_DEPTH, deepest=deepest)
     await tx.session.execute(
         update(Department)
         .where(Department.path.startswith(old_prefix))
@@ -142,10 +142,10 @@ async def do_delete_department(tx: Transaction, department_id: int) -> None:
     department = await get_department(tx, department_id)
     children = await tx.session.scalar(select(func.count(Department.id)).where(Department.parent_id == department.id))
     if children:
-        raise Conflict(f"'{department.name}' has {children} sub-department(s); move or delete them first")
+        raise Conflict("'{name}' has {children} sub-department(s); move or delete them first", name=department.name, children=children)
     members = await direct_member_count(tx, department.id)
     if members:
-        raise Conflict(f"'{department.name}' has {members} member(s); move them to another department first")
+        raise Conflict("'{name}' has {members} member(s); move them to another department first", name=department.name, members=members)
     await tx.session.delete(department)
     await tx.session.flush()
 

@@ -1,8 +1,10 @@
-"""The directory: who is in the organisation, searched by name, phone or email, filtered by department.
+"""The directory: who is in the organisation, searched by name (also by its pinyin and initials), phone or email, filtered by department.
 
-Pages are keyset-paginated on (display_name, id): the cursor is the last row
-seen, so a page costs the same at the end of a 100,000-person directory as at
-the start, and people added meanwhile never shift a page.
+Names sort by their pinyin (server/orgs/name_keys.py): 李娜, 王芳, then 张伟
+beside Zhang Wei. Pages are keyset-paginated on (name_sort_key, id), the
+index ``ix_memberships_org_name_sort``: the cursor is the last row seen, so a
+page costs the same at the end of a 100,000-person directory as at the start,
+and people added meanwhile never shift a page.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from server.db import Transaction
 from server.errors import InvalidInput
 from server.orgs.departments import get_department
 from server.orgs.models import Department, Membership
+from server.orgs.name_keys import search_form
 from server.orgs.phones import phone_search_digits
 from server.orgs.schemas import MembersQuery
 
@@ -26,8 +29,8 @@ class DirectoryEntry:
     department_name: str | None
 
 
-def encode_cursor(display_name: str, member_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([display_name, member_id]).encode()).decode().rstrip("=")
+def encode_cursor(sort_key: str, member_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([sort_key, member_id]).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
@@ -41,8 +44,11 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
 
 
 def _matches(q: str, phone_region: str):
-    """Name or email containing ``q`` (any case), or a phone number containing its digits."""
+    """Name or email containing ``q`` (any case), a name whose pinyin or initials contain it, or a phone number containing its digits."""
     conditions = [Membership.display_name.icontains(q, autoescape=True), Membership.email.icontains(q, autoescape=True)]
+    pinyin = search_form(q)
+    if pinyin is not None:
+        conditions.append(Membership.name_search_key.contains(pinyin, autoescape=True))
     digits = phone_search_digits(q, phone_region)
     if digits is not None:
         conditions.append(Membership.phone.contains(digits, autoescape=True))
@@ -54,7 +60,7 @@ async def search_directory(tx: Transaction, query: MembersQuery, *, phone_region
     statement = (
         select(Membership, Department.name)
         .outerjoin(Department, Department.id == Membership.department_id)
-        .order_by(Membership.display_name, Membership.id)
+        .order_by(Membership.name_sort_key, Membership.id)
         .limit(query.limit + 1)
     )
     if query.q:
@@ -67,14 +73,14 @@ async def search_directory(tx: Transaction, query: MembersQuery, *, phone_region
         else:
             statement = statement.where(Membership.department_id == department.id)
     if query.cursor:
-        name, member_id = decode_cursor(query.cursor)
+        sort_key, member_id = decode_cursor(query.cursor)
         statement = statement.where(
-            or_(Membership.display_name > name, and_(Membership.display_name == name, Membership.id > member_id))
+            or_(Membership.name_sort_key > sort_key, and_(Membership.name_sort_key == sort_key, Membership.id > member_id))
         )
     rows = (await tx.session.execute(statement)).all()
     entries = [DirectoryEntry(member, department_name) for member, department_name in rows[: query.limit]]
     next_cursor = None
     if len(rows) > query.limit:
         last = entries[-1].member
-        next_cursor = encode_cursor(last.display_name, last.id)
+        next_cursor = encode_cursor(last.name_sort_key, last.id)
     return entries, next_cursor

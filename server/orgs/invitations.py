@@ -30,12 +30,11 @@ async def do_invite_member(tx: Transaction, actor: OrgContext, details: MemberDe
     fields = await clean_member_details(tx, actor, details, phone_region=phone_region)
     user = await account_with_email(tx, fields["email"])
     if user is None:
-        raise InvalidInput(f"no account has the email {fields['email'] or '(none given)'}: add a new person with "
-                           f"POST /api/v1/orgs/{tx.org_id}/members", field="email")
+        raise InvalidInput("no account has the email {email}: add a new person with POST /api/v1/orgs/{org_id}/members", field="email", email=fields['email'] or '(none given)', org_id=tx.org_id)
     if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
-        raise Conflict(f"{fields['email']} is already a member of this organisation", field="email")
+        raise Conflict("{email} is already a member of this organisation", field="email", email=fields['email'])
     if await tx.session.scalar(select(MemberInvitation.id).where(MemberInvitation.user_id == user.id)) is not None:
-        raise Conflict(f"{fields['email']} is already invited", field="email")
+        raise Conflict("{email} is already invited", field="email", email=fields['email'])
     invitation = MemberInvitation(org_id=tx.org_id, user_id=user.id, invited_by=actor.user_id, **fields)
     tx.session.add(invitation)
     await tx.session.flush()

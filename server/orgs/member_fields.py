@@ -26,7 +26,7 @@ def clean_display_name(value: str, *, field: str = "display_name") -> str:
     if not value:
         raise InvalidInput("a name is required", field=field)
     if len(value) > NAME_MAX:
-        raise InvalidInput(f"name is longer than {NAME_MAX} characters", field=field)
+        raise InvalidInput("name is longer than {name_max} characters", field=field, name_max=NAME_MAX)
     return value
 
 
@@ -36,7 +36,7 @@ def clean_email(value: str | None) -> str | None:
         return None
     value = normalise_email(value)
     if len(value) > EMAIL_MAX or not _EMAIL.match(value):
-        raise InvalidInput(f"'{value[:80]}' is not an email address", field="email")
+        raise InvalidInput("'{value}' is not an email address", field="email", value=value[:80])
     return value
 
 
@@ -49,7 +49,7 @@ def clean_phone(value: str | None, region: str) -> str | None:
 def clean_title(value: str | None) -> str:
     value = (value or "").strip()
     if len(value) > TITLE_MAX:
-        raise InvalidInput(f"title is longer than {TITLE_MAX} characters", field="title")
+        raise InvalidInput("title is longer than {title_max} characters", field="title", title_max=TITLE_MAX)
     return value
 
 
@@ -57,12 +57,12 @@ def clean_external_id(value: str | None) -> str | None:
     """The organisation's own id for a person (HR number); how a re-import finds them again."""
     value = (value or "").strip()
     if len(value) > EXTERNAL_ID_MAX:
-        raise InvalidInput(f"external_id is longer than {EXTERNAL_ID_MAX} characters", field="external_id")
+        raise InvalidInput("external_id is longer than {external_id_max} characters", field="external_id", external_id_max=EXTERNAL_ID_MAX)
     return value or None
 
 
 def clean_role(value: str | None) -> str:
     value = (value or "").strip().lower() or "member"
     if value not in MEMBER_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(MEMBER_ROLES)}, not '{value[:40]}'", field="role")
+        raise InvalidInput("role must be one of {roles}, not '{value}'", field="role", roles=', '.join(MEMBER_ROLES), value=value[:40])
     return value

@@ -69,7 +69,7 @@ async def _check_external_id_free(tx: Transaction, external_id: str | None, *, o
     if other_than is not None:
         query = query.where(Membership.id != other_than)
     if await tx.session.scalar(query) is not None:
-        raise Conflict(f"another member has external_id '{external_id}'", field="external_id")
+        raise Conflict("another member has external_id '{external_id}'", field="external_id", external_id=external_id)
 
 
 async def clean_member_details(tx: Transaction, actor: OrgContext, details: MemberDetails, *, phone_region: str) -> dict:
@@ -100,9 +100,8 @@ async def do_add_member(tx: Transaction, actor: OrgContext, details: MemberDetai
     user = await account_with_email(tx, email)
     if user is not None:
         if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
-            raise Conflict(f"{email} is already a member of this organisation", field="email")
-        raise Conflict(f"{email} already has an account, which joins only if its owner accepts: "
-                       f"invite it with POST /api/v1/orgs/{tx.org_id}/invitations", field="email", code="needs_consent")
+            raise Conflict("{email} is already a member of this organisation", field="email", email=email)
+        raise Conflict("{email} already has an account, which joins only if its owner accepts: invite it with POST /api/v1/orgs/{org_id}/invitations", field="email", code="needs_consent", email=email, org_id=tx.org_id)
     user = await do_create_user(tx, name=fields["display_name"], email=email)
     member = Membership(org_id=tx.org_id, user_id=user.id, **fields)
     tx.session.add(member)

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
+from server.orgs.name_keys import SEARCH_KEY_LENGTH, SORT_KEY_LENGTH, name_keys
+
+# Compared byte by byte on both databases (SQLite's default): see server/orgs/name_keys.py.
+SortKey = String(SORT_KEY_LENGTH).with_variant(String(SORT_KEY_LENGTH, collation="C"), "postgresql")
 
 
 class Organisation(Base):
@@ -37,13 +41,18 @@ class Department(OrgScoped, Base):
 
 
 class Membership(OrgScoped, Base):
-    """A person in an organisation: their role, department, and how the organisation lists them."""
+    """A person in an organisation: their role, department, and how the organisation lists them.
+
+    Setting ``display_name`` sets its pinyin sort and search keys too (the
+    listener below); statements that write names without the ORM (the import)
+    write the keys with them.
+    """
 
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("org_id", "user_id", name="uq_memberships_org_user"),
         UniqueConstraint("org_id", "external_id", name="uq_memberships_org_external_id"),
-        Index("ix_memberships_org_name", "org_id", "display_name"),
+        Index("ix_memberships_org_name_sort", "org_id", "name_sort_key", "id"),
         Index("ix_memberships_org_phone", "org_id", "phone"),
     )
 
@@ -53,10 +62,18 @@ class Membership(OrgScoped, Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(200))
+    name_sort_key: Mapped[str] = mapped_column(SortKey, default="", server_default="")
+    name_search_key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), default="", server_default="")
     phone: Mapped[str | None] = mapped_column(String(32))  # E.164
     email: Mapped[str | None] = mapped_column(String(320))
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(Membership.display_name, "set")
+def _name_keys_follow_the_name(member: Membership, name: str, _old, _initiator) -> None:
+    keys = name_keys(name or "")
+    member.name_sort_key, member.name_search_key = keys.sort, keys.search
 
 
 class MemberInvitation(OrgScoped, Base):

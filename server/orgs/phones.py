@@ -19,9 +19,9 @@ def normalise_phone(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"'{raw}' is not a phone number", field="phone") from None
+        raise InvalidInput("'{raw}' is not a phone number", field="phone", raw=raw) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(f"'{raw}' is not a valid phone number (numbers without +country code are read as {region})", field="phone")
+        raise InvalidInput("'{raw}' is not a valid phone number (numbers without +country code are read as {region})", field="phone", raw=raw, region=region)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

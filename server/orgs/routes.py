@@ -8,6 +8,7 @@ from server.accounts.models import User
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import Someone, do_audit
+from server.i18n import request_locale
 from server.orgs.access import OrgContext
 from server.orgs.actions import check_may_create_org, do_create_org, do_update_org
 from server.orgs.departments import (
@@ -274,10 +275,11 @@ async def import_members(request: web.Request, org: OrgContext) -> ImportReportO
     """Import members from a CSV or XLSX file (multipart field ``file``), matched by external_id.
 
     Columns: external_id and name (required), email, phone, department ("Surgery/Ward 3",
-    created if missing), title, role. Rows with problems are reported by row number;
-    the others are imported.
+    created if missing), title, role. Rows with problems are reported by row number,
+    in the caller's language; the others are imported.
     """
     settings = request.app[SETTINGS]
+    locale = request_locale(request)
     async with received_file(request, max_bytes=settings.max_import_bytes) as path:
         report = await do_import_members(
             request.app[DB], org.org_id, path, phone_region=settings.default_phone_region, limits=ImportLimits.of(settings)
@@ -290,7 +292,7 @@ async def import_members(request: web.Request, org: OrgContext) -> ImportReportO
         updated=report.updated,
         invited=report.invited,
         failed=report.failed,
-        errors=[ImportErrorOut(row=e.row, field=e.field, message=e.message) for e in report.errors],
+        errors=[ImportErrorOut(row=e.row, field=e.field, message=e.text(locale)) for e in report.errors],
     )
 
 

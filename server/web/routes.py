@@ -1,4 +1,4 @@
-"""Pages: the HTML documents at ``/`` (sign in), ``/home``, ``/directory`` and ``/join`` (guest invite links) and the files under ``/static/``.
+"""Pages: the HTML documents at ``/`` (sign in), ``/home``, ``/directory``, ``/join`` (guest invite links) and ``/account``, and the files under ``/static/``.
 
 Pages hold no data: their scripts fetch it from the JSON API with the bearer
 token kept in localStorage, so every page is the same static file for
@@ -38,6 +38,7 @@ PAGES = {
     "/home": "home.html",
     "/directory": "directory.html",
     "/join": "join.html",
+    "/account": "account.html",
 }
 
 

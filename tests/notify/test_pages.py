@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from tests.factories import person
 from tests.notify.conftest import add_member
-from tests.web.conftest import backend, browser, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
+from tests.web.conftest import assert_fits_the_screen, assert_no_english, backend, browser, open_signed_in, screenshots  # noqa: F401  (the page-test fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +60,7 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     await expect(count("read")).to_have_text("2")
     await expect(sender.locator("ul[data-state='read'] li")).to_have_count(2)
     await expect(sender.locator("ul[data-state='sent'] li")).to_contain_text(["Pat"])
-    await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · sms failed: "])  # after 3 tries
+    await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · SMS failed: "])  # after 3 tries
 
     await expect(sender.locator("#dash-attachments a.attachment-file")).to_have_text("Evacuation plan.pdf (300.0 KB)")
     async with rita_page.expect_download() as downloading:
@@ -83,3 +83,51 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     await sender.screenshot(path=str(screenshots / "notify-dashboard.png"), full_page=True)
     await sam_page.screenshot(path=str(screenshots / "notify-inbox.png"), full_page=True)
     assert sender_errors == [] and rita_errors == [] and sam_errors == []
+
+
+# What people wrote (names, titles, notices): not translated.
+WRITTEN = "#me-name, #org-name, .notice-title, .notice-body, .notice-meta, #dash-title, #history, .people li, #departments, #groups, .home-item-title, .home-item-detail"
+
+
+async def test_a_notice_sent_from_a_phone_in_chinese_reaches_anothers_inbox_and_home_and_is_confirmed_there(browser, client, db, org, server_port, screenshots):  # noqa: F811
+    base_url = f"http://127.0.0.1:{server_port}"
+    rita = await person(client, db, "Rita")
+    await add_member(db, org.id, rita.id, "Rita")
+    sender, sender_errors = await open_signed_in(browser, base_url, org.admin, "/notify", phone=True, language="zh-CN")
+    await expect(sender.locator(".app-nav-link[data-place='send-notice'][aria-current='page']")).to_have_count(1)
+    await expect(sender.locator("#departments li")).to_have_count(4)
+    await assert_no_english(sender, data=WRITTEN)
+    await assert_fits_the_screen(sender)
+    await sender.fill("#title", "Code red")
+    await sender.fill("#body", "Evacuate ward 3 now.")
+    await sender.fill("#member-search", "Rita")
+    await sender.tap("#member-results button:text-is('+ 添加Rita')")
+    await sender.tap("#send")
+    await expect(sender.locator("[data-count='sent']")).to_have_text("1")
+    await expect(sender.locator("#dash-meta")).to_contain_text("发送给 1 人")
+    await assert_no_english(sender, data=WRITTEN + ", #chosen-members")
+    await assert_fits_the_screen(sender)
+    await sender.screenshot(path=str(screenshots / "notify-send-phone-zh.png"), full_page=True)
+
+    home, home_errors = await open_signed_in(browser, base_url, rita, "/home", phone=True, language="zh-CN")
+    waiting = home.locator("[data-section='notices']")
+    await expect(waiting.locator(".home-item.urgent .home-item-title")).to_have_text(["Code red"])
+    await expect(waiting.locator(".home-item-detail")).to_contain_text("Ada Admin")
+    await expect(home.locator(".app-nav-link[data-place='notices']")).to_have_count(1)
+    await expect(home.locator(".app-nav-link[data-place='send-notice']")).to_have_count(0)  # Rita may not send
+    await home.tap(".app-nav-link[data-place='notices']")
+    await home.wait_for_url("**/notify/inbox")
+    notice = home.locator(".notice")
+    await expect(notice.locator(".notice-title")).to_have_text("Code red")
+    await expect(notice).to_have_attribute("data-state", "read")
+    await assert_no_english(home, data=WRITTEN)
+    await assert_fits_the_screen(home)
+    await home.screenshot(path=str(screenshots / "notify-inbox-phone-zh.png"), full_page=True)
+    await home.tap(".notice button.confirm")
+    await expect(notice.locator(".confirmed-at")).to_contain_text("你已于")
+    await expect(sender.locator("[data-count='confirmed']")).to_have_text("1")
+
+    await home.goto("/home")
+    await expect(home.locator("[data-section='notices'] .home-item")).to_have_count(0)
+    await expect(home.locator("[data-section='notices'] .empty")).to_be_visible()
+    assert sender_errors == [] and home_errors == []

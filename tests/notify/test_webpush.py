@@ -60,7 +60,7 @@ async def test_a_subscribed_browser_gets_the_notice_encrypted_and_signed_and_a_g
     assert by_user[gone.id]["status"] == "failed" and "expired" in by_user[gone.id]["last_error"]
     (message,) = browser.messages
     assert message["payload"] == {"type": "broadcast", "broadcast_id": sent["id"], "org_id": org.id, "title": "Code red",
-                                  "body": "Evacuate ward 3 now."}
+                                  "body": "Evacuate ward 3 now.", "lang": "en"}
     assert message["urgency"] == "high" and message["ttl"] > 0
     assert push_service.refused == []
     async with db.transaction() as tx:

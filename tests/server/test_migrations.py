@@ -119,6 +119,52 @@ async def test_uploads_in_progress_keep_their_full_reservation_across_upload_lim
     assert await _sql(url, "SELECT reserved_bytes FROM org_storage") == [[(800,)]]
 
 
+async def test_trusted_devices_and_account_notices_come_and_go_with_their_revision(empty_database_url):
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url, "0010_audit")
+    await _sql(url, "INSERT INTO users (id, name, email, kind, totp_enabled, created_at) VALUES (3, 'U', 'u@example.org', 'person', true, CURRENT_TIMESTAMP)")
+    await asyncio.to_thread(upgrade, url, "0012_trusted_devices")
+    await _sql(
+        url,
+        "INSERT INTO trusted_devices (user_id, token_hash, device_name, user_agent, created_at, last_used_at, expires_at)"
+        " VALUES (3, 'h', 'Laptop', 'UA', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO account_notices (user_id, kind, data, created_at) VALUES (3, 'new_device', '{}', CURRENT_TIMESTAMP)",
+    )
+    with pytest.raises(IntegrityError):  # a token is one device's
+        await _sql(
+            url,
+            "INSERT INTO trusted_devices (user_id, token_hash, device_name, user_agent, created_at, last_used_at, expires_at)"
+            " VALUES (3, 'h', 'Phone', 'UA', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        )
+    assert await _sql(url, "DELETE FROM users", "SELECT COUNT(*) FROM trusted_devices", "SELECT COUNT(*) FROM account_notices") == [None, [(0,)], [(0,)]]
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0010_audit")
+    with pytest.raises(Exception, match="trusted_devices"):
+        await _sql(url, "SELECT 1 FROM trusted_devices")
+
+
+async def test_existing_members_get_pinyin_keys_and_lose_them_on_the_way_back(empty_database_url):
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url, "0012_trusted_devices")
+    await _sql(
+        url,
+        "INSERT INTO organisations (id, name, slug, created_at) VALUES (7, 'O', 'o', CURRENT_TIMESTAMP)",
+        "INSERT INTO users (id, name, email, kind, totp_enabled, created_at) VALUES"
+        " (3, 'a', 'a@example.org', 'person', false, CURRENT_TIMESTAMP), (4, 'b', 'b@example.org', 'person', false, CURRENT_TIMESTAMP),"
+        " (5, 'c', 'c@example.org', 'person', false, CURRENT_TIMESTAMP)",
+        "INSERT INTO memberships (id, org_id, user_id, role, display_name, title, created_at) VALUES"
+        " (1, 7, 3, 'owner', '张伟', '', CURRENT_TIMESTAMP), (2, 7, 4, 'member', '曾志伟', '', CURRENT_TIMESTAMP),"
+        " (3, 7, 5, 'member', 'Li Na', '', CURRENT_TIMESTAMP)",
+    )
+    await asyncio.to_thread(upgrade, url, "0013_name_pinyin")
+    assert await _sql(url, "SELECT display_name, name_sort_key, name_search_key FROM memberships ORDER BY name_sort_key, id") == [[
+        ("Li Na", "li na", "lina ln"), ("曾志伟", "zeng zhi wei", "zengzhiwei zzw"), ("张伟", "zhang wei", "zhangwei zw"),
+    ]]
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0012_trusted_devices")
+    assert await _sql(url, "SELECT id, display_name FROM memberships ORDER BY id") == [[(1, "张伟"), (2, "曾志伟"), (3, "Li Na")]]
+
+
 async def test_forwarded_messages_and_voice_lengths_come_and_go_with_0015_chat(empty_database_url):
     url = empty_database_url
     await asyncio.to_thread(upgrade, url, "0015_chat")

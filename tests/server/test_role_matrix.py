@@ -118,6 +118,10 @@ FINER_RULES: dict[str, Rule] = {
         "enrolling needs the password again; the probe's is wrong and 403 answers about it (tests/server/accounts/test_totp.py enrols)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 403),
     ),
+    "DELETE /api/v1/me/trusted-devices/{trusted_device_id}": Rule(
+        "a remembered device is only its owner's, and the probe's id is nobody's: 404 to everyone signed in (tests/server/accounts/test_trusted_devices.py revokes one)",
+        dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 404),
+    ),
     "POST /api/v1/orgs": Rule(
         "only the server's operators (MUSTER_OPERATORS) create organisations, and nobody here is one (tests/server/orgs/test_creation.py)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 403),
@@ -149,6 +153,9 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/me": "any",
     "GET /api/v1/me/devices": "user",
     "DELETE /api/v1/me/devices/{session_id}": "user",
+    "GET /api/v1/me/trusted-devices": "user",
+    "GET /api/v1/me/notices": "user",
+    "POST /api/v1/me/notices/read": "user",
     "POST /api/v1/me/password": "user",
     "POST /api/v1/me/totp/confirm": "user",
     "DELETE /api/v1/me/totp": "user",
@@ -157,6 +164,7 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/orgs/{org_id}": "user+admin",
     "GET /api/v1/orgs/{org_id}/home": "user",
     "GET /api/v1/navigation": "user",
+    "GET /api/v1/orgs/{org_id}/settings-sections": "user+admin",
     "GET /api/v1/orgs/{org_id}/departments": "user",
     "POST /api/v1/orgs/{org_id}/departments": "user+admin",
     "PATCH /api/v1/orgs/{org_id}/departments/{department_id}": "user+admin",
@@ -198,6 +206,7 @@ AS_DECLARED: dict[str, str] = {
     "GET /api/v1/orgs/{org_id}/broadcasts/received": "user",
     "GET /api/v1/orgs/{org_id}/broadcast-policy": "user",
     "PUT /api/v1/orgs/{org_id}/broadcast-policy": "user+admin",
+    "GET /api/v1/orgs/{org_id}/broadcast-policy/limits": "user",
     "GET /api/v1/orgs/{org_id}/broadcast-senders": "user+admin",
     "PUT /api/v1/orgs/{org_id}/broadcast-senders/{user_id}": "user+admin",
     "DELETE /api/v1/orgs/{org_id}/broadcast-senders/{user_id}": "user+admin",
@@ -205,6 +214,8 @@ AS_DECLARED: dict[str, str] = {
     "POST /api/v1/notify/push-subscriptions/delete": "user",
     "POST /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings": "user",
+    "GET /api/v1/orgs/{org_id}/meetings/upcoming": "user",
+    "GET " + MEETING + "/join-qr": "user",
     "GET " + MEETING: "any",
 }
 
@@ -221,8 +232,12 @@ NOT_API: dict[str, str] = {
     "GET /home": "the home page: a static file, its API calls are checked",
     "GET /join": "the guest invite page: a static file; POST /api/v1/guest-sessions checks the invite",
     "GET /directory": "the directory page: a static file",
+    "GET /account": "the account page: a static file, its API calls are checked",
     "GET /notify": "the broadcasts page: a static file",
     "GET /notify/inbox": "the inbox page: a static file",
+    "GET /notify/settings": "the broadcast settings page: a static file, its API calls are checked (admins)",
+    "GET /admin": "the organisation's settings page: a static file, its API calls are checked (admins)",
+    "GET /meetings": "the meetings page: a static file, its API calls are checked",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
 }
 

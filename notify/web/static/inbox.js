@@ -4,7 +4,10 @@
 
 import { api } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
-import { attachmentItems, connectLive, currentOrg, formatTime } from "./common.js";
+import { formatDateTime, t } from "/static/i18n.js";
+import { connectLive } from "/static/live.js";
+import { mountShell, showLive } from "/static/shell.js";
+import { attachmentItems } from "./common.js";
 import { offerPush } from "./push.js";
 
 const STAGES = ["sent", "delivered", "read", "confirmed"];
@@ -13,10 +16,17 @@ const state = { orgId: null, notices: new Map(), live: null };
 const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
 
 async function start() {
-  const org = await currentOrg();
+  const { org } = await mountShell({ active: "notices" });
   if (!org) return;
   state.orgId = org.id;
-  state.live = connectLive({ onReady: catchUp, onEvent });
+  state.live = connectLive({
+    onReady: () => {
+      showLive(true);
+      catchUp().catch((error) => showMessage($("page-error"), error.message));
+    },
+    onEvent,
+    onClose: () => showLive(false),
+  });
   offerPush($("push-subscribe"), $("push-state"));
 }
 
@@ -67,13 +77,14 @@ function render(notice, { toTop = false } = {}) {
     "li",
     { class: `card notice${confirmed ? " confirmed" : ""}${notice.remind_count && !confirmed ? " reminded" : ""}`, dataset: { id: notice.id, state: notice.state } },
     el("h2", { class: "notice-title" }, notice.title),
-    el("p", { class: "notice-meta muted" }, `From ${notice.sender_name || "a former member"} · ${formatTime(notice.created_at)}`),
-    notice.remind_count && !confirmed ? el("p", { class: "reminder" }, "Reminder: please confirm you have read this.") : null,
+    el("p", { class: "notice-meta muted" },
+      t("inbox.from", { name: notice.sender_name || t("inbox.former_member") }), " · ", el("time", { datetime: notice.created_at }, formatDateTime(notice.created_at))),
+    notice.remind_count && !confirmed ? el("p", { class: "reminder" }, t("inbox.reminder")) : null,
     el("div", { class: "notice-body" }, notice.body),
     notice.attachments && notice.attachments.length ? el("ul", { class: "attachments" }, ...attachmentItems(notice.attachments)) : null,
     confirmed
-      ? el("p", { class: "confirmed-at" }, `You confirmed ${formatTime(notice.confirmed_at)}`)
-      : el("button", { type: "button", class: "primary confirm", onclick: () => confirmNotice(notice.id) }, "I have read this"),
+      ? el("p", { class: "confirmed-at" }, t("inbox.confirmed_at", { when: formatDateTime(notice.confirmed_at) }))
+      : el("button", { type: "button", class: "primary confirm", onclick: () => confirmNotice(notice.id) }, t("inbox.confirm")),
   );
   const list = $("notices");
   const existing = list.querySelector(`li[data-id="${notice.id}"]`);

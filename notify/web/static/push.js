@@ -4,6 +4,7 @@
 
 import { api } from "/static/api.js";
 import { show } from "/static/dom.js";
+import { t } from "/static/i18n.js";
 
 export async function offerPush(button, status) {
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) return;
@@ -17,22 +18,22 @@ export async function offerPush(button, status) {
   const existing = await registration.pushManager.getSubscription();
   if (existing && Notification.permission === "granted") {
     await save(existing);
-    status.textContent = "Browser alerts are on.";
+    status.textContent = t("push.on");
     return;
   }
   show(button, true);
   button.addEventListener("click", async () => {
     try {
       if ((await Notification.requestPermission()) !== "granted") {
-        status.textContent = "Browser alerts were not allowed.";
+        status.textContent = t("push.not_allowed");
         return;
       }
       const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
       await save(subscription);
       show(button, false);
-      status.textContent = "Browser alerts are on.";
+      status.textContent = t("push.on");
     } catch (error) {
-      status.textContent = `Browser alerts could not be turned on: ${error.message}`;
+      status.textContent = t("push.failed", { error: error.message });
     }
   });
 }

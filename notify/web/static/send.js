@@ -6,7 +6,10 @@
 import { api, query } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
 import { formatSize, terminateUpload, uploadFile } from "/static/files.js";
-import { attachmentItems, connectLive, currentOrg, formatTime } from "./common.js";
+import { formatDateTime, t } from "/static/i18n.js";
+import { connectLive } from "/static/live.js";
+import { mountShell, showLive } from "/static/shell.js";
+import { attachmentItems } from "./common.js";
 
 const STATES = ["sent", "delivered", "read", "confirmed"];
 const LIST_LIMIT = 200;
@@ -17,7 +20,7 @@ const state = { orgId: null, chosen: new Map(), files: new Set(), current: null,
 const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
 
 async function start() {
-  const org = await currentOrg();
+  const { org } = await mountShell({ active: "send-notice" });
   if (!org) return;
   state.orgId = org.id;
   const [departments, groups] = await Promise.all([api(orgPath("/departments")), api(orgPath("/groups"))]);
@@ -25,8 +28,12 @@ async function start() {
   $("groups").replaceChildren(...groups.map((g) => checkbox("group", g.id, g.name, 0)));
   await loadHistory();
   connectLive({
-    onReady: () => state.current && refresh(),
+    onReady: () => {
+      showLive(true);
+      if (state.current) scheduleRefresh();
+    },
     onFrame: (frame) => frame.type === "broadcast.updated" && frame.broadcast_id === state.current && scheduleRefresh(),
+    onClose: () => showLive(false),
   });
   const wanted = Number(new URLSearchParams(location.hash.slice(1)).get("broadcast"));
   if (wanted) await openDashboard(wanted);
@@ -48,7 +55,7 @@ async function searchMembers() {
   if (!q) return $("member-results").replaceChildren();
   const page = await api(orgPath("/members") + query({ q, limit: 10 }));
   $("member-results").replaceChildren(
-    ...page.items.map((m) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => choose(m) }, `+ ${m.display_name}`))),
+    ...page.items.map((m) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => choose(m) }, t("send.add_member", { name: m.display_name })))),
   );
 }
 
@@ -62,7 +69,7 @@ function choose(member) {
 function renderChosen() {
   $("chosen-members").replaceChildren(
     ...[...state.chosen].map(([userId, name]) =>
-      el("li", { class: "chip" }, name, el("button", { type: "button", "aria-label": `Remove ${name}`, onclick: () => (state.chosen.delete(userId), renderChosen()) }, "×")),
+      el("li", { class: "chip" }, name, el("button", { type: "button", "aria-label": t("send.remove", { name }), onclick: () => (state.chosen.delete(userId), renderChosen()) }, "×")),
     ),
   );
 }
@@ -80,7 +87,7 @@ function addFile(file) {
   const percent = el("span", { class: "percent" }, "0%");
   entry.row = el("li", { class: "file-row", dataset: { state: "uploading" } },
     el("span", { class: "file-name" }, `${file.name} (${formatSize(file.size)})`), progress, percent,
-    el("button", { type: "button", "aria-label": `Remove ${file.name}`, onclick: () => removeFile(entry) }, "×"));
+    el("button", { type: "button", "aria-label": t("send.remove", { name: file.name }), onclick: () => removeFile(entry) }, "×"));
   state.files.add(entry);
   $("files").append(entry.row);
   const onProgress = (p) => {
@@ -111,8 +118,8 @@ function removeFile(entry) {
 $("add-link").addEventListener("click", () => {
   $("links").append(
     el("li", { class: "link-row" },
-      el("input", { class: "link-name", placeholder: "Name", "aria-label": "Link name", maxlength: 200 }),
-      el("input", { class: "link-url", type: "url", placeholder: "https://…", "aria-label": "Link address", maxlength: 2000 })),
+      el("input", { class: "link-name", placeholder: t("send.link_name"), "aria-label": t("send.link_name"), maxlength: 200 }),
+      el("input", { class: "link-url", type: "url", placeholder: "https://…", "aria-label": t("send.link_url"), maxlength: 2000 })),
   );
 });
 
@@ -126,7 +133,7 @@ $("compose").addEventListener("submit", async (event) => {
     .filter((a) => a.url)
     .map((a) => ({ name: a.name || a.url, url: a.url }));
   const files = [...state.files];
-  if (files.some((f) => !f.uploadId)) return showMessage($("compose-error"), "Wait until every file has finished uploading, or remove those that failed.");
+  if (files.some((f) => !f.uploadId)) return showMessage($("compose-error"), t("send.wait_for_uploads"));
   attachments.push(...files.map((f) => ({ upload_id: f.uploadId })));
   const body = {
     title: $("title").value.trim(),
@@ -154,8 +161,8 @@ $("compose").addEventListener("submit", async (event) => {
 });
 
 function describeUnknown(unknown) {
-  const parts = Object.entries(unknown || {}).filter(([, ids]) => ids.length).map(([kind, ids]) => `${kind.replace("_ids", "s")} ${ids.join(", ")}`);
-  return parts.length ? `Not sent to unknown ${parts.join("; ")} (everyone else was).` : "";
+  const parts = Object.entries(unknown || {}).filter(([, ids]) => ids.length).map(([kind, ids]) => t(`send.unknown.${kind}`, { ids: ids.join(", ") }));
+  return parts.length ? t("send.unknown", { which: parts.join("; ") }) : "";
 }
 
 // --- the receipt dashboard --------------------------------------------------------------
@@ -163,7 +170,7 @@ function describeUnknown(unknown) {
 async function loadHistory() {
   const sent = await api(orgPath("/broadcasts"));
   $("history").replaceChildren(
-    ...sent.map((b) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => openDashboard(b.id) }, `${b.title} · ${formatTime(b.created_at)}`))),
+    ...sent.map((b) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => openDashboard(b.id) }, `${b.title} · ${formatDateTime(b.created_at)}`))),
   );
 }
 
@@ -194,29 +201,30 @@ async function refresh() {
   ]);
   if (id !== state.current) return;
   $("dash-title").textContent = broadcast.title;
-  $("dash-meta").textContent = `Sent ${formatTime(broadcast.created_at)} to ${broadcast.recipient_count}`;
+  $("dash-meta").textContent = t("send.meta", { when: formatDateTime(broadcast.created_at), count: broadcast.recipient_count });
   $("dash-attachments").replaceChildren(...attachmentItems(broadcast.attachments));
   for (const s of STATES) document.querySelector(`[data-count="${s}"]`).textContent = String(broadcast.counts[s]);
   STATES.forEach((s, i) => {
     document.querySelector(`ul[data-state="${s}"]`).replaceChildren(
       ...lists[i].items.map((r) =>
         el("li", { dataset: { userId: r.user_id } }, r.name,
-          el("span", { class: "muted" }, ` ${formatTime(r[`${s}_at`])}`),
-          r.remind_count ? el("span", { class: "remind-count" }, ` reminded ×${r.remind_count}`) : null),
+          el("span", { class: "muted" }, ` ${formatDateTime(r[`${s}_at`])}`),
+          r.remind_count ? el("span", { class: "remind-count" }, ` ${t("send.reminded", { count: r.remind_count })}`) : null),
       ),
     );
   });
   $("escalations").textContent = Object.entries(broadcast.escalations)
-    .map(([channel, byStatus]) => `${channel}: ${Object.entries(byStatus).map(([status, n]) => `${n} ${status}`).join(", ")}`)
+    .map(([channel, byStatus]) => `${t(`channel.${channel}`)}: ${Object.entries(byStatus).map(([status, n]) => t(`delivery.${status}`, { count: n })).join(", ")}`)
     .join(" · ");
-  $("failed").replaceChildren(...failed.map((d) => el("li", { class: "failed-delivery" }, `${d.name} · ${d.channel} failed: ${d.last_error || "unknown reason"}`)));
+  $("failed").replaceChildren(...failed.map((d) =>
+    el("li", { class: "failed-delivery" }, t("send.failed", { name: d.name, channel: t(`channel.${d.channel}`), error: d.last_error || t("send.unknown_reason") }))));
 }
 
 $("remind").addEventListener("click", async () => {
   $("remind").disabled = true;
   try {
     const result = await api(orgPath(`/broadcasts/${state.current}/remind`), { method: "POST" });
-    $("remind-result").textContent = `Reminded ${result.reminded} ${result.reminded === 1 ? "person" : "people"}.`;
+    $("remind-result").textContent = t("send.reminded_people", { count: result.reminded });
     await refresh();
   } catch (error) {
     $("remind-result").textContent = error.message;

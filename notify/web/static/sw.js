@@ -6,6 +6,7 @@ self.addEventListener("push", (event) => {
   event.waitUntil(
     self.registration.showNotification(notice.title || "Urgent notice", {
       body: notice.body || "",
+      lang: notice.lang || "",  // the recipient's language (zh-CN or en): the system picks fonts and voices by it
       tag: `broadcast-${notice.broadcast_id}`,
       requireInteraction: true,
       data: { url: "/notify/inbox" },

@@ -13,9 +13,19 @@
 // Hosts and co-hosts also get the host controls (mute, stop video, remove a
 // participant; mute all, lock, record, end; admit or deny in the lobby): each
 // is one meeting.* frame, and the server checks the role again.
+//
+// The page mounts the navigation shell for people (a guest gets the guest bar
+// once they joined; before that, only the language switch) and speaks over the
+// one WebSocket client (live.js). Every text comes from the catalogues
+// (rooms/web/static/i18n); the server's reasons it knows are translated by key.
+// On a phone the grid is one column under the speaker's stage and the controls
+// stay at the bottom of the screen, in reach of a thumb.
 
-import { ApiError, api, savedToken } from "/static/api.js";
+import { ApiError, api, saveToken, savedToken, signOut } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
+import { t } from "/static/i18n.js";
+import { connectLive } from "/static/live.js";
+import { languageSelect, mountShell, showLive } from "/static/shell.js";
 
 const VIDEO_SLOTS = 6; // the stage and five more camera tiles
 const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
@@ -23,10 +33,10 @@ const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  token: null, // bearer token for the socket: the person's own, or the guest session from the join
+  signedIn: false, // a session of a member of some organisation (not a guest) on this device
   ticket: null,
   iceServers: [],
-  ws: null,
+  live: null, // the connection from live.js
   me: null, // my seat id
   role: null, // host | cohost | member | guest
   locked: false,
@@ -51,12 +61,17 @@ const state = {
 
 // --- joining ---------------------------------------------------------------------
 
-function prepareJoinForm() {
-  if (savedToken()) {
-    $("join-as").textContent = "You join with your Muster account.";
-    showNameField(false);
-  }
+async function prepareJoinForm() {
   $("join-form").addEventListener("submit", onJoinSubmit);
+  if (!savedToken()) {
+    $("shell").classList.add("shell");
+    $("shell").replaceChildren(el("div", { class: "shell-bar" }, el("span", { class: "brand" }, t("shell.brand")), el("span", { class: "spacer" }), languageSelect({ signedIn: false })));
+    return;
+  }
+  const { me } = await mountShell({ active: "meetings" });
+  state.signedIn = me.kind !== "guest";
+  $("join-as").textContent = t(state.signedIn ? "meeting.join.as_account" : "meeting.join.as_guest_again", { name: me.name });
+  showNameField(false);
 }
 
 function showNameField(visible) {
@@ -73,23 +88,27 @@ async function onJoinSubmit(event) {
   if (name) body.display_name = name;
   if (passcode) body.passcode = passcode;
   if (!$("display-name").hidden && !name) {
-    showMessage($("join-error"), "Enter your name so the others know who you are.");
+    showMessage($("join-error"), t("meeting.join.missing_name"));
     return;
   }
   $("join-submit").disabled = true;
   try {
+    if (name && savedToken()) await signOut(); // someone from another organisation joins as a guest, like /join
     const joined = await api("/api/v1/meetings/join", { method: "POST", body, auth: Boolean(savedToken()) });
-    state.token = joined.token || savedToken();
+    if (joined.token) {
+      saveToken(joined.token);
+      await mountShell({ active: "meetings" }); // the guest bar
+    }
     state.ticket = joined.ticket;
     state.meetingId = joined.meeting_id;
     state.iceServers = joined.ice_servers;
     $("meeting-title").textContent = joined.title;
-    document.title = `${joined.title} · Muster`;
+    document.title = t("meeting.title_of", { title: joined.title });
     connect();
   } catch (error) {
     // Someone signed in to another organisation joins as a guest, so needs a name after all.
     if (error instanceof ApiError && error.field === "display_name") {
-      $("join-as").textContent = "You are not in this meeting's organisation: join as a guest.";
+      $("join-as").textContent = t("meeting.join.not_in_org");
       showNameField(true);
     }
     showMessage($("join-error"), error instanceof ApiError ? error.message : String(error));
@@ -100,17 +119,23 @@ async function onJoinSubmit(event) {
 
 function connect() {
   // ?meeting= lets nginx send every socket of one meeting to the node that hosts it (deploy/nginx.conf).
-  const ws = (state.ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws?meeting=${state.meetingId}`));
-  // This page does not replay the account's event stream: start from its end.
-  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token, user_seq: Number.MAX_SAFE_INTEGER }));
-  ws.onmessage = (event) => onFrame(JSON.parse(event.data)).catch(showError);
-  ws.onclose = () => {
-    if (!state.left) leave("You were disconnected", "The connection to the server was lost.", { rejoin: true });
-  };
+  state.live = connectLive({
+    params: { meeting: state.meetingId },
+    onReady: () => {
+      showLive(true);
+      send({ type: "meeting.join", ticket: state.ticket });
+    },
+    onFrame: (frame) => onFrame(frame).catch(showError),
+    onClose: () => {
+      showLive(false);
+      // A seat does not survive its socket: joining again needs a new ticket, so no silent reconnect.
+      if (!state.left) leave(t("meeting.left.disconnected"), t("meeting.left.connection_lost"), { closeSocket: true, rejoin: true });
+    },
+  });
 }
 
 function send(frame) {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
+  if (state.live) state.live.send(frame);
 }
 
 function setPhase(phase) {
@@ -125,9 +150,6 @@ function setPhase(phase) {
 
 async function onFrame(frame) {
   switch (frame.type) {
-    case "ready":
-      send({ type: "meeting.join", ticket: state.ticket });
-      break;
     case "meeting.lobby":
       setPhase("lobby");
       break;
@@ -160,7 +182,7 @@ async function onFrame(frame) {
       state.people.delete(frame.participant);
       removeWaiting(frame.participant);
       if (state.staged === frame.participant) state.staged = null;
-      if (person) addNote(`${person.name} ${LEFT_REASONS[frame.reason] || "left"}`);
+      if (person) addNote(t(`meeting.note.${LEFT_REASONS[frame.reason] || "left"}`, { name: person.name }));
       renderPeople();
       renderScreen();
       break;
@@ -190,11 +212,11 @@ async function onFrame(frame) {
       break;
     case "meeting.muted_by_host":
       setSending("audio", false);
-      showNotice("The host muted you. Unmute when you want to speak.");
+      showNotice(t("meeting.notice.muted_by_host"));
       break;
     case "meeting.video_stopped_by_host":
       setSending("video", false);
-      showNotice("The host turned your camera off. Start it again when you are ready.");
+      showNotice(t("meeting.notice.video_stopped_by_host"));
       break;
     case "meeting.role": {
       const person = state.people.get(frame.participant);
@@ -210,30 +232,30 @@ async function onFrame(frame) {
       break;
     case "meeting.recording":
       state.recording = frame.recording;
-      if (frame.error) showError(`The recording stopped: ${frame.error}`);
-      else if (frame.stopped) showNotice(`The recording stopped: ${frame.stopped}`);
+      if (frame.error) showError(t("meeting.recording_stopped", { reason: frame.error }));
+      else if (frame.stopped) showNotice(t("meeting.recording_stopped", { reason: frame.stopped }));
       renderMeeting();
       break;
     case "meeting.ended":
-      leave("The meeting has ended", sentence(frame.reason));
+      leave(t("meeting.left.ended"), reason(frame.reason));
       break;
     case "meeting.removed":
-      leave("You were removed from the meeting", "The host removed you; you cannot rejoin while this meeting goes on.");
+      leave(t("meeting.left.removed"), t("meeting.left.removed_reason"));
       break;
     case "meeting.replaced": // this device opened the meeting again elsewhere (another tab): that one has the seat now
-      leave("You joined from another window", sentence(frame.reason), { closeSocket: true });
+      leave(t("meeting.left.replaced"), reason(frame.reason), { closeSocket: true });
       break;
     case "meeting.denied":
-      leave("You were not let in", sentence(frame.reason));
+      leave(t("meeting.left.denied"), reason(frame.reason));
       break;
     case "error":
       if (frame.ref && state.answers.has(frame.ref)) {
         state.answers.get(frame.ref)(null);
         state.answers.delete(frame.ref);
       }
-      if (frame.error.code === "media_failed") leave("You were disconnected", sentence(frame.error.message), { closeSocket: true, rejoin: true }); // the server let my seat go
+      if (frame.error.code === "media_failed") leave(t("meeting.left.disconnected"), t("meeting.left.media_failed"), { closeSocket: true, rejoin: true }); // the server let my seat go
       // Its node died and its lease has not run out yet (MUSTER_ROOMS_HOSTING_LEASE_S): a later join takes it over.
-      else if (frame.error.code === "wrong_node") leave("The meeting is moving to another server", "The server that held it stopped answering. Join again in a few seconds.", { closeSocket: true, rejoin: true });
+      else if (frame.error.code === "wrong_node") leave(t("meeting.left.moving"), t("meeting.left.moving_reason"), { closeSocket: true, rejoin: true });
       else showError(frame.error.message);
       break;
     default:
@@ -247,7 +269,7 @@ async function startMedia() {
   try {
     state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
   } catch (error) {
-    showError(`Camera and microphone are not available (${error.name}): you can still watch and listen.`);
+    showError(t("meeting.no_devices", { error: error.name }));
   }
   const mic = state.stream && state.stream.getAudioTracks()[0];
   const cam = state.stream && state.stream.getVideoTracks()[0];
@@ -268,7 +290,7 @@ async function startMedia() {
     else state.pendingCandidates.push(candidate);
   };
   pc.onconnectionstatechange = () => {
-    $("media-state").textContent = `media ${pc.connectionState}`;
+    $("media-state").textContent = t(`meeting.media.${pc.connectionState}`);
     document.body.dataset.media = pc.connectionState;
   };
   await negotiate();
@@ -301,7 +323,7 @@ function negotiate() {
 
 function tile(transceiver, kind) {
   const video = el("video", { autoplay: true, playsinline: true, muted: true });
-  const node = el("div", { class: `tile ${kind} empty` }, video, el("span", { class: "tile-name" }, kind === "stage" ? "Active speaker" : ""));
+  const node = el("div", { class: `tile ${kind} empty` }, video, el("span", { class: "tile-name" }, kind === "stage" ? t("meeting.active_speaker") : ""));
   node.transceiver = transceiver;
   return node;
 }
@@ -309,7 +331,7 @@ function tile(transceiver, kind) {
 function selfTile(track) {
   const video = el("video", { autoplay: true, playsinline: true, muted: true });
   video.srcObject = new MediaStream([track]);
-  return el("div", { class: "tile self", id: "self-tile" }, video, el("span", { class: "tile-name" }, "You"));
+  return el("div", { class: "tile self", id: "self-tile" }, video, el("span", { class: "tile-name" }, t("meeting.you")));
 }
 
 function onTrack(event) {
@@ -333,15 +355,23 @@ function onTrack(event) {
 
 // --- controls -------------------------------------------------------------------
 
-const LEFT_REASONS = { left: "left", "connection lost": "lost their connection", "removed by the host": "was removed by the host", "not let in": "was not let in" };
-const TOGGLES = { audio: ["toggle-audio", "Mute", "Unmute"], video: ["toggle-video", "Stop camera", "Start camera"] };
+// The server's reasons, as catalogue keys (an unknown one is shown as the server wrote it).
+const LEFT_REASONS = { left: "left", "connection lost": "lost_connection", "removed by the host": "removed", "not let in": "not_let_in" };
+const REASONS = {
+  "the host ended the meeting": "meeting.reason.host_ended",
+  "the server is shutting down": "meeting.reason.shutdown",
+  "this device joined again from another connection": "meeting.reason.replaced",
+  "the host did not let you in": "meeting.reason.denied",
+  "removed from the organisation": "meeting.reason.left_org",
+};
+const TOGGLES = { audio: ["toggle-audio", "meeting.control.mute", "meeting.control.unmute"], video: ["toggle-video", "meeting.control.stop_camera", "meeting.control.start_camera"] };
 
 /** Send or pause my microphone ("audio") or camera ("video"), and tell the others. */
 function setSending(kind, on) {
   const track = state.stream && state.stream.getTracks().find((t) => t.kind === kind);
   if (track) track.enabled = on;
   const [id, onLabel, offLabel] = TOGGLES[kind];
-  $(id).textContent = on ? onLabel : offLabel;
+  $(id).textContent = t(on ? onLabel : offLabel);
   $(id).setAttribute("aria-pressed", String(!on));
   send({ type: "meeting.state", [kind]: on });
 }
@@ -351,13 +381,13 @@ async function startScreenShare() {
   try {
     stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
   } catch (error) {
-    showError(`Screen sharing did not start (${error.name}).`);
+    showError(t("meeting.share_failed", { error: error.name }));
     return;
   }
   const track = stream.getVideoTracks()[0];
   track.onended = () => stopScreenShare();
   state.screenShare = state.pc.addTransceiver(track, { direction: "sendonly" });
-  $("toggle-screen").textContent = "Stop sharing";
+  $("toggle-screen").textContent = t("meeting.control.stop_sharing");
   $("toggle-screen").setAttribute("aria-pressed", "true");
   await negotiate();
   send({ type: "meeting.state", screen: true });
@@ -369,7 +399,7 @@ async function stopScreenShare() {
   state.screenShare = null;
   if (share.sender.track) share.sender.track.stop();
   share.stop();
-  $("toggle-screen").textContent = "Share screen";
+  $("toggle-screen").textContent = t("meeting.control.share_screen");
   $("toggle-screen").setAttribute("aria-pressed", "false");
   await negotiate();
   send({ type: "meeting.state", screen: false });
@@ -395,13 +425,13 @@ function bindControls() {
   $("toggle-screen").addEventListener("click", () => (state.screenShare ? stopScreenShare() : startScreenShare()));
   $("toggle-hand").addEventListener("click", () => {
     const raised = !me().hand;
-    $("toggle-hand").textContent = raised ? "Lower hand" : "Raise hand";
+    $("toggle-hand").textContent = t(raised ? "meeting.control.lower_hand" : "meeting.control.raise_hand");
     $("toggle-hand").setAttribute("aria-pressed", String(raised));
     send({ type: "meeting.state", hand: raised });
   });
   $("leave").addEventListener("click", () => {
     send({ type: "meeting.leave" });
-    leave("You left the meeting", "", { closeSocket: true, rejoin: true });
+    leave(t("meeting.left.title"), "", { closeSocket: true, rejoin: true });
   });
   $("rejoin").addEventListener("click", () => location.reload());
   $("mute-all").addEventListener("click", () => send({ type: "meeting.mute" }));
@@ -415,10 +445,10 @@ function bindControls() {
       return;
     }
     button.dataset.confirm = "1";
-    button.textContent = "Click again to end for everyone";
+    button.textContent = t("meeting.host.end_confirm");
     setTimeout(() => {
       delete button.dataset.confirm;
-      button.textContent = "End meeting for all";
+      button.textContent = t("meeting.host.end");
     }, 5000);
   });
   $("chat-form").addEventListener("submit", (event) => {
@@ -437,7 +467,7 @@ function leave(title, reason, { closeSocket = false, rejoin = false } = {}) {
   if (state.pc) state.pc.close();
   if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
   if (state.screenShare && state.screenShare.sender.track) state.screenShare.sender.track.stop();
-  if (closeSocket && state.ws) state.ws.close();
+  if (closeSocket && state.live) state.live.close();
   $("left-title").textContent = title;
   $("left-reason").textContent = reason || "";
   show($("rejoin"), rejoin);
@@ -451,15 +481,16 @@ function renderPeople() {
   const people = [...state.people.values()];
   $("people").replaceChildren(
     ...people.map((person) => {
-      const flags = [person.audio === false ? "muted" : null, person.video === false ? "camera off" : null, person.screen ? "sharing" : null, person.hand ? "✋ hand up" : null];
+      const flags = [person.audio === false ? "muted" : null, person.video === false ? "camera_off" : null, person.screen ? "sharing" : null, person.hand ? "hand_up" : null]
+        .filter(Boolean).map((flag) => t(`meeting.flag.${flag}`));
       return el(
         "li",
         { dataset: { participant: person.id } },
         el(
           "span",
           { class: "person" },
-          el("span", { class: "who" }, person.id === state.me ? `${person.name} (you)` : person.name),
-          el("span", { class: "flags" }, flags.filter(Boolean).join(" · ")),
+          el("span", { class: "who" }, person.id === state.me ? t("meeting.you_named", { name: person.name }) : person.name),
+          el("span", { class: "flags" }, flags.join(" · ")),
         ),
         hostActions(person),
       );
@@ -483,21 +514,21 @@ function renderSpeaker() {
 function stageName() {
   const others = [...state.people.values()].filter((person) => person.id !== state.me);
   const staged = state.people.get(state.staged) || (others.length === 1 ? others[0] : null);
-  return staged ? staged.name : "Active speaker";
+  return staged ? staged.name : t("meeting.active_speaker");
 }
 
 /** A host's buttons for one other participant (none for myself, none for the host when I am a co-host). */
 function hostActions(person) {
   if (!isHost() || person.id === state.me) return null;
   const command = (type) => () => send({ type, participant: person.id });
-  const button = (label, type) => el("button", { type: "button", "aria-label": `${label} ${person.name}`, onclick: command(type) }, label);
+  const button = (key, type) => el("button", { type: "button", "aria-label": t(`meeting.person.${key}_named`, { name: person.name }), onclick: command(type) }, t(`meeting.person.${key}`));
   return el(
     "span",
     { class: "actions" },
-    person.audio !== false ? button("Mute", "meeting.mute") : null,
-    person.video !== false ? button("Stop video", "meeting.stop_video") : null,
-    person.role === "member" ? button("Make co-host", "meeting.cohost") : null,
-    person.role !== "host" || state.role === "host" ? button("Remove", "meeting.remove") : null,
+    person.audio !== false ? button("mute", "meeting.mute") : null,
+    person.video !== false ? button("stop_video", "meeting.stop_video") : null,
+    person.role === "member" ? button("make_cohost", "meeting.cohost") : null,
+    person.role !== "host" || state.role === "host" ? button("remove", "meeting.remove") : null,
   );
 }
 
@@ -506,9 +537,9 @@ function renderMeeting() {
   show($("lock-state"), state.locked);
   show($("recording-state"), state.recording);
   show($("host-controls"), isHost());
-  $("toggle-lock").textContent = state.locked ? "Unlock meeting" : "Lock meeting";
+  $("toggle-lock").textContent = t(state.locked ? "meeting.host.unlock" : "meeting.host.lock");
   $("toggle-lock").setAttribute("aria-pressed", String(state.locked));
-  $("toggle-record").textContent = state.recording ? "Stop recording" : "Record";
+  $("toggle-record").textContent = t(state.recording ? "meeting.host.stop_recording" : "meeting.host.record");
   $("toggle-record").setAttribute("aria-pressed", String(state.recording));
   if (!isHost()) $("waiting").replaceChildren();
   show($("waiting-box"), isHost() && $("waiting").children.length > 0);
@@ -517,7 +548,7 @@ function renderMeeting() {
 function renderScreen() {
   const sharer = [...state.people.values()].find((person) => person.screen && person.id !== state.me);
   show($("screen-tile"), Boolean(sharer));
-  $("screen-label").textContent = sharer ? `${sharer.name} is sharing their screen` : "";
+  $("screen-label").textContent = sharer ? t("meeting.sharing", { name: sharer.name }) : "";
 }
 
 function addChat(name, text) {
@@ -543,8 +574,8 @@ function addWaiting(person) {
       el(
         "span",
         { class: "actions" },
-        el("button", { type: "button", "aria-label": `Admit ${person.name}`, onclick: () => send({ type: "meeting.admit", participant: person.id }) }, "Admit"),
-        el("button", { type: "button", "aria-label": `Deny ${person.name}`, onclick: () => send({ type: "meeting.deny", participant: person.id }) }, "Deny"),
+        el("button", { type: "button", "aria-label": t("meeting.lobby.admit_named", { name: person.name }), onclick: () => send({ type: "meeting.admit", participant: person.id }) }, t("meeting.lobby.admit")),
+        el("button", { type: "button", "aria-label": t("meeting.lobby.deny_named", { name: person.name }), onclick: () => send({ type: "meeting.deny", participant: person.id }) }, t("meeting.lobby.deny")),
       ),
     ),
   );
@@ -565,10 +596,11 @@ function showNotice(text) {
   showMessage($("notice"), text);
 }
 
-/** The server's lower-case reasons ("the host ended the meeting") as a sentence. */
-function sentence(text) {
-  return text ? `${text[0].toUpperCase()}${text.slice(1)}.` : "";
+/** A reason the server gave, in the reader's language when the page knows it. */
+function reason(text) {
+  if (!text) return "";
+  return REASONS[text] ? t(REASONS[text]) : `${text[0].toUpperCase()}${text.slice(1)}.`;
 }
 
-prepareJoinForm();
 bindControls();
+prepareJoinForm().catch(showError);

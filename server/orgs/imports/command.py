@@ -70,7 +70,7 @@ async def import_members_command(settings: Settings, slug: str, path: Path) -> i
         "updated": report.updated,
         "invited": report.invited,
         "failed": report.failed,
-        "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
+        "errors": [{"row": e.row, "field": e.field, "message": e.text()} for e in report.errors],
     }, ensure_ascii=False, indent=2))
     return 0 if report.failed == 0 else 1
 

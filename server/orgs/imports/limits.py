@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from server.config import Settings
 from server.errors import InvalidInput, TooLarge
+from server.i18n import _
 
 _SCAN_CHUNK = 1 << 20
 
@@ -38,8 +39,9 @@ class ImportLimits:
         return cls(settings.import_max_rows, settings.import_max_columns, settings.import_max_unpacked_bytes)
 
 
-def _too_large(what: str, limit: int, setting: str) -> TooLarge:
-    return TooLarge(f"{what}; an import takes at most {limit:,} (MUSTER_{setting})", field="file", code="import_too_large")
+def _too_large(message: str, limit: int, **params) -> TooLarge:
+    """``message`` says what is too large and ends with the limit and the setting that raises it."""
+    return TooLarge(message, field="file", code="import_too_large", limit=limit, **params)
 
 
 def check_csv_lines(raw: BinaryIO, limits: ImportLimits) -> None:
@@ -48,14 +50,16 @@ def check_csv_lines(raw: BinaryIO, limits: ImportLimits) -> None:
     while chunk := raw.read(_SCAN_CHUNK):
         lines += chunk.count(b"\n")
         if lines > limits.max_rows + 1:
-            raise _too_large(f"the file has more than {limits.max_rows + 1:,} lines", limits.max_rows, "IMPORT_MAX_ROWS")
+            raise _too_large(_("the file has more than {lines:,} lines; an import takes at most {limit:,} (MUSTER_IMPORT_MAX_ROWS)"),
+                             limits.max_rows, lines=limits.max_rows + 1)
     raw.seek(0)
 
 
 def check_unpacked_size(archive: zipfile.ZipFile, limits: ImportLimits) -> None:
     unpacked = sum(member.file_size for member in archive.infolist())
     if unpacked > limits.max_unpacked_bytes:
-        raise _too_large(f"the workbook unpacks to {unpacked:,} bytes", limits.max_unpacked_bytes, "IMPORT_MAX_UNPACKED_BYTES")
+        raise _too_large(_("the workbook unpacks to {unpacked:,} bytes; an import takes at most {limit:,} (MUSTER_IMPORT_MAX_UNPACKED_BYTES)"),
+                         limits.max_unpacked_bytes, unpacked=unpacked)
 
 
 @dataclass
@@ -87,7 +91,8 @@ class _SheetScan:
             ref = attrs.get("r")
             self._row = int(ref) if ref and ref.isdigit() else self._row + 1
             if self._row > self.limits.max_rows + 1:
-                raise _too_large(f"the sheet has a row numbered {self._row:,}", self.limits.max_rows, "IMPORT_MAX_ROWS")
+                raise _too_large(_("the sheet has a row numbered {row:,}; an import takes at most {limit:,} (MUSTER_IMPORT_MAX_ROWS)"),
+                                 self.limits.max_rows, row=self._row)
             if self._row > self.extent.rows:
                 self.extent.rows = self._row
             self._column = self._cells = 0
@@ -104,7 +109,8 @@ class _SheetScan:
             self._column += 1
         if self._column > self.limits.max_columns or self._cells > self.limits.max_columns:
             where = ref or f"row {self._row}"
-            raise _too_large(f"the sheet has a cell at {where[:20]}, past column {self.limits.max_columns}", self.limits.max_columns, "IMPORT_MAX_COLUMNS")
+            raise _too_large(_("the sheet has a cell at {where}, past column {limit}; an import takes at most {limit:,} (MUSTER_IMPORT_MAX_COLUMNS)"),
+                             self.limits.max_columns, where=where[:20])
         if self._column > self.extent.columns:
             self.extent.columns = self._column
 
@@ -112,7 +118,7 @@ class _SheetScan:
 def _column_number(ref: str, letters: str) -> int:
     """"AB" → 28; four letters or more are past any sheet's last column (XFD), and read as that."""
     if not (letters.isascii() and letters.isalpha()):
-        raise InvalidInput(f"the sheet has a cell reference '{ref[:20]}' that is not one", field="file")
+        raise InvalidInput("the sheet has a cell reference '{ref}' that is not one", field="file", ref=ref[:20])
     column = 0
     for letter in letters.upper()[:4]:
         column = column * 26 + (ord(letter) - 64)
@@ -134,5 +140,5 @@ def scan_sheet(source: BinaryIO, limits: ImportLimits) -> SheetExtent:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except xml.parsers.expat.ExpatError as e:
-        raise InvalidInput(f"the sheet's XML cannot be read: {e}", field="file") from None
+        raise InvalidInput("the sheet's XML cannot be read: {error}", field="file", error=str(e)) from None
     return scan.extent

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from server.errors import InvalidInput
+from server.i18n import _
 from server.orgs.imports.limits import ImportLimits, check_csv_lines, check_unpacked_size, scan_sheet
 
 COLUMNS = ("external_id", "name", "email", "phone", "department", "title", "role")
@@ -50,13 +51,13 @@ def check_header(headers: list) -> list[str | None]:
             columns.append(None)
             continue
         if key not in COLUMNS:
-            raise InvalidInput(f"unknown column '{str(header)[:60]}'; the columns are: {', '.join(COLUMNS)}", field="file")
+            raise InvalidInput("unknown column '{header}'; the columns are: {columns}", field="file", header=str(header)[:60], columns=', '.join(COLUMNS))
         if key in columns:
-            raise InvalidInput(f"column '{key}' appears twice", field="file")
+            raise InvalidInput("column '{key}' appears twice", field="file", key=key)
         columns.append(key)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise InvalidInput(f"the file has no {' or '.join(missing)} column (the first row must name the columns)", field="file")
+        raise InvalidInput("the file has no {missing} column (the first row must name the columns)", field="file", missing=' or '.join(missing))
     return columns
 
 
@@ -124,7 +125,7 @@ def _csv_rows(reader, columns):
             return
         except UnicodeDecodeError:
             # Everything after this point is unreadable; earlier rows are already in.
-            yield FileRow(row_number, {}, "the file stops being UTF-8 text here; save it as 'CSV UTF-8'")
+            yield FileRow(row_number, {}, _("the file stops being UTF-8 text here; save it as 'CSV UTF-8'"))
             return
         except csv.Error as e:
             yield FileRow(row_number, {}, f"unreadable CSV: {e}")
@@ -155,14 +156,14 @@ def _open_xlsx(path: Path, limits: ImportLimits):
             # read_only streams the sheet's XML instead of building every cell object.
             workbook = openpyxl.load_workbook(raw, read_only=True, data_only=True)
         except unreadable as e:
-            raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
+            raise InvalidInput("the file looks like XLSX but cannot be read: {error}", field="file", error=str(e)) from None
         try:
             sheet = workbook.worksheets[0]
             try:
                 with sheet._get_source() as source:  # the sheet's XML, as openpyxl itself opens it
                     extent = scan_sheet(source, limits)
             except unreadable as e:
-                raise InvalidInput(f"the file looks like XLSX but cannot be read: {e}", field="file") from None
+                raise InvalidInput("the file looks like XLSX but cannot be read: {error}", field="file", error=str(e)) from None
             if not (extent.rows and extent.columns):
                 raise InvalidInput("the first sheet is empty", field="file")
             sheet.reset_dimensions()  # never pad rows to what the file declares: only to what it holds

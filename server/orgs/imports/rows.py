@@ -5,10 +5,12 @@ by its column, and the other rows go on.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 from server.errors import InvalidInput
+from server.i18n import translate
 from server.orgs.departments import MAX_DEPTH, check_department_name
 from server.orgs.member_fields import clean_display_name, clean_email, clean_external_id, clean_phone, clean_role, clean_title
 
@@ -27,9 +29,15 @@ class ImportRow:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
+    """A row not imported. ``message`` is a msgid with ``{placeholders}`` from ``params``, so the report reads in its reader's language."""
+
     row: int | None
     field: str | None
     message: str
+    params: dict = dataclasses.field(default_factory=dict)
+
+    def text(self, locale: str = "en") -> str:
+        return translate(locale, self.message, **self.params)
 
 
 @functools.lru_cache(maxsize=4096)  # a file names a few hundred departments, row after row
@@ -39,11 +47,11 @@ def parse_department_path(text: str) -> tuple[str, ...] | None:
         return None
     parts = text.split("/")
     if len(parts) > MAX_DEPTH:
-        raise InvalidInput(f"departments nest at most {MAX_DEPTH} levels deep", field="department")
+        raise InvalidInput("departments nest at most {max_depth} levels deep", field="department", max_depth=MAX_DEPTH)
     try:
         return tuple(check_department_name(part) for part in parts)
     except InvalidInput as e:
-        raise InvalidInput(f"'{text[:80]}': {e.message} (write parents first, separated by '/')", field="department") from None
+        raise InvalidInput("'{text}': {reason} (write parents first, separated by '/')", field="department", text=text[:80], reason=e.message) from None
 
 
 def check_row(number: int, cells: dict[str, str], *, phone_region: str) -> ImportRow:

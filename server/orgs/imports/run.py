@@ -109,7 +109,7 @@ class RowBatches:
         try:
             return check_row(file_row.number, file_row.cells, phone_region=self._phone_region)
         except InvalidInput as e:
-            errors.append(RowError(file_row.number, e.field, e.message))
+            errors.append(RowError(file_row.number, e.field, e.msgid, e.params))
             return None
 
 
@@ -121,7 +121,7 @@ def _keys(row: ImportRow) -> set[tuple[str, str]]:
 def _import_slot() -> Iterator[None]:
     global _running
     if _running >= IMPORTS_AT_ONCE:
-        raise RateLimited(f"{IMPORTS_AT_ONCE} imports are running on this server already; try again in a minute", retry_after_s=60)
+        raise RateLimited("{imports_at_once} imports are running on this server already; try again in a minute", retry_after_s=60, imports_at_once=IMPORTS_AT_ONCE)
     _running += 1
     try:
         yield

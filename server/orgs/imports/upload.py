@@ -19,8 +19,8 @@ _CHUNK = 256 * 1024
 async def received_file(request: web.Request, *, max_bytes: int) -> AsyncIterator[Path]:
     """The multipart field ``file`` saved to a temporary file, deleted when the block ends."""
     if not request.content_type.startswith("multipart/"):
-        raise InvalidInput(f"send the file as multipart/form-data in a field named '{FILE_FIELD}'", field=FILE_FIELD)
-    too_large = TooLarge(f"the file is larger than the import limit of {max_bytes} bytes", field=FILE_FIELD)
+        raise InvalidInput("send the file as multipart/form-data in a field named '{file_field}'", field=FILE_FIELD, file_field=FILE_FIELD)
+    too_large = TooLarge("the file is larger than the import limit of {max_bytes} bytes", field=FILE_FIELD, max_bytes=max_bytes)
     if request.content_length is not None and request.content_length > max_bytes + 64 * 1024:
         raise too_large
     reader = await request.multipart()
@@ -29,7 +29,7 @@ async def received_file(request: web.Request, *, max_bytes: int) -> AsyncIterato
     try:
         with os.fdopen(fd, "wb") as out:
             if not await _copy_file_field(reader, out, max_bytes, too_large):
-                raise InvalidInput(f"the form has no field named '{FILE_FIELD}'", field=FILE_FIELD)
+                raise InvalidInput("the form has no field named '{file_field}'", field=FILE_FIELD, file_field=FILE_FIELD)
         yield path
     finally:
         path.unlink(missing_ok=True)

@@ -32,10 +32,12 @@ from sqlalchemy.exc import DBAPIError
 from server.accounts.models import User
 from server.db import Database, Transaction, utcnow
 from server.db.upsert import insert_for
+from server.i18n import _
 from server.orgs.departments import do_ensure_department_path
 from server.orgs.imports.rows import ImportRow, RowError
 from server.orgs.invitations import tell_invited
 from server.orgs.models import MemberInvitation, Membership
+from server.orgs.name_keys import name_keys
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ async def _write_rows(
             user_ids[row.external_id] = user_id
         else:
             outcome.errors.append(
-                RowError(row.number, "email", f"{row.email} is already the member with external_id '{memberships[user_id][1]}'")
+                RowError(row.number, "email", _("{email} is already the member with external_id '{external_id}'"),
+                         {"email": row.email, "external_id": memberships[user_id][1]})
             )
     user_ids.update(await _create_accounts(tx, needs_account))
 
@@ -244,9 +247,16 @@ async def _upsert_memberships(
     department_ids: dict[tuple[str, ...], int],
 ) -> None:
     table = Membership.__table__
-    values = {"user_id": [user_ids[r.external_id] for r in rows]} | _listing(rows, department_ids)
+    keys = [name_keys(r.name) for r in rows]  # written with the name, as the ORM does (server/orgs/models.py)
+    values = {"user_id": [user_ids[r.external_id] for r in rows]} | _listing(rows, department_ids) | {
+        "name_sort_key": [k.sort for k in keys], "name_search_key": [k.search for k in keys],
+    }
     statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
-    changes = {"display_name": statement.excluded.display_name}
+    changes = {
+        "display_name": statement.excluded.display_name,
+        "name_sort_key": statement.excluded.name_sort_key,
+        "name_search_key": statement.excluded.name_search_key,
+    }
     for column, attribute in UPDATED_FROM_COLUMN.items():
         if column in columns:
             changes[attribute] = statement.excluded[attribute]

@@ -41,11 +41,13 @@ export class ApiError extends Error {
 
 /**
  * Calls the API and returns the parsed JSON (null for 204).
+ * `body` is sent as JSON, or as multipart if it is a FormData (a file upload).
  * `auth: false` sends no token and does not redirect on 401 (the sign-in call itself).
  */
 export async function api(path, { method = "GET", body, auth = true } = {}) {
   const headers = { Accept: "application/json", "Accept-Language": locale };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (auth) {
     const token = savedToken();
     if (!token) {
@@ -56,7 +58,7 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   }
   let resp;
   try {
-    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    resp = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, "network", t("error.network"), null);
   }

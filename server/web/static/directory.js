@@ -1,9 +1,10 @@
 // The directory page: the organisation's department tree and its members,
 // searchable, filtered by department, paged with the API's next_cursor.
 
-import { api, query } from "./api.js";
+import { api } from "./api.js";
 import { el, show, showMessage } from "./dom.js";
 import { t } from "./i18n.js";
+import { MemberPages } from "./member-pages.js";
 import { mountShell } from "./shell.js";
 
 const SEARCH_DELAY_MS = 250;
@@ -25,10 +26,7 @@ const state = {
   orgId: null,
   departments: new Map(), // id → department
   departmentId: null, // null: everyone
-  nextCursor: null,
-  // Each new listing bumps this; an answer to an older listing is dropped, so
-  // a slow response for "an" never overwrites the one for "ann".
-  listing: 0,
+  pages: null, // MemberPages of the organisation
 };
 
 view.includeSub.addEventListener("change", () => listMembers());
@@ -48,6 +46,7 @@ async function start() {
 
 async function openOrg(orgId) {
   state.orgId = orgId;
+  state.pages = new MemberPages(orgId);
   state.departmentId = null;
   const departments = await api(`/api/v1/orgs/${orgId}/departments`);
   state.departments = new Map(departments.map((d) => [d.id, d]));
@@ -97,29 +96,22 @@ function selectDepartment(departmentId) {
 }
 
 async function listMembers({ more = false } = {}) {
-  const listing = more ? state.listing : ++state.listing;
   const q = view.search.value.trim();
   const department = state.departmentId;
-  const params = {
-    q,
-    department_id: department,
-    include_subdepartments: department === null ? null : view.includeSub.checked,
-    cursor: more ? state.nextCursor : null,
-  };
+  const filters = { q, department_id: department, include_subdepartments: department === null ? null : view.includeSub.checked };
   view.loadMore.disabled = true;
   try {
-    const page = await api(`/api/v1/orgs/${state.orgId}/members${query(params)}`);
-    if (listing !== state.listing) return;
+    const page = await state.pages.fetch(filters, { more });
+    if (!page) return;
     showMessage(view.pageError, "");
     const rows = page.items.map(memberRow);
     if (more) view.members.append(...rows);
     else view.members.replaceChildren(...rows);
-    state.nextCursor = page.next_cursor;
-    show(view.loadMore, Boolean(page.next_cursor));
+    show(view.loadMore, state.pages.hasMore);
     show(view.noMembers, view.members.children.length === 0);
     view.caption.textContent = caption(q, department);
   } catch (error) {
-    if (listing === state.listing) reportError(error);
+    reportError(error);
   } finally {
     view.loadMore.disabled = false;
   }

@@ -1,5 +1,7 @@
 // The sign-in page: email and password, then the authenticator code if the
 // account has two-factor sign-in (the server answers `totp_required`).
+// "Remember this device" keeps the token the server gives for it, per account,
+// in localStorage: the next sign-in of that account here sends it instead of a code.
 
 import { api, saveToken, savedToken } from "./api.js";
 import { show, showMessage } from "./dom.js";
@@ -11,6 +13,7 @@ const email = document.getElementById("email");
 const password = document.getElementById("password");
 const totpRow = document.getElementById("totp-row");
 const totpCode = document.getElementById("totp-code");
+const rememberDevice = document.getElementById("remember-device");
 const errorBox = document.getElementById("login-error");
 const submit = document.getElementById("login-submit");
 
@@ -25,16 +28,25 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const body = { email: email.value.trim(), password: password.value, device_name: deviceName() };
-  if (!totpRow.hidden && totpCode.value.trim()) body.totp_code = totpCode.value.replace(/\s+/g, "");
+  const trustKey = `muster.trusted.${body.email.toLowerCase()}`;
+  const trustToken = localStorage.getItem(trustKey);
+  if (!totpRow.hidden && totpCode.value.trim()) {
+    body.totp_code = totpCode.value.replace(/\s+/g, "");
+    body.remember_device = rememberDevice.checked;
+  } else if (trustToken) {
+    body.trusted_device_token = trustToken;
+  }
 
   submit.disabled = true;
   try {
     const answer = await api("/api/v1/auth/login", { method: "POST", body, auth: false });
     saveToken(answer.token);
+    if (answer.trusted_device_token) localStorage.setItem(trustKey, answer.trusted_device_token);
     adoptLocale(answer.user.locale);
     location.assign(nextPage());
   } catch (error) {
     if (error.code === "totp_required") {
+      if (body.trusted_device_token) localStorage.removeItem(trustKey); // no longer remembered (revoked, expired, password changed)
       show(totpRow, true);
       totpCode.focus();
     }

@@ -284,7 +284,7 @@ async def test_the_group_chat_in_chinese_has_no_english_left(browser, base_url, 
         await expect(page.locator(".search-hit mark")).to_have_text(["交班"])
         await page.type("#message-body", "@all 午饭？")
         await page.click("#send")
-        await expect(page.locator("#composer-error")).to_have_text("只有群管理员可以 @所有人")
+        await expect(page.locator("#composer-error")).to_have_text("只有群组管理员可以 @所有人")
         await page.locator(".message").first.locator(".reply").click()
         written = ".message-body, .sender, .quote, .group-name, #group-title, #announcement-body, #composer-context-text, .hit-body, #me-name, .org-name"
         await assert_no_english(page, data=written)

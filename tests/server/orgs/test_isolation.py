@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.accounts.auth import hash_token
-from server.accounts.models import DeviceSession, GuestInvite
+from server.accounts.models import DeviceSession, GuestInvite, TrustedDevice
 from server.db import Database, utcnow
 from server.orgs.models import Membership
 from tests.factories import Person
@@ -96,6 +96,15 @@ async def _invitation(b: OrgB) -> int:
 async def _device_session(b: OrgB) -> int:
     async with b.db.transaction() as tx:
         return await tx.session.scalar(select(DeviceSession.id).where(DeviceSession.user_id == b.org.owner.id))
+
+
+async def _trusted_device(b: OrgB) -> int:
+    # Stored directly: remembering a device through the API needs a sign-in with a TOTP code.
+    async with b.db.transaction() as tx:
+        row = TrustedDevice(user_id=b.org.owner.id, token_hash=hash_token("isolation-trusted-device"), expires_at=utcnow() + dt.timedelta(days=1))
+        tx.session.add(row)
+        await tx.session.flush()
+        return row.id
 
 
 async def _group(b: OrgB) -> int:
@@ -165,6 +174,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "invite_id": _guest_invite,
     "invitation_id": _invitation,
     "session_id": _device_session,
+    "trusted_device_id": _trusted_device,
     "user_id": _user,
     "group_id": _group,
     "seq": _group_message_seq,

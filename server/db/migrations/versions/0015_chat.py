@@ -1,14 +1,14 @@
 """Groups: a forwarded message says where it came from; a voice message carries its length.
 
 Revision ID: 0015_chat
-Revises: 0011_everyday
+Revises: 0013_name_pinyin
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0015_chat'
-down_revision = '0011_everyday'
+down_revision = '0013_name_pinyin'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,108 @@
+"""The meetings page and the meeting page in Chromium: scheduling with an invitee from the directory, the meeting on the
+invitee's list and home page, "start now" on a phone in Chinese, and a guest who joins by the guest link."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import aiohttp
+from playwright.async_api import expect
+
+from server.orgs.models import Membership
+from tests.factories import PASSWORD, make_org, make_user
+from tests.rooms.meetings.test_page import browser  # noqa: F401  (Chromium with a fake camera and microphone)
+from tests.web.conftest import (  # noqa: F401  (fixtures)
+    assert_fits_the_screen, assert_no_english, backend, base_url, live_server, new_page, open_signed_in, screenshots,
+)
+
+PEOPLE = "#me-name, #org-name, .upcoming-title, #meeting-title, #people .who, .tile-name, #time-zone, .home-item-title"
+
+
+async def signed_in(base_url: str, user) -> SimpleNamespace:  # noqa: F811
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base_url}/api/v1/auth/login", json={"email": user.email, "password": PASSWORD}) as resp:
+            assert resp.status == 200, await resp.text()
+            token = (await resp.json())["token"]
+    return SimpleNamespace(id=user.id, name=user.name, headers={"Authorization": f"Bearer {token}"})
+
+
+async def host_and_member(db, base_url):  # noqa: F811
+    hana, nina = await make_user(db, "Hana Host"), await make_user(db, "Nina Nurse")
+    org = await make_org(db, hana, "Ward Seven")
+    async with db.transaction(org_id=org.id) as tx:
+        tx.session.add(Membership(org_id=org.id, user_id=nina.id, role="member", display_name=nina.name))
+    return await signed_in(base_url, hana), await signed_in(base_url, nina)
+
+
+async def test_a_meeting_scheduled_with_an_invitee_shows_on_both_lists_and_the_invitees_home(browser, base_url, db, screenshots):  # noqa: F811
+    hana, nina = await host_and_member(db, base_url)
+    page, problems = await open_signed_in(browser, base_url, hana, "/meetings")
+    await expect(page.locator("#no-meetings")).to_be_visible()
+    await page.fill("#title", "Ward round")
+    await page.select_option("#duration", "30")
+    await page.fill("#invitee-search", "Nina")
+    await page.click("#invitee-results button:text-is('+ Nina Nurse')")
+    await expect(page.locator("#invitees .chip")).to_have_count(1)
+    await page.click("#schedule")
+
+    item = page.locator("#upcoming li", has_text="Ward round")
+    await expect(item.locator(".upcoming-when")).to_contain_text("30 minutes")
+    await expect(item.locator(".upcoming-role")).to_have_text("You host")
+    await expect(page.locator("#guest-link")).to_be_visible()
+    guest_url = await page.input_value("#guest-url")
+    assert "/m/" in guest_url
+    assert (await page.get_attribute("#guest-qr", "src")).startswith("data:image/svg+xml")
+    await expect(page.locator(".app-nav-link[aria-current='page']")).to_have_attribute("href", "/meetings")
+    await page.screenshot(path=str(screenshots / "meetings-desktop.png"), full_page=True)
+
+    home, home_problems = await open_signed_in(browser, base_url, nina, "/home")
+    await expect(home.locator("[data-section='meetings'] .home-item-title")).to_have_text(["Ward round"])
+    await home.click("[data-section='meetings'] .home-item a")
+    await home.wait_for_url("**/m/*")
+    assert home.url.endswith(guest_url.split("/m/", 1)[1])
+
+    phone, phone_problems = await open_signed_in(browser, base_url, nina, "/meetings", phone=True, language="zh-CN")
+    mine = phone.locator("#upcoming li", has_text="Ward round")
+    await expect(mine.locator(".upcoming-role")).to_have_text("我被邀请")
+    await expect(mine.locator(".guest-link-button")).to_have_count(0)  # an invitee does not hand out the link
+    await assert_no_english(phone, data=PEOPLE)
+    await assert_fits_the_screen(phone)
+    await phone.screenshot(path=str(screenshots / "meetings-phone-zh.png"), full_page=True)
+    for p in (page, home, phone):
+        await p.context.close()
+    assert problems == home_problems == phone_problems == []
+
+
+async def test_start_now_on_a_phone_in_chinese_and_a_guest_joins_by_the_link(browser, base_url, db, screenshots):  # noqa: F811
+    hana, _ = await host_and_member(db, base_url)
+    host, problems = await open_signed_in(browser, base_url, hana, "/meetings", phone=True, language="zh-CN")
+    await assert_no_english(host, data=PEOPLE)
+    await assert_fits_the_screen(host)
+    await host.tap("#start-now")
+    await host.wait_for_url("**/m/*")
+    await expect(host.locator("#join-as")).to_contain_text("Hana Host")
+    await host.tap("#join-submit")
+    await expect(host.locator("body")).to_have_attribute("data-meeting", "joined")
+    await expect(host.locator("#toggle-audio")).to_have_text("静音")
+    controls = await host.locator("#controls").bounding_box()
+    assert controls["y"] + controls["height"] <= 667 and controls["y"] >= 667 - 120, controls  # at the bottom, in reach of a thumb
+    await expect(host.locator(".app-nav")).to_be_hidden()
+
+    guest, guest_problems = await new_page(browser, base_url, phone=True, language="zh-CN")
+    await guest.goto(host.url.removeprefix(base_url))
+    await expect(guest.locator("#shell .language-select")).to_be_visible()
+    await guest.fill("#display-name", "Gus Guest")
+    await guest.tap("#join-submit")
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "joined")
+    await expect(guest.locator("#shell #me-name")).to_have_text("Gus Guest")  # the guest bar, without places
+    await expect(guest.locator("#shell .app-nav")).to_have_count(0)
+    await expect(host.locator("#people li", has_text="Gus Guest")).to_have_count(1)
+    for page in (host, guest):
+        await expect(page.locator("#media-state")).to_have_text("媒体：已连接", timeout=15_000)
+        await assert_no_english(page, data=PEOPLE + ", #chat")
+        await assert_fits_the_screen(page)
+    await host.screenshot(path=str(screenshots / "meeting-phone-zh.png"))
+    await guest.tap("#leave")
+    await expect(guest.locator("#left-title")).to_have_text("你已离开会议")
+    for page in (host, guest):
+        await page.context.close()
+    assert problems == guest_problems == []
