@@ -96,6 +96,7 @@ class Settings(MaskedSettings):
     external_group_member_limit: int = Field(500, ge=2, description="Default member cap of an external group (staff and external contacts); admins may set their organisation's up to MUSTER_GROUP_MEMBER_LIMIT.")
     contact_link_max_days: int = Field(30, ge=1, le=365, description="Longest a contact link may stay valid, in days.")
     group_message_max_chars: int = Field(4000, description="Longest group message text, in characters.")
+    group_edit_window_s: int = Field(86_400, description="Seconds after sending during which the sender may edit a group message.")
     group_recall_window_s: int = Field(120, description="Seconds after sending during which the sender may recall a group message.")
     group_mention_all: str = Field("admins", description="Who may @all in a group: 'admins' (group owner and admins) or 'members'.")
     org_creation: Literal["operators", "anyone"] = Field(

@@ -1,6 +1,7 @@
 """Downloads, and the routes of the upload protocol (server/files/tus.py).
 
-    GET /api/v1/orgs/{org_id}/files/{file_id}   a file, for whoever its owner kind lets read it, with HTTP Range
+    GET /api/v1/orgs/{org_id}/files/{file_id}             a file, for whoever its owner kind lets read it, with HTTP Range
+    GET /api/v1/orgs/{org_id}/files/{file_id}/thumbnail   an image's thumbnail (server/files/thumbnails.py), for the same people
 
 Anyone else, in the organisation or not, gets 404, as for a file that does
 not exist. Each node also sweeps abandoned uploads and files while it runs
@@ -23,6 +24,7 @@ from server.files import personal_data, tus
 from server.files.models import StoredFile
 from server.files.owners import FILE_OWNERS, file_owner
 from server.files.storage import do_cancel_uploads, expire_abandoned_forever, files_dir
+from server.files.thumbnails import thumbnail
 from server.orgs.access import OrgContext
 from server.personal_data.parts import register_personal_data
 from server.revocation import AccessRevoked, on_access_revoked
@@ -56,13 +58,31 @@ def file_response(settings: Settings, file: StoredFile) -> web.FileResponse:
 @endpoint(auth="any")
 async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
     """A file, if its owner (a group, a broadcast, ...) lets the caller read it; HTTP Range lets a download resume."""
+    return file_response(request.app[SETTINGS], await _readable_file(request, org))
+
+
+async def _readable_file(request: web.Request, org: OrgContext) -> StoredFile:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         file = await tx.session.get(StoredFile, path_int(request, "file_id"))
         owner = file_owner(request.app, file.owner_kind) if file is not None and file.org_id == org.org_id else None
         readable = owner is not None and await owner.may_read(tx, org, file)
     if not readable:
         raise NotFound("no such file")
-    return file_response(request.app[SETTINGS], file)
+    return file
+
+
+@routes.get("/api/v1/orgs/{org_id}/files/{file_id}/thumbnail")
+@endpoint(auth="any")
+async def download_thumbnail(request: web.Request, org: OrgContext) -> web.FileResponse:
+    """A small JPEG of an image file, for whoever may read the file."""
+    file = await _readable_file(request, org)
+    path = await thumbnail(request.app[SETTINGS], file)
+    if path is None:
+        raise NotFound("this file has no thumbnail")
+    return web.FileResponse(
+        path,
+        headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def _sweeping_abandoned(app: web.Application):

@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import secrets
+import shutil
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -219,9 +222,47 @@ async def do_delete_file(tx: Transaction, settings: Settings, file_id: int, *, o
 
     async def unlink() -> None:
         (files_dir(settings) / deleted.storage_key).unlink(missing_ok=True)
+        thumbnail_path(settings, deleted.storage_key).unlink(missing_ok=True)
 
     tx.after_commit(unlink)
     return True
+
+
+def thumbnail_path(settings: Settings, storage_key: str) -> Path:
+    """Where a file's thumbnail is kept once made (server/files/thumbnails.py); it goes with the file."""
+    return files_dir(settings) / "thumbs" / f"{storage_key}.jpg"
+
+
+async def do_copy_file(tx: Transaction, settings: Settings, file: StoredFile, owner_kind: str, owner_id: int) -> StoredFile:
+    """A new file of another owner with the same bytes, without sending them again: a hard link after commit (a copy
+    where links are not possible), counted in the quota like any file, deleted independently of the original."""
+    await reserve_quota(tx, settings, file.org_id, file.size)
+    copy = StoredFile(
+        org_id=file.org_id,
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        uploader_id=file.uploader_id,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=file.size,
+        storage_key=secrets.token_hex(16),
+    )
+    tx.session.add(copy)
+    await tx.session.flush()
+    source, target = files_dir(settings) / file.storage_key, files_dir(settings) / copy.storage_key
+
+    async def link() -> None:  # before the after-commit announcement of whatever the copy is attached to
+        await asyncio.to_thread(_link_or_copy, source, target)
+
+    tx.after_commit(link)
+    return copy
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 async def do_attach_files(tx: Transaction, kind: str, file_ids: Sequence[int], owner_id: int) -> list[int]:

@@ -310,8 +310,13 @@ async def _finish(request: web.Request, upload: Upload) -> dict[str, str]:
         if row is None or row.file_id is not None:  # expired, terminated or cancelled (its uploader lost access) while its last bytes arrived
             raise NotFound("no such upload")
         row.file_id = file.id
-        headers = {"Muster-File-Id": str(file.id)} | await owner.on_complete(tx, org, file)
-        os.replace(uploads_dir(settings) / upload.id, files_dir(settings) / file.storage_key)
+        partial, stored = uploads_dir(settings) / upload.id, files_dir(settings) / file.storage_key
+        os.replace(partial, stored)  # on_complete may read the file (a voice message's length)
+        try:
+            headers = {"Muster-File-Id": str(file.id)} | await owner.on_complete(tx, org, file)
+        except BaseException:
+            os.replace(stored, partial)
+            raise
     return headers
 
 

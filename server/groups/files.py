@@ -4,7 +4,9 @@
     GET  /api/v1/orgs/{org_id}/groups/{group_id}/files/{file_id}      the file, for members of that group, with HTTP Range
 
 The last byte of an upload posts the file in the group as a message (kind
-``image`` or ``file``; its seq goes back in ``Muster-Message-Seq``). The same
+``image``, ``voice`` for audio whose length the server can read, else
+``file``; its seq goes back in ``Muster-Message-Seq``). Images have
+thumbnails at ``/api/v1/orgs/{org_id}/files/{file_id}/thumbnail``. The same
 files are readable at ``/api/v1/orgs/{org_id}/files/{file_id}`` by the same
 people.
 """
@@ -22,7 +24,9 @@ from server.db import Transaction
 from server.errors import Forbidden, NotFound
 from server.files.models import StoredFile
 from server.files.owners import FileOwner, register_file_owner
+from server.files.media import audio_duration_ms
 from server.files.routes import INLINE_TYPES, file_response
+from server.files.storage import files_dir
 from server.files.tus import create_upload
 from server.groups.access import load_group
 from server.groups.messages import do_post_message
@@ -46,9 +50,16 @@ async def create_group_upload(request: web.Request, org: OrgContext) -> web.Resp
 
 async def _post_in_group(settings: Settings, tx: Transaction, org: OrgContext, file: StoredFile) -> dict[str, str]:
     access = await load_group(tx, org, file.owner_id)
-    kind = "image" if file.content_type in INLINE_TYPES else "file"
-    message = await do_post_message(tx, access, settings, body=file.filename, kind=kind, file=file)
+    kind, duration_ms = file_kind(file), None
+    if file.content_type.startswith("audio/"):
+        duration_ms = await audio_duration_ms(files_dir(settings) / file.storage_key)
+        kind = "voice" if duration_ms is not None else "file"
+    message = await do_post_message(tx, access, settings, body=file.filename, kind=kind, file=file, duration_ms=duration_ms)
     return {"Muster-Message-Seq": str(message.seq)}
+
+
+def file_kind(file: StoredFile) -> str:
+    return "image" if file.content_type in INLINE_TYPES else "file"
 
 
 async def _member_may_read(tx: Transaction, org: OrgContext, file: StoredFile) -> bool:

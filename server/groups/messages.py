@@ -95,6 +95,8 @@ async def do_post_message(
     mention_all: bool = False,
     reply_to_seq: int | None = None,
     file: StoredFile | None = None,
+    forwarded_from: dict | None = None,
+    duration_ms: int | None = None,
 ) -> MessageOut:
     """Store the message under the group's next sequence number; members' devices hear of it after commit."""
     check_body(settings, body)
@@ -124,6 +126,8 @@ async def do_post_message(
         mentions=mentions,
         mention_all=mention_all,
         file_id=file.id if file else None,
+        forwarded_from=forwarded_from,
+        duration_ms=duration_ms,
         created_at=utcnow(),
     )
     tx.session.add(message)
@@ -149,6 +153,10 @@ async def do_edit_message(tx: Transaction, access: GroupAccess, settings: Settin
         raise InvalidInput("a recalled message cannot be edited", code="recalled")
     if message.kind not in ("text", "announcement"):
         raise InvalidInput("a {kind} message cannot be edited", code="not_editable", kind=message.kind)
+    if utcnow() - message.created_at > dt.timedelta(seconds=settings.group_edit_window_s):
+        raise Forbidden(
+            "a message can be edited only within {seconds} seconds of sending", code="edit_window_passed", seconds=settings.group_edit_window_s
+        )
     message.body = body
     message.edited_at = utcnow()
     await tx.session.flush()
@@ -295,6 +303,8 @@ def message_out(
         created_at=message.created_at,
         edited_at=message.edited_at,
         recalled_at=message.recalled_at,
+        forwarded_from=message.forwarded_from,
+        duration_ms=message.duration_ms,
     )
 
 

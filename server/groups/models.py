@@ -95,6 +95,8 @@ class GroupMessage(OrgScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     recalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    forwarded_from: Mapped[dict | None] = mapped_column(JSONType)  # {"group_id", "seq", "sender_id"} of the original
+    duration_ms: Mapped[int | None] = mapped_column()  # a voice message's length
 
     @validates("body")
     def _index_cjk(self, _key: str, body: str) -> str:

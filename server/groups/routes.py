@@ -18,6 +18,7 @@ from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
 from server.groups import announcements, fanout, files, guests, home, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
+from server.groups.forwarding import do_forward
 from server.groups.membership import (
     do_add_members,
     do_create_group,
@@ -34,6 +35,7 @@ from server.groups.reading import do_mark_read, member_name, my_groups, readers,
 from server.groups.schemas import (
     AnnouncementIn,
     AnnouncementOut,
+    ForwardIn,
     GroupDetailOut,
     GroupIn,
     GroupOut,
@@ -249,6 +251,16 @@ async def react(request: web.Request, body: ReactionIn, org: OrgContext) -> Mess
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
         return await do_react(tx, access, path_int(request, "seq"), body.emoji, on=request.method == "PUT")
+
+
+@routes.post(MESSAGE + "/forward")
+@endpoint(body=ForwardIn, response=MessageOut, status=201, auth="any")
+async def forward_message(request: web.Request, body: ForwardIn, org: OrgContext) -> MessageOut:
+    """Post a copy of the message (with its file) in another group of the caller's, marked as forwarded."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        source = await load_group(tx, org, path_int(request, "group_id"))
+        target = await load_group(tx, org, body.group_id)
+        return await do_forward(tx, source, target, request.app[SETTINGS], path_int(request, "seq"))
 
 
 routes.put(MESSAGE + "/reactions")(react)

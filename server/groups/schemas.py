@@ -128,6 +128,12 @@ class FileOut(Out):
     size: int
 
 
+class ForwardedFromOut(Out):
+    group_id: int
+    seq: int
+    sender_id: int | None
+
+
 class MessageOut(Out):
     group_id: int
     seq: int
@@ -144,6 +150,12 @@ class MessageOut(Out):
     created_at: dt.datetime
     edited_at: dt.datetime | None
     recalled_at: dt.datetime | None
+    forwarded_from: ForwardedFromOut | None = Field(None, description="Where a forwarded message was first posted.")
+    duration_ms: int | None = Field(None, description="A voice message's length.")
+
+
+class ForwardIn(Model):
+    group_id: int = Field(gt=0, lt=2**63, description="A group the caller is a member of; the message is posted there as a copy.")
 
 
 class HistoryQuery(Model):
@@ -235,5 +247,9 @@ class SearchQuery(Model):
     limit: int = Field(50, ge=1, le=200)
 
 
+class SearchHitOut(MessageOut):
+    highlights: list[tuple[int, int]] = Field(description="[start, end) character offsets in ``body`` of the words searched for.")
+
+
 class SearchOut(Out):
-    messages: list[MessageOut]
+    messages: list[SearchHitOut]

@@ -12,6 +12,8 @@ matched through their character bigrams (server/groups/cjk.py).
 """
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from sqlalchemy import select, text, tuple_
 
@@ -22,7 +24,7 @@ from server.errors import InvalidInput
 from server.groups.cjk import QueryTerms, query_terms
 from server.groups.messages import messages_out
 from server.groups.models import GroupMessage
-from server.groups.schemas import SearchOut, SearchQuery
+from server.groups.schemas import SearchHitOut, SearchOut, SearchQuery
 from server.orgs.access import OrgContext
 
 routes = web.RouteTableDef()
@@ -72,6 +74,26 @@ def postgres_tsquery(terms: QueryTerms, params: dict) -> str:
     return " && ".join(parts)
 
 
+def highlights(body: str, terms: QueryTerms) -> list[tuple[int, int]]:
+    """Where the searched words stand in ``body``: sorted, merged [start, end) offsets in code points.
+
+    Words match whole words, ignoring case, as the indexes match them; a CJK
+    phrase or character matches wherever it stands."""
+    words = [w for word in terms.words for w in re.findall(r"\w+", word)]
+    runs = [phrase.split(" ")[0] + "".join(b[1] for b in phrase.split(" ")[1:]) for phrase in terms.phrases] + terms.characters
+    patterns = [rf"(?<!\w){re.escape(w)}(?!\w)" for w in words] + [re.escape(r) for r in runs]
+    if not patterns:
+        return []
+    spans = sorted(m.span() for p in patterns for m in re.finditer(p, body, re.IGNORECASE))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 async def search_messages(tx: Transaction, org: OrgContext, query: SearchQuery) -> list[GroupMessage]:
     params = {"user_id": org.user_id, "org_id": org.org_id, "limit": query.limit}
     terms = _terms(query.q)
@@ -94,9 +116,11 @@ async def search_messages(tx: Transaction, org: OrgContext, query: SearchQuery) 
 @routes.get("/api/v1/orgs/{org_id}/group-messages/search")
 @endpoint(query=SearchQuery, response=SearchOut, auth="any", external=True)
 async def search(request: web.Request, query: SearchQuery, org: OrgContext) -> SearchOut:
-    """Messages containing all the words of ``q``, newest first, in the caller's groups (or one of them)."""
+    """Messages containing all the words of ``q``, newest first, in the caller's groups (or one of them), with where the words stand."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        return SearchOut(messages=await messages_out(tx, await search_messages(tx, org, query)))
+        found = await messages_out(tx, await search_messages(tx, org, query))
+    terms = query_terms(query.q)
+    return SearchOut(messages=[SearchHitOut(**m.model_dump(), highlights=highlights(m.body, terms)) for m in found])
 
 
 def setup(app: web.Application) -> None:

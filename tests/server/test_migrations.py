@@ -163,3 +163,23 @@ async def test_existing_members_get_pinyin_keys_and_lose_them_on_the_way_back(em
 
     await asyncio.to_thread(command.downgrade, alembic_config(url), "0012_trusted_devices")
     assert await _sql(url, "SELECT id, display_name FROM memberships ORDER BY id") == [[(1, "张伟"), (2, "曾志伟"), (3, "Li Na")]]
+
+
+async def test_forwarded_messages_and_voice_lengths_come_and_go_with_0015_chat(empty_database_url):
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url, "0015_chat")
+    await _sql(
+        url,
+        "INSERT INTO organisations (id, name, slug, created_at) VALUES (7, 'O', 'o', CURRENT_TIMESTAMP)",
+        "INSERT INTO groups (id, org_id, name, last_seq, last_change_seq, member_limit, allow_guests, created_at)"
+        " VALUES (5, 7, 'G', 1, 1, 10, false, CURRENT_TIMESTAMP)",
+        "INSERT INTO group_messages (org_id, group_id, seq, change_seq, kind, body, cjk_terms, mentions, mention_all, forwarded_from, duration_ms, created_at)"
+        """ VALUES (7, 5, 1, 1, 'voice', 'v.webm', '', '[]', false, '{"group_id": 4, "seq": 9, "sender_id": null}', 1500, CURRENT_TIMESTAMP)""",
+    )
+    assert await _sql(url, "SELECT duration_ms FROM group_messages") == [[(1500,)]]
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0015_chat-1")
+    assert await _sql(url, "SELECT seq, body FROM group_messages") == [[(1, "v.webm")]]  # the message stays, the two columns go
+    with pytest.raises(Exception, match="duration_ms"):
+        await _sql(url, "SELECT duration_ms FROM group_messages")
+    await asyncio.to_thread(upgrade, url, "0015_chat")
+    assert await _sql(url, "SELECT forwarded_from, duration_ms FROM group_messages") == [[(None, None)]]

@@ -98,6 +98,16 @@ FINER_RULES: dict[str, Rule] = {
     "PUT " + GROUP + "/members/{user_id}/role": only("the group's owner", ("owner",)),
     "PATCH " + GROUP + "/messages/{seq}": only("the message's sender (the owner)", ("owner",)),
     "POST " + GROUP + "/messages/{seq}/recall": only("the message's sender (the owner) or the group's admins", ("owner",)),
+    "POST " + GROUP + "/messages/{seq}/forward": Rule(
+        "the probe's target group (group_id 1 in the body) may be one the caller is not in, and 404 is about it; "
+        "tests/server/groups/test_chat_api.py forwards between the caller's own groups",
+        dict.fromkeys(("member", "admin", "owner"), ANYTHING),
+    ),
+    "GET /api/v1/orgs/{org_id}/files/{file_id}/thumbnail": Rule(
+        "the world's file is not an image: those who may read it get 404 'no thumbnail' (the others 404 'no such file'); "
+        "tests/server/groups/test_chat_api.py shows an image's thumbnail only to who may read the image",
+        dict.fromkeys(("member", "admin", "owner"), 404),
+    ),
     "POST " + GROUP + "/announcements": only(GROUP_ADMIN, ("owner",)),
     "DELETE " + GROUP + "/announcements/{seq}": only(GROUP_ADMIN, ("owner",)),
     "POST /api/v1/me/password": Rule(

@@ -150,8 +150,8 @@ async def test_one_person_puts_at_most_ten_different_reactions_on_a_message(clie
         assert resp.status == 400, hostile
 
 
-async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
-    """The statements ``do_post_message`` sends on its own connection (other tasks share the engine)."""
+async def statements_of(db, org, group_id: int, action) -> list[str]:
+    """The statements ``await action(tx, access)`` sends, as the group's owner, on its own connection (other tasks share the engine)."""
     statements: list[str] = []
     async with db.transaction(org_id=org.id) as tx:
         owner = Principal(user_id=org.owner.id, session_id=0, name="Owner")
@@ -164,10 +164,16 @@ async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", record)
         try:
-            await do_post_message(tx, access, settings, body="hello @all", mention_all=True, mentions=[org.people[0].id])
+            await action(tx, access)
         finally:
             event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     return statements
+
+
+async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
+    return await statements_of(
+        db, org, group_id, lambda tx, access: do_post_message(tx, access, settings, body="hello @all", mention_all=True, mentions=[org.people[0].id])
+    )
 
 
 async def test_posting_costs_the_same_queries_for_10_and_for_10000_members(client, db, org, settings):
