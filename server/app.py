@@ -31,6 +31,7 @@ PLATFORM_PARTS = (
     "server.personal_data.routes",
     "server.gateway.websocket",
     "server.files.routes",
+    "server.channels.routes",
     "server.groups.routes",
     "server.web.routes",
 )

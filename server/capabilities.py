@@ -30,7 +30,8 @@ def load() -> list[Capability]:
     return found
 
 
-PLATFORM_MODELS = ("server.accounts.models", "server.orgs.models", "server.gateway.models", "server.files.models", "server.groups.models", "server.audit.models")
+PLATFORM_MODELS = ("server.accounts.models", "server.orgs.models", "server.gateway.models", "server.files.models", "server.groups.models", "server.audit.models",
+                   "server.channels.models")
 
 
 def import_models() -> None:

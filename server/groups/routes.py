@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
-from server.groups import announcements, fanout, files, guests, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
+from server.groups import announcements, fanout, files, guests, notifying, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
+from server.groups.mentions import unread_mentions
 from server.groups.membership import (
     do_add_members,
     do_create_group,
@@ -42,6 +43,7 @@ from server.groups.schemas import (
     MemberIdsIn,
     MemberOut,
     MemberPage,
+    MentionsOut,
     MembersChangedOut,
     MessageEditIn,
     MessageIn,
@@ -84,6 +86,14 @@ async def list_groups(request: web.Request, org: OrgContext) -> list[MyGroupOut]
     """The caller's groups, most recently active first, with unread counts."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         return await my_groups(tx, org.user_id)
+
+
+@routes.get("/api/v1/orgs/{org_id}/mentions")
+@endpoint(response=MentionsOut, auth="any")
+async def list_mentions(request: web.Request, org: OrgContext) -> MentionsOut:
+    """The caller's unread mentions (and @all) per group and in total: the badge. ``group.mentions`` events update it live."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return await unread_mentions(tx, org.user_id)
 
 
 @routes.post(GROUPS)
@@ -329,6 +339,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/groups", group_page, name=WEB_ROUTE_PREFIX + "groups")
     app.router.add_static("/groups/static/", PAGE.parent / "static", name=WEB_ROUTE_PREFIX + "groups-static", append_version=False)
     fanout.setup(app)
+    notifying.setup(app)
     resync.setup(app)
     files.setup(app)
     search.setup(app)

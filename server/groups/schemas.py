@@ -61,6 +61,7 @@ class MyGroupOut(Out):
     last_change_seq: int = Field(description="Sync from here: messages with a higher ``change_seq`` are new or changed.")
     read_seq: int
     unread: int
+    unread_mentions: int = Field(description="Unread messages naming the caller, or @all.")
 
 
 class GroupDetailOut(GroupOut):
@@ -235,3 +236,13 @@ class SearchQuery(Model):
 
 class SearchOut(Out):
     messages: list[MessageOut]
+
+
+class MentionCountOut(Out):
+    group_id: int
+    unread_mentions: int
+
+
+class MentionsOut(Out):
+    total: int = Field(description="Unread mentions (and @all) in all the caller's groups of this organisation.")
+    groups: list[MentionCountOut] = Field(description="Each group with unread mentions, by id.")

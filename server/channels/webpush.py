@@ -3,7 +3,7 @@
 A subscription the push service reports as gone (404/410) is deleted; a busy
 or failing push service (429, 5xx, timeout) is retried like any provider.
 ``http`` is ``push_session()``: it never connects to a non-public address
-(notify/push_endpoints.py), and such a push is refused without a status.
+(server/channels/push_endpoints.py), and such a push is refused without a status.
 """
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import aiohttp
 from pywebpush import WebPushException, webpush_async
 from sqlalchemy import delete, select
 
-from notify.config import NotifySettings
-from notify.models import PushSubscription
-from notify.providers.base import ProviderRejected, ProviderRetryable
-from notify.push_endpoints import NOT_PUBLIC, refused_as_not_public
+from server.channels.config import ChannelSettings
+from server.channels.models import PushSubscription
+from server.channels.providers.base import ProviderRejected, ProviderRetryable
+from server.channels.push_endpoints import NOT_PUBLIC, refused_as_not_public
 from server.db import Database
 
 
-async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: NotifySettings, user_id: int, payload: dict) -> str:
+async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: ChannelSettings, user_id: int, payload: dict) -> str:
     """Push to every browser of ``user_id``; returns how many took it. Raises if none did."""
     async with db.transaction() as tx:
         subscriptions = (await tx.session.execute(select(PushSubscription).where(PushSubscription.user_id == user_id))).scalars().all()
