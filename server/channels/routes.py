@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL
 from server.audit.record import do_audit
+from server.channels import personal_data
 from server.channels.config import ChannelSettings
 from server.channels.models import PushSubscription
 from server.channels.preferences import DEFAULT_ZONE, DEFAULTS, clock_text, do_set_sms_digest, do_update_preferences, has_push, preferences_of, \
@@ -27,6 +28,7 @@ from server.channels.schemas import (
 )
 from server.errors import NotFound
 from server.orgs.access import OrgContext
+from server.personal_data.parts import register_personal_data
 
 routes = web.RouteTableDef()
 
@@ -121,3 +123,4 @@ def setup(app: web.Application) -> None:
     app[CHANNELS] = Channels(app[DB], settings, configured_provider(settings))
     app.router.add_routes(routes)
     app.cleanup_ctx.append(_open_channels)
+    register_personal_data(app, personal_data.PART)

@@ -300,3 +300,22 @@ async def test_the_worker_claims_each_message_once_however_many_rounds_run_at_on
     assert len(pushed(browser)) == 1
     async with app[NOTIFIER].db.transaction() as tx:
         assert await tx.session.scalar(select(Group.told_seq).where(Group.id == group["id"])) == 1
+
+
+async def test_erasing_a_member_takes_their_pending_sms_digest(sms_provider, client, app, db, org, backend):
+    who = org.people[0]
+    async with db.transaction(org_id=org.id) as tx:
+        await tx.session.execute(update(Membership).where(Membership.user_id == who.id).values(phone="+447700900124"))
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == who.id))
+    group = await create_group(client, org)
+    assert (await client.patch(org.url("/notification-settings"), json={"sms_digest": True}, headers=org.owner.headers)).status == 200
+    assert (await post(client, org, group["id"], org.owner, "@who", mentions=[who.id])).status == 201
+    assert (await app[NOTIFIER].run_once()).digested == 1
+
+    exported = await (await client.get(org.url(f"/members/{member_id}/personal-data"), headers=org.owner.headers)).json()
+    assert exported["parts"]["channels"] == {"notification_settings": None, "push_subscriptions": [], "sms_digest_mentions": 1}
+    resp = await client.post(org.url(f"/members/{member_id}/erasure"), json={"confirm": True}, headers=org.owner.headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["erased"]["channels"] == {"sms_digests": 1}
+    assert await app[NOTIFIER].send_due_digests(utcnow() + dt.timedelta(days=1)) == 0
+    assert sms_provider.of_kind("sms") == []
