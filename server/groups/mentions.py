@@ -4,10 +4,18 @@ A post with mentions inserts one ``group_mentions`` row per person named
 (one statement; not for @all, which the message itself records). A person's
 unread mentions in a group are their rows plus the group's @all messages
 (from others) above their ``read_seq``: two index range scans per group,
-whatever the group's size. When a post, a recall or a read changes someone's
-count, they get a ``group.mentions`` event (``{org_id, group_id,
-unread_mentions}``) on every device; people with the same new count share
-one ``emit``.
+whatever the group's size.
+
+When a post or a recall changes the count of people it names, they get a
+``group.mentions`` event (``{org_id, group_id, unread_mentions}``) on every
+device; people with the same new count share one ``emit``. At most 100
+people are named in a message, so this costs the same in a group of 10 or
+10,000. @all tells nobody one by one: every member's devices get the
+``group.message`` frame with ``mention_all`` (and ``group.message_updated``
+when it is recalled) and count it themselves, and the API's counts
+(``GET .../mentions``, ``GET .../groups``) include it, so an @all costs a
+post nothing more, whatever the group's size. A read sends the count left
+in the group with the ``group.read`` event (server/groups/reading.py).
 """
 from __future__ import annotations
 
@@ -45,16 +53,13 @@ def unread_mentions_of_member():
 
 
 async def do_record_mentions(tx: Transaction, message: GroupMessage) -> None:
-    """Store who ``message`` names and tell each of them their new count (every member but the sender for @all)."""
+    """Store who ``message`` names and tell each of them their new count (@all: see the module's docstring)."""
     named = [u for u in message.mentions or () if u != message.sender_id]
     if named and not message.mention_all:
         await tx.session.execute(
             insert(GroupMention),
             [{"org_id": message.org_id, "group_id": message.group_id, "seq": message.seq, "user_id": u} for u in named],
         )
-    if message.mention_all:
-        await do_tell_counts(tx, message.org_id, message.group_id, None, exclude=message.sender_id)
-    elif named:
         await do_tell_counts(tx, message.org_id, message.group_id, named)
 
 
@@ -63,19 +68,15 @@ async def do_forget_mentions(tx: Transaction, message: GroupMessage, named: Coll
     await tx.session.execute(
         delete(GroupMention).where(GroupMention.group_id == message.group_id, GroupMention.seq == message.seq).execution_options(synchronize_session=False)
     )
-    if mention_all:
-        await do_tell_counts(tx, message.org_id, message.group_id, None, exclude=message.sender_id)
-    elif named:
+    if named and not mention_all:
         await do_tell_counts(tx, message.org_id, message.group_id, [u for u in named if u != message.sender_id])
 
 
-async def do_tell_counts(tx: Transaction, org_id: int, group_id: int, user_ids: Collection[int] | None, *, exclude: int | None = None) -> None:
-    """One ``group.mentions`` event per distinct count to these members (all of the group's when None) after commit."""
-    query = select(GroupMember.user_id, unread_mentions_of_member()).where(GroupMember.group_id == group_id)
-    if user_ids is not None:
-        query = query.where(GroupMember.user_id.in_(list(user_ids)))
-    if exclude is not None:
-        query = query.where(GroupMember.user_id != exclude)
+async def do_tell_counts(tx: Transaction, org_id: int, group_id: int, user_ids: Collection[int]) -> None:
+    """One ``group.mentions`` event per distinct count to these members, after commit."""
+    if not user_ids:
+        return
+    query = select(GroupMember.user_id, unread_mentions_of_member()).where(GroupMember.group_id == group_id, GroupMember.user_id.in_(list(user_ids)))
     by_count: dict[int, list[int]] = defaultdict(list)
     for user_id, count in await tx.session.execute(query):
         by_count[count].append(user_id)

@@ -10,8 +10,8 @@ Posting costs the same whatever the group's size (a test counts the queries):
    until commit, so numbers are gap-free and follow commit order;
 4. one INSERT of the message, and one UPDATE moving the sender's own read
    pointer (you have read what you wrote);
-5. only with mentions or @all: one INSERT of who is named, one SELECT of the
-   counts of those it names and an ``emit`` per distinct count
+5. only with mentions (at most 100 people; not @all): one INSERT of who is
+   named, one SELECT of their counts and an ``emit`` per distinct count
    (server/groups/mentions.py);
 6. after commit, one bus message (server/groups/events.py).
 

@@ -150,7 +150,7 @@ async def test_one_person_puts_at_most_ten_different_reactions_on_a_message(clie
         assert resp.status == 400, hostile
 
 
-async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
+async def _queries_to_post(db, settings, org, group_id: int, **post) -> list[str]:
     """The statements ``do_post_message`` sends on its own connection (other tasks share the engine)."""
     statements: list[str] = []
     async with db.transaction(org_id=org.id) as tx:
@@ -164,7 +164,7 @@ async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", record)
         try:
-            await do_post_message(tx, access, settings, body="hello @all", mention_all=True, mentions=[org.people[0].id])
+            await do_post_message(tx, access, settings, **(post or {"body": "hello @all", "mention_all": True, "mentions": [org.people[0].id]}))
         finally:
             event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     return statements
@@ -180,6 +180,8 @@ async def test_posting_costs_the_same_queries_for_10_and_for_10000_members(clien
     large_cost = await _queries_to_post(db, settings, org, large["id"])
     assert len(small_cost) == len(large_cost) == 4, large_cost  # mentions check, next seq, insert, sender's read pointer
     assert [s.split()[0] for s in large_cost] == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
+    naming = {"body": "@two", "mentions": [p.id for p in org.people[:2]]}  # + who is named, their counts, their badge event
+    assert len(await _queries_to_post(db, settings, org, small["id"], **naming)) == len(await _queries_to_post(db, settings, org, large["id"], **naming))
 
 
 async def test_a_device_catches_up_on_new_messages_and_later_changes_of_ones_it_has(client, org):
