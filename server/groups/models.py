@@ -52,9 +52,10 @@ class Group(OrgScoped, Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Telling members who are away (server/groups/notifying.py): the newest message with a mention or @all,
-    # and how far (and when) the push worker got.
+    # how far (and when) the push worker's last whole round got, and how far its mentions rounds got.
     last_mention_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     told_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    mention_told_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     told_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -3,24 +3,31 @@
 Nothing is written per member when a message is posted. Each node runs one
 worker that, every second:
 
-1. finds the groups with messages the worker has not handled
-   (``last_seq > told_seq``) that are due: a mention or @all among them, or
-   ``MUSTER_GROUP_PUSH_BATCH_S`` passed since the group was last handled
-   (one scan of ``groups``), and claims each with a compare-and-set UPDATE of
-   ``told_seq``, so two nodes never handle the same messages;
-2. reads those messages (``told_seq``, ``last_seq``] and the members who have
-   not read them all (the ``(group_id, read_seq)`` index), with their Web
-   Push subscriptions and settings: a muted group tells nobody, except of a
+1. finds the due groups in one scan of ``groups``: a *whole round* is due
+   when there are messages since the last one (``last_seq > told_seq``) and
+   ``MUSTER_GROUP_PUSH_BATCH_S`` has passed since it; a *mentions round* when
+   a mention or @all came since the last mention pushed
+   (``last_mention_seq > mention_told_seq``). Each is claimed with a
+   compare-and-set UPDATE of its cursors, so two nodes never handle the same
+   messages;
+2. reads those messages and the members who have not read them all (the
+   ``(group_id, read_seq)`` index) and can be told anything: a whole round,
+   those with Web Push (and those named); a mentions round, only those named
+   (everyone behind, for @all). A muted group tells nobody, except of a
    mention when the person kept ``mentions_when_muted``; nobody is pushed in
    their quiet hours (what arrives then waits in the unread counts, it is not
    pushed later);
 3. asks every node which of those people have a device connected
    (server/gateway/presence.py) and leaves them out: their devices got the
    messages live;
-4. sends each remaining person one push for everything of this round ("5 new
-   messages", or the mention itself), through the platform's push channel;
-   people of an organisation that chose the SMS digest who have no push
-   subscription and were mentioned have the mentions added to their digest.
+4. sends each remaining person one push per organisation for the round (the
+   latest mention not pushed yet, else "5 new messages"), through the
+   platform's push channel. People of an organisation that chose the SMS
+   digest who have no push subscription and were mentioned have the
+   mentions added to their digest.
+
+So someone away gets at most one push per group per window, plus one at once
+for each round of mentions naming them.
 
 Every ``MUSTER_SMS_DIGEST_S`` a person's digest is sent as one SMS to their
 number in the organisation, reserved first against the organisation's and
@@ -84,11 +91,15 @@ class Tell:
 
 @dataclass(frozen=True)
 class Claimed:
+    """A group's messages (``after_seq``, ``last_seq``] taken by this node; mentions up to ``mention_after`` were pushed already."""
+
     group_id: int
     org_id: int
     name: str
     after_seq: int
+    mention_after: int
     last_seq: int
+    mentions_only: bool
 
 
 @dataclass
@@ -162,32 +173,39 @@ class GroupNotifier:
         return done
 
     async def _claim(self, now: dt.datetime) -> list[Claimed]:
+        """Take the due groups, each with a compare-and-set of its cursors: a whole round if the window passed, else its new mentions."""
         window = dt.timedelta(seconds=self.settings.group_push_batch_s)
+        batch_due = and_(Group.last_seq > Group.told_seq, or_(Group.told_at.is_(None), Group.told_at <= now - window))
         async with self.db.transaction() as tx:
             due = (
                 await tx.session.execute(
-                    select(Group.id, Group.org_id, Group.name, Group.told_seq, Group.last_seq)
-                    .where(
-                        Group.last_seq > Group.told_seq,
-                        or_(Group.last_mention_seq > Group.told_seq, Group.told_at.is_(None), Group.told_at <= now - window),
-                    )
+                    select(Group.id, Group.org_id, Group.name, Group.told_seq, Group.mention_told_seq, Group.last_seq, batch_due.label("batch"))
+                    .where(or_(batch_due, Group.last_mention_seq > Group.mention_told_seq))
                     .limit(GROUPS_PER_ROUND)
                 )
             ).all()
             claimed = []
             for row in due:
+                cursors = {"mention_told_seq": row.last_seq}
+                if row.batch:
+                    cursors |= {"told_seq": row.last_seq, "told_at": now}
                 taken = await tx.session.execute(
                     update(Group)
-                    .where(Group.id == row.id, Group.told_seq == row.told_seq)
-                    .values(told_seq=row.last_seq, told_at=now)
+                    .where(Group.id == row.id, Group.told_seq == row.told_seq, Group.mention_told_seq == row.mention_told_seq)
+                    .values(**cursors)
                     .execution_options(synchronize_session=False)
                 )
                 if taken.rowcount:
-                    claimed.append(Claimed(row.id, row.org_id, row.name, row.told_seq, row.last_seq))
+                    after = row.told_seq if row.batch else row.mention_told_seq
+                    claimed.append(Claimed(row.id, row.org_id, row.name, after, row.mention_told_seq, row.last_seq, not row.batch))
         return claimed
 
     async def _gather(self, tx: Transaction, group: Claimed, tells: dict[tuple[int, int], Tell], now: dt.datetime) -> None:
-        """Add what each member who is behind should hear of ``group``'s new messages to ``tells``."""
+        """Add what each member who is behind should hear of ``group``'s new messages to ``tells``.
+
+        A whole round tells everyone behind with Web Push of the messages since the last one (and of mentions not
+        pushed yet); a mentions round only those named since the last mention (everyone behind, for @all).
+        """
         messages = (
             await tx.session.execute(
                 select(GroupMessage.seq, GroupMessage.sender_id, GroupMessage.mentions, GroupMessage.mention_all, GroupMessage.body)
@@ -205,18 +223,21 @@ class GroupNotifier:
         for m in messages:
             if m.sender_id is not None:
                 sent_by[m.sender_id].append(m.seq)
+            if m.seq <= group.mention_after:
+                continue  # its mentions were pushed in a mentions round already
             if m.mention_all:
                 everyone.append(m.seq)
             else:
                 for user_id in m.mentions or ():
                     named[user_id].append(m.seq)
+        if group.mentions_only and not everyone and not named:
+            return
         by_seq = {m.seq: m for m in messages}
-        members = (
-            await tx.session.execute(
-                select(GroupMember.user_id, GroupMember.read_seq, GroupMember.muted)
-                .where(GroupMember.group_id == group.group_id, GroupMember.read_seq < group.last_seq)
-            )
-        ).all()
+        behind = [GroupMember.group_id == group.group_id, GroupMember.read_seq < group.last_seq]
+        if not everyone:  # only people with Web Push, or named, can be told anything
+            reachable = select(PushSubscription.id).where(PushSubscription.user_id == GroupMember.user_id).exists()
+            behind.append(GroupMember.user_id.in_(list(named)) if group.mentions_only else or_(reachable, GroupMember.user_id.in_(list(named))))
+        members = (await tx.session.execute(select(GroupMember.user_id, GroupMember.read_seq, GroupMember.muted).where(*behind))).all()
         if not members:
             return
         ids = [m.user_id for m in members]
@@ -227,11 +248,9 @@ class GroupNotifier:
             user_id, read_seq = member.user_id, member.read_seq
             own = sent_by.get(user_id, ())
             count = _after(seqs, read_seq) - _after(own, read_seq)
-            if count <= 0:
-                continue
             mine = [s for s in named.get(user_id, ()) if s > read_seq] + [s for s in everyone if s > read_seq and s not in own]
-            if user_id not in subscribed and not mine:
-                continue  # only a mention may reach someone without Web Push (the SMS digest)
+            if count <= 0 or (group.mentions_only and not mine) or (user_id not in subscribed and not mine):
+                continue  # nothing new; or a mentions round not about them; only a mention reaches someone without Web Push (SMS digest)
             choice = preferences.get(user_id, DEFAULTS)
             if (member.muted and not (mine and choice.mentions_when_muted)) or choice.quiet_at(now):
                 continue

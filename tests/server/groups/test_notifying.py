@@ -328,3 +328,25 @@ async def test_erasing_a_member_takes_their_pending_sms_digest(sms_provider, cli
     assert (await resp.json())["erased"]["channels"] == {"sms_digests": 1}
     assert await app[NOTIFIER].send_due_digests(utcnow() + dt.timedelta(days=1)) == 0
     assert sms_provider.of_kind("sms") == []
+
+
+async def test_a_mention_inside_the_window_is_pushed_at_once_to_whom_it_names_and_the_others_wait_for_the_window(
+    push_service, client, app, org, backend
+):
+    named, other = org.people[0], org.people[1]
+    group = await create_group(client, org)
+    named_browser, other_browser = await subscribe(client, push_service, named), await subscribe(client, push_service, other)
+    notifier = app[NOTIFIER]
+    now = utcnow()
+    assert (await post(client, org, group["id"], org.owner, "first")).status == 201
+    await notifier.run_once(now)  # the first message after a quiet spell goes at once
+    assert (await post(client, org, group["id"], org.owner, "second")).status == 201
+    assert (await post(client, org, group["id"], org.owner, "@named you", mentions=[named.id])).status == 201
+
+    assert (await notifier.run_once(now + dt.timedelta(seconds=1))).pushed == 1
+    assert [p["body"] for p in pushed(named_browser)] == ["1 new message", "@named you"]
+    assert [p["body"] for p in pushed(other_browser)] == ["1 new message"]
+
+    await notifier.run_once(now + dt.timedelta(seconds=WINDOW_S + 1))
+    assert [p["body"] for p in pushed(other_browser)] == ["1 new message", "2 new messages"]
+    assert [p["body"] for p in pushed(named_browser)][-1] == "2 new messages"  # the mention is not pushed twice

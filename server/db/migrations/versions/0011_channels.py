@@ -6,7 +6,7 @@ Revises: 0010_audit
 ``push_subscriptions`` and ``paid_usage`` take the rows of notify's
 ``notify_push_subscriptions`` and ``notify_paid_usage`` (notify's
 0005_channels copies them and drops its tables). Existing groups start with
-``told_seq = last_seq``: nothing already sent is pushed after the upgrade.
+``told_seq = mention_told_seq = last_seq``: nothing already sent is pushed after the upgrade.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -81,13 +81,15 @@ def upgrade() -> None:
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_mention_seq', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('told_seq', sa.BigInteger(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('mention_told_seq', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('told_at', sa.DateTime(timezone=True), nullable=True))
-    op.execute("UPDATE groups SET told_seq = last_seq")
+    op.execute("UPDATE groups SET told_seq = last_seq, mention_told_seq = last_seq")
 
 
 def downgrade() -> None:
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.drop_column('told_at')
+        batch_op.drop_column('mention_told_seq')
         batch_op.drop_column('told_seq')
         batch_op.drop_column('last_mention_seq')
     op.drop_index('ix_group_messages_mention_all', table_name='group_messages')
