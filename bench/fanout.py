@@ -178,13 +178,12 @@ async def seed(database_url: str, members: int, browsers: list[dict] = ()) -> tu
                     insert(GroupMember),
                     [{"org_id": org.id, "group_id": group.id, "user_id": ids[i], "role": "owner" if i == 0 else "member", "read_seq": 0, "muted": False, "joined_at": now} for i in chunk],
                 )
-                await tx.session.execute(
-                    insert(DeviceSession),
-                    [
-                        {"user_id": ids[i], "token_hash": hash_token(tokens[i]), "device_name": "bench", "user_agent": "", "ip": "", "created_at": now, "last_seen_at": now, "expires_at": now.replace(year=now.year + 1)}
-                        for i in chunk if i < connecting
-                    ],
-                )
+                sessions = [
+                    {"user_id": ids[i], "token_hash": hash_token(tokens[i]), "device_name": "bench", "user_agent": "", "ip": "", "created_at": now, "last_seen_at": now, "expires_at": now.replace(year=now.year + 1)}
+                    for i in chunk if i < connecting
+                ]
+                if sessions:
+                    await tx.session.execute(insert(DeviceSession), sessions)
             if browsers:
                 await tx.session.execute(
                     insert(PushSubscription),

@@ -53,7 +53,6 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from server.appkeys import DB, SETTINGS
 from server.channels import texts
-from server.channels.config import ChannelSettings
 from server.channels.models import PushSubscription, SmsDigest
 from server.channels.paid import PaidLimitExceeded, do_reserve_paid
 from server.channels.preferences import DEFAULTS, preferences_of, sms_digest_orgs
@@ -328,16 +327,12 @@ class GroupNotifier:
                 phone = await tx.session.scalar(select(Membership.phone).where(Membership.user_id == user_id))
                 if mentions is None or not phone:
                     return None
-                await do_reserve_paid(tx, self._paid_settings, "sms", org_id=org_id, per_number={phone: 1})
+                await do_reserve_paid(tx, self.channels.settings, "sms", org_id=org_id, per_number={phone: 1})
                 return phone, mentions
         except PaidLimitExceeded:
             async with self.db.transaction(org_id=org_id) as tx:  # never beyond the allowance: this digest is dropped
                 await tx.session.execute(delete(SmsDigest).where(SmsDigest.org_id == org_id, SmsDigest.user_id == user_id))
             return None
-
-    @property
-    def _paid_settings(self) -> ChannelSettings:
-        return self.channels.settings
 
 
 def _after(seqs, read_seq: int) -> int:
