@@ -12,6 +12,8 @@ server/channels/push_endpoints.py) and closes them with the app.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,10 +21,12 @@ import aiohttp
 from aiohttp import web
 
 from server.channels.config import ChannelSettings
-from server.channels.providers.base import OutgoingSms, Provider, ProviderRejected
+from server.channels.providers.base import OutgoingSms, Provider, ProviderError, ProviderRejected
 from server.channels.push_endpoints import push_session
-from server.channels.webpush import do_push_to_user
+from server.channels.webpush import do_forget, do_push_to_user, push_to_browsers, subscriptions_of
 from server.db import Database
+
+log = logging.getLogger("muster.channels")
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,38 @@ class WebPushChannel:
         self._channels = channels
 
     async def send(self, message: Message) -> str:
-        payload = {**message.data, "title": message.title, "body": message.body[:1000]}
-        return await do_push_to_user(self._channels.db, self._channels.push_http, self._channels.settings, message.user_id, payload)
+        return await do_push_to_user(self._channels.db, self._channels.push_http, self._channels.settings, message.user_id, _payload(message))
+
+    async def send_all(self, messages: list[Message], *, per_s: float, at_once: int = 50) -> list[bool]:
+        """Push many, with two database round trips in all (the browsers, then the gone ones), at most ``per_s`` a second.
+
+        Paced because each push costs ~0.4 ms of encryption and signing on the event loop that also fans out
+        messages; the browsers are read in one query so the pushes in flight hold no database connection.
+        """
+        channels, loop = self._channels, asyncio.get_running_loop()
+        browsers = await subscriptions_of(channels.db, sorted({m.user_id for m in messages}))
+        gate, gone, interval = asyncio.Semaphore(at_once), [], 1.0 / per_s
+
+        async def push(message: Message) -> bool:
+            async with gate:
+                try:
+                    await push_to_browsers(channels.push_http, channels.settings, browsers.get(message.user_id, []), _payload(message), gone)
+                    return True
+                except ProviderError as e:
+                    log.info("a push was not delivered: %s", e.message)
+                    return False
+
+        start, sending = loop.time(), []
+        for n, message in enumerate(messages):
+            await asyncio.sleep(max(0.0, start + n * interval - loop.time()))
+            sending.append(loop.create_task(push(message)))
+        delivered = await asyncio.gather(*sending)
+        await do_forget(channels.db, gone)
+        return list(delivered)
+
+
+def _payload(message: Message) -> dict:
+    return {**message.data, "title": message.title, "body": message.body[:1000]}
 
 
 class SmsChannel:

@@ -71,7 +71,6 @@ log = logging.getLogger("muster.groups")
 TICK_S = 1.0
 GROUPS_PER_ROUND = 200
 CHUNK = 5000
-SENDING_AT_ONCE = 50
 LOCALE = "en"  # until people have a locale of their own
 
 
@@ -265,24 +264,8 @@ class GroupNotifier:
                 tell.mention = (group.group_id, latest.body, latest.mention_all, senders[latest.sender_id])
 
     async def _push_all(self, tells: dict[tuple[int, int], Tell]) -> list[bool]:
-        gate = asyncio.Semaphore(SENDING_AT_ONCE)
-
-        async def push(user_id: int, tell: Tell) -> bool:
-            async with gate:
-                try:
-                    await self.channels["push"].send(push_message(user_id, tell))
-                    return True
-                except ProviderError as e:
-                    log.info("a group push was not delivered: %s", e.message)
-                    return False
-
-        # Paced: each push costs the node ~0.4 ms of encryption and signing on its event loop, which the fan-out shares.
-        loop, interval = asyncio.get_running_loop(), 1.0 / self.settings.group_push_per_s
-        start, sending = loop.time(), []
-        for n, ((user_id, _), tell) in enumerate(tells.items()):
-            await asyncio.sleep(max(0.0, start + n * interval - loop.time()))
-            sending.append(loop.create_task(push(user_id, tell)))
-        return await asyncio.gather(*sending)
+        messages = [push_message(user_id, tell) for (user_id, _), tell in tells.items()]
+        return await self.channels["push"].send_all(messages, per_s=self.settings.group_push_per_s)
 
     # --- the SMS digest ------------------------------------------------------------
 
