@@ -27,7 +27,11 @@ are offline); with ``--offline K`` the group has K more members who are not
 connected and whose browsers are subscribed to Web Push at a fake push
 service in this process (tests/notify/fake_push.py, which checks VAPID and
 decrypts each message): the node's push worker batches what they missed,
-one push per ``--push-batch-s`` window (``pushes`` in the result).
+one push per ``--push-batch-s`` window (``pushes`` in the result). The
+push service decrypts each push in this process, whose event loop also
+stamps each post's send time, so a round of pushes inflates the measured
+latency of a post sent meanwhile; the server's CPU per push is in
+``server_cpu_s``.
 
 The clients and the server share this machine's cores, so latency includes
 the clients' own scheduling. Over loopback the kernel runs the receiving
