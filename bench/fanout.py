@@ -2,6 +2,7 @@
 
     python bench/fanout.py                          # full size: 10,000 members, 10 msg/s for 60 s
     python bench/fanout.py --members 2000 --duration 10
+    python bench/fanout.py --mentions 5 --offline 1000  # with mention notifications and batched Web Push on
 
 It starts ``python -m server serve`` on a fresh PostgreSQL database (dropped
 at the end), seeds an organisation with one group of N members (users,
@@ -20,6 +21,18 @@ possible). Then:
 3. server memory per idle connection: RSS after all members connected and
    idle, minus RSS before the first connection, divided by N.
 
+With ``--mentions M`` every sustained message mentions M members picked at
+random (each gets a ``group.mentions`` badge event, and a Web Push if they
+are offline); with ``--offline K`` the group has K more members who are not
+connected and whose browsers are subscribed to Web Push at a fake push
+service in this process (tests/notify/fake_push.py, which checks VAPID and
+decrypts each message): the node's push worker batches what they missed,
+one push per ``--push-batch-s`` window (``pushes`` in the result). The
+push service decrypts each push in this process, whose event loop also
+stamps each post's send time, so a round of pushes inflates the measured
+latency of a post sent meanwhile; the server's CPU per push is in
+``server_cpu_s``.
+
 The clients and the server share this machine's cores, so latency includes
 the clients' own scheduling. Over loopback the kernel runs the receiving
 side of every send (TCP receive, waking the client) inside the sender's
@@ -35,6 +48,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import random
 import resource
 import secrets
 import socket
@@ -132,17 +146,20 @@ class ServerNode:
 # --- seeding ------------------------------------------------------------------
 
 
-async def seed(database_url: str, members: int) -> tuple[int, int, str, list[str]]:
-    """An organisation, its owner, one group of ``members`` people (owner included); returns ids and tokens."""
+async def seed(database_url: str, members: int, browsers: list[dict] = ()) -> tuple[int, int, str, list[str], list[int]]:
+    """An organisation, its owner, one group of ``members`` people (owner included) and one more per Web Push
+    subscription in ``browsers`` (no device session); returns the ids, the connecting members' tokens and every member's id."""
     from sqlalchemy import insert, select
 
     from server.accounts.models import DeviceSession, User
+    from server.channels.models import PushSubscription
     from server.groups.models import Group, GroupMember
     from server.orgs.models import Membership, Organisation
 
     db = Database(database_url)
     now = utcnow()
     tokens = [new_token() for _ in range(members)]
+    connecting, members = members, members + len(browsers)
     try:
         async with db.transaction() as tx:
             org = Organisation(name="Bench", slug=f"bench-{uuid.uuid4().hex[:8]}")
@@ -165,14 +182,19 @@ async def seed(database_url: str, members: int) -> tuple[int, int, str, list[str
                     insert(GroupMember),
                     [{"org_id": org.id, "group_id": group.id, "user_id": ids[i], "role": "owner" if i == 0 else "member", "read_seq": 0, "muted": False, "joined_at": now} for i in chunk],
                 )
+                sessions = [
+                    {"user_id": ids[i], "token_hash": hash_token(tokens[i]), "device_name": "bench", "user_agent": "", "ip": "", "created_at": now, "last_seen_at": now, "expires_at": now.replace(year=now.year + 1)}
+                    for i in chunk if i < connecting
+                ]
+                if sessions:
+                    await tx.session.execute(insert(DeviceSession), sessions)
+            if browsers:
                 await tx.session.execute(
-                    insert(DeviceSession),
-                    [
-                        {"user_id": ids[i], "token_hash": hash_token(tokens[i]), "device_name": "bench", "user_agent": "", "ip": "", "created_at": now, "last_seen_at": now, "expires_at": now.replace(year=now.year + 1)}
-                        for i in chunk
-                    ],
+                    insert(PushSubscription),
+                    [{"user_id": ids[connecting + i], "endpoint": b["endpoint"], "p256dh": b["keys"]["p256dh"], "auth": b["keys"]["auth"], "created_at": now}
+                     for i, b in enumerate(browsers)],
                 )
-            return org.id, group.id, tokens[0], tokens
+            return org.id, group.id, tokens[0], tokens, ids
     finally:
         await db.close()
 
@@ -340,11 +362,22 @@ async def run(args: argparse.Namespace) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="muster-fanout-"))
     node = None
     clients = None
+    push_service = None
     try:
         await asyncio.to_thread(upgrade, database_url)
-        log(f"seeding {args.members} members")
-        org_id, group_id, owner_token, tokens = await seed(database_url, args.members)
-        node = ServerNode(tmp / "data", database_url, ws_heartbeat_s="20")
+        push = {}
+        browsers = []
+        if args.offline:
+            from tests.notify.fake_push import FakePushService, vapid_keys
+
+            private, public = vapid_keys()
+            push_service = FakePushService(public)
+            await push_service.start()
+            browsers = [push_service.subscribe() for _ in range(args.offline)]
+            push = {"notify_vapid_private_key": private, "notify_vapid_public_key": public, "notify_push_allow_private": "true"}
+        log(f"seeding {args.members} members" + (f" and {args.offline} away with Web Push" if args.offline else ""))
+        org_id, group_id, owner_token, tokens, member_ids = await seed(database_url, args.members, [b.as_browser_gives_it() for b in browsers])
+        node = ServerNode(tmp / "data", database_url, ws_heartbeat_s="20", group_push_batch_s=str(args.push_batch_s), **push)
         await node.wait_ready()
         messages_url = f"{node.url}/api/v1/orgs/{org_id}/groups/{group_id}/messages"
         headers = {"Authorization": f"Bearer {owner_token}"}
@@ -362,9 +395,12 @@ async def run(args: argparse.Namespace) -> dict:
             await asyncio.sleep(3)
             rss_idle = node.rss()
 
-            async def post(seq_expected: int, body: str) -> float:
+            rng = random.Random(1)
+
+            async def post(seq_expected: int, body: str, mentions: int = 0) -> float:
                 sent_at = time.time()
-                async with http.post(messages_url, json={"body": body}, headers=headers) as resp:
+                named = rng.sample(member_ids[1:], mentions) if mentions else []
+                async with http.post(messages_url, json={"body": body, "mentions": named}, headers=headers) as resp:
                     assert resp.status == 201, await resp.text()
                     assert (await resp.json())["seq"] == seq_expected
                 return sent_at
@@ -388,7 +424,7 @@ async def run(args: argparse.Namespace) -> dict:
             start = time.monotonic()
             for i in range(count):
                 await asyncio.sleep(max(0.0, start + i / args.rate - time.monotonic()))
-                sent[3 + i] = await post(3 + i, f"message {i}")
+                sent[3 + i] = await post(3 + i, f"message {i}", args.mentions)
             report = await wait_delivered(clients, (2 + count) * args.members, 60)
             user_after, sys_after = node.cpu_times()
             cpu_user, cpu_sys = user_after - user_before, sys_after - sys_before
@@ -396,6 +432,8 @@ async def run(args: argparse.Namespace) -> dict:
             delivered = report["delivered"] - delivered_before
             all_ms = [(report["last_at"][seq] - at) * 1000 for seq, at in sent.items() if seq in report["last_at"]]
             rss_after = node.rss()
+            if push_service is not None:
+                await asyncio.sleep(args.push_batch_s + 2)  # the last window's pushes
         return {
             "members": args.members,
             "connected": sum(c["connected"] for c in connected),
@@ -415,8 +453,14 @@ async def run(args: argparse.Namespace) -> dict:
             "sustained_all_p99_ms": round(percentile(all_ms, 99), 1) if all_ms else None,
             "rss_per_conn_kb": round((rss_idle - rss_before) / args.members / 1024, 1),
             "server_rss_mb": round(rss_after / 2**20, 1),
+            "mentions_per_message": args.mentions,
+            "offline_with_push": args.offline,
+            "pushes": sum(len(b.messages) for b in browsers),
+            "push_refused": len(push_service.refused) if push_service is not None else 0,
         }
     finally:
+        if push_service is not None:
+            await push_service.stop()
         if clients is not None:
             clients.stop()
         if node is not None:
@@ -432,6 +476,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="messages per second in the sustained phase (default 10)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of the sustained phase (default 60)")
     parser.add_argument("--client-procs", type=int, default=2, help="processes sharing the client sockets (default 2)")
+    parser.add_argument("--mentions", type=int, default=0, help="members each sustained message mentions (default 0)")
+    parser.add_argument("--offline", type=int, default=0, help="more members, not connected, subscribed to Web Push (default 0)")
+    parser.add_argument("--push-batch-s", type=float, default=5.0, help="the node's Web Push batching window (default 5)")
     args = parser.parse_args()
     raise_fd_limit()
     print(json.dumps(asyncio.run(run(args))), flush=True)

@@ -11,7 +11,7 @@ INSERT ... SELECT (notify/escalation.py). Everything that reads recipient
 rows calls it first, so nobody sees a broadcast without them.
 
 Before anything is stored, a send reserves the most SMS and calls its policy
-could send (notify/paid.py): past a daily allowance it is refused whole.
+could send (server/channels/paid.py): past a daily allowance it is refused whole.
 """
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ from sqlalchemy.orm import undefer
 from notify.config import NotifySettings
 from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
-from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage, PushSubscription
-from notify.paid import PaidLimitExceeded, do_reserve_paid
+from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage
 from notify.policy import paid_messages_per_phone
 from notify.recipients import Recipient, one_of
 from server.audit.record import do_audit
+from server.channels.models import PushSubscription
+from server.channels.paid import PaidLimitExceeded, do_reserve_paid
 from server.db import Database, Transaction, UTCDateTime, utcnow
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit

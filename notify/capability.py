@@ -18,17 +18,17 @@ def setup(app: web.Application) -> None:
     from notify import attachments, callbacks, home, live, pages, personal_data, revocation, routes  # noqa: F401  (revocation registers its handler)
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
-    from notify.providers.configured import configured_provider
     from notify.receipts import ReceiptBatcher
     from notify.workers import Workers
     from server.appkeys import BUS, DB, HUB, SETTINGS
+    from server.channels.registry import CHANNELS
     from server.files.owners import FileOwner, register_file_owner
     from server.personal_data.parts import register_personal_data
 
     settings = NotifySettings()
     platform = app[SETTINGS]
     app[NOTIFY_SETTINGS] = settings
-    app[WORKERS] = Workers(app[DB], app[BUS], settings, configured_provider(settings), node=platform.node_name, public_url=platform.public_url,
+    app[WORKERS] = Workers(app[DB], app[BUS], settings, app[CHANNELS], node=platform.node_name, public_url=platform.public_url,
                            default_locale=platform.default_locale)
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)

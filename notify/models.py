@@ -14,15 +14,15 @@ The shapes follow from three promises:
 * **The provider is paced, not flooded.** ``notify_outbound`` is the
   persistent queue (ordered by priority), and ``notify_pacing`` holds, per
   channel, the next free send slot shared by every node.
-* **Nobody spends the operator's money without bound.** ``notify_paid_usage``
-  counts the SMS and calls reserved each day per organisation, per number and
-  per client address (notify/paid.py).
+* **Nobody spends the operator's money without bound.** Every send reserves
+  its SMS and calls against the platform's daily allowances
+  (server/channels/paid.py, table ``paid_usage``).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
@@ -173,31 +173,3 @@ class PacingSlot(Base):
 
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)
     next_slot_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class PaidUsage(Base):
-    """SMS or calls reserved on one day (UTC) by one organisation, to one number, or from one client address.
-
-    Not scoped to an organisation: a number's allowance is the same whichever
-    organisations send to it."""
-
-    __tablename__ = "notify_paid_usage"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8), primary_key=True)  # sms | call
-    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # org | number | address
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the organisation's id, an E.164 number, an IP address
-    used: Mapped[int] = mapped_column(Integer)
-
-
-class PushSubscription(Base):
-    """A browser's Web Push subscription (its endpoint and keys), for people with no socket open."""
-
-    __tablename__ = "notify_push_subscriptions"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
-    p256dh: Mapped[str] = mapped_column(String(200))
-    auth: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

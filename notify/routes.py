@@ -22,10 +22,8 @@ from notify.broadcasts import (
 )
 from notify.gcwindow import collection_deferred
 from notify.keys import NOTIFY_SETTINGS, WORKERS
-from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage, PushSubscription
-from notify.paid import PaidLimitExceeded
+from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage
 from notify.policy import check_policy
-from notify.push_endpoints import check_push_endpoint
 from notify.recipients import Unknown, expand_recipients
 from notify.schemas import (
     BroadcastIn,
@@ -35,8 +33,6 @@ from notify.schemas import (
     PolicyIn,
     PolicyLimitsOut,
     PolicyOut,
-    PushKeyOut,
-    PushSubscriptionIn,
     ReceiptIn,
     ReceivedOut,
     RecipientOut,
@@ -49,8 +45,9 @@ from notify.schemas import (
     UnknownOut,
 )
 from server.api import endpoint, path_int
-from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.appkeys import DB, SETTINGS
 from server.audit.record import do_audit
+from server.channels.paid import PaidLimitExceeded
 from server.db import Transaction
 from server.errors import InvalidInput, NotFound
 from server.files.tus import create_upload
@@ -337,36 +334,3 @@ async def revoke_sender(request: web.Request, org: OrgContext) -> None:
         revoked = await tx.session.execute(delete(BroadcastSender).where(BroadcastSender.user_id == user_id))
         if revoked.rowcount:
             await do_audit(tx, org.principal, "broadcast_sender.revoked", target=("user", user_id))
-
-
-@routes.get("/api/v1/notify/push-key")
-@endpoint(response=PushKeyOut)
-async def push_key(request: web.Request) -> PushKeyOut:
-    """The VAPID public key browsers subscribe to Web Push with."""
-    key = request.app[NOTIFY_SETTINGS].vapid_public_key
-    if not key:
-        raise NotFound("Web Push is not configured on this server")
-    return PushKeyOut(public_key=key)
-
-
-@routes.post("/api/v1/notify/push-subscriptions")
-@endpoint(body=PushSubscriptionIn, status=204)
-async def subscribe_push(request: web.Request, body: PushSubscriptionIn) -> None:
-    """Store this browser's Web Push subscription for the caller (replacing any other owner of the same endpoint).
-
-    The endpoint must be https at a public address (400 ``push_endpoint_not_public``)."""
-    await check_push_endpoint(body.endpoint, allow_private=request.app[NOTIFY_SETTINGS].push_allow_private)
-    user_id = request[PRINCIPAL].user_id
-    async with request.app[DB].transaction() as tx:
-        await tx.session.execute(delete(PushSubscription).where(PushSubscription.endpoint == body.endpoint))
-        tx.session.add(PushSubscription(user_id=user_id, endpoint=body.endpoint, p256dh=body.keys["p256dh"], auth=body.keys["auth"]))
-
-
-@routes.post("/api/v1/notify/push-subscriptions/delete")
-@endpoint(body=PushSubscriptionIn, status=204)
-async def unsubscribe_push(request: web.Request, body: PushSubscriptionIn) -> None:
-    """Forget this browser's subscription (when the person signs out of it)."""
-    async with request.app[DB].transaction() as tx:
-        await tx.session.execute(
-            delete(PushSubscription).where(PushSubscription.endpoint == body.endpoint, PushSubscription.user_id == request[PRINCIPAL].user_id)
-        )

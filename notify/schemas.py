@@ -220,26 +220,3 @@ class SenderOut(Out):
     user_id: int
     display_name: str = Field(description="How the organisation lists the sender.")
     granted_at: dt.datetime
-
-
-class PushSubscriptionIn(Model):
-    endpoint: str = Field(min_length=1, max_length=1000)
-    keys: dict[str, str]
-
-    @field_validator("endpoint")
-    @classmethod
-    def _https(cls, endpoint: str) -> str:
-        if not endpoint.startswith(("https://", "http://")):
-            raise InvalidValue("endpoint is the push service's URL")
-        return endpoint
-
-    @field_validator("keys")
-    @classmethod
-    def _keys(cls, keys: dict[str, str]) -> dict[str, str]:
-        if not keys.get("p256dh") or not keys.get("auth") or len(keys["p256dh"]) > 200 or len(keys["auth"]) > 100:
-            raise InvalidValue("keys needs p256dh and auth, as the browser's PushSubscription gives them")
-        return keys
-
-
-class PushKeyOut(Out):
-    public_key: str

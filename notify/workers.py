@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
 from sqlalchemy import select
 
 from notify.broadcasts import do_store_pending_recipients
@@ -21,12 +20,11 @@ from notify.escalation import do_perform_due_steps, next_due_at
 from notify.live import publish_now
 from notify.models import Broadcast, BroadcastRecipient
 from notify.outbound import ClaimedMessage, Outcome, claim_paced, do_record_outcomes
-from notify.paid import do_prune_paid_usage
-from notify.providers.base import OutgoingCall, OutgoingSms, Provider, ProviderError, ProviderRetryable
-from notify.push_endpoints import push_session
 from notify.texts import CALL, SMS, SPEECH_LANGUAGE
-from notify.webpush import do_push_to_user
 from server.bus import Bus
+from server.channels.paid import do_prune_paid_usage
+from server.channels.providers.base import OutgoingCall, ProviderError, ProviderRetryable
+from server.channels.registry import Channels, Message
 from server.db import Database, utcnow
 from server.i18n import translate
 
@@ -39,9 +37,10 @@ PRUNE_EVERY_S = 3600.0  # how often a node forgets the SMS and call counters of 
 
 
 class Workers:
-    def __init__(self, db: Database, bus: Bus, settings: NotifySettings, provider: Provider | None, *, node: str, public_url: str,
+    def __init__(self, db: Database, bus: Bus, settings: NotifySettings, channels: Channels, *, node: str, public_url: str,
                  default_locale: str = "en"):
-        self.db, self.bus, self.settings, self.provider = db, bus, settings, provider
+        self.db, self.bus, self.settings, self.channels = db, bus, settings, channels
+        self.provider = channels.provider
         self.node = node
         self.public_url = public_url.rstrip("/")
         self.default_locale = default_locale  # of people who chose no language
@@ -52,15 +51,11 @@ class Workers:
         self._texts: dict[int, tuple[str, str, int | None]] = {}
         self._tasks: list[asyncio.Task] = []
         self._sending: set[asyncio.Task] = set()
-        self._http: aiohttp.ClientSession | None = None  # to the provider the operator configured
-        self._push_http: aiohttp.ClientSession | None = None  # to endpoints subscribers chose: public addresses only
         self._stopping = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------
 
     async def start(self) -> None:
-        self._http = aiohttp.ClientSession()
-        self._push_http = push_session(allow_private=self.settings.push_allow_private)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._forever(self._escalate_once, "escalation"))]
         for channel in self.rates:
@@ -84,9 +79,6 @@ class Workers:
             await asyncio.gather(*running, return_exceptions=True)
         if self._outcomes:
             await self._record_once()
-        for session in (self._http, self._push_http):
-            if session is not None:
-                await session.close()
 
     def wake(self) -> None:
         """Something was scheduled on this node: look at the steps now rather than after the idle sleep."""
@@ -203,14 +195,13 @@ class Workers:
         locale = message.locale or self.default_locale
         if message.channel == "sms":
             text = translate(locale, SMS, title=title, body=body)
-            return await self.provider.send_sms(self._http, OutgoingSms(message.to, text, f"{callbacks}/status", key))
+            return await self.channels["sms"].send(Message(0, "", text, to=message.to, idempotency_key=key, status_url=f"{callbacks}/status"))
         if message.channel == "call":
             speech = translate(locale, CALL, title=title, body=body)
             call = OutgoingCall(message.to, speech, f"{callbacks}/gather", f"{callbacks}/status", key, SPEECH_LANGUAGE[locale])
-            return await self.provider.place_call(self._http, call)
-        payload = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "title": title, "body": body[:1000],
-                   "lang": locale}
-        return await do_push_to_user(self.db, self._push_http, self.settings, int(message.to), payload)
+            return await self.provider.place_call(self.channels.http, call)
+        data = {"type": "broadcast", "broadcast_id": message.broadcast_id, "org_id": message.org_id, "lang": locale}
+        return await self.channels["push"].send(Message(int(message.to), title, body, data=data))
 
     async def _record_once(self) -> None:
         await self._pause(RECORD_EVERY_S)

@@ -34,6 +34,7 @@ PLATFORM_PARTS = (
     "server.personal_data.routes",
     "server.gateway.websocket",
     "server.files.routes",
+    "server.channels.routes",
     "server.groups.routes",
     "server.contacts.routes",
     "server.web.routes",

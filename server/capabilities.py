@@ -32,7 +32,10 @@ def load() -> list[Capability]:
     return found
 
 
-PLATFORM_MODELS = ("server.accounts.models", "server.orgs.models", "server.gateway.models", "server.files.models", "server.groups.models", "server.audit.models", "server.contacts.models")
+PLATFORM_MODELS = (
+    "server.accounts.models", "server.orgs.models", "server.gateway.models", "server.files.models", "server.groups.models",
+    "server.audit.models", "server.contacts.models", "server.channels.models",
+)
 
 
 def import_models() -> None:

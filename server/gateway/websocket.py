@@ -31,6 +31,7 @@ from server.gateway.frames import (
     error_frame,
 )
 from server.db import utcnow
+from server.gateway import presence
 from server.gateway.hub import Connection, Hub
 from server.gateway.models import UserStream
 
@@ -223,6 +224,7 @@ def setup(app: web.Application) -> None:
     # Subscribed before the bus starts, so the node is listening by the time it reports ready.
     app[HUB] = Hub(app[DB], app[SETTINGS])
     app[HUB].attach(app[BUS])
+    presence.setup(app)
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_detach_hub)
     app.router.add_routes(routes)

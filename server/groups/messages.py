@@ -10,7 +10,10 @@ Posting costs the same whatever the group's size (a test counts the queries):
    until commit, so numbers are gap-free and follow commit order;
 4. one INSERT of the message, and one UPDATE moving the sender's own read
    pointer (you have read what you wrote);
-5. after commit, one bus message (server/groups/events.py).
+5. only with mentions (at most 100 people; not @all): one INSERT of who is
+   named, one SELECT of their counts and an ``emit`` per distinct count
+   (server/groups/mentions.py);
+6. after commit, one bus message (server/groups/events.py).
 
 An edit, a recall or a reaction takes the group's next change number the
 same way and stamps it on the message, so a device that was offline asks
@@ -41,6 +44,7 @@ from server.files.models import StoredFile
 from server.files.storage import do_delete_file
 from server.groups.access import GroupAccess
 from server.groups.events import publish_to_group
+from server.groups.mentions import do_forget_mentions, do_record_mentions
 from server.groups.models import Group, GroupMember, GroupMessage, GroupReaction
 from server.groups.schemas import FileOut, MessageOut, QuoteOut, ReactionOut
 
@@ -105,11 +109,12 @@ async def do_post_message(
     group_id = access.group.id
     mentions = await check_mentions(tx, group_id, mentions)
     quoted = await load_message(tx, group_id, reply_to_seq, field="reply_to_seq") if reply_to_seq is not None else None
+    mentioning = {"last_mention_seq": Group.last_seq + 1} if mentions or mention_all else {}
     seq, change_seq = (
         await tx.session.execute(
             update(Group)
             .where(Group.id == group_id)
-            .values(last_seq=Group.last_seq + 1, last_change_seq=Group.last_change_seq + 1)
+            .values(last_seq=Group.last_seq + 1, last_change_seq=Group.last_change_seq + 1, **mentioning)
             .returning(Group.last_seq, Group.last_change_seq)
             .execution_options(synchronize_session=False)
         )
@@ -138,6 +143,8 @@ async def do_post_message(
         .values(read_seq=seq)
         .execution_options(synchronize_session=False)
     )
+    if mentioning:
+        await do_record_mentions(tx, message)
     out = message_out(message, quote=quoted, file=file)
     publish_to_group(tx, group_id, {"type": "group.message", "group_id": group_id, "message": out.model_dump(mode="json")})
     return out
@@ -175,6 +182,7 @@ async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Sett
             "a message can be recalled only within {group_recall_window_s} seconds of sending", code="recall_window_passed", group_recall_window_s=settings.group_recall_window_s
         )
     file_id = message.file_id
+    named, mention_all = list(message.mentions or ()), message.mention_all
     message.body = ""
     message.mentions = []
     message.mention_all = False
@@ -183,6 +191,8 @@ async def do_recall_message(tx: Transaction, access: GroupAccess, settings: Sett
     await tx.session.flush()
     if file_id is not None:
         await do_delete_file(tx, settings, file_id)
+    if named or mention_all:
+        await do_forget_mentions(tx, message, named, mention_all)
     await tx.session.execute(
         delete(GroupReaction)
         .where(GroupReaction.group_id == message.group_id, GroupReaction.seq == seq)

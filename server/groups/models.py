@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, ForeignKeyConstraint, Index, String, Text, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, ForeignKeyConstraint, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
@@ -53,6 +53,12 @@ class Group(OrgScoped, Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Telling members who are away (server/groups/notifying.py): the newest message with a mention or @all,
+    # how far (and when) the push worker's last whole round got, and how far its mentions rounds got.
+    last_mention_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    told_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    mention_told_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    told_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class GroupMember(OrgScoped, Base):
@@ -79,7 +85,10 @@ class GroupMessage(OrgScoped, Base):
     """
 
     __tablename__ = "group_messages"
-    __table_args__ = (Index("ix_group_messages_group_change_seq", "group_id", "change_seq"),)
+    __table_args__ = (
+        Index("ix_group_messages_group_change_seq", "group_id", "change_seq"),
+        Index("ix_group_messages_mention_all", "group_id", "seq", postgresql_where=text("mention_all"), sqlite_where=text("mention_all")),
+    )
 
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -102,6 +111,23 @@ class GroupMessage(OrgScoped, Base):
     def _index_cjk(self, _key: str, body: str) -> str:
         self.cjk_terms = index_terms(body)
         return body
+
+
+class GroupMention(OrgScoped, Base):
+    """One person named in one message (not for @all, which the message's ``mention_all`` says for everyone).
+
+    Their unread mentions in a group are these rows, and the @all messages,
+    above their ``read_seq``: index range scans, whatever the group's size.
+    """
+
+    __tablename__ = "group_mentions"
+    __table_args__ = (
+        ForeignKeyConstraint(["group_id", "seq"], ["group_messages.group_id", "group_messages.seq"], ondelete="CASCADE"),
+    )
+
+    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class GroupReaction(OrgScoped, Base):

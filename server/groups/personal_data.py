@@ -1,4 +1,4 @@
-"""What groups hold about a person: memberships, messages sent, reactions, announcements opened.
+"""What groups hold about a person: memberships, messages sent, reactions, announcements opened, where they were mentioned.
 
 Erasing recalls every message the person sent (content, mentions and file go;
 the number stays, as for a recall) with one change number each, so devices
@@ -13,7 +13,7 @@ from server.config import Settings
 from server.db import Transaction, utcnow
 from server.groups.events import publish_to_group
 from server.groups.messages import messages_out
-from server.groups.models import AnnouncementOpen, Group, GroupMember, GroupMessage, GroupReaction
+from server.groups.models import AnnouncementOpen, Group, GroupMember, GroupMention, GroupMessage, GroupReaction
 from server.personal_data.parts import PersonalDataPart
 
 
@@ -71,15 +71,15 @@ async def erase_groups(tx: Transaction, _settings: Settings, user_id: int) -> di
         for offset, message in enumerate(mine, start=last - len(mine) + 1):
             message.change_seq = offset
             message.body, message.mentions, message.mention_all, message.file_id, message.recalled_at = "", [], False, None, now
-        await tx.session.execute(  # as for a recall, a message that is gone keeps nobody's reactions
-            delete(GroupReaction)
-            .where(GroupReaction.group_id == group_id, GroupReaction.seq.in_([m.seq for m in mine]))
-            .execution_options(synchronize_session=False)
-        )
+        for table in (GroupReaction, GroupMention):  # as for a recall, a message that is gone keeps nobody's reactions or mentions
+            await tx.session.execute(
+                delete(table).where(table.group_id == group_id, table.seq.in_([m.seq for m in mine])).execution_options(synchronize_session=False)
+            )
     await tx.session.flush()
     reactions = await tx.session.execute(
         delete(GroupReaction).where(GroupReaction.user_id == user_id).execution_options(synchronize_session=False)
     )
+    await tx.session.execute(delete(GroupMention).where(GroupMention.user_id == user_id).execution_options(synchronize_session=False))
     opens = await tx.session.execute(
         delete(AnnouncementOpen).where(AnnouncementOpen.user_id == user_id).execution_options(synchronize_session=False)
     )

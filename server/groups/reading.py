@@ -8,7 +8,8 @@
 
 Marking read only moves the pointer forward, so a slow device that reports an
 older position cannot undo a newer one. When it moves, a ``group.read``
-event goes to the reader's *other* devices, which clear their badge.
+event (with the reader's unread mentions left in the group) goes to the
+reader's *other* devices, which clear their badge.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from server.accounts.models import User
 from server.db import Transaction
 from server.gateway.events import emit
 from server.groups.access import GroupAccess
+from server.groups.mentions import unread_mentions, unread_mentions_of_member
 from server.groups.models import Group, GroupMember
 from server.groups.schemas import MyGroupOut, PersonOut, ReadersOut
 from server.orgs.models import Membership
@@ -34,13 +36,16 @@ async def do_mark_read(tx: Transaction, access: GroupAccess, seq: int) -> int:
     )
     if moved.rowcount:
         access.member.read_seq = target
-        await emit(tx, [access.user_id], "group.read", {"org_id": access.group.org_id, "group_id": access.group.id, "read_seq": target})
+        mentions = (await unread_mentions(tx, access.user_id, access.group.id)).total
+        await emit(tx, [access.user_id], "group.read",
+                   {"org_id": access.group.org_id, "group_id": access.group.id, "read_seq": target, "unread_mentions": mentions})
     return access.member.read_seq
 
 
 async def my_groups(tx: Transaction, user_id: int) -> list[MyGroupOut]:
     rows = await tx.session.execute(
-        select(Group.id, Group.name, Group.last_seq, Group.last_change_seq, GroupMember.role, GroupMember.muted, GroupMember.read_seq)
+        select(Group.id, Group.name, Group.last_seq, Group.last_change_seq, GroupMember.role, GroupMember.muted, GroupMember.read_seq,
+               unread_mentions_of_member())
         .join(GroupMember, GroupMember.group_id == Group.id)
         .where(GroupMember.user_id == user_id)
         .order_by(Group.last_seq.desc(), Group.id)

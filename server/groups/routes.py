@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
-from server.groups import announcements, fanout, files, guests, home, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
+from server.groups import announcements, fanout, files, guests, home, notifying, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
 from server.groups.forwarding import do_forward
+from server.groups.mentions import unread_mentions
 from server.groups.membership import (
     do_add_members,
     do_create_group,
@@ -45,6 +46,7 @@ from server.groups.schemas import (
     MemberIdsIn,
     MemberOut,
     MemberPage,
+    MentionsOut,
     MembersChangedOut,
     MessageEditIn,
     MessageIn,
@@ -89,6 +91,14 @@ async def list_groups(request: web.Request, org: OrgContext) -> list[MyGroupOut]
     """The caller's groups, most recently active first, with unread counts."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         return await my_groups(tx, org.user_id)
+
+
+@routes.get("/api/v1/orgs/{org_id}/mentions")
+@endpoint(response=MentionsOut, auth="any")
+async def list_mentions(request: web.Request, org: OrgContext) -> MentionsOut:
+    """The caller's unread mentions (and @all) per group and in total: the badge. ``group.mentions`` events update it live."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        return await unread_mentions(tx, org.user_id)
 
 
 @routes.post(GROUPS)
@@ -346,6 +356,7 @@ def setup(app: web.Application) -> None:
     register_place(app, Place("groups", "/groups", _("Groups"), 10))
     home.setup(app)
     fanout.setup(app)
+    notifying.setup(app)
     resync.setup(app)
     files.setup(app)
     search.setup(app)

@@ -63,6 +63,7 @@ class MyGroupOut(Out):
     last_change_seq: int = Field(description="Sync from here: messages with a higher ``change_seq`` are new or changed.")
     read_seq: int
     unread: int
+    unread_mentions: int = Field(description="Unread messages naming the caller, or @all.")
 
 
 class GroupDetailOut(GroupOut):
@@ -253,3 +254,13 @@ class SearchHitOut(MessageOut):
 
 class SearchOut(Out):
     messages: list[SearchHitOut]
+
+
+class MentionCountOut(Out):
+    group_id: int
+    unread_mentions: int
+
+
+class MentionsOut(Out):
+    total: int = Field(description="Unread mentions (and @all) in all the caller's groups of this organisation.")
+    groups: list[MentionCountOut] = Field(description="Each group with unread mentions, by id.")

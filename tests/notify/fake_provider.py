@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from notify.providers.twilio import twilio_signature
+from server.channels.providers.twilio import twilio_signature
 
 
 @dataclass

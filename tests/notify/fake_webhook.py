@@ -1,4 +1,4 @@
-"""A fake SMS/phone gateway for the generic webhook provider (notify/providers/webhook.py), speaking its protocol.
+"""A fake SMS/phone gateway for the generic webhook provider (server/channels/providers/webhook.py), speaking its protocol.
 
 It refuses (401) any request whose ``X-Muster-Signature`` is not
 ``t=<unix>,v1=<HMAC-SHA256 of "t.POST.<its URL>." + body>`` with the shared
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from notify.providers.webhook import SIGNATURE_HEADER, refuse_webhook_signature, webhook_signature
+from server.channels.providers.webhook import SIGNATURE_HEADER, refuse_webhook_signature, webhook_signature
 
 
 @dataclass

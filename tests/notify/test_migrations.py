@@ -1,4 +1,4 @@
-"""notify's migrations: 0005 gives the SMS and calls still to send their callback tokens, and goes back."""
+"""notify's migrations: 0004 gives the SMS and calls still to send their callback tokens; 0005 moves Web Push subscriptions and paid counters to the platform; both go back."""
 from __future__ import annotations
 
 import asyncio
@@ -36,3 +36,32 @@ async def test_callback_tokens_are_given_to_the_sms_and_calls_still_to_send_and_
 
     await asyncio.to_thread(command.downgrade, alembic_config(url), "0002_recipients_pending")
     assert await _sql(url, "SELECT id, status FROM notify_outbound ORDER BY id") == [[(1, "queued"), (2, "sending"), (3, "sent"), (4, "queued")]]
+
+
+async def test_push_subscriptions_and_paid_counters_move_to_the_platform_with_their_ids_and_back(empty_database_url):  # noqa: F811
+    url = empty_database_url
+    await asyncio.to_thread(upgrade, url)
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0004_callback_tokens")
+    await _sql(
+        url,
+        *ROWS[:2],
+        "INSERT INTO notify_push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)"
+        " VALUES (41, 3, 'https://push.example.org/a', 'p', 'a', CURRENT_TIMESTAMP)",
+        "INSERT INTO notify_paid_usage (day, channel, scope, key, used) VALUES ('2026-12-06', 'sms', 'org', '7', 12)",
+    )
+    await asyncio.to_thread(upgrade, url)
+    subscriptions, usage, _, new = await _sql(
+        url,
+        "SELECT id, user_id, endpoint FROM push_subscriptions",
+        "SELECT channel, scope, key, used FROM paid_usage",
+        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created_at)"
+        " VALUES (3, 'https://push.example.org/b', 'p', 'a', CURRENT_TIMESTAMP)",
+        "SELECT max(id) FROM push_subscriptions",
+    )
+    assert subscriptions == [(41, 3, "https://push.example.org/a")]
+    assert usage == [("sms", "org", "7", 12)]
+    assert new == [(42,)]  # new ids follow the moved ones
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0004_callback_tokens")
+    assert await _sql(url, "SELECT id, endpoint FROM notify_push_subscriptions ORDER BY id", "SELECT used FROM notify_paid_usage") == [
+        [(41, "https://push.example.org/a"), (42, "https://push.example.org/b")], [(12,)]]

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from notify.config import NotifySettings
 from notify.keys import NOTIFY_SETTINGS
-from notify.models import Broadcast, OutboundMessage, PaidUsage
-from notify.paid import PaidLimitExceeded, do_reserve_paid
+from notify.models import Broadcast, OutboundMessage
+from server.channels.models import PaidUsage
+from server.channels.paid import PaidLimitExceeded, do_reserve_paid
 from server.gateway.models import UserEvent
 from tests.factories import make_org, person
 from tests.notify.conftest import add_member, make_person

@@ -7,8 +7,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from notify.models import PushSubscription
-from notify.push_endpoints import NOT_PUBLIC, push_session, refused_as_not_public
+from server.channels.models import PushSubscription
+from server.channels.push_endpoints import NOT_PUBLIC, push_session, refused_as_not_public
 from tests.factories import person
 from tests.notify.conftest import add_member
 from tests.notify.fake_push import FakePushService, vapid_keys
@@ -42,11 +42,11 @@ async def test_a_subscribed_browser_gets_the_notice_encrypted_and_signed_and_a_g
     away, gone = await person(client, db, "Ana Away"), await person(client, db, "Gil Gone")
     for who in (away, gone):
         await add_member(db, org.id, who.id, who.user.name)
-    key = await (await client.get("/api/v1/notify/push-key", headers=away.headers)).json()
+    key = await (await client.get("/api/v1/push-key", headers=away.headers)).json()
     assert key == {"public_key": push_service.application_server_key}
     browser, expired = push_service.subscribe(), push_service.subscribe()
     for who, sub in ((away, browser), (gone, expired)):
-        resp = await client.post("/api/v1/notify/push-subscriptions", json=sub.as_browser_gives_it(), headers=who.headers)
+        resp = await client.post("/api/v1/push-subscriptions", json=sub.as_browser_gives_it(), headers=who.headers)
         assert resp.status == 204, await resp.text()
     expired.gone = True
 
@@ -84,7 +84,7 @@ async def test_the_fake_push_service_refuses_a_message_not_signed_by_the_subscri
     assert push_service.refused == ["k is not the key this subscription was made with"]
 
 
-# --- endpoints are https at public addresses (notify/push_endpoints.py) ---------------------------------------------------
+# --- endpoints are https at public addresses (server/channels/push_endpoints.py) ---------------------------------------------------
 
 NOT_PUBLIC_ENDPOINTS = [
     "http://push.example.org/push/abc",  # not https
@@ -107,7 +107,7 @@ NOT_PUBLIC_ENDPOINTS = [
 async def test_by_default_a_subscription_to_anything_but_https_at_a_public_address_is_refused(client, db, endpoint):
     who = await person(client, db, "Ana Away")
     subscription = {"endpoint": endpoint, "keys": {"p256dh": "BKey", "auth": "secret"}}
-    resp = await client.post("/api/v1/notify/push-subscriptions", json=subscription, headers=who.headers)
+    resp = await client.post("/api/v1/push-subscriptions", json=subscription, headers=who.headers)
     assert resp.status == 400
     assert (await resp.json())["error"] == {"code": "push_endpoint_not_public", "field": "endpoint", "message": NOT_PUBLIC}
     async with db.transaction() as tx:
@@ -117,7 +117,7 @@ async def test_by_default_a_subscription_to_anything_but_https_at_a_public_addre
 async def test_a_subscription_to_https_at_a_public_address_is_taken(client, db):
     who = await person(client, db, "Ana Away")
     subscription = {"endpoint": "https://8.8.8.8/push/abc", "keys": {"p256dh": "BKey", "auth": "secret"}}
-    resp = await client.post("/api/v1/notify/push-subscriptions", json=subscription, headers=who.headers)
+    resp = await client.post("/api/v1/push-subscriptions", json=subscription, headers=who.headers)
     assert resp.status == 204, await resp.text()
 
 

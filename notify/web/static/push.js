@@ -1,5 +1,5 @@
 // Web Push for the recipient's page: with the person's consent, this browser subscribes with the
-// server's VAPID key (GET /api/v1/notify/push-key) and the service worker (sw.js) shows urgent
+// server's VAPID key (GET /api/v1/push-key) and the service worker (sw.js) shows urgent
 // notices that arrive while no Muster page is open. Hidden where the browser or server lacks it.
 
 import { api } from "/static/api.js";
@@ -10,7 +10,7 @@ export async function offerPush(button, status) {
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) return;
   let key;
   try {
-    key = (await api("/api/v1/notify/push-key")).public_key;
+    key = (await api("/api/v1/push-key")).public_key;
   } catch {
     return; // Web Push is not configured on this server
   }
@@ -40,5 +40,5 @@ export async function offerPush(button, status) {
 
 async function save(subscription) {
   const { endpoint, keys } = subscription.toJSON();
-  await api("/api/v1/notify/push-subscriptions", { method: "POST", body: { endpoint, keys } });
+  await api("/api/v1/push-subscriptions", { method: "POST", body: { endpoint, keys } });
 }

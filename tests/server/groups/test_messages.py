@@ -170,10 +170,10 @@ async def statements_of(db, org, group_id: int, action) -> list[str]:
     return statements
 
 
-async def _queries_to_post(db, settings, org, group_id: int) -> list[str]:
-    return await statements_of(
-        db, org, group_id, lambda tx, access: do_post_message(tx, access, settings, body="hello @all", mention_all=True, mentions=[org.people[0].id])
-    )
+async def _queries_to_post(db, settings, org, group_id: int, **post) -> list[str]:
+    """The statements ``do_post_message`` sends (by default an @all that also names one person)."""
+    post = post or {"body": "hello @all", "mention_all": True, "mentions": [org.people[0].id]}
+    return await statements_of(db, org, group_id, lambda tx, access: do_post_message(tx, access, settings, **post))
 
 
 async def test_posting_costs_the_same_queries_for_10_and_for_10000_members(client, db, org, settings):
@@ -186,6 +186,8 @@ async def test_posting_costs_the_same_queries_for_10_and_for_10000_members(clien
     large_cost = await _queries_to_post(db, settings, org, large["id"])
     assert len(small_cost) == len(large_cost) == 4, large_cost  # mentions check, next seq, insert, sender's read pointer
     assert [s.split()[0] for s in large_cost] == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
+    naming = {"body": "@two", "mentions": [p.id for p in org.people[:2]]}  # + who is named, their counts, their badge event
+    assert len(await _queries_to_post(db, settings, org, small["id"], **naming)) == len(await _queries_to_post(db, settings, org, large["id"], **naming))
 
 
 async def test_a_device_catches_up_on_new_messages_and_later_changes_of_ones_it_has(client, org):

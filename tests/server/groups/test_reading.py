@@ -49,4 +49,4 @@ async def test_reading_on_one_device_tells_the_users_other_devices(client, db, o
     frame = await other_device.next_frame()
     while frame["type"] != "event":  # the live group.message frame may come first
         frame = await other_device.next_frame()
-    assert frame["event"] == "group.read" and frame["data"] == {"org_id": org.id, "group_id": group["id"], "read_seq": 1}
+    assert frame["event"] == "group.read" and frame["data"] == {"org_id": org.id, "group_id": group["id"], "read_seq": 1, "unread_mentions": 0}

@@ -3,7 +3,7 @@
 Every SMS and call costs the operator money, and a number that someone typed
 in is the classic target of SMS pumping. So whatever may send them reserves,
 in the transaction that commits to sending, the most it could ever send:
-``do_reserve_paid`` adds it to the day's counters (``notify_paid_usage``) and,
+``do_reserve_paid`` adds it to the day's counters (``paid_usage``) and,
 if any counter passes the operator's limit, raises ``PaidLimitExceeded``, so
 the transaction rolls back and nothing is sent or stored. Reservations on
 any node see each other: the upsert locks the counter rows until commit
@@ -30,8 +30,8 @@ from prometheus_client import Counter
 from sqlalchemy import Integer, String, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
-from notify.config import NotifySettings
-from notify.models import PaidUsage
+from server.channels.config import ChannelSettings
+from server.channels.models import PaidUsage
 from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import RateLimited
@@ -56,12 +56,12 @@ class PaidLimitExceeded(RateLimited):
         self.scope = scope
 
 
-def limit_of(settings: NotifySettings, channel: str, scope: str) -> int:
+def limit_of(settings: ChannelSettings, channel: str, scope: str) -> int:
     return getattr(settings, f"{SETTING[channel]}_per_{scope}_per_day")
 
 
 async def do_reserve_paid(
-    tx: Transaction, settings: NotifySettings, channel: str, *, org_id: int, per_number: Mapping[str, int], address: str | None = None
+    tx: Transaction, settings: ChannelSettings, channel: str, *, org_id: int, per_number: Mapping[str, int], address: str | None = None
 ) -> None:
     """Reserve ``per_number`` messages of ``channel`` (number → how many) for today, or refuse them all.
 
@@ -113,7 +113,7 @@ async def _add(tx: Transaction, day: dt.date, channel: str, rows: list[tuple[tup
         ])
 
 
-async def _over_limit(tx: Transaction, settings: NotifySettings, day: dt.date, channel: str,
+async def _over_limit(tx: Transaction, settings: ChannelSettings, day: dt.date, channel: str,
                       keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """(scope, key) → used, for the counters among ``keys`` now past their limit."""
     by_scope: dict[str, list[str]] = {}
@@ -152,7 +152,7 @@ REFUSALS = {
 }
 
 
-def _refusal(settings: NotifySettings, channel: str, over: dict[tuple[str, str], int], wanted: dict[tuple[str, str], int],
+def _refusal(settings: ChannelSettings, channel: str, over: dict[tuple[str, str], int], wanted: dict[tuple[str, str], int],
              total: int) -> PaidLimitExceeded:
     """The error the sender sees: which allowance, how much this needed and how much was left (no phone numbers)."""
     now = utcnow()

@@ -1,13 +1,13 @@
 """The provider this node uses, built from notify's settings."""
 from __future__ import annotations
 
-from notify.config import NotifySettings
-from notify.providers.base import Provider
-from notify.providers.twilio import TwilioProvider
-from notify.providers.webhook import WebhookProvider
+from server.channels.config import ChannelSettings
+from server.channels.providers.base import Provider
+from server.channels.providers.twilio import TwilioProvider
+from server.channels.providers.webhook import WebhookProvider
 
 
-def configured_provider(settings: NotifySettings) -> Provider | None:
+def configured_provider(settings: ChannelSettings) -> Provider | None:
     """None when SMS and calls are off (provider 'none', or not configured)."""
     if settings.provider == "twilio" and settings.twilio_account_sid and settings.twilio_auth_token:
         return TwilioProvider(

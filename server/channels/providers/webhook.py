@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from notify.providers.base import OutgoingCall, OutgoingSms, ProviderRetryable, classify_http_failure
+from server.channels.providers.base import OutgoingCall, OutgoingSms, ProviderRetryable, classify_http_failure
 
 SIGNATURE_HEADER = "X-Muster-Signature"
 MAX_SKEW_S = 300

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import aiohttp
 
-from notify.providers.base import OutgoingCall, OutgoingSms, ProviderRetryable, classify_http_failure
+from server.channels.providers.base import OutgoingCall, OutgoingSms, ProviderRetryable, classify_http_failure
 
 
 def twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
@@ -55,7 +55,9 @@ class TwilioProvider:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def send_sms(self, http: aiohttp.ClientSession, sms: OutgoingSms) -> str:
-        form = {"To": sms.to, "From": self._from, "Body": sms.body, "StatusCallback": sms.status_url}
+        form = {"To": sms.to, "From": self._from, "Body": sms.body}
+        if sms.status_url:  # an SMS without callbacks (a digest) leaves it out
+            form["StatusCallback"] = sms.status_url
         return await self._post(http, "Messages.json", form, sms.idempotency_key)
 
     async def place_call(self, http: aiohttp.ClientSession, call: OutgoingCall) -> str:

@@ -1,0 +1,14 @@
+"""Every text the channels send a person (Web Push titles and bodies, SMS digests), as English msgids with
+``{placeholders}``, rendered in the person's language with ``server.i18n.translate``."""
+from __future__ import annotations
+
+from server.i18n import _
+
+MENTIONED_YOU = _("{name} mentioned you in {group}")
+MENTIONED_EVERYONE = _("{name} mentioned everyone in {group}")
+ONE_NEW_MESSAGE = _("1 new message")
+NEW_MESSAGES = _("{count} new messages")
+NEW_MESSAGES_IN_GROUPS = _("{count} new messages in {groups} groups")
+SOMEONE = _("Someone")
+APP_NAME = _("Muster")
+SMS_DIGEST = _("Muster: you were mentioned {count} times. Open Muster to read them.")
