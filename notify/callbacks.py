@@ -29,10 +29,10 @@ from sqlalchemy import or_, select, update
 from notify.broadcasts import do_advance
 from notify.keys import WORKERS
 from notify.models import BroadcastRecipient, OutboundMessage
-from notify.providers.twilio import say
 from notify.texts import CALL_CONFIRMED, CALL_NOT_CONFIRMED, SPEECH_LANGUAGE, locale_of_recipient
 from server.api import endpoint
 from server.appkeys import DB, SETTINGS
+from server.channels.providers.twilio import say
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.i18n import _, translate
