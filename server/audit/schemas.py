@@ -5,12 +5,12 @@ import datetime as dt
 
 from pydantic import Field
 
-from server.api import Model, Out
+from server.api import Id, Model, Out
 
 
 class AuditQuery(Model):
     action: str = Field("", max_length=64, description="Only actions starting with this (``member.`` for every membership change).")
-    before: int | None = Field(None, ge=1, description="next_before of the previous page: entries older than this id.")
+    before: Id | None = Field(None, description="next_before of the previous page: entries older than this id.")
     limit: int = Field(100, ge=1, le=500)
 
 

@@ -2,7 +2,7 @@
 
 The server applies these when it decides to push (server/groups/notifying.py),
 so a muted group or a quiet night holds whatever page or device the person
-uses. Quiet hours are read in UTC until organisations have a time zone.
+uses. Quiet hours are read in the organisation's time zone (organisations.time_zone).
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import InvalidInput
 
-DEFAULT_ZONE = "UTC"
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,8 @@ class Preferences:
     quiet_end_min: int | None = None
     mentions_when_muted: bool = True
 
-    def quiet_at(self, now: dt.datetime, zone: str = DEFAULT_ZONE) -> bool:
-        """Whether ``now`` falls in the quiet hours (a window past midnight when start > end)."""
+    def quiet_at(self, now: dt.datetime, zone: str) -> bool:
+        """Whether ``now`` falls in the quiet hours, read in the time zone ``zone`` (a window past midnight when start > end)."""
         if self.quiet_start_min is None or self.quiet_end_min is None:
             return False
         local = now.astimezone(ZoneInfo(zone))

@@ -13,7 +13,7 @@ from server.audit.record import do_audit
 from server.channels import personal_data
 from server.channels.config import ChannelSettings
 from server.channels.models import PushSubscription
-from server.channels.preferences import DEFAULT_ZONE, DEFAULTS, clock_text, do_set_sms_digest, do_update_preferences, has_push, preferences_of, \
+from server.channels.preferences import DEFAULTS, clock_text, do_set_sms_digest, do_update_preferences, has_push, preferences_of, \
     sms_digest_orgs
 from server.channels.providers.configured import configured_provider
 from server.channels.push_endpoints import check_push_endpoint
@@ -71,7 +71,6 @@ async def _settings_out(tx, user_id: int, preferences=None) -> NotificationSetti
     return NotificationSettingsOut(
         quiet_hours_start=clock_text(preferences.quiet_start_min),
         quiet_hours_end=clock_text(preferences.quiet_end_min),
-        time_zone=DEFAULT_ZONE,
         mentions_when_muted=preferences.mentions_when_muted,
         push_subscribed=await has_push(tx, user_id),
     )

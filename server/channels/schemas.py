@@ -49,9 +49,8 @@ class NotificationSettingsIn(Model):
 
 
 class NotificationSettingsOut(Out):
-    quiet_hours_start: str | None
+    quiet_hours_start: str | None = Field(description="Read in the time zone of each group's organisation.")
     quiet_hours_end: str | None
-    time_zone: str = Field(description="The zone quiet hours are read in.")
     mentions_when_muted: bool
     push_subscribed: bool = Field(description="Whether any browser of this person is subscribed to Web Push.")
 

@@ -65,7 +65,7 @@ from server.db.upsert import insert_for
 from server.gateway.presence import PRESENCE, Presence
 from server.groups.models import Group, GroupMember, GroupMessage
 from server.accounts.models import User
-from server.orgs.models import Membership
+from server.orgs.models import Membership, Organisation
 
 log = logging.getLogger("muster.groups")
 
@@ -243,6 +243,7 @@ class GroupNotifier:
         subscribed = await _with_push(tx, ids)
         preferences = await preferences_of(tx, ids)
         locales = await _locales(tx, ids)
+        zone = await tx.session.scalar(select(Organisation.time_zone).where(Organisation.id == group.org_id))  # quiet hours are read in it
         senders: dict[int, str] = {}
         for member in members:
             user_id, read_seq = member.user_id, member.read_seq
@@ -252,7 +253,7 @@ class GroupNotifier:
             if count <= 0 or (group.mentions_only and not mine) or (user_id not in subscribed and not mine):
                 continue  # nothing new; or a mentions round not about them; only a mention reaches someone without Web Push (SMS digest)
             choice = preferences.get(user_id, DEFAULTS)
-            if (member.muted and not (mine and choice.mentions_when_muted)) or choice.quiet_at(now):
+            if (member.muted and not (mine and choice.mentions_when_muted)) or choice.quiet_at(now, zone):
                 continue
             locale = locales.get(user_id) or self.settings.default_locale
             tell = tells.setdefault((user_id, group.org_id), Tell(org_id=group.org_id, push=user_id in subscribed, locale=locale))
