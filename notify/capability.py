@@ -59,17 +59,11 @@ async def _run_workers(app: web.Application):
     await app[WORKERS].stop()
 
 
-async def _seed_demo(db, demo, settings) -> None:
-    from notify.demo import seed_demo
-
-    await seed_demo(db, demo, settings)
-
-
 capability = Capability(
     name="notify",
     setup=setup,
     models="notify.models",
     migrations=Path(__file__).parent / "migrations",
     locales=Path(__file__).parent / "locales",
-    demo=_seed_demo,
+    demo="notify.demo",
 )

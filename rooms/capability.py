@@ -43,17 +43,11 @@ async def _run_media(app: web.Application):
     await app[LIVE_MEETINGS].stop()
 
 
-async def _seed_demo(db, demo, settings) -> None:
-    from rooms.demo import seed_demo
-
-    await seed_demo(db, demo, settings)
-
-
 capability = Capability(
     name="rooms",
     setup=setup,
     models="rooms.models",
     migrations=Path(__file__).parent / "migrations",
     locales=Path(__file__).parent / "locales",
-    demo=_seed_demo,
+    demo="rooms.demo",
 )

@@ -22,7 +22,7 @@ class Capability:
     migrations: Path | None = None  # its Alembic version folder (its own branch)
     cli: Callable | None = field(default=None)  # optional: add subcommands to `muster`
     locales: Path | None = None  # its gettext catalogues (server/i18n/), if it writes texts of its own
-    demo: Callable | None = None  # optional: async (db, DemoOrg, Settings) → seeds its part of `muster demo`
+    demo: str | None = None  # optional: module whose async ``seed_demo(db, DemoOrg, Settings)`` seeds its part of `muster demo`
 
 
 def load() -> list[Capability]:

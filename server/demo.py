@@ -13,6 +13,7 @@ name) and only creates what is missing, so ``muster demo`` can run every time.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
@@ -165,7 +166,7 @@ async def do_seed_demo(db: Database, settings: Settings | None = None) -> DemoOr
     await do_seed_demo_groups(db, org.id, settings, departments)
     for cap in capabilities.load():
         if cap.demo is not None:
-            await cap.demo(db, demo, settings)
+            await importlib.import_module(cap.demo).seed_demo(db, demo, settings)
     return demo
 
 

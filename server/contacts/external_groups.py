@@ -10,30 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 
 from server.config import Settings
 from server.contacts.models import ExternalContact
 from server.contacts.policy import load_policy
 from server.db import Transaction
 from server.errors import InvalidInput
+from server.i18n import _
 from server.groups.access import GroupAccess
-from server.groups.membership import chunks, do_add_checked_people, do_create_group
+from server.groups.membership import check_all_found, do_add_checked_people, do_create_group
 from server.groups.models import Group
 from server.orgs.access import OrgContext
 
 
 async def check_contacts_of_org(tx: Transaction, user_ids: Sequence[int], field: str) -> list[int]:
-    """The distinct ids, all external contacts of this organisation; names the first few that are not."""
-    wanted = sorted(set(user_ids))
-    found: set[int] = set()
-    for chunk in chunks(wanted):
-        found.update(await tx.session.scalars(select(ExternalContact.user_id).where(ExternalContact.user_id.in_(chunk))))
-    strangers = [u for u in wanted if u not in found]
-    if strangers:
-        shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
-        raise InvalidInput("not external contacts of this organisation: {ids}", field=field, ids=shown)
-    return wanted
+    """The distinct ids, all external contacts of this organisation."""
+    return await check_all_found(tx, ExternalContact.user_id, user_ids, field, _("not external contacts of this organisation: {shown}"))
 
 
 async def do_create_external_group(

@@ -45,17 +45,23 @@ async def member_count(tx: Transaction, group_id: int) -> int:
     return await tx.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group_id))
 
 
-async def check_people_of_org(tx: Transaction, user_ids: Sequence[int], field: str) -> list[int]:
-    """The distinct ids, all people of this organisation; names the first few that are not."""
+async def check_all_found(tx: Transaction, column, user_ids: Sequence[int], field: str, refusal: str) -> list[int]:
+    """The distinct ids, all found in ``column`` (within the transaction's organisation); else ``refusal``
+    (a msgid with ``{shown}``) names the first few that are not."""
     wanted = sorted(set(user_ids))
     found: set[int] = set()
     for chunk in chunks(wanted):
-        found.update(await tx.session.scalars(select(Membership.user_id).where(Membership.user_id.in_(chunk))))
+        found.update(await tx.session.scalars(select(column).where(column.in_(chunk))))
     strangers = [u for u in wanted if u not in found]
     if strangers:
         shown = ", ".join(map(str, strangers[:10])) + (" ..." if len(strangers) > 10 else "")
-        raise InvalidInput("not people of this organisation: {shown}", field=field, shown=shown)
+        raise InvalidInput(refusal, field=field, shown=shown)
     return wanted
+
+
+async def check_people_of_org(tx: Transaction, user_ids: Sequence[int], field: str) -> list[int]:
+    """The distinct ids, all people of this organisation."""
+    return await check_all_found(tx, Membership.user_id, user_ids, field, _("not people of this organisation: {shown}"))
 
 
 def check_member_limit(group: Group, current: int, adding: int) -> None:
