@@ -255,4 +255,7 @@ async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSess
 
 
 def setup(app: web.Application) -> None:
+    from server.accounts import home
+
     app.router.add_routes(routes)
+    home.setup(app)

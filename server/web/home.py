@@ -40,6 +40,7 @@ class HomeSection:
     order: int
     fetch: Fetch
     empty: str  # msgid of what the section says when it has nothing
+    shown_empty: bool = True  # False: a section that appears only when it has something (news about the account)
 
 
 SECTIONS = web.AppKey("home_sections", list[HomeSection])
@@ -65,8 +66,10 @@ async def home(request: web.Request, org: OrgContext) -> list[SectionOut]:
     """What needs the caller now in this organisation, section by section."""
     locale = request_locale(request)
     sections = sorted(request.app.get(SECTIONS, []), key=lambda s: s.order)
+    shown = []
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        return [
-            SectionOut(key=s.key, title=translate(locale, s.title), empty=translate(locale, s.empty), items=await s.fetch(tx, org, locale))
-            for s in sections
-        ]
+        for s in sections:
+            items = await s.fetch(tx, org, locale)
+            if items or s.shown_empty:
+                shown.append(SectionOut(key=s.key, title=translate(locale, s.title), empty=translate(locale, s.empty) if s.empty else "", items=items))
+    return shown

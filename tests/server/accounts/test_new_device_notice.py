@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from server.accounts import notices
-from tests.factories import make_user, person, sign_in
+from tests.factories import make_org, make_user, person, sign_in
 from tests.server.accounts.conftest import events_of, totp_code
 from tests.server.accounts.test_totp import enrol
 
@@ -90,3 +90,19 @@ async def test_a_listener_hears_each_notice_in_its_transaction(client, db, backe
     await sign_in(client, user.email, device_name="Phone")
 
     assert heard == [(user.id, "new_device", "Phone")]
+
+
+async def test_home_shows_a_new_device_until_it_is_seen_and_hides_the_section_after(client, db, backend):
+    alice = await person(client, db)
+    org = await make_org(db, alice.user)
+    phone = await sign_in(client, alice.email, device_name="Phone")
+    chinese = {**phone, "Accept-Language": "zh-CN"}
+
+    home = await (await client.get(f"/api/v1/orgs/{org.id}/home", headers=chinese)).json()
+    account = next(s for s in home if s["key"] == "account")
+    assert [(i["title"], i["href"], i["urgent"]) for i in account["items"]] == [("你的账号在新设备上登录了：Phone", "/account", True)]
+
+    newest = (await my_notices(client, phone))[0]["id"]
+    assert (await client.post("/api/v1/me/notices/read", json={"up_to_id": newest}, headers=phone)).status in (200, 204)
+    home = await (await client.get(f"/api/v1/orgs/{org.id}/home", headers=phone)).json()
+    assert "account" not in [s["key"] for s in home]
