@@ -17,7 +17,9 @@ it must still refuse alice with a 4xx.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from PIL import Image
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -122,9 +125,10 @@ async def _user(b: OrgB) -> int:
     return b.member.id
 
 
-async def _tus_upload(b: OrgB, length: int) -> str:
+async def _tus_upload(b: OrgB, length: int, filename: str = "b.txt", filetype: str = "text/plain") -> str:
     """bob starts a tus upload of ``length`` bytes into B's group; returns the upload's id."""
-    headers = b.bob | {"Tus-Resumable": "1.0.0", "Upload-Length": str(length), "Upload-Metadata": "filename Yi50eHQ="}
+    metadata = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in (("filename", filename), ("filetype", filetype)))
+    headers = b.bob | {"Tus-Resumable": "1.0.0", "Upload-Length": str(length), "Upload-Metadata": metadata}
     async with b.client.post(b.org.url(f"/groups/{await b.id_of('group_id')}/uploads"), headers=headers) as resp:
         assert resp.status == 201, await resp.text()
         return resp.headers["Location"].rsplit("/", 1)[1]
@@ -134,10 +138,18 @@ async def _upload(b: OrgB) -> str:
     return await _tus_upload(b, 5)
 
 
+def _tiny_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), "red").save(out, "PNG")
+    return out.getvalue()
+
+
 async def _group_file(b: OrgB) -> int:
-    upload_id = await _tus_upload(b, 5)
+    """An image, so that its thumbnail exists too."""
+    image = _tiny_png()
+    upload_id = await _tus_upload(b, len(image), "b.png", "image/png")
     headers = b.bob | {"Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
-    async with b.client.patch(f"/api/v1/uploads/{upload_id}", data=b"hello", headers=headers) as resp:
+    async with b.client.patch(f"/api/v1/uploads/{upload_id}", data=image, headers=headers) as resp:
         assert resp.status == 204, await resp.text()
         return int(resp.headers["Muster-File-Id"])
 
