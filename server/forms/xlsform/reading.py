@@ -96,7 +96,7 @@ class XlsformRefused(InvalidInput):
     code = "xlsform_unsupported"
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("the XLSForm has {count} parts Muster cannot represent, listed by row; nothing was imported",
+        super().__init__(_("the XLSForm has {count} parts Muster cannot represent, listed by row; nothing was imported"),
                          field="file", count=len(problems))
         self.problems = problems
 
