@@ -7,8 +7,8 @@ raise ``InvalidInput`` naming the field; what comes back is the answers in
 canonical form and the names of the fields whose abnormal rule matched.
 
 It runs for every submission (1,500 a second in bench/health.py), so a
-definition is parsed once per version (``definition_of``, keyed by the
-version's id: a version never changes) and compiled once into a plan of
+definition is parsed once per version (``definition_of``: a version never
+changes) and compiled once into a plan of
 closures: one canonicaliser per field and one predicate per condition, with
 the choice sets and ranges already built.
 """
@@ -25,6 +25,7 @@ from typing import Any
 
 from server.errors import InvalidInput
 from server.forms.definition import Condition, FormDefinition, FormField
+from server.forms.models import FormVersion
 
 ID_MAX = 2**63 - 1
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -71,17 +72,22 @@ def check_answers(definition: FormDefinition, answers: dict[str, Any]) -> Checke
     return CheckedAnswers(values, abnormal)
 
 
-_PARSED: OrderedDict[int, FormDefinition] = OrderedDict()
+_PARSED: OrderedDict[tuple, FormDefinition] = OrderedDict()
 _PARSED_MAX = 1024
 
 
-def definition_of(version_id: int, raw: dict) -> FormDefinition:
-    """The parsed (and, on first check, compiled) definition of a stored version; ``raw`` is read only on a miss."""
-    found = _PARSED.get(version_id)
+def definition_of(version: FormVersion) -> FormDefinition:
+    """The parsed (and, once checked, compiled) definition of a stored version, parsed once per version.
+
+    Keyed by the version's id and creation time: a version never changes, and
+    the time tells apart versions of another database that reused the id (tests).
+    """
+    key = (version.id, version.created_at)
+    found = _PARSED.get(key)
     if found is not None:
-        _PARSED.move_to_end(version_id)
+        _PARSED.move_to_end(key)
         return found
-    found = _PARSED[version_id] = FormDefinition.model_validate(raw)
+    found = _PARSED[key] = FormDefinition.model_validate(version.definition)
     if len(_PARSED) > _PARSED_MAX:
         _PARSED.popitem(last=False)
     return found

@@ -60,7 +60,7 @@ MAX_XLSFORM_BYTES = 4 << 20
 
 def form_out(form: Form, version: FormVersion) -> FormOut:
     return FormOut(**FormSummaryOut.model_validate(form).model_dump(), version=version.number,
-                   definition=definition_of(version.id, version.definition))
+                   definition=definition_of(version))
 
 
 @routes.post(FORMS)
@@ -151,7 +151,7 @@ async def _version(request: web.Request, org: OrgContext) -> tuple[Form, FormVer
 async def version(request: web.Request, org: OrgContext) -> VersionOut:
     _form, found = await _version(request, org)
     return VersionOut(form_id=found.form_id, number=found.number, created_by=found.created_by, created_at=found.created_at,
-                      definition=definition_of(found.id, found.definition))
+                      definition=definition_of(found))
 
 
 @routes.get(FORM + "/versions/{version_number}/xlsform")
@@ -159,7 +159,7 @@ async def version(request: web.Request, org: OrgContext) -> VersionOut:
 async def export_xlsform(request: web.Request, org: OrgContext) -> web.Response:
     """The version as an XLSForm workbook (XLSX), for ODK, KoboToolbox, Ona or another Muster."""
     form, found = await _version(request, org)
-    data = write_xlsform(form.title, form.id, found.number, definition_of(found.id, found.definition))
+    data = write_xlsform(form.title, form.id, found.number, definition_of(found))
     name = f"form-{form.id}-v{found.number}.xlsx"
     return web.Response(body=data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -299,5 +299,5 @@ def _xpath_literal(value: Any, target: FormField) -> str:
 
 
 def xpath_number(x: float) -> str:
-    """A number as XPath writes it: never with an exponent."""
-    return format(Decimal(repr(x)), "f")
+    """A number as XPath writes it: never with an exponent, a whole one without ".0"."""
+    return str(int(x)) if x == int(x) else format(Decimal(repr(x)), "f")

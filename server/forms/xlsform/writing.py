@@ -27,6 +27,7 @@ YES_NO_LIST = "yes_no"
 
 def write_xlsform(title: str, form_id: int, version: int, definition: FormDefinition) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     book = Workbook()
     survey = book.active
@@ -55,7 +56,7 @@ def write_xlsform(title: str, form_id: int, version: int, definition: FormDefini
     settings.append([title, f"muster_form_{form_id}", str(version)])
     for sheet in book.worksheets:
         for cell in sheet[1]:
-            cell.font = cell.font.copy(bold=True)
+            cell.font = Font(bold=True)
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 if cell.data_type == "f":
