@@ -182,6 +182,10 @@ class World:
         body = {"token": self.contact_link}
         return (await ok(await self.client.post("/api/v1/contact-links/accept", json=body, headers=someone.headers)))["contact_id"]
 
+    async def _form(self) -> int:
+        body = {"title": "Check-in", "definition": {"fields": [{"name": "well", "type": "yes_no", "label": "Are you well?"}]}}
+        return (await ok(await self.client.post(self.url("/forms"), json=body, headers=self.owner), 201))["id"]
+
     async def _broadcast(self) -> int:
         recipients = [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]
         body = {"title": "Drill", "body": "please confirm", "recipients": {"user_ids": recipients}}
@@ -228,6 +232,7 @@ async def build_world(client: TestClient, db: Database) -> World:
     ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
     ids["recording_id"] = await world._recording()
     ids["broadcast_id"] = await world._broadcast()
+    ids["form_id"], ids["version_number"] = await world._form(), 1
     guest_headers = await world._guest_session()
     people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
     ids["invite_id"] = await world._invite()

@@ -64,6 +64,8 @@ GROUP_ADMIN = "the group's owner or admins (a group role, not the organisation's
 SENDER = "a broadcast is seen and managed by its sender (the owner) and organisation admins; to a recipient (member) it does not exist here"
 RECIPIENT = "a recipient's own copy: member and admin received the broadcast; its sender (the owner) did not"
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
+FORM = "/api/v1/orgs/{org_id}/forms"
+BUILDERS = "form builders: organisation admins, and members a registered rule admits (none here; tests/server/forms/test_forms_api.py)"
 FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/auth/login": Rule("answers about the credentials in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/guest-sessions": Rule("answers about the invite token in the body", dict.fromkeys(ROLES, ANYTHING)),
@@ -150,6 +152,14 @@ FINER_RULES: dict[str, Rule] = {
     ),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": only("the staff member in charge of the contact (the owner) or organisation admins", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/external-groups/{group_id}/contacts": only(GROUP_ADMIN + " (the group is not external: the owner gets a 400)", ("owner",)),
+    "POST " + FORM: only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM: only(BUILDERS, ("admin", "owner")),
+    "POST " + FORM + "/import-xlsform": only(BUILDERS + "; the probe sends no workbook, a 400 past authorisation", ("admin", "owner")),
+    "GET " + FORM + "/{form_id}": only(BUILDERS, ("admin", "owner")),
+    "PATCH " + FORM + "/{form_id}": only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM + "/{form_id}/versions": only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM + "/{form_id}/versions/{version_number}": only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM + "/{form_id}/versions/{version_number}/xlsform": only(BUILDERS, ("admin", "owner")),
     "POST /api/v1/contact-links/preview": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/contact-links/sign-up": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/contact-links/accept": Rule(
@@ -244,6 +254,7 @@ AS_DECLARED: dict[str, str] = {
     "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
+    "POST /api/v1/orgs/{org_id}/form-photos": "user",
 }
 
 # Routes without an @endpoint declaration, and why they are not in the matrix.
@@ -268,6 +279,7 @@ NOT_API: dict[str, str] = {
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
+    "GET /forms": "the form builder: a static file, its API calls are checked (form builders)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.

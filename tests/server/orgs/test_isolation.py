@@ -190,6 +190,16 @@ async def _contact(b: OrgB) -> int:
     return joined["contact_id"]
 
 
+async def _form(b: OrgB) -> int:
+    body = {"title": "B's form", "definition": {"fields": [{"name": "well", "type": "yes_no", "label": "Are you well?"}]}}
+    return (await ok(await b.client.post(b.org.url("/forms"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _form_version(b: OrgB) -> int:
+    await b.id_of("form_id")
+    return 1  # a form's first version is number 1 (numbers count per form)
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -209,6 +219,8 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "recording_id": _recording,
     "link_id": _contact_link,
     "contact_id": _contact,
+    "form_id": _form,
+    "version_number": _form_version,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
