@@ -284,7 +284,7 @@ function ruleEditor(field, index, rule) {
       store();
       draw();
     } }, t(editable.rows.length ? "forms.rule.and" : "forms.rule.add")) : el("span", { class: "muted" }, t("forms.rule.nothing_earlier"));
-    box.replaceChildren(caption, combine, ...rows, add);
+    box.replaceChildren(...[caption, combine, ...rows, add].filter(Boolean));
   };
   draw();
   return box;
@@ -326,8 +326,8 @@ function conditionRow(cond, available, store, remove) {
       store();
       draw();
     } }, OPS[field.type].map((op) => el("option", { value: op, selected: op === cond.op }, t(`forms.op.${op}`))));
-    row.replaceChildren(fieldSelect, opSelect, cond.op === "answered" ? null : valueInput(field, cond, store),
-      el("button", { type: "button", class: "icon", "aria-label": t("forms.rule.remove"), onclick: remove }, "✕"));
+    const remover = el("button", { type: "button", class: "icon", "aria-label": t("forms.rule.remove"), onclick: remove }, "✕");
+    row.replaceChildren(...[fieldSelect, opSelect, cond.op === "answered" ? null : valueInput(field, cond, store), remover].filter(Boolean));
   };
   draw();
   return row;
