@@ -31,12 +31,13 @@ from server.accounts.ratelimit import Attempt, check_attempt_allowed, client_net
 from server.channels.registry import Channels
 from server.config import Settings
 from server.db import Database, Transaction
-from server.errors import NotFound, Unauthenticated
+from server.errors import Conflict, NotFound, Unauthenticated
 from server.i18n import _
 from server.orgs.models import Organisation
 from server.orgs.phones import normalise_phone
 
 BAD_CODE = _("this code is wrong, has expired or was already used: check it, or ask for a new one")
+NO_SMS = _("this server sends no SMS, so sign-in by phone cannot work yet: ask its operator to set up an SMS provider")
 UNAVAILABLE = _("this organisation does not offer sign-in by phone: check its address, or sign in with email and password")
 
 
@@ -56,6 +57,8 @@ async def ask_for_code(
     phone = normalise_phone(phone, settings.default_phone_region)
     async with db.transaction() as tx:
         org = await org_offering_phone_sign_in(tx, slug=slug, org_id=org_id)
+    if channels.provider is None:
+        raise Conflict(NO_SMS, code="sms_unavailable")
     async with db.transaction(org_id=org.id) as tx:
         holder = await who_has(tx, phone)
     async with db.transaction() as tx:

@@ -18,6 +18,7 @@ from server.accounts.models import AccountNotice, PhoneCode, User
 from server.accounts.phone_people import PhonePerson
 from server.appkeys import SETTINGS
 from server.channels.models import PaidUsage
+from server.channels.registry import CHANNELS
 from server.config import Settings
 from server.db import utcnow
 from server.orgs.models import Membership
@@ -292,3 +293,10 @@ async def test_admins_turn_phone_sign_in_on_and_off(client, db, sms):
     assert (await ask(client, MEI, org)).status == 202
     audit = await (await client.get(f"/api/v1/orgs/{org.id}/audit", headers=headers)).json()
     assert any(e["action"] == "org.updated" and e["details"] == {"phone_sign_in": True} for e in audit["items"])
+
+
+async def test_a_server_that_sends_no_sms_says_so(client, db, app, sms, monkeypatch):
+    org, _ = await phone_org(db)
+    monkeypatch.setattr(app[CHANNELS], "provider", None)
+    resp = await ask(client, MEI, org)
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "sms_unavailable"
