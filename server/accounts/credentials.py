@@ -27,7 +27,7 @@ async def _start_attempt(db: Database, settings: Settings, user_id: int, ip: str
         user = await tx.session.get(User, user_id)
         if user is None:
             raise NotFound("no such user")
-        attempt = Attempt(email=user.email or f"user-{user.id}", ip=ip)
+        attempt = Attempt(account=user.email or f"user-{user.id}", ip=ip)
         await check_attempt_allowed(tx, settings, attempt)
     return user, attempt
 

@@ -1,4 +1,5 @@
-"""Tables of accounts: users, their device sessions and trusted devices, notices to them, failed logins, guest invites."""
+"""Tables of accounts: users, their device sessions and trusted devices, notices to them, failed logins, guest invites,
+sign-in codes sent by SMS and sign-in links."""
 from __future__ import annotations
 
 import datetime as dt
@@ -112,6 +113,52 @@ class GuestInvite(OrgScoped, Base):
     scope_kind: Mapped[str] = mapped_column(String(32))
     scope_id: Mapped[int] = mapped_column(BigId)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    max_uses: Mapped[int | None] = mapped_column()
+    uses: Mapped[int] = mapped_column(default=0)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PhoneCode(OrgScoped, Base):
+    """A one-time sign-in code asked for one phone number in one organisation (server/accounts/phone_codes.py).
+
+    Every request leaves a row, for a number nobody there has too (``code_hash``
+    NULL: nothing was sent and nothing can match), so the limits on asking count
+    both alike. The code itself is kept only as an HMAC keyed by the server's
+    secret key: a copy of the table cannot be tried against the million codes.
+    """
+
+    __tablename__ = "phone_codes"
+    __table_args__ = (
+        Index("ix_phone_codes_phone_created_at", "phone", "created_at"),
+        Index("ix_phone_codes_address_created_at", "address", "created_at"),
+        Index("ix_phone_codes_org_id_created_at", "org_id", "created_at"),
+        Index("ix_phone_codes_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32))  # E.164
+    address: Mapped[str] = mapped_column(String(64))  # the asking client's address (an IPv6 /64)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)  # wrong guesses so far
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # signed in with, or replaced by a newer code
+
+
+class SignInLink(OrgScoped, Base):
+    """A link (or its QR code) that signs people in, issued by a capability: what it grants is the capability's
+    (``kind`` and ``subject_id``, e.g. a class to join as a guardian): server/accounts/sign_in_links.py."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(BigId)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     max_uses: Mapped[int | None] = mapped_column()

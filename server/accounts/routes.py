@@ -1,4 +1,5 @@
-"""Accounts API: sign in and out, who am I, my devices and remembered devices, notices about my account, my password and second factor, guests."""
+"""Accounts API: sign in (password, code sent by SMS, sign-in link) and out, who am I, my devices and remembered devices,
+notices about my account, my password and second factor, guests."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -6,7 +7,7 @@ from aiohttp import web
 from server.accounts.credentials import begin_totp, change_password, disable_totp
 from server.accounts.devices import do_revoke_device, list_devices
 from server.accounts.guests import do_create_invite, do_join_as_guest, do_revoke_invite, guest_landing, invite_url
-from server.accounts.login import do_login
+from server.accounts.login import SignedIn, SignInClient, do_login
 from server.accounts.models import User
 from server.accounts.schemas import (
     DeviceOut,
@@ -15,6 +16,8 @@ from server.accounts.schemas import (
     GuestScopeOut,
     GuestSessionIn,
     GuestSessionOut,
+    LinkSignInIn,
+    LinkSignInOut,
     LoginIn,
     LoginOut,
     MePatchIn,
@@ -22,6 +25,12 @@ from server.accounts.schemas import (
     NoticesReadIn,
     PasswordChangeIn,
     PasswordChangeOut,
+    PhoneCodeIn,
+    PhoneCodeOut,
+    PhoneSignInIn,
+    SecondFactorIn,
+    SignInLinkIn,
+    SignInLinkOut,
     TotpBeginIn,
     TotpCodeIn,
     TotpDisableIn,
@@ -30,11 +39,16 @@ from server.accounts.schemas import (
     UserOut,
 )
 from server.accounts.notices import do_mark_notices_read, list_unread_notices
+from server.accounts.phone_sign_in import ask_for_code, do_phone_sign_in
+from server.accounts.sign_in_links import do_sign_in_by_link, preview_sign_in_link
 from server.accounts.totp import do_confirm_totp
 from server.accounts.trusted_devices import do_revoke_trusted_device, list_trusted_devices
 from server.accounts.users import do_update_user
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.channels.registry import CHANNELS
+from server.errors import InvalidInput
+from server.i18n import request_locale
 from server.orgs.access import OrgContext
 
 routes = web.RouteTableDef()
@@ -49,17 +63,19 @@ def client_ip(request: web.Request) -> str:
 async def login(request: web.Request, body: LoginIn) -> LoginOut:
     """Sign in with email and password (and, if two-factor sign-in is on, a TOTP code or a remembered device's token); returns a bearer token for this device."""
     signed_in = await do_login(
-        request.app[DB],
-        request.app[SETTINGS],
-        email=body.email,
-        password=body.password,
-        totp_code=body.totp_code,
-        device_name=body.device_name,
-        user_agent=request.headers.get("User-Agent", ""),
-        ip=client_ip(request),
-        trusted_device_token=body.trusted_device_token,
-        remember_device=body.remember_device,
+        request.app[DB], request.app[SETTINGS], email=body.email, password=body.password, client=sign_in_client(request, body)
     )
+    return login_out(signed_in)
+
+
+def sign_in_client(request: web.Request, body: SecondFactorIn) -> SignInClient:
+    return SignInClient(
+        device_name=body.device_name, user_agent=request.headers.get("User-Agent", ""), ip=client_ip(request),
+        totp_code=body.totp_code, trusted_device_token=body.trusted_device_token, remember_device=body.remember_device,
+    )
+
+
+def login_out(signed_in: SignedIn) -> LoginOut:
     return LoginOut(
         token=signed_in.token,
         session_id=signed_in.device.id,
@@ -67,6 +83,55 @@ async def login(request: web.Request, body: LoginIn) -> LoginOut:
         trusted_device_id=signed_in.trusted_device.id if signed_in.trusted_device else None,
         trusted_device_token=signed_in.trusted_device_token,
     )
+
+
+@routes.post("/api/v1/auth/phone/code")
+@endpoint(body=PhoneCodeIn, response=PhoneCodeOut, status=202, auth="none")
+async def ask_for_phone_code(request: web.Request, body: PhoneCodeIn) -> PhoneCodeOut:
+    """Send a one-time sign-in code by SMS to a number of someone of the organisation (if it offers phone sign-in).
+
+    The answer is the same whether or not anyone there has the number; asking is limited per number, per address
+    and per organisation (429), and each SMS counts against the organisation's daily SMS allowance."""
+    if body.org_slug is None and body.org_id is None:
+        raise InvalidInput("say which organisation to sign in to: org_slug or org_id", field="org_slug")
+    settings = request.app[SETTINGS]
+    await ask_for_code(
+        request.app[DB], settings, request.app[CHANNELS], phone=body.phone, slug=body.org_slug, org_id=body.org_id,
+        ip=client_ip(request), locale=request_locale(request),
+    )
+    return PhoneCodeOut(expires_in_s=settings.phone_code_ttl_s, resend_in_s=settings.phone_code_resend_s)
+
+
+@routes.post("/api/v1/auth/phone/sign-in")
+@endpoint(body=PhoneSignInIn, response=LoginOut, auth="none")
+async def sign_in_by_phone(request: web.Request, body: PhoneSignInIn) -> LoginOut:
+    """Sign in with the phone number and the code the SMS brought (and, if two-factor sign-in is on, a TOTP code or a remembered device's token).
+
+    401 ``bad_code`` for a wrong, expired or used code; 429 when the number or the address guessed too often."""
+    signed_in = await do_phone_sign_in(
+        request.app[DB], request.app[SETTINGS], phone=body.phone, code=body.code, client=sign_in_client(request, body)
+    )
+    return login_out(signed_in)
+
+
+@routes.post("/api/v1/auth/link/preview")
+@endpoint(body=SignInLinkIn, response=SignInLinkOut, auth="none")
+async def preview_link(request: web.Request, body: SignInLinkIn) -> SignInLinkOut:
+    """What a sign-in link is for (its organisation, its purpose, whether it asks a name), before signing in with it."""
+    org, purpose, asks_name = await preview_sign_in_link(
+        request.app[DB], request.app[SETTINGS], token=body.token, ip=client_ip(request), locale=request_locale(request)
+    )
+    return SignInLinkOut(org_name=org.name, purpose=purpose, asks_name=asks_name)
+
+
+@routes.post("/api/v1/auth/link/sign-in")
+@endpoint(body=LinkSignInIn, response=LinkSignInOut, auth="none")
+async def sign_in_by_link(request: web.Request, body: LinkSignInIn) -> LinkSignInOut:
+    """Sign in with a sign-in link a capability issued (a class invitation, say): one use of it is spent."""
+    signed_in, landing_url = await do_sign_in_by_link(
+        request.app[DB], request.app[SETTINGS], token=body.token, name=body.name, client=sign_in_client(request, body)
+    )
+    return LinkSignInOut(**login_out(signed_in).model_dump(), landing_url=landing_url)
 
 
 @routes.post("/api/v1/auth/logout")

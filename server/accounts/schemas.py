@@ -12,15 +12,21 @@ from server.api import Id, Model, Out
 MAX_INVITE_S = 90 * 24 * 3600
 
 
-class LoginIn(Model):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+class SecondFactorIn(Model):
+    """What every way of signing in sends besides its first factor: the device's name and, for an account with
+    two-factor sign-in, the authenticator code or a remembered device's token."""
+
     totp_code: str | None = Field(None, max_length=10)
     device_name: str = Field("", max_length=200)
     trusted_device_token: str | None = Field(
-        None, max_length=100, description="The token this browser got when it was remembered; stands in for totp_code (the password is still needed)."
+        None, max_length=100, description="The token this browser got when it was remembered; stands in for totp_code (the first factor, a password or a code sent by SMS, is still needed)."
     )
     remember_device: bool = Field(False, description="With a correct totp_code: remember this browser, so it can sign in without a code next time.")
+
+
+class LoginIn(SecondFactorIn):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class UserOut(Out):
@@ -134,3 +140,38 @@ class GuestSessionOut(Out):
     user: UserOut
     scope: GuestScopeOut
     landing_url: str | None = Field(description="Path of the page of what the guest was invited to; null if it has none.")
+
+
+class PhoneCodeIn(Model):
+    phone: str = Field(min_length=3, max_length=64, description="The number as the person writes it; without +country code it is read in the server's default region.")
+    org_slug: str | None = Field(None, min_length=1, max_length=64, description="The organisation to sign in to, by its address; or org_id.")
+    org_id: Id | None = Field(None, description="The organisation to sign in to, by id; or org_slug.")
+
+
+class PhoneCodeOut(Out):
+    expires_in_s: int = Field(description="How long the code works, if one was sent: it is sent only if someone of the organisation has the number, and the answer is the same either way.")
+    resend_in_s: int = Field(description="When a new code may be asked for the same number.")
+
+
+class PhoneSignInIn(SecondFactorIn):
+    phone: str = Field(min_length=3, max_length=64)
+    code: str = Field(min_length=1, max_length=20, description="The code the SMS brought.")
+
+
+class SignInLinkIn(Model):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class SignInLinkOut(Out):
+    org_name: str
+    purpose: str = Field(description="What the link is for, in the reader's language (its capability says, e.g. a class to join).")
+    asks_name: bool = Field(description="Whether signing in with it wants the person's name (it makes them an account).")
+
+
+class LinkSignInIn(SecondFactorIn):
+    token: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200, description="The person's name, for a link that makes accounts (asks_name).")
+
+
+class LinkSignInOut(LoginOut):
+    landing_url: str | None = Field(description="Path of the page of what the link grants; null: the home page.")

@@ -14,8 +14,12 @@ deadlock.
 What was reserved is never given back (a recipient who confirms early still
 counts): a broadcast accepted up front is honoured in full, never cut off
 halfway. Sending a broadcast reserves for its organisation and its numbers;
-an endpoint that sends a code to a number typed in (there is none today)
-would pass its organisation, the number and the client's address.
+sending a sign-in code to a number typed in (server/accounts/phone_codes.py)
+reserves for the organisation, the number and the client's address. A code
+asked for a number nobody in the organisation has is not sent, yet it must be
+answered alike (or the answer tells who is there): it reserves with
+``spend=False``, which charges the address only and refuses exactly as a real
+send would.
 
 Cost: nothing for a send without SMS or calls; otherwise one upsert and one
 SELECT per 5,000 numbers on SQLite, one of each in all on PostgreSQL.
@@ -61,13 +65,16 @@ def limit_of(settings: ChannelSettings, channel: str, scope: str) -> int:
 
 
 async def do_reserve_paid(
-    tx: Transaction, settings: ChannelSettings, channel: str, *, org_id: int, per_number: Mapping[str, int], address: str | None = None
+    tx: Transaction, settings: ChannelSettings, channel: str, *, org_id: int, per_number: Mapping[str, int], address: str | None = None,
+    spend: bool = True,
 ) -> None:
     """Reserve ``per_number`` messages of ``channel`` (number → how many) for today, or refuse them all.
 
     ``org_id`` and ``address`` are charged the total. Raises ``PaidLimitExceeded``
     (and logs and counts it for the operator, without the numbers) if any
     allowance would be passed; the caller's transaction must then roll back.
+    ``spend=False``: nothing will be sent; only the address is charged, the
+    other allowances are checked as if they were.
     """
     total = sum(per_number.values())
     if total == 0:
@@ -75,9 +82,11 @@ async def do_reserve_paid(
     wanted = {("org", str(org_id)): total, **{("number", number): n for number, n in per_number.items() if n}}
     if address is not None:
         wanted[("address", address)] = total
+    charged = wanted if spend else {key: n for key, n in wanted.items() if key[0] == "address"}
     today = utcnow().date()
-    await _add(tx, today, channel, sorted(wanted.items()))
-    over = await _over_limit(tx, settings, today, channel, list(wanted))
+    await _add(tx, today, channel, sorted(charged.items()))
+    uncharged = {key: n for key, n in wanted.items() if key not in charged}
+    over = await _over_limit(tx, settings, today, channel, list(wanted), uncharged)
     if over:
         refusal = _refusal(settings, channel, over, wanted, total)
         PAID_REFUSED.labels(channel, refusal.scope).inc()
@@ -90,6 +99,8 @@ async def do_reserve_paid(
 
 async def _add(tx: Transaction, day: dt.date, channel: str, rows: list[tuple[tuple[str, str], int]]) -> None:
     """used += n for each (scope, key), inserting rows that are missing, in the order given."""
+    if not rows:
+        return
     table = PaidUsage.__table__
     if tx.dialect == "postgresql":
         listed = func.unnest(
@@ -114,20 +125,24 @@ async def _add(tx: Transaction, day: dt.date, channel: str, rows: list[tuple[tup
 
 
 async def _over_limit(tx: Transaction, settings: ChannelSettings, day: dt.date, channel: str,
-                      keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """(scope, key) → used, for the counters among ``keys`` now past their limit."""
+                      keys: list[tuple[str, str]], uncharged: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """(scope, key) → used (with what is ``uncharged`` counted as if it were), for the counters among ``keys`` past their limit."""
     by_scope: dict[str, list[str]] = {}
     for scope, key in keys:
         by_scope.setdefault(scope, []).append(key)
     over: dict[tuple[str, str], int] = {}
     for scope, scope_keys in by_scope.items():
+        limit = limit_of(settings, channel, scope)
+        pending = max((uncharged.get((scope, key), 0) for key in scope_keys), default=0)
         for chosen in _key_is_one_of(tx, scope_keys):
             rows = await tx.session.execute(select(PaidUsage.key, PaidUsage.used).where(
-                PaidUsage.day == day, PaidUsage.channel == channel, PaidUsage.scope == scope, chosen,
-                PaidUsage.used > limit_of(settings, channel, scope),
+                PaidUsage.day == day, PaidUsage.channel == channel, PaidUsage.scope == scope, chosen, PaidUsage.used > limit - pending,
             ))
             over.update({(scope, row.key): row.used for row in rows})
-    return over
+        for key in scope_keys:
+            if uncharged.get((scope, key), 0) > limit:  # a limit of 0, and no counter yet
+                over.setdefault((scope, key), 0)
+    return {key: used + uncharged.get(key, 0) for key, used in over.items() if used + uncharged.get(key, 0) > limit_of(settings, channel, key[0])}
 
 
 def _key_is_one_of(tx: Transaction, keys: list[str]) -> list:

@@ -112,6 +112,7 @@ class Channels:
         self.http: aiohttp.ClientSession | None = None
         self.push_http: aiohttp.ClientSession | None = None
         self._channels: dict[str, Channel] = {}
+        self._sending: set[asyncio.Task] = set()
         for channel in (WebPushChannel(self), SmsChannel(self)):
             self.register(channel)
 
@@ -120,6 +121,21 @@ class Channels:
 
     def __getitem__(self, name: str) -> Channel:
         return self._channels[name]
+
+    def send_soon(self, name: str, message: Message) -> None:
+        """Send in the background, for a caller whose answer must not wait on the provider (nor tell by its time
+        whether anything was sent: a sign-in code). A failure is logged; the person asks again."""
+        task = asyncio.get_running_loop().create_task(self._send_logged(name, message))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_logged(self, name: str, message: Message) -> None:
+        try:
+            await self[name].send(message)
+        except ProviderError as e:
+            log.info("a %s message was not delivered: %s", name, e.message)
+        except Exception:
+            log.exception("sending a %s message failed", name)
 
     @property
     def push_enabled(self) -> bool:
@@ -130,6 +146,7 @@ class Channels:
         self.push_http = push_session(allow_private=self.settings.push_allow_private)
 
     async def close(self) -> None:
+        await asyncio.gather(*self._sending, return_exceptions=True)  # each ends within the provider's request timeout
         for session in (self.http, self.push_http):
             if session is not None:
                 await session.close()

@@ -1,4 +1,4 @@
-"""Every text the channels send a person (Web Push titles and bodies, SMS digests), as English msgids with
+"""Every text the channels send a person (Web Push titles and bodies, SMS digests, sign-in codes), as English msgids with
 ``{placeholders}``, rendered in the person's language with ``server.i18n.translate``."""
 from __future__ import annotations
 
@@ -12,3 +12,4 @@ NEW_MESSAGES_IN_GROUPS = _("{count} new messages in {groups} groups")
 SOMEONE = _("Someone")
 APP_NAME = _("Muster")
 SMS_DIGEST = _("Muster: you were mentioned {count} times. Open Muster to read them.")
+SIGN_IN_CODE = _("{code} is your Muster sign-in code for {org}. It works for {minutes} minutes. Never share it: nobody from {org} will ask you for it.")

@@ -10,10 +10,8 @@ the server never needs to keep the token.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import secrets
 
-import segno
 from sqlalchemy import or_, select, update
 
 from server.accounts.auth import hash_token
@@ -107,10 +105,3 @@ async def check_own_link(tx: Transaction, org: OrgContext, token: str) -> Contac
     if link.org_id != org.org_id or not (org.is_admin or link.created_by == org.user_id):
         raise NotFound("this contact link is not valid; check that it was copied completely", field="token")
     return link
-
-
-def qr_image(url: str, image_format: str) -> bytes:
-    """The QR code of ``url``: SVG to show, PNG to print (segno, error correction M)."""
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind=image_format, scale=8 if image_format == "png" else 4, border=2)
-    return out.getvalue()

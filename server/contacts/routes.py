@@ -22,7 +22,7 @@ from server.contacts import personal_data
 from server.contacts.external_groups import do_add_contacts, do_create_external_group
 from server.contacts.handover import do_hand_over_member
 from server.contacts.joining import do_accept_link, do_remove_contact, do_sign_up_by_link, preview
-from server.contacts.links import check_own_link, contact_url, do_create_link, do_revoke_link, my_live_links, qr_image
+from server.contacts.links import check_own_link, contact_url, do_create_link, do_revoke_link, my_live_links
 from server.contacts.models import ExternalContact
 from server.contacts.policy import do_set_policy, load_policy
 from server.contacts.schemas import (
@@ -53,6 +53,7 @@ from server.groups.schemas import GroupDetailOut, MembersChangedOut
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership, Organisation
 from server.personal_data.parts import register_personal_data
+from server.qr import qr_response
 from server.i18n import _
 from server.web.navigation import Place, register_place
 from server.web.routes import WEB_ROUTE_PREFIX
@@ -105,10 +106,7 @@ async def link_qr(request: web.Request, body: QrIn, org: OrgContext) -> web.Resp
     """The QR code of one of the caller's live links, given its token (SVG, or PNG to print)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await check_own_link(tx, org, body.token)
-    image = qr_image(contact_url(request.app[SETTINGS], body.token), body.format)
-    content_type = "image/svg+xml" if body.format == "svg" else "image/png"
-    headers = {"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"}
-    return web.Response(body=image, content_type=content_type, headers=headers)
+    return qr_response(contact_url(request.app[SETTINGS], body.token), body.format)
 
 
 def _contacts_query():

@@ -30,10 +30,14 @@ async def do_create_org(tx: Transaction, *, name: str, slug: str, owner: User, t
     return org
 
 
-async def do_update_org(tx: Transaction, actor: Someone, org_id: int, *, name: str | None, time_zone: str | None) -> Organisation:
-    """Rename the organisation or change the time zone its dates are read in."""
+async def do_update_org(
+    tx: Transaction, actor: Someone, org_id: int, *, name: str | None = None, time_zone: str | None = None, phone_sign_in: bool | None = None
+) -> Organisation:
+    """Rename the organisation, change the time zone its dates are read in, or whether its people may sign in by phone
+    (off for a new organisation; a capability whose people sign in so, schools, turns it on for its own)."""
     org = await tx.session.get(Organisation, org_id)
-    changes = {k: v for k, v in (("name", name), ("time_zone", time_zone)) if v is not None and getattr(org, k) != v}
+    given = (("name", name), ("time_zone", time_zone), ("phone_sign_in", phone_sign_in))
+    changes = {k: v for k, v in given if v is not None and getattr(org, k) != v}
     for key, value in changes.items():
         setattr(org, key, value)
     if changes:

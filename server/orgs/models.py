@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
@@ -20,6 +20,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")  # an IANA name: dates and "today" are read in it
+    # Its people may sign in with their phone number and a code sent by SMS (server/accounts/phone_codes.py).
+    phone_sign_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -78,7 +78,7 @@ async def list_my_orgs(request: web.Request) -> list[MyOrgOut]:
             .where(Membership.user_id == request[PRINCIPAL].user_id)
             .order_by(Organisation.name)
         )
-        return [MyOrgOut(id=o.id, name=o.name, slug=o.slug, time_zone=o.time_zone, role=role) for o, role in rows]
+        return [MyOrgOut(id=o.id, name=o.name, slug=o.slug, time_zone=o.time_zone, phone_sign_in=o.phone_sign_in, role=role) for o, role in rows]
 
 
 @routes.get("/api/v1/orgs/{org_id}")
@@ -92,10 +92,11 @@ async def get_org(request: web.Request, org: OrgContext) -> OrgOut:
 @routes.patch("/api/v1/orgs/{org_id}")
 @endpoint(body=OrgPatchIn, response=OrgOut, role="admin")
 async def update_org(request: web.Request, body: OrgPatchIn, org: OrgContext) -> OrgOut:
-    """Rename the organisation or change its time zone (admins)."""
+    """Rename the organisation, change its time zone, or offer or stop sign-in by phone (admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         actor = Someone(request[PRINCIPAL].user_id, request[PRINCIPAL].name)
-        return OrgOut.model_validate(await do_update_org(tx, actor, org.org_id, name=body.name, time_zone=body.time_zone))
+        org_row = await do_update_org(tx, actor, org.org_id, name=body.name, time_zone=body.time_zone, phone_sign_in=body.phone_sign_in)
+        return OrgOut.model_validate(org_row)
 
 
 def department_out(department: Department, member_count: int) -> DepartmentOut:
@@ -256,7 +257,7 @@ async def accept_invitation(request: web.Request) -> MyOrgOut:
     async with request.app[DB].transaction(org_id=org_id) as tx:
         member = await do_accept_invitation(tx, user_id, invitation_id)
         org = await tx.session.get(Organisation, org_id)
-        return MyOrgOut(id=org.id, name=org.name, slug=org.slug, time_zone=org.time_zone, role=member.role)
+        return MyOrgOut(id=org.id, name=org.name, slug=org.slug, time_zone=org.time_zone, phone_sign_in=org.phone_sign_in, role=member.role)
 
 
 @routes.post("/api/v1/invitations/{invitation_id}/decline")

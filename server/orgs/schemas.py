@@ -18,6 +18,7 @@ class OrgIn(Model):
 class OrgPatchIn(Model):
     name: str | None = Field(None, min_length=1, max_length=200)
     time_zone: TimeZone | None = Field(None, description="IANA time zone name, e.g. Asia/Shanghai: dates and 'today' are read in it.")
+    phone_sign_in: bool | None = Field(None, description="Whether its people may sign in with their phone number and a code sent by SMS (each counts against its SMS allowance).")
 
 
 class OrgOut(Out):
@@ -25,6 +26,7 @@ class OrgOut(Out):
     name: str
     slug: str
     time_zone: str
+    phone_sign_in: bool
 
 
 class MyOrgOut(OrgOut):

@@ -1,4 +1,5 @@
-"""Pages: the HTML documents at ``/`` (sign in), ``/home``, ``/directory``, ``/join`` (guest invite links) and ``/account``, and the files under ``/static/``.
+"""Pages: the HTML documents at ``/`` (sign in), ``/home``, ``/directory``, ``/join`` (guest invite links), ``/link``
+(sign-in links) and ``/account``, and the files under ``/static/``.
 
 Pages hold no data: their scripts fetch it from the JSON API with the bearer
 token kept in localStorage, so every page is the same static file for
@@ -38,6 +39,7 @@ PAGES = {
     "/home": "home.html",
     "/directory": "directory.html",
     "/join": "join.html",
+    "/link": "link.html",
     "/account": "account.html",
 }
 

@@ -69,6 +69,13 @@ BUILDERS = "form builders: organisation admins, and members a registered rule ad
 FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/auth/login": Rule("answers about the credentials in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/guest-sessions": Rule("answers about the invite token in the body", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/auth/phone/code": Rule(
+        "answers about the phone number and organisation in the body, whoever sends them, and the same whether the number is anyone's "
+        "(tests/server/accounts/test_phone_sign_in.py)", dict.fromkeys(ROLES, ANYTHING),
+    ),
+    "POST /api/v1/auth/phone/sign-in": Rule("answers about the number and code in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/auth/link/preview": Rule("answers about the sign-in link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/auth/link/sign-in": Rule("answers about the sign-in link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/meetings/join": Rule("answers about the meeting link in the body (anyone with the link may join, as a guest)", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/notify/callbacks/{token}/status": Rule("the SMS/phone provider calls it; believed only with its signature", dict.fromkeys(ROLES, ANY_4XX)),
     "POST /api/v1/notify/callbacks/{token}/gather": Rule("the SMS/phone provider calls it; believed only with its signature", dict.fromkeys(ROLES, ANY_4XX)),

@@ -8,7 +8,7 @@ import pytest
 from server.web.routes import SECURITY_HEADERS
 
 
-@pytest.mark.parametrize("path", ["/", "/directory", "/join", "/static/api.js", "/static/join.js", "/static/muster.css"])
+@pytest.mark.parametrize("path", ["/", "/directory", "/join", "/link", "/static/api.js", "/static/join.js", "/static/muster.css"])
 async def test_pages_and_their_files_carry_the_security_headers(client, path):
     resp = await client.get(path)
     assert resp.status == 200
@@ -24,7 +24,7 @@ async def test_scripts_are_served_as_javascript(client):
 
 
 async def test_no_page_has_inline_script_or_style(client):
-    for path in ("/", "/directory", "/join"):
+    for path in ("/", "/directory", "/join", "/link"):
         html = await (await client.get(path)).text()
         assert "<script>" not in html and "<style" not in html and " style=" not in html
         assert re.search(r"\son[a-z]+=", html) is None, "inline event handler"

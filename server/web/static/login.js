@@ -1,12 +1,15 @@
-// The sign-in page: email and password, then the authenticator code if the
-// account has two-factor sign-in (the server answers `totp_required`).
+// The sign-in page: two ways in, as tabs. Email and password, then the
+// authenticator code if the account has two-factor sign-in (the server answers
+// `totp_required`); or a phone number and a code sent by SMS (login-phone.js).
 // "Remember this device" keeps the token the server gives for it, per account,
 // in localStorage: the next sign-in of that account here sends it instead of a code.
 
-import { api, saveToken, savedToken } from "./api.js";
+import { api, savedToken } from "./api.js";
 import { show, showMessage } from "./dom.js";
-import { adoptLocale, t } from "./i18n.js";
+import { t } from "./i18n.js";
+import { phoneOrg } from "./login-phone.js";
 import { languageSelect } from "./shell.js";
+import { deviceName, enter, nextPage } from "./sign-in.js";
 
 const form = document.getElementById("login-form");
 const email = document.getElementById("email");
@@ -19,6 +22,26 @@ const submit = document.getElementById("login-submit");
 
 document.getElementById("language").append(languageSelect({ signedIn: false }));
 if (savedToken()) location.replace(nextPage());
+
+const tabs = { email: document.getElementById("way-email"), phone: document.getElementById("way-phone") };
+const panels = { email: form, phone: document.getElementById("phone-form") };
+
+/** Show one way in; the tabs follow the WAI-ARIA tabs pattern (arrow keys move between them). */
+function choose(way, focus = false) {
+  for (const [name, tab] of Object.entries(tabs)) {
+    tab.setAttribute("aria-selected", String(name === way));
+    tab.tabIndex = name === way ? 0 : -1;
+    show(panels[name], name === way);
+  }
+  if (focus) tabs[way].focus();
+}
+for (const [name, tab] of Object.entries(tabs)) {
+  tab.addEventListener("click", () => choose(name));
+  tab.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowRight" || event.key === "ArrowLeft") choose(name === "email" ? "phone" : "email", true);
+  });
+}
+choose(phoneOrg() ? "phone" : "email"); // a link that names the organisation, or the last phone sign-in here
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -40,10 +63,8 @@ form.addEventListener("submit", async (event) => {
   submit.disabled = true;
   try {
     const answer = await api("/api/v1/auth/login", { method: "POST", body, auth: false });
-    saveToken(answer.token);
     if (answer.trusted_device_token) localStorage.setItem(trustKey, answer.trusted_device_token);
-    adoptLocale(answer.user.locale);
-    location.assign(nextPage());
+    enter(answer);
   } catch (error) {
     if (error.code === "totp_required") {
       if (body.trusted_device_token) localStorage.removeItem(trustKey); // no longer remembered (revoked, expired, password changed)
@@ -55,17 +76,3 @@ form.addEventListener("submit", async (event) => {
     submit.disabled = false;
   }
 });
-
-/** A readable name for this device in the list of sessions, e.g. "Chrome on Linux". */
-function deviceName() {
-  const ua = navigator.userAgent;
-  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom/.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
-  const system = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows" : /Mac OS/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "";
-  return system ? `${browser} on ${system}` : browser;
-}
-
-/** Where to go once signed in: the page that sent the person here (same site only), else home. */
-function nextPage() {
-  const next = new URLSearchParams(location.search).get("next") || "";
-  return next.startsWith("/") && !/^\/[/\\]/.test(next) ? next : "/home"; // never "//host" or "/\\host": another site
-}

@@ -1,4 +1,4 @@
-// The organisation's name and time zone (PATCH /api/v1/orgs/{id}).
+// The organisation's name, time zone and whether its people may sign in by phone (PATCH /api/v1/orgs/{id}).
 
 import { api } from "/static/api.js";
 import { el, showMessage } from "/static/dom.js";
@@ -7,6 +7,7 @@ import { locale, setTimeZone, t } from "/static/i18n.js";
 const form = document.getElementById("org-form");
 const name = document.getElementById("org-name-input");
 const zone = document.getElementById("org-time-zone");
+const phoneSignIn = document.getElementById("org-phone-sign-in");
 const status = document.getElementById("org-status");
 const error = document.getElementById("org-error");
 let orgId = null;
@@ -15,7 +16,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   status.textContent = "";
   try {
-    const org = await api(`/api/v1/orgs/${orgId}`, { method: "PATCH", body: { name: name.value.trim(), time_zone: zone.value } });
+    const org = await api(`/api/v1/orgs/${orgId}`, { method: "PATCH", body: { name: name.value.trim(), time_zone: zone.value, phone_sign_in: phoneSignIn.checked } });
     setTimeZone(org.time_zone);
     const shown = document.getElementById("org-name");
     if (shown) shown.textContent = org.name;
@@ -30,6 +31,7 @@ export async function show({ org }) {
   orgId = org.id;
   const current = await api(`/api/v1/orgs/${orgId}`);
   name.value = current.name;
+  phoneSignIn.checked = current.phone_sign_in;
   fillZones(current.time_zone);
   status.textContent = "";
 }
