@@ -324,10 +324,11 @@ async def test_erasing_a_member_takes_their_pending_sms_digest(sms_provider, cli
     assert (await app[NOTIFIER].run_once()).digested == 1
 
     exported = await (await client.get(org.url(f"/members/{member_id}/personal-data"), headers=org.owner.headers)).json()
-    assert exported["parts"]["channels"] == {"notification_settings": None, "push_subscriptions": [], "sms_digest_mentions": 1}
+    assert exported["parts"]["channels"] == {"notification_settings": None, "push_subscriptions": [], "sms_digest_mentions": 1,
+                                             "quiet_hours_summary": None}
     resp = await client.post(org.url(f"/members/{member_id}/erasure"), json={"confirm": True}, headers=org.owner.headers)
     assert resp.status == 200, await resp.text()
-    assert (await resp.json())["erased"]["channels"] == {"sms_digests": 1}
+    assert (await resp.json())["erased"]["channels"] == {"sms_digests": 1, "quiet_summaries": 0}
     assert await app[NOTIFIER].send_due_digests(utcnow() + dt.timedelta(days=1)) == 0
     assert sms_provider.of_kind("sms") == []
 
