@@ -53,8 +53,8 @@ class PaidUsage(Base):
 class NotificationSettings(Base):
     """A person's choices; no row means the defaults (no quiet hours, mentions reach them in muted groups).
 
-    Quiet hours are minutes after midnight in the person's time zone (UTC
-    until the organisation has one); start > end spans midnight (22:00-07:00).
+    Quiet hours are minutes after midnight on the clock of each organisation's time zone (organisations.time_zone);
+    start > end spans midnight (22:00-07:00).
     """
 
     __tablename__ = "notification_settings"

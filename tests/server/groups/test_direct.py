@@ -101,3 +101,12 @@ async def test_someone_who_left_the_organisation_and_came_back_finds_the_chat_an
     assert (back["id"], back["member_count"]) == (chat["id"], 2)
     history = await (await client.get(org.url(f"/groups/{chat['id']}/messages"), headers=bob.headers)).json()
     assert [m["body"] for m in history["messages"]] == ["before you left"]
+
+
+async def test_a_persons_data_names_their_direct_chats_after_the_other_person(client, db, org):
+    ann, bob, _ = org.people
+    await open_chat(client, org, ann, bob.id)
+    async with db.transaction(org_id=org.id) as tx:
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == ann.id))
+    exported = await (await client.get(org.url(f"/members/{member_id}/personal-data"), headers=org.owner.headers)).json()
+    assert [g["name"] for g in exported["parts"]["groups"]["memberships"]] == ["Member 1"]
