@@ -18,6 +18,7 @@ const auth = () => ({ Authorization: `Bearer ${savedToken()}` });
 const saved = () => JSON.parse(localStorage.getItem(KEY) || "{}");
 const remember = (all) => localStorage.setItem(KEY, JSON.stringify(all));
 const fingerprint = (file, createPath) => `${createPath}|${file.name}|${file.size}|${file.lastModified}`;
+const sending = new Set(); // fingerprints of the uploads this page is sending now
 
 function forget(predicate) {
   remember(Object.fromEntries(Object.entries(saved()).filter((entry) => !predicate(entry))));
@@ -86,13 +87,24 @@ function patch(location, blob, offset, onSent, signal) {
  */
 export async function uploadFile(createPath, file, { onCreated = () => {}, onProgress = () => {}, signal } = {}) {
   const key = fingerprint(file, createPath);
-  let location = (saved()[key] || {}).location || null;
-  let offset = location ? await offsetOf(location) : null;
-  if (offset === null) {
-    location = await create(createPath, file, signal);
-    offset = 0;
-    remember({ ...saved(), [key]: { location, name: file.name, size: file.size } });
+  if (sending.has(key)) return send(await create(createPath, file, signal), file, 0, null, onCreated, onProgress, signal); // picked twice at once
+  sending.add(key);
+  try {
+    let location = (saved()[key] || {}).location || null;
+    let offset = location ? await offsetOf(location) : null;
+    if (offset === null) {
+      location = await create(createPath, file, signal);
+      offset = 0;
+      remember({ ...saved(), [key]: { location, name: file.name, size: file.size } });
+    }
+    return await send(location, file, offset, key, onCreated, onProgress, signal);
+  } finally {
+    sending.delete(key);
   }
+}
+
+/** Sends `file` from `offset` to its upload at `location`; once done, forgets it under `key` (null: kept under none). */
+async function send(location, file, offset, key, onCreated, onProgress, signal) {
   onCreated(location);
   const percent = (sent) => onProgress(file.size ? (100 * sent) / file.size : 100);
   percent(offset);
@@ -102,7 +114,7 @@ export async function uploadFile(createPath, file, { onCreated = () => {}, onPro
     done = await patch(location, file.slice(offset, offset + CHUNK), offset, percent, signal);
     offset = Number(done.getResponseHeader("Upload-Offset"));
   }
-  forget(([k]) => k === key);
+  if (key) forget(([k]) => k === key);
   percent(file.size);
   return { id: location.split("/").pop(), location, fileId: Number(done.getResponseHeader("Muster-File-Id")) };
 }
