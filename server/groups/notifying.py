@@ -97,8 +97,7 @@ class Claimed:
     group_id: int
     org_id: int
     name: str
-    kind: str
-    direct_key: str | None
+    direct_key: str | None  # a direct chat's pair: its name is the other person's
     after_seq: int
     mention_after: int
     last_seq: int
@@ -187,7 +186,7 @@ class GroupNotifier:
         async with self.db.transaction() as tx:
             due = (
                 await tx.session.execute(
-                    select(Group.id, Group.org_id, Group.name, Group.kind, Group.direct_key, Group.told_seq, Group.mention_told_seq,
+                    select(Group.id, Group.org_id, Group.name, Group.direct_key, Group.told_seq, Group.mention_told_seq,
                            Group.last_seq, batch_due.label("batch"))
                     .where(or_(batch_due, Group.last_mention_seq > Group.mention_told_seq))
                     .limit(GROUPS_PER_ROUND)
@@ -206,7 +205,7 @@ class GroupNotifier:
                 )
                 if taken.rowcount:
                     after = row.told_seq if row.batch else row.mention_told_seq
-                    claimed.append(Claimed(row.id, row.org_id, row.name, row.kind, row.direct_key, after, row.mention_told_seq, row.last_seq,
+                    claimed.append(Claimed(row.id, row.org_id, row.name, row.direct_key, after, row.mention_told_seq, row.last_seq,
                                            not row.batch))
         return claimed
 
