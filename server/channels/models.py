@@ -9,12 +9,14 @@
 * ``org_notification_settings``: one row per organisation that changed a
   default: the SMS digest for people Web Push cannot reach.
 * ``sms_digests``: unread mentions waiting to go out in a person's next SMS digest.
+* ``quiet_summaries``: one row per person whose pushes an organisation held back in their quiet hours, due when
+  the quiet hours end (server/groups/quiet_summaries.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
@@ -51,8 +53,8 @@ class PaidUsage(Base):
 class NotificationSettings(Base):
     """A person's choices; no row means the defaults (no quiet hours, mentions reach them in muted groups).
 
-    Quiet hours are minutes after midnight in the person's time zone (UTC
-    until the organisation has one); start > end spans midnight (22:00-07:00).
+    Quiet hours are minutes after midnight on the clock of each organisation's time zone (organisations.time_zone);
+    start > end spans midnight (22:00-07:00).
     """
 
     __tablename__ = "notification_settings"
@@ -83,3 +85,16 @@ class SmsDigest(OrgScoped, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuietSummary(OrgScoped, Base):
+    """A person's pushes of one organisation held back in their quiet hours: when they end (``due_at``), one push
+    sums up what arrived from ``since`` that is still unread. A pointer per person, never a row per message."""
+
+    __tablename__ = "quiet_summaries"
+    __table_args__ = (Index("ix_quiet_summaries_due_at", "due_at"),)
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -36,6 +36,14 @@ class Preferences:
         start, end = self.quiet_start_min, self.quiet_end_min
         return start <= minute < end if start < end else minute >= start or minute < end
 
+    def quiet_ends(self, now: dt.datetime, zone: str) -> dt.datetime:
+        """When the quiet hours that ``now`` falls in end (UTC): the next time the clock of ``zone`` reads their end."""
+        local = now.astimezone(ZoneInfo(zone))
+        end = local.replace(hour=self.quiet_end_min // 60, minute=self.quiet_end_min % 60, second=0, microsecond=0)
+        if end <= local:
+            end += dt.timedelta(days=1)  # wall-clock arithmetic: a day later on the local clock, whatever the DST
+        return end.astimezone(dt.UTC)
+
 
 DEFAULTS = Preferences()
 

@@ -1,8 +1,11 @@
-"""The channels' API: Web Push subscriptions, a person's notification settings, an organisation's SMS digest.
+"""The channels' API: Web Push subscriptions, a person's notification settings, an organisation's SMS digest;
+and the organisation's notification settings page (``/admin/notifications``, a section of its settings for admins).
 
 Also opens the node's channels (``app[CHANNELS]``) with the app and closes them after every capability stopped.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import delete
@@ -27,10 +30,14 @@ from server.channels.schemas import (
     PushSubscriptionIn,
 )
 from server.errors import NotFound
+from server.i18n import _
 from server.orgs.access import OrgContext
+from server.orgs.settings_sections import SettingsSection, register_settings_section
 from server.personal_data.parts import register_personal_data
+from server.web.routes import WEB_ROUTE_PREFIX, page_handler
 
 routes = web.RouteTableDef()
+WEB = Path(__file__).parent / "web"
 
 
 @routes.get("/api/v1/push-key")
@@ -123,3 +130,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     app.cleanup_ctx.append(_open_channels)
     register_personal_data(app, personal_data.PART)
+    # The organisation's choices are a section of its settings, on a page of their own; a person's are on /account.
+    app.router.add_get("/admin/notifications", page_handler(WEB / "notifications.html"), name=WEB_ROUTE_PREFIX + "channels-notifications")
+    app.router.add_static("/channels/static/", WEB / "static", name=WEB_ROUTE_PREFIX + "channels-static", append_version=False)
+    register_settings_section(app, SettingsSection("notifications", "/admin/notifications", _("Notifications"), 60))

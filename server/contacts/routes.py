@@ -156,8 +156,7 @@ async def create_external_group(request: web.Request, body: ExternalGroupIn, org
         group = await do_create_external_group(
             tx, org, request.app[SETTINGS], name=body.name, member_ids=body.member_ids, contact_ids=body.contact_ids
         )
-        access = await load_group(tx, org, group.id)
-        return group_detail(access, await member_count(tx, group.id))
+        return await group_detail(tx, await load_group(tx, org, group.id))
 
 
 @routes.post(ORG + "/external-groups/{group_id}/contacts")

@@ -17,13 +17,14 @@ from sqlalchemy import and_, func, select
 
 from server.db import Transaction
 from server.db.upsert import insert_for
-from server.errors import Forbidden, NotFound
+from server.errors import Forbidden, InvalidInput, NotFound
 from server.groups.events import publish_members_changed
 from server.groups.models import GROUP_ROLES, Group, GroupMember
 from server.i18n import _
 from server.orgs.access import OrgContext
 
 
+DIRECT = "direct"  # the kind of a direct chat (server/groups/direct.py)
 ONLY_A = {"admin": _("only a group admin can {action}"), "owner": _("only a group owner can {action}")}  # by the role it takes
 
 
@@ -43,6 +44,12 @@ class GroupAccess:
     def require_role(self, role: str, action: str) -> None:
         if GROUP_ROLES.index(self.member.role) < GROUP_ROLES.index(role):
             raise Forbidden(ONLY_A[role], action=action)
+
+
+def check_not_direct(group: Group, msgid: str, field: str | None = None) -> None:
+    """Refuse to change who is in a direct chat, or what it is called: it is two people, each seeing the other's name."""
+    if group.kind == DIRECT:
+        raise InvalidInput(msgid, field=field, code="direct_chat")
 
 
 async def load_group(tx: Transaction, org: OrgContext, group_id: int) -> GroupAccess:

@@ -24,7 +24,7 @@ from server.db import Transaction, utcnow
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.i18n import _
 from server.gateway.events import emit
-from server.groups.access import GroupAccess
+from server.groups.access import GroupAccess, check_not_direct
 from server.groups import guests
 from server.groups.events import publish_members_changed, publish_to_group
 from server.groups.models import Group, GroupMember
@@ -135,6 +135,7 @@ async def _insert_members(tx: Transaction, org_id: int, group_id: int, user_ids:
 
 async def do_add_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Add people of the organisation (admins only); those already in are left as they are. Returns who was added."""
+    check_not_direct(access.group, _("a direct chat is between two people; make a group to talk with more"), "user_ids")
     access.require_role("admin", _("add members"))
     return await do_add_checked_people(tx, access.group, await check_people_of_org(tx, user_ids, "user_ids"))
 
@@ -158,6 +159,7 @@ async def do_add_checked_people(tx: Transaction, group: Group, wanted: Sequence[
 
 async def do_remove_members(tx: Transaction, access: GroupAccess, user_ids: Sequence[int]) -> list[int]:
     """Remove members (admins only). The owner cannot be removed, and an admin only by the owner."""
+    check_not_direct(access.group, _("a direct chat is between two people; nobody can be removed from it"), "user_ids")
     access.require_role("admin", _("remove members"))
     group = access.group
     wanted = sorted(set(user_ids))
@@ -181,6 +183,7 @@ async def do_remove_members(tx: Transaction, access: GroupAccess, user_ids: Sequ
 
 
 async def do_leave(tx: Transaction, access: GroupAccess) -> None:
+    check_not_direct(access.group, _("a direct chat cannot be left; mute it instead"))
     if access.member.role == "owner":
         raise Conflict("the owner cannot leave; hand the group over to another member first")
     await do_delete_members(tx, access.group, [access.user_id])
@@ -248,6 +251,7 @@ async def do_put_in_charge(tx: Transaction, group: Group, user_id: int) -> None:
 
 async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: str) -> None:
     """The owner names admins, demotes them, or hands the group over (then stays on as an admin)."""
+    check_not_direct(access.group, _("a direct chat has no roles: it is two people"), "role")
     access.require_role("owner", _("change roles"))
     if user_id == access.user_id:
         raise InvalidInput("hand the group over to someone else instead of changing your own role", field="user_id")
@@ -266,6 +270,8 @@ async def do_set_role(tx: Transaction, access: GroupAccess, user_id: int, role: 
 async def do_update_group(tx: Transaction, access: GroupAccess, *, name: str | None, allow_guests: bool | None) -> Group:
     """Rename (admins); let guests in or not (the owner only: refusing them removes those already in)."""
     group = access.group
+    if name is not None or allow_guests is not None:
+        check_not_direct(group, _("a direct chat is named after the other person, and has no guests"), "name" if name is not None else "allow_guests")
     if name is not None and name != group.name:
         access.require_role("admin", _("rename the group"))
         group.name = name

@@ -29,6 +29,7 @@ from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 from server.groups.cjk import index_terms
 
 GROUP_ROLES = ("member", "admin", "owner")
+GROUP_KINDS = ("group", "direct")  # a direct chat: two people of the organisation, one per pair (server/groups/direct.py)
 MESSAGE_KINDS = ("text", "image", "file", "announcement")
 
 # Created by the migration outside these models: the full-text index of
@@ -41,6 +42,7 @@ Base.metadata.info.setdefault("unmodelled", set()).update(
 
 class Group(OrgScoped, Base):
     __tablename__ = "groups"
+    __table_args__ = (Index("uq_groups_org_direct_key", "org_id", "direct_key", unique=True),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -50,6 +52,9 @@ class Group(OrgScoped, Base):
     allow_guests: Mapped[bool] = mapped_column(Boolean, default=False)
     # Holds external contacts (server/contacts/): a one-to-one chat or an external group; never the organisation's own.
     external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    kind: Mapped[str] = mapped_column(String(16), default="group", server_default="group")
+    # A direct chat's pair, "<lower user id>:<higher user id>": unique in the organisation, so there is one chat per pair.
+    direct_key: Mapped[str | None] = mapped_column(String(48))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,8 +15,8 @@ worker that, every second:
    those with Web Push (and those named); a mentions round, only those named
    (everyone behind, for @all). A muted group tells nobody, except of a
    mention when the person kept ``mentions_when_muted``; nobody is pushed in
-   their quiet hours (what arrives then waits in the unread counts, it is not
-   pushed later);
+   their quiet hours: they get one push summing up what is still unread when
+   the quiet hours end (server/groups/quiet_summaries.py);
 3. asks every node which of those people have a device connected
    (server/gateway/presence.py) and leaves them out: their devices got the
    messages live;
@@ -63,7 +63,9 @@ from server.config import Settings
 from server.db import Database, Transaction, utcnow
 from server.db.upsert import insert_for
 from server.gateway.presence import PRESENCE, Presence
+from server.groups.direct import peer_names
 from server.groups.models import Group, GroupMember, GroupMessage
+from server.groups.quiet_summaries import claim_due, do_hold_back, missed, summary_message
 from server.accounts.models import User
 from server.orgs.models import Membership, Organisation
 
@@ -95,6 +97,7 @@ class Claimed:
     group_id: int
     org_id: int
     name: str
+    direct_key: str | None  # a direct chat's pair: its name is the other person's
     after_seq: int
     mention_after: int
     last_seq: int
@@ -110,6 +113,7 @@ class Round:
     failed: int = 0
     digested: int = 0
     skipped_connected: int = 0
+    held: int = 0  # people in their quiet hours, told when they end
 
 
 class GroupNotifier:
@@ -133,6 +137,7 @@ class GroupNotifier:
             try:
                 await self.run_once()
                 await self.send_due_digests()
+                await self.send_due_summaries()
             except Exception:
                 log.exception("telling group members who are away failed; trying again")
             try:
@@ -151,9 +156,12 @@ class GroupNotifier:
             return done
         done.groups = len(claimed)
         tells: dict[tuple[int, int], Tell] = {}  # (user id, org id): one push per person and organisation
+        held: dict[tuple[int, int], tuple[dt.datetime, dt.datetime]] = {}  # (user id, org id): (since, due) of those in quiet hours
         async with self.db.transaction() as tx:
             for group in claimed:
-                await self._gather(tx, group, tells, now)
+                await self._gather(tx, group, tells, held, now)
+            await do_hold_back(tx, held)
+            done.held = len(held)
             digest_orgs = await sms_digest_orgs(tx, {t.org_id for t in tells.values() if not t.push and t.mentions})
         if tells:
             connected = await self.presence.connected(list({user_id for user_id, _ in tells}))
@@ -178,7 +186,8 @@ class GroupNotifier:
         async with self.db.transaction() as tx:
             due = (
                 await tx.session.execute(
-                    select(Group.id, Group.org_id, Group.name, Group.told_seq, Group.mention_told_seq, Group.last_seq, batch_due.label("batch"))
+                    select(Group.id, Group.org_id, Group.name, Group.direct_key, Group.told_seq, Group.mention_told_seq,
+                           Group.last_seq, batch_due.label("batch"))
                     .where(or_(batch_due, Group.last_mention_seq > Group.mention_told_seq))
                     .limit(GROUPS_PER_ROUND)
                 )
@@ -196,18 +205,22 @@ class GroupNotifier:
                 )
                 if taken.rowcount:
                     after = row.told_seq if row.batch else row.mention_told_seq
-                    claimed.append(Claimed(row.id, row.org_id, row.name, after, row.mention_told_seq, row.last_seq, not row.batch))
+                    claimed.append(Claimed(row.id, row.org_id, row.name, row.direct_key, after, row.mention_told_seq, row.last_seq,
+                                           not row.batch))
         return claimed
 
-    async def _gather(self, tx: Transaction, group: Claimed, tells: dict[tuple[int, int], Tell], now: dt.datetime) -> None:
-        """Add what each member who is behind should hear of ``group``'s new messages to ``tells``.
+    async def _gather(self, tx: Transaction, group: Claimed, tells: dict[tuple[int, int], Tell],
+                      held: dict[tuple[int, int], tuple[dt.datetime, dt.datetime]], now: dt.datetime) -> None:
+        """Add what each member who is behind should hear of ``group``'s new messages to ``tells``, and those in
+        their quiet hours who would have heard of them to ``held`` (since the first message held back, until the end).
 
         A whole round tells everyone behind with Web Push of the messages since the last one (and of mentions not
         pushed yet); a mentions round only those named since the last mention (everyone behind, for @all).
         """
         messages = (
             await tx.session.execute(
-                select(GroupMessage.seq, GroupMessage.sender_id, GroupMessage.mentions, GroupMessage.mention_all, GroupMessage.body)
+                select(GroupMessage.seq, GroupMessage.sender_id, GroupMessage.mentions, GroupMessage.mention_all, GroupMessage.body,
+                       GroupMessage.created_at)
                 .where(GroupMessage.group_id == group.group_id, GroupMessage.seq > group.after_seq, GroupMessage.seq <= group.last_seq,
                        GroupMessage.recalled_at.is_(None))
                 .order_by(GroupMessage.seq)
@@ -244,6 +257,7 @@ class GroupNotifier:
         preferences = await preferences_of(tx, ids)
         locales = await _locales(tx, ids)
         zone = await tx.session.scalar(select(Organisation.time_zone).where(Organisation.id == group.org_id))  # quiet hours are read in it
+        direct = await peer_names(tx, group.org_id, [(group.group_id, group.direct_key)], ids)  # a direct chat is called after the other person
         senders: dict[int, str] = {}
         for member in members:
             user_id, read_seq = member.user_id, member.read_seq
@@ -253,19 +267,56 @@ class GroupNotifier:
             if count <= 0 or (group.mentions_only and not mine) or (user_id not in subscribed and not mine):
                 continue  # nothing new; or a mentions round not about them; only a mention reaches someone without Web Push (SMS digest)
             choice = preferences.get(user_id, DEFAULTS)
-            if (member.muted and not (mine and choice.mentions_when_muted)) or choice.quiet_at(now, zone):
+            if member.muted and not (mine and choice.mentions_when_muted):
+                continue
+            if choice.quiet_at(now, zone):
+                if user_id in subscribed:  # told when the quiet hours end, of what is still unread then
+                    first = by_seq[seqs[bisect.bisect_right(seqs, read_seq)]].created_at
+                    since, due = held.get((user_id, group.org_id), (first, choice.quiet_ends(now, zone)))
+                    held[(user_id, group.org_id)] = (min(since, first), due)
                 continue
             locale = locales.get(user_id) or self.settings.default_locale
             tell = tells.setdefault((user_id, group.org_id), Tell(org_id=group.org_id, push=user_id in subscribed, locale=locale))
             tell.count += count
             tell.group_ids.append(group.group_id)
-            tell.group_names.append(group.name)
+            tell.group_names.append(direct.get((group.group_id, user_id), (None, group.name))[1])
             if mine:
                 latest = by_seq[max(mine)]
                 if latest.sender_id not in senders:
                     senders[latest.sender_id] = await _name(tx, group.org_id, latest.sender_id)
                 tell.mentions += len(mine)
                 tell.mention = (group.group_id, latest.body, latest.mention_all, senders[latest.sender_id])
+
+    # --- the summaries after quiet hours (server/groups/quiet_summaries.py) --------------
+
+    async def send_due_summaries(self, now: dt.datetime | None = None) -> int:
+        """Push each person whose quiet hours are over what they missed and have not read yet; returns how many went."""
+        now = now or utcnow()
+        claimed = await claim_due(self.db, now)
+        if not claimed:
+            return 0
+        summaries: list[Message] = []
+        again: dict[tuple[int, int], tuple[dt.datetime, dt.datetime]] = {}
+        for row in claimed:
+            async with self.db.transaction(org_id=row.org_id) as tx:
+                choice = (await preferences_of(tx, [row.user_id])).get(row.user_id, DEFAULTS)
+                zone = await tx.session.scalar(select(Organisation.time_zone).where(Organisation.id == row.org_id))
+                if choice.quiet_at(now, zone):  # the hours moved: wait for their new end
+                    again[(row.user_id, row.org_id)] = (row.since, choice.quiet_ends(now, zone))
+                    continue
+                what = await missed(tx, row.user_id, row.since, row.due_at, choice.mentions_when_muted)
+                if what.count:
+                    locale = (await _locales(tx, [row.user_id])).get(row.user_id) or self.settings.default_locale
+                    summaries.append(summary_message(row.user_id, row.org_id, what, locale))
+        if again:
+            async with self.db.transaction() as tx:
+                await do_hold_back(tx, again)
+        if summaries:
+            connected = await self.presence.connected(list({m.user_id for m in summaries}))
+            summaries = [m for m in summaries if m.user_id not in connected]
+        if not summaries or not self.channels.push_enabled:
+            return 0
+        return sum(await self.channels["push"].send_all(summaries, per_s=self.settings.group_push_per_s))
 
     async def _push_all(self, tells: dict[tuple[int, int], Tell]) -> list[bool]:
         messages = [push_message(user_id, tell) for (user_id, _), tell in tells.items()]

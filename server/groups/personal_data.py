@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 
 from server.config import Settings
 from server.db import Transaction, utcnow
+from server.groups.direct import peer_names
 from server.groups.events import publish_to_group
 from server.groups.messages import messages_out
 from server.groups.models import AnnouncementOpen, Group, GroupMember, GroupMention, GroupMessage, GroupReaction
@@ -18,12 +19,15 @@ from server.personal_data.parts import PersonalDataPart
 
 
 async def export_groups(tx: Transaction, user_id: int) -> dict:
-    memberships = await tx.session.execute(
-        select(Group.id, Group.name, GroupMember.role, GroupMember.joined_at, GroupMember.read_seq)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user_id)
-        .order_by(Group.id)
-    )
+    memberships = (
+        await tx.session.execute(
+            select(Group.id, Group.name, Group.direct_key, GroupMember.role, GroupMember.joined_at, GroupMember.read_seq)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(GroupMember.user_id == user_id)
+            .order_by(Group.id)
+        )
+    ).all()
+    peers = await peer_names(tx, tx.org_id, [(m.id, m.direct_key) for m in memberships], [user_id])  # a direct chat: with whom
     messages = await tx.session.scalars(
         select(GroupMessage).where(GroupMessage.sender_id == user_id).order_by(GroupMessage.group_id, GroupMessage.seq)
     )
@@ -35,8 +39,8 @@ async def export_groups(tx: Transaction, user_id: int) -> dict:
     )
     return {
         "memberships": [
-            {"group_id": g, "name": name, "role": role, "joined_at": joined.isoformat(), "read_seq": read}
-            for g, name, role, joined, read in memberships
+            {"group_id": g, "name": peers.get((g, user_id), (None, name))[1], "role": role, "joined_at": joined.isoformat(), "read_seq": read}
+            for g, name, _key, role, joined, read in memberships
         ],
         "messages": [
             {"group_id": m.group_id, "seq": m.seq, "kind": m.kind, "body": m.body, "file_id": m.file_id,

@@ -19,6 +19,7 @@ from server.accounts.models import User
 from server.db import Transaction
 from server.gateway.events import emit
 from server.groups.access import GroupAccess
+from server.groups.direct import peer_names
 from server.groups.mentions import unread_mentions, unread_mentions_of_member
 from server.groups.models import Group, GroupMember
 from server.groups.schemas import MyGroupOut, PersonOut, ReadersOut
@@ -43,22 +44,33 @@ async def do_mark_read(tx: Transaction, access: GroupAccess, seq: int) -> int:
 
 
 async def my_groups(tx: Transaction, user_id: int) -> list[MyGroupOut]:
-    rows = await tx.session.execute(
-        select(Group.id, Group.name, Group.last_seq, Group.last_change_seq, GroupMember.role, GroupMember.muted, GroupMember.read_seq,
-               unread_mentions_of_member())
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user_id)
-        .order_by(Group.last_seq.desc(), Group.id)
-    )
-    return [
-        MyGroupOut(**r._asdict(), unread=max(r.last_seq - r.read_seq, 0))
-        for r in rows
-    ]
+    """The person's groups, most recently active first; a direct chat under the other person's name."""
+    rows = (
+        await tx.session.execute(
+            select(Group.id, Group.name, Group.kind, Group.direct_key, Group.last_seq, Group.last_change_seq, GroupMember.role,
+                   GroupMember.muted, GroupMember.read_seq, unread_mentions_of_member())
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(GroupMember.user_id == user_id)
+            .order_by(Group.last_seq.desc(), Group.id)
+        )
+    ).all()
+    peers = await peer_names(tx, tx.org_id, [(r.id, r.direct_key) for r in rows], [user_id])
+    groups = []
+    for r in rows:
+        peer_id, name = peers.get((r.id, user_id), (None, r.name))
+        fields = r._asdict() | {"name": name, "peer_id": peer_id}
+        del fields["direct_key"]
+        groups.append(MyGroupOut(**fields, unread=max(r.last_seq - r.read_seq, 0)))
+    return groups
+
+
+def member_name_column():
+    """A member's name as the organisation lists them; a guest's own name."""
+    return func.coalesce(Membership.display_name, User.name)
 
 
 def member_name():
-    """A member's name as the organisation lists them; a guest's own name."""
-    return func.coalesce(Membership.display_name, User.name).label("name")
+    return member_name_column().label("name")
 
 
 def with_names(query):

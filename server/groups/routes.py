@@ -12,12 +12,14 @@ from pathlib import Path
 
 from aiohttp import web
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
 from server.groups import announcements, fanout, files, guests, home, notifying, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
-from server.groups.access import load_group
+from server.db import Transaction
+from server.groups.access import GroupAccess, load_group
+from server.groups.direct import do_open_direct_chat, peer_names
 from server.groups.forwarding import do_forward
 from server.groups.mentions import unread_mentions
 from server.groups.membership import (
@@ -32,10 +34,11 @@ from server.groups.membership import (
 )
 from server.groups.messages import do_edit_message, do_post_message, do_react, do_recall_message, history, load_message, messages_out
 from server.groups.models import GroupMember
-from server.groups.reading import do_mark_read, member_name, my_groups, readers, with_names
+from server.groups.reading import do_mark_read, member_name, member_name_column, my_groups, readers, with_names
 from server.groups.schemas import (
     AnnouncementIn,
     AnnouncementOut,
+    DirectChatIn,
     ForwardIn,
     GroupDetailOut,
     GroupIn,
@@ -64,6 +67,7 @@ from server.groups.schemas import (
 )
 from server.i18n import _
 from server.orgs.access import OrgContext
+from server.orgs.directory import name_matches
 from server.personal_data.parts import register_personal_data
 from server.web.navigation import Place, register_place
 from server.web.routes import WEB_ROUTE_PREFIX
@@ -75,13 +79,17 @@ GROUP = GROUPS + "/{group_id}"
 MESSAGE = GROUP + "/messages/{seq}"
 
 
-def group_detail(access, count: int) -> GroupDetailOut:
+async def group_detail(tx: Transaction, access: GroupAccess) -> GroupDetailOut:
+    """The group as the caller sees it: their role and read pointer; a direct chat under the other person's name."""
+    group = access.group
+    peer_id, name = (await peer_names(tx, group.org_id, [(group.id, group.direct_key)], [access.user_id])).get((group.id, access.user_id), (None, group.name))
     return GroupDetailOut(
-        **GroupOut.model_validate(access.group).model_dump(),
+        **GroupOut.model_validate(group).model_dump() | {"name": name},
+        peer_id=peer_id,
         role=access.member.role,
         muted=access.member.muted,
         read_seq=access.member.read_seq,
-        member_count=count,
+        member_count=await member_count(tx, group.id),
     )
 
 
@@ -115,16 +123,23 @@ async def create_group(request: web.Request, body: GroupIn, org: OrgContext) -> 
             member_ids=body.member_ids,
             allow_guests=body.allow_guests,
         )
-        access = await load_group(tx, org, group.id)
-        return group_detail(access, await member_count(tx, group.id))
+        return await group_detail(tx, await load_group(tx, org, group.id))
+
+
+@routes.post("/api/v1/orgs/{org_id}/direct-chats")
+@endpoint(body=DirectChatIn, response=GroupDetailOut)
+async def open_direct_chat(request: web.Request, body: DirectChatIn, org: OrgContext) -> GroupDetailOut:
+    """The caller's direct chat with a person of the organisation: made the first time, the same one every time after."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        group = await do_open_direct_chat(tx, org, body.user_id)
+        return await group_detail(tx, await load_group(tx, org, group.id))
 
 
 @routes.get(GROUP)
 @endpoint(response=GroupDetailOut, auth="any", external=True)
 async def get_group(request: web.Request, org: OrgContext) -> GroupDetailOut:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        access = await load_group(tx, org, path_int(request, "group_id"))
-        return group_detail(access, await member_count(tx, access.group.id))
+        return await group_detail(tx, await load_group(tx, org, path_int(request, "group_id")))
 
 
 @routes.patch(GROUP)
@@ -134,10 +149,11 @@ async def update_group(request: web.Request, body: GroupPatch, org: OrgContext) 
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
         await do_update_group(tx, access, name=body.name, allow_guests=body.allow_guests)
-        return group_detail(access, await member_count(tx, access.group.id))
+        return await group_detail(tx, access)
 
 
 class MembersQuery(Model):
+    q: str = Field("", max_length=200, description="Part of a name (any case), or of its pinyin or initials: 'zhang', 'zw' find 张伟.")
     after_user_id: int = Field(0, ge=0, lt=2**63)
     limit: int = Field(200, ge=1, le=1000)
 
@@ -145,17 +161,18 @@ class MembersQuery(Model):
 @routes.get(GROUP + "/members")
 @endpoint(query=MembersQuery, response=MemberPage, auth="any", external=True)
 async def list_members(request: web.Request, query: MembersQuery, org: OrgContext) -> MemberPage:
-    """Members by user id, a page at a time."""
+    """Members by user id, a page at a time; with ``q`` only those whose name matches (the @mention suggestions)."""
+    statement = (
+        with_names(select(GroupMember, member_name()))
+        .where(GroupMember.user_id > query.after_user_id)
+        .order_by(GroupMember.user_id)
+        .limit(query.limit + 1)
+    )
+    if query.q.strip():
+        statement = statement.where(or_(*name_matches(query.q.strip(), member_name_column())))
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
-        rows = list(
-            await tx.session.execute(
-                with_names(select(GroupMember, member_name()))
-                .where(GroupMember.group_id == access.group.id, GroupMember.user_id > query.after_user_id)
-                .order_by(GroupMember.user_id)
-                .limit(query.limit + 1)
-            )
-        )
+        rows = list(await tx.session.execute(statement.where(GroupMember.group_id == access.group.id)))
     members = [
         MemberOut(user_id=m.user_id, name=name, role=m.role, muted=m.muted, read_seq=m.read_seq, joined_at=m.joined_at)
         for m, name in rows[: query.limit]
@@ -266,11 +283,13 @@ async def react(request: web.Request, body: ReactionIn, org: OrgContext) -> Mess
 @routes.post(MESSAGE + "/forward")
 @endpoint(body=ForwardIn, response=MessageOut, status=201, auth="any")
 async def forward_message(request: web.Request, body: ForwardIn, org: OrgContext) -> MessageOut:
-    """Post a copy of the message (with its file) in another group of the caller's, marked as forwarded."""
+    """Post a copy of the message (with its file) in another group of the caller's, or in their direct chat with a
+    person (``user_id``: opened if need be), marked as forwarded."""
+    settings = request.app[SETTINGS]
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         source = await load_group(tx, org, path_int(request, "group_id"))
-        target = await load_group(tx, org, body.group_id)
-        return await do_forward(tx, source, target, request.app[SETTINGS], path_int(request, "seq"))
+        target_id = body.group_id if body.user_id is None else (await do_open_direct_chat(tx, org, body.user_id)).id
+        return await do_forward(tx, source, await load_group(tx, org, target_id), settings, path_int(request, "seq"))
 
 
 routes.put(MESSAGE + "/reactions")(react)

@@ -47,6 +47,7 @@ class GroupOut(Out):
     member_limit: int
     allow_guests: bool
     external: bool = False  # holds external contacts (server/contacts/)
+    kind: Literal["group", "direct"] = Field("group", description="'direct': a chat of two people, named after the other one (``peer_id``).")
     department_id: int | None
     created_by: int | None
     created_at: dt.datetime
@@ -56,7 +57,9 @@ class MyGroupOut(Out):
     """A group in the caller's list, with their unread count (``last_seq - read_seq``)."""
 
     id: int
-    name: str
+    name: str = Field(description="A direct chat's is the other person's name.")
+    kind: Literal["group", "direct"] = "group"
+    peer_id: int | None = Field(None, description="A direct chat's other person.")
     role: str
     muted: bool
     last_seq: int
@@ -67,6 +70,7 @@ class MyGroupOut(Out):
 
 
 class GroupDetailOut(GroupOut):
+    peer_id: int | None = Field(None, description="A direct chat's other person (``name`` is theirs).")
     role: str
     muted: bool
     read_seq: int
@@ -156,7 +160,20 @@ class MessageOut(Out):
 
 
 class ForwardIn(Model):
-    group_id: int = Field(gt=0, lt=2**63, description="A group the caller is a member of; the message is posted there as a copy.")
+    """Where to: a group (or direct chat) of the caller's, or a person, whose direct chat with the caller is opened."""
+
+    group_id: int | None = Field(None, gt=0, lt=2**63, description="A group the caller is a member of; the message is posted there as a copy.")
+    user_id: int | None = Field(None, gt=0, lt=2**63, description="A person of the organisation: the copy goes to the caller's direct chat with them.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "ForwardIn":
+        if (self.group_id is None) == (self.user_id is None):
+            raise InvalidValue("send group_id or user_id, one of them")
+        return self
+
+
+class DirectChatIn(Model):
+    user_id: int = Field(gt=0, lt=2**63, description="A person of the organisation other than the caller.")
 
 
 class HistoryQuery(Model):

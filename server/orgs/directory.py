@@ -43,12 +43,19 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
     raise InvalidInput("cursor is not one this server gave out; start again without it", field="cursor")
 
 
-def _matches(q: str, phone_region: str):
-    """Name or email containing ``q`` (any case), a name whose pinyin or initials contain it, or a phone number containing its digits."""
-    conditions = [Membership.display_name.icontains(q, autoescape=True), Membership.email.icontains(q, autoescape=True)]
+def name_matches(q: str, name=Membership.display_name) -> list:
+    """Conditions, any of which finds a person by ``q``: ``name`` containing it (any case), or a name whose pinyin or
+    initials contain it (``Membership.name_search_key``; a group's member list searches this way too)."""
+    conditions = [name.icontains(q, autoescape=True)]
     pinyin = search_form(q)
     if pinyin is not None:
         conditions.append(Membership.name_search_key.contains(pinyin, autoescape=True))
+    return conditions
+
+
+def _matches(q: str, phone_region: str):
+    """Name or email containing ``q`` (any case), a name whose pinyin or initials contain it, or a phone number containing its digits."""
+    conditions = [*name_matches(q), Membership.email.icontains(q, autoescape=True)]
     digits = phone_search_digits(q, phone_region)
     if digits is not None:
         conditions.append(Membership.phone.contains(digits, autoescape=True))

@@ -131,3 +131,40 @@ async def test_a_notice_sent_from_a_phone_in_chinese_reaches_anothers_inbox_and_
     await expect(home.locator("[data-section='notices'] .home-item")).to_have_count(0)
     await expect(home.locator("[data-section='notices'] .empty")).to_be_visible()
     assert sender_errors == [] and home_errors == []
+
+
+async def test_an_attachment_cut_off_resumes_after_a_reload_and_the_same_file_picked_twice_is_two(
+    browser, client, db, org, server_port, tmp_path  # noqa: F811
+):
+    """The platform's one tus client (/static/files.js), as on the groups page: a reload loses no bytes sent."""
+    base_url = f"http://127.0.0.1:{server_port}"
+    plan = tmp_path / "floor plan.pdf"
+    plan.write_bytes(b"%PDF" + bytes(range(256)) * 10_000)  # 2.4 MiB: three chunks
+    sender, errors = await open_signed_in(browser, base_url, org.admin, "/notify")
+
+    async def cut_off(route):
+        if route.request.method == "PATCH" and route.request.headers.get("upload-offset") != "0":
+            await route.abort()
+        else:
+            await route.continue_()
+
+    await sender.route("**/api/v1/uploads/*", cut_off)
+    await sender.set_input_files("#attachment-input", str(plan))
+    row = sender.locator("#files .file-row")
+    await expect(row).to_have_attribute("data-state", "failed")
+    await expect(row.locator(".percent")).to_have_text("The upload was interrupted; pick the file again to resume.")
+    await sender.unroute("**/api/v1/uploads/*")
+    await sender.reload()
+    await expect(sender.locator("body[data-live='true']")).to_have_count(1)
+
+    sent: list[tuple[str, str | None]] = []
+    sender.on("request", lambda r: sent.append((r.method, r.headers.get("upload-offset"))) if "upload" in r.url else None)
+    await sender.set_input_files("#attachment-input", str(plan))
+    await expect(row).to_have_attribute("data-state", "done")
+    assert sent[0][0] == "HEAD" and ("PATCH", "1048576") in sent and not any(method == "POST" for method, _ in sent)
+
+    await sender.set_input_files("#attachment-input", [str(plan), str(plan)])
+    await expect(row).to_have_count(3)
+    await expect(row.and_(sender.locator("[data-state='done']"))).to_have_count(3)
+    await sender.context.close()
+    assert errors == []

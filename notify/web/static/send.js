@@ -25,7 +25,8 @@ async function start() {
   state.orgId = org.id;
   const [departments, groups] = await Promise.all([api(orgPath("/departments")), api(orgPath("/groups"))]);
   $("departments").replaceChildren(...departments.map((d) => checkbox("department", d.id, d.name, d.path.split("/").length - 3)));
-  $("groups").replaceChildren(...groups.map((g) => checkbox("group", g.id, g.name, 0)));
+  const audiences = groups.filter((g) => g.kind !== "direct"); // a direct chat is two people, chosen as members
+  $("groups").replaceChildren(...audiences.map((g) => checkbox("group", g.id, g.name, 0)));
   await loadHistory();
   connectLive({
     onReady: () => {

@@ -1,10 +1,11 @@
-// The account page: my language, my signed-in devices and remembered devices (each
+// The account page: my language, my notification settings, my signed-in devices and remembered devices (each
 // revocable), and notices of sign-ins on new devices, kept current by the live connection.
 
 import { api } from "./api.js";
 import { el, show, showMessage } from "./dom.js";
 import { formatDateTime, t } from "./i18n.js";
 import { connectLive } from "./live.js";
+import { showNotificationSettings } from "./notification-settings.js";
 import { languageSelect, mountShell, showLive } from "./shell.js";
 
 const pageError = document.getElementById("page-error");
@@ -25,9 +26,9 @@ function fail(error) {
 }
 
 async function start() {
-  await mountShell({ active: "account" });
+  const { org } = await mountShell({ active: "account" });
   document.getElementById("language").append(languageSelect());
-  await load();
+  await Promise.all([load(), showNotificationSettings(org)]);
   connectLive({
     onReady: () => {
       showLive(true);

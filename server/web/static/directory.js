@@ -1,5 +1,6 @@
 // The directory page: the organisation's department tree and its members,
-// searchable, filtered by department, paged with the API's next_cursor.
+// searchable, filtered by department, paged with the API's next_cursor; "Send message"
+// opens the direct chat with a colleague on the groups page.
 
 import { api } from "./api.js";
 import { el, show, showMessage } from "./dom.js";
@@ -23,6 +24,7 @@ const view = {
 };
 
 const state = {
+  me: null, // my user id: everyone else has "Send message"
   orgId: null,
   departments: new Map(), // id → department
   departmentId: null, // null: everyone
@@ -40,7 +42,8 @@ view.search.addEventListener("input", () => {
 start().catch(reportError);
 
 async function start() {
-  const { org } = await mountShell({ active: "directory" });
+  const { me, org } = await mountShell({ active: "directory" });
+  state.me = me.id;
   if (org) await openOrg(org.id);
 }
 
@@ -129,6 +132,7 @@ function memberRow(m) {
     m.department && el("span", { class: "department" }, m.department.name),
   ];
   const contact = [
+    m.user_id !== state.me && el("a", { class: "send-message", href: `/groups?org=${state.orgId}&person=${m.user_id}` }, t("directory.send_message")),
     m.phone && el("a", { class: "phone", href: `tel:${m.phone}` }, m.phone),
     m.email && el("a", { class: "email", href: `mailto:${m.email}` }, m.email),
   ];

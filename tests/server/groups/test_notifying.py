@@ -14,11 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from server.channels.models import SmsDigest
+from server.appkeys import DB, SETTINGS
+from server.channels.models import QuietSummary, SmsDigest
+from server.channels.registry import CHANNELS
 from server.config import Settings
 from server.db import utcnow
 from server.groups.models import Group
-from server.groups.notifying import NOTIFIER
+from server.gateway.presence import PRESENCE
+from server.groups.notifying import NOTIFIER, GroupNotifier
 from server.orgs.models import Membership
 from tests.notify.fake_provider import FakeProvider
 from tests.notify.fake_push import FakePushService, vapid_keys
@@ -193,26 +196,83 @@ async def test_a_muted_group_pushes_nothing_but_mentions_and_those_only_if_the_p
     assert (await mentions(client, org, quiet))["total"] == 2  # the badge still counts them
 
 
-async def test_nothing_is_pushed_in_the_persons_quiet_hours(push_service, client, app, org, backend):
-    sleeper = org.people[0]
-    group = await create_group(client, org)
+async def set_quiet_hours(client, who, now: dt.datetime, start: dt.timedelta, end: dt.timedelta) -> dict:
+    """Quiet hours from ``now + start`` to ``now + end`` on the clock of the organisation's time zone, in which they are read."""
+    local = now.astimezone(ZoneInfo("Asia/Shanghai"))
+    body = {"quiet_hours_start": (local + start).strftime("%H:%M"), "quiet_hours_end": (local + end).strftime("%H:%M")}
+    resp = await client.patch("/api/v1/me/notification-settings", json=body, headers=who.headers)
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_what_arrives_in_quiet_hours_is_summed_up_in_one_push_when_they_end_even_after_a_restart(
+    push_service, client, app, org, backend
+):
+    sleeper, colleague = org.people[0], org.people[1]
+    team = await create_group(client, org)
+    chatter = await create_group(client, org, name="Chatter")
+    assert (await client.put(org.url(f"/groups/{chatter['id']}/mute"), json={"muted": True}, headers=sleeper.headers)).status == 204
     browser = await subscribe(client, push_service, sleeper)
     now = utcnow()
-    local = now.astimezone(ZoneInfo("Asia/Shanghai"))  # the organisation's time zone, in which quiet hours are read
-    start, end = (local - dt.timedelta(hours=1)).strftime("%H:%M"), (local + dt.timedelta(hours=1)).strftime("%H:%M")
-    resp = await client.patch("/api/v1/me/notification-settings", json={"quiet_hours_start": start, "quiet_hours_end": end},
-                              headers=sleeper.headers)
-    assert resp.status == 200, await resp.text()
-    assert {k: (await resp.json())[k] for k in ("quiet_hours_start", "quiet_hours_end", "push_subscribed")} == {
-        "quiet_hours_start": start, "quiet_hours_end": end, "push_subscribed": True}
+    settings = await set_quiet_hours(client, sleeper, now, -dt.timedelta(hours=1), dt.timedelta(hours=1))
+    assert settings["push_subscribed"] is True
 
-    assert (await post(client, org, group["id"], org.owner, "@sleeper urgent?", mentions=[sleeper.id])).status == 201
-    await app[NOTIFIER].run_once(now)
+    assert (await post(client, org, team["id"], org.owner, "@sleeper urgent?", mentions=[sleeper.id])).status == 201
+    assert (await post(client, org, team["id"], colleague, "any news")).status == 201
+    assert (await post(client, org, chatter["id"], org.owner, "lunch?")).status == 201  # muted: not told
+    assert (await app[NOTIFIER].run_once(now)).held == 1
+    assert (await post(client, org, team["id"], org.owner, "still there?")).status == 201
+    assert (await app[NOTIFIER].run_once(now + dt.timedelta(seconds=WINDOW_S + 1))).held == 1  # the same pointer
     assert pushed(browser) == []
+    async with app[DB].transaction() as tx:
+        assert len((await tx.session.execute(select(QuietSummary))).all()) == 1  # one row for the person, not one per message
 
-    assert (await post(client, org, group["id"], org.owner, "morning", mentions=[sleeper.id])).status == 201
+    restarted = GroupNotifier(app[DB], app[SETTINGS], app[CHANNELS], app[PRESENCE])  # nothing kept in memory
+    assert await restarted.send_due_summaries(now + dt.timedelta(minutes=30)) == 0  # still quiet
+    assert await restarted.send_due_summaries(now + dt.timedelta(hours=2)) == 1
+    [summary] = pushed(browser)
+    assert (summary["title"], summary["body"]) == ("Team", "3 new messages while your notifications were quiet\nMentions of you: 1")
+    assert (summary["type"], summary["group_id"], summary["unread"], summary["mentions"]) == ("group.summary", team["id"], 3, 1)
+    assert await restarted.send_due_summaries(now + dt.timedelta(hours=3)) == 0  # told once
+
+    assert (await post(client, org, team["id"], org.owner, "morning", mentions=[sleeper.id])).status == 201
     await app[NOTIFIER].run_once(now + dt.timedelta(hours=2))
-    assert [p["body"] for p in pushed(browser)] == ["morning"]
+    assert [p["body"] for p in pushed(browser)][1:] == ["morning"]
+
+
+async def test_a_summary_tells_only_what_is_still_unread_and_waits_if_the_quiet_hours_moved(push_service, client, app, org, backend):
+    import asyncio
+
+    sleeper = org.people[0]
+    team = await create_group(client, org)
+    browser = await subscribe(client, push_service, sleeper)
+    now = utcnow()
+    await set_quiet_hours(client, sleeper, now, -dt.timedelta(hours=1), dt.timedelta(hours=1))
+
+    seq = (await (await post(client, org, team["id"], org.owner, "read on the other device")).json())["seq"]
+    assert (await app[NOTIFIER].run_once(now)).held == 1
+    assert (await client.post(org.url(f"/groups/{team['id']}/read"), json={"seq": seq}, headers=sleeper.headers)).status == 200
+    assert await app[NOTIFIER].send_due_summaries(now + dt.timedelta(hours=2)) == 0
+    async with app[DB].transaction() as tx:
+        assert (await tx.session.execute(select(QuietSummary))).all() == []
+
+    assert (await post(client, org, team["id"], org.owner, "unread")).status == 201
+    assert (await app[NOTIFIER].run_once(now + dt.timedelta(seconds=WINDOW_S + 1))).held == 1
+    await set_quiet_hours(client, sleeper, now, dt.timedelta(minutes=90), dt.timedelta(hours=3))  # quiet again when the first end comes
+    assert await app[NOTIFIER].send_due_summaries(now + dt.timedelta(hours=2)) == 0
+    sent = await asyncio.gather(*(app[NOTIFIER].send_due_summaries(now + dt.timedelta(hours=4)) for _ in range(3)))  # nodes at once
+    assert sum(sent) == 1
+    assert [p["body"] for p in pushed(browser)] == ["1 new message while your notifications were quiet"]
+
+
+async def test_a_direct_chat_is_pushed_under_the_senders_name(push_service, client, app, org, backend):
+    away = org.people[0]
+    browser = await subscribe(client, push_service, away)
+    chat = await (await client.post(org.url("/direct-chats"), json={"user_id": away.id}, headers=org.owner.headers)).json()
+    for body in ("are you free", "to talk?"):
+        assert (await post(client, org, chat["id"], org.owner, body)).status == 201
+    assert (await app[NOTIFIER].run_once()).pushed == 1
+    assert [(p["title"], p["body"]) for p in pushed(browser)] == [("Owner", "2 new messages")]
 
 
 @pytest.mark.parametrize("change, field, code", [
@@ -244,6 +304,9 @@ async def test_quiet_hours_past_midnight_hold_until_morning(client, org):
     at = lambda h, m: dt.datetime(2026, 12, 6, h, m, tzinfo=dt.UTC)  # noqa: E731
     assert [night.quiet_at(at(h, m), "UTC") for h, m in ((22, 29), (22, 30), (3, 0), (6, 59), (7, 0), (12, 0))] == [
         False, True, True, True, False, False]
+    assert night.quiet_ends(at(22, 45), "UTC") == at(7, 0) + dt.timedelta(days=1)
+    assert night.quiet_ends(at(3, 0), "UTC") == at(7, 0)
+    assert night.quiet_ends(at(3, 0), "Asia/Shanghai") == at(23, 0)  # 11:00 there: the next 07:00 there is 23:00 UTC
     cleared = await client.patch("/api/v1/me/notification-settings", json={"quiet_hours_start": None, "quiet_hours_end": None},
                                  headers=who.headers)
     assert (await cleared.json())["quiet_hours_start"] is None
@@ -324,10 +387,11 @@ async def test_erasing_a_member_takes_their_pending_sms_digest(sms_provider, cli
     assert (await app[NOTIFIER].run_once()).digested == 1
 
     exported = await (await client.get(org.url(f"/members/{member_id}/personal-data"), headers=org.owner.headers)).json()
-    assert exported["parts"]["channels"] == {"notification_settings": None, "push_subscriptions": [], "sms_digest_mentions": 1}
+    assert exported["parts"]["channels"] == {"notification_settings": None, "push_subscriptions": [], "sms_digest_mentions": 1,
+                                             "quiet_hours_summary": None}
     resp = await client.post(org.url(f"/members/{member_id}/erasure"), json={"confirm": True}, headers=org.owner.headers)
     assert resp.status == 200, await resp.text()
-    assert (await resp.json())["erased"]["channels"] == {"sms_digests": 1}
+    assert (await resp.json())["erased"]["channels"] == {"sms_digests": 1, "quiet_summaries": 0}
     assert await app[NOTIFIER].send_due_digests(utcnow() + dt.timedelta(days=1)) == 0
     assert sms_provider.of_kind("sms") == []
 

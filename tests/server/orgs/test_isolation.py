@@ -253,6 +253,8 @@ class RawBody:
 # no JSON at all: (method, path) → a JSON-able value or a RawBody.
 PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/uploads/{upload_id}"): RawBody(b"x", "application/offset+octet-stream"),
+    # One target of the two the model takes (a group or a person), as a sample of the schema alone would give neither.
+    ("POST", "/api/v1/orgs/{org_id}/groups/{group_id}/messages/{seq}/forward"): {"group_id": 1},
 }
 
 

@@ -15,6 +15,7 @@ async def test_admins_get_every_section_in_order_and_in_their_language(client, d
     keys = [s["key"] for s in sections]
     assert keys[:4] == ["organisation", "members", "departments", "imports"] and keys[-1] == "audit"
     assert {"key": "broadcasts", "href": "/notify/settings", "label": "Urgent broadcasts"} in sections  # notify's, registered by notify
+    assert {"key": "notifications", "href": "/admin/notifications", "label": "Notifications"} in sections  # the channels' SMS digest
     chinese = await ok(await client.get(org.url("/settings-sections"), headers={**admin.headers, "Accept-Language": "zh-CN"}))
     assert [s["label"] for s in chinese][:2] == ["组织", "成员"] and "紧急通知" in [s["label"] for s in chinese]
 

@@ -1,7 +1,7 @@
 """Sign-in by phone: one-time codes sent by SMS, an organisation's choice to offer it, sign-in links issued by capabilities
 
 Revision ID: 0020_phone_sign_in
-Revises: 0016_channels
+Revises: 0017_forms
 """
 from alembic import op
 import sqlalchemy as sa

@@ -10,6 +10,7 @@ import { announce, loadAnnouncement } from "./announcements.js";
 import { editMessage, openComposer, replyTo, setUpComposer, showError } from "./composer.js";
 import { chooseTarget, setUpForward } from "./forward.js";
 import { renderGroups, setUpGroupList, showChat } from "./grouplist.js";
+import { setUpMembers } from "./members.js";
 import { lastChange, lastShown, noteChange, renderMessage, resetView, setActions } from "./messages.js";
 import { setUpReaders, showReaders } from "./readers.js";
 import { closeSearch, setUpSearch } from "./search.js";
@@ -18,16 +19,20 @@ import { setUpUploads, showUnfinished } from "./uploads.js";
 import { setUpVoice } from "./voice.js";
 
 async function start() {
-  const { me, org } = await mountShell({ active: "groups" });
+  const { me, org, orgs } = await mountShell({ active: "groups" });
   // ?org=&group= opens one group: where a guest invite leads (a guest is in no organisation's list).
+  // ?org=&person= opens the direct chat with a person ("Send message" in the directory).
   const wanted = new URLSearchParams(location.search);
   const groupId = Number(wanted.get("group")) || null;
+  const personId = Number(wanted.get("person")) || null;
   state.me = me.id;
   state.orgId = Number(wanted.get("org")) || (org && org.id) || null;
   if (!state.orgId) return; // the shell says the person is in no organisation
+  state.person = orgs.some((o) => o.id === state.orgId);
   if (groupId) await api(orgPath(`/groups/${groupId}`)); // an invited guest becomes a member on first use
   await loadGroups();
-  if (groupId && state.groups.has(groupId)) await openGroup(groupId);
+  if (personId) await openPerson(personId);
+  else if (groupId && state.groups.has(groupId)) await openGroup(groupId);
   connectLive({
     onReady: async () => {
       showLive(true);
@@ -51,8 +56,10 @@ async function openGroup(groupId) {
   const group = state.groups.get(groupId);
   $("group-title").textContent = group.name;
   $("search-open").hidden = false;
+  $("members-open").hidden = true; // until this group's members are in
   $("readers").hidden = true;
   $("forward").hidden = true;
+  $("members").hidden = true;
   closeSearch();
   showMessage($("chat-status"), "");
   resetView();
@@ -65,12 +72,22 @@ async function openGroup(groupId) {
     api(groupPath("/messages") + query({ limit: 50 })),
   ]);
   state.role = detail.role;
+  state.memberCount = detail.member_count;
   state.members = members.members;
   state.names = new Map(members.members.map((m) => [m.user_id, m.name]));
+  $("members-open").hidden = false;
   page.messages.forEach(renderMessage);
   noteChange(page.last_change_seq);
   showUnfinished();
   await Promise.all([markRead(), loadAnnouncement()]);
+}
+
+/** Opens my direct chat with a person of the organisation: made the first time, the same one after. */
+async function openPerson(userId) {
+  const chat = await api(orgPath("/direct-chats"), { method: "POST", body: { user_id: userId } });
+  if (!state.groups.has(chat.id)) await loadGroups();
+  history.replaceState(null, "", `/groups?org=${state.orgId}&group=${chat.id}`); // a reload opens the chat again
+  await openGroup(chat.id);
 }
 
 async function catchUp() {
@@ -107,7 +124,7 @@ setActions({
   reply: replyTo,
   edit: editMessage,
   recall,
-  forward: (message) => chooseTarget(message, (group) => showMessage($("chat-status"), t("groups.forward.done", { name: group.name }))),
+  forward: (message) => chooseTarget(message, (name) => showMessage($("chat-status"), t("groups.forward.done", { name }))),
   readers: (message) => showReaders(message).catch(showError),
   error: showError,
 });
@@ -165,6 +182,7 @@ setUpComposer();
 setUpSearch();
 setUpReaders();
 setUpForward();
+setUpMembers((userId) => openPerson(userId).catch(showError));
 setUpUploads();
 setUpVoice(showError);
 start().catch((error) => showMessage($("page-error"), error.message));

@@ -1,9 +1,12 @@
-// @mentions in the composer: typing "@" and a few letters offers the group's members (and @all to admins);
-// picking one writes "@Name " and remembers who it is, so the message carries their id.
+// @mentions in the composer: typing "@" and a few letters offers the group's members (and @all to admins), found
+// on the server by name, pinyin or initials, so every member of a group of 10,000 can be named; picking one writes
+// "@Name " and remembers who it is, so the message carries their id.
 
+import { api, query } from "/static/api.js";
 import { el, show } from "/static/dom.js";
 import { t } from "/static/i18n.js";
-import { $, isAdmin, state } from "./state.js";
+import { $, groupPath, isAdmin, state } from "./state.js";
+import { newestOnly } from "./typing.js";
 
 const ALL = "all";
 const picked = new Map(); // "@Name" -> user id, for the message being written
@@ -20,12 +23,22 @@ function typedMention() {
   return match ? { query: match[2], start: before.length - match[2].length - 1 } : null;
 }
 
-function update() {
+const SHOWN = 8;
+const search = newestOnly((q) => api(groupPath("/members") + query({ q, limit: SHOWN + 1 })));
+
+async function update() {
   const typed = typedMention();
   if (!typed) return close();
-  const q = typed.query.toLowerCase();
-  choices = state.members.filter((m) => m.user_id !== state.me && m.name.toLowerCase().includes(q)).slice(0, 8);
-  if (isAdmin() && ALL.startsWith(q)) choices.unshift({ user_id: null, name: ALL });
+  const q = typed.query;
+  let members = state.members; // "@" alone: the first members
+  if (q) {
+    const page = await search(q).catch(() => null);
+    const now = typedMention();
+    if (!page || !now || now.query !== q) return; // superseded, or the @ is gone
+    members = page.members;
+  }
+  choices = members.filter((m) => m.user_id !== state.me).slice(0, SHOWN);
+  if (isAdmin() && ALL.startsWith(q.toLowerCase())) choices.unshift({ user_id: null, name: ALL });
   active = 0;
   render();
 }

@@ -6,7 +6,9 @@ export const state = {
   groups: new Map(), // id -> the API's MyGroupOut
   current: null, // open group id
   role: null, // my role in the open group
-  members: [], // [{user_id, name}] of the open group, for names and @mentions
+  members: [], // [{user_id, name}]: the first 1,000 of the open group, for names (@mentions and the member list search the server)
+  memberCount: 0, // of the open group
+  person: false, // a person of the organisation (not a guest, not an external contact): may open direct chats
   names: new Map(), // user id -> name, members of the open group
 };
 

@@ -1,9 +1,9 @@
 // Attaching a file (or a recorded voice message) in the open group, with a progress bar; an upload cut off by a
-// reload is offered again: picking the same file resumes it (resumable.js).
+// reload is offered again: picking the same file resumes it (the platform's tus client, /static/files.js).
 
 import { show, showMessage } from "/static/dom.js";
+import { uploadFile, unfinishedUploads } from "/static/files.js";
 import { t } from "/static/i18n.js";
-import { sendResumable, unfinished } from "./resumable.js";
 import { $, groupPath } from "./state.js";
 
 const createPath = () => groupPath("/uploads");
@@ -15,7 +15,7 @@ function setProgress(percent) {
 
 /** Says which uploads of this group were not finished, so the person picks them again. */
 export function showUnfinished() {
-  const names = unfinished(createPath()).map((u) => u.name);
+  const names = unfinishedUploads(createPath()).map((u) => u.name);
   showMessage($("resume-note"), names.length ? t("groups.upload.resume", { names: names.join(", ") }) : "");
 }
 
@@ -24,7 +24,7 @@ export async function upload(file) {
   $("upload-name").textContent = file.name;
   showMessage($("composer-error"), "");
   try {
-    await sendResumable(createPath(), file, setProgress);
+    await uploadFile(createPath(), file, { onProgress: setProgress });
   } catch (error) {
     showMessage($("composer-error"), error.message);
   }
