@@ -229,6 +229,7 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/me/notification-settings": "user",
     "GET /api/v1/orgs/{org_id}/notification-settings": "user+admin",
     "PATCH /api/v1/orgs/{org_id}/notification-settings": "user+admin",
+    "GET /api/v1/orgs/{org_id}/paid-allowances": "user+admin",
     "GET /api/v1/orgs/{org_id}/mentions": "any",
     "POST /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings": "user",
