@@ -143,6 +143,8 @@ FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/orgs/{org_id}/broadcast-attachments": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),
     "PATCH " + MEETING: only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/end": only(HOST, ("admin", "owner")),
+    "POST " + MEETING + "/invitees": only(HOST, ("admin", "owner")),
+    "DELETE " + MEETING + "/invitees/{user_id}": only(HOST + " (the world's meetings invite the spare member)", ("admin", "owner")),
     "DELETE /api/v1/orgs/{org_id}/contact-links/{link_id}": only("its creator (the owner made it) or organisation admins", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/contact-links/qr": only(
         "the QR code of one's own live link (the owner's), or any of the organisation's for its admins; to others it does not exist",
@@ -236,6 +238,7 @@ AS_DECLARED: dict[str, str] = {
     "GET /api/v1/orgs/{org_id}/meetings/upcoming": "user",
     "GET " + MEETING + "/join-qr": "user",
     "GET " + MEETING: "any",
+    "GET " + MEETING + "/invitees": "user",
     "POST /api/v1/orgs/{org_id}/contact-links": "user",
     "GET /api/v1/orgs/{org_id}/contact-links": "user",
     "GET /api/v1/orgs/{org_id}/contacts": "user",
@@ -283,6 +286,7 @@ FRESH: dict[str, tuple[str, ...]] = {
     "POST " + GROUP + "/messages/{seq}/recall": ("seq",),
     "DELETE " + GROUP + "/announcements/{seq}": ("seq",),
     "POST " + MEETING + "/end": ("meeting_id",),
+    "DELETE " + MEETING + "/invitees/{user_id}": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
 }
