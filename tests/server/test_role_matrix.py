@@ -118,6 +118,11 @@ FINER_RULES: dict[str, Rule] = {
         "enrolling needs the password again; the probe's is wrong and 403 answers about it (tests/server/accounts/test_totp.py enrols)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 403),
     ),
+    "POST /api/v1/me/deletion": Rule(
+        "deleting one's account needs the password again; the probe's is wrong and 403 answers about it "
+        "(tests/server/personal_data/test_own_data.py deletes one)",
+        dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 403),
+    ),
     "DELETE /api/v1/me/trusted-devices/{trusted_device_id}": Rule(
         "a remembered device is only its owner's, and the probe's id is nobody's: 404 to everyone signed in (tests/server/accounts/test_trusted_devices.py revokes one)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 404),
@@ -170,6 +175,7 @@ AS_DECLARED: dict[str, str] = {
     "DELETE /api/v1/me/devices/{session_id}": "user",
     "GET /api/v1/me/trusted-devices": "user",
     "GET /api/v1/me/notices": "user",
+    "GET /api/v1/me/personal-data": "user",
     "POST /api/v1/me/notices/read": "user",
     "POST /api/v1/me/password": "user",
     "POST /api/v1/me/totp/confirm": "user",

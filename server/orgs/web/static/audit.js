@@ -37,7 +37,7 @@ async function load({ older = false } = {}) {
 function row(entry) {
   const action = hasText(`admin.audit.action.${entry.action}`) ? t(`admin.audit.action.${entry.action}`) : entry.action;
   const target = entry.target_kind ? targetText(entry.target_kind, entry.target_id) : "";
-  const actor = entry.actor_name || (entry.actor_user_id === null ? t("admin.audit.automatic") : "");
+  const actor = entry.actor_name || (entry.details.automatic ? t("admin.audit.automatic") : "");
   return el("li", { class: "card-row audit-entry", dataset: { action: entry.action } },
     el("div", { class: "card-main" },
       el("div", { class: "card-title" }, el("span", { class: "action" }, action), target ? el("span", { class: "muted target" }, target) : null),
