@@ -126,10 +126,14 @@ def test_a_frame_cost_that_no_budget_could_pay_is_refused_at_registration(app):
         app[HUB].on("test.impossible", lambda c, m: None, cost=BURST + 1)
 
 
-async def test_a_chinese_readers_refusal_and_the_close_of_a_message_too_big_read_in_chinese(client, db):
+async def chinese_readers_device(client, db):
     alice = await person(client, db)
     assert (await client.patch("/api/v1/me", json={"locale": "zh-CN"}, headers=alice.headers)).status == 200
-    device = await ready_device(client, alice.headers)
+    return await ready_device(client, alice.headers)
+
+
+async def test_a_chinese_readers_refusal_and_the_close_of_a_message_too_big_read_in_chinese(client, db):
+    device = await chinese_readers_device(client, db)
     for n in range(BURST + 1):
         await device.send({"type": "ping", "ref": n})
     refused = [await device.next_frame() for _ in range(BURST + 1)][-1]
@@ -140,9 +144,7 @@ async def test_a_chinese_readers_refusal_and_the_close_of_a_message_too_big_read
 
 
 async def test_a_flooders_close_reason_is_in_its_persons_language(client, db):
-    alice = await person(client, db)
-    assert (await client.patch("/api/v1/me", json={"locale": "zh-CN"}, headers=alice.headers)).status == 200
-    device = await ready_device(client, alice.headers)
+    device = await chinese_readers_device(client, db)
     for n in range(BURST + 25):
         await device.send({"type": "ping", "ref": n})
     while (msg := await device.ws.receive(timeout=5)).type == WSMsgType.TEXT:
