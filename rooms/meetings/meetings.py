@@ -1,4 +1,4 @@
-"""Meetings as rows: create, change, end, and the checks on the way in (passcode, lock, cap).
+"""Meetings as rows: create, change (invitees too), end, and the checks on the way in (passcode, lock, cap).
 
 Passcodes are short, so they are stored as HMAC-SHA256 under the server's
 secret key (no per-guess argon2 cost needed) and guarded by limits on wrong
@@ -38,6 +38,8 @@ from server.orgs.models import Membership
 
 TICKET_TTL_S = 600
 INVITED_EVENT = "meeting.invited"  # to each invitee, so their home and meetings pages show it at once
+UNINVITED_EVENT = "meeting.uninvited"  # to whoever is no longer invited: it leaves their lists at once
+MAX_INVITEES = 500
 GUEST_SCOPE_KIND = "meeting"  # guests' sessions are scoped to ("meeting", id): rooms/meetings/guests.py
 PASSCODE_LENGTH = (4, 32)
 
@@ -107,13 +109,53 @@ async def do_create_meeting(tx: Transaction, secret_key: str, *, host_id: int, t
     await tx.session.flush()
     for user_id in sorted(set(cohosts) - {host_id}):
         tx.session.add(MeetingCoHost(org_id=tx.org_id, meeting_id=meeting.id, user_id=user_id))
-    invited = sorted(set(invitees) - {host_id})
-    if invited:
-        await tx.session.execute(insert(MeetingInvitee), [{"org_id": tx.org_id, "meeting_id": meeting.id, "user_id": u} for u in invited])
-        await emit(tx, invited, INVITED_EVENT, {"org_id": tx.org_id, "meeting_id": meeting.id, "title": title,
-                                                 "scheduled_at": scheduled_at.isoformat() if scheduled_at else None})
+    await _add_invitees(tx, meeting, sorted(set(invitees) - {host_id}))
     await tx.session.flush()
     return meeting
+
+
+async def _add_invitees(tx: Transaction, meeting: Meeting, user_ids: list[int]) -> None:
+    """Invite ``user_ids`` (none invited yet); each is told ``meeting.invited`` after commit."""
+    if not user_ids:
+        return
+    await tx.session.execute(insert(MeetingInvitee), [{"org_id": tx.org_id, "meeting_id": meeting.id, "user_id": u} for u in user_ids])
+    await emit(tx, user_ids, INVITED_EVENT, {"org_id": tx.org_id, "meeting_id": meeting.id, "title": meeting.title,
+                                             "scheduled_at": meeting.scheduled_at.isoformat() if meeting.scheduled_at else None})
+
+
+async def invitees_of(tx: Transaction, meeting_id: int) -> list[tuple[int, str]]:
+    """The meeting's invitees who are still members, with the names the directory shows, by name."""
+    rows = await tx.session.execute(
+        select(MeetingInvitee.user_id, Membership.display_name).join(Membership, Membership.user_id == MeetingInvitee.user_id)
+        .where(MeetingInvitee.meeting_id == meeting_id).order_by(Membership.display_name, MeetingInvitee.user_id)
+    )
+    return [(user_id, name) for user_id, name in rows]
+
+
+async def do_invite(tx: Transaction, meeting: Meeting, user_ids: list[int]) -> list[int]:
+    """Invite more members to a meeting that has not ended; returns who was newly invited (the host and those
+    already invited are left as they are). At most ``MAX_INVITEES`` in all."""
+    check_not_ended(meeting)
+    await check_members(tx, user_ids, "user_ids")
+    already = set(await tx.session.scalars(select(MeetingInvitee.user_id).where(MeetingInvitee.meeting_id == meeting.id)))
+    new = sorted(set(user_ids) - already - {meeting.host_id})
+    if len(already) + len(new) > MAX_INVITEES:
+        raise InvalidInput("a meeting may have at most {limit} invitees; it has {current}", field="user_ids",
+                           limit=MAX_INVITEES, current=len(already))
+    await _add_invitees(tx, meeting, new)
+    return new
+
+
+async def do_uninvite(tx: Transaction, meeting: Meeting, user_id: int) -> None:
+    """Take one person off a meeting's invitees; they are told ``meeting.uninvited`` (the link still works for members)."""
+    check_not_ended(meeting)
+    removed = await tx.session.execute(
+        delete(MeetingInvitee).where(MeetingInvitee.meeting_id == meeting.id, MeetingInvitee.user_id == user_id)
+        .execution_options(synchronize_session=False)
+    )
+    if removed.rowcount == 0:
+        raise NotFound("this person is not invited to the meeting", field="user_id")
+    await emit(tx, [user_id], UNINVITED_EVENT, {"org_id": tx.org_id, "meeting_id": meeting.id})
 
 
 async def get_meeting(tx: Transaction, meeting_id: int) -> Meeting:
@@ -141,9 +183,13 @@ def check_passcode(passcode: str | None) -> None:
         raise InvalidInput("a passcode needs {shortest} to {longest} characters (an empty one removes it)", field="passcode", shortest=shortest, longest=longest)
 
 
-async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, changes: dict) -> Meeting:
+def check_not_ended(meeting: Meeting) -> None:
     if meeting.status == "ended":
         raise Gone("this meeting has ended")
+
+
+async def do_update_meeting(tx: Transaction, secret_key: str, meeting: Meeting, changes: dict) -> Meeting:
+    check_not_ended(meeting)
     if "passcode" in changes:
         passcode = changes.pop("passcode") or None
         check_passcode(passcode)

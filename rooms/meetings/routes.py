@@ -1,4 +1,4 @@
-"""The meetings API: schedule and manage meetings in an organisation, join one by its link."""
+"""The meetings API: schedule and manage meetings (their invitees too) in an organisation, join one by its link."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,18 @@ from sqlalchemy import select
 from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
-from rooms.meetings.schemas import JoinIn, JoinOut, JoinQrOut, MeetingIn, MeetingOut, MeetingPatch, RecordingOut, UpcomingQuery
+from rooms.meetings.schemas import (
+    InviteeOut,
+    InviteesIn,
+    JoinIn,
+    JoinOut,
+    JoinQrOut,
+    MeetingIn,
+    MeetingOut,
+    MeetingPatch,
+    RecordingOut,
+    UpcomingQuery,
+)
 from rooms.meetings.upcoming import people_of, upcoming_meetings
 from rooms.models import Meeting, MeetingRecording
 from server.accounts.auth import GuestScope
@@ -119,6 +130,36 @@ async def update_meeting(request: web.Request, body: MeetingPatch, org: OrgConte
         out = await _out(request, tx, meeting)
     request.app[LIVE_MEETINGS].settings_changed(meeting_id, locked=out.locked, lobby_enabled=out.lobby_enabled, cap=out.cap)
     return out
+
+
+@routes.get(MEETING + "/invitees")
+@endpoint(response=list[InviteeOut])
+async def list_invitees(request: web.Request, org: OrgContext) -> list[InviteeOut]:
+    """Who is invited to the meeting, by name (the members among them)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.get_meeting(tx, path_int(request, "meeting_id"))
+        return [InviteeOut(user_id=user_id, display_name=name) for user_id, name in await m.invitees_of(tx, meeting.id)]
+
+
+@routes.post(MEETING + "/invitees")
+@endpoint(body=InviteesIn, response=list[InviteeOut])
+async def invite(request: web.Request, body: InviteesIn, org: OrgContext) -> list[InviteeOut]:
+    """Invite more members (host, co-hosts, admins); each new invitee is told (``meeting.invited``). Answers everyone invited."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.get_meeting(tx, path_int(request, "meeting_id"))
+        await m.check_may_manage(tx, meeting, org.user_id, org.is_admin)
+        await m.do_invite(tx, meeting, body.user_ids)
+        return [InviteeOut(user_id=user_id, display_name=name) for user_id, name in await m.invitees_of(tx, meeting.id)]
+
+
+@routes.delete(MEETING + "/invitees/{user_id}")
+@endpoint(status=204)
+async def uninvite(request: web.Request, org: OrgContext) -> None:
+    """Take someone off the invitees (host, co-hosts, admins); they are told (``meeting.uninvited``)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        meeting = await m.get_meeting(tx, path_int(request, "meeting_id"))
+        await m.check_may_manage(tx, meeting, org.user_id, org.is_admin)
+        await m.do_uninvite(tx, meeting, path_int(request, "user_id"))
 
 
 @routes.post(MEETING + "/end")

@@ -5,10 +5,8 @@ import datetime as dt
 
 from pydantic import Field
 
-from rooms.meetings.meetings import PASSCODE_LENGTH
+from rooms.meetings.meetings import MAX_INVITEES, PASSCODE_LENGTH
 from server.api import Id, Model, Out
-
-MAX_INVITEES = 500
 
 
 class MeetingIn(Model):
@@ -60,6 +58,15 @@ class MeetingOut(Out):
     cohost_ids: list[int]
     invitee_ids: list[int]
     created_at: dt.datetime
+
+
+class InviteesIn(Model):
+    user_ids: list[Id] = Field(min_length=1, max_length=MAX_INVITEES, description="Members to invite as well; whoever is invited already stays so.")
+
+
+class InviteeOut(Out):
+    user_id: int
+    display_name: str
 
 
 class JoinIn(Model):

@@ -1,7 +1,9 @@
 """Writing an entry: ``do_audit(tx, actor, "member.removed", target=("member", 12), details={...})``.
 
 Actions are named ``<thing>.<what happened>`` (``member.role_changed``,
-``broadcast.sent``). ``details`` says what changed, never secrets or message
+``broadcast.sent``), written as literals: the admin page shows each as a
+sentence from its catalogue (``admin.audit.action.<code>``), and a test finds
+the codes in the code to check that every one has its text. ``details`` says what changed, never secrets or message
 bodies; an erased person's name is not repeated in the entries about erasing
 them.
 """

@@ -64,6 +64,19 @@ def limit_of(settings: ChannelSettings, channel: str, scope: str) -> int:
     return getattr(settings, f"{SETTING[channel]}_per_{scope}_per_day")
 
 
+def next_reset(now: dt.datetime) -> dt.datetime:
+    """When the day's counters start again: the next midnight, UTC."""
+    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+
+
+async def used_today(tx: Transaction, org_id: int) -> dict[str, int]:
+    """What the organisation reserved today (UTC), by channel (``sms``, ``call``); a channel it did not use is absent."""
+    rows = await tx.session.execute(select(PaidUsage.channel, PaidUsage.used).where(
+        PaidUsage.day == utcnow().date(), PaidUsage.scope == "org", PaidUsage.key == str(org_id)
+    ))
+    return {channel: used for channel, used in rows}
+
+
 async def do_reserve_paid(
     tx: Transaction, settings: ChannelSettings, channel: str, *, org_id: int, per_number: Mapping[str, int], address: str | None = None,
     spend: bool = True,
@@ -171,7 +184,7 @@ def _refusal(settings: ChannelSettings, channel: str, over: dict[tuple[str, str]
              total: int) -> PaidLimitExceeded:
     """The error the sender sees: which allowance, how much this needed and how much was left (no phone numbers)."""
     now = utcnow()
-    retry_after_s = int((dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), now.tzinfo) - now).total_seconds()) + 1
+    retry_after_s = int((next_reset(now) - now).total_seconds()) + 1
 
     def refused(scope: str, **params) -> PaidLimitExceeded:
         limit = limit_of(settings, channel, scope)

@@ -1,4 +1,4 @@
-"""The channels' API: Web Push subscriptions, a person's notification settings, an organisation's SMS digest;
+"""The channels' API: Web Push subscriptions, a person's notification settings, an organisation's SMS digest and paid allowances;
 and the organisation's notification settings page (``/admin/notifications``, a section of its settings for admins).
 
 Also opens the node's channels (``app[CHANNELS]``) with the app and closes them after every capability stopped.
@@ -16,6 +16,7 @@ from server.audit.record import do_audit
 from server.channels import personal_data
 from server.channels.config import ChannelSettings
 from server.channels.models import PushSubscription
+from server.channels.paid import limit_of, next_reset, used_today
 from server.channels.preferences import DEFAULTS, clock_text, do_set_sms_digest, do_update_preferences, has_push, preferences_of, \
     sms_digest_orgs
 from server.channels.providers.configured import configured_provider
@@ -26,9 +27,12 @@ from server.channels.schemas import (
     NotificationSettingsOut,
     OrgNotificationSettingsIn,
     OrgNotificationSettingsOut,
+    PaidAllowanceOut,
+    PaidAllowancesOut,
     PushKeyOut,
     PushSubscriptionIn,
 )
+from server.db import utcnow
 from server.errors import NotFound
 from server.i18n import _
 from server.orgs.access import OrgContext
@@ -116,6 +120,23 @@ async def change_org_notification_settings(request: web.Request, body: OrgNotifi
         if await do_set_sms_digest(tx, org.org_id, body.sms_digest):
             await do_audit(tx, org.principal, "notification_settings.changed", details={"sms_digest": body.sms_digest})
         return OrgNotificationSettingsOut(sms_digest=body.sms_digest)
+
+
+@routes.get("/api/v1/orgs/{org_id}/paid-allowances")
+@endpoint(response=PaidAllowancesOut, role="admin")
+async def paid_allowances(request: web.Request, org: OrgContext) -> PaidAllowancesOut:
+    """How many SMS and calls the organisation may send a day and how many today (UTC) used (admins; read-only: the operator sets them)."""
+    settings = request.app[CHANNELS].settings
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        used = await used_today(tx, org.org_id)
+    return PaidAllowancesOut(
+        channels=[
+            PaidAllowanceOut(channel=channel, per_day=limit_of(settings, channel, "org"), used_today=used.get(channel, 0),
+                             per_number_per_day=limit_of(settings, channel, "number"))
+            for channel in ("sms", "call")
+        ],
+        resets_at=next_reset(utcnow()),
+    )
 
 
 async def _open_channels(app: web.Application):

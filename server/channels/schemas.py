@@ -1,7 +1,9 @@
-"""Request and response bodies of the channels' API: Web Push subscriptions and notification settings."""
+"""Request and response bodies of the channels' API: Web Push subscriptions, notification settings, paid allowances."""
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -61,3 +63,15 @@ class OrgNotificationSettingsIn(Model):
 
 class OrgNotificationSettingsOut(Out):
     sms_digest: bool
+
+
+class PaidAllowanceOut(Out):
+    channel: Literal["sms", "call"]
+    per_day: int = Field(description="How many the organisation may send a day (UTC); the server's operator sets it.")
+    used_today: int = Field(description="How many it reserved today: a broadcast reserves, when sent, the most it could send.")
+    per_number_per_day: int = Field(description="How many one phone number may receive a day, from all organisations together.")
+
+
+class PaidAllowancesOut(Out):
+    channels: list[PaidAllowanceOut]
+    resets_at: dt.datetime = Field(description="When today's counts start again (midnight UTC).")

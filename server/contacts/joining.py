@@ -1,4 +1,4 @@
-"""Becoming an external contact through a link, and being removed as one.
+"""Becoming an external contact through a link, being removed as one, and ending one's contacts (an account deleted).
 
 Accepting costs, in the link's organisation's transaction: the link (by its
 hash), the membership check, 1 conditional UPDATE of the link's uses, 1 of
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from server.accounts.auth import issue_session
 from server.accounts.models import DeviceSession, User
@@ -132,3 +132,18 @@ async def do_remove_contact(tx: Transaction, org: OrgContext, contact_id: int) -
     else:
         await do_revoke_access(tx, org.org_id, [contact.user_id])
     await do_audit(tx, org.principal, "external_contact.removed", target=("external_contact", contact.id), details={"owner_id": contact.owner_id})
+
+
+async def do_end_contacts_of(tx: Transaction, user_id: int) -> int:
+    """``user_id`` stops being an external contact of the transaction's organisation (their account is going); returns how many contacts ended.
+
+    In this one transaction every contact row of theirs goes, the organisation's count goes down by as many,
+    and they lose the organisation (their chats and external groups, on every node: server/revocation.py).
+    The chats stay with the staff, as when a contact is removed."""
+    ended = await tx.session.execute(
+        delete(ExternalContact).where(ExternalContact.user_id == user_id).execution_options(synchronize_session=False)
+    )
+    if ended.rowcount:
+        await do_uncount_contacts(tx, ended.rowcount)
+        await do_revoke_access(tx, tx.org_id, [user_id])
+    return ended.rowcount

@@ -13,6 +13,8 @@ import json
 import struct
 from typing import Any
 
+from server.i18n import translate
+
 # Close codes the server uses (4000-4999 are for applications, RFC 6455 §7.4.2).
 CLOSE_PROTOCOL = 4000  # the first frame was not a valid hello, or none came in time
 CLOSE_UNAUTHENTICATED = 4001  # unknown, expired or revoked session: sign in again
@@ -22,7 +24,15 @@ CLOSE_GOING_AWAY = 1001  # this node is shutting down: reconnect (to any node)
 CLOSE_INTERNAL = 1011  # the node could not read the event stream: reconnect and resume
 # aiohttp closes a socket whose client sent a message over MUSTER_WS_MAX_FRAME_KB with 1009 (message too big).
 
+MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, two of them the code (RFC 6455 §5.5)
+
 Frame = str | bytes
+
+
+def close_reason(locale: str, msgid: str, **params) -> bytes:
+    """A close frame's reason in the person's language; English if the translation would not fit."""
+    reason = translate(locale, msgid, **params).encode()
+    return reason if len(reason) <= MAX_CLOSE_REASON else msgid.format(**params).encode()[:MAX_CLOSE_REASON]
 
 
 _FIN_TEXT = 0x81  # FIN + opcode 1 (text), RSV bits clear: not compressed

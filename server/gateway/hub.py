@@ -70,7 +70,7 @@ from server.bus import Bus
 from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
-from server.i18n import translate
+from server.i18n import _, translate
 from server.gateway import _fanout
 from server.gateway.budgets import FrameBudget, TokenBucket, Verdict
 from server.gateway.events import USER_EVENTS_CHANNEL
@@ -80,6 +80,7 @@ from server.gateway.frames import (
     CLOSE_SLOW_READER,
     PING_MESSAGE,
     Frame,
+    close_reason,
     error_frame,
     event_frame,
     event_frame_tail,
@@ -182,6 +183,8 @@ class Connection:
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already sent: the close frame follows them on the same transport.
 
+        ``reason``: a msgid (``_("...")``), sent in the person's language.
+
         Nothing is sent after this. The socket's handler does the close
         handshake (``finish``), woken if it was waiting for a client frame:
         aiohttp's ``close()`` from another task drops the TCP connection right
@@ -222,7 +225,7 @@ class Connection:
             return
         code, reason = self._close_with
         try:
-            await asyncio.wait_for(self._ws.close(code=code, message=reason.encode()), _CLOSE_HANDSHAKE_S)
+            await asyncio.wait_for(self._ws.close(code=code, message=close_reason(self.locale, reason)), _CLOSE_HANDSHAKE_S)
         except (asyncio.TimeoutError, ConnectionError):
             self._abort_lingering_transport()
 
@@ -289,7 +292,7 @@ class Connection:
 
     def _close_slow_reader(self) -> None:
         WS_SLOW_CLOSED.inc()
-        self.close(CLOSE_SLOW_READER, "slow reader: reconnect and resume")
+        self.close(CLOSE_SLOW_READER, _("slow reader: reconnect and resume"))
 
 
 class Hub:
@@ -355,7 +358,7 @@ class Hub:
             connection.send(error_frame("rate_limited", translate(connection.locale, "too many frames: this one was dropped; slow down and send it again"), ref))
         else:
             WS_FLOOD_CLOSED.inc()
-            connection.close(CLOSE_FLOODING, "too many frames after being told to slow down")
+            connection.close(CLOSE_FLOODING, _("too many frames after being told to slow down"))
         return False
 
     def on_connect(self, hook: ConnectionHook) -> None:
@@ -428,7 +431,7 @@ class Hub:
             log.exception("handler of frame type %s failed", frame_type)
             connection.send(error_frame("internal", translate(connection.locale, "the server could not handle this frame"), ref))
 
-    def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
+    def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = _("server shutting down")) -> None:
         for connections in list(self._connections.values()):
             for connection in connections:
                 connection.close(code, reason)

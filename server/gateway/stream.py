@@ -32,6 +32,7 @@ from sqlalchemy import select
 from server.db import Database
 from server.gateway.frames import CLOSE_INTERNAL, CLOSE_UNAUTHENTICATED, Frame, event_frame, event_frame_tail
 from server.gateway.models import UserEvent, UserStream
+from server.i18n import _
 
 if TYPE_CHECKING:
     from server.gateway.hub import Connection
@@ -150,7 +151,7 @@ class StreamCursor:
             raise
         except Exception:
             log.exception("user %s: could not read the event stream", self._connection.user_id)
-            self._connection.close(CLOSE_INTERNAL, "could not read the event stream; reconnect")
+            self._connection.close(CLOSE_INTERNAL, _("could not read the event stream; reconnect"))
         finally:
             self._task = None
 
@@ -190,4 +191,4 @@ class StreamCursor:
         self.last_seq = seq
         self._connection.send(frame)
         if self._connection.session_id in revoked:
-            self._connection.close(CLOSE_UNAUTHENTICATED, "this session was signed out")
+            self._connection.close(CLOSE_UNAUTHENTICATED, _("this session was signed out"))

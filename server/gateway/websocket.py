@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any, Literal
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
 from pydantic import Field, ValidationError
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from server.gateway.frames import (
     CLOSE_PROTOCOL,
     CLOSE_UNAUTHENTICATED,
     PONG,
+    close_reason,
     encode_frame,
     error_frame,
 )
@@ -34,6 +35,7 @@ from server.db import utcnow
 from server.gateway import presence
 from server.gateway.hub import Connection, Hub
 from server.gateway.models import UserStream
+from server.i18n import _, translate
 
 log = logging.getLogger("muster.gateway")
 
@@ -42,6 +44,19 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 CLOSE_HANDSHAKE_TIMEOUT_S = 5.0
 
 routes = web.RouteTableDef()
+
+
+class DeviceSocket(web.WebSocketResponse):
+    """aiohttp closes a socket whose message is over the size limit itself, with 1009 and no reason:
+    here the reason says so, in the person's language once the hello told who they are."""
+
+    locale = "en"
+    max_kb = 0
+
+    async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True) -> bool:
+        if code == WSCloseCode.MESSAGE_TOO_BIG and not message:
+            message = close_reason(self.locale, _("a frame may be at most {kb} KB"), kb=self.max_kb)
+        return await super().close(code=code, message=message, drain=drain)
 
 
 class Hello(Model):
@@ -59,12 +74,13 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     # of sockets, and deflating it per socket would cost CPU per recipient.
     # No aiohttp heartbeat (a timer per socket) and no autoping: the hub pings
     # every quiet socket from one task, and the handler sees pongs to know who answered.
-    ws = web.WebSocketResponse(
+    ws = DeviceSocket(
         autoping=False,
         compress=False,
         max_msg_size=settings.ws_max_frame_kb * 1024,  # a bigger message: aiohttp closes with 1009
         timeout=CLOSE_HANDSHAKE_TIMEOUT_S,
     )
+    ws.max_kb = settings.ws_max_frame_kb
     writer = await ws.prepare(request)
     connection = await _authenticated_connection(request, ws, writer)
     if connection is None:
@@ -77,7 +93,7 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
             await connection.cursor.catch_up()
         except Exception:
             log.exception("user %s: could not replay the event stream", principal.user_id)
-            await ws.close(code=CLOSE_INTERNAL, message=b"could not read the event stream; reconnect")
+            await ws.close(code=CLOSE_INTERNAL, message=close_reason(connection.locale, _("could not read the event stream; reconnect")))
             return ws
         connection.send(
             encode_frame(
@@ -102,10 +118,10 @@ def _close_when_the_session_ends(connection: Connection) -> asyncio.TimerHandle 
     if ends_at is None:
         return None
     delay = max((ends_at - utcnow()).total_seconds(), 0.0)
-    return asyncio.get_running_loop().call_later(delay, connection.close, CLOSE_UNAUTHENTICATED, "this guest session has ended")
+    return asyncio.get_running_loop().call_later(delay, connection.close, CLOSE_UNAUTHENTICATED, _("this guest session has ended"))
 
 
-async def _authenticated_connection(request: web.Request, ws: web.WebSocketResponse, writer: AbstractStreamWriter) -> Connection | None:
+async def _authenticated_connection(request: web.Request, ws: DeviceSocket, writer: AbstractStreamWriter) -> Connection | None:
     """The hello, checked; None once the socket was closed for a bad one. A function of its own so that
     the hello and its token are not kept alive for as long as the socket is open."""
     settings = request.app[SETTINGS]
@@ -118,6 +134,7 @@ async def _authenticated_connection(request: web.Request, ws: web.WebSocketRespo
     if principal is None:
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
         return None
+    ws.locale = principal.locale or "en"
     return Connection(
         ws,
         request,
@@ -168,9 +185,9 @@ async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: 
             if msg.type == WSMsgType.PING:
                 await ws.pong(msg.data)
             elif msg.type == WSMsgType.BINARY:
-                connection.send(error_frame("invalid", "frames are JSON text, not binary"))
+                connection.send(error_frame("invalid", translate(connection.locale, "frames are JSON text, not binary")))
             continue
-        message = _client_frame(msg.data)
+        message = _client_frame(msg.data, connection.locale)
         if isinstance(message, bytes):
             if hub.admit(connection):
                 connection.send(message)
@@ -180,13 +197,13 @@ async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: 
         if message["type"] == "ping":
             connection.send(PONG)
         elif message["type"] == "hello":
-            connection.send(error_frame("invalid", "already said hello", message.get("ref")))
+            connection.send(error_frame("invalid", translate(connection.locale, "already said hello"), message.get("ref")))
         else:
             await hub.dispatch(connection, message)
 
 
-def _client_frame(text: str) -> dict[str, Any] | bytes:
-    """A text frame's JSON object with a string ``type``, or the error frame that answers it.
+def _client_frame(text: str, locale: str) -> dict[str, Any] | bytes:
+    """A text frame's JSON object with a string ``type``, or the error frame that answers it (in ``locale``).
 
     Refused besides bad JSON: ``NaN`` and ``Infinity`` (not JSON: a browser could
     not read them echoed back), numbers too long to convert and nesting too deep
@@ -196,20 +213,32 @@ def _client_frame(text: str) -> dict[str, Any] | bytes:
     """
     try:
         message = json.loads(text, parse_constant=_not_json)
-    except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError, as is an integer of over 4,300 digits
-        return error_frame("malformed_json", f"frame is not valid JSON: {str(e)[:200]}")
+    except json.JSONDecodeError as e:
+        return error_frame("malformed_json", translate(locale, "the frame is not valid JSON (at character {position})", position=e.pos + 1))
+    except _NotJson as e:
+        return error_frame("malformed_json", translate(locale, "the frame is not valid JSON: {constant} is not a JSON number", constant=e.constant))
+    except ValueError:  # an integer of over 4,300 digits
+        return error_frame("malformed_json", translate(locale, "the frame is not valid JSON: a number has too many digits"))
+    except RecursionError:
+        return error_frame("malformed_json", translate(locale, "the frame is not valid JSON: it is nested too deeply"))
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        return error_frame("invalid", 'a frame is a JSON object with a string "type"')
+        return error_frame("invalid", translate(locale, 'a frame is a JSON object with a string "type"'))
     if _SURROGATE_ESCAPE.search(text):
         try:
             json.dumps(message, ensure_ascii=False).encode()
         except UnicodeEncodeError:
-            return error_frame("invalid", "the frame has an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its pair)")
+            return error_frame("invalid", translate(locale, "the frame has an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its pair)"))
     return message
 
 
+class _NotJson(ValueError):
+    def __init__(self, constant: str):
+        super().__init__(constant)
+        self.constant = constant
+
+
 def _not_json(constant: str) -> None:
-    raise ValueError(f"{constant} is not a JSON number")
+    raise _NotJson(constant)
 
 
 async def _close_sockets(app: web.Application) -> None:

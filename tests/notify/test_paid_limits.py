@@ -165,3 +165,29 @@ async def test_sms_and_calls_sooner_or_more_often_than_the_operator_allows_are_r
     assert await stored(db) == (0, 0, 0)
     assert (await client.put(policy_url, json={**APP_ONLY, "repeat_interval_s": 1}, headers=org.admin.headers)).status == 200
     assert (await client.put(policy_url, json=TWO_SMS, headers=org.admin.headers)).status == 200
+
+
+async def test_admins_read_the_organisations_allowances_and_what_today_used_of_them(app, client, db, org, backend):
+    from server.channels.registry import CHANNELS
+
+    app[NOTIFY_SETTINGS].sms_per_org_per_day = app[CHANNELS].settings.sms_per_org_per_day = 40
+    app[CHANNELS].settings.calls_per_org_per_day = 7
+    app[CHANNELS].settings.sms_per_number_per_day = 3
+    assert (await send(client, org, {"everyone": True}, policy=TWO_SMS)).status == 201  # 5 phones x 2 SMS
+
+    resp = await client.get(f"/api/v1/orgs/{org.id}/paid-allowances", headers=org.admin.headers)
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["channels"] == [
+        {"channel": "sms", "per_day": 40, "used_today": 10, "per_number_per_day": 3},
+        {"channel": "call", "per_day": 7, "used_today": 0, "per_number_per_day": app[CHANNELS].settings.calls_per_number_per_day},
+    ]
+    assert body["resets_at"].endswith("T00:00:00Z")
+
+    other_admin = await person(client, db, "Otto Other")
+    other = await make_org(db, other_admin.user)
+    elsewhere = await (await client.get(f"/api/v1/orgs/{other.id}/paid-allowances", headers=other_admin.headers)).json()
+    assert [c["used_today"] for c in elsewhere["channels"]] == [0, 0]  # each organisation sees its own use only
+    pat = await person(client, db, "Pat Plain")
+    await add_member(db, org.id, pat.id, "Pat Plain")
+    assert (await client.get(f"/api/v1/orgs/{org.id}/paid-allowances", headers=pat.headers)).status == 403

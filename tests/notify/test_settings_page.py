@@ -60,6 +60,9 @@ async def test_on_a_phone_in_chinese_the_policy_page_fits_and_reads_chinese(brow
     await page.fill("#sms-after", "3")
     await page.tap("#policy-form button[type=submit]")
     await expect(page.locator("#policy-status")).to_have_text("已保存")
+    await expect(page.locator(".allowance[data-channel='sms'] .used")).to_have_text("今天已用 0 / 5,000，剩余 5,000")
+    await expect(page.locator(".allowance[data-channel='call'] .per-number")).to_have_text("每个电话号码每天最多接听 10 次电话")
+    await expect(page.locator("#allowances-reset")).to_contain_text("重新计数")
     await assert_fits_the_screen(page)
     await assert_no_english(page, data="#org-name, #me-name, .member-name")
     await page.context.close()
@@ -72,5 +75,23 @@ async def test_a_member_is_told_the_settings_are_for_admins(browser, client, db,
     page, problems = await open_signed_in(browser, f"http://127.0.0.1:{server_port}", member, "/notify/settings", live=False)
     await expect(page.locator("#not-admin")).to_be_visible()
     await expect(page.locator("#settings")).to_be_hidden()
+    await page.context.close()
+    assert problems == []
+
+
+async def test_an_admin_reads_how_much_of_the_days_sms_and_calls_was_used(browser, app, client, org, server_port):  # noqa: F811
+    from server.channels.registry import CHANNELS
+    from tests.notify.test_paid_limits import TWO_SMS
+    from tests.notify.test_send import send
+
+    app[CHANNELS].settings.sms_per_org_per_day = 40
+    assert (await send(client, org, {"everyone": True}, policy=TWO_SMS)).status == 201  # 5 phones x 2 SMS
+    page, problems = await open_settings(browser, server_port, org.admin)
+    sms = page.locator(".allowance[data-channel='sms']")
+    await expect(sms.locator(".card-title")).to_have_text("SMS")
+    await expect(sms.locator(".used")).to_have_text("10 of 40 used today, 30 left")
+    await expect(sms.locator("progress")).to_have_attribute("value", "10")
+    await expect(page.locator(".allowance[data-channel='call'] .used")).to_have_text("0 of 1,000 used today, 1,000 left")
+    await expect(page.locator("#allowances-reset")).to_contain_text("Counts start again at")
     await page.context.close()
     assert problems == []

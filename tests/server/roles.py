@@ -152,7 +152,8 @@ class World:
         return (await self._new_meeting())["id"]
 
     async def _new_meeting(self) -> dict:
-        return await ok(await self.client.post(self.url("/meetings"), json={"title": "Rounds"}, headers=self.owner), 201)
+        body = {"title": "Rounds", "invitee_ids": [self.spare.id]}
+        return await ok(await self.client.post(self.url("/meetings"), json=body, headers=self.owner), 201)
 
     async def _ticket(self, role: str) -> str:
         body = {"link_token": self.meeting_link}

@@ -127,6 +127,11 @@ FINER_RULES: dict[str, Rule] = {
         "enrolling needs the password again; the probe's is wrong and 403 answers about it (tests/server/accounts/test_totp.py enrols)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 403),
     ),
+    "POST /api/v1/me/deletion": Rule(
+        "deleting one's account needs the password again; the probe's is wrong and 403 answers about it "
+        "(tests/server/personal_data/test_own_data.py deletes one)",
+        dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 403),
+    ),
     "DELETE /api/v1/me/trusted-devices/{trusted_device_id}": Rule(
         "a remembered device is only its owner's, and the probe's id is nobody's: 404 to everyone signed in (tests/server/accounts/test_trusted_devices.py revokes one)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), 404),
@@ -152,6 +157,8 @@ FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/orgs/{org_id}/broadcast-attachments": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),
     "PATCH " + MEETING: only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/end": only(HOST, ("admin", "owner")),
+    "POST " + MEETING + "/invitees": only(HOST, ("admin", "owner")),
+    "DELETE " + MEETING + "/invitees/{user_id}": only(HOST + " (the world's meetings invite the spare member)", ("admin", "owner")),
     "DELETE /api/v1/orgs/{org_id}/contact-links/{link_id}": only("its creator (the owner made it) or organisation admins", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/contact-links/qr": only(
         "the QR code of one's own live link (the owner's), or any of the organisation's for its admins; to others it does not exist",
@@ -185,6 +192,7 @@ AS_DECLARED: dict[str, str] = {
     "DELETE /api/v1/me/devices/{session_id}": "user",
     "GET /api/v1/me/trusted-devices": "user",
     "GET /api/v1/me/notices": "user",
+    "GET /api/v1/me/personal-data": "user",
     "POST /api/v1/me/notices/read": "user",
     "POST /api/v1/me/password": "user",
     "POST /api/v1/me/totp/confirm": "user",
@@ -247,12 +255,14 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/me/notification-settings": "user",
     "GET /api/v1/orgs/{org_id}/notification-settings": "user+admin",
     "PATCH /api/v1/orgs/{org_id}/notification-settings": "user+admin",
+    "GET /api/v1/orgs/{org_id}/paid-allowances": "user+admin",
     "GET /api/v1/orgs/{org_id}/mentions": "any",
     "POST /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings/upcoming": "user",
     "GET " + MEETING + "/join-qr": "user",
     "GET " + MEETING: "any",
+    "GET " + MEETING + "/invitees": "user",
     "POST /api/v1/orgs/{org_id}/contact-links": "user",
     "GET /api/v1/orgs/{org_id}/contact-links": "user",
     "GET /api/v1/orgs/{org_id}/contacts": "user",
@@ -303,6 +313,7 @@ FRESH: dict[str, tuple[str, ...]] = {
     "POST " + GROUP + "/messages/{seq}/recall": ("seq",),
     "DELETE " + GROUP + "/announcements/{seq}": ("seq",),
     "POST " + MEETING + "/end": ("meeting_id",),
+    "DELETE " + MEETING + "/invitees/{user_id}": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
 }

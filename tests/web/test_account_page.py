@@ -1,13 +1,20 @@
 """Remembering a device at sign-in, and the account page at /account: language, signed-in devices,
-remembered devices and new-device notices, in Chromium on a desktop and a 375x667 phone, in English and Chinese."""
+remembered devices, new-device notices, downloading one's data and deleting one's account (an external contact; a member
+is sent to their admins), in Chromium on a desktop and a 375x667 phone, in English and Chinese."""
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
+import aiohttp
 import pyotp
 import pytest
 from playwright.async_api import expect
 
 from server.accounts.models import User
+from server.contacts.models import ContactPolicy
 from tests.factories import PASSWORD, make_user, person, sign_in
+from tests.server.orgs.conftest import join, new_org
 from tests.web.conftest import assert_fits_the_screen, assert_no_english, new_page, open_signed_in
 
 
@@ -145,3 +152,81 @@ async def test_choosing_a_language_on_the_account_page_keeps_it_for_the_person(b
     assert (await (await client.get("/api/v1/me", headers=alice.headers)).json())["locale"] == "zh-CN"
     assert problems == []
     await page.context.close()
+
+
+async def contact_of_a_new_org(base_url, db, name: str):
+    """A person with a password who became the external contact of a nurse in a new organisation: (person, org)."""
+    org = await new_org(db, "Olivia Owner")
+    nurse = await join(db, org.id, "member", "Nurse Li")
+    someone = await make_user(db, name)
+    async with aiohttp.ClientSession(base_url) as http:
+        async with http.post(f"/api/v1/orgs/{org.id}/contact-links", json={}, headers=nurse.headers) as resp:
+            assert resp.status == 201, await resp.text()
+            token = (await resp.json())["token"]
+        async with http.post("/api/v1/auth/login", json={"email": someone.email, "password": PASSWORD}) as resp:
+            headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+        async with http.post("/api/v1/contact-links/accept", json={"token": token}, headers=headers) as resp:
+            assert resp.status == 200, await resp.text()
+    return SimpleNamespace(id=someone.id, email=someone.email, headers=headers), org
+
+
+async def contact_count(db, org_id: int) -> int:
+    async with db.transaction() as tx:
+        return (await tx.session.get(ContactPolicy, org_id)).contact_count
+
+
+async def test_an_external_contact_downloads_their_data_and_deletes_their_account(browser, base_url, db):
+    mum, org = await contact_of_a_new_org(base_url, db, "Mum")
+    page, problems = await open_signed_in(browser, base_url, mum, "/account")
+    await expect(page.locator("#delete-form")).to_be_visible()
+    await expect(page.locator("#delete-member")).to_be_hidden()
+
+    async with page.expect_download() as download:
+        await page.click("#download-data")
+    saved = await (await download.value).path()
+    data = json.loads(open(saved).read())
+    assert data["account"]["name"] == "Mum" and [o["relation"] for o in data["organisations"]] == ["external_contact"]
+
+    await page.click("#delete-submit")
+    await expect(page.locator("#delete-error")).to_have_text("Enter your password to delete your account.")
+    await page.fill("#delete-password", "not my password")
+    await page.check("#delete-confirm")
+    await page.click("#delete-submit")
+    await expect(page.locator("#delete-error")).to_contain_text("password is wrong")
+    assert await contact_count(db, org.id) == 1
+    await page.fill("#delete-password", PASSWORD)
+    await page.click("#delete-submit")
+    await expect(page.locator("#deleted h2")).to_have_text("Your account was deleted")
+    await expect(page.locator("main.account")).to_be_hidden()
+    assert await page.evaluate("localStorage.getItem('muster.token')") is None
+    assert await contact_count(db, org.id) == 0
+    await page.click("#deleted a")
+    await page.wait_for_url(f"{base_url}/")
+    await page.context.close()
+    assert problems == []
+
+
+async def test_on_a_phone_in_chinese_a_member_is_sent_to_their_admins_and_a_contact_may_delete(browser, base_url, db, screenshots):
+    org = await new_org(db, "欧丽维")
+    member, problems = await open_signed_in(browser, base_url, org.owner, "/account", phone=True, language="zh-CN")
+    await expect(member.locator("#delete-member")).to_contain_text("请先让各组织的管理员将你移出")
+    await expect(member.locator("#delete-form")).to_be_hidden()
+    await expect(member.locator("#download-data")).to_have_text("下载我的数据")
+    await assert_fits_the_screen(member)
+    await assert_no_english(member, data="#me-name, #org-name, .device-name, .user-agent, #delete-member")
+
+    mum, _ = await contact_of_a_new_org(base_url, db, "妈妈")
+    contact, contact_problems = await open_signed_in(browser, base_url, mum, "/account", phone=True, language="zh-CN")
+    await expect(contact.locator("#delete-submit")).to_have_text("注销账号")
+    await contact.fill("#delete-password", PASSWORD)
+    await contact.tap("#delete-submit")
+    await expect(contact.locator("#delete-error")).to_have_text("请勾选确认你了解此操作无法撤销。")
+    await assert_fits_the_screen(contact)
+    await assert_no_english(contact, data="#me-name, #org-name, .device-name, .user-agent")
+    await contact.screenshot(path=str(screenshots / "account-delete-phone-zh.png"), full_page=True)
+    await contact.tap("#delete-confirm")
+    await contact.tap("#delete-submit")
+    await expect(contact.locator("#deleted h2")).to_have_text("你的账号已注销")
+    for page in (member, contact):
+        await page.context.close()
+    assert problems == contact_problems == []

@@ -9,6 +9,7 @@ import aiohttp
 import openpyxl
 from playwright.async_api import expect
 
+from server.audit.record import Someone, do_audit
 from tests.server.orgs.conftest import join, new_org, signed_in
 from tests.web.conftest import assert_fits_the_screen, assert_no_english, open_signed_in
 
@@ -188,5 +189,48 @@ async def test_a_member_gets_no_settings_place_and_the_page_says_it_is_for_admin
     await expect(page.locator("#admin")).to_be_hidden()
     await expect(page.locator(".app-nav-link[data-place='home']")).to_have_count(1)
     await expect(page.locator(".app-nav-link[data-place='settings']")).to_have_count(0)
+    await page.context.close()
+    assert problems == []
+
+
+async def record_some_actions(db, org) -> None:
+    owner = Someone(org.owner.id, org.owner.user.name)
+    async with db.transaction(org_id=org.id) as tx:
+        await do_audit(tx, owner, "member.removed", target=("member", 12))
+        await do_audit(tx, None, "external_contacts.handed_over", details={"automatic": True})
+        await do_audit(tx, owner, "recording.downloaded", target=("recording", 3))
+
+
+async def test_the_audit_log_reads_as_sentences(browser, base_url, db):
+    org = await new_org(db, "Olivia Owner")
+    await record_some_actions(db, org)
+    async with db.transaction(org_id=org.id) as tx:
+        await do_audit(tx, None, "retired.action")  # written by an older version: shown as its code
+    page, problems = await open_admin(browser, base_url, org.owner, "audit")
+    removed = page.locator(".audit-entry[data-action='member.removed']")
+    await expect(removed.locator(".action")).to_have_text("Removed a member")
+    await expect(removed.locator(".target")).to_have_text("member 12")
+    await expect(removed.locator(".actor")).to_have_text("Olivia Owner")
+    handed = page.locator(".audit-entry[data-action='external_contacts.handed_over']")
+    await expect(handed.locator(".action")).to_have_text("Handed external contacts over to a colleague")
+    await expect(handed.locator(".actor")).to_have_text("Automatically")
+    await expect(page.locator(".audit-entry[data-action='recording.downloaded'] .action")).to_have_text("Downloaded a meeting recording")
+    await expect(page.locator(".audit-entry[data-action='retired.action'] .action")).to_have_text("retired.action")
+    await page.context.close()
+    assert problems == []
+
+
+async def test_on_a_phone_in_chinese_the_audit_log_reads_as_chinese_sentences(browser, base_url, db, screenshots):
+    org = await new_org(db, "欧丽维")
+    await record_some_actions(db, org)
+    page, problems = await open_admin(browser, base_url, org.owner, "audit", phone=True, language="zh-CN")
+    removed = page.locator(".audit-entry[data-action='member.removed']")
+    await expect(removed.locator(".action")).to_have_text("移除了成员")
+    await expect(removed.locator(".target")).to_have_text("成员 12")
+    await expect(page.locator(".audit-entry[data-action='external_contacts.handed_over'] .actor")).to_have_text("系统自动")
+    await expect(page.locator(".audit-entry[data-action='org.created'] .action")).to_have_text("创建了组织")
+    await assert_fits_the_screen(page)
+    await assert_no_english(page, allowed=("CSV",), data=WRITTEN)
+    await page.screenshot(path=str(screenshots / "admin-audit-phone-zh.png"), full_page=True)
     await page.context.close()
     assert problems == []

@@ -1,9 +1,10 @@
 // notify's section of the organisation's settings (/notify/settings): the escalation
-// policy and who may send urgent notices, under the same tabs as /admin.
+// policy, the day's SMS and call allowances and who may send urgent notices, under the same tabs as /admin.
 
 import { show, showMessage } from "/static/dom.js";
 import { mountShell } from "/static/shell.js";
 import { settingsTabs } from "/orgs/static/sections.js";
+import * as allowances from "./allowances.js";
 import * as policy from "./policy.js";
 import * as senders from "./senders.js";
 
@@ -22,6 +23,6 @@ async function start() {
   await settingsTabs(document.getElementById("sections"), org.id, "broadcasts");
   const settings = document.getElementById("settings");
   show(settings, true);
-  await Promise.all([policy.show(org, report), senders.show(org, report)]);
+  await Promise.all([policy.show(org, report), allowances.show(org), senders.show(org, report)]);
   settings.dataset.ready = "true";
 }

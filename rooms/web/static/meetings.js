@@ -1,6 +1,7 @@
 // The meetings page: my upcoming meetings (live first, then by start, in the organisation's time
-// zone), "start now", "schedule" with invitees picked from the directory, and the guest link to copy
-// or scan. The list is asked again when the live connection says I was invited to a meeting.
+// zone), "start now", "schedule" with invitees picked from the directory, the invitees of a meeting I
+// manage (added and taken off later), and the guest link to copy or scan. The list is asked again when
+// the live connection says I was invited to a meeting or taken off one.
 
 import { api, query } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
@@ -11,7 +12,8 @@ import { fromWallTime, toWallTime } from "./zonedtime.js";
 
 const DURATIONS = [15, 30, 45, 60, 90, 120];
 const $ = (id) => document.getElementById(id);
-const state = { org: null, me: null, zone: undefined, invitees: new Map(), searchTimer: null };
+const LIST_EVENTS = new Set(["meeting.invited", "meeting.uninvited"]);
+const state = { org: null, me: null, zone: undefined, invitees: new Map(), editing: null, invited: new Set() };
 const orgPath = (path) => `/api/v1/orgs/${state.org.id}${path}`;
 const linkPath = (meeting) => new URL(meeting.join_url).pathname;
 
@@ -29,7 +31,7 @@ async function start() {
       showLive(true);
       load().catch(showError);
     },
-    onEvent: (type, data) => type === "meeting.invited" && data.org_id === org.id && load().catch(showError),
+    onEvent: (type, data) => LIST_EVENTS.has(type) && data.org_id === org.id && load().catch(showError),
     onClose: () => showLive(false),
   });
 }
@@ -52,6 +54,10 @@ function roleOf(meeting) {
   return meeting.cohost_ids.includes(state.me.id) ? "cohost" : "invited";
 }
 
+function mayManage(meeting) {
+  return roleOf(meeting) !== "invited" || ["admin", "owner"].includes(state.org.role);
+}
+
 function item(meeting) {
   const live = meeting.status === "live";
   const role = roleOf(meeting);
@@ -64,6 +70,7 @@ function item(meeting) {
       el("span", { class: "upcoming-when muted" }, when),
       el("span", { class: "upcoming-role muted" }, t(`meetings.role.${role}`))),
     el("div", { class: "upcoming-actions" },
+      mayManage(meeting) ? el("button", { type: "button", class: "invitees-button", onclick: () => editInvitees(meeting).catch(showError) }, t("meetings.invitees.button")) : null,
       role === "invited" ? null : el("button", { type: "button", class: "guest-link-button", onclick: () => showGuestLink(meeting) }, t("meetings.guests.button")),
       el("a", { class: "button join", href: linkPath(meeting) }, live ? t("meetings.join") : t("meetings.open"))));
 }
@@ -92,26 +99,32 @@ function prepareScheduleForm() {
   $("time-zone").textContent = t("meetings.time_zone", { zone: state.zone || Intl.DateTimeFormat().resolvedOptions().timeZone });
 }
 
-$("invitee-search").addEventListener("input", () => {
-  clearTimeout(state.searchTimer);
-  state.searchTimer = setTimeout(() => searchMembers().catch(showError), 200);
-});
-
-async function searchMembers() {
-  const q = $("invitee-search").value.trim();
-  if (!q) return $("invitee-results").replaceChildren();
-  const page = await api(orgPath("/members") + query({ q, limit: 8 }));
-  $("invitee-results").replaceChildren(...page.items
-    .filter((m) => m.user_id !== state.me.id)
-    .map((m) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => invite(m) }, t("meetings.invitees.add", { name: m.display_name })))));
+/** A directory search in `input` whose results (`results`) each pick a member; `left(userId)` leaves someone out. */
+function memberPicker(input, results, pick, left) {
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => search().catch(showError), 200);
+  });
+  async function search() {
+    const q = input.value.trim();
+    if (!q) return results.replaceChildren();
+    const page = await api(orgPath("/members") + query({ q, limit: 8 }));
+    results.replaceChildren(...page.items
+      .filter((m) => !left(m.user_id))
+      .map((m) => el("li", {}, el("button", { type: "button", class: "pick", onclick: () => chosen(m) }, t("meetings.invitees.add", { name: m.display_name })))));
+  }
+  function chosen(member) {
+    input.value = "";
+    results.replaceChildren();
+    pick(member);
+  }
 }
 
-function invite(member) {
+memberPicker($("invitee-search"), $("invitee-results"), (member) => {
   state.invitees.set(member.user_id, member.display_name);
-  $("invitee-search").value = "";
-  $("invitee-results").replaceChildren();
   renderInvitees();
-}
+}, (userId) => userId === state.me.id);
 
 function renderInvitees() {
   $("invitees").replaceChildren(...[...state.invitees].map(([userId, name]) =>
@@ -144,6 +157,47 @@ $("schedule-form").addEventListener("submit", async (event) => {
   } finally {
     $("schedule").disabled = false;
   }
+});
+
+// --- a meeting's invitees, changed after scheduling ------------------------------------
+
+const invitees = (path = "") => orgPath(`/meetings/${state.editing.id}/invitees${path}`);
+
+async function editInvitees(meeting) {
+  state.editing = meeting;
+  $("invitees-meeting").textContent = meeting.title;
+  showMessage($("invitees-error"), "");
+  renderCurrentInvitees(await api(invitees()));
+  show($("invitees-panel"), true);
+  $("invitees-panel").scrollIntoView({ block: "nearest" });
+}
+
+function renderCurrentInvitees(list) {
+  state.invited = new Set(list.map((i) => i.user_id));
+  $("current-invitees").replaceChildren(...list.map(({ user_id: userId, display_name: name }) =>
+    el("li", { class: "chip", dataset: { userId } }, name,
+      el("button", { type: "button", "aria-label": t("meetings.invitees.remove", { name }),
+        onclick: () => changeInvitees(async () => (await api(invitees(`/${userId}`), { method: "DELETE" }), api(invitees()))) }, "×"))));
+  show($("no-invitees"), list.length === 0);
+}
+
+/** Runs one change (the server tells whoever it concerns), then shows the invitees as they now are. */
+async function changeInvitees(call) {
+  showMessage($("invitees-error"), "");
+  try {
+    renderCurrentInvitees(await call());
+  } catch (error) {
+    showMessage($("invitees-error"), error.message);
+  }
+}
+
+memberPicker($("add-invitee-search"), $("add-invitee-results"),
+  (member) => changeInvitees(() => api(invitees(), { method: "POST", body: { user_ids: [member.user_id] } })),
+  (userId) => userId === state.editing?.host_id || state.invited.has(userId));
+
+$("invitees-done").addEventListener("click", () => {
+  show($("invitees-panel"), false);
+  state.editing = null;
 });
 
 // --- the guest link --------------------------------------------------------------

@@ -1,8 +1,11 @@
 // The account page: my language, my notification settings, my signed-in devices and remembered devices (each
-// revocable), and notices of sign-ins on new devices, kept current by the live connection.
+// revocable), and notices of sign-ins on new devices, kept current by the live connection;
+// my data to download, and my account to delete (proven by the password; not while I am a
+// member of an organisation, which holds my data there: server/personal_data/own.py).
 
-import { api } from "./api.js";
+import { api, forgetToken } from "./api.js";
 import { el, show, showMessage } from "./dom.js";
+import { downloadFile } from "./files.js";
 import { formatDateTime, t } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { showNotificationSettings } from "./notification-settings.js";
@@ -25,16 +28,21 @@ function fail(error) {
   showMessage(pageError, error.message);
 }
 
+let live = null;
+let deleting = false; // the deletion signs every device out: the page then stops reacting to that
+
 async function start() {
-  const { org } = await mountShell({ active: "account" });
+  const { me, org, orgs } = await mountShell({ active: "account" });
   document.getElementById("language").append(languageSelect());
+  prepareDeletion(orgs);
+  document.getElementById("download-data").onclick = () => downloadFile("/api/v1/me/personal-data", `my-data-${me.id}.json`).catch(fail);
   await Promise.all([load(), showNotificationSettings(org)]);
-  connectLive({
+  live = connectLive({
     onReady: () => {
       showLive(true);
       load().catch(fail);
     },
-    onEvent: (name) => WATCHED.has(name) && load().catch(fail),
+    onEvent: (name) => !deleting && WATCHED.has(name) && load().catch(fail),
     onClose: () => showLive(false),
   });
 }
@@ -95,4 +103,39 @@ function noticeItem(n) {
   return el("li", { class: "account-item notice", dataset: { notice: n.id } },
     deviceLabel(n.data, el("span", {}, t("account.notices.new_device"))),
     el("span", { class: "muted" }, [formatDateTime(n.created_at), n.data.ip].filter(Boolean).join(" · ")));
+}
+
+// --- deleting my account -------------------------------------------------------------
+
+function prepareDeletion(orgs) {
+  const memberNote = document.getElementById("delete-member");
+  const form = document.getElementById("delete-form");
+  if (orgs.length > 0) {
+    memberNote.textContent = t("account.delete.member", { organisations: orgs.map((o) => o.name).join(", ") });
+    show(memberNote, true);
+    return;
+  }
+  show(form, true);
+  const error = document.getElementById("delete-error");
+  const submit = document.getElementById("delete-submit");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showMessage(error, "");
+    const password = document.getElementById("delete-password").value;
+    if (!password) return showMessage(error, t("account.delete.missing_password"));
+    if (!document.getElementById("delete-confirm").checked) return showMessage(error, t("account.delete.missing_confirm"));
+    submit.disabled = deleting = true;
+    try {
+      await api("/api/v1/me/deletion", { method: "POST", body: { password, confirm: true } });
+    } catch (e) {
+      showMessage(error, e.message);
+      submit.disabled = deleting = false;
+      return;
+    }
+    live?.close();
+    forgetToken();
+    show(document.querySelector("main.account"), false);
+    show(document.getElementById("shell"), false);
+    show(document.getElementById("deleted"), true);
+  });
 }

@@ -60,6 +60,11 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
+/** Whether the catalogues have `key`: for a key made from data (an audit action), which may be one no text was written for. */
+export function hasText(key) {
+  return texts.has(key) || english.has(key);
+}
+
 const ATTRIBUTES = ["placeholder", "title", "aria-label"];
 
 /** Translates the data-i18n* attributes under `root` (the document at import; call it for templates you clone). */

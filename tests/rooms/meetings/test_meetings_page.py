@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import aiohttp
 from playwright.async_api import expect
+from sqlalchemy import select
 
 from server.orgs.models import Membership
 from tests.factories import PASSWORD, make_org, make_user
@@ -106,3 +107,72 @@ async def test_start_now_on_a_phone_in_chinese_and_a_guest_joins_by_the_link(bro
     for page in (host, guest):
         await page.context.close()
     assert problems == guest_problems == []
+
+
+async def schedule(base_url, host, org_id: int, title: str, invitee_ids: list[int]) -> dict:  # noqa: F811
+    body = {"title": title, "scheduled_at": "2099-03-01T09:00:00+00:00", "duration_min": 30, "invitee_ids": invitee_ids}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base_url}/api/v1/orgs/{org_id}/meetings", json=body, headers=host.headers) as resp:
+            assert resp.status == 201, await resp.text()
+            return await resp.json()
+
+
+async def host_member_and_another(db, base_url):  # noqa: F811
+    hana, nina = await host_and_member(db, base_url)
+    omar = await make_user(db, "Omar Orderly")
+    async with db.transaction() as tx:
+        org_id = await tx.session.scalar(select(Membership.org_id).where(Membership.user_id == nina.id))
+    async with db.transaction(org_id=org_id) as tx:
+        tx.session.add(Membership(org_id=org_id, user_id=omar.id, role="member", display_name=omar.name))
+    return org_id, hana, nina, await signed_in(base_url, omar)
+
+
+async def test_the_host_changes_who_is_invited_and_the_invitees_lists_follow_live(browser, base_url, db):  # noqa: F811
+    org_id, hana, nina, omar = await host_member_and_another(db, base_url)
+    await schedule(base_url, hana, org_id, "Ward round", [nina.id])
+    invitee, invitee_problems = await open_signed_in(browser, base_url, nina, "/meetings")
+    await expect(invitee.locator("#upcoming li", has_text="Ward round")).to_have_count(1)
+    await expect(invitee.locator(".invitees-button")).to_have_count(0)  # an invitee does not manage the meeting
+    other, other_problems = await open_signed_in(browser, base_url, omar, "/meetings")
+    await expect(other.locator("#no-meetings")).to_be_visible()
+
+    page, problems = await open_signed_in(browser, base_url, hana, "/meetings")
+    await page.locator("#upcoming li", has_text="Ward round").locator(".invitees-button").click()
+    panel = page.locator("#invitees-panel")
+    await expect(panel).to_be_visible()
+    await expect(panel.locator("#invitees-meeting")).to_have_text("Ward round")
+    await expect(panel.locator("#current-invitees .chip")).to_have_count(1)
+    await page.fill("#add-invitee-search", "Nurse")
+    await expect(page.locator("#add-invitee-results")).to_be_empty()  # invited already: not offered again
+    await page.fill("#add-invitee-search", "Omar")
+    await page.click("#add-invitee-results button:text-is('+ Omar Orderly')")
+    await expect(panel.locator(f".chip[data-user-id='{omar.id}']")).to_contain_text("Omar Orderly")
+    await expect(other.locator("#upcoming li", has_text="Ward round")).to_have_count(1)  # told live
+
+    await panel.locator(f".chip[data-user-id='{nina.id}'] button").click()
+    await expect(panel.locator("#current-invitees .chip")).to_have_count(1)
+    await expect(invitee.locator("#no-meetings")).to_be_visible()  # gone from Nina's list, live
+    await page.click("#invitees-done")
+    await expect(panel).to_be_hidden()
+    for p in (page, invitee, other):
+        await p.context.close()
+    assert problems == invitee_problems == other_problems == []
+
+
+async def test_on_a_phone_in_chinese_the_host_adds_an_invitee(browser, base_url, db, screenshots):  # noqa: F811
+    org_id, hana, nina, omar = await host_member_and_another(db, base_url)
+    await schedule(base_url, hana, org_id, "查房", [])
+    page, problems = await open_signed_in(browser, base_url, hana, "/meetings", phone=True, language="zh-CN")
+    button = page.locator("#upcoming li", has_text="查房").locator(".invitees-button")
+    await expect(button).to_have_text("邀请的人")
+    await button.tap()
+    await expect(page.locator("#no-invitees")).to_have_text("还没有邀请任何人。")
+    await page.fill("#add-invitee-search", "Nina")
+    await page.tap("#add-invitee-results button")
+    await expect(page.locator(f"#current-invitees .chip[data-user-id='{nina.id}']")).to_contain_text("Nina Nurse")
+    await expect(page.locator("#no-invitees")).to_be_hidden()
+    await assert_no_english(page, data=PEOPLE + ", #invitees-meeting, .chip, #add-invitee-search")
+    await assert_fits_the_screen(page)
+    await page.screenshot(path=str(screenshots / "meetings-invitees-phone-zh.png"), full_page=True)
+    await page.context.close()
+    assert problems == []

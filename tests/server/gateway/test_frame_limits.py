@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 import pytest
+from aiohttp import WSMsgType
 
 from server.gateway.budgets import FrameBudget, TokenBucket, Verdict
 from server.gateway.frames import CLOSE_FLOODING
@@ -123,3 +124,29 @@ def test_a_bucket_refills_at_its_rate_up_to_its_burst_and_a_refused_frame_takes_
 def test_a_frame_cost_that_no_budget_could_pay_is_refused_at_registration(app):
     with pytest.raises(ValueError, match="never be paid"):
         app[HUB].on("test.impossible", lambda c, m: None, cost=BURST + 1)
+
+
+async def chinese_readers_device(client, db):
+    alice = await person(client, db)
+    assert (await client.patch("/api/v1/me", json={"locale": "zh-CN"}, headers=alice.headers)).status == 200
+    return await ready_device(client, alice.headers)
+
+
+async def test_a_chinese_readers_refusal_and_the_close_of_a_message_too_big_read_in_chinese(client, db):
+    device = await chinese_readers_device(client, db)
+    for n in range(BURST + 1):
+        await device.send({"type": "ping", "ref": n})
+    refused = [await device.next_frame() for _ in range(BURST + 1)][-1]
+    assert refused["error"] == {"code": "rate_limited", "message": "消息发送过于频繁，此条已被丢弃；请放慢速度后重新发送"}
+    await device.ws.send_str("x" * 5000)
+    msg = await device.ws.receive(timeout=5)
+    assert (msg.type, msg.data, msg.extra) == (WSMsgType.CLOSE, 1009, "单条消息最大 4 KB")
+
+
+async def test_a_flooders_close_reason_is_in_its_persons_language(client, db):
+    device = await chinese_readers_device(client, db)
+    for n in range(BURST + 25):
+        await device.send({"type": "ping", "ref": n})
+    while (msg := await device.ws.receive(timeout=5)).type == WSMsgType.TEXT:
+        pass
+    assert (msg.type, msg.data, msg.extra) == (WSMsgType.CLOSE, CLOSE_FLOODING, "提示放慢后仍发送过多消息")

@@ -127,3 +127,32 @@ async def test_websocket_error_frames_read_in_the_persons_chosen_language(client
     await chinese.send({"type": "teleport", "ref": 2})
     frame = await chinese.next_frame()
     assert frame["error"] == {"code": "unknown_type", "message": "未知的消息类型 'teleport'"} and frame["ref"] == 2
+
+
+async def test_the_sockets_own_error_frames_read_in_the_persons_chosen_language(client, db):
+    reader = await person(client, db)
+    assert (await client.patch("/api/v1/me", json={"locale": "zh-CN"}, headers=reader.headers)).status == 200
+    device = await connect(client.session, ws_url(client), token_of(reader.headers))
+    await device.until_ready()
+    for text, code, chinese in [
+        ("{nope", "malformed_json", "消息不是有效的 JSON（第 2 个字符处）"),
+        ('{"type":"ping","ref":NaN}', "malformed_json", "消息不是有效的 JSON：NaN 不是 JSON 数字"),
+        ("[" * 100_000, "malformed_json", "消息不是有效的 JSON：嵌套层级过深"),
+        ('{"type":"ping","ref":' + "9" * 5000 + "}", "malformed_json", "消息不是有效的 JSON：数字位数过多"),
+        ("[1, 2]", "invalid", "消息应为带有字符串“type”字段的 JSON 对象"),
+        ('{"type":"teleport","ref":"\\ud800"}', "invalid", "消息含有不成对的 UTF-16 代理字符（\\ud800-\\udfff 转义缺少配对）"),
+        ('{"type":"hello","token":"x"}', "invalid", "已经发送过 hello"),
+    ]:
+        await device.ws.send_str(text)
+        assert (await device.next_frame())["error"] == {"code": code, "message": chinese}, text[:40]
+    await device.ws.send_bytes(b"\x00")
+    assert (await device.next_frame())["error"] == {"code": "invalid", "message": "消息应为 JSON 文本，而非二进制"}
+
+
+def test_a_close_reason_is_in_the_persons_language_and_english_when_it_would_not_fit():
+    from server.gateway.frames import MAX_CLOSE_REASON, close_reason
+
+    assert close_reason("zh-CN", "this session was signed out") == "此会话已退出登录".encode()
+    assert close_reason("en", "this session was signed out") == b"this session was signed out"
+    long = "x" * 200
+    assert close_reason("zh-CN", long) == long.encode()[:MAX_CLOSE_REASON]

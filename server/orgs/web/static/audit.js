@@ -1,9 +1,11 @@
 // The audit log, read-only: newest first, a page at a time (keyset on id), and the
 // whole log as CSV (fetched with the bearer token, then saved by the browser).
+// Each action reads as a sentence (admin.audit.action.<code>, one per code the server
+// writes: tests/server/audit/test_action_texts.py); a code with no text shows as itself.
 
 import { api, query } from "/static/api.js";
 import { el, show as showNode } from "/static/dom.js";
-import { formatDateTime } from "/static/i18n.js";
+import { formatDateTime, hasText, t } from "/static/i18n.js";
 import { downloadFile } from "/static/files.js";
 
 const list = document.getElementById("audit-list");
@@ -33,9 +35,15 @@ async function load({ older = false } = {}) {
 }
 
 function row(entry) {
-  const target = entry.target_kind ? `${entry.target_kind} ${entry.target_id ?? ""}`.trim() : "";
+  const action = hasText(`admin.audit.action.${entry.action}`) ? t(`admin.audit.action.${entry.action}`) : entry.action;
+  const target = entry.target_kind ? targetText(entry.target_kind, entry.target_id) : "";
+  const actor = entry.actor_name || (entry.details.automatic ? t("admin.audit.automatic") : "");
   return el("li", { class: "card-row audit-entry", dataset: { action: entry.action } },
     el("div", { class: "card-main" },
-      el("div", { class: "card-title" }, el("code", { class: "action" }, entry.action), target ? el("span", { class: "muted" }, target) : null),
-      el("div", { class: "muted card-details" }, el("span", {}, formatDateTime(entry.at)), el("span", { class: "actor" }, entry.actor_name))));
+      el("div", { class: "card-title" }, el("span", { class: "action" }, action), target ? el("span", { class: "muted target" }, target) : null),
+      el("div", { class: "muted card-details" }, el("span", {}, formatDateTime(entry.at)), actor ? el("span", { class: "actor" }, actor) : null)));
+}
+
+function targetText(kind, id) {
+  return hasText(`admin.audit.target.${kind}`) ? t(`admin.audit.target.${kind}`, { id: id ?? "" }) : `${kind} ${id ?? ""}`.trim();
 }
