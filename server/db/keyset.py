@@ -18,7 +18,7 @@ largest key down (the audit log, newest first).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -111,12 +111,14 @@ async def who_has(
     state: State,
     after: Any | None,
     limit: int,
+    listed: Callable[[Select], Select] | None = None,
 ) -> WhoHasPage:
-    """Among ``population`` (a select of what to list for each person), both counts and one page of those with
-    ``state``: "done" (``done`` holds), "not_done", or "all"."""
+    """Among ``population`` (a select of the people, by the table that holds them), both counts and one page of
+    those with ``state``: "done" (``done`` holds), "not_done", or "all". ``listed``, if given, turns the page's
+    select into what to show of each (names joined from other tables), so that counting reads the population alone."""
     done_count, not_done_count = await who_has_counts(tx, population, done)
     chosen = {"done": population.where(done), "not_done": population.where(not_(done)), "all": population}[state]
-    page = await keyset_page(tx, chosen, key, after=after, limit=limit)
+    page = await keyset_page(tx, listed(chosen) if listed else chosen, key, after=after, limit=limit)
     return WhoHasPage(page.rows, page.next_after, done_count=done_count, not_done_count=not_done_count)
 
 
