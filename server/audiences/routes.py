@@ -22,21 +22,20 @@ from server.errors import Forbidden
 from server.orgs.access import OrgContext
 
 MaySend = Callable[[Transaction, OrgContext], Awaitable[bool]]
-_senders: list[MaySend] = []
+SENDERS = web.AppKey("audience_senders", list[MaySend])
 
 routes = web.RouteTableDef()
 
 
-def register_audience_sender(may_send: MaySend) -> None:
-    """Let the members for whom ``may_send(tx, org)`` holds preview audiences (admins always may); at import, once."""
-    if may_send not in _senders:
-        _senders.append(may_send)
+def register_audience_sender(app: web.Application, may_send: MaySend) -> None:
+    """Let the members for whom ``may_send(tx, org)`` holds preview audiences (admins always may); from a capability's setup."""
+    app.setdefault(SENDERS, []).append(may_send)
 
 
-async def check_may_preview(tx: Transaction, org: OrgContext) -> None:
+async def check_may_preview(tx: Transaction, org: OrgContext, senders: list[MaySend]) -> None:
     if org.is_admin:
         return
-    for may_send in _senders:
+    for may_send in senders:
         if await may_send(tx, org):
             return
     raise Forbidden("only those who may send to an audience may preview one")
@@ -47,7 +46,7 @@ async def check_may_preview(tx: Transaction, org: OrgContext) -> None:
 async def preview_audience(request: web.Request, body: AudienceIn, org: OrgContext) -> AudiencePreviewOut:
     """How many members an audience reaches, per kind of part and in all, and the ids that name nothing (admins and senders)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await check_may_preview(tx, org)
+        await check_may_preview(tx, org, request.app.get(SENDERS, []))
         audience = body.audience()
         resolved = await resolve_audience(tx, audience)
         people = await resolved.count_parts(tx)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from server.api import Id, Model, Out
 from server.audiences.expand import Audience
+from server.audiences.kinds import audience_kind
+from server.i18n.validation import InvalidValue
 
 MAX_IDS = 20_000
 MAX_PART_IDS = 1000
@@ -24,6 +26,17 @@ class AudienceIn(Model):
         description="Ids of kinds capabilities add (e.g. a school's units), by kind: {kind: [ids]}; each list at most 1,000.",
     )
     everyone: bool = False
+
+    @field_validator("parts")
+    @classmethod
+    def _registered(cls, parts: dict[str, list[int]]) -> dict[str, list[int]]:
+        for kind in parts:
+            if audience_kind(kind) is None:
+                raise InvalidValue("no such kind of audience: {kind}", kind=kind)
+        return parts
+
+    def names_anyone(self) -> bool:
+        return self.everyone or any((self.user_ids, self.department_ids, self.group_ids, *self.parts.values()))
 
     def audience(self) -> Audience:
         parts = {"users": self.user_ids, "departments": self.department_ids, "groups": self.group_ids}
