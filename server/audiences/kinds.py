@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.db import Transaction
-from server.db.one_of import one_of
+from server.db.one_of import one_of, rows_where_one_of
 from server.groups.models import Group, GroupMember
 from server.orgs.models import Department, Membership
 
@@ -32,10 +32,7 @@ class AudienceKind(Protocol):
 
 async def existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
     """Which of ``ids`` are values of ``column`` in the transaction's organisation (for a kind's ``found``)."""
-    found: set[int] = set()
-    for condition in one_of(tx, column, ids):
-        found.update(await tx.session.scalars(select(column).where(condition)))
-    return found
+    return {row[0] for row in await rows_where_one_of(tx, select(column), column, ids)}
 
 
 class Users:
