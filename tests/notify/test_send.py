@@ -1,6 +1,7 @@
 """Sending urgent broadcasts: who gets them, what is reported, who may send."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from notify.models import BroadcastRecipient
@@ -115,7 +116,8 @@ async def test_a_group_reaches_its_members(client, db, org, backend):
     assert sorted(r["name"] for r in recipients["items"]) == ["Hana", "Tess"]  # tess named twice, told once
 
 
-async def test_a_kind_of_audience_a_capability_registers_is_sent_to_and_its_unknown_ids_reported(client, org, direct_members, backend):
+@pytest.mark.usefixtures("direct_members")
+async def test_a_kind_of_audience_a_capability_registers_is_sent_to_and_its_unknown_ids_reported(client, org, backend):
     d = org.departments
     resp = await send(client, org, {"parts": {"test_direct": [d["hospital"], 999_999]}, "user_ids": [org.people["pat"]]})
     assert resp.status == 201, await resp.text()
