@@ -38,6 +38,7 @@ PLATFORM_PARTS = (
     "server.groups.routes",
     "server.contacts.routes",
     "server.forms.routes",
+    "server.audiences.routes",
     "server.web.routes",
 )
 

@@ -31,12 +31,13 @@ import logging
 from collections.abc import Mapping
 
 from prometheus_client import Counter
-from sqlalchemy import Integer, String, any_, bindparam, func, select
+from sqlalchemy import Integer, String, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
 from server.channels.config import ChannelSettings
 from server.channels.models import PaidUsage
 from server.db import Transaction, utcnow
+from server.db.one_of import chunks, one_of
 from server.db.upsert import insert_for
 from server.errors import RateLimited
 from server.i18n import _
@@ -45,7 +46,6 @@ log = logging.getLogger("muster.notify")
 PAID_REFUSED = Counter("muster_notify_paid_refused_total", "Sends refused because SMS or calls would pass a daily limit",
                        ["channel", "scope"])
 
-CHUNK = 5000
 SETTING = {"sms": "sms", "call": "calls"}
 
 
@@ -131,9 +131,9 @@ async def _add(tx: Transaction, day: dt.date, channel: str, rows: list[tuple[tup
     statement = insert_for(tx.dialect, table)
     statement = statement.on_conflict_do_update(index_elements=["day", "channel", "scope", "key"],
                                                 set_={"used": table.c.used + statement.excluded.used})
-    for start in range(0, len(rows), CHUNK):
+    for chunk in chunks(rows):
         await tx.session.execute(statement, [
-            {"day": day, "channel": channel, "scope": scope, "key": key, "used": n} for (scope, key), n in rows[start : start + CHUNK]
+            {"day": day, "channel": channel, "scope": scope, "key": key, "used": n} for (scope, key), n in chunk
         ])
 
 
@@ -147,7 +147,7 @@ async def _over_limit(tx: Transaction, settings: ChannelSettings, day: dt.date, 
     for scope, scope_keys in by_scope.items():
         limit = limit_of(settings, channel, scope)
         pending = max((uncharged.get((scope, key), 0) for key in scope_keys), default=0)
-        for chosen in _key_is_one_of(tx, scope_keys):
+        for chosen in one_of(tx, PaidUsage.key, scope_keys):
             rows = await tx.session.execute(select(PaidUsage.key, PaidUsage.used).where(
                 PaidUsage.day == day, PaidUsage.channel == channel, PaidUsage.scope == scope, chosen, PaidUsage.used > limit - pending,
             ))
@@ -156,13 +156,6 @@ async def _over_limit(tx: Transaction, settings: ChannelSettings, day: dt.date, 
             if uncharged.get((scope, key), 0) > limit:  # a limit of 0, and no counter yet
                 over.setdefault((scope, key), 0)
     return {key: used + uncharged.get(key, 0) for key, used in over.items() if used + uncharged.get(key, 0) > limit_of(settings, channel, key[0])}
-
-
-def _key_is_one_of(tx: Transaction, keys: list[str]) -> list:
-    """Conditions that together say the counter's key is one of ``keys``: one ``= ANY(array)`` on PostgreSQL, an IN per chunk on SQLite."""
-    if tx.dialect == "postgresql":
-        return [PaidUsage.key == any_(bindparam(None, keys, type_=postgresql.ARRAY(String)))]
-    return [PaidUsage.key.in_(keys[start : start + CHUNK]) for start in range(0, len(keys), CHUNK)]
 
 
 # The refusals, one text per channel so that each reads naturally in every language: (channel, scope) → msgid.
