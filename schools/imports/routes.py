@@ -72,12 +72,13 @@ def job_out(job: ImportJob, locale: str) -> ImportJobOut:
     )
 
 
-async def require_bureau_manager(request: web.Request, org: OrgContext) -> None:
+async def require_bureau_manager(request: web.Request, org: OrgContext, refusal=None) -> None:
+    """Organisation admins and bureau staff; anyone else gets ``refusal`` (403 by default; a job's id is 404 to them)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         scope = await load_scope(tx, org)
         top = await bureau(tx)
     if not (scope.everything or (top is not None and scope.reaches(top[1].path, "manage"))):
-        raise Forbidden(_("only organisation admins and bureau staff import the hierarchy"))
+        raise refusal or Forbidden(_("only organisation admins and bureau staff import the hierarchy"))
 
 
 @routes.post(IMPORTS)
@@ -119,7 +120,7 @@ async def list_imports(request: web.Request, org: OrgContext) -> list[ImportJobO
 @endpoint(response=ImportJobOut)
 async def get_import(request: web.Request, org: OrgContext) -> ImportJobOut:
     """One import: how far it got, and once it ended, its report."""
-    await require_bureau_manager(request, org)
+    await require_bureau_manager(request, org, NotFound("no such import"))
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         job = await tx.session.scalar(select(ImportJob).where(ImportJob.id == path_int(request, "job_id")))
         if job is None:
