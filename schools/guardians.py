@@ -134,8 +134,8 @@ async def do_link(tx: Transaction, links: Iterable[tuple[int, int, str]]) -> int
 
 
 async def guardian_in_scope(tx: Transaction, scope: Scope, guardian_id: int, need: str = "read") -> tuple[Guardian, list[tuple[int, str | None]]]:
-    """The guardian and their children's ``(student id, class path)``, if the caller reaches one of those children;
-    404 otherwise (403 if they reach one only to read and ``need`` is more)."""
+    """The guardian and their children's ``(student id, class path)``, if the caller reaches one of those children
+    (organisation admins: any guardian); 404 otherwise (403 if they reach one only to read and ``need`` is more)."""
     guardian = await tx.session.scalar(select(Guardian).where(Guardian.id == guardian_id))
     children = [] if guardian is None else (await tx.session.execute(
         select(Student.id, Department.path)
@@ -143,9 +143,9 @@ async def guardian_in_scope(tx: Transaction, scope: Scope, guardian_id: int, nee
         .outerjoin(Department, Department.id == Student.class_id)
         .where(StudentGuardian.guardian_id == guardian_id)
     )).all()
-    if not any(scope.reaches(path) for _, path in children):
+    if guardian is None or not (scope.everything or any(scope.reaches(path) for _, path in children)):
         raise NotFound("no such guardian")
-    if need != "read" and not any(scope.reaches(path, need) for _, path in children):
+    if need != "read" and not (scope.everything or any(scope.reaches(path, need) for _, path in children)):
         raise Forbidden(REFUSALS[need])
     return guardian, [tuple(row) for row in children]
 

@@ -96,5 +96,7 @@ async def unit_in_scope(tx: Transaction, scope: Scope, unit_id: int, need: str =
             select(SchoolUnit, Department).join(Department, Department.id == SchoolUnit.department_id).where(SchoolUnit.department_id == unit_id)
         )
     ).first()
-    scope.require(row[1].path if row else None, need, _("no such unit"))
+    if row is None:
+        raise NotFound("no such unit")
+    scope.require(row[1].path, need, _("no such unit"))
     return row[0], row[1]

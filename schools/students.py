@@ -35,7 +35,9 @@ async def student_in_scope(tx: Transaction, scope: Scope, student_id: int, need:
     row = (await tx.session.execute(
         select(Student, Department.path).outerjoin(Department, Department.id == Student.class_id).where(Student.id == student_id)
     )).first()
-    scope.require(row[1] if row else None, need, "no such student")
+    if row is None:
+        raise NotFound("no such student")
+    scope.require(row[1], need, "no such student")
     return row[0], row[1]
 
 

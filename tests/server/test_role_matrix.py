@@ -64,6 +64,10 @@ GROUP_ADMIN = "the group's owner or admins (a group role, not the organisation's
 SENDER = "a broadcast is seen and managed by its sender (the owner) and organisation admins; to a recipient (member) it does not exist here"
 RECIPIENT = "a recipient's own copy: member and admin received the broadcast; its sender (the owner) did not"
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
+SCHOOLS = "/api/v1/orgs/{org_id}/schools"
+SCOPED = ("schools: a unit, child or guardian is reached through a role on a unit (schools/scope.py); organisation admins reach the "
+          "whole hierarchy, a member with no role on any unit reaches nothing (tests/schools/test_scope_matrix.py walks the roles)")
+BUREAU_IMPORTS = "importing the hierarchy is for organisation admins and bureau staff; the member holds no role"
 FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/auth/login": Rule("answers about the credentials in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/guest-sessions": Rule("answers about the invite token in the body", dict.fromkeys(ROLES, ANYTHING)),
@@ -152,6 +156,21 @@ FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/orgs/{org_id}/external-groups/{group_id}/contacts": only(GROUP_ADMIN + " (the group is not external: the owner gets a 400)", ("owner",)),
     "POST /api/v1/contact-links/preview": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/contact-links/sign-up": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
+    "GET " + SCHOOLS + "/me": Rule("a guest is nobody in the hierarchy: the organisation does not exist for them here", {"guest": 404}),
+    "POST " + SCHOOLS + "/units": only("a new unit goes under one the caller manages; the bureau itself: organisation admins", ("admin", "owner")),
+    **{
+        method + " " + SCHOOLS + path: only(SCOPED, ("admin", "owner"), 404)
+        for method, path in (
+            ("GET", "/units/{unit_id}"), ("PATCH", "/units/{unit_id}"), ("GET", "/units/{unit_id}/students"), ("GET", "/units/{unit_id}/staff"),
+            ("POST", "/units/{unit_id}/roles"), ("DELETE", "/units/{unit_id}/roles/{role_id}"), ("POST", "/units/{unit_id}/group"),
+            ("POST", "/units/{unit_id}/rollover"), ("GET", "/students/{student_id}"), ("PATCH", "/students/{student_id}"),
+            ("POST", "/students/{student_id}/guardians"), ("DELETE", "/students/{student_id}/guardians/{guardian_id}"),
+            ("GET", "/guardians/{guardian_id}"), ("PATCH", "/guardians/{guardian_id}"),
+        )
+    },
+    "POST " + SCHOOLS + "/imports": only(BUREAU_IMPORTS, ("admin", "owner")),
+    "GET " + SCHOOLS + "/imports": only(BUREAU_IMPORTS, ("admin", "owner")),
+    "GET " + SCHOOLS + "/imports/{job_id}": only(BUREAU_IMPORTS + "; to anyone else an import's id does not exist", ("admin", "owner"), 404),
     "POST /api/v1/contact-links/accept": Rule(
         "the probe's token is no link: every account gets a 4xx about it (tests/server/contacts/test_joining.py accepts one)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), ANY_4XX),
@@ -244,6 +263,8 @@ AS_DECLARED: dict[str, str] = {
     "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
+    "GET " + SCHOOLS + "/units": "user",
+    "POST " + SCHOOLS + "/students": "user",
 }
 
 # Routes without an @endpoint declaration, and why they are not in the matrix.
@@ -284,6 +305,8 @@ FRESH: dict[str, tuple[str, ...]] = {
     "POST " + MEETING + "/end": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
+    "DELETE " + SCHOOLS + "/units/{unit_id}/roles/{role_id}": ("role_id",),
+    "DELETE " + SCHOOLS + "/students/{student_id}/guardians/{guardian_id}": ("guardian_id",),
 }
 
 
@@ -353,6 +376,8 @@ def body_for(route: web.AbstractRoute, world: World):
         "POST /api/v1/orgs/{org_id}/members/{member_id}/erasure": {"confirm": True},
         "POST /api/v1/orgs/{org_id}/contact-links/qr": {"token": world.contact_link},
         "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": {"to_member_id": ids["admin_member_id"]},
+        "POST " + SCHOOLS + "/units/{unit_id}/rollover": {"label": "probe", "final_level": 20},  # moves classes up, graduates nobody
+        "POST " + SCHOOLS + "/students": {"external_id": "probe", "name": "Probe", "class_id": ids["unit_id"]},
     }
     return bodies[key_of(route)] if key_of(route) in bodies else plausible_body(route)
 
