@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from server.accounts.users import do_create_accounts
 from server.db import Transaction, utcnow
-from server.db.upsert import insert_rows, one_of
+from server.db.upsert import insert_rows, one_of, rows_matching, update_rows
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.orgs.member_fields import clean_display_name
 from server.orgs.models import Department, Membership
@@ -70,24 +70,19 @@ async def do_ensure_guardians(tx: Transaction, wanted: dict[str, tuple[str, str 
             select(Guardian.match_key, Guardian.id, Guardian.name, Guardian.user_id).where(one_of(tx, Guardian.match_key, keys))
         )
     }
-    renamed = [{"gid": guardian_id, "new_name": wanted[key][0]} for key, (guardian_id, name, _) in existing.items() if name != wanted[key][0]]
+    table = Guardian.__table__
+    renamed = [(guardian_id, wanted[key][0]) for key, (guardian_id, name, _) in existing.items() if name != wanted[key][0]]
     if renamed:
-        table = Guardian.__table__
-        await tx.session.execute(
-            update(table).where(table.c.org_id == tx.org_id, table.c.id == bindparam("gid")).values(name=bindparam("new_name")), renamed,
-        )
+        await tx.session.execute(*update_rows(tx, table, "id", {"id": [g for g, _ in renamed], "name": [n for _, n in renamed]}))
     without_account = [key for key, (_, _, user_id) in existing.items() if user_id is None and wanted[key][1]]
     new = [key for key in keys if key not in existing]
     accounts = await _accounts_for(tx, [key for key in new + without_account if wanted[key][1]], wanted)
     if without_account:
-        table = Guardian.__table__
-        await tx.session.execute(
-            update(table).where(table.c.org_id == tx.org_id, table.c.id == bindparam("gid")).values(user_id=bindparam("uid")),
-            [{"gid": existing[key][0], "uid": accounts[key]} for key in without_account],
-        )
+        await tx.session.execute(*update_rows(tx, table, "id", {
+            "id": [existing[key][0] for key in without_account], "user_id": [accounts[key] for key in without_account],
+        }))
     ids = {key: guardian_id for key, (guardian_id, _, _) in existing.items()}
     if new:
-        table = Guardian.__table__
         columns = {
             "match_key": new, "name": [wanted[k][0] for k in new], "phone": [wanted[k][1] for k in new], "user_id": [accounts.get(k) for k in new],
         }
@@ -103,7 +98,8 @@ async def _accounts_for(tx: Transaction, keys: Sequence[str], wanted: dict[str, 
         return {}
     phones = {wanted[key][1]: key for key in keys}
     members: dict[str, int] = {}
-    for phone, user_id in await tx.session.execute(select(Membership.phone, Membership.user_id).where(one_of(tx, Membership.phone, list(phones)))):
+    with_phones = rows_matching(tx, Membership.phone, list(phones)).with_only_columns(Membership.phone, Membership.user_id)
+    for phone, user_id in await tx.session.execute(with_phones.where(Membership.org_id == tx.org_id)):
         members.setdefault(phone, user_id)
     accounts = {key: members[wanted[key][1]] for key in keys if wanted[key][1] in members}
     missing = [key for key in keys if key not in accounts]

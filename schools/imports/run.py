@@ -26,6 +26,7 @@ from server.db import Database
 from server.orgs.imports.limits import ImportLimits
 from server.orgs.imports.rows import RowError
 from server.orgs.imports.run import IMPORT_THREADS, RowBatches, import_slot
+from server.orgs.imports.table_stats import TableStatistics
 from schools.class_groups import do_follow_rosters
 from schools.imports.index import UnitIndex
 from schools.imports.report import ImportReport, RowProblem
@@ -38,6 +39,8 @@ from schools.imports.tables import Table, open_tables
 from schools.imports.units_writer import do_import_units
 
 GROUPS_CHUNK = 500
+# The tables a city's import grows from nothing: their planner statistics are refreshed as they do (server/orgs/imports/table_stats.py).
+GROWN = ("users", "school_students", "school_guardians", "school_student_guardians")
 Progress = Callable[[ImportReport], Awaitable[None] | None]
 
 
@@ -66,9 +69,7 @@ async def do_import_hierarchy(
             if table.kind == "units":
                 await _units(db, org_id, table, index, report, loop)
             elif table.kind == "staff":
-                check = functools.partial(check_staff, region=region)
-                touched |= await _streamed(table, check, STAFF_BATCH, report, loop, progress,
-                                           lambda rows: do_import_staff(db, org_id, table.source, table.columns, rows, index, report))
+                touched |= await _staff(db, org_id, table, index, region, report, loop, progress)
             else:
                 touched |= await _students(db, org_id, table, index, region, report, loop, progress)
             await progress(report)
@@ -106,6 +107,18 @@ async def _streamed(table: Table, check, size: int, report: ImportReport, loop, 
     return touched
 
 
+async def _staff(db, org_id: int, table: Table, index: UnitIndex, region: str, report: ImportReport, loop, progress: Progress) -> set[int]:
+    statistics = TableStatistics(db, ("users", "memberships"))  # the guardians' accounts are found by the members' phones
+
+    async def write(rows) -> set[int]:
+        before = report.counts["staff_created"]
+        touched = await do_import_staff(db, org_id, table.source, table.columns, rows, index, report)
+        await statistics.rows_created(report.counts["staff_created"] - before)
+        return touched
+
+    return await _streamed(table, functools.partial(check_staff, region=region), STAFF_BATCH, report, loop, progress, write)
+
+
 async def _students(db, org_id: int, table: Table, index: UnitIndex, region: str, report: ImportReport, loop, progress: Progress) -> set[int]:
     seen: set[str] = set()
     schools: set[int] = set()
@@ -119,8 +132,15 @@ async def _students(db, org_id: int, table: Table, index: UnitIndex, region: str
             schools.add(index.school_of(found))
         return row
 
-    write = functools.partial(do_import_students, db, org_id, table.source, index=index, report=report)
-    touched = await _streamed(table, check, STUDENT_BATCH, report, loop, progress, lambda rows: write(rows=rows))
+    statistics = TableStatistics(db, GROWN)
+
+    async def write(rows) -> set[int]:
+        before = report.counts["students_created"]
+        touched = await do_import_students(db, org_id, table.source, rows, index, report)
+        await statistics.rows_created(report.counts["students_created"] - before)
+        return touched
+
+    touched = await _streamed(table, check, STUDENT_BATCH, report, loop, progress, write)
     classes = {u.id for u in index.by_id.values() if u.kind == "class" and index.school_of(u) in schools}
     return touched | await do_archive_departed(db, org_id, classes, seen, report)
 

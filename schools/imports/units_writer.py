@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
-from server.db.upsert import insert_rows
+from server.db.upsert import insert_rows, update_rows
 from server.errors import MusterError
 from server.orgs.departments import MAX_DEPTH, depth, do_create_department, do_update_department
 from server.orgs.models import Department, Organisation
@@ -206,21 +206,18 @@ async def _create(tx: Transaction, rows: Sequence[UnitRow], index: UnitIndex, wr
         columns = {"parent_id": [parents[r.external_id].id for r in fresh], "name": [r.name for r in fresh], "path": [""] * len(fresh)}
         statement, parameters = insert_rows(tx, table, columns, {"org_id": tx.org_id, "created_at": now})
         ids = sorted((await tx.session.scalars(statement.returning(table.c.id), parameters)).all())
-        await tx.session.execute(
-            update(table).where(table.c.org_id == tx.org_id, table.c.id == bindparam("did")).values(path=bindparam("new_path")),
-            [{"did": id_, "new_path": f"{parents[r.external_id].path}{id_}/"} for r, id_ in zip(fresh, ids, strict=True)],
-        )
+        paths = [f"{parents[r.external_id].path}{id_}/" for r, id_ in zip(fresh, ids, strict=True)]
+        await tx.session.execute(*update_rows(tx, table, "id", {"id": ids, "path": paths}))
     placed = list(zip(fresh, ids)) + adopted
     if not placed:
         return
     levels = {r.external_id: _level(r, parents[r.external_id]) for r, _ in placed}
     adopted_units = {id_ for _, id_ in adopted if id_ in units_there}
     if adopted_units:
-        await tx.session.execute(
-            update(SchoolUnit.__table__).where(SchoolUnit.__table__.c.department_id == bindparam("did"))
-            .values(external_id=bindparam("ext"), level=bindparam("lvl")),
-            [{"did": id_, "ext": r.external_id, "lvl": levels[r.external_id]} for r, id_ in adopted if id_ in adopted_units],
-        )
+        again = [(r, id_) for r, id_ in adopted if id_ in adopted_units]
+        await tx.session.execute(*update_rows(tx, SchoolUnit.__table__, "department_id", {
+            "department_id": [id_ for _, id_ in again], "external_id": [r.external_id for r, _ in again], "level": [levels[r.external_id] for r, _ in again],
+        }))
     inserted = [(r, id_) for r, id_ in placed if id_ not in adopted_units]
     if inserted:
         table = SchoolUnit.__table__

@@ -49,13 +49,12 @@ def upgrade() -> None:
     sa.Column('archived_reason', sa.String(length=16), nullable=True),
     sa.Column('created_at', WHEN, nullable=False),
     sa.Column('updated_at', WHEN, nullable=False),
-    *_org('school_students'),
+    *_org('school_students'),  # no index of its own: the two below start with org_id
     sa.ForeignKeyConstraint(['class_id'], ['school_units.department_id'], name=op.f('fk_school_students_class_id_school_units'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_school_students')),
     sa.UniqueConstraint('org_id', 'external_id', name='uq_school_students_org_external_id')
     )
     op.create_index('ix_school_students_org_class', 'school_students', ['org_id', 'class_id', 'id'], unique=False)
-    op.create_index(op.f('ix_school_students_org_id'), 'school_students', ['org_id'], unique=False)
 
     op.create_table('school_guardians',
     sa.Column('id', ID, nullable=False),
@@ -69,7 +68,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_school_guardians')),
     sa.UniqueConstraint('org_id', 'match_key', name='uq_school_guardians_org_match_key')
     )
-    op.create_index(op.f('ix_school_guardians_org_id'), 'school_guardians', ['org_id'], unique=False)
     op.create_index('ix_school_guardians_user_id', 'school_guardians', ['user_id'], unique=False)
 
     op.create_table('school_student_guardians',
@@ -77,13 +75,12 @@ def upgrade() -> None:
     sa.Column('guardian_id', ID, nullable=False),
     sa.Column('relation', sa.String(length=32), nullable=False),
     sa.Column('created_at', WHEN, nullable=False),
-    *_org('school_student_guardians'),
+    sa.Column('org_id', ID, nullable=False),  # no foreign key: a link goes with its child and its guardian
     sa.ForeignKeyConstraint(['guardian_id'], ['school_guardians.id'], name=op.f('fk_school_student_guardians_guardian_id_school_guardians'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['student_id'], ['school_students.id'], name=op.f('fk_school_student_guardians_student_id_school_students'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('student_id', 'guardian_id', name=op.f('pk_school_student_guardians'))
     )
     op.create_index('ix_school_student_guardians_guardian', 'school_student_guardians', ['guardian_id'], unique=False)
-    op.create_index(op.f('ix_school_student_guardians_org_id'), 'school_student_guardians', ['org_id'], unique=False)
 
     op.create_table('school_unit_roles',
     sa.Column('id', ID, nullable=False),

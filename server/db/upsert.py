@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import any_, bindparam, func, select
+from sqlalchemy import any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -22,6 +22,20 @@ def one_of(tx, column, values: Collection):
     if tx.dialect == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def rows_matching(tx, column, values: Collection):
+    """A query of ``column``'s table's rows whose ``column`` is one of ``values`` (add the columns with ``with_only_columns``).
+
+    Unlike ``one_of``, on PostgreSQL the values are joined as a table (``unnest``),
+    so a batch of thousands against a small table (each row compared with every
+    value) becomes a hash join, and against a large one index probes.
+    """
+    table = column.table
+    if tx.dialect != "postgresql":
+        return select(table).where(column.in_(list(values)))
+    given = func.unnest(bindparam(None, list(values), type_=ARRAY(column.type))).table_valued("value").render_derived()
+    return select(table).join(given, given.c.value == column)
 
 
 def insert_rows(tx, table, columns: dict[str, list], constants: dict):
@@ -41,3 +55,19 @@ def insert_rows(tx, table, columns: dict[str, list], constants: dict):
     source = func.unnest(*arrays).table_valued(*columns, with_ordinality="position").render_derived()
     rows = select(*(source.c[name] for name in columns), *constant_values.values()).order_by(source.c.position)
     return statement.from_select([*columns, *constants], rows), None
+
+
+def update_rows(tx, table, key: str, columns: dict[str, list]):
+    """An UPDATE of ``table``'s rows of the transaction's organisation whose ``key`` column is each of ``columns[key]``,
+    setting the other columns to their values (column name → one value per row); returns the statement and its
+    executemany parameters. On PostgreSQL one statement joins the rows as unnest()ed arrays, as ``insert_rows`` does."""
+    changed = [name for name in columns if name != key]
+    scoped = [table.c.org_id == tx.org_id] if "org_id" in table.c else []
+    if tx.dialect != "postgresql":
+        statement = update(table).where(table.c[key] == bindparam(f"{key}_key"), *scoped).values({n: bindparam(f"{n}_value") for n in changed})
+        rows = [dict(zip(columns, row)) for row in zip(*columns.values())]
+        return statement, [{f"{key}_key": row[key]} | {f"{n}_value": row[n] for n in changed} for row in rows]
+    arrays = [bindparam(f"{name}_array", values, type_=ARRAY(table.c[name].type)) for name, values in columns.items()]
+    source = func.unnest(*arrays).table_valued(*columns).render_derived(name="changes")
+    statement = update(table).where(table.c[key] == source.c[key], *scoped).values({n: source.c[n] for n in changed})
+    return statement, None
