@@ -94,6 +94,8 @@ async def my_schools(request: web.Request, org: OrgContext) -> SchoolsMeOut:
             .where(Guardian.id.in_(guardian_of_active_students(org.user_id)), Student.archived_at.is_(None))
             .order_by(Student.id)
         )).all()
+        if org.role == "external" and not children:  # an outsider of another kind (an external contact): nobody here
+            raise NotFound("no such organisation")
         names = await unit_names(tx, [path for _, _, path in roles] + [row.path for row in children if row.path])
     return SchoolsMeOut(
         everything=scope.everything,
