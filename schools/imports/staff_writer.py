@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, tuple_
 
+from server.i18n import _
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
 from server.db.upsert import insert_rows, one_of
@@ -41,15 +42,15 @@ def check_places(row: StaffRow, index: UnitIndex) -> tuple[str, str, dict] | Non
     """Why the row's unit or classes cannot be what it says, or None."""
     unit = index.bureau if row.unit is None else index.by_external.get(row.unit)
     if unit is None:
-        return ("unit", "no unit with the external id '{unit}' in the file or already imported", {"unit": row.unit or ""})
+        return ("unit", _("no unit with the external id '{unit}' in the file or already imported"), {"unit": row.unit or ""})
     if unit.kind != STAFF_UNIT_KIND[row.role]:
-        return ("unit", "a {role} works in a {kind}; '{unit}' is a {unit_kind}",
+        return ("unit", _("a {role} works in a {kind}; '{unit}' is a {unit_kind}"),
                 {"role": row.role, "kind": STAFF_UNIT_KIND[row.role], "unit": row.unit or "", "unit_kind": unit.kind})
     for column, classes in (("head_teacher_of", row.head_teacher_of), ("subject_teacher_of", row.subject_teacher_of)):
         for external_id in classes:
             found = index.by_external.get(external_id)
             if found is None or found.kind != "class" or found.archived:
-                return (column, "no class with the external id '{external_id}' on the roll", {"external_id": external_id})
+                return (column, _("no class with the external id '{external_id}' on the roll"), {"external_id": external_id})
     return None
 
 

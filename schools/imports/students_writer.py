@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
 
+from server.i18n import _
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
 from server.db.upsert import insert_rows, one_of
@@ -50,7 +51,7 @@ async def do_import_students(db: Database, org_id: int, source: str, rows: Seque
     ready = []
     for row in rows:
         if check_class(row, index) is None:
-            report.fail(RowProblem(source, row.number, "class", "no class with the external id '{external_id}' on the roll",
+            report.fail(RowProblem(source, row.number, "class", _("no class with the external id '{external_id}' on the roll"),
                                    {"external_id": row.class_external_id}))
         else:
             ready.append(row)

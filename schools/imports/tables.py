@@ -90,7 +90,7 @@ def open_tables(files: list[tuple[str, Path]], limits: ImportLimits) -> Iterator
                     columns, rows, total = stack.enter_context(open_csv(path, limits, _checker(kind, None)))
                     tables.append(Table(kind[0], name, [c for c in columns if c], rows, total))
             except InvalidInput as e:
-                raise InvalidInput("{source}: {reason}", field="file", source=name[:80], reason=e.message) from None
+                raise InvalidInput("in {source}: {reason}", field="file", source=name[:80], reason=e.message) from None
         seen: dict[str, str] = {}
         for table in tables:
             if table.kind in seen:

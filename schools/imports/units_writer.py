@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
+from server.i18n import _
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
 from server.db.upsert import insert_rows, update_rows
@@ -44,19 +45,19 @@ async def do_import_units(db: Database, org_id: int, source: str, rows: list[Uni
     pending: list[UnitRow] = []
     for row in rows:
         if row.external_id in seen:
-            fail(row, "external_id", "external_id '{external_id}' is on row {row} already", external_id=row.external_id, row=seen[row.external_id])
+            fail(row, "external_id", _("external_id '{external_id}' is on row {row} already"), external_id=row.external_id, row=seen[row.external_id])
             continue
         seen[row.external_id] = row.number
         known = index.by_external.get(row.external_id)
         if known is not None and known.kind != row.kind:
-            fail(row, "kind", "unit '{external_id}' is a {kind}; an import does not change a unit's kind", external_id=row.external_id, kind=known.kind)
+            fail(row, "kind", _("unit '{external_id}' is a {kind}; an import does not change a unit's kind"), external_id=row.external_id, kind=known.kind)
         elif row.kind == "bureau" and index.bureau is not None and index.bureau.external_id not in (None, row.external_id):
-            fail(row, "kind", "the organisation has its bureau already ('{external_id}')", external_id=index.bureau.external_id)
+            fail(row, "kind", _("the organisation has its bureau already ('{external_id}')"), external_id=index.bureau.external_id)
         else:
             pending.append(row)
     bureau_rows = [r for r in pending if r.kind == "bureau"]
     for extra in bureau_rows[1:]:
-        fail(extra, "kind", "the organisation has its bureau already ('{external_id}')", external_id=bureau_rows[0].external_id)
+        fail(extra, "kind", _("the organisation has its bureau already ('{external_id}')"), external_id=bureau_rows[0].external_id)
     made = await _ensure_bureau(db, org_id, index, bureau_rows[0] if bureau_rows else None)
     if made is not None:
         report.count(made)
@@ -76,7 +77,7 @@ async def do_import_units(db: Database, org_id: int, source: str, rows: list[Uni
             problem = _check_place(row, parent, index)
             place = (parent.id, row.name)
             if problem is None and place in places:
-                problem = ("name", "there is already a department '{name}' there", {"name": row.name})
+                problem = ("name", _("there is already a department '{name}' there"), {"name": row.name})
             if problem is not None:
                 fail(row, problem[0], problem[1], **problem[2])
                 continue
@@ -96,7 +97,7 @@ async def do_import_units(db: Database, org_id: int, source: str, rows: list[Uni
                 fail(row, None, reason)
         pending = later
     for row in pending:  # their parent never came
-        fail(row, "parent", "no unit with the external id '{parent}' in the file or already imported", parent=row.parent)
+        fail(row, "parent", _("no unit with the external id '{parent}' in the file or already imported"), parent=row.parent)
 
 
 def _parent(row: UnitRow, index: UnitIndex) -> UnitInfo | None:
@@ -106,13 +107,13 @@ def _parent(row: UnitRow, index: UnitIndex) -> UnitInfo | None:
 def _check_place(row: UnitRow, parent: UnitInfo, index: UnitIndex) -> tuple[str, str, dict] | None:
     """Why ``row`` cannot go under ``parent``, or None."""
     if parent.kind not in PARENT_KINDS[row.kind]:
-        return ("parent", "a {kind} belongs under a {parents}, not a {parent_kind}",
+        return ("parent", _("a {kind} belongs under a {parents}, not a {parent_kind}"),
                 {"kind": row.kind, "parents": " or ".join(PARENT_KINDS[row.kind]), "parent_kind": parent.kind})
     known = index.by_external.get(row.external_id)
     if known is not None and parent.path.startswith(known.path):
-        return ("parent", "a department cannot move under itself or one of its sub-departments", {})
+        return ("parent", _("a department cannot move under itself or one of its sub-departments"), {})
     if depth(parent.path) >= MAX_DEPTH:
-        return ("parent", "departments nest at most {max_depth} levels deep", {"max_depth": MAX_DEPTH})
+        return ("parent", _("departments nest at most {max_depth} levels deep"), {"max_depth": MAX_DEPTH})
     return None
 
 
