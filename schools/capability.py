@@ -1,7 +1,8 @@
 """How schools/ plugs into the platform (see server/capabilities.py).
 
 Adds the hierarchy's API (units, students, guardians, scoped roles, class groups,
-imports and the school year's rollover), admits guardians into the bureau's
+imports and the school year's rollover), the import page (a section of the
+organisation's settings, schools/pages.py), admits guardians into the bureau's
 organisation as outsiders (schools/outsiders.py), ends a leaver's scoped roles
 (schools/revocation.py), the ``muster schools import`` command, and its part of
 ``muster demo``. See schools/DESIGN.md.
@@ -14,7 +15,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from schools import outsiders, revocation, routes  # noqa: F401  (outsiders and revocation register themselves)
+    from schools import outsiders, pages, revocation, routes  # noqa: F401  (outsiders and revocation register themselves)
     from schools.imports import routes as import_routes
     from schools.config import SchoolsSettings
     from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
@@ -23,6 +24,7 @@ def setup(app: web.Application) -> None:
     app[IMPORT_TASKS] = set()
     app.router.add_routes(routes.routes)
     app.router.add_routes(import_routes.routes)
+    pages.setup(app)
     app.on_shutdown.append(_stop_imports)
 
 

@@ -289,6 +289,7 @@ NOT_API: dict[str, str] = {
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
+    "GET /schools/settings": "the schools' settings page (importing the hierarchy): a static file, its API calls are checked (admins)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.
