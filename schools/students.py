@@ -20,13 +20,16 @@ from schools.class_groups import do_follow_rosters
 from schools.guardians import GuardianEntry, do_ensure_guardians, do_link
 from schools.models import SchoolUnit, Student, StudentGuardian
 from schools.scope import Scope
-from schools.units import check_external_id
+from schools.units import check_external_id, external_id_taken
 
 
-def check_student_external_id(value: str | None) -> str:
+async def check_student_external_id(tx: Transaction, value: str | None, *, other_than: int | None = None) -> str:
+    """A present external id no other child has."""
     external_id = check_external_id(value)
     if external_id is None:
         raise InvalidInput("a student needs an external id: it is how a later import finds them again", field="external_id")
+    if await external_id_taken(tx, Student.id, external_id, other_than=other_than):
+        raise Conflict("a student has the external id '{external_id}' already", field="external_id", external_id=external_id)
     return external_id
 
 
@@ -61,9 +64,7 @@ async def do_add_guardians(tx: Transaction, student: Student, guardians: Sequenc
 
 
 async def do_create_student(tx: Transaction, *, external_id: str, name: str, class_id: int, guardians: Sequence[GuardianEntry]) -> Student:
-    external_id = check_student_external_id(external_id)
-    if await tx.session.scalar(select(Student.id).where(Student.external_id == external_id)) is not None:
-        raise Conflict("a student has the external id '{external_id}' already", field="external_id", external_id=external_id)
+    external_id = await check_student_external_id(tx, external_id)
     student = Student(org_id=tx.org_id, external_id=external_id, name=clean_display_name(name, field="name"), class_id=class_id)
     tx.session.add(student)
     await tx.session.flush()
@@ -81,11 +82,7 @@ async def do_update_student(
     if name is not None:
         student.name = clean_display_name(name, field="name")
     if external_id is not None:
-        external_id = check_student_external_id(external_id)
-        taken = await tx.session.scalar(select(Student.id).where(Student.external_id == external_id, Student.id != student.id))
-        if taken is not None:
-            raise Conflict("a student has the external id '{external_id}' already", field="external_id", external_id=external_id)
-        student.external_id = external_id
+        student.external_id = await check_student_external_id(tx, external_id, other_than=student.id)
     if class_id is not None:
         student.class_id = class_id
         touched.add(class_id)

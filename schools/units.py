@@ -51,13 +51,18 @@ def check_external_id(value: str | None, field: str = "external_id") -> str | No
     return value or None
 
 
-async def check_external_id_free(tx: Transaction, external_id: str | None, *, other_than: int | None = None) -> None:
+async def external_id_taken(tx: Transaction, key, external_id: str | None, *, other_than: int | None = None) -> bool:
+    """Whether another row than ``other_than`` (by ``key``, its id column) has ``external_id`` in ``key``'s table."""
     if external_id is None:
-        return
-    query = select(SchoolUnit.department_id).where(SchoolUnit.external_id == external_id)
+        return False
+    query = select(key).where(key.table.c.external_id == external_id)
     if other_than is not None:
-        query = query.where(SchoolUnit.department_id != other_than)
-    if await tx.session.scalar(query) is not None:
+        query = query.where(key != other_than)
+    return await tx.session.scalar(query.limit(1)) is not None
+
+
+async def check_external_id_free(tx: Transaction, external_id: str | None, *, other_than: int | None = None) -> None:
+    if await external_id_taken(tx, SchoolUnit.department_id, external_id, other_than=other_than):
         raise Conflict("another unit has the external id '{external_id}'", field="external_id", external_id=external_id)
 
 

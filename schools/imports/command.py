@@ -8,15 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
 from sqlalchemy import select
 
 from server.config import Settings
 from server.db import Database
 from server.errors import MusterError
+from server.orgs.imports.command import ProgressLine
 from server.orgs.imports.limits import ImportLimits
 from server.orgs.models import Organisation
 from schools.config import SchoolsSettings
@@ -27,27 +26,13 @@ from schools.models import ImportJob
 BAR = 30
 
 
-class ProgressBar:
-    """"[#########---------]  45%  123,456/274,000 rows  8,210 rows/s  3 failed", rewritten in place on a terminal."""
-
-    def __init__(self, out: TextIO, every_s: float = 0.5):
-        self._out, self._every_s = out, every_s
-        self._started = time.monotonic()
-        self._last = 0.0
-        self._in_place = out.isatty()
-
-    def __call__(self, report: ImportReport, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self._last < self._every_s:
-            return
-        self._last = now
-        share = report.rows_done / report.rows_total if report.rows_total else (1.0 if final else 0.0)
-        filled = int(BAR * min(share, 1.0))
-        rate = report.rows_done / max(now - self._started, 1e-9)
-        text = (f"[{'#' * filled}{'-' * (BAR - filled)}] {share:4.0%}  {report.rows_done:,}/{report.rows_total:,} rows  "
-                f"{rate:,.0f} rows/s  {report.failed:,} failed")
-        self._out.write(("\r" + text + ("\n" if final else "")) if self._in_place else text + "\n")
-        self._out.flush()
+def progress_bar(report: ImportReport, seconds: float, final: bool) -> str:
+    """"[#########---------]  45%  123,456/274,000 rows  8,210 rows/s  3 failed"."""
+    share = report.rows_done / report.rows_total if report.rows_total else (1.0 if final else 0.0)
+    filled = int(BAR * min(share, 1.0))
+    rate = report.rows_done / max(seconds, 1e-9)
+    return (f"[{'#' * filled}{'-' * (BAR - filled)}] {share:4.0%}  {report.rows_done:,}/{report.rows_total:,} rows  "
+            f"{rate:,.0f} rows/s  {report.failed:,} failed")
 
 
 async def import_command(settings: Settings, slug: str, paths: list[Path]) -> int:
@@ -63,7 +48,7 @@ async def import_command(settings: Settings, slug: str, paths: list[Path]) -> in
         if org_id is None:
             print(f"muster schools import: no organisation with the address '{slug}'", file=sys.stderr)
             return 2
-        bar = ProgressBar(sys.stderr)
+        bar = ProgressLine(sys.stderr, every_s=0.5, describe=progress_bar)
         try:
             job_id = await do_start_job(db, org_id, started_by=None, files=[p.name for p in paths])
         except MusterError as e:
