@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import select
 
 from server.db import Transaction
 from server.errors import Forbidden, NotFound
@@ -61,13 +61,6 @@ class Scope:
         roles = NEEDS[need]
         paths = sorted({g.path for g in self.grants if roles is None or g.role in roles})
         return [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
-
-    def where(self, path_column, need: str = "read"):
-        """A condition on a departments' path column: rows the caller reaches (None: no condition)."""
-        paths = self.paths(need)
-        if paths is None:
-            return None
-        return or_(*(path_column.startswith(p) for p in paths)) if paths else false()
 
     def require(self, path: str | None, need: str, missing: str) -> None:
         """404 (``missing``) outside the caller's reach; 403 where they may read but not do ``need``."""
