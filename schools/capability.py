@@ -2,7 +2,8 @@
 
 Adds the hierarchy's API (units, students, guardians, scoped roles, class groups,
 imports and the school year's rollover), the import page (a section of the
-organisation's settings, schools/pages.py), admits guardians into the bureau's
+organisation's settings, schools/pages.py), what it holds about a member
+(schools/personal_data.py), admits guardians into the bureau's
 organisation as outsiders (schools/outsiders.py), ends a leaver's scoped roles
 (schools/revocation.py), the ``muster schools import`` command, and its part of
 ``muster demo``. See schools/DESIGN.md.
@@ -15,15 +16,18 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from schools import outsiders, pages, revocation, routes  # noqa: F401  (outsiders and revocation register themselves)
+    from schools import outsiders, pages, personal_data, revocation, routes  # noqa: F401  (outsiders and revocation register themselves)
     from schools.imports import routes as import_routes
     from schools.config import SchoolsSettings
     from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
 
     app[SCHOOLS_SETTINGS] = SchoolsSettings()
     app[IMPORT_TASKS] = set()
+    from server.personal_data.parts import register_personal_data
+
     app.router.add_routes(routes.routes)
     app.router.add_routes(import_routes.routes)
+    register_personal_data(app, personal_data.PART)
     pages.setup(app)
     app.on_shutdown.append(_stop_imports)
 

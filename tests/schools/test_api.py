@@ -122,3 +122,23 @@ async def test_roles_are_given_and_taken_by_the_units_managers(client, bureau: B
     chen = await bureau.staff("T0004")
     assert (await client.post(bureau.url(f"/units/{bureau.units['S0101-G1C1']}/roles"), json=body, headers=chen)).status == 403
     await ok(await client.delete(bureau.url(f"/units/{bureau.units['S0101-G6C1']}/roles/{given['id']}"), headers=li), 204)
+
+
+async def test_a_members_personal_data_has_their_roles_and_their_guardian_record(client, bureau: Bureau):
+    """Chen Jing, a teacher, is also a guardian (her phone is a parent's): one account, exported and erased with her roles."""
+    from sqlalchemy import select
+
+    from server.orgs.models import Membership
+
+    async with bureau.db.transaction(org_id=bureau.org.id) as tx:
+        chen = await tx.session.scalar(select(Membership).where(Membership.external_id == "T0004"))
+    body = {"external_id": "P0400", "name": "Chen Junior", "class_id": bureau.units["S0201-G1C1"],
+            "guardians": [{"name": "Chen Jing", "phone": chen.phone, "relation": "mother"}]}
+    child = await ok(await client.post(bureau.url("/students"), json=body, headers=bureau.owner), 201)
+    assert child["guardians"][0]["has_account"]
+    me = await ok(await client.get(bureau.url("/me"), headers=await bureau.staff("T0004")))
+    assert [c["name"] for c in me["children"]] == ["Chen Junior"] and len(me["roles"]) == 2  # the same account
+    exported = await ok(await client.get(bureau.org.url(f"/members/{chen.id}/personal-data"), headers=bureau.owner))
+    part = exported["parts"]["schools"]
+    assert {r["role"] for r in part["roles"]} == {"head_teacher", "subject_teacher"}
+    assert part["guardian_of"][0]["children"] == [{"name": "Chen Junior", "relation": "mother"}]
