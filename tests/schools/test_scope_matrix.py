@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from schools.models import Guardian, ImportJob, UnitRole
 from server.orgs.models import Membership
-from tests.schools.conftest import Bureau, headers_of, new_bureau
+from tests.schools.conftest import Bureau, new_bureau
 from tests.server.orgs.conftest import join, ok
 from tests.server.orgs.test_isolation import PLAUSIBLE_HEADERS, plausible_body
 
