@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, OrgScoped, Transaction, UTCDateTime, utcnow
+from server.orgs.access import register_outsider
 
 
 class ContactPolicy(Base):
@@ -65,3 +66,6 @@ async def is_external_contact(tx: Transaction, org_id: int, user_id: int) -> boo
     """Whether ``user_id`` is an external contact of the organisation ``org_id``."""
     found = select(ExternalContact.id).where(ExternalContact.org_id == org_id, ExternalContact.user_id == user_id).limit(1)
     return await tx.session.scalar(found) is not None
+
+
+register_outsider(is_external_contact)  # the routes declared external=True let them in (server/orgs/access.py)

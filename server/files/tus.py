@@ -40,7 +40,6 @@ from sqlalchemy import delete, select
 
 from server.api import endpoint
 from server.appkeys import DB, PRINCIPAL, SETTINGS
-from server.contacts.models import is_external_contact
 from server.db import Transaction
 from server.errors import Conflict, InvalidInput, MusterError, NotFound, PreconditionFailed, TooLarge, UnsupportedMediaType
 from server.i18n import _
@@ -57,7 +56,7 @@ from server.files.storage import (
     release_quota,
     uploads_dir,
 )
-from server.orgs.access import OrgContext
+from server.orgs.access import OrgContext, is_admitted_outsider
 from server.orgs.models import Membership
 
 TUS_VERSION = "1.0.0"
@@ -173,7 +172,7 @@ async def create_upload(
 async def _load_upload(request: web.Request) -> Upload:
     """The caller's own upload, while they are still in its organisation; anyone else's reads as missing.
 
-    Membership (or being an external contact, server/contacts/) is read here, not only when the upload
+    Membership (or being an outsider the organisation admits: server/orgs/access.py) is read here, not only when the upload
     was created: someone removed from the organisation cannot send another byte, even before
     their uploads are cancelled (server/files/routes.py).
     """
@@ -188,7 +187,7 @@ async def _load_upload(request: web.Request) -> Upload:
         else:
             still_in = await tx.session.scalar(
                 select(Membership.id).where(Membership.org_id == upload.org_id, Membership.user_id == principal.user_id)
-            ) is not None or await is_external_contact(tx, upload.org_id, principal.user_id)
+            ) is not None or await is_admitted_outsider(tx, upload.org_id, principal.user_id)
     if not still_in:
         raise NotFound("no such upload")
     return upload

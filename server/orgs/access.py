@@ -1,13 +1,16 @@
 """Who may act in an organisation. Every ``/orgs/{org_id}/...`` route passes through ``resolve_org``.
 
 Not being in an organisation reads exactly like the organisation not existing
-(404), so ids of other organisations reveal nothing. An external contact of
-the organisation (server/contacts/) is not in it either, except on the few
-routes declared ``external=True`` (their chats), where they get the role
-``external``.
+(404), so ids of other organisations reveal nothing. Outsiders the organisation
+admits (its external contacts, server/contacts/; a capability's own, such as the
+guardians of schools/) are not in it either, except on the few routes declared
+``external=True``, where they get the role ``external`` and each route decides
+what they may see. Who counts as an admitted outsider is a registry
+(``register_outsider``), so the platform never names a capability.
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -16,10 +19,29 @@ from sqlalchemy import select
 from server.accounts.auth import Principal
 from server.api import ROLES, path_int
 from server.appkeys import DB
-from server.contacts.models import is_external_contact
+from server.db import Transaction
 from server.errors import Forbidden, NotFound
 from server.i18n import _
 from server.orgs.models import Membership
+
+
+OutsiderCheck = Callable[[Transaction, int, int], Awaitable[bool]]
+_outsider_checks: list[OutsiderCheck] = []
+
+
+def register_outsider(check: OutsiderCheck) -> None:
+    """``check(tx, org_id, user_id)`` says whether someone with no membership is an outsider the organisation admits;
+    at import, once per process (like ``register_revocation``)."""
+    if check not in _outsider_checks:
+        _outsider_checks.append(check)
+
+
+async def is_admitted_outsider(tx: Transaction, org_id: int, user_id: int) -> bool:
+    """Whether any registered check admits ``user_id`` (who has no membership) into the organisation ``org_id``."""
+    for check in _outsider_checks:
+        if await check(tx, org_id, user_id):
+            return True
+    return False
 
 
 ONLY_AN = {"admin": _("only an organisation admin can do this"), "owner": _("only an organisation owner can do this")}  # by the role it takes
@@ -55,7 +77,7 @@ async def resolve_org(request: web.Request, principal: Principal, role: str | No
                 select(Membership.id, Membership.role).where(Membership.user_id == principal.user_id)
             )
         ).first()
-        if membership is None and external and role is None and await is_external_contact(tx, org_id, principal.user_id):
+        if membership is None and external and role is None and await is_admitted_outsider(tx, org_id, principal.user_id):
             return OrgContext(org_id, principal, None, "external")
     if membership is None:
         raise NotFound("no such organisation")

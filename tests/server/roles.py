@@ -186,6 +186,42 @@ class World:
     async def _form(self) -> int:
         body = {"title": "Check-in", "definition": {"fields": [{"name": "well", "type": "yes_no", "label": "Are you well?"}]}}
         return (await ok(await self.client.post(self.url("/forms"), json=body, headers=self.owner), 201))["id"]
+    async def _schools(self) -> None:
+        """A bureau with a school, a grade and a class (``unit_id``), a child in it (``student_id``) with a guardian
+        (``guardian_id``), the spare member's role on the class (``role_id``), and an import's job (``job_id``)."""
+        from schools.models import ImportJob
+
+        async def unit(kind: str, parent_id: int | None, **extra) -> int:
+            body = {"kind": kind, "name": f"{kind} {next(_numbers)}", "parent_id": parent_id, **extra}
+            return (await ok(await self.client.post(self.url("/schools/units"), json=body, headers=self.owner), 201))["id"]
+
+        school = await unit("school", await unit("bureau", None))
+        self.ids["unit_id"] = await unit("class", await unit("grade", school, level=1))
+        self.ids["student_id"] = await self._student()
+        self.ids["guardian_id"] = await self._guardian()
+        self.ids["role_id"] = await self._unit_role()
+        async with self.db.transaction(org_id=self.org.id) as tx:
+            job = ImportJob(org_id=self.org.id, status="done", files=["units.csv"], report={})
+            tx.session.add(job)
+            await tx.session.flush()
+            self.ids["job_id"] = job.id
+
+    async def _student(self) -> int:
+        body = {"external_id": f"S{next(_numbers)}", "name": "Xiaoming", "class_id": self.ids["unit_id"]}
+        return (await ok(await self.client.post(self.url("/schools/students"), json=body, headers=self.owner), 201))["id"]
+
+    async def _guardian(self) -> int:
+        """Another guardian of the world's child (a link a route may take away)."""
+        body = {"name": f"Guardian {next(_numbers)}", "phone": f"+86139{next(_numbers):08d}", "relation": "mother"}
+        child = await ok(await self.client.post(self.url(f"/schools/students/{self.ids['student_id']}/guardians"), json=body, headers=self.owner), 201)
+        return child["guardians"][-1]["id"]
+
+    async def _unit_role(self) -> int:
+        """A new member's role on the world's class (a route may take it away)."""
+        teacher = await join(self.db, self.org.id)
+        body = {"user_id": teacher.id, "role": "subject_teacher", "subject": "Music"}
+        url = self.url(f"/schools/units/{self.ids['unit_id']}/roles")
+        return (await ok(await self.client.post(url, json=body, headers=self.owner), 201))["id"]
 
     async def _broadcast(self) -> int:
         recipients = [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]
@@ -203,6 +239,8 @@ FRESH = {
     "meeting_id": World._meeting,
     "recording_id": World._recording,
     "contact_id": World._contact,
+    "guardian_id": World._guardian,
+    "role_id": World._unit_role,
 }
 
 
@@ -241,6 +279,7 @@ async def build_world(client: TestClient, db: Database) -> World:
     world.contact_link = (await world._contact_link())["token"]
     ids["link_id"] = (await world._contact_link())["id"]  # another: a route withdraws it
     ids["contact_id"] = await world._contact()
+    await world._schools()
     for role in ("owner", "admin", "member", "removed"):
         world.uploads[role] = await world._upload(people[role].headers, int(ids["group_id"]))
     world.uploads["guest"] = await world._upload(guest_headers, int(ids["guest_group_id"]))

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
+from sqlalchemy import delete
 
 from server.api import ROLES as ORG_ROLE_ORDER
+from server.accounts.models import LoginFailure
 from server.api import EndpointSpec
 from server.appkeys import HUB
 from tests.server.orgs.test_isolation import PLAUSIBLE_HEADERS, RawBody, path_params, plausible_body
@@ -66,6 +68,10 @@ RECIPIENT = "a recipient's own copy: member and admin received the broadcast; it
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
 FORM = "/api/v1/orgs/{org_id}/forms"
 BUILDERS = "form builders: organisation admins, and members a registered rule admits (none here; tests/server/forms/test_forms_api.py)"
+SCHOOLS = "/api/v1/orgs/{org_id}/schools"
+SCOPED = ("schools: a unit, child or guardian is reached through a role on a unit (schools/scope.py); organisation admins reach the "
+          "whole hierarchy, a member with no role on any unit reaches nothing (tests/schools/test_scope_matrix.py walks the roles)")
+BUREAU_IMPORTS = "importing the hierarchy is for organisation admins and bureau staff; the member holds no role"
 FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/auth/login": Rule("answers about the credentials in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/guest-sessions": Rule("answers about the invite token in the body", dict.fromkeys(ROLES, ANYTHING)),
@@ -180,6 +186,21 @@ FINER_RULES: dict[str, Rule] = {
     "GET " + FORM + "/{form_id}/versions/{version_number}/xlsform": only(BUILDERS, ("admin", "owner")),
     "POST /api/v1/contact-links/preview": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/contact-links/sign-up": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
+    "GET " + SCHOOLS + "/me": Rule("a guest is nobody in the hierarchy: the organisation does not exist for them here", {"guest": 404}),
+    "POST " + SCHOOLS + "/units": only("a new unit goes under one the caller manages; the bureau itself: organisation admins", ("admin", "owner")),
+    **{
+        method + " " + SCHOOLS + path: only(SCOPED, ("admin", "owner"), 404)
+        for method, path in (
+            ("GET", "/units/{unit_id}"), ("PATCH", "/units/{unit_id}"), ("GET", "/units/{unit_id}/students"), ("GET", "/units/{unit_id}/staff"),
+            ("POST", "/units/{unit_id}/roles"), ("DELETE", "/units/{unit_id}/roles/{role_id}"), ("POST", "/units/{unit_id}/group"),
+            ("POST", "/units/{unit_id}/rollover"), ("GET", "/students/{student_id}"), ("PATCH", "/students/{student_id}"),
+            ("POST", "/students/{student_id}/guardians"), ("DELETE", "/students/{student_id}/guardians/{guardian_id}"),
+            ("GET", "/guardians/{guardian_id}"), ("PATCH", "/guardians/{guardian_id}"),
+        )
+    },
+    "POST " + SCHOOLS + "/imports": only(BUREAU_IMPORTS, ("admin", "owner")),
+    "GET " + SCHOOLS + "/imports": only(BUREAU_IMPORTS, ("admin", "owner")),
+    "GET " + SCHOOLS + "/imports/{job_id}": only(BUREAU_IMPORTS + "; to anyone else an import's id does not exist", ("admin", "owner"), 404),
     "POST /api/v1/contact-links/accept": Rule(
         "the probe's token is no link: every account gets a 4xx about it (tests/server/contacts/test_joining.py accepts one)",
         dict.fromkeys(("outsider", "removed", "member", "admin", "owner"), ANY_4XX),
@@ -277,6 +298,8 @@ AS_DECLARED: dict[str, str] = {
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
     "POST /api/v1/orgs/{org_id}/form-photos": "user",
+    "GET " + SCHOOLS + "/units": "user",
+    "POST " + SCHOOLS + "/students": "user",
 }
 
 # Routes without an @endpoint declaration, and why they are not in the matrix.
@@ -301,8 +324,10 @@ NOT_API: dict[str, str] = {
     "GET /meetings": "the meetings page: a static file, its API calls are checked",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
+    "GET /link": "the sign-in link page: a static file; POST /api/v1/auth/link/* check the token in the body",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
     "GET /forms": "the form builder: a static file, its API calls are checked (form builders)",
+    "GET /schools/settings": "the schools' settings page (importing the hierarchy): a static file, its API calls are checked (admins)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.
@@ -320,6 +345,8 @@ FRESH: dict[str, tuple[str, ...]] = {
     "DELETE " + MEETING + "/invitees/{user_id}": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
+    "DELETE " + SCHOOLS + "/units/{unit_id}/roles/{role_id}": ("role_id",),
+    "DELETE " + SCHOOLS + "/students/{student_id}/guardians/{guardian_id}": ("guardian_id",),
 }
 
 
@@ -389,6 +416,8 @@ def body_for(route: web.AbstractRoute, world: World):
         "POST /api/v1/orgs/{org_id}/members/{member_id}/erasure": {"confirm": True},
         "POST /api/v1/orgs/{org_id}/contact-links/qr": {"token": world.contact_link},
         "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": {"to_member_id": ids["admin_member_id"]},
+        "POST " + SCHOOLS + "/units/{unit_id}/rollover": {"label": "probe", "final_level": 20},  # moves classes up, graduates nobody
+        "POST " + SCHOOLS + "/students": {"external_id": "probe", "name": "Probe", "class_id": ids["unit_id"]},
     }
     return bodies[key_of(route)] if key_of(route) in bodies else plausible_body(route)
 
@@ -442,12 +471,20 @@ def test_every_route_is_classified(app):
 async def test_every_route_answers_every_role_as_its_declaration_and_rules_say(app, world):
     wrong = []
     for route in api_routes(app):
+        await forget_failed_guesses(world)
         for role in ROLES:
             outcome, why = expected(route, role)
             status = await call(world, route, role)
             if not matches(outcome, status):
                 wrong.append(f"{key_of(route)} as {role}: {status}, expected {outcome} ({why})")
     assert not wrong, f"{len(wrong)} answers differ from the matrix:\n" + "\n".join(wrong)
+
+
+async def forget_failed_guesses(world: World) -> None:
+    """The probes' wrong passwords and codes, forgotten before each route: every probe comes from one address, and the
+    matrix asks who may call a route, not how often (tests/server/accounts/ test the rate limits)."""
+    async with world.db.transaction() as tx:
+        await tx.session.execute(delete(LoginFailure))
 
 
 # --- WebSocket frames ------------------------------------------------------------------

@@ -5,8 +5,9 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import select
 
@@ -18,23 +19,29 @@ from server.orgs.imports.run import ImportReport, do_import_members
 from server.orgs.models import Organisation
 
 
-class ProgressLine:
-    """"12,000 rows  3,400 rows/s" on one line of stderr, rewritten in place on a terminal, at most once a second."""
+def members_progress(report: ImportReport, seconds: float, final: bool) -> str:
+    rate = report.rows / max(seconds, 1e-9)
+    return f"{report.rows:,} rows  {rate:,.0f} rows/s  ({report.created:,} created, {report.updated:,} updated, {report.invited:,} invited, {report.failed:,} failed)"
 
-    def __init__(self, out: TextIO, every_s: float = 1.0):
+
+class ProgressLine:
+    """An import's progress on one line of stderr, rewritten in place on a terminal, at most every ``every_s``:
+    ``describe(report, seconds since the start, final)`` says it ("12,000 rows  3,400 rows/s" by default)."""
+
+    def __init__(self, out: TextIO, every_s: float = 1.0, describe: Callable[[Any, float, bool], str] = members_progress):
         self._out = out
         self._every_s = every_s
+        self._describe = describe
         self._started = time.monotonic()
         self._last = 0.0
         self._in_place = out.isatty()
 
-    def __call__(self, report: ImportReport, *, final: bool = False) -> None:
+    def __call__(self, report, *, final: bool = False) -> None:
         now = time.monotonic()
         if not final and now - self._last < self._every_s:
             return
         self._last = now
-        rate = report.rows / max(now - self._started, 1e-9)
-        text = f"{report.rows:,} rows  {rate:,.0f} rows/s  ({report.created:,} created, {report.updated:,} updated, {report.invited:,} invited, {report.failed:,} failed)"
+        text = self._describe(report, now - self._started, final)
         if self._in_place:
             self._out.write("\r" + text + ("\n" if final else ""))
         else:

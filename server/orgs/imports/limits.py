@@ -44,7 +44,7 @@ def _too_large(message: str, limit: int, **params) -> TooLarge:
     return TooLarge(message, field="file", code="import_too_large", limit=limit, **params)
 
 
-def check_csv_lines(raw: BinaryIO, limits: ImportLimits) -> None:
+def check_csv_lines(raw: BinaryIO, limits: ImportLimits) -> int:
     """Count the CSV's lines (quoted line breaks count too) and refuse a file past the row limit; rewinds."""
     lines = 0
     while chunk := raw.read(_SCAN_CHUNK):
@@ -53,6 +53,7 @@ def check_csv_lines(raw: BinaryIO, limits: ImportLimits) -> None:
             raise _too_large(_("the file has more than {lines:,} lines; an import takes at most {limit:,} (MUSTER_IMPORT_MAX_ROWS)"),
                              limits.max_rows, lines=limits.max_rows + 1)
     raw.seek(0)
+    return lines
 
 
 def check_unpacked_size(archive: zipfile.ZipFile, limits: ImportLimits) -> None:

@@ -9,7 +9,9 @@ the department ids, and the first ``MAX_REPORTED_ERRORS`` errors.
 Imports run apart from request handling: their reading and checking runs on
 ``IMPORT_THREADS`` threads of their own, never on the default pool that
 other requests' work (password hashing has its own too) shares, and at most
-``IMPORTS_AT_ONCE`` run on a node; one more is refused (429) until one ends.
+``IMPORTS_AT_ONCE`` run on a node (member imports and capabilities' imports,
+such as the schools hierarchy, together: ``import_slot``); one more is refused
+(429) until one ends.
 What a file may declare and cost is bounded before it is parsed
 (server/orgs/imports/limits.py).
 
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from pathlib import Path
 
 from server.db import Database
@@ -37,8 +41,9 @@ from server.orgs.imports.writer import BatchOutcome, DepartmentIds, write_batch
 BATCH_ROWS = 1000
 MAX_REPORTED_ERRORS = 1000
 IMPORTS_AT_ONCE = 2
-IMPORT_THREADS = ThreadPoolExecutor(max_workers=IMPORTS_AT_ONCE, thread_name_prefix="member-import")
+IMPORT_THREADS = ThreadPoolExecutor(max_workers=IMPORTS_AT_ONCE, thread_name_prefix="import")
 _running = 0  # imports running in this process
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -61,53 +66,55 @@ class ImportReport:
 
 
 @dataclass
-class CheckedBatch:
-    rows: list[ImportRow]
+class CheckedBatch(Generic[Row]):
+    rows: list[Row]
     errors: list[RowError]
     read: int
 
 
-class RowBatches:
-    """Cuts the file's rows into checked batches.
+class RowBatches(Generic[Row]):
+    """Cuts a file's rows into checked batches (``check`` turns a row's cells into a row, or raises InvalidInput).
 
-    A batch never holds two rows with the same external_id or email (one
+    A batch never holds two rows with the same key (``keys``: external_id, email; one
     INSERT ... ON CONFLICT cannot touch a row twice): such a row starts the next batch.
     """
 
-    def __init__(self, file_rows: Iterator[FileRow], *, phone_region: str, size: int):
+    def __init__(self, file_rows: Iterator[FileRow], *, check: Callable[[int, dict[str, str]], Row],
+                 keys: Callable[[Row], set], size: int):
         self._file_rows = file_rows
-        self._phone_region = phone_region
+        self._check_row = check
+        self._keys = keys
         self._size = size
-        self._carried: ImportRow | None = None
+        self._carried: Row | None = None
 
-    def next_batch(self) -> CheckedBatch | None:
-        rows: list[ImportRow] = []
+    def next_batch(self) -> CheckedBatch[Row] | None:
+        rows: list[Row] = []
         errors: list[RowError] = []
-        keys: set[tuple[str, str]] = set()
+        keys: set = set()
         read = 0
         if self._carried is not None:
             rows.append(self._carried)
-            keys |= _keys(self._carried)
+            keys |= self._keys(self._carried)
             self._carried = None
         for file_row in self._file_rows:
             read += 1
             row = self._check(file_row, errors)
             if row is not None:
-                if keys & _keys(row):
+                if keys & self._keys(row):
                     self._carried = row
                     break
                 rows.append(row)
-                keys |= _keys(row)
+                keys |= self._keys(row)
             if read >= self._size:
                 break
         return CheckedBatch(rows, errors, read) if rows or errors else None
 
-    def _check(self, file_row: FileRow, errors: list[RowError]) -> ImportRow | None:
+    def _check(self, file_row: FileRow, errors: list[RowError]) -> Row | None:
         if file_row.problem is not None:
             errors.append(RowError(file_row.number, None, file_row.problem))
             return None
         try:
-            return check_row(file_row.number, file_row.cells, phone_region=self._phone_region)
+            return self._check_row(file_row.number, file_row.cells)
         except InvalidInput as e:
             errors.append(RowError(file_row.number, e.field, e.msgid, e.params))
             return None
@@ -118,7 +125,7 @@ def _keys(row: ImportRow) -> set[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def _import_slot() -> Iterator[None]:
+def import_slot() -> Iterator[None]:
     global _running
     if _running >= IMPORTS_AT_ONCE:
         raise RateLimited("{imports_at_once} imports are running on this server already; try again in a minute", retry_after_s=60, imports_at_once=IMPORTS_AT_ONCE)
@@ -145,10 +152,11 @@ async def do_import_members(
     report = ImportReport()
     departments = DepartmentIds(db, org_id)
     statistics = TableStatistics(db)
-    with _import_slot(), contextlib.ExitStack() as stack:
+    with import_slot(), contextlib.ExitStack() as stack:
         # Opening an XLSX parses its shared strings: CPU work, off the event loop too.
         columns, file_rows = await loop.run_in_executor(IMPORT_THREADS, stack.enter_context, open_member_file(path, limits))
-        batches = RowBatches(file_rows, phone_region=phone_region, size=batch_rows)
+        check = functools.partial(check_row, phone_region=phone_region)
+        batches = RowBatches(file_rows, check=check, keys=_keys, size=batch_rows)
         # While one batch is written, the worker thread reads and checks the next.
         upcoming = loop.run_in_executor(IMPORT_THREADS, batches.next_batch)
         try:

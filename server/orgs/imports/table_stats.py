@@ -19,13 +19,16 @@ TABLES = ("users", "memberships")
 
 
 class TableStatistics:
-    def __init__(self, db: Database):
+    """For one import run; ``tables`` are the tables it grows (the member import's by default)."""
+
+    def __init__(self, db: Database, tables: tuple[str, ...] = TABLES):
         self._db = db
-        self._known_rows: float | None = None  # rows at the last ANALYZE, the smaller of the two tables
+        self._tables = tables
+        self._known_rows: float | None = None  # rows at the last ANALYZE, of the smallest of the tables
         self._created_since = 0
 
     async def rows_created(self, count: int) -> None:
-        """Note ``count`` new rows in both tables; ANALYZE them once they have doubled."""
+        """Note ``count`` new rows in each table; ANALYZE them once they have doubled."""
         if self._db.dialect != "postgresql" or count == 0:
             return
         if self._known_rows is None:
@@ -35,12 +38,12 @@ class TableStatistics:
             return
         async with self._db.transaction() as tx:
             # Only the tables' owner may ANALYZE; anyone else gets a warning, not an error.
-            await tx.session.execute(text(f"ANALYZE {', '.join(TABLES)}"))
+            await tx.session.execute(text(f"ANALYZE {', '.join(self._tables)}"))
         self._known_rows += self._created_since
         self._created_since = 0
 
     async def _analyzed_rows(self) -> float:
         async with self._db.transaction() as tx:
-            tables = ", ".join(f"'{table}'::regclass" for table in TABLES)
+            tables = ", ".join(f"'{table}'::regclass" for table in self._tables)
             counts = await tx.session.scalars(text(f"SELECT greatest(reltuples, 0) FROM pg_class WHERE oid IN ({tables})"))
             return min(counts.all())

@@ -14,33 +14,27 @@ For a batch of up to 1,000 rows:
    An existing owner stays owner whatever the file says.
 
 Departments the rows name are found or created first, in their own transaction,
-and remembered for the run. If a batch's transaction fails anyway (a change
-made meanwhile by someone else, a constraint the checks did not foresee), the
-batch is written again row by row, each row in a savepoint, so only the rows at
-fault fail and the rest of the batch still goes in.
+and remembered for the run. If a batch's transaction fails anyway, the batch is
+written again row by row (server/db/batches.py), so only the rows at fault fail.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, case, or_, select, update
 
 from server.accounts.models import User
+from server.accounts.users import do_create_accounts
 from server.db import Database, Transaction, utcnow
-from server.db.one_of import rows_where_one_of
-from server.db.upsert import insert_for
+from server.db.batches import write_or_split
+from server.db.upsert import insert_rows, one_of
 from server.i18n import _
 from server.orgs.departments import do_ensure_department_path
 from server.orgs.imports.rows import ImportRow, RowError
 from server.orgs.invitations import tell_invited
 from server.orgs.models import MemberInvitation, Membership
 from server.orgs.name_keys import name_keys
-
-log = logging.getLogger(__name__)
 
 # File columns that, when present, overwrite the member's field on re-import (``name`` always does).
 UPDATED_FROM_COLUMN = {"email": "email", "phone": "phone", "title": "title", "department": "department_id"}
@@ -80,33 +74,19 @@ class DepartmentIds:
 async def write_batch(
     db: Database, org_id: int, rows: Sequence[ImportRow], *, columns: frozenset[str], department_ids: dict[tuple[str, ...], int]
 ) -> BatchOutcome:
-    """Write ``rows`` in one transaction; if that fails, row by row in savepoints."""
-    try:
-        async with db.transaction(org_id=org_id) as tx:
-            return await _write_rows(tx, rows, columns, department_ids)
-    except DBAPIError as e:
-        log.info("import batch of %d rows failed (%s); writing it row by row", len(rows), type(e.orig).__name__)
+    """Write ``rows`` in one transaction; if that fails, row by row in savepoints (server/db/batches.py)."""
+    results, refused = await write_or_split(db, org_id, rows, lambda tx, part: write_rows(tx, part, columns, department_ids))
     outcome = BatchOutcome()
-    async with db.transaction(org_id=org_id) as tx:
-        for row in rows:
-            try:
-                async with tx.session.begin_nested():
-                    one = await _write_rows(tx, [row], columns, department_ids)
-            except DBAPIError as e:
-                outcome.errors.append(RowError(row.number, None, _database_refusal(e)))
-            else:
-                outcome.add(one)
+    for result in results:
+        outcome.add(result)
+    outcome.errors += [RowError(row.number, None, reason) for row, reason in refused]
     return outcome
 
 
-def _database_refusal(e: DBAPIError) -> str:
-    first_line = str(e.orig).strip().splitlines()[0][:200] if str(e.orig).strip() else type(e.orig).__name__
-    return f"the database refused this row: {first_line}"
-
-
-async def _write_rows(
+async def write_rows(
     tx: Transaction, rows: Sequence[ImportRow], columns: frozenset[str], department_ids: dict[tuple[str, ...], int]
 ) -> BatchOutcome:
+    """The rows' memberships (and accounts, invitations) in ``tx``; ``department_ids`` maps each row's ``department`` key to its id."""
     outcome = BatchOutcome()
     existing = await _existing_members(tx, [r.external_id for r in rows])
     new_rows = [r for r in rows if r.external_id not in existing]
@@ -169,63 +149,38 @@ async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids
     """One INSERT of the invitations not already waiting, and one event to the accounts newly invited."""
     table = MemberInvitation.__table__
     values = {"user_id": list(invited)} | _listing(list(invited.values()), department_ids)
-    statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
+    statement, parameters = insert_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
     statement = statement.on_conflict_do_nothing(index_elements=[table.c.org_id, table.c.user_id]).returning(table.c.user_id)
     newly = list(await tx.session.scalars(statement, parameters))
     await tell_invited(tx, newly, invited_by=None)
 
 
-def _many_rows(tx: Transaction, table, columns: dict[str, list], constants: dict):
-    """An INSERT into ``table`` of the rows ``columns`` holds (column name → one value per row),
-    each also given ``constants``; returns the statement and its executemany parameters.
-
-    On PostgreSQL the rows travel as one array per column, unnest()ed server
-    side in their order: one statement with a dozen parameters, instead of
-    SQLAlchemy rendering and binding ten parameters a row.
-    """
-    statement = insert_for(tx.dialect, table)
-    constant_values = {name: bindparam(name, value, type_=table.c[name].type) for name, value in constants.items()}
-    if tx.dialect != "postgresql":
-        return statement.values(constant_values), [dict(zip(columns, row)) for row in zip(*columns.values())]
-    arrays = [bindparam(f"{name}_array", values, type_=ARRAY(table.c[name].type)) for name, values in columns.items()]
-    source = func.unnest(*arrays).table_valued(*columns, with_ordinality="position").render_derived()
-    rows = select(*(source.c[name] for name in columns), *constant_values.values()).order_by(source.c.position)
-    return statement.from_select([*columns, *constants], rows), None
-
-
 async def _existing_members(tx: Transaction, external_ids: list[str]) -> dict[str, int]:
     """external_id → account, for the rows that are already members."""
-    return dict(await rows_where_one_of(tx, select(Membership.external_id, Membership.user_id), Membership.external_id, external_ids))
+    query = select(Membership.external_id, Membership.user_id).where(one_of(tx, Membership.external_id, external_ids))
+    return dict((await tx.session.execute(query)).all())
 
 
 async def _accounts_by_email(tx: Transaction, emails: set[str]) -> dict[str, int]:
     if not emails:
         return {}
     # Accounts store emails lower-cased (server/accounts/users.py), as the rows do.
-    return dict(await rows_where_one_of(tx, select(User.email, User.id), User.email, sorted(emails)))
+    return dict((await tx.session.execute(select(User.email, User.id).where(one_of(tx, User.email, emails)))).all())
 
 
 async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tuple[int, str | None]]:
     """Account → (membership id, external_id) in this organisation, for accounts that are already members."""
     if not user_ids:
         return {}
-    rows = await rows_where_one_of(tx, select(Membership.user_id, Membership.id, Membership.external_id), Membership.user_id, sorted(user_ids))
+    rows = await tx.session.execute(
+        select(Membership.user_id, Membership.id, Membership.external_id).where(one_of(tx, Membership.user_id, user_ids))
+    )
     return {user_id: (membership_id, external_id) for user_id, membership_id, external_id in rows}
 
 
 async def _create_accounts(tx: Transaction, rows: Sequence[ImportRow]) -> dict[str, int]:
-    """One INSERT for every missing account; returns external_id → new account id.
-
-    The ids come back sorted, matching the rows' order: a sequence hands out
-    increasing ids and the rows are inserted in order (what SQLAlchemy's own
-    ``sort_by_parameter_order`` relies on too).
-    """
-    if not rows:
-        return {}
-    table = User.__table__
-    constants = {"kind": "person", "password_hash": None, "totp_enabled": False, "created_at": utcnow()}
-    statement, parameters = _many_rows(tx, table, {"name": [r.name for r in rows], "email": [r.email for r in rows]}, constants)
-    ids = sorted((await tx.session.scalars(statement.returning(table.c.id), parameters)).all())
+    """One INSERT for every missing account; returns external_id → new account id."""
+    ids = await do_create_accounts(tx, [r.name for r in rows], [r.email for r in rows])
     return {row.external_id: user_id for row, user_id in zip(rows, ids, strict=True)}
 
 
@@ -241,7 +196,7 @@ async def _upsert_memberships(
     values = {"user_id": [user_ids[r.external_id] for r in rows]} | _listing(rows, department_ids) | {
         "name_sort_key": [k.sort for k in keys], "name_search_key": [k.search for k in keys],
     }
-    statement, parameters = _many_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
+    statement, parameters = insert_rows(tx, table, values, {"org_id": tx.org_id, "created_at": utcnow()})
     changes = {
         "display_name": statement.excluded.display_name,
         "name_sort_key": statement.excluded.name_sort_key,

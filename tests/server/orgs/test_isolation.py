@@ -198,6 +198,39 @@ async def _form(b: OrgB) -> int:
 async def _form_version(b: OrgB) -> int:
     await b.id_of("form_id")
     return 1  # a form's first version is number 1 (numbers count per form)
+async def _school_unit(b: OrgB) -> int:
+    """B's bureau, a school in it and a class in the school (the class's id)."""
+    async def unit(kind: str, parent_id: int | None) -> int:
+        body = {"kind": kind, "name": f"B's {kind}", "parent_id": parent_id}
+        return (await ok(await b.client.post(b.org.url("/schools/units"), json=body, headers=b.bob), 201))["id"]
+
+    return await unit("class", await unit("school", await unit("bureau", None)))
+
+
+async def _student(b: OrgB) -> int:
+    body = {"external_id": "B-1", "name": "B's child", "class_id": await b.id_of("unit_id"), "guardians": [{"name": "B's parent", "phone": "+8613900000999"}]}
+    return (await ok(await b.client.post(b.org.url("/schools/students"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _guardian(b: OrgB) -> int:
+    child = await ok(await b.client.get(b.org.url(f"/schools/students/{await b.id_of('student_id')}"), headers=b.bob))
+    return child["guardians"][0]["id"]
+
+
+async def _unit_role(b: OrgB) -> int:
+    body = {"user_id": b.member.id, "role": "head_teacher"}
+    return (await ok(await b.client.post(b.org.url(f"/schools/units/{await b.id_of('unit_id')}/roles"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _import_job(b: OrgB) -> int:
+    # Stored directly: the API runs an import in the background (tests/schools/test_import.py).
+    from schools.models import ImportJob
+
+    async with b.db.transaction(org_id=b.org.id) as tx:
+        job = ImportJob(org_id=b.org.id, status="done", files=["b.csv"], report={})
+        tx.session.add(job)
+        await tx.session.flush()
+        return job.id
 
 
 # Path parameter → a function that creates organisation B's thing and returns its id.
@@ -221,6 +254,11 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "contact_id": _contact,
     "form_id": _form,
     "version_number": _form_version,
+    "unit_id": _school_unit,
+    "student_id": _student,
+    "guardian_id": _guardian,
+    "role_id": _unit_role,
+    "job_id": _import_job,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.

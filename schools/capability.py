@@ -1,0 +1,62 @@
+"""How schools/ plugs into the platform (see server/capabilities.py).
+
+Adds the hierarchy's API (units, students, guardians, scoped roles, class groups,
+imports and the school year's rollover), the import page (a section of the
+organisation's settings, schools/pages.py), what it holds about a member
+(schools/personal_data.py), admits guardians into the bureau's
+organisation as outsiders (schools/outsiders.py), ends a leaver's scoped roles
+(schools/revocation.py), the ``muster schools import`` command, and its part of
+``muster demo``. See schools/DESIGN.md.
+"""
+from pathlib import Path
+
+from aiohttp import web
+
+from server.capabilities import Capability
+
+
+def setup(app: web.Application) -> None:
+    from schools import outsiders, pages, personal_data, revocation, routes  # noqa: F401  (outsiders and revocation register themselves)
+    from schools.imports import routes as import_routes
+    from schools.config import SchoolsSettings
+    from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
+
+    app[SCHOOLS_SETTINGS] = SchoolsSettings()
+    app[IMPORT_TASKS] = set()
+    from server.personal_data.parts import register_personal_data
+
+    app.router.add_routes(routes.routes)
+    app.router.add_routes(import_routes.routes)
+    register_personal_data(app, personal_data.PART)
+    pages.setup(app)
+    app.on_shutdown.append(_stop_imports)
+
+
+async def _stop_imports(app: web.Application) -> None:
+    """An import still running when the node stops is cancelled; its job reads as failed (schools/imports/jobs.py)."""
+    import asyncio
+
+    from schools.keys import IMPORT_TASKS
+
+    tasks = list(app[IMPORT_TASKS])
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+def cli(sub) -> None:
+    from schools.imports.command import add_command
+
+    add_command(sub)
+
+
+capability = Capability(
+    name="schools",
+    setup=setup,
+    models="schools.models",
+    migrations=Path(__file__).parent / "migrations",
+    cli=cli,
+    locales=Path(__file__).parent / "locales",
+    demo="schools.demo",
+)

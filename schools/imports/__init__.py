@@ -1,0 +1,1 @@
+"""Importing a bureau's whole hierarchy from CSV and XLSX: see schools/DESIGN.md."""

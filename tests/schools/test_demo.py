@@ -1,0 +1,26 @@
+"""The demo's school side (schools/demo.py): the demo teacher's class, its children and guardians, its group."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from schools.models import Guardian, Student
+from server.demo import do_seed_demo
+from tests.factories import sign_in
+from tests.schools.conftest import headers_of
+from tests.server.orgs.conftest import ok
+
+
+async def test_the_demo_teacher_has_a_class_with_children_guardians_and_a_group(client, db):
+    demo = await do_seed_demo(db)
+    await do_seed_demo(db)  # again: nothing new
+    async with db.transaction(org_id=demo.org_id) as tx:
+        assert await tx.session.scalar(select(func.count()).select_from(Student)) == 6
+        mother = await tx.session.scalar(select(Guardian.user_id).where(Guardian.phone == "+8613700000001"))
+    teacher = await sign_in(client, "teacher@riverside.example", "riverside-teacher")
+    me = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/schools/me", headers=teacher))
+    head = next(r["unit"]["id"] for r in me["roles"] if r["role"] == "head_teacher")
+    unit = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/schools/units/{head}", headers=teacher))
+    assert unit["name"] == "Class 1A" and unit["counts"]["students"] == 4 and unit["group_id"] is not None
+    chen = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/schools/me", headers=await headers_of(db, mother)))
+    assert [c["name"] for c in chen["children"]] == ["Chen Xiaoyu", "Chen Xiaolei"]
+    assert [c["group_id"] for c in chen["children"]] == [unit["group_id"], None]
