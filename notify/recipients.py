@@ -7,15 +7,28 @@ who *can* be reached must be, and the sender must learn who could not.
 
 Cost: one query for the members named (which also tells who is unknown),
 one per department subtree, one for the departments and one for the groups
-named; each query is indexed. On PostgreSQL a list of ids is one array
-parameter (``IN (SELECT unnest(:ids))``): an ``IN`` of 5,000 literal
-parameters cost SQLAlchemy tens of milliseconds to render and PostgreSQL to
-plan, per chunk. Not ``= ANY(:ids)``: once a pooled connection has run the
-statement five times PostgreSQL may keep a generic plan, and there
-``= ANY`` of a parameter that is not an index condition is a linear search
-of the array for every row (10,000 named members of an organisation the
-statistics do not know yet: 0.28 s instead of 0.02 s, growing with the
-square); the ``unnest`` is a hash or index join under any plan.
+named; each query is indexed. On PostgreSQL a list of ids is ``= ANY`` of
+one array (``one_of``): a long list is written into the statement as one
+array constant, a short one is a parameter. Each alternative costs more
+under some plan PostgreSQL can pick from what it guesses:
+
+* ``IN`` of 5,000 literal parameters: tens of milliseconds for SQLAlchemy to
+  render and PostgreSQL to plan, per chunk;
+* ``= ANY(:ids)``, a long array as a parameter: under the generic plan a
+  pooled connection may keep after five runs, a filter of it is a linear
+  search of the array for every row (10,000 named members: 0.3-5 s);
+* ``IN (SELECT unnest(:ids))``: PostgreSQL makes the ids distinct first and
+  guesses 200 of them; when it also guesses the organisation has one or two
+  members (a table never analysed, or an organisation that came after the
+  last ANALYZE), it loops over the members and searches every id for each,
+  50 million comparisons for 10,000 (3.5-7 s, bench/urgent.py on a fresh
+  database once memberships had its pinyin columns, which halved the guess).
+
+An array constant has none of these: whatever the plan, ``= ANY`` of a
+constant is an index condition or a hashed filter, linear in the ids. Its
+statement text is new for each list, so it is kept for lists long enough
+that a prepare more per statement costs nothing beside the query; a short
+parameter array, searched linearly, is cheap at any plan.
 SQLite takes ``IN`` lists of 5,000.
 """
 from __future__ import annotations
@@ -24,8 +37,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, bindparam, func, select
+from sqlalchemy import BigInteger, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import UserDefinedType
 
 from server.db import Transaction
 from server.errors import InvalidInput
@@ -35,6 +49,7 @@ from server.orgs.models import Department, Membership
 from server.orgs.phones import normalise_phone
 
 CHUNK = 5000
+CONSTANT_FROM = 64  # ids from which a list is written into the statement (notify/recipients.py docstring)
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -52,12 +67,28 @@ class Unknown:
     group_ids: list[int] = field(default_factory=list)
 
 
+class _IdsConstant(UserDefinedType):
+    """A list of ids written into the statement as one array constant, ``'{1,2,3}'::BIGINT[]`` (parsed at once by
+    PostgreSQL; ``ARRAY[1, 2, 3]``, SQLAlchemy's own rendering, costs it ~0.3 s at 10,000). Only ints go in."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw) -> str:
+        return "BIGINT[]"
+
+    def literal_processor(self, dialect):
+        return lambda ids: "'{" + ",".join(str(int(i)) for i in ids) + "}'::BIGINT[]"
+
+
 def one_of(tx: Transaction, column, ids: Sequence[int]) -> list:
-    """Conditions that together say ``column`` is one of ``ids``: one ``IN (SELECT unnest(array))`` on PostgreSQL, an ``IN`` per chunk on SQLite."""
+    """Conditions that together say ``column`` is one of ``ids``: one ``= ANY(array)`` on PostgreSQL, an ``IN`` per chunk on SQLite."""
     if not ids:
         return []
     if tx.dialect == "postgresql":
-        return [column.in_(select(func.unnest(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))))]
+        if len(ids) < CONSTANT_FROM:
+            return [column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))]
+        # Rendered at execution (literal_execute): SQLAlchemy still compiles the statement once.
+        return [column == any_(bindparam(None, list(ids), type_=_IdsConstant(), literal_execute=True))]
     return [column.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
 
 
