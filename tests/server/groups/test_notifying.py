@@ -9,19 +9,21 @@ tests (``run_once``), with an explicit clock where the window matters.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
 from server.channels.models import SmsDigest
+from server.channels.registry import CHANNELS
 from server.config import Settings
 from server.db import utcnow
 from server.groups.models import Group
 from server.groups.notifying import NOTIFIER
 from server.orgs.models import Membership
 from tests.notify.fake_provider import FakeProvider
-from tests.notify.fake_push import FakePushService, vapid_keys
+from tests.notify.fake_push import FakePushService, forbid_encrypting_here, vapid_keys
 from tests.server.gateway.sockets import connect, token_of
 from tests.server.groups.conftest import create_group, post
 
@@ -148,16 +150,18 @@ async def test_at_all_counts_for_everyone_but_the_sender_and_reading_clears_the_
     await other_device.close()
 
 
-async def test_messages_to_someone_away_are_batched_into_one_push_per_window(push_service, client, app, org, backend):
+async def test_messages_to_someone_away_are_batched_into_one_push_per_window(push_service, client, app, org, backend, monkeypatch):
     away = org.people[0]
     group = await create_group(client, org)
     browser = await subscribe(client, push_service, away)
     notifier = app[NOTIFIER]
+    forbid_encrypting_here(monkeypatch)  # the node's push worker process encrypts and sends
 
     for n in range(5):
         assert (await post(client, org, group["id"], org.owner, f"update {n}")).status == 201
     assert (await notifier.run_once()).pushed == 1  # the only one with Web Push
     assert [(p["title"], p["body"], p["unread"]) for p in pushed(browser)] == [("Team", "5 new messages", 5)]
+    assert app[CHANNELS].pusher.pid not in (None, os.getpid())
 
     for n in range(3):
         assert (await post(client, org, group["id"], org.owner, f"more {n}")).status == 201
@@ -193,8 +197,9 @@ async def test_a_muted_group_pushes_nothing_but_mentions_and_those_only_if_the_p
     assert (await mentions(client, org, quiet))["total"] == 2  # the badge still counts them
 
 
-async def test_nothing_is_pushed_in_the_persons_quiet_hours(push_service, client, app, org, backend):
+async def test_nothing_is_pushed_in_the_persons_quiet_hours(push_service, client, app, org, backend, monkeypatch):
     sleeper = org.people[0]
+    forbid_encrypting_here(monkeypatch)
     group = await create_group(client, org)
     browser = await subscribe(client, push_service, sleeper)
     now = utcnow()
