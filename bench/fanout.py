@@ -15,9 +15,12 @@ possible). Then:
    ``cold_all_ms``), then one measured message: p50/p99 of post→received over
    all members, and the time until the last member had it (``all_ms``);
 2. ``--rate`` messages per second for ``--duration`` seconds: deliveries per
-   server CPU-second (server user+system time from /proc, from the first post
-   until every frame arrived), lost and duplicated frames, and the p99 over
-   messages of "delivered to all" (``sustained_all_p99_ms``);
+   CPU-second of everything that works for the server (bench/cpu.py: its
+   process, its push worker and its PostgreSQL backends, user+system time
+   from /proc, from the first post until every frame arrived; per part in
+   ``cpu``, and per CPU-second of the server's process alone in
+   ``deliveries_per_node_cpu_s``), lost and duplicated frames, and the p99
+   over messages of "delivered to all" (``sustained_all_p99_ms``);
 3. server memory per idle connection: RSS after all members connected and
    idle, minus RSS before the first connection, divided by N.
 
@@ -26,17 +29,16 @@ random (each gets a ``group.mentions`` badge event, and a Web Push if they
 are offline); with ``--offline K`` the group has K more members who are not
 connected and whose browsers are subscribed to Web Push at a fake push
 service in this process (tests/notify/fake_push.py, which checks VAPID and
-decrypts each message): the node's push worker batches what they missed,
-one push per ``--push-batch-s`` window (``pushes`` in the result). The
-push service decrypts each push in this process, whose event loop also
-stamps each post's send time, so a round of pushes inflates the measured
-latency of a post sent meanwhile; the server's CPU per push is in
-``server_cpu_s``.
+decrypts each message): the node's group notifier batches what they missed,
+one push per ``--push-batch-s`` window (``pushes`` in the result), and its
+push worker process encrypts and sends them (``cpu.workers``). The push
+service decrypts each push in a process of its own, so that its work
+neither stamps the posts' send times late nor counts as the server's.
 
 The clients and the server share this machine's cores, so latency includes
 the clients' own scheduling. Over loopback the kernel runs the receiving
 side of every send (TCP receive, waking the client) inside the sender's
-system call, so ``server_sys_s`` also counts work that a server sending over
+system call, so ``cpu.node_sys`` also counts work that a server sending over
 a network card would not do (about 45% of the send's kernel time in a perf
 profile of a 2,000-member run). Progress goes to stderr; the last line of stdout
 is one JSON object.
@@ -69,7 +71,8 @@ sys.path.insert(0, str(REPO))
 from server.accounts.auth import hash_token, new_token  # noqa: E402
 from server.db import Database, utcnow  # noqa: E402
 from server.db.migrate import upgrade  # noqa: E402
-from rawws import RawDevice  # noqa: E402  (bench/, beside this file)
+from cpu import CpuMeter  # noqa: E402  (bench/, beside this file)
+from rawws import RawDevice  # noqa: E402
 
 DEFAULT_POSTGRES = os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -127,11 +130,6 @@ class ServerNode:
 
     def rss(self) -> int:
         return self.ps.memory_info().rss
-
-    def cpu_times(self) -> tuple[float, float]:
-        """(user, system) seconds: system time includes the loopback receive path each send runs in the kernel."""
-        times = self.ps.cpu_times()
-        return times.user, times.system
 
     def stop(self) -> None:
         self.process.terminate()
@@ -333,6 +331,49 @@ class Clients:
             process.join(10)
 
 
+# --- the push service ------------------------------------------------------------------
+
+
+def push_service_worker(public_key: str, count: int, pipe) -> None:
+    """The fake push service with ``count`` subscribed browsers, in a process of its own; answers ``report``/``stop`` over ``pipe``."""
+    asyncio.run(_push_service_worker(public_key, count, pipe))
+
+
+async def _push_service_worker(public_key: str, count: int, pipe) -> None:
+    from tests.notify.fake_push import FakePushService
+
+    service = FakePushService(public_key)
+    await service.start()
+    browsers = [service.subscribe() for _ in range(count)]
+    pipe.send([b.as_browser_gives_it() for b in browsers])
+    commands: asyncio.Queue = asyncio.Queue()
+    asyncio.get_running_loop().add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
+    while await commands.get() != "stop":
+        pipe.send({"pushes": sum(len(b.messages) for b in browsers), "refused": len(service.refused)})
+    await service.stop()
+
+
+class PushService:
+    """The fake push service (tests/notify/fake_push.py) in a forked process: decrypting the pushes is neither the
+    server's work nor the work of this process's event loop, which stamps each post's send time."""
+
+    def __init__(self, public_key: str, count: int) -> None:
+        self.pipe, there = multiprocessing.get_context("fork").Pipe()
+        self.process = multiprocessing.get_context("fork").Process(target=push_service_worker, args=(public_key, count, there), daemon=True)
+        self.process.start()
+
+    async def browsers(self) -> list[dict]:
+        return await asyncio.to_thread(self.pipe.recv)
+
+    async def report(self) -> dict:
+        self.pipe.send("report")
+        return await asyncio.to_thread(self.pipe.recv)
+
+    def stop(self) -> None:
+        self.pipe.send("stop")
+        self.process.join(10)
+
+
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -368,15 +409,14 @@ async def run(args: argparse.Namespace) -> dict:
         push = {}
         browsers = []
         if args.offline:
-            from tests.notify.fake_push import FakePushService, vapid_keys
+            from tests.notify.fake_push import vapid_keys
 
             private, public = vapid_keys()
-            push_service = FakePushService(public)
-            await push_service.start()
-            browsers = [push_service.subscribe() for _ in range(args.offline)]
+            push_service = PushService(public, args.offline)
+            browsers = await push_service.browsers()
             push = {"notify_vapid_private_key": private, "notify_vapid_public_key": public, "notify_push_allow_private": "true"}
         log(f"seeding {args.members} members" + (f" and {args.offline} away with Web Push" if args.offline else ""))
-        org_id, group_id, owner_token, tokens, member_ids = await seed(database_url, args.members, [b.as_browser_gives_it() for b in browsers])
+        org_id, group_id, owner_token, tokens, member_ids = await seed(database_url, args.members, browsers)
         node = ServerNode(tmp / "data", database_url, ws_heartbeat_s="20", group_push_batch_s=str(args.push_batch_s), **push)
         await node.wait_ready()
         messages_url = f"{node.url}/api/v1/orgs/{org_id}/groups/{group_id}/messages"
@@ -418,7 +458,8 @@ async def run(args: argparse.Namespace) -> dict:
 
             count = int(args.rate * args.duration)
             log(f"sustained: {count} messages at {args.rate}/s")
-            user_before, sys_before = node.cpu_times()
+            meter = CpuMeter(node.process.pid, name)
+            meter.start()
             delivered_before = report["delivered"]
             sent: dict[int, float] = {}
             start = time.monotonic()
@@ -426,14 +467,14 @@ async def run(args: argparse.Namespace) -> dict:
                 await asyncio.sleep(max(0.0, start + i / args.rate - time.monotonic()))
                 sent[3 + i] = await post(3 + i, f"message {i}", args.mentions)
             report = await wait_delivered(clients, (2 + count) * args.members, 60)
-            user_after, sys_after = node.cpu_times()
-            cpu_user, cpu_sys = user_after - user_before, sys_after - sys_before
-            cpu_used = cpu_user + cpu_sys
+            cpu = await meter.stop()
             delivered = report["delivered"] - delivered_before
             all_ms = [(report["last_at"][seq] - at) * 1000 for seq, at in sent.items() if seq in report["last_at"]]
             rss_after = node.rss()
+            pushes = {"pushes": 0, "refused": 0}
             if push_service is not None:
                 await asyncio.sleep(args.push_batch_s + 2)  # the last window's pushes
+                pushes = await push_service.report()
         return {
             "members": args.members,
             "connected": sum(c["connected"] for c in connected),
@@ -445,22 +486,21 @@ async def run(args: argparse.Namespace) -> dict:
             "duplicated": report["duplicated"],
             "messages": count,
             "deliveries": delivered,
-            "server_cpu_s": round(cpu_used, 2),
-            "server_user_s": round(cpu_user, 2),
-            "server_sys_s": round(cpu_sys, 2),
-            "deliveries_per_cpu_s": round(delivered / cpu_used) if cpu_used else None,
+            "cpu": cpu,
+            "deliveries_per_cpu_s": round(delivered / cpu["all"]) if cpu["all"] else None,
+            "deliveries_per_node_cpu_s": round(delivered / cpu["node"]) if cpu["node"] else None,
             "sustained_all_p50_ms": round(statistics.median(all_ms), 1) if all_ms else None,
             "sustained_all_p99_ms": round(percentile(all_ms, 99), 1) if all_ms else None,
             "rss_per_conn_kb": round((rss_idle - rss_before) / args.members / 1024, 1),
             "server_rss_mb": round(rss_after / 2**20, 1),
             "mentions_per_message": args.mentions,
             "offline_with_push": args.offline,
-            "pushes": sum(len(b.messages) for b in browsers),
-            "push_refused": len(push_service.refused) if push_service is not None else 0,
+            "pushes": pushes["pushes"],
+            "push_refused": pushes["refused"],
         }
     finally:
         if push_service is not None:
-            await push_service.stop()
+            push_service.stop()
         if clients is not None:
             clients.stop()
         if node is not None:

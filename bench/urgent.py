@@ -16,8 +16,10 @@ directly in the database (no passwords, one device session each).
    left (wall clock, same machine). Each device then acknowledges
    ``delivered`` over its socket; ``lost`` counts devices that never got
    the event plus recipients whose delivered receipt is not in the database,
-   ``duplicated`` devices that got it twice. ``server_cpu_s`` is the server
-   process's CPU time from the send until every receipt was saved.
+   ``duplicated`` devices that got it twice. ``server_cpu_s`` is the CPU time
+   of everything that works for the server (bench/cpu.py: its process, its
+   children and its PostgreSQL backends; per part in ``cpu``) from the send
+   until every receipt was saved.
 2. **Escalation.** ``--steps`` other people, with phones and no device,
    are sent a broadcast whose policy calls everyone not confirmed after
    ``--due-after`` seconds, so every call step falls due at the same moment.
@@ -49,7 +51,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-import psutil  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from notify.models import BroadcastRecipient  # noqa: E402
@@ -58,7 +59,8 @@ from server.db.migrate import upgrade_async  # noqa: E402
 from tests import services  # noqa: E402
 from tests.notify.fake_provider import FakeProvider  # noqa: E402
 from tests.notify.people import make_crowd  # noqa: E402
-from rawws import RawDevice, masked_text  # noqa: E402  (bench/, beside this file)
+from cpu import CpuMeter  # noqa: E402  (bench/, beside this file)
+from rawws import RawDevice, masked_text  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -203,8 +205,8 @@ async def delivery_part(args, db: Database, base: str, server_pid: int) -> dict:
         log(f"delivery: {ready} devices ready in {time.monotonic() - started:.1f} s ({len(members) - ready} could not connect"
             + (f", e.g. {errors[0]}" if errors else "") + "); sending")
         await asyncio.sleep(1.0)
-        server = psutil.Process(server_pid)
-        cpu_before = sum(server.cpu_times()[:2])
+        meter = CpuMeter(server_pid, db.url.rsplit("/", 1)[1])
+        meter.start()
         async with aiohttp.ClientSession() as http:
             sent_at = time.time()
             broadcast = await send(http, base, org_id, admin_token, [m for m, _ in members], {"sms_after_s": None, "call_after_s": None,
@@ -214,7 +216,7 @@ async def delivery_part(args, db: Database, base: str, server_pid: int) -> dict:
         deadline = time.monotonic() + args.wait
         while time.monotonic() < deadline and sum(c["acked"] for c in await devices.ask("count")) < ready:
             await asyncio.sleep(0.2)
-        server_cpu_s = sum(server.cpu_times()[:2]) - cpu_before
+        cpu = await meter.stop()
         reports = await devices.ask("report")
     finally:
         devices.stop()
@@ -234,7 +236,8 @@ async def delivery_part(args, db: Database, base: str, server_pid: int) -> dict:
         "lost": never_received + (len(members) - stored if never_received == 0 else 0),
         "duplicated": sum(r["twice"] for r in reports),
         "receipts_stored": stored,
-        "server_cpu_s": round(server_cpu_s, 2),
+        "server_cpu_s": cpu["all"],
+        "cpu": cpu,
     }
 
 

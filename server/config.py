@@ -108,7 +108,7 @@ class Settings(MaskedSettings):
     group_recall_window_s: int = Field(120, description="Seconds after sending during which the sender may recall a group message.")
     group_mention_all: str = Field("admins", description="Who may @all in a group: 'admins' (group owner and admins) or 'members'.")
     group_push_batch_s: float = Field(60.0, gt=0, description="Web Push of new group messages to members who are away: at most one per group per this many seconds (a mention goes at once).")
-    group_push_per_s: float = Field(200.0, gt=0, description="Web Push of group messages one node sends per second at most (each costs it ~0.4 ms of CPU).")
+    group_push_per_s: float = Field(200.0, gt=0, description="Web Push of group messages one node sends per second at most (its push worker process encrypts and sends them: server/channels/push_worker.py).")
     group_push_engine: bool = Field(True, description="Run the worker that pushes group messages and mentions to members who are away (and sends SMS digests) on this node.")
     sms_digest_s: float = Field(900.0, gt=0, description="SMS digest of unread mentions (organisations that chose it): at most one per person per this many seconds.")
     presence_wait_s: float = Field(0.5, gt=0, description="How long a node waits for the other nodes to say which people have a device connected, before pushing to them.")

@@ -6,9 +6,10 @@ or raises ``ProviderRetryable`` (try again later) / ``ProviderRejected``
 (trying again would fail too). Pacing, retries and who-to-tell are the
 caller's: the channel only delivers.
 
-``Channels`` opens the node's two HTTP sessions once (one to the provider the
-operator configured; one for Web Push that only connects to public addresses,
-server/channels/push_endpoints.py) and closes them with the app.
+``Channels`` opens the node's HTTP session to the provider the operator
+configured once, and closes it with the app; Web Push goes through the node's
+push worker process (server/channels/push_worker.py), whose session only
+connects to public addresses (server/channels/push_endpoints.py).
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from aiohttp import web
 
 from server.channels.config import ChannelSettings
 from server.channels.providers.base import OutgoingSms, Provider, ProviderError, ProviderRejected
-from server.channels.push_endpoints import push_session
-from server.channels.webpush import do_forget, do_push_to_user, push_to_browsers, subscriptions_of
+from server.channels.push_worker import PushWorker, Pushed
+from server.channels.webpush import do_forget, subscriptions_of
 from server.db import Database
 
 log = logging.getLogger("muster.channels")
+NOT_CONFIGURED = "Web Push is not configured (MUSTER_NOTIFY_VAPID_PRIVATE_KEY)"
 
 
 @dataclass(frozen=True)
@@ -53,34 +55,28 @@ class WebPushChannel:
         self._channels = channels
 
     async def send(self, message: Message) -> str:
-        return await do_push_to_user(self._channels.db, self._channels.push_http, self._channels.settings, message.user_id, _payload(message))
+        """Push to every browser of the person; returns how many took it, or raises if none did."""
+        (pushed,) = await self.send_each([message])
+        return pushed.result()
 
-    async def send_all(self, messages: list[Message], *, per_s: float, at_once: int = 50) -> list[bool]:
-        """Push many, with two database round trips in all (the browsers, then the gone ones), at most ``per_s`` a second.
+    async def send_all(self, messages: list[Message], *, per_s: float) -> list[bool]:
+        """Push many, starting at most ``per_s`` a second (the node's pace); returns which were delivered."""
+        pushed = await self.send_each(messages, per_s=per_s)
+        for outcome in pushed:
+            if outcome.sent is None:
+                log.info("a push was not delivered: %s", outcome.error)
+        return [outcome.sent is not None for outcome in pushed]
 
-        Paced because each push costs ~0.4 ms of encryption and signing on the event loop that also fans out
-        messages; the browsers are read in one query so the pushes in flight hold no database connection.
-        """
-        channels, loop = self._channels, asyncio.get_running_loop()
+    async def send_each(self, messages: list[Message], *, per_s: float | None = None) -> list[Pushed]:
+        """Hand the pushes to the push worker: two database round trips in all here (the browsers, then the gone ones),
+        the encryption, signing and HTTP in the worker's process, off this event loop."""
+        channels = self._channels
+        if not channels.push_enabled:
+            return [Pushed(None, NOT_CONFIGURED)] * len(messages)
         browsers = await subscriptions_of(channels.db, sorted({m.user_id for m in messages}))
-        gate, gone, interval = asyncio.Semaphore(at_once), [], 1.0 / per_s
-
-        async def push(message: Message) -> bool:
-            async with gate:
-                try:
-                    await push_to_browsers(channels.push_http, channels.settings, browsers.get(message.user_id, []), _payload(message), gone)
-                    return True
-                except ProviderError as e:
-                    log.info("a push was not delivered: %s", e.message)
-                    return False
-
-        start, sending = loop.time(), []
-        for n, message in enumerate(messages):
-            await asyncio.sleep(max(0.0, start + n * interval - loop.time()))
-            sending.append(loop.create_task(push(message)))
-        delivered = await asyncio.gather(*sending)
+        pushed, gone = await channels.pusher.push([(browsers.get(m.user_id, []), _payload(m)) for m in messages], per_s=per_s)
         await do_forget(channels.db, gone)
-        return list(delivered)
+        return pushed
 
 
 def _payload(message: Message) -> dict:
@@ -110,7 +106,7 @@ class Channels:
     def __init__(self, db: Database, settings: ChannelSettings, provider: Provider | None) -> None:
         self.db, self.settings, self.provider = db, settings, provider
         self.http: aiohttp.ClientSession | None = None
-        self.push_http: aiohttp.ClientSession | None = None
+        self.pusher = PushWorker(settings)
         self._channels: dict[str, Channel] = {}
         self._sending: set[asyncio.Task] = set()
         for channel in (WebPushChannel(self), SmsChannel(self)):
@@ -143,14 +139,13 @@ class Channels:
 
     async def open(self) -> None:
         self.http = aiohttp.ClientSession()
-        self.push_http = push_session(allow_private=self.settings.push_allow_private)
 
     async def close(self) -> None:
         await asyncio.gather(*self._sending, return_exceptions=True)  # each ends within the provider's request timeout
-        for session in (self.http, self.push_http):
-            if session is not None:
-                await session.close()
-        self.http = self.push_http = None
+        if self.http is not None:
+            await self.http.close()
+        self.http = None
+        await self.pusher.close()
 
 
 CHANNELS = web.AppKey("channels", Channels)

@@ -142,3 +142,13 @@ class FakePushService:
         if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
             return "sub must be a mailto: or https: contact"
         return None
+
+
+def forbid_encrypting_here(monkeypatch) -> None:
+    """Encrypting a push in this process (the node's, whose event loop fans out live frames) fails the test:
+    pushes are the push worker's (server/channels/push_worker.py)."""
+    import pywebpush
+
+    def here(*_args, **_kwargs):
+        raise AssertionError("a push was encrypted on the node's event loop")
+    monkeypatch.setattr(pywebpush.WebPusher, "encode", here)
