@@ -28,17 +28,17 @@ from notify.escalation import do_schedule_first_steps
 from notify.live import publish_after_commit
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage
 from notify.policy import paid_messages_per_phone
-from notify.recipients import Recipient, one_of
+from notify.recipients import Recipient
 from server.audit.record import do_audit
 from server.channels.models import PushSubscription
 from server.channels.paid import PaidLimitExceeded, do_reserve_paid
 from server.db import Database, Transaction, UTCDateTime, utcnow
+from server.db.one_of import chunks, one_of
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 
-CHUNK = 5000
 RECEIVED_EVENT = "broadcast.received"
 REMINDER_EVENT = "broadcast.reminder"
 REFUSED_EVENT = "broadcast.refused"
@@ -204,11 +204,11 @@ async def _store_recipients(tx: Transaction, broadcast: Broadcast, recipients: S
             "has_push": [r.user_id in with_push for r in recipients],
         })
         return
-    for start in range(0, len(recipients), CHUNK):
+    for chunk in chunks(recipients):
         rows = [
             {"org_id": broadcast.org_id, "broadcast_id": broadcast.id, "user_id": r.user_id, "name": r.name, "phone": r.phone,
              "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
-            for r in recipients[start : start + CHUNK]
+            for r in chunk
         ]
         await tx.session.execute(insert(BroadcastRecipient), rows)
 

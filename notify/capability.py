@@ -3,7 +3,7 @@
 Adds the broadcasts API, its pages (with their places in the navigation and the home page's notices
 waiting for confirmation) and the provider callbacks, the ``broadcast.receipt``
 frame of the device WebSocket, the owner of broadcast attachments (server/files/),
-the dashboard's bus subscription, the end of escalations to people who leave
+the dashboard's bus subscription, its senders' right to preview audiences, the end of escalations to people who leave
 (notify/revocation.py), and (unless ``MUSTER_NOTIFY_ENGINE=false``) this
 node's escalation and sending workers.
 """
@@ -20,7 +20,9 @@ def setup(app: web.Application) -> None:
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.receipts import ReceiptBatcher
     from notify.workers import Workers
+    from notify.broadcasts import may_send
     from server.appkeys import BUS, DB, HUB, SETTINGS
+    from server.audiences.routes import register_audience_sender
     from server.channels.registry import CHANNELS
     from server.files.owners import FileOwner, register_file_owner
     from server.personal_data.parts import register_personal_data
@@ -35,6 +37,7 @@ def setup(app: web.Application) -> None:
     live.attach(app)
     register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read))
     register_personal_data(app, personal_data.PART)
+    register_audience_sender(app, may_send)
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)

@@ -13,6 +13,7 @@ from notify.config import NotifySettings
 from notify.models import Broadcast
 from notify.recipients import expand_recipients
 from server.accounts.auth import Principal
+from server.audiences.expand import Audience
 from server.config import Settings
 from server.db import Database
 from server.orgs.access import OrgContext
@@ -31,9 +32,7 @@ async def seed_demo(db: Database, demo, settings: Settings) -> None:
             return
         sender = await tx.session.scalar(select(Membership).where(Membership.email == SENDER))
         emergency = await tx.session.scalar(select(Department.id).where(Department.name == "Emergency"))
-        recipients, _ = await expand_recipients(
-            tx, user_ids=[], department_ids=[emergency], group_ids=[], everyone=False, phone_region=settings.default_phone_region
-        )
+        recipients, _ = await expand_recipients(tx, Audience({"departments": [emergency]}), phone_region=settings.default_phone_region)
         org = OrgContext(demo.org_id, Principal(sender.user_id, 0, sender.display_name), sender.id, sender.role)
         broadcast = await do_send_broadcast(
             tx, org, NotifySettings(), title=TITLE, body=BODY, attachments=[], policy=NO_PAID_MESSAGES, priority=9, recipients=recipients

@@ -1,40 +1,20 @@
-"""Who a broadcast goes to: members, departments (with every sub-department), groups, or everyone.
+"""Who a broadcast goes to: an audience (server/audiences/) expanded once, at send time, into plain rows
+(``Recipient``) that the broadcast keeps, with phones made usable for SMS and calls.
 
-Expanded once, at send time, into plain rows (``Recipient``) that the
-broadcast keeps. Ids that name nothing in this organisation are collected
-and reported back rather than failing the send: in an emergency the people
-who *can* be reached must be, and the sender must learn who could not.
-
-Cost: one query for the members named (which also tells who is unknown),
-one per department subtree, one for the departments and one for the groups
-named; each query is indexed. On PostgreSQL a list of ids is one array
-parameter (``IN (SELECT unnest(:ids))``): an ``IN`` of 5,000 literal
-parameters cost SQLAlchemy tens of milliseconds to render and PostgreSQL to
-plan, per chunk. Not ``= ANY(:ids)``: once a pooled connection has run the
-statement five times PostgreSQL may keep a generic plan, and there
-``= ANY`` of a parameter that is not an index condition is a linear search
-of the array for every row (10,000 named members of an organisation the
-statistics do not know yet: 0.28 s instead of 0.02 s, growing with the
-square); the ``unnest`` is a hash or index join under any plan.
-SQLite takes ``IN`` lists of 5,000.
+Ids that name nothing in this organisation are reported back by the
+audience rather than failing the send: in an emergency the people who *can*
+be reached must be, and the sender must learn who could not.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, bindparam, func, select
-from sqlalchemy.dialects import postgresql
-
+from server.audiences.expand import Audience, ResolvedAudience, resolve_audience
 from server.db import Transaction
 from server.errors import InvalidInput
-from server.groups.models import Group, GroupMember
-from server.orgs.departments import department_subtree_ids
-from server.orgs.models import Department, Membership
 from server.orgs.phones import normalise_phone
 
-CHUNK = 5000
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -45,64 +25,14 @@ class Recipient:
     phone: str | None  # E.164, or None if the member has no usable number
 
 
-@dataclass
-class Unknown:
-    user_ids: list[int] = field(default_factory=list)
-    department_ids: list[int] = field(default_factory=list)
-    group_ids: list[int] = field(default_factory=list)
-
-
-def one_of(tx: Transaction, column, ids: Sequence[int]) -> list:
-    """Conditions that together say ``column`` is one of ``ids``: one ``IN (SELECT unnest(array))`` on PostgreSQL, an ``IN`` per chunk on SQLite."""
-    if not ids:
-        return []
-    if tx.dialect == "postgresql":
-        return [column.in_(select(func.unnest(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))))]
-    return [column.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
-
-
-async def _existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for condition in one_of(tx, column, sorted(set(ids))):
-        found.update(await tx.session.scalars(select(column).where(condition)))
-    return found
-
-
-async def expand_recipients(
-    tx: Transaction, *, user_ids: Sequence[int], department_ids: Sequence[int], group_ids: Sequence[int], everyone: bool, phone_region: str
-) -> tuple[list[Recipient], Unknown]:
-    """The distinct members addressed, and the ids that named nothing. ``tx`` is scoped to the organisation."""
-    unknown = Unknown()
-    conditions = []
-    if everyone:
-        conditions.append(None)
-    else:
-        conditions += one_of(tx, Membership.user_id, sorted(set(user_ids)))  # ids of non-members match nothing
-
-        departments = await _existing(tx, Department.id, department_ids)
-        unknown.department_ids = sorted(set(department_ids) - departments)
-        subtree: set[int] = set()
-        for department_id in departments:
-            subtree.update(await department_subtree_ids(tx, department_id))
-        conditions += one_of(tx, Membership.department_id, sorted(subtree))
-
-        groups = await _existing(tx, Group.id, group_ids)
-        unknown.group_ids = sorted(set(group_ids) - groups)
-        if groups:
-            in_groups = select(GroupMember.user_id).where(GroupMember.group_id.in_(sorted(groups)))
-            conditions.append(Membership.user_id.in_(in_groups))
-
-    people: dict[int, Recipient] = {}
-    for condition in conditions:
-        query = select(Membership.user_id, Membership.display_name, Membership.phone)
-        if condition is not None:
-            query = query.where(condition)
-        for user_id, name, phone in await tx.session.execute(query):
-            if user_id not in people:
-                people[user_id] = Recipient(user_id, name, _usable_phone(phone, phone_region))
-    if not everyone:
-        unknown.user_ids = [i for i in sorted(set(user_ids)) if i not in people]
-    return sorted(people.values(), key=lambda r: r.user_id), unknown
+async def expand_recipients(tx: Transaction, audience: Audience, *, phone_region: str) -> tuple[list[Recipient], ResolvedAudience]:
+    """The distinct members addressed, by user id, and the resolved audience (its ``unknown`` ids). ``tx`` is scoped to the organisation."""
+    resolved = await resolve_audience(tx, audience)
+    recipients = [
+        Recipient(member.user_id, member.name, _usable_phone(member.phone, phone_region))
+        async for chunk in resolved.chunks(tx) for member in chunk
+    ]
+    return recipients, resolved
 
 
 def _usable_phone(phone: str | None, region: str) -> str | None:

@@ -24,7 +24,7 @@ from notify.gcwindow import collection_deferred
 from notify.keys import NOTIFY_SETTINGS, WORKERS
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage
 from notify.policy import check_policy
-from notify.recipients import Unknown, expand_recipients
+from notify.recipients import expand_recipients
 from notify.schemas import (
     BroadcastIn,
     BroadcastOut,
@@ -49,6 +49,7 @@ from server.appkeys import DB, SETTINGS
 from server.audit.record import do_audit
 from server.channels.paid import PaidLimitExceeded
 from server.db import Transaction
+from server.db.keyset import keyset_page
 from server.errors import InvalidInput, NotFound
 from server.files.tus import create_upload
 from server.orgs.access import OrgContext
@@ -104,21 +105,18 @@ async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContex
             await do_store_recipients(tx, broadcast.id)
             out = await broadcast_out(tx, broadcast)
     request.app[WORKERS].wake()
-    return SentOut(**out.model_dump(), unknown=UnknownOut(**vars(unknown)))
+    return SentOut(**out.model_dump(), unknown=unknown)
 
 
-async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: OrgContext) -> tuple[Broadcast, Unknown]:
+async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: OrgContext) -> tuple[Broadcast, UnknownOut]:
     """The first of the send's two transactions: the devices are told once it committed (published after commit).
     The second stores the recipient rows and first escalation steps (notify/broadcasts.py)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await check_may_send(tx, org)
-        r = body.recipients
-        recipients, unknown = await expand_recipients(
-            tx, user_ids=r.user_ids, department_ids=r.department_ids, group_ids=r.group_ids, everyone=r.everyone,
-            phone_region=request.app[SETTINGS].default_phone_region,
-        )
+        recipients, audience = await expand_recipients(tx, body.recipients.audience(), phone_region=request.app[SETTINGS].default_phone_region)
+        unknown = UnknownOut.of(audience.unknown)
         if not recipients:
-            named = ", ".join(f"{kind} {ids}" for kind, ids in vars(unknown).items() if ids)
+            named = ", ".join(f"{kind} {ids}" for kind, ids in audience.unknown.items() if ids)
             if named:
                 raise InvalidInput("nobody to send to: no such {named} in this organisation", field="recipients", code="no_recipients", named=named)
             raise InvalidInput("nobody to send to: the departments and groups named have no members", field="recipients", code="no_recipients")
@@ -187,21 +185,19 @@ async def list_recipients(request: web.Request, query: RecipientsQuery, org: Org
     """Recipients now in a state (or not yet confirmed), in id order, a page at a time."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         broadcast = await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id"))
-        q = select(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.id > query.after)
+        q = select(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast.id)
         if query.state == "unconfirmed":
             q = q.where(BroadcastRecipient.stage < STAGES.index("confirmed"))
         elif query.state is not None:
             q = q.where(BroadcastRecipient.stage == STAGES.index(query.state))
-        rows = list(await tx.session.scalars(q.order_by(BroadcastRecipient.id).limit(query.limit + 1)))
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+        page = await keyset_page(tx, q, BroadcastRecipient.id, after=query.after, limit=query.limit)
     items = [
         RecipientOut(user_id=r.user_id, name=r.name, state=STAGES[r.stage], has_phone=r.phone is not None, sent_at=r.sent_at,
                      delivered_at=r.delivered_at, read_at=r.read_at, confirmed_at=r.confirmed_at, confirmed_via=r.confirmed_via,
                      remind_count=r.remind_count)
-        for r in rows
+        for r in page.rows
     ]
-    return RecipientPage(items=items, next_after=rows[-1].id if more else None)
+    return RecipientPage(items=items, next_after=page.next_after)
 
 
 @routes.get(BROADCASTS + "/{broadcast_id}/deliveries")
@@ -213,17 +209,17 @@ async def list_deliveries(request: web.Request, query: DeliveriesQuery, org: Org
         q = (
             select(OutboundMessage, BroadcastRecipient.user_id, BroadcastRecipient.name)
             .join(BroadcastRecipient, BroadcastRecipient.id == OutboundMessage.recipient_id)
-            .where(OutboundMessage.broadcast_id == broadcast.id, OutboundMessage.id > query.after)
+            .where(OutboundMessage.broadcast_id == broadcast.id)
         )
         if query.status:
             q = q.where(OutboundMessage.status == query.status)
         if query.channel:
             q = q.where(OutboundMessage.channel == query.channel)
-        rows = await tx.session.execute(q.order_by(OutboundMessage.id).limit(query.limit))
+        page = await keyset_page(tx, q, OutboundMessage.id, after=query.after, limit=query.limit)
         return [
             DeliveryOut(id=m.id, user_id=user_id, name=name, channel=m.channel, status=m.status, attempts=m.attempts,
                         last_error=m.last_error, provider_status=m.provider_status, sent_at=m.sent_at)
-            for m, user_id, name in rows
+            for m, user_id, name in page.rows
         ]
 
 

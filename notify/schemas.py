@@ -7,26 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from server.api import Model, Out
+from server.audiences.schemas import AudienceIn
 from server.i18n.validation import InvalidValue
-
-MAX_IDS = 20_000
-Id = Field(gt=0, lt=2**63)
-
-
-class RecipientsIn(Model):
-    """Who to tell; the kinds combine. ``everyone`` means every member of the organisation."""
-
-    user_ids: list[int] = Field(default_factory=list, max_length=MAX_IDS, description="Members, by user id.")
-    department_ids: list[int] = Field(default_factory=list, max_length=1000, description="Departments, each with all its sub-departments.")
-    group_ids: list[int] = Field(default_factory=list, max_length=1000, description="Groups: their members who are in this organisation.")
-    everyone: bool = False
-
-    @field_validator("user_ids", "department_ids", "group_ids")
-    @classmethod
-    def _positive(cls, ids: list[int]) -> list[int]:
-        if any(not 0 < i < 2**63 for i in ids):
-            raise InvalidValue("ids are positive integers")
-        return ids
 
 
 class PolicyIn(Model):
@@ -93,7 +75,7 @@ class BroadcastIn(Model):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
-    recipients: RecipientsIn
+    recipients: AudienceIn = Field(description="Who to tell (the platform's audience); the parts combine.")
     policy: PolicyIn | None = Field(None, description="Overrides the organisation's default escalation for this broadcast.")
     priority: int = Field(5, ge=1, le=9, description="Higher goes first in the provider queue.")
 
@@ -107,8 +89,7 @@ class BroadcastIn(Model):
 
     @model_validator(mode="after")
     def _someone(self) -> "BroadcastIn":
-        r = self.recipients
-        if not (r.everyone or r.user_ids or r.department_ids or r.group_ids):
+        if not self.recipients.names_anyone():
             raise InvalidValue("recipients: name at least one member, department or group, or everyone")
         return self
 
@@ -140,6 +121,14 @@ class UnknownOut(Out):
     user_ids: list[int]
     department_ids: list[int]
     group_ids: list[int]
+    parts: dict[str, list[int]] = Field(description="Of the kinds named in ``recipients.parts``.")
+
+    @classmethod
+    def of(cls, unknown: dict[str, list[int]]) -> "UnknownOut":
+        """From a resolved audience's unknown ids by kind."""
+        builtin = {"users": "user_ids", "departments": "department_ids", "groups": "group_ids"}
+        return cls(**{field: unknown.get(kind, []) for kind, field in builtin.items()},
+                   parts={kind: ids for kind, ids in unknown.items() if kind not in builtin})
 
 
 class SentOut(BroadcastOut):

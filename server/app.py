@@ -37,6 +37,7 @@ PLATFORM_PARTS = (
     "server.channels.routes",
     "server.groups.routes",
     "server.contacts.routes",
+    "server.audiences.routes",
     "server.forms.round_routes",
     "server.web.routes",
 )

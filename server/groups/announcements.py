@@ -20,8 +20,8 @@ from server.groups.events import publish_to_group
 from server.groups.membership import member_count
 from server.groups.messages import do_post_message, messages_out
 from server.groups.models import AnnouncementOpen, GroupAnnouncement, GroupMember, GroupMessage
-from server.groups.reading import member_name, with_names
-from server.groups.schemas import AnnouncementOut, OpensOut, PersonOut
+from server.groups.reading import members_who
+from server.groups.schemas import AnnouncementOut, OpensOut
 
 
 async def do_announce(tx: Transaction, access: GroupAccess, settings: Settings, body: str) -> AnnouncementOut:
@@ -111,22 +111,7 @@ async def opens(tx: Transaction, access: GroupAccess, seq: int, *, state: str, a
     has_opened = exists().where(
         AnnouncementOpen.group_id == group_id, AnnouncementOpen.seq == seq, AnnouncementOpen.user_id == GroupMember.user_id
     )
-    total = await member_count(tx, group_id)
-    opened_count = await tx.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group_id, has_opened))
-    page = await tx.session.execute(
-        with_names(select(GroupMember.user_id, member_name()))
-        .where(GroupMember.group_id == group_id, has_opened if state == "opened" else ~has_opened, GroupMember.user_id > after_user_id)
-        .order_by(GroupMember.user_id)
-        .limit(limit + 1)
-    )
-    people = [PersonOut(user_id=r.user_id, name=r.name) for r in page]
-    more = len(people) > limit
-    people = people[:limit]
-    return OpensOut(
-        seq=seq,
-        opened_count=opened_count,
-        not_opened_count=total - opened_count,
-        state=state,
-        members=people,
-        next_after_user_id=people[-1].user_id if more else None,
-    )
+    page, people = await members_who(tx, [GroupMember.group_id == group_id], has_opened,
+                                     state="done" if state == "opened" else "not_done", after_user_id=after_user_id, limit=limit)
+    return OpensOut(seq=seq, opened_count=page.done_count, not_opened_count=page.not_done_count, state=state, members=people,
+                    next_after_user_id=page.next_after)

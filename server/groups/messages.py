@@ -38,6 +38,7 @@ from sqlalchemy import delete, select, update
 
 from server.config import Settings
 from server.db import Transaction, utcnow
+from server.db.keyset import keyset_page
 from server.db.upsert import insert_for
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.files.models import StoredFile
@@ -276,18 +277,16 @@ async def history(
     """A page of messages and whether more follow: those new or changed after change number ``changed_after``
     in change order (syncing), else in sequence order the oldest after ``after_seq``, else the newest before ``before_seq``."""
     query = select(GroupMessage).where(GroupMessage.group_id == group_id)
-    if before_seq is not None:
-        query = query.where(GroupMessage.seq < before_seq)
-    if changed_after is not None:
-        query = query.where(GroupMessage.change_seq > changed_after).order_by(GroupMessage.change_seq)
-    elif after_seq is not None:
-        query = query.where(GroupMessage.seq > after_seq).order_by(GroupMessage.seq)
-    else:
-        query = query.order_by(GroupMessage.seq.desc())
-    rows = list(await tx.session.scalars(query.limit(limit + 1)))
-    page = rows[:limit]
-    newest_first = changed_after is None and after_seq is None
-    return page[::-1] if newest_first else page, len(rows) > limit
+    if changed_after is not None or after_seq is not None:
+        if before_seq is not None:
+            query = query.where(GroupMessage.seq < before_seq)
+        if changed_after is not None:
+            page = await keyset_page(tx, query, GroupMessage.change_seq, after=changed_after, limit=limit)
+        else:
+            page = await keyset_page(tx, query, GroupMessage.seq, after=after_seq, limit=limit)
+        return page.rows, page.next_after is not None
+    page = await keyset_page(tx, query, GroupMessage.seq, after=before_seq, limit=limit, descending=True)
+    return page.rows[::-1], page.next_after is not None
 
 
 def message_out(

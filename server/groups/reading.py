@@ -13,10 +13,11 @@ reader's *other* devices, which clear their badge.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, func, select, update
 
 from server.accounts.models import User
 from server.db import Transaction
+from server.db.keyset import State, WhoHasPage, who_has
 from server.gateway.events import emit
 from server.groups.access import GroupAccess
 from server.groups.mentions import unread_mentions, unread_mentions_of_member
@@ -67,34 +68,26 @@ def with_names(query):
     )
 
 
+async def members_who(
+    tx: Transaction, conditions: list, done, *, state: State, after_user_id: int, limit: int
+) -> tuple[WhoHasPage, list[PersonOut]]:
+    """Among the group members matching ``conditions``: how many have and have not done something (``done``), and one
+    page of those in ``state``, with their names (a message's readers, an announcement's opens)."""
+    page = await who_has(
+        tx, select(GroupMember.user_id).where(*conditions), done, GroupMember.user_id, state=state, after=after_user_id,
+        limit=limit, listed=lambda chosen: with_names(chosen.add_columns(member_name())),
+    )
+    return page, [PersonOut(user_id=user_id, name=name) for user_id, name in page.rows]
+
+
 async def readers(
     tx: Transaction, access: GroupAccess, seq: int, sender_id: int | None, *, state: str, after_user_id: int, limit: int
 ) -> ReadersOut:
     """Counts of read/unread and one page of either list, by user id; the sender is in neither."""
-    group_id = access.group.id
-    others = [GroupMember.group_id == group_id]
+    others = [GroupMember.group_id == access.group.id]
     if sender_id is not None:
         others.append(GroupMember.user_id != sender_id)
-    has_read = GroupMember.read_seq >= seq
-    counts = (
-        await tx.session.execute(
-            select(func.count(case((has_read, 1))), func.count(case((~has_read, 1)))).select_from(GroupMember).where(*others)
-        )
-    ).one()
-    page = await tx.session.execute(
-        with_names(select(GroupMember.user_id, member_name()))
-        .where(*others, has_read if state == "read" else ~has_read, GroupMember.user_id > after_user_id)
-        .order_by(GroupMember.user_id)
-        .limit(limit + 1)
-    )
-    people = [PersonOut(user_id=r.user_id, name=r.name) for r in page]
-    more = len(people) > limit
-    people = people[:limit]
-    return ReadersOut(
-        seq=seq,
-        read_count=counts[0],
-        unread_count=counts[1],
-        state=state,
-        members=people,
-        next_after_user_id=people[-1].user_id if more else None,
-    )
+    page, people = await members_who(tx, others, GroupMember.read_seq >= seq, state="done" if state == "read" else "not_done",
+                                     after_user_id=after_user_id, limit=limit)
+    return ReadersOut(seq=seq, read_count=page.done_count, unread_count=page.not_done_count, state=state, members=people,
+                      next_after_user_id=page.next_after)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from server.api import Model, endpoint, path_int
 from server.appkeys import DB, SETTINGS
+from server.db.keyset import keyset_page
 from server.groups import announcements, fanout, files, guests, home, notifying, personal_data, resync, search  # noqa: F401  (guests registers the 'group' invite kind)
 from server.groups.access import load_group
 from server.groups.forwarding import do_forward
@@ -148,19 +149,13 @@ async def list_members(request: web.Request, query: MembersQuery, org: OrgContex
     """Members by user id, a page at a time."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         access = await load_group(tx, org, path_int(request, "group_id"))
-        rows = list(
-            await tx.session.execute(
-                with_names(select(GroupMember, member_name()))
-                .where(GroupMember.group_id == access.group.id, GroupMember.user_id > query.after_user_id)
-                .order_by(GroupMember.user_id)
-                .limit(query.limit + 1)
-            )
-        )
+        page = await keyset_page(tx, with_names(select(GroupMember, member_name())).where(GroupMember.group_id == access.group.id),
+                                 GroupMember.user_id, after=query.after_user_id, limit=query.limit)
     members = [
         MemberOut(user_id=m.user_id, name=name, role=m.role, muted=m.muted, read_seq=m.read_seq, joined_at=m.joined_at)
-        for m, name in rows[: query.limit]
+        for m, name in page.rows
     ]
-    return MemberPage(members=members, next_after_user_id=members[-1].user_id if len(rows) > query.limit else None)
+    return MemberPage(members=members, next_after_user_id=page.next_after)
 
 
 @routes.post(GROUP + "/members")

@@ -11,6 +11,7 @@ from notify.config import NotifySettings
 from notify.models import Broadcast, BroadcastRecipient, EscalationStep
 from notify.recipients import expand_recipients
 from server.accounts.auth import Principal
+from server.audiences.expand import Audience
 from server.gateway.models import UserEvent
 from server.orgs.access import OrgContext
 from tests.notify.test_receipts import signed_in_recipient
@@ -23,7 +24,7 @@ async def told_but_not_stored(db, org, user_ids: list[int]) -> int:
     """The send's first transaction only: what a node leaves behind if it stops before the second."""
     sender = OrgContext(org_id=org.id, principal=Principal(user_id=org.admin.id, session_id=0, name="Ada Admin"), membership_id=None, role="owner")
     async with db.transaction(org_id=org.id) as tx:
-        recipients, _ = await expand_recipients(tx, user_ids=user_ids, department_ids=[], group_ids=[], everyone=False, phone_region="GB")
+        recipients, _ = await expand_recipients(tx, Audience({"users": user_ids}), phone_region="GB")
         broadcast = await do_send_broadcast(tx, sender, NotifySettings(), title="Code red", body="Evacuate ward 3 now.", attachments=[], policy=CALL_LATER,
                                             priority=5, recipients=recipients)
     return broadcast.id

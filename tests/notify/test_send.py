@@ -58,7 +58,7 @@ async def test_unknown_ids_are_reported_and_everyone_else_is_still_sent(client, 
     assert resp.status == 201
     sent = await resp.json()
     assert sent["recipient_count"] == 1
-    assert sent["unknown"] == {"user_ids": [999_999], "department_ids": [888_888], "group_ids": [777_777]}
+    assert sent["unknown"] == {"user_ids": [999_999], "department_ids": [888_888], "group_ids": [777_777], "parts": {}}
 
 
 async def test_an_empty_recipient_set_is_a_400_that_names_the_unknown_ids(client, org, backend):

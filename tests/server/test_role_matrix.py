@@ -141,6 +141,10 @@ FINER_RULES: dict[str, Rule] = {
     "DELETE " + MEETING + "/recordings/{recording_id}": only(HOST, ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/broadcasts": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/broadcast-attachments": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),
+    "POST /api/v1/orgs/{org_id}/audiences/preview": only(
+        "who may send to an audience: organisation admins and those a capability lets send (notify's named senders; none in the world)",
+        ("admin", "owner"),
+    ),
     "PATCH " + MEETING: only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/end": only(HOST, ("admin", "owner")),
     "DELETE /api/v1/orgs/{org_id}/contact-links/{link_id}": only("its creator (the owner made it) or organisation admins", ("admin", "owner")),

@@ -1,0 +1,89 @@
+"""Kinds of audience parts: the built-in ones and the registry capabilities add theirs to.
+
+A kind turns ids (of departments, groups, a capability's units) into
+conditions on ``Membership``: an audience is always people of the
+organisation, listed as it lists them. A kind for something a capability
+owns (a school and everyone under it) registers once at import:
+``register_audience_kind("school_units", SchoolUnits())``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from server.db import Transaction
+from server.db.one_of import one_of
+from server.groups.models import Group, GroupMember
+from server.orgs.models import Department, Membership
+
+
+class AudienceKind(Protocol):
+    """One kind of part. ``tx`` is scoped to the organisation; ids come sorted and distinct."""
+
+    async def found(self, tx: Transaction, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` name something of this kind in the organisation (the others are reported unknown)."""
+
+    async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
+        """Conditions on ``Membership`` (any of them may hold) for the members the found ``ids`` cover."""
+
+
+async def existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` are values of ``column`` in the transaction's organisation (for a kind's ``found``)."""
+    found: set[int] = set()
+    for condition in one_of(tx, column, ids):
+        found.update(await tx.session.scalars(select(column).where(condition)))
+    return found
+
+
+class Users:
+    """Members by user id; an id of someone who is not a member is unknown."""
+
+    async def found(self, tx: Transaction, ids: Sequence[int]) -> set[int]:
+        return await existing(tx, Membership.user_id, ids)
+
+    async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
+        return one_of(tx, Membership.user_id, ids)
+
+
+class Departments:
+    """Departments, each with all its sub-departments (one prefix match on the tree's ``path`` each)."""
+
+    async def found(self, tx: Transaction, ids: Sequence[int]) -> set[int]:
+        return await existing(tx, Department.id, ids)
+
+    async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
+        paths = list(await tx.session.scalars(select(Department.path).where(Department.id.in_(ids))))
+        subtree = select(Department.id).where(Department.org_id == tx.org_id, or_(*(Department.path.startswith(p) for p in paths)))
+        return [Membership.department_id.in_(subtree)]
+
+
+class Groups:
+    """Groups: their members who are members of the organisation (not guests, not external contacts)."""
+
+    async def found(self, tx: Transaction, ids: Sequence[int]) -> set[int]:
+        return await existing(tx, Group.id, ids)
+
+    async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
+        return [Membership.user_id.in_(select(GroupMember.user_id).where(GroupMember.group_id.in_(ids)))]
+
+
+_kinds: dict[str, AudienceKind] = {"users": Users(), "departments": Departments(), "groups": Groups()}
+
+
+def register_audience_kind(name: str, kind: AudienceKind) -> None:
+    """Add a kind of part, named in requests as ``parts: {name: [ids]}``; at import, once per process."""
+    known = _kinds.get(name)
+    if known is not None and type(known) is not type(kind):
+        raise ValueError(f"audience kind {name!r} is already registered")
+    _kinds[name] = kind
+
+
+def audience_kind(name: str) -> AudienceKind | None:
+    return _kinds.get(name)
+
+
+def audience_kinds() -> list[str]:
+    return list(_kinds)

@@ -1,0 +1,61 @@
+"""The audience preview: before sending, how many people a choice reaches and which ids name nothing.
+
+    POST /api/v1/orgs/{org_id}/audiences/preview
+
+Counting the people under a department tells something about the
+organisation, so only those who may send to an audience may preview one:
+admins, and whoever a capability says may send (notify's granted senders, a
+form's authors...), each registering a check with ``register_audience_sender``.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server.api import endpoint
+from server.appkeys import DB
+from server.audiences.expand import resolve_audience
+from server.audiences.schemas import AudienceIn, AudiencePartOut, AudiencePreviewOut
+from server.db import Transaction
+from server.errors import Forbidden
+from server.orgs.access import OrgContext
+
+MaySend = Callable[[Transaction, OrgContext], Awaitable[bool]]
+SENDERS = web.AppKey("audience_senders", list[MaySend])
+
+routes = web.RouteTableDef()
+
+
+def register_audience_sender(app: web.Application, may_send: MaySend) -> None:
+    """Let the members for whom ``may_send(tx, org)`` holds preview audiences (admins always may); from a capability's setup."""
+    app.setdefault(SENDERS, []).append(may_send)
+
+
+async def check_may_preview(tx: Transaction, org: OrgContext, senders: list[MaySend]) -> None:
+    if org.is_admin:
+        return
+    for may_send in senders:
+        if await may_send(tx, org):
+            return
+    raise Forbidden("only those who may send to an audience may preview one")
+
+
+@routes.post("/api/v1/orgs/{org_id}/audiences/preview")
+@endpoint(body=AudienceIn, response=AudiencePreviewOut)
+async def preview_audience(request: web.Request, body: AudienceIn, org: OrgContext) -> AudiencePreviewOut:
+    """How many members an audience reaches, per kind of part and in all, and the ids that name nothing (admins and senders)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await check_may_preview(tx, org, request.app.get(SENDERS, []))
+        audience = body.audience()
+        resolved = await resolve_audience(tx, audience)
+        people = await resolved.count_parts(tx)
+        parts = [
+            AudiencePartOut(kind=name, named=len(set(ids)), unknown=resolved.unknown.get(name, []), people=people.get(name, 0))
+            for name, ids in audience.parts.items() if ids
+        ]
+        return AudiencePreviewOut(everyone=resolved.everyone, total=await resolved.count(tx), parts=parts)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)
