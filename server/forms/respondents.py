@@ -17,17 +17,16 @@ Capabilities register theirs at import with ``register_respondent_kind("student"
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
+from server.audiences.expand import Audience, resolve_audience
 from server.db import Transaction
 from server.db.one_of import one_of
 from server.errors import InvalidInput
-from server.groups.models import Group, GroupMember
 from server.orgs.access import OrgContext
-from server.orgs.models import Department, Membership
+from server.orgs.models import Membership
 
 USER = "user"
 
@@ -37,19 +36,13 @@ class Described(NamedTuple):
     phone: str | None
 
 
-@dataclass(frozen=True)
-class Audience:
-    """Who a round goes to: ids per kind of part (users, departments with their subtrees, groups), or everyone."""
+def audience_json(audience: Audience) -> dict:
+    """An audience as a round keeps it (``form_rounds.audience``)."""
+    return {"parts": {k: sorted(set(v)) for k, v in audience.parts.items() if v}, "everyone": audience.everyone}
 
-    parts: dict[str, list[int]] = field(default_factory=dict)
-    everyone: bool = False
 
-    def as_json(self) -> dict:
-        return {"parts": {k: sorted(set(v)) for k, v in self.parts.items() if v}, "everyone": self.everyone}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Audience:
-        return cls({k: list(v) for k, v in data.get("parts", {}).items()}, bool(data.get("everyone")))
+def audience_from_json(data: dict) -> Audience:
+    return Audience({k: list(v) for k, v in data.get("parts", {}).items()}, bool(data.get("everyone")))
 
 
 class RespondentKind(Protocol):
@@ -65,34 +58,13 @@ class RespondentKind(Protocol):
 
 
 async def audience_members(tx: Transaction, audience: Audience) -> ColumnElement[bool]:
-    """The members an audience covers, as one condition on ``Membership`` of the transaction's organisation.
-    An id that names nothing there is bad input naming its part: a round must not quietly miss people."""
-    conditions: list[ColumnElement[bool]] = []
-    if not audience.everyone:
-        for kind, ids in audience.parts.items():
-            ids = sorted(set(ids))
-            if not ids:
-                continue
-            column = {"users": Membership.user_id, "departments": Department.id, "groups": Group.id}.get(kind)
-            if column is None:
-                raise InvalidInput("no such kind of audience: {kind}", field=f"audience.{kind}", kind=kind)
-            found: set[int] = set()
-            for chosen in one_of(tx, column, ids):
-                found.update(await tx.session.scalars(select(column).where(chosen)))
-            if unknown := [i for i in ids if i not in found]:
-                raise InvalidInput("no such {kind} in this organisation: {ids}", field=f"audience.{kind}", kind=kind,
-                                   ids=", ".join(map(str, unknown[:10])))
-            if kind == "users":
-                conditions += one_of(tx, Membership.user_id, ids)
-            elif kind == "departments":
-                paths = list(await tx.session.scalars(select(Department.path).where(Department.id.in_(ids))))
-                subtree = select(Department.id).where(Department.org_id == tx.org_id, or_(*(Department.path.startswith(p) for p in paths)))
-                conditions.append(Membership.department_id.in_(subtree))
-            else:
-                conditions.append(Membership.user_id.in_(select(GroupMember.user_id).where(GroupMember.group_id.in_(ids))))
-        if not conditions:
-            return false()
-    return and_(Membership.org_id == tx.org_id, or_(*conditions)) if conditions else Membership.org_id == tx.org_id
+    """The members an audience covers (server/audiences/), as one condition on ``Membership`` of the transaction's
+    organisation. An id that names nothing there is bad input naming its part: a round must not quietly miss people."""
+    resolved = await resolve_audience(tx, audience)
+    for kind, unknown in resolved.unknown.items():
+        if unknown:
+            raise InvalidInput("no such {kind} in this organisation: {ids}", field=f"audience.{kind}", kind=kind, ids=", ".join(map(str, unknown[:10])))
+    return and_(Membership.org_id == tx.org_id, resolved.where)  # explicit: an INSERT ... SELECT gets no tenant filter of its own
 
 
 class Members:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
+from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
@@ -57,6 +58,7 @@ from server.forms.rounds import (
     do_stop_schedule,
     get_form,
     get_round,
+    may_send_some_form,
 )
 from server.forms.submissions import definition_of, do_edit, do_submit, get_own_submission, get_submission
 from server.forms.workers import FORMS_WORKER, setup_worker
@@ -430,6 +432,7 @@ async def set_form_policy(request: web.Request, body: FormPolicyIn, org: OrgCont
 
 def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
+    register_audience_sender(app, may_send_some_form)
     app[ROUND_WATCH] = RoundWatch(app)
     app[ROUND_WATCH].attach()
     setup_worker(app)

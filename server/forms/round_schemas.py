@@ -7,28 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from server.api import Id, Model, Out
-from server.forms.respondents import Audience
-
-MAX_IDS = 20_000
-MAX_PART_IDS = 1000
-PartIds = Annotated[list[Id], Field(max_length=MAX_PART_IDS)]
-
-
-class AudienceIn(Model):
-    """Who a round goes to; the parts combine, each person once. ``everyone`` means every member of the organisation."""
-
-    user_ids: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="Members, by user id.")
-    department_ids: list[Id] = Field(default_factory=list, max_length=MAX_PART_IDS, description="Departments, each with all its sub-departments.")
-    group_ids: list[Id] = Field(default_factory=list, max_length=MAX_PART_IDS, description="Groups: their members who are in this organisation.")
-    parts: dict[str, PartIds] = Field(default_factory=dict, max_length=20, description="Ids of kinds capabilities add, by kind.")
-    everyone: bool = False
-
-    def audience(self) -> Audience:
-        parts = {"users": list(self.user_ids), "departments": list(self.department_ids), "groups": list(self.group_ids)}
-        for name, ids in self.parts.items():
-            parts[name] = [*parts.get(name, []), *ids]
-        return Audience(parts, self.everyone)
-
+from server.audiences.schemas import AudienceIn
 
 Kind = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 

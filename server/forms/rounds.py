@@ -28,7 +28,8 @@ from server.db import Database, Transaction, utcnow
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.forms.calendar import Calendar, load_calendar, next_opening, org_time_zone
 from server.forms.models import Form, FormRound, FormVersion, FormReminder, RoundCount, RoundRespondent, RoundSchedule
-from server.forms.respondents import Audience, respondent_kind
+from server.audiences.expand import Audience
+from server.forms.respondents import audience_from_json, audience_json, respondent_kind
 from server.orgs.access import OrgContext
 from server.orgs.models import Department
 
@@ -47,6 +48,11 @@ async def get_form(tx: Transaction, form_id: int) -> Form:
 def may_run(org: OrgContext, form: Form) -> bool:
     """Who sends a form and follows its rounds: organisation admins and the form's author."""
     return org.is_admin or form.created_by == org.user_id
+
+
+async def may_send_some_form(tx: Transaction, org: OrgContext) -> bool:
+    """For the audience preview (server/audiences/routes.py): authors of a form may preview whom to send it to."""
+    return await tx.session.scalar(select(Form.id).where(Form.created_by == org.user_id).limit(1)) is not None
 
 
 def check_may_run(org: OrgContext, form: Form) -> None:
@@ -77,6 +83,8 @@ def check_times(opens_at: dt.datetime, closes_at: dt.datetime) -> None:
 
 async def check_audience(tx: Transaction, kind: str, audience: Audience) -> None:
     """Bad input now (a kind or an id that names nothing) rather than a round that opens to nobody."""
+    if not audience.everyone and not any(audience.parts.values()):
+        raise InvalidInput("name who the form goes to", field="audience")
     await respondent_kind(kind).expand(tx, audience)
 
 
@@ -91,7 +99,7 @@ async def do_create_round(
             raise InvalidInput("a reminder must be due while the round is open", field="remind_at")
     version = await current_version(tx, form)
     await check_audience(tx, kind, audience)
-    round_ = FormRound(org_id=tx.org_id, form_id=form.id, version_id=version.id, schedule_id=schedule_id, audience=audience.as_json(),
+    round_ = FormRound(org_id=tx.org_id, form_id=form.id, version_id=version.id, schedule_id=schedule_id, audience=audience_json(audience),
                        respondent_kind=kind, opens_at=opens_at, closes_at=closes_at, created_by=created_by)
     tx.session.add(round_)
     await tx.session.flush()
@@ -114,7 +122,7 @@ async def do_open_round(tx: Transaction, round_id: int) -> bool:
     )).first()
     if claimed is None:
         return False
-    expansion = (await respondent_kind(claimed.respondent_kind).expand(tx, Audience.from_json(claimed.audience))).subquery()
+    expansion = (await respondent_kind(claimed.respondent_kind).expand(tx, audience_from_json(claimed.audience))).subquery()
     respondent_id, bucket = expansion.c
     rows = select(literal(tx.org_id, BigInteger), literal(round_id, BigInteger), respondent_id, bucket, literal(False, Boolean),
                   literal(False, Boolean)).where(true())  # SQLite: an INSERT ... SELECT with ON CONFLICT needs a WHERE
@@ -185,7 +193,7 @@ async def do_create_schedule(
         raise InvalidInput("a reminder must be due while the round is open", field="remind_after")
     await current_version(tx, form)
     await check_audience(tx, kind, audience)
-    schedule = RoundSchedule(org_id=tx.org_id, form_id=form.id, audience=audience.as_json(), respondent_kind=kind, days=days,
+    schedule = RoundSchedule(org_id=tx.org_id, form_id=form.id, audience=audience_json(audience), respondent_kind=kind, days=days,
                              open_minute=open_minute, open_minutes=open_minutes, remind_after=sorted(set(remind_after)), starts_on=starts_on,
                              ends_on=ends_on, created_by=org.user_id)
     now = utcnow()
@@ -238,7 +246,7 @@ async def do_make_scheduled_rounds(db: Database, *, limit: int = 10) -> int:
             try:
                 async with tx.session.begin_nested():
                     round_ = await do_create_round(
-                        tx, form, created_by=schedule.created_by, audience=Audience.from_json(schedule.audience), kind=schedule.respondent_kind,
+                        tx, form, created_by=schedule.created_by, audience=audience_from_json(schedule.audience), kind=schedule.respondent_kind,
                         opens_at=opens_at, closes_at=closes_at, remind_at=[opens_at + dt.timedelta(minutes=m) for m in schedule.remind_after],
                         schedule_id=schedule.id,
                     )
