@@ -21,10 +21,12 @@ import asyncio
 import codecs
 import csv
 import io
+import os
 import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import xlsxwriter
@@ -165,11 +167,29 @@ def _write_rows(sheet, formats: dict, start: int, page: list[list[Any]]) -> None
                 sheet.write_string(r, c, cell_text(value))
 
 
-async def xlsx_file(db: Database, export: Export, folder) -> tuple[str, int]:
-    """Write the XLSX to a temporary file in ``folder``; returns its path and the number of rows."""
+async def send_xlsx(request: web.Request, db: Database, export: Export, folder: Path, filename: str) -> web.StreamResponse:
+    """Write the XLSX to a temporary file in ``folder``, send it, and delete it (sent or not)."""
+    folder.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".xlsx", delete=False)
     handle.close()
-    book = xlsxwriter.Workbook(handle.name, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
+    try:
+        await _write_xlsx(db, export, handle.name)
+        response = web.StreamResponse(headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                               "Content-Disposition": f'attachment; filename="{filename}.xlsx"', "Cache-Control": "no-store"})
+        response.content_length = os.path.getsize(handle.name)
+        await response.prepare(request)
+        with open(handle.name, "rb") as f:
+            while chunk := f.read(1 << 16):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        os.unlink(handle.name)
+
+
+async def _write_xlsx(db: Database, export: Export, path: str) -> int:
+    """The workbook, row by row in constant memory; returns the number of rows."""
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
     sheet = book.add_worksheet("submissions")
     formats = {"when": book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
     for c, name in enumerate(export.header):
@@ -179,4 +199,4 @@ async def xlsx_file(db: Database, export: Export, folder) -> tuple[str, int]:
         await asyncio.to_thread(_write_rows, sheet, formats, count + 1, page)
         count += len(page)
     await asyncio.to_thread(book.close)
-    return handle.name, count
+    return count

@@ -3,7 +3,6 @@ the organisation's calendar and forms policy."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from aiohttp import web
 from sqlalchemy import select
@@ -369,22 +368,7 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
     filename = f"form-{form.id}-" + (f"round-{query.round_id}" if query.round_id else f"{query.from_}-{query.to}")
     if query.format == "csv":
         return await export.stream_csv(request, db, plan, filename)
-    folder = request.app[SETTINGS].data_dir / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    path, _count = await export.xlsx_file(db, plan, folder)
-    response = web.FileResponse(path, headers={
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "Content-Disposition": f'attachment; filename="{filename}.xlsx"', "Cache-Control": "no-store",
-    })
-    request.loop.call_later(600, _remove, path)  # after the download (a FileResponse reads the file as it sends)
-    return response
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    return await export.send_xlsx(request, db, plan, request.app[SETTINGS].data_dir / "tmp", filename)
 
 
 # --- the organisation's calendar and policy --------------------------------------------------------------------
