@@ -342,7 +342,8 @@ async def list_reminders(request: web.Request, org: OrgContext) -> list[Reminder
 @routes.get(FORM + "/export")
 @endpoint(query=ExportQuery)
 async def export_submissions(request: web.Request, query: ExportQuery, org: OrgContext) -> web.StreamResponse:
-    """The submissions of a round, or of the rounds opened in a date range, as CSV (streamed) or XLSX (those who may see answers; logged)."""
+    """The submissions of a round, of the rounds opened in a date range, or of all the form's rounds, as CSV (streamed) or XLSX
+    (those who may see answers; logged)."""
     db = request.app[DB]
     async with db.transaction(org_id=org.org_id) as tx:
         form = await get_form(tx, path_int(request, "form_id"))
@@ -350,22 +351,22 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
         zone = await org_time_zone(tx)
         if query.round_id is not None:
             q = q.where(FormRound.id == query.round_id)
-        else:
-            if query.from_ is None or query.to is None:
-                raise InvalidInput("name a round, or a date range with from and to", field="round_id")
-            if query.to < query.from_ or (query.to - query.from_).days > 366:
-                raise InvalidInput("the date range must run forward and span at most a year", field="to")
+        elif query.from_ is not None or query.to is not None:
+            if query.from_ is None or query.to is None or query.to < query.from_ or (query.to - query.from_).days > 366:
+                raise InvalidInput("a date range needs from and to, running forward, at most a year apart", field="to")
             start = dt.datetime.combine(query.from_, dt.time(), zone)
             q = q.where(FormRound.opens_at >= start, FormRound.opens_at < start + dt.timedelta(days=(query.to - query.from_).days + 1))
         rounds = list(await tx.session.scalars(q.order_by(FormRound.opens_at)))
-        if not rounds:
+        if query.round_id is not None and not rounds:
+            raise NotFound("no such round")
+        if not org.is_admin and not rounds:
             raise NotFound("no such round")
         for round_ in rounds:
             await check_may_view_answers(tx, org, round_)
         await do_audit(tx, org.principal, "form.answers_exported", target=("form", form.id),
                        details={"format": query.format, "rounds": [r.id for r in rounds][:100]})
     plan = await export.plan_export(db, org.org_id, rounds, zone)
-    filename = f"form-{form.id}-" + (f"round-{query.round_id}" if query.round_id else f"{query.from_}-{query.to}")
+    filename = f"form-{form.id}" + (f"-round-{query.round_id}" if query.round_id else f"-{query.from_}-{query.to}" if query.from_ else "")
     if query.format == "csv":
         return await export.stream_csv(request, db, plan, filename)
     return await export.send_xlsx(request, db, plan, request.app[SETTINGS].data_dir / "tmp", filename)

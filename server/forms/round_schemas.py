@@ -172,7 +172,7 @@ class ReminderOut(Out):
 
 class ExportQuery(Model):
     format: Literal["csv", "xlsx"] = "csv"
-    round_id: Id | None = Field(None, description="One round; or all the form's rounds opened from ``from`` to ``to`` (local dates).")
+    round_id: Id | None = Field(None, description="One round; or the form's rounds opened from ``from`` to ``to`` (local dates); or all its rounds.")
     from_: dt.date | None = Field(None, alias="from")
     to: dt.date | None = None
 

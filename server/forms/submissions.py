@@ -52,11 +52,15 @@ async def definition_of(tx: Transaction, version_id: int) -> FormDefinition:
     return definition
 
 
-def check_open(round_: FormRound) -> None:
-    now = utcnow()
-    if now < round_.opens_at:
+def check_opened(round_: FormRound) -> None:
+    """Before it opens a round has no respondents yet: whoever asks is told when it opens."""
+    if utcnow() < round_.opens_at:
         raise Conflict("the round opens at {opens_at}; submit then", code="round_not_open", opens_at=round_.opens_at.isoformat())
-    if now >= round_.closes_at:
+
+
+def check_open(round_: FormRound) -> None:
+    check_opened(round_)
+    if utcnow() >= round_.closes_at:
         raise Conflict("the round closed at {closes_at}: answers are no longer accepted", code="round_closed",
                        closes_at=round_.closes_at.isoformat())
 
@@ -84,8 +88,9 @@ async def do_submit(
     tx: Transaction, org: OrgContext, round_: FormRound, *, respondent_id: int, client_id: str, answers: dict[str, Any]
 ) -> tuple[FormSubmission, bool]:
     """Store a first submission; returns it and whether it was stored now (False: the same one came again)."""
-    check_open(round_)
+    check_opened(round_)
     respondent = await check_answerable(tx, org, round_, respondent_id)
+    check_open(round_)
     checked: CheckedAnswers = check_answers(await definition_of(tx, round_.version_id), answers)
     now = utcnow()
     inserted = await tx.session.scalar(

@@ -182,6 +182,26 @@ class World:
         body = {"token": self.contact_link}
         return (await ok(await self.client.post("/api/v1/contact-links/accept", json=body, headers=someone.headers)))["contact_id"]
 
+    async def _form(self) -> int:
+        from tests.server.forms.conftest import make_form
+
+        return await make_form(self.db, self.org.id, self.org.owner.id)
+
+    async def _round(self) -> int:
+        """A round of the owner's form to member, admin, removed and spare."""
+        body = {"audience": {"user_ids": [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]},
+                "closes_at": (utcnow() + dt.timedelta(hours=2)).isoformat()}
+        return (await ok(await self.client.post(self.url(f"/forms/{self.ids['form_id']}/rounds"), json=body, headers=self.owner), 201))["id"]
+
+    async def _schedule(self) -> int:
+        body = {"audience": {"everyone": True}, "days": "working_days", "open_time": "07:00", "open_minutes": 60, "starts_on": "2030-01-01"}
+        return (await ok(await self.client.post(self.url(f"/forms/{self.ids['form_id']}/schedules"), json=body, headers=self.owner), 201))["id"]
+
+    async def _submission(self) -> int:
+        body = {"client_id": f"matrix-{next(_numbers)}", "answers": {"temperature": 36.6, "symptoms": False}}
+        url = self.url(f"/rounds/{self.ids['round_id']}/submissions")
+        return (await ok(await self.client.post(url, json=body, headers=self.people["member"].headers), 201))["id"]
+
     async def _broadcast(self) -> int:
         recipients = [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]
         body = {"title": "Drill", "body": "please confirm", "recipients": {"user_ids": recipients}}
@@ -198,6 +218,7 @@ FRESH = {
     "meeting_id": World._meeting,
     "recording_id": World._recording,
     "contact_id": World._contact,
+    "schedule_id": World._schedule,
 }
 
 
@@ -228,6 +249,10 @@ async def build_world(client: TestClient, db: Database) -> World:
     ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
     ids["recording_id"] = await world._recording()
     ids["broadcast_id"] = await world._broadcast()
+    ids["form_id"] = await world._form()
+    ids["round_id"] = await world._round()
+    ids["schedule_id"] = await world._schedule()
+    ids["submission_id"] = await world._submission()
     guest_headers = await world._guest_session()
     people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
     ids["invite_id"] = await world._invite()

@@ -64,7 +64,26 @@ GROUP_ADMIN = "the group's owner or admins (a group role, not the organisation's
 SENDER = "a broadcast is seen and managed by its sender (the owner) and organisation admins; to a recipient (member) it does not exist here"
 RECIPIENT = "a recipient's own copy: member and admin received the broadcast; its sender (the owner) did not"
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
+FORM = "/api/v1/orgs/{org_id}/forms/{form_id}"
+ROUND = "/api/v1/orgs/{org_id}/rounds/{round_id}"
+# In the world, the owner wrote the form and sent the round to member, admin and the removed member; member submitted.
+AUTHOR = "a form is sent and its rounds followed by its author (the owner) and organisation admins"
+ANSWERS = "individual answers are for organisation admins (and whom a capability adds); to others they do not exist"
 FINER_RULES: dict[str, Rule] = {
+    "POST " + FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "GET " + FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "POST " + FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
+    "GET " + FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
+    "DELETE " + FORM + "/schedules/{schedule_id}": only(AUTHOR, ("admin", "owner")),
+    "POST " + ROUND + "/close": only(AUTHOR, ("admin", "owner")),
+    "GET " + ROUND + "/dashboard": only(AUTHOR + "; to others the round's dashboard does not exist", ("admin", "owner"), 404),
+    "GET " + ROUND + "/respondents": only(AUTHOR + "; to others the round's lists do not exist", ("admin", "owner"), 404),
+    "POST " + ROUND + "/reminders": only(AUTHOR + "; to others the round's reminders do not exist", ("admin", "owner"), 404),
+    "GET " + ROUND + "/reminders": only(AUTHOR + "; to others the round's reminders do not exist", ("admin", "owner"), 404),
+    "GET " + FORM + "/export": only(ANSWERS, ("admin", "owner"), 404),
+    "POST " + ROUND + "/submissions": only("a respondent answers for themselves: member and admin were sent the round, its author (the owner) was not",
+                                           ("member", "admin"), 404),
+    "PUT " + ROUND + "/submissions/{submission_id}": only("a submission is edited only by who answers for its respondent (member)", ("member",), 404),
     "POST /api/v1/auth/login": Rule("answers about the credentials in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/guest-sessions": Rule("answers about the invite token in the body", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/meetings/join": Rule("answers about the meeting link in the body (anyone with the link may join, as a guest)", dict.fromkeys(ROLES, ANYTHING)),
@@ -248,6 +267,12 @@ AS_DECLARED: dict[str, str] = {
     "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
+    "GET " + ROUND: "user",
+    "GET " + ROUND + "/submissions/{submission_id}": "user",
+    "GET /api/v1/orgs/{org_id}/calendar": "user",
+    "PUT /api/v1/orgs/{org_id}/calendar": "user+admin",
+    "GET /api/v1/orgs/{org_id}/form-policy": "user+admin",
+    "PUT /api/v1/orgs/{org_id}/form-policy": "user+admin",
 }
 
 # Routes without an @endpoint declaration, and why they are not in the matrix.
@@ -288,6 +313,7 @@ FRESH: dict[str, tuple[str, ...]] = {
     "POST " + MEETING + "/end": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
+    "DELETE " + FORM + "/schedules/{schedule_id}": ("schedule_id",),
 }
 
 
@@ -425,7 +451,7 @@ def frame_probe(frame_type: str, world: World, role: str, ref: int) -> dict:
     """A frame of ``frame_type`` with fields that name the world's things (and, for the removed member, the ticket they had)."""
     return {
         "type": frame_type, "ref": ref, "broadcast_id": world.ids["broadcast_id"], "state": "read",
-        "meeting_id": world.ids["meeting_id"], "ticket": world.tickets.get(role, "probe"),
+        "meeting_id": world.ids["meeting_id"], "ticket": world.tickets.get(role, "probe"), "round_id": world.ids["round_id"],
         "pid": "1", "sdp": "v=0", "candidate": {}, "emoji": "+1", "text": "probe", "body": "probe",
     }
 

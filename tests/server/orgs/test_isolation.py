@@ -190,6 +190,30 @@ async def _contact(b: OrgB) -> int:
     return joined["contact_id"]
 
 
+async def _form(b: OrgB) -> int:
+    from tests.server.forms.conftest import make_form
+
+    return await make_form(b.db, b.org.id, b.org.owner.id)
+
+
+async def _round(b: OrgB) -> int:
+    """A round of B's form to carol, who answered it."""
+    closes_at = (utcnow() + dt.timedelta(hours=1)).isoformat()
+    body = {"audience": {"user_ids": [b.member.id]}, "closes_at": closes_at}
+    return (await ok(await b.client.post(b.org.url(f"/forms/{await b.id_of('form_id')}/rounds"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _schedule(b: OrgB) -> int:
+    body = {"audience": {"everyone": True}, "days": "every_day", "open_time": "07:00", "open_minutes": 60, "starts_on": "2030-01-01"}
+    return (await ok(await b.client.post(b.org.url(f"/forms/{await b.id_of('form_id')}/schedules"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _submission(b: OrgB) -> int:
+    body = {"client_id": "isolation-probe", "answers": {"temperature": 36.6, "symptoms": False}}
+    url = b.org.url(f"/rounds/{await b.id_of('round_id')}/submissions")
+    return (await ok(await b.client.post(url, json=body, headers=b.member.headers), 201))["id"]
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -209,6 +233,10 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "recording_id": _recording,
     "link_id": _contact_link,
     "contact_id": _contact,
+    "form_id": _form,
+    "round_id": _round,
+    "schedule_id": _schedule,
+    "submission_id": _submission,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
@@ -241,6 +269,11 @@ class RawBody:
 # no JSON at all: (method, path) → a JSON-able value or a RawBody.
 PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/uploads/{upload_id}"): RawBody(b"x", "application/offset+octet-stream"),
+    ("POST", "/api/v1/orgs/{org_id}/forms/{form_id}/rounds"): {"audience": {"everyone": True}, "closes_at": "2030-01-01T00:00:00Z"},
+    ("POST", "/api/v1/orgs/{org_id}/forms/{form_id}/schedules"): {
+        "audience": {"everyone": True}, "days": "every_day", "open_time": "07:00", "open_minutes": 60, "starts_on": "2030-01-01",
+    },
+    ("POST", "/api/v1/orgs/{org_id}/rounds/{round_id}/submissions"): {"client_id": "probe-client", "answers": {}},
 }
 
 
