@@ -351,11 +351,11 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
         zone = await org_time_zone(tx)
         if query.round_id is not None:
             q = q.where(FormRound.id == query.round_id)
-        elif query.from_ is not None or query.to is not None:
-            if query.from_ is None or query.to is None or query.to < query.from_ or (query.to - query.from_).days > 366:
-                raise InvalidInput("a date range needs from and to, running forward, at most a year apart", field="to")
-            start = dt.datetime.combine(query.from_, dt.time(), zone)
-            q = q.where(FormRound.opens_at >= start, FormRound.opens_at < start + dt.timedelta(days=(query.to - query.from_).days + 1))
+        elif query.first_day is not None or query.last_day is not None:
+            if query.first_day is None or query.last_day is None or query.last_day < query.first_day or (query.last_day - query.first_day).days > 366:
+                raise InvalidInput("a date range needs a first and a last day, in that order, at most a year apart", field="last_day")
+            start = dt.datetime.combine(query.first_day, dt.time(), zone)
+            q = q.where(FormRound.opens_at >= start, FormRound.opens_at < start + dt.timedelta(days=(query.last_day - query.first_day).days + 1))
         rounds = list(await tx.session.scalars(q.order_by(FormRound.opens_at)))
         if query.round_id is not None and not rounds:
             raise NotFound("no such round")
@@ -366,7 +366,7 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
         await do_audit(tx, org.principal, "form.answers_exported", target=("form", form.id),
                        details={"format": query.format, "rounds": [r.id for r in rounds][:100]})
     plan = await export.plan_export(db, org.org_id, rounds, zone)
-    filename = f"form-{form.id}" + (f"-round-{query.round_id}" if query.round_id else f"-{query.from_}-{query.to}" if query.from_ else "")
+    filename = f"form-{form.id}" + (f"-round-{query.round_id}" if query.round_id else f"-{query.first_day}-{query.last_day}" if query.first_day else "")
     if query.format == "csv":
         return await export.stream_csv(request, db, plan, filename)
     return await export.send_xlsx(request, db, plan, request.app[SETTINGS].data_dir / "tmp", filename)

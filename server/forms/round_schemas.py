@@ -172,9 +172,9 @@ class ReminderOut(Out):
 
 class ExportQuery(Model):
     format: Literal["csv", "xlsx"] = "csv"
-    round_id: Id | None = Field(None, description="One round; or the form's rounds opened from ``from`` to ``to`` (local dates); or all its rounds.")
-    from_: dt.date | None = Field(None, alias="from")
-    to: dt.date | None = None
+    round_id: Id | None = Field(None, description="One round; or the form's rounds opened from ``first_day`` to ``last_day`` (local dates); or all its rounds.")
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
 
 
 class FormPolicyIn(Model):

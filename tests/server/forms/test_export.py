@@ -82,11 +82,11 @@ async def test_a_date_range_exports_its_rounds_and_only_answer_viewers_may(clien
     rid, _ = await answered_round(client, db, school)
     round_ = await ok(await client.get(school.url(f"/rounds/{rid}/dashboard"), headers=school.owner))
     day = round_["round"]["opens_at"][:10]
-    resp = await client.get(school.url(f"/forms/{school.form_id}/export?from={day}&to={day}"), headers=school.owner)
+    resp = await client.get(school.url(f"/forms/{school.form_id}/export?first_day={day}&last_day={day}"), headers=school.owner)
     assert resp.status == 200 and len((await resp.read()).decode("utf-8-sig").strip().splitlines()) == 6
     member = await join(db, school.org.id)
     assert (await client.get(school.url(f"/forms/{school.form_id}/export?round_id={rid}"), headers=member.headers)).status == 404
-    bad = await client.get(school.url(f"/forms/{school.form_id}/export?from={day}"), headers=school.owner)
+    bad = await client.get(school.url(f"/forms/{school.form_id}/export?first_day={day}"), headers=school.owner)
     assert bad.status == 400
     everything = await client.get(school.url(f"/forms/{school.form_id}/export?format=xlsx"), headers=school.owner)
     assert everything.status == 200 and openpyxl.load_workbook(io.BytesIO(await everything.read())).active.max_row == 6
