@@ -183,9 +183,8 @@ class World:
         return (await ok(await self.client.post("/api/v1/contact-links/accept", json=body, headers=someone.headers)))["contact_id"]
 
     async def _form(self) -> int:
-        from tests.server.forms.conftest import make_form
-
-        return await make_form(self.db, self.org.id, self.org.owner.id)
+        body = {"title": "Check-in", "definition": {"fields": [{"name": "well", "type": "yes_no", "label": "Are you well?"}]}}
+        return (await ok(await self.client.post(self.url("/forms"), json=body, headers=self.owner), 201))["id"]
 
     async def _round(self) -> int:
         """A round of the owner's form to member, admin, removed and spare."""
@@ -198,7 +197,7 @@ class World:
         return (await ok(await self.client.post(self.url(f"/forms/{self.ids['form_id']}/schedules"), json=body, headers=self.owner), 201))["id"]
 
     async def _submission(self) -> int:
-        body = {"client_id": f"matrix-{next(_numbers)}", "answers": {"temperature": 36.6, "symptoms": False}}
+        body = {"client_id": f"matrix-{next(_numbers)}", "answers": {"well": True}}
         url = self.url(f"/rounds/{self.ids['round_id']}/submissions")
         return (await ok(await self.client.post(url, json=body, headers=self.people["member"].headers), 201))["id"]
 
@@ -249,7 +248,7 @@ async def build_world(client: TestClient, db: Database) -> World:
     ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
     ids["recording_id"] = await world._recording()
     ids["broadcast_id"] = await world._broadcast()
-    ids["form_id"] = await world._form()
+    ids["form_id"], ids["version_number"] = await world._form(), 1
     ids["round_id"] = await world._round()
     ids["schedule_id"] = await world._schedule()
     ids["submission_id"] = await world._submission()

@@ -64,23 +64,25 @@ GROUP_ADMIN = "the group's owner or admins (a group role, not the organisation's
 SENDER = "a broadcast is seen and managed by its sender (the owner) and organisation admins; to a recipient (member) it does not exist here"
 RECIPIENT = "a recipient's own copy: member and admin received the broadcast; its sender (the owner) did not"
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
-FORM = "/api/v1/orgs/{org_id}/forms/{form_id}"
+FORM = "/api/v1/orgs/{org_id}/forms"
+BUILDERS = "form builders: organisation admins, and members a registered rule admits (none here; tests/server/forms/test_forms_api.py)"
+ONE_FORM = FORM + "/{form_id}"
 ROUND = "/api/v1/orgs/{org_id}/rounds/{round_id}"
 # In the world, the owner wrote the form and sent the round to member, admin and the removed member; member submitted.
 AUTHOR = "a form is sent and its rounds followed by its author (the owner) and organisation admins"
 ANSWERS = "individual answers are for organisation admins (and whom a capability adds); to others they do not exist"
 FINER_RULES: dict[str, Rule] = {
-    "POST " + FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
-    "GET " + FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
-    "POST " + FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
-    "GET " + FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
-    "DELETE " + FORM + "/schedules/{schedule_id}": only(AUTHOR, ("admin", "owner")),
+    "POST " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "GET " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "POST " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
+    "GET " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
+    "DELETE " + ONE_FORM + "/schedules/{schedule_id}": only(AUTHOR, ("admin", "owner")),
     "POST " + ROUND + "/close": only(AUTHOR, ("admin", "owner")),
     "GET " + ROUND + "/dashboard": only(AUTHOR + "; to others the round's dashboard does not exist", ("admin", "owner"), 404),
     "GET " + ROUND + "/respondents": only(AUTHOR + "; to others the round's lists do not exist", ("admin", "owner"), 404),
     "POST " + ROUND + "/reminders": only(AUTHOR + "; to others the round's reminders do not exist", ("admin", "owner"), 404),
     "GET " + ROUND + "/reminders": only(AUTHOR + "; to others the round's reminders do not exist", ("admin", "owner"), 404),
-    "GET " + FORM + "/export": only(ANSWERS, ("admin", "owner"), 404),
+    "GET " + ONE_FORM + "/export": only(ANSWERS, ("admin", "owner"), 404),
     "POST " + ROUND + "/submissions": only("a respondent answers for themselves: member and admin were sent the round, its author (the owner) was not",
                                            ("member", "admin"), 404),
     "PUT " + ROUND + "/submissions/{submission_id}": only("a submission is edited only by who answers for its respondent (member)", ("member",), 404),
@@ -173,6 +175,14 @@ FINER_RULES: dict[str, Rule] = {
     ),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": only("the staff member in charge of the contact (the owner) or organisation admins", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/external-groups/{group_id}/contacts": only(GROUP_ADMIN + " (the group is not external: the owner gets a 400)", ("owner",)),
+    "POST " + FORM: only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM: only(BUILDERS, ("admin", "owner")),
+    "POST " + FORM + "/import-xlsform": only(BUILDERS + "; the probe sends no workbook, a 400 past authorisation", ("admin", "owner")),
+    "GET " + FORM + "/{form_id}": only(BUILDERS, ("admin", "owner")),
+    "PATCH " + FORM + "/{form_id}": only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM + "/{form_id}/versions": only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM + "/{form_id}/versions/{version_number}": only(BUILDERS, ("admin", "owner")),
+    "GET " + FORM + "/{form_id}/versions/{version_number}/xlsform": only(BUILDERS, ("admin", "owner")),
     "POST /api/v1/contact-links/preview": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/contact-links/sign-up": Rule("answers about the contact link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/contact-links/accept": Rule(
@@ -267,6 +277,7 @@ AS_DECLARED: dict[str, str] = {
     "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
+    "POST /api/v1/orgs/{org_id}/form-photos": "user",
     "GET " + ROUND: "user",
     "GET " + ROUND + "/submissions/{submission_id}": "user",
     "GET /api/v1/orgs/{org_id}/calendar": "user",
@@ -297,6 +308,7 @@ NOT_API: dict[str, str] = {
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
+    "GET /forms": "the form builder: a static file, its API calls are checked (form builders)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.
@@ -313,7 +325,7 @@ FRESH: dict[str, tuple[str, ...]] = {
     "POST " + MEETING + "/end": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
-    "DELETE " + FORM + "/schedules/{schedule_id}": ("schedule_id",),
+    "DELETE " + ONE_FORM + "/schedules/{schedule_id}": ("schedule_id",),
 }
 
 

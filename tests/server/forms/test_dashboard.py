@@ -8,7 +8,7 @@ from sqlalchemy import select
 from server.audit.models import AuditEntry
 from server.forms.dashboard import register_dashboard_scope, _scopes
 from server.orgs.models import Department
-from tests.server.forms.conftest import FEVER, WELL, make_school, member_in, send_round
+from tests.server.forms.rounds_world import FEVER, WELL, make_school, member_in, send_round
 from tests.server.orgs.conftest import join, ok
 
 

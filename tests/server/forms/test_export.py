@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from server.audit.models import AuditEntry
 from server.forms.export import neutralised
-from tests.server.forms.conftest import make_form, make_school, send_round
+from tests.server.forms.rounds_world import make_form, make_school, send_round
 from tests.server.orgs.conftest import join, ok
 
 FREE = {"fields": [

@@ -13,7 +13,7 @@ from server.db import utcnow
 from server.forms.calendar import Calendar, next_opening
 from server.forms.models import FormRound, RoundSchedule
 from server.forms.rounds import do_make_scheduled_rounds
-from tests.server.forms.conftest import make_school
+from tests.server.forms.rounds_world import make_school
 from tests.server.orgs.conftest import join, ok
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,7 @@ from server.forms.models import FormReminder
 from server.forms.reminders import claim_due, do_remind_batch
 from server.forms.workers import FORMS_WORKER
 from server.gateway.models import UserEvent
-from tests.server.forms.conftest import WELL, make_school, send_round
+from tests.server.forms.rounds_world import WELL, make_school, send_round
 from tests.server.orgs.conftest import ok
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from server.db import utcnow
 from server.forms.models import FormRound, FormSubmission, RoundRespondent
 from server.forms.privacy import do_sweep
-from tests.server.forms.conftest import FEVER, WELL, make_school, send_round
+from tests.server.forms.rounds_world import FEVER, WELL, make_school, send_round
 from tests.server.orgs.conftest import join, ok
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from server.db import utcnow
 from server.forms.models import FormRound, RoundCount, RoundRespondent
-from tests.server.forms.conftest import FEVER, WELL, make_school, send_round
+from tests.server.forms.rounds_world import FEVER, WELL, make_school, send_round
 from tests.server.orgs.conftest import join, ok
 
 

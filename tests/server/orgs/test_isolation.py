@@ -191,9 +191,13 @@ async def _contact(b: OrgB) -> int:
 
 
 async def _form(b: OrgB) -> int:
-    from tests.server.forms.conftest import make_form
+    body = {"title": "B's form", "definition": {"fields": [{"name": "well", "type": "yes_no", "label": "Are you well?"}]}}
+    return (await ok(await b.client.post(b.org.url("/forms"), json=body, headers=b.bob), 201))["id"]
 
-    return await make_form(b.db, b.org.id, b.org.owner.id)
+
+async def _form_version(b: OrgB) -> int:
+    await b.id_of("form_id")
+    return 1  # a form's first version is number 1 (numbers count per form)
 
 
 async def _round(b: OrgB) -> int:
@@ -209,7 +213,7 @@ async def _schedule(b: OrgB) -> int:
 
 
 async def _submission(b: OrgB) -> int:
-    body = {"client_id": "isolation-probe", "answers": {"temperature": 36.6, "symptoms": False}}
+    body = {"client_id": "isolation-probe", "answers": {"well": True}}
     url = b.org.url(f"/rounds/{await b.id_of('round_id')}/submissions")
     return (await ok(await b.client.post(url, json=body, headers=b.member.headers), 201))["id"]
 
@@ -234,6 +238,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "link_id": _contact_link,
     "contact_id": _contact,
     "form_id": _form,
+    "version_number": _form_version,
     "round_id": _round,
     "schedule_id": _schedule,
     "submission_id": _submission,
