@@ -14,10 +14,25 @@ from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
 from server.forms import dashboard, export
+from server.forms.access import load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
 from server.forms.live import ROUND_WATCH, RoundWatch
-from server.forms.models import CalendarDay, FormPolicy, FormReminder, FormRound, FormSubmission, RoundRespondent, RoundSchedule
-from server.forms.privacy import check_may_view_answers, do_log_answers_seen, do_set_policy, may_view_answers
+from server.forms.models import (
+    CalendarDay,
+    FormPolicy,
+    FormReminder,
+    FormRound,
+    FormSubmission,
+    RoundRespondent,
+    RoundSchedule,
+)
+from server.forms.photos import register_form_photo_readers
+from server.forms.privacy import (
+    check_may_view_answers,
+    do_log_answers_seen,
+    do_set_policy,
+    may_view_answers,
+)
 from server.forms.reminders import do_remind_now
 from server.forms.respondents import respondent_kind
 from server.forms.round_schemas import (
@@ -32,8 +47,8 @@ from server.forms.round_schemas import (
     FormPolicyOut,
     MineOut,
     NodeOut,
-    RemindIn,
     ReminderOut,
+    RemindIn,
     RespondentOut,
     RespondentPage,
     RespondentsQuery,
@@ -49,7 +64,6 @@ from server.forms.round_schemas import (
     SubmissionOut,
 )
 from server.forms.rounds import (
-    check_may_run,
     do_close_round,
     do_create_round,
     do_create_schedule,
@@ -59,7 +73,14 @@ from server.forms.rounds import (
     get_round,
     may_send_some_form,
 )
-from server.forms.submissions import definition_of, do_edit, do_submit, get_own_submission, get_submission
+from server.forms.submissions import (
+    definition_of,
+    do_edit,
+    do_submit,
+    get_own_submission,
+    get_submission,
+    may_read_photos_of,
+)
 from server.forms.workers import FORMS_WORKER, setup_worker
 from server.orgs.access import OrgContext
 from server.orgs.models import Organisation
@@ -96,8 +117,7 @@ def counts_out(c: dashboard.Counts) -> CountsOut:
 async def create_round(request: web.Request, body: RoundIn, org: OrgContext) -> RoundOut:
     """Send the form's current version to an audience, open from ``opens_at`` (default now) until ``closes_at`` (its author and admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        form = await get_form(tx, path_int(request, "form_id"))
-        check_may_run(org, form)
+        form = await load_form(request.app, tx, org, path_int(request, "form_id"))
         opens_at = body.opens_at or utcnow()
         round_ = await do_create_round(tx, form, created_by=org.user_id, audience=body.audience.audience(), kind=body.respondent_kind,
                                        opens_at=opens_at, closes_at=body.closes_at, remind_at=body.remind_at)
@@ -113,8 +133,7 @@ async def create_round(request: web.Request, body: RoundIn, org: OrgContext) -> 
 async def list_rounds(request: web.Request, query: RoundsQuery, org: OrgContext) -> RoundPage:
     """The form's rounds, newest first, a page at a time (its author and admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        form = await get_form(tx, path_int(request, "form_id"))
-        check_may_run(org, form)
+        form = await load_form(request.app, tx, org, path_int(request, "form_id"))
         q = select(FormRound).where(FormRound.form_id == form.id)
         if query.before is not None:
             q = q.where(FormRound.id < query.before)
@@ -130,8 +149,7 @@ async def create_schedule(request: web.Request, body: ScheduleIn, org: OrgContex
     """Send the form on a recurrence: every day or every working day at a local time (its author and admins)."""
     hours, minutes = map(int, body.open_time.split(":"))
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        form = await get_form(tx, path_int(request, "form_id"))
-        check_may_run(org, form)
+        form = await load_form(request.app, tx, org, path_int(request, "form_id"))
         schedule = await do_create_schedule(
             tx, org, form, audience=body.audience.audience(), kind=body.respondent_kind, days=body.days, open_minute=hours * 60 + minutes,
             open_minutes=body.open_minutes, remind_after=body.remind_after, starts_on=body.starts_on, ends_on=body.ends_on,
@@ -145,8 +163,7 @@ async def create_schedule(request: web.Request, body: ScheduleIn, org: OrgContex
 async def list_schedules(request: web.Request, org: OrgContext) -> list[ScheduleOut]:
     """The form's recurrences, running ones first (its author and admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        form = await get_form(tx, path_int(request, "form_id"))
-        check_may_run(org, form)
+        form = await load_form(request.app, tx, org, path_int(request, "form_id"))
         found = await tx.session.scalars(
             select(RoundSchedule).where(RoundSchedule.form_id == form.id).order_by(RoundSchedule.stopped_at.is_not(None), RoundSchedule.id.desc())
         )
@@ -158,8 +175,7 @@ async def list_schedules(request: web.Request, org: OrgContext) -> list[Schedule
 async def stop_schedule(request: web.Request, org: OrgContext) -> None:
     """Stop a recurrence: no more rounds; those already sent stay (its author and admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        form = await get_form(tx, path_int(request, "form_id"))
-        check_may_run(org, form)
+        form = await load_form(request.app, tx, org, path_int(request, "form_id"))
         schedule = await tx.session.scalar(
             select(RoundSchedule).where(RoundSchedule.id == path_int(request, "schedule_id"), RoundSchedule.form_id == form.id)
         )
@@ -174,7 +190,7 @@ async def close_round(request: web.Request, org: OrgContext) -> RoundOut:
     """Close a round now (its form's author and admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         round_ = await get_round(tx, path_int(request, "round_id"))
-        check_may_run(org, await get_form(tx, round_.form_id))
+        await load_form(request.app, tx, org, round_.form_id)
         await do_close_round(tx, org, round_)
         return round_out(round_)
 
@@ -418,6 +434,7 @@ async def set_form_policy(request: web.Request, body: FormPolicyIn, org: OrgCont
 def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     register_audience_sender(app, may_send_some_form)
+    register_form_photo_readers(app, may_read_photos_of)
     app[ROUND_WATCH] = RoundWatch(app)
     app[ROUND_WATCH].attach()
     setup_worker(app)

@@ -32,7 +32,15 @@ from server.db.upsert import insert_for
 from server.errors import Conflict, NotFound
 from server.forms.answers import CheckedAnswers, check_answers
 from server.forms.definition import FormDefinition
-from server.forms.models import FormRound, FormSubmission, FormVersion, RoundCount, RoundRespondent
+from server.forms.models import (
+    FormRound,
+    FormSubmission,
+    FormVersion,
+    RoundCount,
+    RoundRespondent,
+)
+from server.forms.photos import do_attach_photos
+from server.forms.privacy import may_view_answers
 from server.forms.respondents import respondent_kind
 from server.orgs.access import OrgContext
 
@@ -91,7 +99,8 @@ async def do_submit(
     check_opened(round_)
     respondent = await check_answerable(tx, org, round_, respondent_id)
     check_open(round_)
-    checked: CheckedAnswers = check_answers(await definition_of(tx, round_.version_id), answers)
+    definition = await definition_of(tx, round_.version_id)
+    checked: CheckedAnswers = check_answers(definition, answers)
     now = utcnow()
     inserted = await tx.session.scalar(
         insert_for(tx.dialect, FormSubmission.__table__).values(
@@ -101,6 +110,7 @@ async def do_submit(
     )
     if inserted is None:
         return await _already_there(tx, round_.id, respondent_id, client_id, checked), False
+    await do_attach_photos(tx, org, definition, checked.values, inserted)
     abnormal = bool(checked.abnormal)
     await tx.session.execute(
         update(RoundRespondent).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id == respondent_id)
@@ -126,6 +136,17 @@ async def _already_there(tx: Transaction, round_id: int, respondent_id: int, cli
                    field="respondent_id", submission_id=theirs.id)
 
 
+async def may_read_photos_of(tx: Transaction, org: OrgContext, submission_id: int) -> bool:
+    """For photos answering a submission (server/forms/photos.py): those who answer for its respondent, and who may see answers."""
+    submission = await tx.session.get(FormSubmission, submission_id)
+    if submission is None or submission.org_id != org.org_id:
+        return False
+    round_ = await tx.session.get(FormRound, submission.round_id)
+    if submission.respondent_id in await respondent_kind(round_.respondent_kind).answerable(tx, org, [submission.respondent_id]):
+        return True
+    return await may_view_answers(tx, org, round_)
+
+
 async def get_submission(tx: Transaction, round_: FormRound, submission_id: int) -> FormSubmission:
     found = await tx.session.scalar(
         select(FormSubmission).where(FormSubmission.id == submission_id, FormSubmission.round_id == round_.id)
@@ -149,7 +170,8 @@ async def do_edit(
     """Replace the answers of a submission whose latest revision is ``revision``; the same edit sent again returns it."""
     submission = await get_own_submission(tx, org, round_, submission_id)
     check_open(round_)
-    checked = check_answers(await definition_of(tx, round_.version_id), answers)
+    definition = await definition_of(tx, round_.version_id)
+    checked = check_answers(definition, answers)
     if submission.revision != revision:
         if submission.revision == revision + 1 and submission.answers == checked.values:
             return submission  # this very edit, sent again
@@ -163,6 +185,7 @@ async def do_edit(
     if edited is None:  # another edit committed between the read and this update
         raise Conflict("the submission was changed since revision {revision}: reload it and edit again", code="stale_revision",
                        field="revision", revision=revision)
+    await do_attach_photos(tx, org, definition, checked.values, submission.id)
     now_abnormal = bool(checked.abnormal)
     was = (await tx.session.execute(
         update(RoundRespondent).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id == submission.respondent_id,

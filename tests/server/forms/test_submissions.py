@@ -161,3 +161,24 @@ async def test_the_fill_page_gets_the_form_and_what_is_stored(client, db):
                                headers=pupil.headers), 201)
     detail = await ok(await client.get(school.url(f"/rounds/{round_['id']}"), headers=pupil.headers))
     assert detail["mine"][0]["submission"]["answers"] == WELL
+
+
+async def test_a_photo_answer_goes_to_the_submission_and_is_read_by_its_respondent_and_admins(client, db):
+    from tests.server.forms.rounds_world import make_form
+    from tests.server.forms.test_photos import upload_photo
+
+    school = await make_school(client, db)
+    photo_form = {"fields": [{"name": "rash", "type": "photo", "label": "A photo of the rash", "required": True}]}
+    school.form_id = await make_form(db, school.org.id, school.org.owner.id, photo_form, title="Rash")
+    round_ = await send_round(client, school)
+    pupil, other = school.people["n1"][:2]
+    file_id = await upload_photo(client, school.org, pupil)
+    body = {"client_id": client_id(), "answers": {"rash": file_id}}
+    await ok(await client.post(school.url(f"/rounds/{round_['id']}/submissions"), json=body, headers=pupil.headers), 201)
+    stolen = await client.post(school.url(f"/rounds/{round_['id']}/submissions"), json={"client_id": client_id(), "answers": {"rash": file_id}},
+                               headers=other.headers)
+    assert stolen.status == 409 and (await stolen.json())["error"]["field"] == "rash"  # it answers the pupil's submission
+    url = school.url(f"/files/{file_id}")
+    assert (await client.get(url, headers=pupil.headers)).status == 200
+    assert (await client.get(url, headers=school.owner)).status == 200
+    assert (await client.get(url, headers=other.headers)).status == 404
