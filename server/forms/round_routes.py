@@ -13,7 +13,7 @@ from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
-from server.forms import dashboard, export
+from server.forms import dashboard, export, round_pages
 from server.forms.access import load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
 from server.forms.live import ROUND_WATCH, RoundWatch
@@ -438,3 +438,4 @@ def setup(app: web.Application) -> None:
     app[ROUND_WATCH] = RoundWatch(app)
     app[ROUND_WATCH].attach()
     setup_worker(app)
+    round_pages.setup(app)

@@ -308,6 +308,9 @@ NOT_API: dict[str, str] = {
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
+    "GET /forms/{form_id}/rounds": "sending a form: a static file for any id, its API calls are checked",
+    "GET /rounds/{round_id}": "a round's dashboard: a static file for any id, its API calls are checked",
+    "GET /f/{round_id}": "the fill page: a static file for any round, its API calls are checked",
     "GET /forms": "the form builder: a static file, its API calls are checked (form builders)",
 }
 

@@ -255,6 +255,9 @@ NOT_FOR_PEOPLE: dict[str, str] = {
 OPEN_PAGES: dict[str, str] = {
     "/m/{link_token}": "the meeting page; POST /api/v1/meetings/join checks the link token and passcode",
     "/c/{link_token}": "the contact link page; POST /api/v1/contact-links/* check the token",
+    "/forms/{form_id}/rounds": "sending a form; the rounds API checks the form",
+    "/rounds/{round_id}": "a round's dashboard; GET .../rounds/{round_id}/dashboard checks the round",
+    "/f/{round_id}": "the fill page; GET .../rounds/{round_id} checks the round",
 }
 
 # Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
