@@ -117,7 +117,7 @@ function drawTrail() {
   $("trail").replaceChildren(...state.trail.flatMap((step, i) => [
     i ? el("span", { class: "sep" }, "›") : null,
     i === state.trail.length - 1 ? el("span", {}, step.name) : el("button", { type: "button", class: "link", onclick: () => back(i) }, step.name),
-  ]));
+  ].filter(Boolean)));
 }
 
 async function enter(id, name) {

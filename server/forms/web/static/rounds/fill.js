@@ -9,7 +9,8 @@
 import { ApiError, api, savedToken } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
 import { formatDateTime, t } from "/static/i18n.js";
-import { mountShell } from "/static/shell.js";
+import { connectLive } from "/static/live.js";
+import { mountShell, showLive } from "/static/shell.js";
 import { renderForm, firstProblem } from "/forms/static/form-render.js";
 import { clearDraft, loadDraft, newClientId, onQueueChange, pendingSubmissions, queueSubmission, saveDraft } from "/forms/static/offline-queue.js";
 import { findInOrgs, idFromPath } from "./common.js";
@@ -29,6 +30,7 @@ async function start() {
   }
   [state.orgId, state.detail] = found;
   onQueueChange(queueChanged);
+  connectLive({ onReady: () => showLive(true), onClose: () => showLive(false) });
   $("respondent").addEventListener("change", () => choose(Number($("respondent").value)));
   $("submit").addEventListener("click", () => submit().catch(showError));
   draw();

@@ -57,8 +57,11 @@ function repeat() {
 
 function drawDepartments(departments) {
   const depth = (d) => d.path.split("/").length - 3;
-  $("departments").replaceChildren(...departments.map((d) => el("label", { class: "check", style: `padding-left:${depth(d)}rem` },
-    el("input", { type: "checkbox", value: d.id }), el("span", {}, d.name))));
+  $("departments").replaceChildren(...departments.map((d) => {
+    const label = el("label", { class: "check" }, el("input", { type: "checkbox", value: d.id }), el("span", {}, d.name));
+    label.style.paddingLeft = `${depth(d)}rem`; // the tree's depth (a property, not a style attribute: the pages' CSP allows no inline style)
+    return label;
+  }));
 }
 
 function audience() {
