@@ -13,7 +13,7 @@ from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
-from server.forms import dashboard, export, round_pages
+from server.forms import dashboard, export, personal_data, round_pages
 from server.forms.access import load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
 from server.forms.live import ROUND_WATCH, RoundWatch
@@ -84,6 +84,7 @@ from server.forms.submissions import (
 from server.forms.workers import FORMS_WORKER, setup_worker
 from server.orgs.access import OrgContext
 from server.orgs.models import Organisation
+from server.personal_data.parts import register_personal_data
 
 routes = web.RouteTableDef()
 ORG = "/api/v1/orgs/{org_id}"
@@ -435,6 +436,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     register_audience_sender(app, may_send_some_form)
     register_form_photo_readers(app, may_read_photos_of)
+    register_personal_data(app, personal_data.PART)
     app[ROUND_WATCH] = RoundWatch(app)
     app[ROUND_WATCH].attach()
     setup_worker(app)

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 
 from playwright.async_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.forms.models import FormSubmission
 from tests.server.forms.conftest import health

@@ -34,3 +34,22 @@ async def test_the_sweeper_deletes_answers_past_retention_and_keeps_the_counts(c
     top = await ok(await client.get(school.url(f"/rounds/{old}/dashboard"), headers=school.owner))
     assert top["round"]["purged"] is True and top["node"]["counts"] == {"expected": 7, "submitted": 2, "missing": 5, "abnormal": 1}
     assert await do_sweep(db) == 0
+
+
+async def test_a_members_answers_are_in_their_export_and_go_with_their_erasure(client, db):
+    from server.orgs.models import Membership
+
+    school = await make_school(client, db)
+    rid = (await send_round(client, school))["id"]
+    pupil = school.people["n1"][0]
+    body = {"client_id": uuid.uuid4().hex, "answers": FEVER}
+    await ok(await client.post(school.url(f"/rounds/{rid}/submissions"), json=body, headers=pupil.headers), 201)
+    async with db.transaction(org_id=school.org.id) as tx:
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == pupil.id))
+    exported = await ok(await client.get(school.url(f"/members/{member_id}/personal-data"), headers=school.owner))
+    (mine,) = exported["parts"]["form_rounds"]["submissions"]
+    assert mine["round_id"] == rid and mine["answers"] == FEVER
+    await ok(await client.post(school.url(f"/members/{member_id}/erasure"), json={"confirm": True}, headers=school.owner))
+    async with db.transaction(org_id=school.org.id) as tx:
+        assert await tx.session.scalar(select(func.count()).select_from(FormSubmission)) == 0
+        assert await tx.session.scalar(select(func.count()).select_from(RoundRespondent).where(RoundRespondent.respondent_id == pupil.id)) == 0
