@@ -8,8 +8,8 @@ submission) and ``round_respondents``:
   are those from ``/1/5/`` up to (not including) ``/1/50`` (``'0'`` is the
   character after ``'/'``); compared byte by byte (collation "C") on both
   databases, so the index serves the range;
-* its children's roll-ups are one query: each child department joined to the
-  buckets in its range, grouped;
+* its children's roll-ups are the same range scan, grouped by the path
+  segment after the department's own (the child each bucket is under);
 * the people of a subtree are a keyset page of ``round_respondents`` by
   respondent id (server/db/keyset.py), described (name, contact phone) by
   their respondent kind, a page at a time.
@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, func, literal, select
+from sqlalchemy import ColumnElement, func, literal, select
 
 from server.db import Transaction
 from server.db.keyset import Page, keyset_page
@@ -85,16 +85,9 @@ class Node:
 WHOLE, LOOSE = Node(None, "", ROOT), Node(0, "", None)
 
 
-def _c(tx: Transaction, expression: ColumnElement) -> ColumnElement:
-    """Department paths compared byte by byte, as ``round_counts.path`` is (PostgreSQL needs it said)."""
-    return expression.collate("C") if tx.dialect == "postgresql" else expression
-
-
-def under(tx: Transaction, path_column: ColumnElement, path: ColumnElement | str) -> list[ColumnElement[bool]]:
-    """``path_column`` is in the subtree whose path is ``path`` (both ``/``-ended)."""
-    if isinstance(path, str):
-        return [path_column >= path, path_column < path[:-1] + "0"]
-    return [path_column >= _c(tx, path), path_column < _c(tx, func.substr(path, 1, func.length(path) - 1).concat("0"))]
+def under(path_column: ColumnElement, path: str) -> list[ColumnElement[bool]]:
+    """``path_column`` (collation "C") is in the subtree whose path is ``path`` (``/``-ended)."""
+    return [path_column >= path, path_column < path[:-1] + "0"]
 
 
 _SUMS = (func.coalesce(func.sum(RoundCount.expected), 0), func.coalesce(func.sum(RoundCount.submitted), 0),
@@ -104,30 +97,45 @@ _SUMS = (func.coalesce(func.sum(RoundCount.expected), 0), func.coalesce(func.sum
 async def counts_under(tx: Transaction, round_id: int, paths: Sequence[str]) -> Counts:
     total = Counts()
     for path in paths:
-        row = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, *under(tx, RoundCount.path, path)))).one()
+        row = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, *under(RoundCount.path, path)))).one()
         total = Counts(total.expected + row[0], total.submitted + row[1], total.abnormal + row[2])
     return total
 
 
+def _child_segment(tx: Transaction, path_column: ColumnElement, parent_path: str) -> ColumnElement:
+    """The id of the child of ``parent_path`` a bucket's path goes through, as text ('' for the parent itself):
+    the segment after the parent's path."""
+    rest = func.substr(path_column, len(parent_path) + 1)
+    if tx.dialect == "postgresql":
+        return func.split_part(rest, "/", 1)
+    return func.substr(rest, 1, func.instr(rest, "/") - 1)
+
+
 async def children_counts(tx: Transaction, round_id: int, node: Node, visible: Sequence[str]) -> list[tuple[Node, Counts]]:
-    """What is one level below ``node``, each with its subtree's counts: departments with respondents in the round
-    by name (at the top of the round, those counted under no department too), or the parts the caller may see."""
+    """What is one level below ``node``, each with its subtree's counts: the departments with respondents in the round,
+    by name (at the top of the round, those counted under no department too), or the parts the caller may see.
+
+    One range scan of the node's buckets, grouped by the child their path goes through; then the children's names.
+    """
     if node.id is None and node.path is None:
         departments = await tx.session.execute(select(Department.id, Department.name, Department.path).where(Department.path.in_(visible)))
-        return [(Node(d.id, d.name, d.path), await counts_under(tx, round_id, [d.path])) for d in departments]
+        return [(Node(d.id, d.name, d.path), await counts_under(round_id, [d.path])) for d in departments]
     if node.id == 0:
         return []
-    rows = await tx.session.execute(
-        select(Department.id, Department.name, Department.path, *_SUMS)
-        .join(RoundCount, and_(RoundCount.round_id == round_id, *under(tx, RoundCount.path, Department.path)))
-        .where(Department.parent_id.is_(None) if node.id is None else Department.parent_id == node.id)
-        .group_by(Department.id, Department.name, Department.path).order_by(Department.name, Department.id)
-    )
-    found = [(Node(r.id, r.name, r.path), Counts(r[3], r[4], r[5])) for r in rows]
-    if node.id is None:
-        loose = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, RoundCount.bucket == 0))).one()
-        if loose[0]:
-            found.append((LOOSE, Counts(*loose)))
+    child = _child_segment(tx, RoundCount.path, node.path).label("child")
+    rows = (await tx.session.execute(
+        select(child, *_SUMS).where(RoundCount.round_id == round_id, *under(RoundCount.path, node.path)).group_by(child)
+    )).all()
+    sums = {int(r.child): Counts(r[1], r[2], r[3]) for r in rows if r.child}
+    found = []
+    if sums:
+        departments = await tx.session.execute(
+            select(Department.id, Department.name, Department.path).where(Department.id.in_(sorted(sums))).order_by(Department.name, Department.id)
+        )
+        found = [(Node(d.id, d.name, d.path), sums[d.id]) for d in departments]
+    loose = next((Counts(r[1], r[2], r[3]) for r in rows if not r.child), None)
+    if node.id is None and loose is not None and loose.expected:
+        found.append((LOOSE, loose))
     return found
 
 
@@ -150,7 +158,7 @@ async def node_counts(tx: Transaction, round_id: int, node: Node, paths: Sequenc
     if node.id == 0:
         row = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, RoundCount.bucket == 0))).one()
         return Counts(*row)
-    return await counts_under(tx, round_id, paths)
+    return await counts_under(round_id, paths)
 
 
 State = Literal["missing", "submitted", "all"]
@@ -165,7 +173,7 @@ async def respondents_page(
     if node.id == 0:
         population = population.where(rr.bucket == 0)
     elif ROOT not in paths:
-        buckets = [select(RoundCount.bucket).where(RoundCount.round_id == round_.id, *under(tx, RoundCount.path, path)) for path in paths]
+        buckets = [select(RoundCount.bucket).where(RoundCount.round_id == round_.id, *under(RoundCount.path, path)) for path in paths]
         population = population.where(rr.bucket.in_(buckets[0].union_all(*buckets[1:]) if len(buckets) > 1 else buckets[0]))
     if state != "all":
         population = population.where(rr.submitted == literal(state == "submitted"))

@@ -41,6 +41,7 @@ from server.forms.respondents import respondent_kind
 from server.orgs.models import Department, Membership
 
 PAGE = 2000
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 PHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,30}")
@@ -174,7 +175,7 @@ async def send_xlsx(request: web.Request, db: Database, export: Export, folder: 
     handle.close()
     try:
         await _write_xlsx(db, export, handle.name)
-        response = web.StreamResponse(headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        response = web.StreamResponse(headers={"Content-Type": XLSX_TYPE,
                                                "Content-Disposition": f'attachment; filename="{filename}.xlsx"', "Cache-Control": "no-store"})
         response.content_length = os.path.getsize(handle.name)
         await response.prepare(request)

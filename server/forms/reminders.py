@@ -138,7 +138,7 @@ async def do_remind_batch(
             chosen = select(rr.respondent_id).where(rr.round_id == round_.id, rr.submitted.is_(False), rr.respondent_id > after)
             if reminder.department_id is not None:
                 path = await tx.session.scalar(select(Department.path).where(Department.id == reminder.department_id))
-                chosen = chosen.where(rr.bucket.in_(select(RoundCount.bucket).where(RoundCount.round_id == round_.id, *under(tx, RoundCount.path, path))))
+                chosen = chosen.where(rr.bucket.in_(select(RoundCount.bucket).where(RoundCount.round_id == round_.id, *under(RoundCount.path, path))))
             respondents = list(await tx.session.scalars(chosen.order_by(rr.respondent_id).limit(size)))
             if not respondents:
                 await _advance(tx, reminder_id, node, after, after, 0, done=True)

@@ -380,6 +380,8 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
             raise NotFound("no such round")
         for round_ in rounds:
             await check_may_view_answers(tx, org, round_)
+        if request.method == "HEAD":  # what a GET would answer, without the export (nor its entry in the log)
+            return web.Response(content_type="text/csv" if query.format == "csv" else export.XLSX_TYPE)
         await do_audit(tx, org.principal, "form.answers_exported", target=("form", form.id),
                        details={"format": query.format, "rounds": [r.id for r in rounds][:100]})
     plan = await export.plan_export(db, org.org_id, rounds, zone)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import logging
 
-from sqlalchemy import BigInteger, Boolean, func, literal, select, true, update
+from sqlalchemy import BigInteger, Boolean, func, literal, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.audit.record import do_audit
@@ -36,6 +36,7 @@ from server.orgs.models import Department
 log = logging.getLogger("muster.forms")
 
 MAX_OPEN = dt.timedelta(days=366)
+ANALYZE_AFTER = 10_000  # respondents: a round at least this big has the tables' statistics renewed once it opened
 
 
 async def get_form(tx: Transaction, form_id: int) -> Form:
@@ -137,7 +138,16 @@ async def do_open_round(tx: Transaction, round_id: int) -> bool:
     )
     expected = await tx.session.scalar(select(func.coalesce(func.sum(RoundCount.expected), 0)).where(RoundCount.round_id == round_id))
     await tx.session.execute(update(FormRound).where(FormRound.id == round_id).values(expected=expected).execution_options(synchronize_session=False))
+    if tx.dialect == "postgresql" and expected >= ANALYZE_AFTER:
+        tx.after_commit(lambda: _analyze(tx.db))
     return True
+
+
+async def _analyze(db: Database) -> None:
+    """A round of many thousands changes the tables' shape at once: new statistics now, not when autovacuum gets to it,
+    so the missing lists and roll-ups are planned for the size they have (an index scan of a class, not of the round)."""
+    async with db.transaction() as tx:
+        await tx.session.execute(text("ANALYZE round_respondents, round_counts"))
 
 
 async def do_open_due_rounds(db: Database, *, limit: int = 10) -> list[FormRound]:
