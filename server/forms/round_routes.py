@@ -239,14 +239,22 @@ async def get_round_route(request: web.Request, org: OrgContext) -> RoundDetailO
 async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> web.Response:
     """Submit answers for a respondent (default: yourself). The same ``client_id`` and answers again: the stored submission, 200."""
     db = request.app[DB]
-    async with db.transaction(org_id=org.org_id) as tx:
-        round_ = await _round_for(request, tx, org)
-    if round_.opened_at is None:
-        round_ = await do_open_if_due(db, round_)
-    async with db.transaction(org_id=org.org_id) as tx:
-        submission, created = await do_submit(tx, org, round_, respondent_id=body.respondent_id or org.user_id, client_id=body.client_id,
-                                              answers=body.answers)
-        out = SubmissionOut.model_validate(submission)
+
+    async def stored() -> tuple[FormRound, SubmissionOut, bool] | FormRound:
+        """One transaction: the round and the submission; or the round alone, if it is due to open and nobody opened it yet."""
+        async with db.transaction(org_id=org.org_id) as tx:
+            round_ = await _round_for(request, tx, org)
+            if round_.opened_at is None and round_.opens_at <= utcnow():
+                return round_
+            submission, created = await do_submit(tx, org, round_, respondent_id=body.respondent_id or org.user_id, client_id=body.client_id,
+                                                  answers=body.answers)
+            return round_, SubmissionOut.model_validate(submission), created
+
+    answer = await stored()
+    if isinstance(answer, FormRound):
+        await do_open_if_due(db, answer)
+        answer = await stored()
+    round_, out, created = answer
     if created:
         request.app[ROUND_WATCH].changed(round_.id)
     return web.json_response(text=out.model_dump_json(), status=201 if created else 200)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 
 from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
@@ -73,14 +73,14 @@ def check_open(round_: FormRound) -> None:
                        closes_at=round_.closes_at.isoformat())
 
 
-async def check_answerable(tx: Transaction, org: OrgContext, round_: FormRound, respondent_id: int) -> RoundRespondent:
-    """The respondent's row in the round, if the caller answers for them; 404 otherwise."""
-    row = await tx.session.scalar(
-        select(RoundRespondent).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id == respondent_id)
+async def check_answerable(tx: Transaction, org: OrgContext, round_: FormRound, respondent_id: int) -> int:
+    """The respondent's bucket in the round, if the caller answers for them; 404 otherwise."""
+    bucket = await tx.session.scalar(
+        select(RoundRespondent.bucket).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id == respondent_id)
     )
-    if row is None or respondent_id not in await respondent_kind(round_.respondent_kind).answerable(tx, org, [respondent_id]):
+    if bucket is None or respondent_id not in await respondent_kind(round_.respondent_kind).answerable(tx, org, [respondent_id]):
         raise NotFound("no such respondent in this round", field="respondent_id")
-    return row
+    return bucket
 
 
 async def _count(tx: Transaction, round_id: int, bucket: int, *, submitted: int, abnormal: int) -> None:
@@ -94,30 +94,30 @@ async def _count(tx: Transaction, round_id: int, bucket: int, *, submitted: int,
 
 async def do_submit(
     tx: Transaction, org: OrgContext, round_: FormRound, *, respondent_id: int, client_id: str, answers: dict[str, Any]
-) -> tuple[FormSubmission, bool]:
-    """Store a first submission; returns it and whether it was stored now (False: the same one came again)."""
+) -> tuple[FormSubmission | Row, bool]:
+    """Store a first submission; returns it (its columns) and whether it was stored now (False: the same one came again)."""
     check_opened(round_)
-    respondent = await check_answerable(tx, org, round_, respondent_id)
+    bucket = await check_answerable(tx, org, round_, respondent_id)
     check_open(round_)
     definition = await definition_of(tx, round_.version_id)
     checked: CheckedAnswers = check_answers(definition, answers)
     now = utcnow()
-    inserted = await tx.session.scalar(
+    inserted = (await tx.session.execute(
         insert_for(tx.dialect, FormSubmission.__table__).values(
             org_id=tx.org_id, round_id=round_.id, respondent_id=respondent_id, client_id=client_id, version_id=round_.version_id,
             answers=checked.values, abnormal=checked.abnormal, revision=1, submitted_by=org.user_id, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing().returning(FormSubmission.__table__.c.id)
-    )
+        ).on_conflict_do_nothing().returning(*FormSubmission.__table__.c)
+    )).first()
     if inserted is None:
         return await _already_there(tx, round_.id, respondent_id, client_id, checked), False
-    await do_attach_photos(tx, org, definition, checked.values, inserted)
+    await do_attach_photos(tx, org, definition, checked.values, inserted.id)
     abnormal = bool(checked.abnormal)
     await tx.session.execute(
         update(RoundRespondent).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id == respondent_id)
         .values(submitted=True, abnormal=abnormal).execution_options(synchronize_session=False)
     )
-    await _count(tx, round_.id, respondent.bucket, submitted=1, abnormal=int(abnormal))
-    return await tx.session.get(FormSubmission, inserted), True
+    await _count(tx, round_.id, bucket, submitted=1, abnormal=int(abnormal))
+    return inserted, True
 
 
 async def _already_there(tx: Transaction, round_id: int, respondent_id: int, client_id: str, checked: CheckedAnswers) -> FormSubmission:
