@@ -13,7 +13,7 @@ from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
-from server.forms import dashboard, export, personal_data, round_pages
+from server.forms import dashboard, export, home, personal_data, round_pages
 from server.forms.access import load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
 from server.forms.live import ROUND_WATCH, RoundWatch
@@ -451,3 +451,4 @@ def setup(app: web.Application) -> None:
     app[ROUND_WATCH].attach()
     setup_worker(app)
     round_pages.setup(app)
+    home.setup(app)

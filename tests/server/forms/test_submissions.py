@@ -182,3 +182,16 @@ async def test_a_photo_answer_goes_to_the_submission_and_is_read_by_its_responde
     assert (await client.get(url, headers=pupil.headers)).status == 200
     assert (await client.get(url, headers=school.owner)).status == 200
     assert (await client.get(url, headers=other.headers)).status == 404
+
+
+async def test_the_home_page_lists_the_open_rounds_one_has_yet_to_fill_in(client, db):
+    school = await make_school(client, db)
+    round_ = await send_round(client, school)
+    pupil = school.people["n1"][0]
+    home = await ok(await client.get(school.url("/home"), headers=pupil.headers))
+    (forms,) = [s for s in home if s["key"] == "forms"]
+    assert [(i["title"], i["href"]) for i in forms["items"]] == [("Daily health report", f"/f/{round_['id']}")]
+    await ok(await client.post(school.url(f"/rounds/{round_['id']}/submissions"), json={"client_id": client_id(), "answers": WELL},
+                               headers=pupil.headers), 201)
+    home = await ok(await client.get(school.url("/home"), headers=pupil.headers))
+    assert [s for s in home if s["key"] == "forms"][0]["items"] == []
