@@ -119,7 +119,7 @@ async def children_counts(tx: Transaction, round_id: int, node: Node, visible: S
     """
     if node.id is None and node.path is None:
         departments = await tx.session.execute(select(Department.id, Department.name, Department.path).where(Department.path.in_(visible)))
-        return [(Node(d.id, d.name, d.path), await counts_under(round_id, [d.path])) for d in departments]
+        return [(Node(d.id, d.name, d.path), await counts_under(tx, round_id, [d.path])) for d in departments]
     if node.id == 0:
         return []
     child = _child_segment(tx, RoundCount.path, node.path).label("child")
@@ -158,7 +158,7 @@ async def node_counts(tx: Transaction, round_id: int, node: Node, paths: Sequenc
     if node.id == 0:
         row = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, RoundCount.bucket == 0))).one()
         return Counts(*row)
-    return await counts_under(round_id, paths)
+    return await counts_under(tx, round_id, paths)
 
 
 State = Literal["missing", "submitted", "all"]
