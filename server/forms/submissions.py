@@ -22,7 +22,6 @@ every submission of a bureau.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import Row, or_, select, update
@@ -31,6 +30,7 @@ from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import Conflict, NotFound
 from server.forms.answers import CheckedAnswers, check_answers
+from server.forms.answers import definition_of as parsed_definition
 from server.forms.definition import FormDefinition
 from server.forms.models import (
     FormRound,
@@ -44,20 +44,13 @@ from server.forms.privacy import may_view_answers
 from server.forms.respondents import respondent_kind
 from server.orgs.access import OrgContext
 
-_definitions: OrderedDict[int, FormDefinition] = OrderedDict()  # version id → parsed definition (a version never changes)
-DEFINITIONS_KEPT = 256
-
 
 async def definition_of(tx: Transaction, version_id: int) -> FormDefinition:
-    definition = _definitions.get(version_id)
-    if definition is None:
-        raw = await tx.session.scalar(select(FormVersion.definition).where(FormVersion.id == version_id))
-        if raw is None:
-            raise NotFound("no such form")
-        definition = _definitions[version_id] = FormDefinition.model_validate(raw)
-        while len(_definitions) > DEFINITIONS_KEPT:
-            _definitions.popitem(last=False)
-    return definition
+    """The definition a round's answers are checked against, parsed and compiled once per version (server/forms/answers.py)."""
+    version = await tx.session.get(FormVersion, version_id)
+    if version is None:
+        raise NotFound("no such form")
+    return parsed_definition(version)
 
 
 def check_opened(round_: FormRound) -> None:
