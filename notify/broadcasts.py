@@ -33,7 +33,7 @@ from server.audit.record import do_audit
 from server.channels.models import PushSubscription
 from server.channels.paid import PaidLimitExceeded, do_reserve_paid
 from server.db import Database, Transaction, UTCDateTime, utcnow
-from server.db.one_of import chunks, one_of
+from server.db.one_of import chunks, one_of, rows_where_one_of
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
 from server.orgs.access import OrgContext
@@ -154,9 +154,8 @@ async def do_store_recipients(tx: Transaction, broadcast_id: int) -> None:
     if broadcast.recipients_pending is None:
         return
     recipients = [Recipient(user_id, name, phone) for user_id, name, phone in broadcast.recipients_pending]
-    with_push: set[int] = set()
-    for condition in one_of(tx, PushSubscription.user_id, [r.user_id for r in recipients]):
-        with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(condition).distinct()))
+    subscribed = select(PushSubscription.user_id).distinct()
+    with_push = {row.user_id for row in await rows_where_one_of(tx, subscribed, PushSubscription.user_id, [r.user_id for r in recipients])}
     await _store_recipients(tx, broadcast, recipients, with_push, broadcast.created_at)
     await do_schedule_first_steps(tx, broadcast)
     broadcast.recipients_pending = null()  # SQL NULL: None would be stored as JSON null
@@ -268,14 +267,12 @@ async def delivery_counts(tx: Transaction, broadcast_id: int) -> dict[str, dict[
 
 async def current_recipients(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]) -> list[int]:
     """Of these people, those the broadcast went to who are still in its organisation (its rows stored first)."""
-    found: list[int] = []
-    for chosen in one_of(tx, BroadcastRecipient.user_id, user_ids):
-        found += await tx.session.scalars(
-            select(BroadcastRecipient.user_id)
-            .join(Membership, (Membership.org_id == BroadcastRecipient.org_id) & (Membership.user_id == BroadcastRecipient.user_id))
-            .where(BroadcastRecipient.broadcast_id == broadcast_id, chosen)
-        )
-    return found
+    still_members = (
+        select(BroadcastRecipient.user_id)
+        .join(Membership, (Membership.org_id == BroadcastRecipient.org_id) & (Membership.user_id == BroadcastRecipient.user_id))
+        .where(BroadcastRecipient.broadcast_id == broadcast_id)
+    )
+    return [row.user_id for row in await rows_where_one_of(tx, still_members, BroadcastRecipient.user_id, user_ids)]
 
 
 async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int], state: str, *, via: str = "app") -> list[int]:

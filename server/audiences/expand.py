@@ -5,8 +5,8 @@ cover as one condition on ``Membership``; nothing is expanded yet. From there:
 
 * ``chunks(tx)`` streams the people, each once, by user id, as
   ``Member(user_id, name, phone, department_id)`` tuples, ``size`` at a time
-  (keyset pages of one indexed query each: 480,000 recipients are never one
-  Python list, nor ORM objects);
+  (one query read through a cursor: 480,000 recipients are never one Python
+  list, nor ORM objects);
 * ``count(tx)`` and ``count_parts(tx)`` say how many, for a preview;
 * ``where`` is the condition itself, to join with (a form's "who has not
   answered" among its audience: ``server/db/keyset.py``'s ``who_has``).
@@ -27,7 +27,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from server.audiences.kinds import audience_kind
 from server.db import Transaction
-from server.db.keyset import keyset_page
 from server.errors import InvalidInput
 from server.orgs.models import Membership
 
@@ -71,15 +70,16 @@ class ResolvedAudience:
         return select(*chosen).where(self.where)
 
     async def chunks(self, tx: Transaction, *, size: int = CHUNK) -> AsyncIterator[list[Member]]:
-        """The members covered, each once, by user id, ``size`` at a time."""
-        after = None
-        while True:
-            page = await keyset_page(tx, self.select(), Membership.user_id, after=after, limit=size)
-            if page.rows:
-                yield [Member(*row) for row in page.rows]
-            if page.next_after is None:
-                return
-            after = page.next_after
+        """The members covered, each once, by user id, ``size`` at a time, from one streamed query (a server-side
+        cursor on PostgreSQL): not keyset pages, whose ``user_id > after`` the planner cannot push into an array join
+        whose size it does not know, so each page would read the whole audience again. Other statements may run in
+        ``tx`` between chunks."""
+        result = await tx.session.stream(self.select().order_by(Membership.user_id).execution_options(yield_per=size))
+        try:
+            async for rows in result.partitions():
+                yield [Member(*row) for row in rows]
+        finally:
+            await result.close()
 
     async def count(self, tx: Transaction) -> int:
         """How many distinct members are covered."""

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from server.api import endpoint
 from server.appkeys import DB
+from server.db.keyset import keyset_page
 from server.audit.models import AuditEntry
 from server.audit.record import do_audit
 from server.audit.schemas import AuditEntryOut, AuditPageOut, AuditQuery
@@ -31,18 +32,12 @@ routes = web.RouteTableDef()
 @endpoint(query=AuditQuery, response=AuditPageOut, role="admin")
 async def list_audit(request: web.Request, query: AuditQuery, org: OrgContext) -> AuditPageOut:
     """The organisation's audit log, newest first."""
-    statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(query.limit + 1)
-    if query.before is not None:
-        statement = statement.where(AuditEntry.id < query.before)
+    statement = select(AuditEntry)
     if query.action:
         statement = statement.where(AuditEntry.action.startswith(query.action, autoescape=True))
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        entries = list((await tx.session.scalars(statement)).all())
-    more = len(entries) > query.limit
-    entries = entries[: query.limit]
-    return AuditPageOut(
-        items=[AuditEntryOut.model_validate(e) for e in entries], next_before=entries[-1].id if more else None
-    )
+        page = await keyset_page(tx, statement, AuditEntry.id, after=query.before, limit=query.limit, descending=True)
+    return AuditPageOut(items=[AuditEntryOut.model_validate(e) for e in page.rows], next_before=page.next_after)
 
 
 @routes.get("/api/v1/orgs/{org_id}/audit/export")
@@ -62,18 +57,14 @@ async def export_audit(request: web.Request, org: OrgContext) -> web.StreamRespo
         await do_audit(tx, org.principal, "audit.exported")
     await response.prepare(request)
     await response.write("\ufeff".encode() + csv_line(COLUMNS))
-    after = 0
+    after = None
     while True:
         async with db.transaction(org_id=org.org_id) as tx:
-            batch = (
-                await tx.session.scalars(
-                    select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(EXPORT_BATCH)
-                )
-            ).all()
-        if not batch:
+            batch = await keyset_page(tx, select(AuditEntry), AuditEntry.id, after=after, limit=EXPORT_BATCH)
+        await response.write(b"".join(csv_line(row_cells(e)) for e in batch.rows))
+        if batch.next_after is None:
             break
-        await response.write(b"".join(csv_line(row_cells(e)) for e in batch))
-        after = batch[-1].id
+        after = batch.next_after
     await response.write_eof()
     return response
 

@@ -27,12 +27,13 @@ import logging
 from collections.abc import Mapping
 
 from prometheus_client import Counter
-from sqlalchemy import Integer, String, any_, bindparam, func, select
+from sqlalchemy import Integer, String, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
 from server.channels.config import ChannelSettings
 from server.channels.models import PaidUsage
 from server.db import Transaction, utcnow
+from server.db.one_of import chunks, one_of
 from server.db.upsert import insert_for
 from server.errors import RateLimited
 from server.i18n import _
@@ -41,7 +42,6 @@ log = logging.getLogger("muster.notify")
 PAID_REFUSED = Counter("muster_notify_paid_refused_total", "Sends refused because SMS or calls would pass a daily limit",
                        ["channel", "scope"])
 
-CHUNK = 5000
 SETTING = {"sms": "sms", "call": "calls"}
 
 
@@ -107,9 +107,9 @@ async def _add(tx: Transaction, day: dt.date, channel: str, rows: list[tuple[tup
     statement = insert_for(tx.dialect, table)
     statement = statement.on_conflict_do_update(index_elements=["day", "channel", "scope", "key"],
                                                 set_={"used": table.c.used + statement.excluded.used})
-    for start in range(0, len(rows), CHUNK):
+    for chunk in chunks(rows):
         await tx.session.execute(statement, [
-            {"day": day, "channel": channel, "scope": scope, "key": key, "used": n} for (scope, key), n in rows[start : start + CHUNK]
+            {"day": day, "channel": channel, "scope": scope, "key": key, "used": n} for (scope, key), n in chunk
         ])
 
 
@@ -121,20 +121,13 @@ async def _over_limit(tx: Transaction, settings: ChannelSettings, day: dt.date, 
         by_scope.setdefault(scope, []).append(key)
     over: dict[tuple[str, str], int] = {}
     for scope, scope_keys in by_scope.items():
-        for chosen in _key_is_one_of(tx, scope_keys):
+        for chosen in one_of(tx, PaidUsage.key, scope_keys):
             rows = await tx.session.execute(select(PaidUsage.key, PaidUsage.used).where(
                 PaidUsage.day == day, PaidUsage.channel == channel, PaidUsage.scope == scope, chosen,
                 PaidUsage.used > limit_of(settings, channel, scope),
             ))
             over.update({(scope, row.key): row.used for row in rows})
     return over
-
-
-def _key_is_one_of(tx: Transaction, keys: list[str]) -> list:
-    """Conditions that together say the counter's key is one of ``keys``: one ``= ANY(array)`` on PostgreSQL, an IN per chunk on SQLite."""
-    if tx.dialect == "postgresql":
-        return [PaidUsage.key == any_(bindparam(None, keys, type_=postgresql.ARRAY(String)))]
-    return [PaidUsage.key.in_(keys[start : start + CHUNK]) for start in range(0, len(keys), CHUNK)]
 
 
 # The refusals, one text per channel so that each reads naturally in every language: (channel, scope) → msgid.

@@ -18,8 +18,8 @@ from server.channels.models import PushSubscription
 from server.channels.providers.base import ProviderRejected, ProviderRetryable
 from server.channels.push_endpoints import NOT_PUBLIC, refused_as_not_public
 from server.db import Database
+from server.db.one_of import chunks
 
-CHUNK = 5000
 
 
 async def do_push_to_user(db: Database, http: aiohttp.ClientSession, settings: ChannelSettings, user_id: int, payload: dict) -> str:
@@ -36,8 +36,8 @@ async def subscriptions_of(db: Database, user_ids: list[int]) -> dict[int, list[
     """Each of ``user_ids``' browsers, in one query (per 5,000 people)."""
     found: dict[int, list[PushSubscription]] = {}
     async with db.transaction() as tx:
-        for start in range(0, len(user_ids), CHUNK):
-            rows = await tx.session.scalars(select(PushSubscription).where(PushSubscription.user_id.in_(user_ids[start : start + CHUNK])))
+        for chunk in chunks(user_ids):
+            rows = await tx.session.scalars(select(PushSubscription).where(PushSubscription.user_id.in_(chunk)))
             for sub in rows:
                 found.setdefault(sub.user_id, []).append(sub)
     return found

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from server.accounts.models import User
 from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.db.keyset import keyset_page
 from server.audit.record import do_audit
 from server.contacts import personal_data
 from server.contacts.external_groups import do_add_contacts, do_create_external_group
@@ -122,17 +123,17 @@ def _contacts_query():
 
 async def _contact_page(request: web.Request, org: OrgContext, query: ContactsQuery, owner_id: int | None) -> ContactPage:
     """Contacts by id, a page at a time (keyset on id, from the ``(org_id, owner_id)`` index for one staff member)."""
-    statement = _contacts_query().where(ExternalContact.id > query.after_id).order_by(ExternalContact.id).limit(query.limit + 1)
+    statement = _contacts_query()
     if owner_id is not None:
         statement = statement.where(ExternalContact.owner_id == owner_id)
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        rows = list(await tx.session.execute(statement))
+        page = await keyset_page(tx, statement, ExternalContact.id, after=query.after_id, limit=query.limit)
     contacts = [
         ContactOut(id=c.id, user_id=c.user_id, name=name, owner_id=c.owner_id, owner_name=owner_name,
                    chat_group_id=c.chat_group_id, created_at=c.created_at, handed_over_at=c.handed_over_at)
-        for c, name, owner_name in rows[: query.limit]
+        for c, name, owner_name in page.rows
     ]
-    return ContactPage(contacts=contacts, next_after_id=contacts[-1].id if len(rows) > query.limit else None)
+    return ContactPage(contacts=contacts, next_after_id=page.next_after)
 
 
 @routes.get(ORG + "/contacts")

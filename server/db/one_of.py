@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,6 +33,14 @@ def one_of(tx: Transaction, column, values: Sequence) -> list[ColumnElement[bool
     if tx.dialect == "postgresql":
         return [column.in_(select(func.unnest(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))))]
     return [column.in_(chunk) for chunk in chunks(values)]
+
+
+async def rows_where_one_of(tx: Transaction, statement: Select, column, values: Sequence) -> list[Row]:
+    """The rows of ``statement`` whose ``column`` is one of ``values``: one statement per condition of ``one_of``."""
+    rows: list[Row] = []
+    for condition in one_of(tx, column, values):
+        rows += await tx.session.execute(statement.where(condition))
+    return rows
 
 
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

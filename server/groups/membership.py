@@ -14,13 +14,14 @@ delivers another group frame to their sockets, old or new.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, select, update
 
 from server.accounts.models import User
 from server.config import Settings
 from server.db import Transaction, utcnow
+from server.db.one_of import chunks
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.i18n import _
 from server.gateway.events import emit
@@ -32,14 +33,6 @@ from server.orgs.access import OrgContext
 from server.orgs.departments import department_subtree_ids
 from server.orgs.models import Membership
 from server.revocation import AccessRevoked, do_revoke_access, register_revocation
-
-CHUNK = 5000
-
-
-def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
 
 async def member_count(tx: Transaction, group_id: int) -> int:
     return await tx.session.scalar(select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group_id))

@@ -61,6 +61,7 @@ from server.channels.providers.base import ProviderError
 from server.channels.registry import CHANNELS, Channels, Message
 from server.config import Settings
 from server.db import Database, Transaction, utcnow
+from server.db.one_of import chunks
 from server.db.upsert import insert_for
 from server.gateway.presence import PRESENCE, Presence
 from server.groups.models import Group, GroupMember, GroupMessage
@@ -71,7 +72,6 @@ log = logging.getLogger("muster.groups")
 
 TICK_S = 1.0
 GROUPS_PER_ROUND = 200
-CHUNK = 5000
 
 
 @dataclass
@@ -335,17 +335,17 @@ def _after(seqs, read_seq: int) -> int:
 
 async def _with_push(tx: Transaction, user_ids: list[int]) -> set[int]:
     found: set[int] = set()
-    for start in range(0, len(user_ids), CHUNK):
+    for chunk in chunks(user_ids):
         found.update(await tx.session.scalars(
-            select(PushSubscription.user_id).where(PushSubscription.user_id.in_(user_ids[start : start + CHUNK])).distinct()
+            select(PushSubscription.user_id).where(PushSubscription.user_id.in_(chunk)).distinct()
         ))
     return found
 
 
 async def _locales(tx: Transaction, user_ids: list[int]) -> dict[int, str | None]:
     found: dict[int, str | None] = {}
-    for start in range(0, len(user_ids), CHUNK):
-        found.update((await tx.session.execute(select(User.id, User.locale).where(User.id.in_(user_ids[start : start + CHUNK])))).all())
+    for chunk in chunks(user_ids):
+        found.update((await tx.session.execute(select(User.id, User.locale).where(User.id.in_(chunk)))).all())
     return found
 
 

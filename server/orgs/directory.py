@@ -12,9 +12,10 @@ import base64
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from server.db import Transaction
+from server.db.keyset import keyset_page
 from server.errors import InvalidInput
 from server.orgs.departments import get_department
 from server.orgs.models import Department, Membership
@@ -57,12 +58,7 @@ def _matches(q: str, phone_region: str):
 
 async def search_directory(tx: Transaction, query: MembersQuery, *, phone_region: str) -> tuple[list[DirectoryEntry], str | None]:
     """One page of the directory and the cursor of the next page (None at the end)."""
-    statement = (
-        select(Membership, Department.name)
-        .outerjoin(Department, Department.id == Membership.department_id)
-        .order_by(Membership.name_sort_key, Membership.id)
-        .limit(query.limit + 1)
-    )
+    statement = select(Membership, Department.name).outerjoin(Department, Department.id == Membership.department_id)
     if query.q:
         statement = statement.where(_matches(query.q, phone_region))
     if query.department_id is not None:
@@ -72,15 +68,7 @@ async def search_directory(tx: Transaction, query: MembersQuery, *, phone_region
             statement = statement.where(Membership.department_id.in_(subtree))
         else:
             statement = statement.where(Membership.department_id == department.id)
-    if query.cursor:
-        sort_key, member_id = decode_cursor(query.cursor)
-        statement = statement.where(
-            or_(Membership.name_sort_key > sort_key, and_(Membership.name_sort_key == sort_key, Membership.id > member_id))
-        )
-    rows = (await tx.session.execute(statement)).all()
-    entries = [DirectoryEntry(member, department_name) for member, department_name in rows[: query.limit]]
-    next_cursor = None
-    if len(rows) > query.limit:
-        last = entries[-1].member
-        next_cursor = encode_cursor(last.name_sort_key, last.id)
-    return entries, next_cursor
+    after = decode_cursor(query.cursor) if query.cursor else None
+    page = await keyset_page(tx, statement, (Membership.name_sort_key, Membership.id), after=after, limit=query.limit)
+    entries = [DirectoryEntry(member, department_name) for member, department_name in page.rows]
+    return entries, encode_cursor(*page.next_after) if page.next_after else None

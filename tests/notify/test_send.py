@@ -1,12 +1,14 @@
 """Sending urgent broadcasts: who gets them, what is reported, who may send."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from notify.models import BroadcastRecipient
 from server.gateway.models import UserEvent
 from tests.factories import make_org, person
 from tests.notify.conftest import add_member
+from tests.server.audiences.test_expand import direct_members  # noqa: F401  (a fixture: the kind "test_direct")
 
 
 def url(org, path: str = "") -> str:
@@ -112,3 +114,15 @@ async def test_a_group_reaches_its_members(client, db, org, backend):
     sent = await (await send(client, org, {"group_ids": [group.id], "user_ids": [org.people["tess"]]})).json()
     recipients = await (await client.get(url(org, f"/{sent['id']}/recipients"), headers=org.admin.headers)).json()
     assert sorted(r["name"] for r in recipients["items"]) == ["Hana", "Tess"]  # tess named twice, told once
+
+
+@pytest.mark.usefixtures("direct_members")
+async def test_a_kind_of_audience_a_capability_registers_is_sent_to_and_its_unknown_ids_reported(client, org, backend):
+    d = org.departments
+    resp = await send(client, org, {"parts": {"test_direct": [d["hospital"], 999_999]}, "user_ids": [org.people["pat"]]})
+    assert resp.status == 201, await resp.text()
+    sent = await resp.json()
+    assert sent["recipient_count"] == 2  # hana (Hospital itself, not those under it) and pat
+    assert sent["unknown"] == {"user_ids": [], "department_ids": [], "group_ids": [], "parts": {"test_direct": [999_999]}}
+    unregistered = await send(client, org, {"parts": {"school_units": [1]}})
+    assert unregistered.status == 400 and (await unregistered.json())["error"]["field"] == "recipients.parts"

@@ -22,15 +22,16 @@ fault fail and the rest of the batch still goes in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import any_, bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from server.accounts.models import User
 from server.db import Database, Transaction, utcnow
+from server.db.one_of import rows_where_one_of
 from server.db.upsert import insert_for
 from server.i18n import _
 from server.orgs.departments import do_ensure_department_path
@@ -174,14 +175,6 @@ async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids
     await tell_invited(tx, newly, invited_by=None)
 
 
-def _one_of(tx: Transaction, column, values: Collection):
-    """``column`` equals one of ``values``: on PostgreSQL one array parameter (``= ANY``), so the
-    statement is the same whatever the batch's length and is not re-rendered with 1,000 parameters."""
-    if tx.dialect == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
-
-
 def _many_rows(tx: Transaction, table, columns: dict[str, list], constants: dict):
     """An INSERT into ``table`` of the rows ``columns`` holds (column name → one value per row),
     each also given ``constants``; returns the statement and its executemany parameters.
@@ -202,24 +195,21 @@ def _many_rows(tx: Transaction, table, columns: dict[str, list], constants: dict
 
 async def _existing_members(tx: Transaction, external_ids: list[str]) -> dict[str, int]:
     """external_id → account, for the rows that are already members."""
-    query = select(Membership.external_id, Membership.user_id).where(_one_of(tx, Membership.external_id, external_ids))
-    return dict((await tx.session.execute(query)).all())
+    return dict(await rows_where_one_of(tx, select(Membership.external_id, Membership.user_id), Membership.external_id, external_ids))
 
 
 async def _accounts_by_email(tx: Transaction, emails: set[str]) -> dict[str, int]:
     if not emails:
         return {}
     # Accounts store emails lower-cased (server/accounts/users.py), as the rows do.
-    return dict((await tx.session.execute(select(User.email, User.id).where(_one_of(tx, User.email, emails)))).all())
+    return dict(await rows_where_one_of(tx, select(User.email, User.id), User.email, sorted(emails)))
 
 
 async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tuple[int, str | None]]:
     """Account → (membership id, external_id) in this organisation, for accounts that are already members."""
     if not user_ids:
         return {}
-    rows = await tx.session.execute(
-        select(Membership.user_id, Membership.id, Membership.external_id).where(_one_of(tx, Membership.user_id, user_ids))
-    )
+    rows = await rows_where_one_of(tx, select(Membership.user_id, Membership.id, Membership.external_id), Membership.user_id, sorted(user_ids))
     return {user_id: (membership_id, external_id) for user_id, membership_id, external_id in rows}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.audiences import kinds
@@ -64,6 +65,18 @@ async def test_chunks_are_bounded_and_in_order(db, world):
     assert [len(c) for c in chunks] == [2, 2, 2]
     ids = [m.user_id for c in chunks for m in c]
     assert ids == sorted(ids)
+
+
+async def test_other_statements_run_between_chunks(db, world):
+    """A caller stores each chunk as it comes, in the same transaction, while the expansion's cursor stays open."""
+    seen = []
+    async with db.transaction(org_id=world.org_id) as tx:
+        resolved = await resolve_audience(tx, Audience(everyone=True))
+        async for chunk in resolved.chunks(tx, size=2):
+            for member in chunk:
+                await tx.session.execute(update(Membership).where(Membership.user_id == member.user_id).values(title="reached"))
+            seen.append(await tx.session.scalar(select(func.count()).select_from(Membership).where(Membership.title == "reached")))
+    assert seen == [2, 4, 6]
 
 
 class DirectMembers:
