@@ -98,18 +98,18 @@ class Parser:
         return node
 
     def either(self) -> Node:
-        parts = [self.both()]
-        while self.peek() == ("word", "or"):
-            self.take()
-            parts.append(self.both())
-        return parts[0] if len(parts) == 1 else Node("or", parts)
+        return self.chain("or", self.both)
 
     def both(self) -> Node:
-        parts = [self.comparison()]
-        while self.peek() == ("word", "and"):
+        return self.chain("and", self.comparison)
+
+    def chain(self, word: str, inner) -> Node:
+        """``inner (word inner)*``: one node of kind ``word`` ("or", "and") if there are several."""
+        parts = [inner()]
+        while self.peek() == ("word", word):
             self.take()
-            parts.append(self.comparison())
-        return parts[0] if len(parts) == 1 else Node("and", parts)
+            parts.append(inner())
+        return parts[0] if len(parts) == 1 else Node(word, parts)
 
     def comparison(self) -> Node:
         left = self.operand()
