@@ -4,7 +4,7 @@ Exported: their own submissions (rounds members answer for themselves) with
 the answers, and the ids of submissions they made for someone else (a
 guardian's for a child: those answers are the child's, exported with the
 child's data by the capability that keeps children). Erased: their own
-submissions and their rows in the rounds' respondents; they are no longer
+submissions (with their photos) and their rows in the rounds' respondents; they are no longer
 named as the submitter of anyone else's. Counts per department stay: they
 are no one's data.
 """
@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from server.config import Settings
 from server.db import Transaction
 from server.forms.models import FormRound, FormSubmission, RoundRespondent
+from server.forms.privacy import do_delete_photos_of
 from server.forms.respondents import USER
 from server.personal_data.parts import PersonalDataPart, iso
 
@@ -36,7 +37,8 @@ async def export_rounds(tx: Transaction, user_id: int) -> dict:
     }
 
 
-async def erase_rounds(tx: Transaction, _settings: Settings, user_id: int) -> dict[str, int]:
+async def erase_rounds(tx: Transaction, settings: Settings, user_id: int) -> dict[str, int]:
+    await do_delete_photos_of(tx, settings, list(await tx.session.scalars(select(FormSubmission.id).where(*_own(user_id)))))
     own = await tx.session.execute(delete(FormSubmission).where(*_own(user_id)).execution_options(synchronize_session=False))
     rows = await tx.session.execute(
         delete(RoundRespondent).where(RoundRespondent.respondent_id == user_id,

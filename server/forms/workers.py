@@ -120,7 +120,7 @@ class FormsWorker:
             log.info("a form reminder SMS was not delivered: %s", e.message)
 
     async def _sweep_once(self) -> None:
-        await do_sweep(self.db)
+        await do_sweep(self.db, self.settings)
         await self._sleep(SWEEP_EVERY_S)
 
 

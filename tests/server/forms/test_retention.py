@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 
+from server.appkeys import SETTINGS
 from server.db import utcnow
 from server.forms.models import FormRound, FormSubmission, RoundRespondent
 from server.forms.privacy import do_sweep
@@ -26,14 +27,14 @@ async def test_the_sweeper_deletes_answers_past_retention_and_keeps_the_counts(c
     assert policy == {"retention_days": 30, "reminder_sms": True}
     async with db.transaction(org_id=school.org.id) as tx:
         await tx.session.execute(update(FormRound).where(FormRound.id == old).values(closes_at=utcnow() - dt.timedelta(days=31)))
-    assert await do_sweep(db) == 2
+    assert await do_sweep(db, client.app[SETTINGS]) == 2
     async with db.transaction(org_id=school.org.id) as tx:
         left = dict((await tx.session.execute(select(FormSubmission.round_id, func.count()).group_by(FormSubmission.round_id))).all())
         people = dict((await tx.session.execute(select(RoundRespondent.round_id, func.count()).group_by(RoundRespondent.round_id))).all())
     assert left == {recent: 2} and people == {recent: 7}
     top = await ok(await client.get(school.url(f"/rounds/{old}/dashboard"), headers=school.owner))
     assert top["round"]["purged"] is True and top["node"]["counts"] == {"expected": 7, "submitted": 2, "missing": 5, "abnormal": 1}
-    assert await do_sweep(db) == 0
+    assert await do_sweep(db, client.app[SETTINGS]) == 0
 
 
 async def test_a_members_answers_are_in_their_export_and_go_with_their_erasure(client, db):
@@ -53,3 +54,22 @@ async def test_a_members_answers_are_in_their_export_and_go_with_their_erasure(c
     async with db.transaction(org_id=school.org.id) as tx:
         assert await tx.session.scalar(select(func.count()).select_from(FormSubmission)) == 0
         assert await tx.session.scalar(select(func.count()).select_from(RoundRespondent).where(RoundRespondent.respondent_id == pupil.id)) == 0
+
+
+async def test_photos_answering_swept_submissions_go_with_them(client, db):
+    from tests.server.forms.rounds_world import make_form
+    from tests.server.forms.test_photos import upload_photo
+
+    school = await make_school(client, db)
+    school.form_id = await make_form(db, school.org.id, school.org.owner.id, {"fields": [{"name": "rash", "type": "photo", "label": "Rash"}]})
+    rid = (await send_round(client, school))["id"]
+    pupil = school.people["s1"][0]
+    file_id = await upload_photo(client, school.org, pupil)
+    body = {"client_id": uuid.uuid4().hex, "answers": {"rash": file_id}}
+    await ok(await client.post(school.url(f"/rounds/{rid}/submissions"), json=body, headers=pupil.headers), 201)
+    assert (await client.get(school.url(f"/files/{file_id}"), headers=school.owner)).status == 200
+    await ok(await client.put(school.url("/form-policy"), json={"retention_days": 1}, headers=school.owner))
+    async with db.transaction(org_id=school.org.id) as tx:
+        await tx.session.execute(update(FormRound).where(FormRound.id == rid).values(closes_at=utcnow() - dt.timedelta(days=2)))
+    assert await do_sweep(db, client.app[SETTINGS]) == 1
+    assert (await client.get(school.url(f"/files/{file_id}"), headers=school.owner)).status == 404
