@@ -199,17 +199,13 @@ async def close_round(request: web.Request, org: OrgContext) -> RoundOut:
 # --- answering -------------------------------------------------------------------------------------------------
 
 
-async def _round_for(request: web.Request, tx: Transaction, org: OrgContext) -> FormRound:
-    return await get_round(tx, path_int(request, "round_id"))
-
-
 @routes.get(ROUND)
 @endpoint(response=RoundDetailOut)
 async def get_round_route(request: web.Request, org: OrgContext) -> RoundDetailOut:
     """A round as the fill page shows it: the form, and those the caller answers for with what is stored for each."""
     db = request.app[DB]
     async with db.transaction(org_id=org.org_id) as tx:
-        round_ = await _round_for(request, tx, org)
+        round_ = await get_round(tx, path_int(request, "round_id"))
     round_ = await do_open_if_due(db, round_)
     async with db.transaction(org_id=org.org_id) as tx:
         kind = respondent_kind(round_.respondent_kind)
@@ -243,7 +239,7 @@ async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> w
     async def stored() -> tuple[FormRound, SubmissionOut, bool] | FormRound:
         """One transaction: the round and the submission; or the round alone, if it is due to open and nobody opened it yet."""
         async with db.transaction(org_id=org.org_id) as tx:
-            round_ = await _round_for(request, tx, org)
+            round_ = await get_round(tx, path_int(request, "round_id"))
             if round_.opened_at is None and round_.opens_at <= utcnow():
                 return round_
             submission, created = await do_submit(tx, org, round_, respondent_id=body.respondent_id or org.user_id, client_id=body.client_id,
@@ -265,7 +261,7 @@ async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> w
 async def get_submission_route(request: web.Request, org: OrgContext) -> SubmissionOut:
     """A submission: to those who answer for its respondent, and to those who may see individual answers (logged)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        round_ = await _round_for(request, tx, org)
+        round_ = await get_round(tx, path_int(request, "round_id"))
         submission_id = path_int(request, "submission_id")
         try:
             submission = await get_own_submission(tx, org, round_, submission_id)
@@ -281,7 +277,7 @@ async def get_submission_route(request: web.Request, org: OrgContext) -> Submiss
 async def edit_submission(request: web.Request, body: SubmissionEditIn, org: OrgContext) -> SubmissionOut:
     """Edit answers until the round closes, naming the revision they replace (an older one is 409)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        round_ = await _round_for(request, tx, org)
+        round_ = await get_round(tx, path_int(request, "round_id"))
         submission = await do_edit(tx, org, round_, path_int(request, "submission_id"), revision=body.revision, answers=body.answers)
         out = SubmissionOut.model_validate(submission)
     request.app[ROUND_WATCH].changed(round_.id)
@@ -293,7 +289,7 @@ async def edit_submission(request: web.Request, body: SubmissionEditIn, org: Org
 
 async def _followed(request: web.Request, tx: Transaction, org: OrgContext) -> tuple[FormRound, list[str]]:
     """The round and the subtrees the caller may see of it; 404 for a round they may not follow."""
-    round_ = await _round_for(request, tx, org)
+    round_ = await get_round(tx, path_int(request, "round_id"))
     visible = await dashboard.visible_paths(tx, org, round_)
     if not visible:
         raise NotFound("no such round")
