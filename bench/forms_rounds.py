@@ -240,6 +240,6 @@ if __name__ == "__main__":
     parser.add_argument("--respondents", type=int, default=480_000)
     parser.add_argument("--submissions", type=int, default=20_000, help="how many of them submit during the measurement")
     parser.add_argument("--clients", type=int, default=32, help="submissions in flight at once")
-    parser.add_argument("--reminder-batch", type=int, default=5000)
+    parser.add_argument("--reminder-batch", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="keep the database (to look at plans); drop it yourself")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

@@ -106,7 +106,7 @@ class Settings(MaskedSettings):
     forms_engine: bool = Field(True, description="Run the forms worker on this node: open rounds and recurrences when due, send due reminders, delete answers past retention.")
     forms_push_per_s: float = Field(200.0, gt=0, description="Web Push of form reminders one node sends per second at most.")
     forms_sms_per_s: float = Field(10.0, gt=0, description="SMS of form reminders one node sends per second at most (organisations that chose them; within the SMS allowances).")
-    forms_reminder_batch: int = Field(5000, ge=1, le=50_000, description="Respondents a reminder goes through per transaction.")
+    forms_reminder_batch: int = Field(10_000, ge=1, le=50_000, description="Respondents a reminder goes through per transaction.")
     presence_wait_s: float = Field(0.5, gt=0, description="How long a node waits for the other nodes to say which people have a device connected, before pushing to them.")
     org_creation: Literal["operators", "anyone"] = Field(
         "operators", description="Who may create organisations through the API: 'operators' (the accounts listed in MUSTER_OPERATORS) or 'anyone' signed in."

@@ -180,33 +180,32 @@ async def _outreach(
     tx: Transaction, away: list[int], channels: ChannelSettings, reminder_id: int, round_: FormRound, title: str, closes: str,
     public_url: str, default_locale: str,
 ) -> Outreach:
-    """Push for the people with no device connected who subscribed; SMS (reserved here) for the rest, if the organisation chose it."""
+    """Push for the people with no device connected who subscribed; SMS (reserved here) for the rest, if the organisation chose it.
+    Only those who get a message have their language read."""
     if not away:
         return Outreach()
     with_push: set[int] = set()
     for chosen in one_of(tx, PushSubscription.user_id, away):
         with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(chosen).distinct()))
+    phones: dict[int, str] = {}
+    if await tx.session.scalar(select(FormPolicy.reminder_sms)):
+        for chosen in one_of(tx, Membership.user_id, [u for u in away if u not in with_push]):
+            phones.update((u, p) for u, p in (await tx.session.execute(select(Membership.user_id, Membership.phone).where(chosen))).all() if p)
+    if phones:
+        try:
+            async with tx.session.begin_nested():
+                await do_reserve_paid(tx, channels, "sms", org_id=round_.org_id, per_number={p: 1 for p in phones.values()})
+        except PaidLimitExceeded as e:
+            log.warning("form reminder %d: %d SMS not sent: %s", reminder_id, len(phones), e.message)
+            phones = {}
     locales: dict[int, str | None] = {}
-    for chosen in one_of(tx, User.id, away):
+    for chosen in one_of(tx, User.id, sorted(with_push | phones.keys())):
         locales.update((await tx.session.execute(select(User.id, User.locale).where(chosen))).all())
     outreach = Outreach()
     for user_id in sorted(with_push):
         locale = locales.get(user_id) or default_locale
         outreach.push.append(Message(user_id, translate(locale, PUSH_TITLE, form=title), translate(locale, PUSH_BODY, time=closes),
                                      data={"type": "form.reminder", "org_id": round_.org_id, "round_id": round_.id, "lang": locale}))
-    if not await tx.session.scalar(select(FormPolicy.reminder_sms)):
-        return outreach
-    phones: dict[int, str] = {}
-    for chosen in one_of(tx, Membership.user_id, [u for u in away if u not in with_push]):
-        phones.update((u, p) for u, p in (await tx.session.execute(select(Membership.user_id, Membership.phone).where(chosen))).all() if p)
-    if not phones:
-        return outreach
-    try:
-        async with tx.session.begin_nested():
-            await do_reserve_paid(tx, channels, "sms", org_id=round_.org_id, per_number={p: 1 for p in phones.values()})
-    except PaidLimitExceeded as e:
-        log.warning("form reminder %d: %d SMS not sent: %s", reminder_id, len(phones), e.message)
-        return outreach
     url = f"{public_url.rstrip('/')}/f/{round_.id}"
     for user_id, phone in sorted(phones.items()):
         text = translate(locales.get(user_id) or default_locale, SMS_TEXT, form=title, time=closes, url=url)
