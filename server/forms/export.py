@@ -35,12 +35,13 @@ from sqlalchemy import select
 
 from server.db import Database
 from server.db.keyset import keyset_page
+from server.db.one_of import one_of
 from server.forms.definition import FormDefinition, FormField
 from server.forms.models import FormRound, FormSubmission, FormVersion, RoundRespondent
 from server.forms.respondents import respondent_kind
 from server.orgs.models import Department, Membership
 
-PAGE = 2000
+PAGE = 5000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -99,11 +100,11 @@ async def rows(db: Database, export: Export) -> AsyncIterator[list[list[Any]]]:
             if not page.rows:
                 return
             described = await respondent_kind(export.kind).describe(tx, sorted({r[2] for r in page.rows}))
-            wanted = sorted({r[8] for r in page.rows if r[8]} - names.keys())
-            if wanted:
-                names.update((await tx.session.execute(select(Department.id, Department.name).where(Department.id.in_(wanted)))).all())
-            submitters = sorted({r[7] for r in page.rows if r[7] is not None})
-            by = dict((await tx.session.execute(select(Membership.user_id, Membership.display_name).where(Membership.user_id.in_(submitters)))).all())
+            for chosen in one_of(tx, Department.id, sorted({r[8] for r in page.rows if r[8]} - names.keys())):
+                names.update((await tx.session.execute(select(Department.id, Department.name).where(chosen))).all())
+            by: dict[int, str] = {}
+            for chosen in one_of(tx, Membership.user_id, sorted({r[7] for r in page.rows if r[7] is not None})):
+                by.update((await tx.session.execute(select(Membership.user_id, Membership.display_name).where(chosen))).all())
         out = []
         for _, round_id, respondent_id, answers, abnormal, revision, at, submitted_by, bucket in page.rows:
             who = described.get(respondent_id)
