@@ -174,9 +174,8 @@ async def run(db: Database, args) -> dict:
             for level in ("bureau", "district", "school", "class"):
                 started = time.perf_counter()
                 async with db.transaction(org_id=org_id) as tx:
-                    node, paths = await dashboard.node_for(tx, [dashboard.ROOT], None if level == "bureau" else sample[level])
-                    await dashboard.node_counts(tx, round_.id, node, paths)
-                    await dashboard.children_counts(tx, round_.id, node, [dashboard.ROOT])
+                    node, _ = await dashboard.node_for(tx, [dashboard.ROOT], None if level == "bureau" else sample[level])
+                    await dashboard.breakdown(tx, round_.id, node, [dashboard.ROOT])
                 reads[level].append(time.perf_counter() - started)
             for key, department in (("missing_class", sample["class"]), ("missing_bureau", None)):
                 started = time.perf_counter()

@@ -95,11 +95,8 @@ _SUMS = (func.coalesce(func.sum(RoundCount.expected), 0), func.coalesce(func.sum
 
 
 async def counts_under(tx: Transaction, round_id: int, paths: Sequence[str]) -> Counts:
-    total = Counts()
-    for path in paths:
-        row = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, *under(RoundCount.path, path)))).one()
-        total = Counts(total.expected + row[0], total.submitted + row[1], total.abnormal + row[2])
-    return total
+    rows = [(await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, *under(RoundCount.path, path)))).one() for path in paths]
+    return _total(Counts(*row) for row in rows)
 
 
 def _child_segment(tx: Transaction, path_column: ColumnElement, parent_path: str) -> ColumnElement:
@@ -111,17 +108,21 @@ def _child_segment(tx: Transaction, path_column: ColumnElement, parent_path: str
     return func.substr(rest, 1, func.instr(rest, "/") - 1)
 
 
-async def children_counts(tx: Transaction, round_id: int, node: Node, visible: Sequence[str]) -> list[tuple[Node, Counts]]:
-    """What is one level below ``node``, each with its subtree's counts: the departments with respondents in the round,
-    by name (at the top of the round, those counted under no department too), or the parts the caller may see.
+async def breakdown(tx: Transaction, round_id: int, node: Node, visible: Sequence[str]) -> tuple[Counts, list[tuple[Node, Counts]]]:
+    """The counts under ``node`` and what is one level below it, each with its subtree's counts: the departments with
+    respondents in the round, by name (at the top of the round, those counted under no department too), or the
+    parts the caller may see.
 
-    One range scan of the node's buckets, grouped by the child their path goes through; then the children's names.
+    One range scan of the node's buckets grouped by the child their path goes through (the node's own total is the
+    sum of the groups), then the children's names.
     """
     if node.id is None and node.path is None:
         departments = await tx.session.execute(select(Department.id, Department.name, Department.path).where(Department.path.in_(visible)))
-        return [(Node(d.id, d.name, d.path), await counts_under(tx, round_id, [d.path])) for d in departments]
+        parts = [(Node(d.id, d.name, d.path), await counts_under(tx, round_id, [d.path])) for d in departments]
+        return _total(c for _, c in parts), parts
     if node.id == 0:
-        return []
+        row = (await tx.session.execute(select(*_SUMS).where(RoundCount.round_id == round_id, RoundCount.bucket == 0))).one()
+        return Counts(*row), []
     child = _child_segment(tx, RoundCount.path, node.path).label("child")
     rows = (await tx.session.execute(
         select(child, *_SUMS).where(RoundCount.round_id == round_id, *under(RoundCount.path, node.path)).group_by(child)
@@ -136,7 +137,14 @@ async def children_counts(tx: Transaction, round_id: int, node: Node, visible: S
     loose = next((Counts(r[1], r[2], r[3]) for r in rows if not r.child), None)
     if node.id is None and loose is not None and loose.expected:
         found.append((LOOSE, loose))
-    return found
+    return _total(Counts(r[1], r[2], r[3]) for r in rows), found
+
+
+def _total(parts) -> Counts:
+    total = Counts()
+    for c in parts:
+        total = Counts(total.expected + c.expected, total.submitted + c.submitted, total.abnormal + c.abnormal)
+    return total
 
 
 async def node_for(tx: Transaction, visible: Sequence[str], department_id: int | None) -> tuple[Node, list[str]]:

@@ -302,9 +302,8 @@ async def get_dashboard(request: web.Request, query: DashboardQuery, org: OrgCon
     """Expected, submitted, missing and abnormal under a department (default: all the caller may see), and under each of its children."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         round_, visible = await _followed(request, tx, org)
-        node, paths = await dashboard.node_for(tx, visible, query.department_id)
-        counts = await dashboard.node_counts(tx, round_.id, node, paths)
-        children = await dashboard.children_counts(tx, round_.id, node, visible)
+        node, _paths = await dashboard.node_for(tx, visible, query.department_id)
+        counts, children = await dashboard.breakdown(tx, round_.id, node, visible)
         form = await get_form(tx, round_.form_id)
         return DashboardOut(
             round=round_out(round_), title=form.title, node=NodeOut(department_id=node.id, name=node.name, counts=counts_out(counts)),
