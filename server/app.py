@@ -37,8 +37,9 @@ PLATFORM_PARTS = (
     "server.channels.routes",
     "server.groups.routes",
     "server.contacts.routes",
-    "server.forms.routes",
     "server.audiences.routes",
+    "server.forms.routes",
+    "server.forms.round_routes",
     "server.web.routes",
 )
 

@@ -111,6 +111,10 @@ class Settings(MaskedSettings):
     group_push_per_s: float = Field(200.0, gt=0, description="Web Push of group messages one node sends per second at most (its push worker process encrypts and sends them: server/channels/push_worker.py).")
     group_push_engine: bool = Field(True, description="Run the worker that pushes group messages and mentions to members who are away (and sends SMS digests) on this node.")
     sms_digest_s: float = Field(900.0, gt=0, description="SMS digest of unread mentions (organisations that chose it): at most one per person per this many seconds.")
+    forms_engine: bool = Field(True, description="Run the forms worker on this node: open rounds and recurrences when due, send due reminders, delete answers past retention.")
+    forms_push_per_s: float = Field(200.0, gt=0, description="Web Push of form reminders one node sends per second at most.")
+    forms_sms_per_s: float = Field(10.0, gt=0, description="SMS of form reminders one node sends per second at most (organisations that chose them; within the SMS allowances).")
+    forms_reminder_batch: int = Field(10_000, ge=1, le=50_000, description="Respondents a reminder goes through per transaction.")
     presence_wait_s: float = Field(0.5, gt=0, description="How long a node waits for the other nodes to say which people have a device connected, before pushing to them.")
     org_creation: Literal["operators", "anyone"] = Field(
         "operators", description="Who may create organisations through the API: 'operators' (the accounts listed in MUSTER_OPERATORS) or 'anyone' signed in."

@@ -223,6 +223,21 @@ class World:
         url = self.url(f"/schools/units/{self.ids['unit_id']}/roles")
         return (await ok(await self.client.post(url, json=body, headers=self.owner), 201))["id"]
 
+    async def _round(self) -> int:
+        """A round of the owner's form to member, admin, removed and spare."""
+        body = {"audience": {"user_ids": [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]},
+                "closes_at": (utcnow() + dt.timedelta(hours=2)).isoformat()}
+        return (await ok(await self.client.post(self.url(f"/forms/{self.ids['form_id']}/rounds"), json=body, headers=self.owner), 201))["id"]
+
+    async def _schedule(self) -> int:
+        body = {"audience": {"everyone": True}, "days": "working_days", "open_time": "07:00", "open_minutes": 60, "starts_on": "2030-01-01"}
+        return (await ok(await self.client.post(self.url(f"/forms/{self.ids['form_id']}/schedules"), json=body, headers=self.owner), 201))["id"]
+
+    async def _submission(self) -> int:
+        body = {"client_id": f"matrix-{next(_numbers)}", "answers": {"well": True}}
+        url = self.url(f"/rounds/{self.ids['round_id']}/submissions")
+        return (await ok(await self.client.post(url, json=body, headers=self.people["member"].headers), 201))["id"]
+
     async def _broadcast(self) -> int:
         recipients = [self.people[r].id for r in ("member", "admin", "removed")] + [self.spare.id]
         body = {"title": "Drill", "body": "please confirm", "recipients": {"user_ids": recipients}}
@@ -241,6 +256,7 @@ FRESH = {
     "contact_id": World._contact,
     "guardian_id": World._guardian,
     "role_id": World._unit_role,
+    "schedule_id": World._schedule,
 }
 
 
@@ -272,6 +288,9 @@ async def build_world(client: TestClient, db: Database) -> World:
     ids["recording_id"] = await world._recording()
     ids["broadcast_id"] = await world._broadcast()
     ids["form_id"], ids["version_number"] = await world._form(), 1
+    ids["round_id"] = await world._round()
+    ids["schedule_id"] = await world._schedule()
+    ids["submission_id"] = await world._submission()
     guest_headers = await world._guest_session()
     people["guest"] = Person(None, "", guest_headers)  # type: ignore[arg-type]  # a guest has no account of their own
     ids["invite_id"] = await world._invite()

@@ -72,7 +72,26 @@ SCHOOLS = "/api/v1/orgs/{org_id}/schools"
 SCOPED = ("schools: a unit, child or guardian is reached through a role on a unit (schools/scope.py); organisation admins reach the "
           "whole hierarchy, a member with no role on any unit reaches nothing (tests/schools/test_scope_matrix.py walks the roles)")
 BUREAU_IMPORTS = "importing the hierarchy is for organisation admins and bureau staff; the member holds no role"
+ONE_FORM = FORM + "/{form_id}"
+ROUND = "/api/v1/orgs/{org_id}/rounds/{round_id}"
+# In the world, the owner wrote the form and sent the round to member, admin and the removed member; member submitted.
+AUTHOR = "a form is sent and its rounds followed by its author (the owner) and organisation admins"
+ANSWERS = "individual answers are for organisation admins (and whom a capability adds); to others they do not exist"
 FINER_RULES: dict[str, Rule] = {
+    "POST " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "GET " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "POST " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
+    "GET " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
+    "DELETE " + ONE_FORM + "/schedules/{schedule_id}": only(AUTHOR, ("admin", "owner")),
+    "POST " + ROUND + "/close": only(AUTHOR, ("admin", "owner")),
+    "GET " + ROUND + "/dashboard": only(AUTHOR + "; to others the round's dashboard does not exist", ("admin", "owner"), 404),
+    "GET " + ROUND + "/respondents": only(AUTHOR + "; to others the round's lists do not exist", ("admin", "owner"), 404),
+    "POST " + ROUND + "/reminders": only(AUTHOR + "; to others the round's reminders do not exist", ("admin", "owner"), 404),
+    "GET " + ROUND + "/reminders": only(AUTHOR + "; to others the round's reminders do not exist", ("admin", "owner"), 404),
+    "GET " + ONE_FORM + "/export": only(ANSWERS, ("admin", "owner"), 404),
+    "POST " + ROUND + "/submissions": only("a respondent answers for themselves: member and admin were sent the round, its author (the owner) was not",
+                                           ("member", "admin"), 404),
+    "PUT " + ROUND + "/submissions/{submission_id}": only("a submission is edited only by who answers for its respondent (member)", ("member",), 404),
     "POST /api/v1/auth/login": Rule("answers about the credentials in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/guest-sessions": Rule("answers about the invite token in the body", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/auth/phone/code": Rule(
@@ -300,6 +319,12 @@ AS_DECLARED: dict[str, str] = {
     "POST /api/v1/orgs/{org_id}/form-photos": "user",
     "GET " + SCHOOLS + "/units": "user",
     "POST " + SCHOOLS + "/students": "user",
+    "GET " + ROUND: "user",
+    "GET " + ROUND + "/submissions/{submission_id}": "user",
+    "GET /api/v1/orgs/{org_id}/calendar": "user",
+    "PUT /api/v1/orgs/{org_id}/calendar": "user+admin",
+    "GET /api/v1/orgs/{org_id}/form-policy": "user+admin",
+    "PUT /api/v1/orgs/{org_id}/form-policy": "user+admin",
 }
 
 # Routes without an @endpoint declaration, and why they are not in the matrix.
@@ -326,6 +351,9 @@ NOT_API: dict[str, str] = {
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /link": "the sign-in link page: a static file; POST /api/v1/auth/link/* check the token in the body",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
+    "GET /forms/{form_id}/rounds": "sending a form: a static file for any id, its API calls are checked",
+    "GET /rounds/{round_id}": "a round's dashboard: a static file for any id, its API calls are checked",
+    "GET /f/{round_id}": "the fill page: a static file for any round, its API calls are checked",
     "GET /forms": "the form builder: a static file, its API calls are checked (form builders)",
     "GET /schools/settings": "the schools' settings page (importing the hierarchy): a static file, its API calls are checked (admins)",
 }
@@ -347,6 +375,7 @@ FRESH: dict[str, tuple[str, ...]] = {
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
     "DELETE " + SCHOOLS + "/units/{unit_id}/roles/{role_id}": ("role_id",),
     "DELETE " + SCHOOLS + "/students/{student_id}/guardians/{guardian_id}": ("guardian_id",),
+    "DELETE " + ONE_FORM + "/schedules/{schedule_id}": ("schedule_id",),
 }
 
 
@@ -494,7 +523,7 @@ def frame_probe(frame_type: str, world: World, role: str, ref: int) -> dict:
     """A frame of ``frame_type`` with fields that name the world's things (and, for the removed member, the ticket they had)."""
     return {
         "type": frame_type, "ref": ref, "broadcast_id": world.ids["broadcast_id"], "state": "read",
-        "meeting_id": world.ids["meeting_id"], "ticket": world.tickets.get(role, "probe"),
+        "meeting_id": world.ids["meeting_id"], "ticket": world.tickets.get(role, "probe"), "round_id": world.ids["round_id"],
         "pid": "1", "sdp": "v=0", "candidate": {}, "emoji": "+1", "text": "probe", "body": "probe",
     }
 

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = ROOT / "server" / "web" / "static" / "i18n"
-CATALOGUES = sorted({p.parent for p in ROOT.glob("*/**/static/i18n/en.json") if ".venv" not in p.parts})
+CATALOGUES = sorted({p.parent for p in ROOT.glob("*/**/static/**/i18n/en.json") if ".venv" not in p.parts})
 PAGES = sorted(p for p in ROOT.glob("*/**/*.html") if ".venv" not in p.parts and "node_modules" not in p.parts)
 # Texts that read the same in both languages.
 SAME_IN_BOTH = {"Muster", "English", "中文"}

@@ -233,6 +233,24 @@ async def _import_job(b: OrgB) -> int:
         return job.id
 
 
+async def _round(b: OrgB) -> int:
+    """A round of B's form to carol, who answered it."""
+    closes_at = (utcnow() + dt.timedelta(hours=1)).isoformat()
+    body = {"audience": {"user_ids": [b.member.id]}, "closes_at": closes_at}
+    return (await ok(await b.client.post(b.org.url(f"/forms/{await b.id_of('form_id')}/rounds"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _schedule(b: OrgB) -> int:
+    body = {"audience": {"everyone": True}, "days": "every_day", "open_time": "07:00", "open_minutes": 60, "starts_on": "2030-01-01"}
+    return (await ok(await b.client.post(b.org.url(f"/forms/{await b.id_of('form_id')}/schedules"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _submission(b: OrgB) -> int:
+    body = {"client_id": "isolation-probe", "answers": {"well": True}}
+    url = b.org.url(f"/rounds/{await b.id_of('round_id')}/submissions")
+    return (await ok(await b.client.post(url, json=body, headers=b.member.headers), 201))["id"]
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -259,6 +277,9 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "guardian_id": _guardian,
     "role_id": _unit_role,
     "job_id": _import_job,
+    "round_id": _round,
+    "schedule_id": _schedule,
+    "submission_id": _submission,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
@@ -272,6 +293,9 @@ NOT_FOR_PEOPLE: dict[str, str] = {
 OPEN_PAGES: dict[str, str] = {
     "/m/{link_token}": "the meeting page; POST /api/v1/meetings/join checks the link token and passcode",
     "/c/{link_token}": "the contact link page; POST /api/v1/contact-links/* check the token",
+    "/forms/{form_id}/rounds": "sending a form; the rounds API checks the form",
+    "/rounds/{round_id}": "a round's dashboard; GET .../rounds/{round_id}/dashboard checks the round",
+    "/f/{round_id}": "the fill page; GET .../rounds/{round_id} checks the round",
 }
 
 # Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
@@ -293,6 +317,11 @@ PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/uploads/{upload_id}"): RawBody(b"x", "application/offset+octet-stream"),
     # One target of the two the model takes (a group or a person), as a sample of the schema alone would give neither.
     ("POST", "/api/v1/orgs/{org_id}/groups/{group_id}/messages/{seq}/forward"): {"group_id": 1},
+    ("POST", "/api/v1/orgs/{org_id}/forms/{form_id}/rounds"): {"audience": {"everyone": True}, "closes_at": "2030-01-01T00:00:00Z"},
+    ("POST", "/api/v1/orgs/{org_id}/forms/{form_id}/schedules"): {
+        "audience": {"everyone": True}, "days": "every_day", "open_time": "07:00", "open_minutes": 60, "starts_on": "2030-01-01",
+    },
+    ("POST", "/api/v1/orgs/{org_id}/rounds/{round_id}/submissions"): {"client_id": "probe-client", "answers": {}},
 }
 
 

@@ -1,0 +1,204 @@
+"""Exports of a round's (or a date range's) submissions: CSV streamed as it is read, XLSX written in constant memory.
+
+Rows are read a page at a time by submission id (server/db/keyset.py), each
+page in its own short transaction, so an export of 480,000 rows holds no
+connection while the client reads and never has more than a page in memory.
+
+* CSV: the response starts at once (headers and a UTF-8 byte order mark, so
+  spreadsheet programs read Chinese right), then each page as it is read.
+* XLSX: XlsxWriter in ``constant_memory`` mode (each row goes to disk when the
+  next starts), written in a thread, then sent; cells are typed (numbers,
+  yes/no as booleans, text as strings), so nothing is ever a formula.
+
+Formula injection: a CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return, and is not simply a number or a phone number, gets
+a leading apostrophe, which spreadsheet programs show as text; in XLSX text
+is written as a string cell, which is never evaluated.
+"""
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import io
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from aiohttp import web
+from sqlalchemy import select
+
+from server.db import Database
+from server.db.keyset import keyset_page
+from server.db.one_of import one_of
+from server.forms.definition import FormDefinition, FormField
+from server.forms.models import FormRound, FormSubmission, FormVersion, RoundRespondent
+from server.forms.respondents import respondent_kind
+from server.orgs.models import Department, Membership
+
+PAGE = 5000
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,30}")
+FIXED = ("round", "respondent_id", "respondent", "department", "submitted_by", "submitted_at", "revision", "abnormal")
+
+
+def neutralised(text: str) -> str:
+    """Text a spreadsheet program will not take for a formula, numbers and phone numbers left as they are."""
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text) and not PHONE.fullmatch(text):
+        return "'" + text
+    return text
+
+
+@dataclass(frozen=True)
+class Export:
+    """What is exported: the rounds (ids and local open dates) and the fields, in the order of the newest version."""
+
+    org_id: int
+    rounds: dict[int, str]
+    fields: list[FormField]
+    kind: str
+    zone: Any
+
+    @property
+    def header(self) -> list[str]:
+        return [*FIXED, *(f.name for f in self.fields)]
+
+
+async def plan_export(db: Database, org_id: int, rounds: Sequence[FormRound], zone) -> Export:
+    """The columns: every field of every version the rounds used, the newest version's order first."""
+    version_ids = sorted({r.version_id for r in rounds}, reverse=True)
+    fields: dict[str, FormField] = {}
+    async with db.transaction(org_id=org_id) as tx:
+        definitions = dict((await tx.session.execute(select(FormVersion.id, FormVersion.definition).where(FormVersion.id.in_(version_ids)))).all())
+    for version_id in version_ids:
+        for f in FormDefinition.model_validate(definitions[version_id]).fields:
+            fields.setdefault(f.name, f)
+    kinds = {r.respondent_kind for r in rounds}
+    return Export(org_id, {r.id: r.opens_at.astimezone(zone).date().isoformat() for r in rounds}, list(fields.values()),
+                  kinds.pop() if len(kinds) == 1 else "user", zone)
+
+
+async def rows(db: Database, export: Export) -> AsyncIterator[list[list[Any]]]:
+    """The rows, a page at a time, as typed values: one per submission, in id order."""
+    after = None
+    names: dict[int, str] = {}
+    while True:
+        async with db.transaction(org_id=export.org_id) as tx:
+            s = FormSubmission
+            query = (select(s.id, s.round_id, s.respondent_id, s.answers, s.abnormal, s.revision, s.updated_at, s.submitted_by,
+                            RoundRespondent.bucket)
+                     .join(RoundRespondent, (RoundRespondent.round_id == s.round_id) & (RoundRespondent.respondent_id == s.respondent_id), isouter=True)
+                     .where(s.round_id.in_(list(export.rounds))))
+            page = await keyset_page(tx, query, s.id, after=after, limit=PAGE)
+            if not page.rows:
+                return
+            described = await respondent_kind(export.kind).describe(tx, sorted({r[2] for r in page.rows}))
+            for chosen in one_of(tx, Department.id, sorted({r[8] for r in page.rows if r[8]} - names.keys())):
+                names.update((await tx.session.execute(select(Department.id, Department.name).where(chosen))).all())
+            by: dict[int, str] = {}
+            for chosen in one_of(tx, Membership.user_id, sorted({r[7] for r in page.rows if r[7] is not None})):
+                by.update((await tx.session.execute(select(Membership.user_id, Membership.display_name).where(chosen))).all())
+        out = []
+        for _, round_id, respondent_id, answers, abnormal, revision, at, submitted_by, bucket in page.rows:
+            who = described.get(respondent_id)
+            out.append([export.rounds[round_id], respondent_id, who.name if who else "", names.get(bucket, ""), by.get(submitted_by, ""),
+                        at.astimezone(export.zone).replace(tzinfo=None), revision, bool(abnormal),
+                        *(answers.get(f.name) for f in export.fields)])
+        yield out
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
+def csv_cell(value: Any) -> str | int | float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return neutralised(cell_text(value))
+
+
+async def stream_csv(request: web.Request, db: Database, export: Export, filename: str) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
+                                           "Content-Disposition": f'attachment; filename="{filename}.csv"', "Cache-Control": "no-store"})
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(export.header)
+    await response.write(codecs.BOM_UTF8 + buffer.getvalue().encode())
+    async for page in rows(db, export):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([csv_cell(v) for v in row] for row in page)
+        await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+def _write_rows(sheet, formats: dict, start: int, page: list[list[Any]]) -> None:
+    for r, row in enumerate(page, start):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                sheet.write_boolean(r, c, value)
+            elif isinstance(value, (int, float)):
+                sheet.write_number(r, c, value)
+            elif hasattr(value, "isoformat"):
+                sheet.write_datetime(r, c, value, formats["when"])
+            else:
+                sheet.write_string(r, c, cell_text(value))
+
+
+async def send_xlsx(request: web.Request, db: Database, export: Export, folder: Path, filename: str) -> web.StreamResponse:
+    """Write the XLSX to a temporary file in ``folder``, send it, and delete it (sent or not)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".xlsx", delete=False)
+    handle.close()
+    try:
+        await _write_xlsx(db, export, handle.name)
+        response = web.StreamResponse(headers={"Content-Type": XLSX_TYPE,
+                                               "Content-Disposition": f'attachment; filename="{filename}.xlsx"', "Cache-Control": "no-store"})
+        response.content_length = os.path.getsize(handle.name)
+        await response.prepare(request)
+        with open(handle.name, "rb") as f:
+            while chunk := f.read(1 << 16):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        os.unlink(handle.name)
+
+
+async def _write_xlsx(db: Database, export: Export, path: str) -> int:
+    """The workbook, row by row in constant memory; returns the number of rows."""
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
+    sheet = book.add_worksheet("submissions")
+    formats = {"when": book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
+    for c, name in enumerate(export.header):
+        sheet.write_string(0, c, name)
+    count = 0
+    async for page in rows(db, export):
+        await asyncio.to_thread(_write_rows, sheet, formats, count + 1, page)
+        count += len(page)
+    await asyncio.to_thread(book.close)
+    return count

@@ -1,0 +1,45 @@
+"""The home page's forms section: rounds open now that the person has yet to fill in (for themselves, or for those they answer for)."""
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server.db import Transaction, utcnow
+from server.forms.models import Form, FormRound, RoundRespondent
+from server.forms.respondents import respondent_kind
+from server.i18n import _, translate
+from server.orgs.access import OrgContext
+from server.web.home import HomeItem, HomeSection, register_home_section
+
+SHOWN = 8
+CLOSES = _("Closes")  # followed on the page by when
+
+
+async def forms_to_fill(tx: Transaction, org: OrgContext, locale: str) -> list[HomeItem]:
+    """Open rounds are few at any time: read them first, then the caller's rows in them by primary key."""
+    now = utcnow()
+    open_rounds = (await tx.session.execute(
+        select(FormRound.id, FormRound.respondent_kind, FormRound.closes_at, Form.title).join(Form, Form.id == FormRound.form_id)
+        .where(FormRound.opens_at <= now, FormRound.closes_at > now, FormRound.opened_at.is_not(None))
+        .order_by(FormRound.closes_at).limit(200)
+    )).all()
+    own: dict[str, list[int]] = {}
+    items = []
+    for round_id, kind, closes_at, title in open_rounds:
+        if kind not in own:
+            own[kind] = await respondent_kind(kind).own(tx, org)
+        if not own[kind]:
+            continue
+        missing = await tx.session.scalar(
+            select(RoundRespondent.respondent_id).where(RoundRespondent.round_id == round_id, RoundRespondent.respondent_id.in_(own[kind]),
+                                                        RoundRespondent.submitted.is_(False)).limit(1)
+        )
+        if missing is not None:
+            items.append(HomeItem(title=title, detail=translate(locale, CLOSES), href=f"/f/{round_id}", at=closes_at, urgent=True))
+        if len(items) == SHOWN:
+            break
+    return items
+
+
+def setup(app: web.Application) -> None:
+    register_home_section(app, HomeSection("forms", _("Forms to fill in"), 15, forms_to_fill, empty=_("Nothing to fill in now.")))

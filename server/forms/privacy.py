@@ -1,0 +1,124 @@
+"""Answers are sensitive (children's health): who may see them one by one, the log of who did, and how long they are kept.
+
+* Roll-ups (how many submitted, how many abnormal) are for whoever may see a
+  round's dashboard. Individual answers, the abnormal flag of a person, and
+  exports are for organisation admins and whoever a capability says
+  (``register_answer_viewer``: a school's health officer, say). Every look at
+  someone else's answers, and every export, is an entry in the audit log.
+* An organisation may set a retention period (``form_policies.retention_days``):
+  the sweeper deletes the submissions of rounds closed longer ago than that
+  (with the photos answering them), and the per-person rows of those rounds
+  (who was expected, who was abnormal); the rounds and their counts per
+  department stay.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import delete, select, update
+
+from server.audit.record import do_audit
+from server.config import Settings
+from server.db import Database, Transaction, utcnow
+from server.errors import NotFound
+from server.files.models import StoredFile
+from server.files.storage import do_delete_file
+from server.forms.models import FormPolicy, FormRound, FormSubmission, RoundRespondent
+from server.forms.photos import FORM_PHOTOS
+from server.orgs.access import OrgContext
+
+AnswerViewer = Callable[[Transaction, OrgContext, FormRound], Awaitable[bool]]
+_viewers: list[AnswerViewer] = []
+SWEEP_BATCH = 5000
+
+
+def register_answer_viewer(viewer: AnswerViewer) -> None:
+    """Let ``viewer(tx, org, round)`` grant seeing a round's individual answers beyond the organisation's admins. At import, once."""
+    if viewer not in _viewers:
+        _viewers.append(viewer)
+
+
+async def may_view_answers(tx: Transaction, org: OrgContext, round_: FormRound) -> bool:
+    if org.is_admin:
+        return True
+    for viewer in _viewers:
+        if await viewer(tx, org, round_):
+            return True
+    return False
+
+
+async def check_may_view_answers(tx: Transaction, org: OrgContext, round_: FormRound) -> None:
+    """Answers of others are 404 to those who may not see them: they do not learn that a submission exists."""
+    if not await may_view_answers(tx, org, round_):
+        raise NotFound("no such submission")
+
+
+async def retention_days(tx: Transaction) -> int | None:
+    return await tx.session.scalar(select(FormPolicy.retention_days))
+
+
+async def do_set_policy(tx: Transaction, org: OrgContext, *, retention_days: int | None, reminder_sms: bool) -> FormPolicy:
+    policy = await tx.session.scalar(select(FormPolicy))
+    if policy is None:
+        policy = FormPolicy(org_id=tx.org_id)
+        tx.session.add(policy)
+    policy.retention_days, policy.reminder_sms, policy.updated_at = retention_days, reminder_sms, utcnow()
+    await tx.session.flush()
+    await do_audit(tx, org.principal, "form.policy_changed", details={"retention_days": retention_days, "reminder_sms": reminder_sms})
+    return policy
+
+
+async def do_delete_photos_of(tx: Transaction, settings: Settings, submission_ids: Sequence[int]) -> int:
+    """Delete the photos answering these submissions (before the submissions go); returns how many."""
+    photos = list(await tx.session.scalars(
+        select(StoredFile.id).where(StoredFile.owner_kind == FORM_PHOTOS, StoredFile.owner_id.in_(submission_ids))
+    )) if submission_ids else []
+    for file_id in photos:
+        await do_delete_file(tx, settings, file_id)
+    return len(photos)
+
+
+async def do_sweep(db: Database, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Delete what the organisations' retention periods say is due; returns how many submissions went.
+
+    A batch per transaction, so a bureau's months of answers never make one long transaction; a round is
+    marked purged once nothing of it is left.
+    """
+    now = now or utcnow()
+    deleted = 0
+    async with db.transaction() as tx:
+        policies = (await tx.session.execute(select(FormPolicy.org_id, FormPolicy.retention_days).where(FormPolicy.retention_days.is_not(None)))).all()
+    for org_id, days in policies:
+        async with db.transaction(org_id=org_id) as tx:
+            due = list(await tx.session.scalars(
+                select(FormRound.id).where(FormRound.purged_at.is_(None), FormRound.closes_at < now - dt.timedelta(days=days))
+            ))
+        for round_id in due:
+            deleted += await _purge_round(db, settings, org_id, round_id)
+    return deleted
+
+
+async def _purge_round(db: Database, settings: Settings, org_id: int, round_id: int) -> int:
+    deleted = 0
+    while True:
+        async with db.transaction(org_id=org_id) as tx:
+            batch = list(await tx.session.scalars(select(FormSubmission.id).where(FormSubmission.round_id == round_id).limit(SWEEP_BATCH)))
+            await do_delete_photos_of(tx, settings, batch)
+            if batch:
+                await tx.session.execute(delete(FormSubmission).where(FormSubmission.id.in_(batch)).execution_options(synchronize_session=False))
+        deleted += len(batch)
+        if len(batch) < SWEEP_BATCH:
+            break
+    while True:
+        async with db.transaction(org_id=org_id) as tx:
+            rows = select(RoundRespondent.respondent_id).where(RoundRespondent.round_id == round_id).limit(SWEEP_BATCH).scalar_subquery()
+            gone = (await tx.session.execute(
+                delete(RoundRespondent).where(RoundRespondent.round_id == round_id, RoundRespondent.respondent_id.in_(rows))
+                .execution_options(synchronize_session=False)
+            )).rowcount
+        if gone < SWEEP_BATCH:
+            break
+    async with db.transaction(org_id=org_id) as tx:
+        await tx.session.execute(update(FormRound).where(FormRound.id == round_id).values(purged_at=utcnow()).execution_options(synchronize_session=False))
+    return deleted

@@ -1,0 +1,108 @@
+"""Who answers a round: kinds of respondent, the default one (a member answering for themselves) and those capabilities add.
+
+A kind says, for its respondents:
+
+* ``expand(tx, audience)``: a select of ``(respondent id, bucket)`` for everyone the audience covers, each
+  once, of the transaction's organisation only. The bucket is the department the answer counts under in
+  roll-ups (a member's department, a student's class; 0 for none). It is a select, not rows, so that
+  opening a round is one ``INSERT ... SELECT`` in the database: 480,000 respondents never pass through Python.
+* ``answerable(tx, org, ids)``: which of these respondents the caller may submit for (a member: only
+  themselves; a student: their guardians, and teachers of the class for a family without a phone).
+* ``own(tx, org)``: the respondents the caller answers for, shown on the fill page.
+* ``reminded(tx, ids)``: the people to remind for these respondents (user id → the respondents they answer for).
+* ``describe(tx, ids)``: name and contact phone of each, for the missing list and exports.
+
+Capabilities register theirs at import with ``register_respondent_kind("student", Students())``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+
+from server.audiences.expand import Audience, resolve_audience
+from server.db import Transaction
+from server.db.one_of import one_of
+from server.errors import InvalidInput
+from server.orgs.access import OrgContext
+from server.orgs.models import Membership
+
+USER = "user"
+
+
+class Described(NamedTuple):
+    name: str
+    phone: str | None
+
+
+def audience_json(audience: Audience) -> dict:
+    """An audience as a round keeps it (``form_rounds.audience``)."""
+    return {"parts": {k: sorted(set(v)) for k, v in audience.parts.items() if v}, "everyone": audience.everyone}
+
+
+def audience_from_json(data: dict) -> Audience:
+    return Audience({k: list(v) for k, v in data.get("parts", {}).items()}, bool(data.get("everyone")))
+
+
+class RespondentKind(Protocol):
+    async def expand(self, tx: Transaction, audience: Audience) -> Select: ...
+
+    async def answerable(self, tx: Transaction, org: OrgContext, respondent_ids: Sequence[int]) -> set[int]: ...
+
+    async def own(self, tx: Transaction, org: OrgContext) -> list[int]: ...
+
+    async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]: ...
+
+    async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]: ...
+
+
+async def audience_members(tx: Transaction, audience: Audience) -> ColumnElement[bool]:
+    """The members an audience covers (server/audiences/), as one condition on ``Membership`` of the transaction's
+    organisation. An id that names nothing there is bad input naming its part: a round must not quietly miss people."""
+    resolved = await resolve_audience(tx, audience)
+    for kind, unknown in resolved.unknown.items():
+        if unknown:
+            raise InvalidInput("no such {kind} in this organisation: {ids}", field=f"audience.{kind}", kind=kind, ids=", ".join(map(str, unknown[:10])))
+    return and_(Membership.org_id == tx.org_id, resolved.where)  # explicit: an INSERT ... SELECT gets no tenant filter of its own
+
+
+class Members:
+    """The default kind: a member of the organisation answers for themselves; the bucket is their department."""
+
+    async def expand(self, tx: Transaction, audience: Audience) -> Select:
+        return select(Membership.user_id, func.coalesce(Membership.department_id, 0)).where(await audience_members(tx, audience))
+
+    async def answerable(self, tx: Transaction, org: OrgContext, respondent_ids: Sequence[int]) -> set[int]:
+        return {org.user_id} & set(respondent_ids)
+
+    async def own(self, tx: Transaction, org: OrgContext) -> list[int]:
+        return [org.user_id]
+
+    async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]:
+        return {i: [i] for i in respondent_ids}
+
+    async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
+        found: dict[int, Described] = {}
+        for chosen in one_of(tx, Membership.user_id, respondent_ids):
+            rows = await tx.session.execute(select(Membership.user_id, Membership.display_name, Membership.phone).where(chosen))
+            found.update({user_id: Described(name, phone) for user_id, name, phone in rows})
+        return found
+
+
+_kinds: dict[str, RespondentKind] = {USER: Members()}
+
+
+def register_respondent_kind(name: str, kind: RespondentKind) -> None:
+    """Add a kind of respondent (a capability's, at import, once per process)."""
+    known = _kinds.get(name)
+    if known is not None and type(known) is not type(kind):
+        raise ValueError(f"respondent kind {name!r} is already registered")
+    _kinds[name] = kind
+
+
+def respondent_kind(name: str) -> RespondentKind:
+    kind = _kinds.get(name)
+    if kind is None:
+        raise InvalidInput("no such kind of respondent: {kind}", field="respondent_kind", kind=name)
+    return kind

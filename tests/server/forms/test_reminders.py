@@ -1,0 +1,156 @@
+"""Reminders go to the non-submitters only, each once per reminder, durable across a node that stops, whichever nodes race."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections import Counter
+
+import pytest
+from sqlalchemy import select, update
+
+from server.channels.registry import CHANNELS
+from server.db import utcnow
+from server.forms.models import FormReminder
+from server.forms.reminders import claim_due, do_remind_batch
+from server.forms.workers import FORMS_WORKER
+from server.gateway.models import UserEvent
+from tests.server.forms.rounds_world import WELL, make_school, send_round
+from tests.server.orgs.conftest import ok
+
+
+@pytest.fixture
+def settings(settings):
+    """No worker of the app's own: the tests run the nodes' work themselves."""
+    return settings.model_copy(update={"forms_engine": False, "forms_reminder_batch": 2})
+
+
+class Connected:
+    """Presence as if every person reminded had a device connected (the real one is tested in tests/server/gateway/)."""
+
+    def __init__(self, *, nobody: bool = False) -> None:
+        self.nobody = nobody
+
+    async def connected(self, user_ids) -> set[int]:
+        return set() if self.nobody else set(user_ids)
+
+
+async def reminded(db) -> Counter:
+    async with db.transaction() as tx:
+        return Counter(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
+
+
+async def submit(client, school, round_id, person) -> None:
+    await ok(await client.post(school.url(f"/rounds/{round_id}/submissions"), json={"client_id": uuid.uuid4().hex, "answers": WELL},
+                               headers=person.headers), 201)
+
+
+async def node(app, db, name: str, presence=None) -> int:
+    """One node's work on the due reminders: claim, then batch after batch; returns how many people it told."""
+    told = 0
+    for reminder_id, org_id in await claim_due(db, node=name):
+        while True:
+            batch = await do_remind_batch(db, reminder_id, org_id, node=name, size=2, presence=presence or Connected(), channels=_channels(app),
+                                          public_url="http://muster.test", default_locale="en")
+            if batch is None:
+                break
+            told += batch.reminded
+            if not batch.more:
+                break
+    return told
+
+
+def _channels(app):
+    return app[CHANNELS].settings
+
+
+async def test_remind_the_rest_tells_each_non_submitter_once_while_two_nodes_race(app, client, db):
+    school = await make_school(client, db, {"n1": 5, "n2": 4, "s1": 3})
+    rid = (await send_round(client, school))["id"]
+    submitted = [school.people["n1"][1], school.people["s1"][0]]
+    for person in submitted:
+        await submit(client, school, rid, person)
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
+    told = await asyncio.gather(node(app, db, "node-a"), node(app, db, "node-b"))
+    expected = {p.id for p in school.everyone()} - {p.id for p in submitted}
+    got = await reminded(db)
+    assert set(got) == expected and set(got.values()) == {1} and sum(told) == len(expected)
+    (reminder,) = await ok(await client.get(school.url(f"/rounds/{rid}/reminders"), headers=school.owner))
+    assert reminder["reminded"] == len(expected) and reminder["done_at"] is not None
+
+
+async def test_a_reminder_of_one_class_tells_only_its_missing(app, client, db):
+    school = await make_school(client, db)
+    rid = (await send_round(client, school))["id"]
+    await submit(client, school, rid, school.people["n2"][0])
+    body = {"department_id": school.departments["north"]}
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json=body, headers=school.owner), 202)
+    await node(app, db, "node-a")
+    assert set(await reminded(db)) == {p.id for p in school.people["n1"]} | {school.people["n2"][1].id}
+
+
+async def test_a_node_that_stops_mid_reminder_is_taken_over_where_it_stopped(app, client, db):
+    school = await make_school(client, db, {"n1": 6, "n2": 0, "s1": 0})
+    rid = (await send_round(client, school))["id"]
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
+    ((reminder_id, org_id),) = await claim_due(db, node="node-a")
+    first = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=2, presence=Connected(), channels=_channels(app),
+                                  public_url="http://muster.test", default_locale="en")
+    assert first.reminded == 2 and first.more
+    assert await claim_due(db, node="node-b") == []  # node-a's lease still runs
+    async with db.transaction() as tx:  # node-a stops; its lease runs out
+        await tx.session.execute(update(FormReminder).values(claimed_at=utcnow() - dt.timedelta(minutes=5)))
+    assert await node(app, db, "node-b") == 4
+    late = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=2, presence=Connected(), channels=_channels(app),
+                                 public_url="http://muster.test", default_locale="en")
+    assert late is None
+    got = await reminded(db)
+    assert set(got) == {p.id for p in school.people["n1"]} and set(got.values()) == {1}
+
+
+async def test_scheduled_reminders_survive_a_restart_and_a_closed_round_tells_nobody(app, client, db):
+    school = await make_school(client, db)
+    soon = utcnow() + dt.timedelta(seconds=1)
+    rid = (await send_round(client, school, remind_at=[soon.isoformat()]))["id"]
+    await submit(client, school, rid, school.people["n1"][0])
+    await asyncio.sleep(1.1)
+    worker = app[FORMS_WORKER]  # a node that (re)started: everything it needs is in the tables
+    worker.presence = Connected()
+    await worker.run_once()
+    assert set(await reminded(db)) == {p.id for p in school.everyone()} - {school.people["n1"][0].id}
+    later = utcnow() + dt.timedelta(minutes=5)
+    closing = (await send_round(client, school, remind_at=[later.isoformat()]))["id"]
+    await ok(await client.post(school.url(f"/rounds/{closing}/close"), headers=school.owner))
+    async with db.transaction() as tx:
+        pending = await tx.session.scalar(select(FormReminder.done_at).where(FormReminder.round_id == closing))
+    assert pending is not None
+
+
+async def test_people_with_no_device_connected_get_a_push_or_nothing_in_the_app(app, client, db):
+    from server.channels.models import PushSubscription
+
+    school = await make_school(client, db, {"n1": 3, "n2": 0, "s1": 0})
+    rid = (await send_round(client, school))["id"]
+    subscribed = school.people["n1"][0]
+    async with db.transaction() as tx:
+        tx.session.add(PushSubscription(user_id=subscribed.id, endpoint="https://push.example/1", p256dh="k", auth="a"))
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
+    ((reminder_id, org_id),) = await claim_due(db, node="node-a")
+    batch = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=10, presence=Connected(nobody=True), channels=_channels(app),
+                                  public_url="http://muster.test", default_locale="en")
+    assert [m.user_id for m in batch.outreach.push] == [subscribed.id] and batch.outreach.sms == [] and batch.reminded == 1
+    assert batch.outreach.push[0].data["round_id"] == rid
+    assert await reminded(db) == Counter()
+
+
+async def test_by_sms_when_the_organisation_chose_it_within_the_allowances(app, client, db):
+    school = await make_school(client, db, {"n1": 2, "n2": 0, "s1": 0})
+    rid = (await send_round(client, school))["id"]
+    await ok(await client.put(school.url("/form-policy"), json={"reminder_sms": True}, headers=school.owner))
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
+    ((reminder_id, org_id),) = await claim_due(db, node="node-a")
+    batch = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=10, presence=Connected(nobody=True), channels=_channels(app),
+                                  public_url="http://muster.test", default_locale="en")
+    assert sorted(m.to for m in batch.outreach.sms) == sorted(f"+86138000{school.departments['n1']:03d}{i:02d}" for i in range(2))
+    assert all(f"http://muster.test/f/{rid}" in m.body and m.idempotency_key.startswith(f"muster-form-reminder-{reminder_id}-")
+               for m in batch.outreach.sms)
