@@ -122,6 +122,8 @@ class Channels:
 
     async def open(self) -> None:
         self.http = aiohttp.ClientSession()
+        if self.push_enabled:
+            await self.pusher.start()
 
     async def close(self) -> None:
         if self.http is not None:
