@@ -28,12 +28,15 @@ With ``--mentions M`` every sustained message mentions M members picked at
 random (each gets a ``group.mentions`` badge event, and a Web Push if they
 are offline); with ``--offline K`` the group has K more members who are not
 connected and whose browsers are subscribed to Web Push at a fake push
-service in this process (tests/notify/fake_push.py, which checks VAPID and
-decrypts each message): the node's group notifier batches what they missed,
-one push per ``--push-batch-s`` window (``pushes`` in the result), and its
-push worker process encrypts and sends them (``cpu.workers``). The push
-service decrypts each push in a process of its own, so that its work
-neither stamps the posts' send times late nor counts as the server's.
+service (tests/notify/fake_push.py, which checks VAPID and decrypts each
+message): the node's group notifier batches what they missed, one push per
+``--push-batch-s`` window (``pushes`` in the result), and its push worker
+process encrypts and sends them (``cpu.workers``). The push service runs in
+a process of its own, so that decrypting neither delays this process's
+event loop, which stamps each post's send time, nor counts as the server's
+work; it still takes a share of the machine's cores. A round of pushes
+follows every window for as long as messages come, so a sustained phase
+that runs late (a loaded machine) also sends more pushes.
 
 The clients and the server share this machine's cores, so latency includes
 the clients' own scheduling. Over loopback the kernel runs the receiving

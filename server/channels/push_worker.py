@@ -5,8 +5,9 @@ Each push costs its sender a new key pair and its encryption (RFC 8291:
 on the event loop that fans out live frames, the group notifier's rounds of
 pushes held that fan-out up (``bench/fanout.py --mentions 5 --offline 1000``:
 p99 358 ms). So the node hands them to one worker process
-(``python -m server.channels.push_worker``), started the first time it
-pushes and stopped with the node's channels:
+(``python -m server.channels.push_worker``), started with the node's
+channels when Web Push is configured (the first urgent push does not wait
+for an interpreter to start) and stopped with them:
 
 * the node reads the browsers and forgets the gone ones
   (server/channels/webpush.py): the worker has no database connection;
@@ -19,6 +20,9 @@ pushes and stopped with the node's channels:
   ``MUSTER_GROUP_PUSH_PER_S``, one job at a time: the node's pace, as
   before), with at most ``AT_ONCE`` pushes in flight in all, and signs one
   VAPID token per push service for hours instead of one per push;
+* it runs at a lower priority (``NICE``): where the machine's cores are
+  all busy, the kernel runs the node's process, and so the live frames,
+  first, and the pushes wait their turn;
 * a worker that dies fails its jobs' pushes as retryable; the next push
   starts another.
 """
@@ -39,6 +43,7 @@ from server.channels.webpush import Browser
 log = logging.getLogger("muster.channels")
 
 AT_ONCE = 50
+NICE = 10
 LINE_LIMIT = 64 << 20  # a job of 10,000 pushes is ~5 MB of JSON
 STOP_WAIT_S = 5.0
 STOPPED = "the Web Push worker stopped"
@@ -113,6 +118,10 @@ class PushWorker:
     def pid(self) -> int | None:
         return self._running.process.pid if self._running is not None and self._running.alive else None
 
+    async def start(self) -> None:
+        """Start the worker process now rather than at the first push."""
+        await self._worker()
+
     async def push(self, pushes: list[tuple[list[Browser], dict]], *, per_s: float | None = None) -> tuple[list[Pushed], list[int]]:
         """Push each payload to its browsers, starting at most ``per_s`` a second; returns what became of each, and the gone subscriptions."""
         if not pushes:
@@ -165,6 +174,7 @@ async def _serve() -> None:
     from server.channels.push_endpoints import push_session
     from server.channels.webpush import VapidSigner, push_to_browsers
 
+    os.nice(NICE)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

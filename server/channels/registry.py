@@ -139,6 +139,8 @@ class Channels:
 
     async def open(self) -> None:
         self.http = aiohttp.ClientSession()
+        if self.push_enabled:
+            await self.pusher.start()
 
     async def close(self) -> None:
         await asyncio.gather(*self._sending, return_exceptions=True)  # each ends within the provider's request timeout

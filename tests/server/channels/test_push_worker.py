@@ -10,7 +10,7 @@ import signal
 import pytest
 
 from server.channels.config import ChannelSettings
-from server.channels.push_worker import BAD_KEY, STOPPED, PushWorker
+from server.channels.push_worker import BAD_KEY, NICE, STOPPED, PushWorker
 from server.channels.webpush import Browser, VapidSigner
 from tests.notify.fake_push import FakePushService, forbid_encrypting_here, unb64url, vapid_keys
 
@@ -50,6 +50,8 @@ async def test_pushes_are_encrypted_signed_and_sent_by_the_worker_process_at_the
     assert [[m["payload"] for m in s.messages] for s in subscriptions] == [[{"type": "test", "n": n}] for n in range(10)]
     assert {m["urgency"] for s in subscriptions for m in s.messages} == {"high"} and service.refused == []
     assert worker.pid not in (None, os.getpid())
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(19, mine + NICE)  # live frames first where cores are scarce
 
 
 async def test_a_worker_that_dies_fails_its_pushes_as_retryable_and_the_next_push_starts_another(service_and_worker):
