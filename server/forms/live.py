@@ -62,10 +62,10 @@ class RoundWatch:
             await self._app[BUS].publish(CHANNEL, json.dumps({"rounds": sorted(changed)}).encode())
         except Exception:
             log.exception("publishing changed rounds failed")
-        finally:
-            self._flush = None
-            if self._changed:
-                self.changed(next(iter(self._changed)))
+        # Not in a ``finally``: a node that stops cancels this task, and nothing is scheduled after it.
+        self._flush = None
+        if self._changed:
+            self.changed(next(iter(self._changed)))
 
     def _on_changed(self, payload: bytes) -> None:
         for round_id in json.loads(payload)["rounds"]:
