@@ -266,13 +266,16 @@ async def delivery_counts(tx: Transaction, broadcast_id: int) -> dict[str, dict[
 
 
 async def current_recipients(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]) -> list[int]:
-    """Of these people, those the broadcast went to who are still in its organisation (its rows stored first)."""
-    still_members = (
-        select(BroadcastRecipient.user_id)
-        .join(Membership, (Membership.org_id == BroadcastRecipient.org_id) & (Membership.user_id == BroadcastRecipient.user_id))
-        .where(BroadcastRecipient.broadcast_id == broadcast_id)
-    )
-    return [row.user_id for row in await rows_where_one_of(tx, still_members, BroadcastRecipient.user_id, user_ids)]
+    """Of these people, those the broadcast went to who are still in its organisation (its rows stored first).
+
+    Two statements of one table each, not a join: joined, PostgreSQL could loop over the recipients it guessed were
+    one and search the members for each (a window of 10,000 receipts: 6.4 s; server/db/one_of.py)."""
+    org_id = await tx.session.scalar(select(Broadcast.org_id).where(Broadcast.id == broadcast_id))
+    mine = select(BroadcastRecipient.user_id).where(BroadcastRecipient.broadcast_id == broadcast_id)
+    recipients = [row.user_id for row in await rows_where_one_of(tx, mine, BroadcastRecipient.user_id, user_ids)]
+    members = select(Membership.user_id).where(Membership.org_id == org_id)
+    still = {row.user_id for row in await rows_where_one_of(tx, members, Membership.user_id, recipients)}
+    return [user_id for user_id in recipients if user_id in still]
 
 
 async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int], state: str, *, via: str = "app") -> list[int]:
