@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from server.accounts.users import do_create_accounts
 from server.db import Transaction, utcnow
-from server.db.upsert import insert_rows, one_of, rows_matching, update_rows
+from server.db.one_of import batch_one_of
+from server.db.upsert import insert_rows, rows_matching, update_rows
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.orgs.member_fields import clean_display_name
 from server.orgs.models import Department, Membership
@@ -67,7 +68,7 @@ async def do_ensure_guardians(tx: Transaction, wanted: dict[str, tuple[str, str 
     existing = {
         key: (guardian_id, name, user_id)
         for key, guardian_id, name, user_id in await tx.session.execute(
-            select(Guardian.match_key, Guardian.id, Guardian.name, Guardian.user_id).where(one_of(tx, Guardian.match_key, keys))
+            select(Guardian.match_key, Guardian.id, Guardian.name, Guardian.user_id).where(batch_one_of(tx, Guardian.match_key, keys))
         )
     }
     table = Guardian.__table__
@@ -115,7 +116,7 @@ async def do_link(tx: Transaction, links: Iterable[tuple[int, int, str]]) -> int
     table = StudentGuardian.__table__
     known = set(
         (await tx.session.execute(
-            select(StudentGuardian.student_id, StudentGuardian.guardian_id).where(one_of(tx, StudentGuardian.student_id, list({s for (s, _), _ in links})))
+            select(StudentGuardian.student_id, StudentGuardian.guardian_id).where(batch_one_of(tx, StudentGuardian.student_id, list({s for (s, _), _ in links})))
         )).all()
     )
     columns = {"student_id": [s for (s, _), _ in links], "guardian_id": [g for (_, g), _ in links], "relation": [r for _, r in links]}

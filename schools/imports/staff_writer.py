@@ -19,7 +19,8 @@ from sqlalchemy import delete, select, tuple_
 from server.i18n import _
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
-from server.db.upsert import insert_rows, one_of
+from server.db.one_of import batch_one_of
+from server.db.upsert import insert_rows
 from server.orgs.imports.rows import ImportRow
 from server.orgs.imports.writer import BatchOutcome, write_rows
 from server.orgs.models import Membership
@@ -100,13 +101,13 @@ async def _write(tx: Transaction, rows: Sequence[StaffRow], index: UnitIndex, co
     outcome = await write_rows(tx, members, columns, department_ids)
     failed = {error.row for error in outcome.errors}
     users = dict((await tx.session.execute(
-        select(Membership.external_id, Membership.user_id).where(one_of(tx, Membership.external_id, [r.external_id for r in rows]))
+        select(Membership.external_id, Membership.user_id).where(batch_one_of(tx, Membership.external_id, [r.external_id for r in rows]))
     )).all())
     wanted = {users[r.external_id]: _roles(r, index) for r in rows if r.external_id in users and r.number not in failed}
     if not wanted:
         return Written(outcome)
     held = (await tx.session.execute(
-        select(UnitRole.user_id, UnitRole.unit_id, UnitRole.role, UnitRole.subject).where(one_of(tx, UnitRole.user_id, list(wanted)))
+        select(UnitRole.user_id, UnitRole.unit_id, UnitRole.role, UnitRole.subject).where(batch_one_of(tx, UnitRole.user_id, list(wanted)))
     )).all()
     touched = set()
     gone = [(user_id, unit_id, role) for user_id, unit_id, role, subject in held if (unit_id, role, subject) not in wanted[user_id]]

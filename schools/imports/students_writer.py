@@ -19,7 +19,8 @@ from sqlalchemy import or_, select, update
 from server.i18n import _
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
-from server.db.upsert import insert_rows, one_of
+from server.db.one_of import batch_one_of
+from server.db.upsert import insert_rows
 from schools.guardians import do_ensure_guardians, do_link
 from schools.imports.index import UnitIndex
 from schools.imports.report import MAX_LISTED, ImportReport, RowProblem
@@ -75,7 +76,7 @@ async def _write(tx: Transaction, rows: Sequence[StudentRow], index: UnitIndex) 
         external_id: (class_id, archived_at is not None, name)
         for external_id, class_id, archived_at, name in await tx.session.execute(
             select(Student.external_id, Student.class_id, Student.archived_at, Student.name)
-            .where(one_of(tx, Student.external_id, [r.external_id for r in rows]))
+            .where(batch_one_of(tx, Student.external_id, [r.external_id for r in rows]))
         )
     }
     for row in rows:
@@ -109,7 +110,7 @@ async def _write(tx: Transaction, rows: Sequence[StudentRow], index: UnitIndex) 
     }
     if guardians:
         ids = dict((await tx.session.execute(
-            select(Student.external_id, Student.id).where(one_of(tx, Student.external_id, [r.external_id for r in rows if r.guardians]))
+            select(Student.external_id, Student.id).where(batch_one_of(tx, Student.external_id, [r.external_id for r in rows if r.guardians]))
         )).all())
         guardian_ids, written.guardians_created = await do_ensure_guardians(tx, guardians)
         written.links_created = await do_link(tx, [
@@ -130,13 +131,13 @@ async def do_archive_departed(db: Database, org_id: int, class_ids: set[int], se
         for start in range(0, len(wanted), CHUNK):
             on_roll = await tx.session.execute(
                 select(Student.id, Student.external_id, Student.name, Student.class_id)
-                .where(one_of(tx, Student.class_id, wanted[start:start + CHUNK]), Student.archived_at.is_(None))
+                .where(batch_one_of(tx, Student.class_id, wanted[start:start + CHUNK]), Student.archived_at.is_(None))
             )
             departed += [row for row in on_roll if row.external_id not in seen]
         departed.sort(key=lambda row: row.id)
         for start in range(0, len(departed), CHUNK):
             await tx.session.execute(
-                update(Student).where(one_of(tx, Student.id, [row.id for row in departed[start:start + CHUNK]]))
+                update(Student).where(batch_one_of(tx, Student.id, [row.id for row in departed[start:start + CHUNK]]))
                 .values(archived_at=now, archived_reason="departed", updated_at=now).execution_options(synchronize_session=False)
             )
     report.count("departed", len(departed))

@@ -25,10 +25,10 @@ one more prepare costs nothing beside the query. Text values keep the
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Integer, Row, Select, any_, bindparam, func, select
+from sqlalchemy import Integer, Row, Select, any_, bindparam, false, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
@@ -65,6 +65,14 @@ class _IntegersConstant(UserDefinedType):
 
     def literal_processor(self, dialect):
         return lambda values: "'{" + ",".join(str(int(v)) for v in values) + "}'::BIGINT[]"
+
+
+def batch_one_of(tx: Transaction, column, values: Collection) -> ColumnElement[bool]:
+    """The one condition that says ``column`` is one of a batch's ``values`` (at most ``CHUNK`` of them, as the bulk
+    writers of imports hold); false for none."""
+    conditions = one_of(tx, column, list(values))
+    assert len(conditions) <= 1, "a batch holds at most CHUNK values"
+    return conditions[0] if conditions else false()
 
 
 async def rows_where_one_of(tx: Transaction, statement: Select, column, values: Sequence) -> list[Row]:

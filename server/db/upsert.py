@@ -1,5 +1,6 @@
 """Bulk statements for both backends: INSERT ... ON CONFLICT in each dialect's spelling, many rows in one statement,
-and "one of these values" that PostgreSQL receives as one array.
+and the rows matching many values joined as a table (``rows_matching``); "one of these values" in a
+condition is server/db/one_of.py.
 
 Used where thousands of rows are written at once (the member import, the schools import).
 """
@@ -7,21 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import any_, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def insert_for(dialect: str, table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def one_of(tx, column, values: Collection):
-    """``column`` equals one of ``values``: on PostgreSQL one array parameter (``= ANY``), so the
-    statement is the same whatever the batch's length and is not re-rendered with 1,000 parameters."""
-    if tx.dialect == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def rows_matching(tx, column, values: Collection):

@@ -28,7 +28,8 @@ from server.accounts.models import User
 from server.accounts.users import do_create_accounts
 from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
-from server.db.upsert import insert_rows, one_of
+from server.db.one_of import batch_one_of
+from server.db.upsert import insert_rows
 from server.i18n import _
 from server.orgs.departments import do_ensure_department_path
 from server.orgs.imports.rows import ImportRow, RowError
@@ -157,7 +158,7 @@ async def _invite(tx: Transaction, invited: dict[int, ImportRow], department_ids
 
 async def _existing_members(tx: Transaction, external_ids: list[str]) -> dict[str, int]:
     """external_id → account, for the rows that are already members."""
-    query = select(Membership.external_id, Membership.user_id).where(one_of(tx, Membership.external_id, external_ids))
+    query = select(Membership.external_id, Membership.user_id).where(batch_one_of(tx, Membership.external_id, external_ids))
     return dict((await tx.session.execute(query)).all())
 
 
@@ -165,7 +166,7 @@ async def _accounts_by_email(tx: Transaction, emails: set[str]) -> dict[str, int
     if not emails:
         return {}
     # Accounts store emails lower-cased (server/accounts/users.py), as the rows do.
-    return dict((await tx.session.execute(select(User.email, User.id).where(one_of(tx, User.email, emails)))).all())
+    return dict((await tx.session.execute(select(User.email, User.id).where(batch_one_of(tx, User.email, emails)))).all())
 
 
 async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tuple[int, str | None]]:
@@ -173,7 +174,7 @@ async def _memberships_of(tx: Transaction, user_ids: set[int]) -> dict[int, tupl
     if not user_ids:
         return {}
     rows = await tx.session.execute(
-        select(Membership.user_id, Membership.id, Membership.external_id).where(one_of(tx, Membership.user_id, user_ids))
+        select(Membership.user_id, Membership.id, Membership.external_id).where(batch_one_of(tx, Membership.user_id, user_ids))
     )
     return {user_id: (membership_id, external_id) for user_id, membership_id, external_id in rows}
 
