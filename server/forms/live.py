@@ -3,8 +3,9 @@
 A dashboard page sends ``{"type": "forms.watch", "round_id"}`` over the device
 WebSocket; once the server has checked the person may see that round's
 dashboard (server/forms/dashboard.py), the socket is a watcher on this node
-until it closes or watches another round (``{"type": "forms.watching"}``
-answers). A submission (or an edit that changes the abnormal count) marks its
+until it closes, watches another round (``{"type": "forms.watching"}``
+answers) or its person loses the organisation (``on_access_revoked``, on
+every node at once). A submission (or an edit that changes the abnormal count) marks its
 round as changed after its commit; every ``window_s`` each node publishes the
 rounds changed there in one bus message (``forms-rounds``), and every node
 sends ``{"type": "forms.round.changed", "round_id"}`` to its watchers of those
@@ -32,6 +33,7 @@ from server.forms.rounds import get_round
 from server.gateway.hub import Connection
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
+from server.revocation import AccessRevoked, on_access_revoked
 
 log = logging.getLogger("muster.forms")
 
@@ -45,7 +47,7 @@ class RoundWatch:
         self._app = app
         self._window_s = window_s
         self._watchers: dict[int, set[Connection]] = defaultdict(set)
-        self._watching: dict[Connection, int] = {}
+        self._watching: dict[Connection, tuple[int, int]] = {}  # a watcher → the round it watches and the round's organisation
         self._changed: set[int] = set()
         self._flush: asyncio.Task | None = None
 
@@ -95,15 +97,25 @@ class RoundWatch:
                 raise NotFound("no such round")
         self._forget(connection)
         self._watchers[round_id].add(connection)
-        self._watching[connection] = round_id
+        self._watching[connection] = (round_id, org_id)
         connection.send(encode_frame({"type": "forms.watching", "round_id": round_id, "ref": message.get("ref")}))
 
     async def on_disconnect(self, connection: Connection) -> None:
         self._forget(connection)
 
+    def on_revoked(self, revoked: AccessRevoked) -> None:
+        """Whoever lost the organisation stops watching its rounds (losing one thing in it leaves its dashboards alone)."""
+        if revoked.scope is not None:
+            return
+        gone = set(revoked.user_ids)
+        for connection, (_, org_id) in list(self._watching.items()):
+            if org_id == revoked.org_id and connection.user_id in gone:
+                self._forget(connection)
+
     def _forget(self, connection: Connection) -> None:
-        round_id = self._watching.pop(connection, None)
-        if round_id is not None:
+        watched = self._watching.pop(connection, None)
+        if watched is not None:
+            round_id = watched[0]
             watchers = self._watchers.get(round_id)
             if watchers is not None:
                 watchers.discard(connection)
@@ -115,6 +127,7 @@ class RoundWatch:
         hub.on("forms.watch", self.on_watch)
         hub.on_disconnect(self.on_disconnect)
         self._app[BUS].subscribe(CHANNEL, self._on_changed)
+        on_access_revoked(self._app, self.on_revoked)
 
 
 ROUND_WATCH = web.AppKey("forms_round_watch", RoundWatch)
