@@ -16,13 +16,14 @@ let refreshTimer;
 start().catch((error) => showMessage(pageError, error.message));
 
 async function start() {
-  const { org } = await mountShell({ active: "home" });
-  if (!org) return;
+  const { org, linked } = await mountShell({ active: "home" });
+  const orgId = linked || org?.id; // `/home?org=`: an outsider the organisation admits (a guardian) sees what it opens to them
+  if (!orgId) return;
   const refresh = () => {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => load(org.id).catch((error) => showMessage(pageError, error.message)), REFRESH_DELAY_MS);
+    refreshTimer = setTimeout(() => load(orgId).catch((error) => showMessage(pageError, error.message)), REFRESH_DELAY_MS);
   };
-  await load(org.id);
+  await load(orgId);
   connectLive({
     onReady: () => {
       showLive(true);

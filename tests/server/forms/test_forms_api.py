@@ -86,11 +86,12 @@ async def test_a_registered_rule_lets_members_build_their_own_forms_only(app, cl
     teacher = await join(db, org.id, "member", "Teacher Tan")
     parent = await join(db, org.id, "member", "Parent Pan")
 
-    async def teachers(tx, user_id: int, org_id: int) -> bool:
+    async def teachers(tx, user_id: int, org_id: int) -> list[str] | None:
+        """Teachers build forms and send them anywhere (a rule answers where; None: not a builder)."""
         from sqlalchemy import select
 
         name = await tx.session.scalar(select(Membership.display_name).where(Membership.org_id == org_id, Membership.user_id == user_id))
-        return (name or "").startswith("Teacher")
+        return ["/"] if (name or "").startswith("Teacher") else None
 
     register_form_builders(app, teachers)
     admins = await make_form(client, org, org.owner, title="Staff check-in")
