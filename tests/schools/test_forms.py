@@ -228,3 +228,13 @@ async def test_a_guardian_whose_child_left_reaches_the_round_no_more(client, db,
     async with db.transaction(org_id=report.bureau.org.id) as tx:
         await tx.session.execute(update(Student).where(Student.external_id == "P0003").values(archived_at=Student.created_at))
     assert (await client.get(report.round_url(), headers=report.people["Liu Qiang"])).status == 404
+
+
+async def test_a_head_teacher_of_one_class_reminds_the_rest_of_it_with_one_click(app, client, db, report):
+    zhao = await report.bureau.staff("T0006")  # head teacher of South No. 3's Class 1 only
+    reminder = await ok(await client.post(report.round_url("/reminders"), json={}, headers=zhao), 202)
+    assert reminder["department_id"] == report.unit("S0201-G1C1")
+    await node(app, db, "node-a", Connected())
+    async with db.transaction() as tx:
+        told = set(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
+    assert told == {await _user(db, report, "+8613900000001")}  # Wang Fang, for Wang Xiaohong
