@@ -19,23 +19,32 @@ the staff whose roles give them the units (``sending_paths``, registered
 with ``register_sender_reach``): bureau staff, district staff and school
 admins on their units, head teachers on their classes; subject teachers do
 not send.
+
+Send pages offer the hierarchy through a picker (server/audiences/pickers.py):
+a level of units at a time, from the top ones the sender reaches (the bureau
+for those who reach everything, a head teacher's classes), with the kinds
+"Families" and "Staff" to tick for them.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, false, or_, select
+from aiohttp import web
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.audiences.kinds import existing, paths_of, register_audience_kind, subtrees
-from server.audiences.reach import register_sender_reach
+from server.audiences.pickers import Picker, PickerUnit, register_audience_picker
+from server.audiences.reach import WHOLE, register_sender_reach, within
 from server.db import Transaction
 from server.db.one_of import one_of
+from server.i18n import _, translate
 from server.orgs.models import Department, Membership
 from schools.models import Guardian, SchoolUnit, Student, StudentGuardian, UnitRole
 from schools.scope import ROSTER_ROLES
 
 SENDING_ROLES = ROSTER_ROLES  # the managing roles and head teachers
+KIND_NAMES = {"bureau": _("Bureau"), "district": _("District"), "school": _("School"), "grade": _("Grade"), "class": _("Class")}
 
 
 class Units:
@@ -84,6 +93,38 @@ async def sending_paths(tx: Transaction, org_id: int, user_id: int) -> list[str]
         .where(UnitRole.org_id == org_id, UnitRole.user_id == user_id, UnitRole.role.in_(SENDING_ROLES))
     )
     return list(await tx.session.scalars(held))
+
+
+async def units_within(tx: Transaction, paths: list[str], parent_id: int | None, locale: str) -> list[PickerUnit] | None:
+    """The picker's units: the top ones the sender reaches (the bureau, or the units of their roles), or those under
+    ``parent_id`` if it lies within their reach (None otherwise); classes that graduated are not offered."""
+    units = (
+        select(SchoolUnit.department_id, Department.name, SchoolUnit.kind)
+        .join(Department, Department.id == SchoolUnit.department_id).where(SchoolUnit.archived_at.is_(None))
+    )
+    if parent_id is not None:
+        parent = await tx.session.scalar(
+            select(Department.path).join(SchoolUnit, SchoolUnit.department_id == Department.id).where(Department.id == parent_id))
+        if parent is None or not within(parent, paths):
+            return None
+        units = units.where(Department.parent_id == parent_id)
+    elif WHOLE in paths:
+        units = units.where(SchoolUnit.kind == "bureau")
+    else:
+        units = units.where(Department.path.in_(paths))
+    rows = (await tx.session.execute(units.order_by(Department.name, Department.id))).all()
+    if not rows:
+        return []
+    below = (
+        select(Department.parent_id, func.count()).join(SchoolUnit, SchoolUnit.department_id == Department.id)
+        .where(SchoolUnit.archived_at.is_(None), Department.parent_id.in_([row[0] for row in rows])).group_by(Department.parent_id)
+    )
+    parents = {parent for parent, _count in await tx.session.execute(below)}
+    return [PickerUnit(unit_id, name, translate(locale, KIND_NAMES[kind]), unit_id in parents) for unit_id, name, kind in rows]
+
+
+def setup(app: web.Application) -> None:
+    register_audience_picker(app, Picker("schools", _("Schools"), (("families", _("Families")), ("staff", _("Staff"))), units_within))
 
 
 register_audience_kind("families", Families())

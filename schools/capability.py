@@ -29,6 +29,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes.routes)
     app.router.add_routes(import_routes.routes)
     register_personal_data(app, personal_data.PART)
+    audiences.setup(app)
     pages.setup(app)
     app.on_shutdown.append(_stop_imports)
 
