@@ -1,7 +1,7 @@
 """What a send page may offer a sender besides members, departments and groups: a capability's tree of units.
 
     GET /api/v1/orgs/{org_id}/audiences/reach
-    GET /api/v1/orgs/{org_id}/audiences/pickers/{key}/units?parent_id=
+    GET /api/v1/orgs/{org_id}/audiences/units?picker=&parent_id=
 
 A capability whose units are parts of audiences (schools: districts, schools,
 grades, classes, and for each its ``families`` and its ``staff``) registers a
@@ -26,7 +26,7 @@ from server.appkeys import DB
 from server.audiences.reach import WHOLE
 from server.audiences.routes import SENDERS, check_sender_reach
 from server.db import Transaction
-from server.errors import NotFound
+from server.errors import InvalidInput, NotFound
 from server.i18n import request_locale, translate
 from server.orgs.access import OrgContext
 
@@ -77,6 +77,7 @@ class ReachOut(Out):
 
 
 class UnitsQuery(Model):
+    picker: str = Field("", max_length=40, description="The picker's key, from the reach.")
     parent_id: Id | None = Field(None, description="The unit whose units to list; none: the top units the caller may send to.")
 
 
@@ -101,15 +102,15 @@ async def get_reach(request: web.Request, org: OrgContext) -> ReachOut:
     return ReachOut(whole=WHOLE in paths, pickers=pickers)
 
 
-@routes.get("/api/v1/orgs/{org_id}/audiences/pickers/{key}/units")
+@routes.get("/api/v1/orgs/{org_id}/audiences/units")
 @endpoint(query=UnitsQuery, response=list[PickerUnitOut])
 async def list_picker_units(request: web.Request, query: UnitsQuery, org: OrgContext) -> list[PickerUnitOut]:
     """One level of a picker's units within the caller's reach: the top ones, or those under ``parent_id`` (senders only)."""
-    picker = next((p for p in request.app.get(PICKERS, []) if p.key == request.match_info["key"]), None)
-    if picker is None:
-        raise NotFound("no such picker")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         paths = await check_sender_reach(tx, org, request.app.get(SENDERS, []))
+        picker = next((p for p in request.app.get(PICKERS, []) if p.key == query.picker), None)
+        if picker is None:
+            raise InvalidInput("no such picker: {picker}", field="picker", picker=query.picker)
         units = await picker.units(tx, paths, query.parent_id, request_locale(request))
     if units is None:
         raise NotFound("no such unit")

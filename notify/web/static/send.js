@@ -68,7 +68,7 @@ async function mountPicker(picker) {
 }
 
 async function unitItems(key, parentId) {
-  const units = await api(orgPath(`/audiences/pickers/${key}/units`) + query(parentId ? { parent_id: parentId } : {}));
+  const units = await api(orgPath("/audiences/units") + query({ picker: key, parent_id: parentId }));
   return units.map((unit) => {
     const children = el("ul", { class: "unit-children", hidden: true });
     const opener = unit.has_children
