@@ -46,39 +46,26 @@ async def bench(args: argparse.Namespace) -> dict:
     import schools.audiences  # noqa: F401  (registers the kinds)
     from schools.imports.run import do_import_hierarchy
     from schools.models import SchoolUnit
-    from server.accounts.users import do_create_user
-    from server.db import Database
-    from server.db.migrate import upgrade
-    from server.orgs.actions import do_create_org
     from server.orgs.imports.limits import ImportLimits
 
     city = schools_data.City(args.scale)
     files = schools_data.write_files(Path(tempfile.mkdtemp(prefix="muster-families-")), city, "csv")
-    name, url = await member_bench.create_database(args.postgres_url)
     result: dict = {"bench": "families_expand", "scale": args.scale}
     try:
-        await asyncio.to_thread(upgrade, url)
-        db = Database(url)
-        try:
-            async with db.transaction() as tx:
-                owner = await do_create_user(tx, name="Bench Owner", email="owner@bench.example")
-                org = await do_create_org(tx, name="City Education Bureau", slug="city", owner=owner)
+        async with member_bench.organisation_in_fresh_database(args.postgres_url, name="City Education Bureau", slug="city") as (db, _, org_id):
             started = time.perf_counter()
-            await do_import_hierarchy(db, org.id, files, region="CN", limits=ImportLimits(4_000_000, 64, 4 << 30))
+            await do_import_hierarchy(db, org_id, files, region="CN", limits=ImportLimits(4_000_000, 64, 4 << 30))
             result["import_s"] = round(time.perf_counter() - started, 1)
             async with db.transaction() as tx:
                 await tx.session.execute(text("ANALYZE"))
-            async with db.transaction(org_id=org.id) as tx:
+            async with db.transaction(org_id=org_id) as tx:
                 bureau = await tx.session.scalar(select(SchoolUnit.department_id).where(SchoolUnit.kind == "bureau"))
                 district = await tx.session.scalar(select(SchoolUnit.department_id).where(SchoolUnit.kind == "district").limit(1))
             for label, unit in (("bureau", bureau), ("district", district)):
-                result[f"{label}_families"] = await expand(db, org.id, {"families": [unit]})
-                result[f"{label}_families_and_staff"] = await expand(db, org.id, {"families": [unit], "staff": [unit]})
+                result[f"{label}_families"] = await expand(db, org_id, {"families": [unit]})
+                result[f"{label}_families_and_staff"] = await expand(db, org_id, {"families": [unit], "staff": [unit]})
                 print(result, file=sys.stderr)
-        finally:
-            await db.close()
     finally:
-        await member_bench.drop_database(args.postgres_url, name)
         for _, path in files:
             path.unlink(missing_ok=True)
     result["load_avg_at_end"] = [round(load, 1) for load in os.getloadavg()]
