@@ -22,9 +22,10 @@ With ``--import``: a fresh PostgreSQL database (dropped at the end), the
 files imported through ``schools.imports.run.do_import_hierarchy`` (the
 function behind the API's job and ``muster schools import``), then the same
 files again (nothing to create: idempotence). With ``--open-round``, a round of a
-form to every child (the ``student`` respondent kind, schools/respondents.py)
-is then opened with ``do_open_round``: its expected respondents and counters
-written by one ``INSERT ... SELECT`` and one grouped insert. Progress goes to
+form to every child under the bureau (the ``student`` respondent kind,
+schools/respondents.py: the bureau's subtree of units, then the children on
+the roll in its classes) is then opened with ``do_open_round``: its expected
+respondents and counters written by one ``INSERT ... SELECT`` and one grouped insert. Progress goes to
 stderr; the last line of stdout is one JSON object.
 """
 from __future__ import annotations
@@ -227,26 +228,11 @@ async def timed_import(db, database: str, org_id: int, files, label: str, member
 
 async def bench(args: argparse.Namespace, city: City, files) -> dict:
     member_bench = importlib.import_module("import")  # bench/import.py: its database, CPU and memory helpers
-    from server.accounts.users import do_create_user
-    from server.db import Database
-    from server.db.migrate import upgrade
-    from server.orgs.actions import do_create_org
 
-    name, url = await member_bench.create_database(args.postgres_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        db = Database(url)
-        try:
-            async with db.transaction() as tx:
-                owner = await do_create_user(tx, name="Bench Owner", email="owner@bench.example")
-                org = await do_create_org(tx, name="City Education Bureau", slug="city", owner=owner)
-            first = await timed_import(db, name, org.id, files, "first import", member_bench)
-            second = await timed_import(db, name, org.id, files, "second import", member_bench) if not args.once else None
-            opened = await timed_round(db, name, org.id, owner.id, member_bench) if args.open_round else None
-        finally:
-            await db.close()
-    finally:
-        await member_bench.drop_database(args.postgres_url, name)
+    async with member_bench.organisation_in_fresh_database(args.postgres_url, name="City Education Bureau", slug="city") as (db, name, org_id):
+        first = await timed_import(db, name, org_id, files, "first import", member_bench)
+        second = await timed_import(db, name, org_id, files, "second import", member_bench) if not args.once else None
+        opened = await timed_round(db, name, org_id, member_bench) if args.open_round else None
     people = city.staff + first["counts"].get("guardians_created", 0)
     return {
         "bench": "schools_import", "database": "postgresql", "format": args.format, "scale": args.scale,
@@ -260,24 +246,31 @@ async def bench(args: argparse.Namespace, city: City, files) -> dict:
     }
 
 
-async def timed_round(db, database: str, org_id: int, owner_id: int, member_bench) -> dict:
-    """A form round to every child on the roll, stored, then opened (its respondents and counters written) and timed."""
+async def timed_round(db, database: str, org_id: int, member_bench) -> dict:
+    """A form round to every child on the roll under the bureau, from the organisation's owner, stored, then opened (its
+    respondents and counters written) and timed."""
     import datetime as dt
+
+    from sqlalchemy import select
 
     from server.audiences.expand import Audience
     from server.db import utcnow
     from server.forms.models import Form, FormRound, FormVersion
     from server.forms.rounds import do_create_round, do_open_round
+    from server.orgs.models import Membership
+    from schools.models import SchoolUnit
     from schools.respondents import STUDENT
 
     async with db.transaction(org_id=org_id) as tx:
+        owner_id = await tx.session.scalar(select(Membership.user_id).where(Membership.role == "owner"))
+        bureau = await tx.session.scalar(select(SchoolUnit.department_id).where(SchoolUnit.kind == "bureau"))
         form = Form(org_id=org_id, title="Daily health report", created_by=owner_id, current_version=1)
         tx.session.add(form)
         await tx.session.flush()
         tx.session.add(FormVersion(org_id=org_id, form_id=form.id, number=1, created_by=owner_id,
                                    definition={"fields": [{"name": "temperature", "type": "temperature", "label": "Temperature", "min": 35, "max": 42}]}))
         await tx.session.flush()
-        round_ = await do_create_round(tx, form, created_by=owner_id, audience=Audience({}, everyone=True), kind=STUDENT, opens_at=utcnow(),
+        round_ = await do_create_round(tx, form, created_by=owner_id, audience=Audience({"departments": [bureau]}), kind=STUDENT, opens_at=utcnow(),
                                        closes_at=utcnow() + dt.timedelta(hours=8))
     postgres_before, started = member_bench.postgres_cpu_s(database), time.perf_counter()
     async with db.transaction(org_id=org_id) as tx:

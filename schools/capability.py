@@ -4,9 +4,9 @@ Adds the hierarchy's API (units, students, guardians, scoped roles, class groups
 imports and the school year's rollover), the import page (a section of the
 organisation's settings, schools/pages.py), what it holds about a member
 (schools/personal_data.py), admits guardians into the bureau's
-organisation as outsiders (schools/outsiders.py), the ``student`` respondent kind
-and who builds forms, follows rounds and sees answers in the hierarchy
-(schools/respondents.py, schools/form_roles.py), ends a leaver's scoped roles
+organisation as outsiders (schools/outsiders.py), its families and staff as audiences that its staff send to
+(schools/audiences.py), the ``student`` respondent kind and who builds forms, follows rounds and sees answers
+in the hierarchy (schools/respondents.py, schools/form_roles.py), ends a leaver's scoped roles
 (schools/revocation.py), the ``muster schools import`` command, and its part of
 ``muster demo``. See schools/DESIGN.md.
 """
@@ -18,8 +18,8 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from schools import outsiders, pages, personal_data, respondents, revocation, routes  # noqa: F401  (outsiders, respondents, revocation register themselves)
-    from schools import form_roles
+    from schools import audiences, outsiders, pages, personal_data, revocation, routes  # noqa: F401  (audiences, outsiders and revocation register themselves)
+    from schools import form_roles, respondents  # noqa: F401  (respondents registers itself)
     from schools.imports import routes as import_routes
     from schools.config import SchoolsSettings
     from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
@@ -31,6 +31,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes.routes)
     app.router.add_routes(import_routes.routes)
     register_personal_data(app, personal_data.PART)
+    audiences.setup(app)
     pages.setup(app)
     form_roles.setup(app)
     app.on_shutdown.append(_stop_imports)

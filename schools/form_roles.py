@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
 from server.db import Transaction
 from server.forms.access import register_form_builders
@@ -26,9 +25,7 @@ from server.forms.dashboard import register_dashboard_scope
 from server.forms.models import FormRound
 from server.forms.privacy import register_answer_viewer
 from server.orgs.access import OrgContext
-from server.orgs.models import Department
-from schools.models import UnitRole
-from schools.scope import MANAGING_ROLES, load_scope
+from schools.scope import MANAGING_ROLES, load_scope, role_paths
 
 
 async def followed_paths(tx: Transaction, org: OrgContext, round_: FormRound) -> list[str]:
@@ -42,11 +39,7 @@ async def answer_paths(tx: Transaction, org: OrgContext, round_: FormRound) -> l
 async def sending_reach(tx: Transaction, user_id: int, org_id: int) -> list[str] | None:
     """Where a member may send forms: the units they administer; None if they administer none (not a builder).
     The transaction may not be the organisation's (the navigation asks too): filtered by ``org_id`` here."""
-    paths = list(await tx.session.scalars(
-        select(Department.path).join(UnitRole, UnitRole.unit_id == Department.id)
-        .where(UnitRole.org_id == org_id, UnitRole.user_id == user_id, UnitRole.role.in_(MANAGING_ROLES))
-    ))
-    return paths or None
+    return await role_paths(tx, org_id, user_id, MANAGING_ROLES) or None
 
 
 register_dashboard_scope(followed_paths)

@@ -21,14 +21,15 @@ from collections.abc import Sequence
 from sqlalchemy import Select, exists, false, func, or_, select, true
 
 from server.audiences.expand import Audience
-from server.audiences.kinds import existing
+from server.audiences.kinds import existing, subtrees
 from server.db import Transaction
 from server.db.one_of import one_of
 from server.errors import InvalidInput
 from server.forms.respondents import Described, register_respondent_kind
 from server.orgs.access import OrgContext
 from server.orgs.models import Department
-from schools.models import Guardian, Student, StudentGuardian, UnitRole
+from schools.models import Guardian, Student, StudentGuardian
+from schools.scope import role_paths
 
 STUDENT = "student"
 FAMILY_HELPERS = ("head_teacher", "subject_teacher", "school_admin")  # who answers for a family without a phone, where they hold it
@@ -52,9 +53,8 @@ class Students:
         if unknown := [i for i in named if i not in found]:
             raise InvalidInput("no such {kind} in this organisation: {ids}", field="audience.departments", kind="departments",
                                ids=", ".join(map(str, unknown[:10])))
-        paths = list(await tx.session.scalars(select(Department.path).where(Department.id.in_(named)))) if named else []
-        classes = select(Department.id).where(Department.org_id == tx.org_id, _under(paths))  # explicit: an INSERT ... SELECT has no tenant filter
-        return on_roll.where(Student.class_id.in_(classes))
+        classes = one_of(tx, Student.class_id, await subtrees(tx, named)) if named else []  # an array, as the families' audience
+        return on_roll.where(or_(*classes) if classes else false())
 
     async def answerable(self, tx: Transaction, org: OrgContext, respondent_ids: Sequence[int]) -> set[int]:
         return set(await self._answered(tx, org, respondent_ids))
@@ -71,11 +71,7 @@ class Students:
             .where(Guardian.user_id == org.user_id, Student.archived_at.is_(None))
         ]
         if org.membership_id is not None:
-            helped = list(await tx.session.scalars(
-                select(Department.path).join(UnitRole, UnitRole.unit_id == Department.id)
-                .where(UnitRole.user_id == org.user_id, UnitRole.role.in_(FAMILY_HELPERS))
-            ))
-            if helped:
+            if helped := await role_paths(tx, org.org_id, org.user_id, FAMILY_HELPERS):
                 with_account = exists().where(StudentGuardian.student_id == Student.id, Guardian.id == StudentGuardian.guardian_id,
                                               Guardian.user_id.is_not(None))
                 queries.append(select(Student.id).join(Department, Department.id == Student.class_id)

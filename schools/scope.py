@@ -85,6 +85,14 @@ async def load_scope(tx: Transaction, org: OrgContext) -> Scope:
     return Scope(org, tuple(Grant(*row) for row in rows), False)
 
 
+async def role_paths(tx: Transaction, org_id: int, user_id: int, roles) -> list[str]:
+    """The paths of the units where the member holds one of ``roles`` (``tx`` need not be the organisation's: filtered here)."""
+    return list(await tx.session.scalars(
+        select(Department.path).join(UnitRole, UnitRole.unit_id == Department.id)
+        .where(UnitRole.org_id == org_id, UnitRole.user_id == user_id, UnitRole.role.in_(roles))
+    ))
+
+
 async def unit_in_scope(tx: Transaction, scope: Scope, unit_id: int, need: str = "read") -> tuple[SchoolUnit, Department]:
     row = (
         await tx.session.execute(

@@ -16,8 +16,9 @@ let refreshTimer;
 start().catch((error) => showMessage(pageError, error.message));
 
 async function start() {
-  const { org, linked } = await mountShell({ active: "home" });
-  const orgId = linked || org?.id; // `/home?org=`: an outsider the organisation admits (a guardian) sees what it opens to them
+  // `/home?org=`: an outsider the organisation admits (a guardian) sees the sections it opens to them
+  const { org } = await mountShell({ active: "home", orgId: Number(new URLSearchParams(location.search).get("org")) || null });
+  const orgId = org?.id;
   if (!orgId) return;
   const refresh = () => {
     clearTimeout(refreshTimer);

@@ -7,13 +7,13 @@
 // The places come from GET /api/v1/navigation (each capability registers its own,
 // admins also get the organisation's settings), labelled by the server in the
 // page's language. On a phone the places become a tab bar at the bottom of the screen.
-// `org` is the organisation the page's link names (`?org=`), else the one last used on
-// any page, else the first; null, and said so on the page, if the person is in none.
-// `linked` is the organisation the link names even when the person is no member of it:
-// an outsider it admits (a guardian answering a form, a contact) reaches it only through
-// such links, so the page uses it and the shell does not say they are in none. A guest
-// (invited by link to one group or meeting) gets the bar without places or organisation:
-// `org` is then null and the page knows from its own link where the guest belongs.
+// `org` is the organisation last used on any page (else the first); null, and said
+// so on the page, if the person is in none. A guest (invited by link to one group or
+// meeting) gets the bar without places or organisation: `org` is then null and the
+// page knows from its own link where the guest belongs. A page whose link names an organisation
+// (`mountShell({ active, orgId })`, from its `?org=`) gets that one if the person is in it; someone
+// it admits as an outsider (a school's guardian) gets the bar without places and `org` as `{ id }`,
+// and the page calls only the routes open to outsiders.
 
 import { api, query, savedToken, signOut } from "./api.js";
 import { el } from "./dom.js";
@@ -22,8 +22,7 @@ import { LOCALES, adoptLocale, locale, setLocale, setTimeZone, t } from "./i18n.
 const ORG_KEY = "muster.org";
 const LANGUAGE_NAMES = { "zh-CN": "中文", en: "English" };
 
-export async function mountShell({ active }) {
-  const linked = Number(new URLSearchParams(location.search).get("org")) || null;
+export async function mountShell({ active, orgId = null }) {
   if (!savedToken()) {
     location.replace(`/?next=${encodeURIComponent(location.pathname + location.search)}`);
     return new Promise(() => {}); // the page is going away
@@ -37,11 +36,15 @@ export async function mountShell({ active }) {
   header.classList.add("shell");
   if (me.kind === "guest") {
     header.replaceChildren(el("div", { class: "shell-bar" }, el("span", { class: "brand" }, t("shell.brand")), el("span", { class: "spacer" }), liveState(), personMenu(me)));
-    return { me, org: null, orgs: [], linked };
+    return { me, org: null, orgs: [] };
   }
   const orgs = await api("/api/v1/orgs");
-  const remembered = Number(localStorage.getItem(ORG_KEY));
-  const org = orgs.find((o) => o.id === linked) || orgs.find((o) => o.id === remembered) || orgs[0] || null;
+  if (orgId && !orgs.some((o) => o.id === orgId)) {
+    header.replaceChildren(el("div", { class: "shell-bar" }, el("span", { class: "brand" }, t("shell.brand")), el("span", { class: "spacer" }), liveState(), personMenu(me)));
+    return { me, org: { id: orgId }, orgs };
+  }
+  const remembered = orgId || Number(localStorage.getItem(ORG_KEY));
+  const org = orgs.find((o) => o.id === remembered) || orgs[0] || null;
   if (org) {
     localStorage.setItem(ORG_KEY, String(org.id));
     setTimeZone(org.time_zone);
@@ -64,10 +67,10 @@ export async function mountShell({ active }) {
       }, el("span", { class: "app-nav-label" }, place.label), place.badge ? el("span", { class: "badge" }, String(place.badge)) : null))),
   );
   document.body.classList.add("with-shell");
-  if (!org && !linked) {
+  if (!org) {
     header.after(el("div", { class: "card empty no-org" }, el("h2", {}, t("shell.no_org.title")), el("p", { class: "muted" }, t("shell.no_org.body"))));
   }
-  return { me, org, orgs, linked };
+  return { me, org, orgs };
 }
 
 const liveState = () => el("span", { id: "live-state", class: "live-state muted", "aria-live": "polite" });

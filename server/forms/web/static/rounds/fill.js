@@ -22,9 +22,9 @@ const state = { orgId: null, detail: null, respondent: null, form: null };
 start().catch((error) => showMessage($("page-error"), error.message));
 
 async function start() {
-  const { org, orgs, linked } = await mountShell({ active: "home" });
   // The link names the round's organisation (`?org=`): a guardian answers there without being in any organisation's list.
-  const found = roundId && (await findInOrgs(orgs, linked ? { id: linked } : org, (id) => `/api/v1/orgs/${id}/rounds/${roundId}`));
+  const { org, orgs } = await mountShell({ active: "home", orgId: Number(new URLSearchParams(location.search).get("org")) || null });
+  const found = roundId && (await findInOrgs(orgs, org, (id) => `/api/v1/orgs/${id}/rounds/${roundId}`));
   if (!found) {
     show($("nothing"), true);
     return;
