@@ -8,7 +8,7 @@ import io
 import uuid
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from server.audit.models import AuditEntry
 from server.forms.models import RoundRespondent
@@ -18,6 +18,7 @@ from schools.models import Student
 from tests.schools.forms_world import FEVER, WELL, closes_in, health_report, send_to_children, submit
 from tests.server.forms.test_reminders import Connected, node
 from tests.server.orgs.conftest import new_org, ok
+from tests.statements import statements_sent
 
 
 @pytest.fixture
@@ -54,19 +55,9 @@ async def test_a_round_to_a_school_expects_its_children_on_the_roll_each_counted
 
 async def test_opening_a_round_for_children_is_one_insert_select_whatever_their_number(client, db, report):
     async def statements_opening(round_id: int) -> list[str]:
-        statements: list[str] = []
         async with db.transaction(org_id=report.bureau.org.id) as tx:
-            ours = (await tx.session.connection()).sync_connection
-
-            def record(conn, _cursor, statement, *_args) -> None:
-                if conn is ours:
-                    statements.append(statement)
-
-            event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-            try:
+            async with statements_sent(db, tx) as statements:
                 assert await do_open_round(tx, round_id)
-            finally:
-                event.remove(db.engine.sync_engine, "before_cursor_execute", record)
         return statements
 
     owner, later = report.bureau.owner, closes_in(60 * 24)
