@@ -98,6 +98,9 @@ async def test_a_guardian_answers_offline_on_a_phone_while_the_head_teacher_foll
             break
         await asyncio.sleep(0.1)
     assert reminded == {liu_qiang_id}  # not Wang Fang, connected on her phone: her child in that class has answered
+    await phone.goto(f"/home?org={org_id}")  # her other child, in the other school, is still to answer for
+    await expect(phone.locator("[data-section='forms'] .home-item a")).to_have_attribute("href", f"/f/{rid}?org={org_id}")
+    await assert_no_english(phone, data=".home-item-title, .person-menu")
     await phone.context.close()
     await teacher.context.close()
     assert problems == [] and teacher_problems == []
