@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
+from server.audiences.reach import within
 from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
@@ -26,7 +27,6 @@ from server.forms.models import (
     RoundSchedule,
 )
 from server.forms.photos import register_form_photo_readers, register_form_photo_uploaders
-from server.audiences.reach import within
 from server.forms.privacy import (
     answer_paths,
     bucket_paths,
