@@ -3,6 +3,7 @@
     python bench/schools_data.py --out /tmp/city                 # write units, staff, students (CSV) for the full city
     python bench/schools_data.py --scale 0.1 --format xlsx --out /tmp/city   # a tenth, as one workbook
     python bench/schools_data.py --scale 0.1 --import             # write a tenth to a temporary folder and time its import
+    python bench/schools_data.py --import --once --open-round     # the whole city, then a form round to every child opened
 
 The full city (the issue's benchmark): one bureau, 13 districts, 1,300 schools,
 480,000 people with an account (staff and guardians). Each school has grades 1
@@ -20,8 +21,12 @@ sheets of one workbook written as Excel writes it (shared strings).
 With ``--import``: a fresh PostgreSQL database (dropped at the end), the
 files imported through ``schools.imports.run.do_import_hierarchy`` (the
 function behind the API's job and ``muster schools import``), then the same
-files again (nothing to create: idempotence). Progress goes to stderr; the last
-line of stdout is one JSON object.
+files again (nothing to create: idempotence). With ``--open-round``, a round of a
+form to every child under the bureau (the ``student`` respondent kind,
+schools/respondents.py: the bureau's subtree of units, then the children on
+the roll in its classes) is then opened with ``do_open_round``: its expected
+respondents and counters written by one ``INSERT ... SELECT`` and one grouped insert. Progress goes to
+stderr; the last line of stdout is one JSON object.
 """
 from __future__ import annotations
 
@@ -227,6 +232,7 @@ async def bench(args: argparse.Namespace, city: City, files) -> dict:
     async with member_bench.organisation_in_fresh_database(args.postgres_url, name="City Education Bureau", slug="city") as (db, name, org_id):
         first = await timed_import(db, name, org_id, files, "first import", member_bench)
         second = await timed_import(db, name, org_id, files, "second import", member_bench) if not args.once else None
+        opened = await timed_round(db, name, org_id, member_bench) if args.open_round else None
     people = city.staff + first["counts"].get("guardians_created", 0)
     return {
         "bench": "schools_import", "database": "postgresql", "format": args.format, "scale": args.scale,
@@ -236,7 +242,44 @@ async def bench(args: argparse.Namespace, city: City, files) -> dict:
         "failed": first["failed"], "first_errors": first["first_errors"], "cpu_s": first["cpu_s"], "peak_rss_mb": first["peak_rss_mb"],
         "counts": first["counts"], "cpus": os.cpu_count(), "load_avg_at_end": [round(load, 1) for load in os.getloadavg()],
         "second_import": second and {k: second[k] for k in ("seconds", "counts", "failed", "cpu_s", "peak_rss_mb")},
+        "round_to_every_child": opened,
     }
+
+
+async def timed_round(db, database: str, org_id: int, member_bench) -> dict:
+    """A form round to every child on the roll under the bureau, from the organisation's owner, stored, then opened (its
+    respondents and counters written) and timed."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from server.audiences.expand import Audience
+    from server.db import utcnow
+    from server.forms.models import Form, FormRound, FormVersion
+    from server.forms.rounds import do_create_round, do_open_round
+    from server.orgs.models import Membership
+    from schools.models import SchoolUnit
+    from schools.respondents import STUDENT
+
+    async with db.transaction(org_id=org_id) as tx:
+        owner_id = await tx.session.scalar(select(Membership.user_id).where(Membership.role == "owner"))
+        bureau = await tx.session.scalar(select(SchoolUnit.department_id).where(SchoolUnit.kind == "bureau"))
+        form = Form(org_id=org_id, title="Daily health report", created_by=owner_id, current_version=1)
+        tx.session.add(form)
+        await tx.session.flush()
+        tx.session.add(FormVersion(org_id=org_id, form_id=form.id, number=1, created_by=owner_id,
+                                   definition={"fields": [{"name": "temperature", "type": "temperature", "label": "Temperature", "min": 35, "max": 42}]}))
+        await tx.session.flush()
+        round_ = await do_create_round(tx, form, created_by=owner_id, audience=Audience({"departments": [bureau]}), kind=STUDENT, opens_at=utcnow(),
+                                       closes_at=utcnow() + dt.timedelta(hours=8))
+    postgres_before, started = member_bench.postgres_cpu_s(database), time.perf_counter()
+    async with db.transaction(org_id=org_id) as tx:
+        await do_open_round(tx, round_.id)
+    seconds, postgres_after = time.perf_counter() - started, member_bench.postgres_cpu_s(database)
+    async with db.transaction(org_id=org_id) as tx:
+        expected = (await tx.session.get(FormRound, round_.id)).expected
+    return {"children": expected, "seconds": round(seconds, 2),
+            "postgres_cpu_s": None if postgres_after is None else round(postgres_after - postgres_before, 2)}
 
 
 def main() -> None:
@@ -247,6 +290,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="where to write the files (default: a temporary folder, removed after --import)")
     parser.add_argument("--import", dest="run_import", action="store_true", help="time the files' import into a fresh PostgreSQL database")
     parser.add_argument("--once", action="store_true", help="with --import: skip the second import of the same files")
+    parser.add_argument("--open-round", action="store_true", help="with --import: then time opening a form round to every child")
     parser.add_argument("--postgres-url", default=os.environ.get("MUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
                         help="an admin URL of the PostgreSQL server; a fresh database is created beside it and dropped")
     args = parser.parse_args()

@@ -41,7 +41,7 @@ from server.db.one_of import one_of
 from server.i18n import _, translate
 from server.orgs.models import Department, Membership
 from schools.models import Guardian, SchoolUnit, Student, StudentGuardian, UnitRole
-from schools.scope import ROSTER_ROLES
+from schools.scope import ROSTER_ROLES, role_paths
 
 SENDING_ROLES = ROSTER_ROLES  # the managing roles and head teachers
 KIND_NAMES = {"bureau": _("Bureau"), "district": _("District"), "school": _("School"), "grade": _("Grade"), "class": _("Class")}
@@ -88,11 +88,7 @@ class Staff(Units):
 
 async def sending_paths(tx: Transaction, org_id: int, user_id: int) -> list[str]:
     """The paths of the units where the member holds a role that sends (server/audiences/reach.py)."""
-    held = (
-        select(Department.path).join(UnitRole, UnitRole.unit_id == Department.id)
-        .where(UnitRole.org_id == org_id, UnitRole.user_id == user_id, UnitRole.role.in_(SENDING_ROLES))
-    )
-    return list(await tx.session.scalars(held))
+    return await role_paths(tx, org_id, user_id, SENDING_ROLES)
 
 
 async def units_within(tx: Transaction, paths: list[str], parent_id: int | None, locale: str) -> list[PickerUnit] | None:

@@ -5,7 +5,8 @@ imports and the school year's rollover), the import page (a section of the
 organisation's settings, schools/pages.py), what it holds about a member
 (schools/personal_data.py), admits guardians into the bureau's
 organisation as outsiders (schools/outsiders.py), its families and staff as audiences that its staff send to
-(schools/audiences.py), ends a leaver's scoped roles
+(schools/audiences.py), the ``student`` respondent kind and who builds forms, follows rounds and sees answers
+in the hierarchy (schools/respondents.py, schools/form_roles.py), ends a leaver's scoped roles
 (schools/revocation.py), the ``muster schools import`` command, and its part of
 ``muster demo``. See schools/DESIGN.md.
 """
@@ -18,6 +19,7 @@ from server.capabilities import Capability
 
 def setup(app: web.Application) -> None:
     from schools import audiences, outsiders, pages, personal_data, revocation, routes  # noqa: F401  (audiences, outsiders and revocation register themselves)
+    from schools import form_roles, respondents  # noqa: F401  (respondents registers itself)
     from schools.imports import routes as import_routes
     from schools.config import SchoolsSettings
     from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
@@ -31,6 +33,7 @@ def setup(app: web.Application) -> None:
     register_personal_data(app, personal_data.PART)
     audiences.setup(app)
     pages.setup(app)
+    form_roles.setup(app)
     app.on_shutdown.append(_stop_imports)
 
 

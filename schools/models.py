@@ -24,11 +24,13 @@ from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 UNIT_KINDS = ("bureau", "district", "school", "grade", "class")
 # A unit's kind → the kinds its parent may have (the bureau is the top of the hierarchy).
 PARENT_KINDS = {"bureau": (), "district": ("bureau",), "school": ("bureau", "district"), "grade": ("school",), "class": ("grade", "school")}
-UNIT_ROLES = ("bureau_staff", "district_staff", "school_admin", "head_teacher", "subject_teacher")
-# The kind of unit each role is held on.
-ROLE_UNIT_KIND = {
-    "bureau_staff": "bureau", "district_staff": "district", "school_admin": "school", "head_teacher": "class", "subject_teacher": "class",
+UNIT_ROLES = ("bureau_staff", "district_staff", "school_admin", "head_teacher", "subject_teacher", "health_officer")
+# The kinds of unit each role is held on.
+ROLE_UNIT_KINDS = {
+    "bureau_staff": ("bureau",), "district_staff": ("district",), "school_admin": ("school",), "head_teacher": ("class",),
+    "subject_teacher": ("class",), "health_officer": ("bureau", "district", "school"),
 }
+IMPORTED_ROLES = frozenset(UNIT_ROLES) - {"health_officer"}  # the roles a staff row gives (and takes away); the others are given one by one
 ARCHIVE_REASONS = ("departed", "graduated")
 EXTERNAL_ID_MAX = 128
 NAME_MAX = 200

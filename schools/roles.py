@@ -1,8 +1,8 @@
 """Scoped roles: who holds which role on which unit (the staff of the hierarchy).
 
-Only members of the organisation hold roles; a role fits one kind of unit
-(``ROLE_UNIT_KIND``: school admins on schools, head and subject teachers on
-classes...). A teacher's role on a class puts them in its group (schools/class_groups.py).
+Only members of the organisation hold roles; a role fits some kinds of unit
+(``ROLE_UNIT_KINDS``: school admins on schools, head and subject teachers on
+classes, health officers on a school, a district or the bureau...). A teacher's role on a class puts them in its group (schools/class_groups.py).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from server.db.upsert import insert_for
 from server.errors import InvalidInput, NotFound
 from server.orgs.models import Department, Membership
 from schools.class_groups import do_follow_rosters
-from schools.models import ROLE_UNIT_KIND, SUBJECT_MAX, UNIT_ROLES, SchoolUnit, UnitRole
+from schools.models import ROLE_UNIT_KINDS, SUBJECT_MAX, UNIT_ROLES, SchoolUnit, UnitRole
 from schools.paging import cut_page
 
 
@@ -21,8 +21,9 @@ def check_role(role: str, unit_kind: str, field: str = "role") -> str:
     role = role.strip().lower()
     if role not in UNIT_ROLES:
         raise InvalidInput("a role is one of {roles}, not '{role}'", field=field, roles=", ".join(UNIT_ROLES), role=role[:40])
-    if ROLE_UNIT_KIND[role] != unit_kind:
-        raise InvalidInput("a {role} is held on a {kind}, not a {unit_kind}", field=field, role=role, kind=ROLE_UNIT_KIND[role], unit_kind=unit_kind)
+    if unit_kind not in ROLE_UNIT_KINDS[role]:
+        raise InvalidInput("a {role} is held on a {kind}, not a {unit_kind}", field=field, role=role, kind=" / ".join(ROLE_UNIT_KINDS[role]),
+                           unit_kind=unit_kind)
     return role
 
 

@@ -3,9 +3,10 @@
 A role held on a unit (``school_unit_roles``) reaches that unit and everything
 under it (the departments' path prefix). What it allows:
 
-* read: any role (a subject teacher reads their classes);
+* read: any role (a subject teacher reads their classes, a health officer their school);
 * roster (students, their guardians): the managing roles and a head teacher on their class;
-* manage (units, roles, imports, the rollover): bureau staff, district staff, school admins.
+* manage (units, roles, imports, the rollover): bureau staff, district staff, school admins;
+* answers (children's answers to forms, one by one: schools/form_roles.py): health officers, a head teacher on their class.
 
 Organisation admins and owners reach the whole hierarchy. A unit, student or
 guardian outside the caller's reach does not exist for them (404, like another
@@ -26,7 +27,8 @@ from schools.models import SchoolUnit, UnitRole
 
 MANAGING_ROLES = frozenset({"bureau_staff", "district_staff", "school_admin"})
 ROSTER_ROLES = MANAGING_ROLES | {"head_teacher"}
-NEEDS = {"read": None, "roster": ROSTER_ROLES, "manage": MANAGING_ROLES}
+ANSWER_ROLES = frozenset({"health_officer", "head_teacher"})
+NEEDS = {"read": None, "roster": ROSTER_ROLES, "manage": MANAGING_ROLES, "answers": ANSWER_ROLES}
 REFUSALS = {
     "roster": _("only the class's head teacher or a school administrator can change its roster"),
     "manage": _("only a school, district or bureau administrator of this unit can do this"),
@@ -81,6 +83,14 @@ async def load_scope(tx: Transaction, org: OrgContext) -> Scope:
         .where(UnitRole.user_id == org.user_id)
     )
     return Scope(org, tuple(Grant(*row) for row in rows), False)
+
+
+async def role_paths(tx: Transaction, org_id: int, user_id: int, roles) -> list[str]:
+    """The paths of the units where the member holds one of ``roles`` (``tx`` need not be the organisation's: filtered here)."""
+    return list(await tx.session.scalars(
+        select(Department.path).join(UnitRole, UnitRole.unit_id == Department.id)
+        .where(UnitRole.org_id == org_id, UnitRole.user_id == user_id, UnitRole.role.in_(roles))
+    ))
 
 
 async def unit_in_scope(tx: Transaction, scope: Scope, unit_id: int, need: str = "read") -> tuple[SchoolUnit, Department]:

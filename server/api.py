@@ -6,8 +6,8 @@
 
 The decorator authenticates (``auth``), resolves the organisation of an
 ``{org_id}`` route for the caller (404 if they are not in it: see
-server/orgs/access.py; an external contact of the organisation is in it only
-for routes declared ``external=True``), checks ``role``, parses the body and the query string,
+server/orgs/access.py; an outsider it admits, such as an external contact, is in it
+only for routes declared ``external=True``), checks ``role``, parses the body and the query string,
 and turns the returned model into JSON. The same metadata builds
 /api/openapi.json (server/openapi.py).
 """
@@ -54,7 +54,7 @@ class EndpointSpec:
     auth: str  # "user" (people only), "any" (people and guests), "none"
     role: str | None
     summary: str
-    external: bool = False  # open to the organisation's external contacts too (server/contacts/): their chats only
+    external: bool = False  # open to the organisation's admitted outsiders too (server/orgs/access.py): the route decides what they see
 
 
 def endpoint(
@@ -69,7 +69,7 @@ def endpoint(
     external: bool = False,
 ):
     assert auth in ("user", "any", "none") and (role is None or role in ROLES)
-    assert not external or (auth == "any" and role is None), "external contacts reach only routes open to guests"
+    assert not external or (auth != "none" and role is None), "outsiders reach only routes of people that need no organisation role"
 
     def decorate(handler):
         spec = EndpointSpec(body, query, response, status, auth, role, summary or (handler.__doc__ or "").strip(), external)

@@ -5,7 +5,8 @@ in (server/orgs/imports/writer.py writes them: a new account, or an existing
 account invited to consent; an organisation role is never changed by this
 import). Their scoped roles then become what their row says: a bureau, district
 or school administrator's role on their unit, a teacher's head and subject
-roles on the classes listed; roles they held that the row no longer lists end.
+roles on the classes listed; roles they held that the row no longer lists end
+(but those a row cannot give, a health officer's: they are given one by one).
 Someone invited (an existing account of another organisation) gets their roles
 once they accept and the file is imported again.
 """
@@ -27,7 +28,7 @@ from server.orgs.models import Membership
 from schools.imports.index import UnitIndex, UnitInfo
 from schools.imports.report import ImportReport, RowProblem
 from schools.imports.rows import STAFF_UNIT_KIND, StaffRow
-from schools.models import UnitRole
+from schools.models import IMPORTED_ROLES, UnitRole
 
 BATCH = 1000
 MEMBER_COLUMNS = {"phone": "phone", "email": "email", "title": "title", "unit": "department"}  # staff column → member import column
@@ -110,7 +111,8 @@ async def _write(tx: Transaction, rows: Sequence[StaffRow], index: UnitIndex, co
         select(UnitRole.user_id, UnitRole.unit_id, UnitRole.role, UnitRole.subject).where(batch_one_of(tx, UnitRole.user_id, list(wanted)))
     )).all()
     touched = set()
-    gone = [(user_id, unit_id, role) for user_id, unit_id, role, subject in held if (unit_id, role, subject) not in wanted[user_id]]
+    gone = [(user_id, unit_id, role) for user_id, unit_id, role, subject in held
+            if role in IMPORTED_ROLES and (unit_id, role, subject) not in wanted[user_id]]
     if gone:
         await tx.session.execute(
             delete(UnitRole).where(tuple_(UnitRole.user_id, UnitRole.unit_id, UnitRole.role).in_(gone)).execution_options(synchronize_session=False)

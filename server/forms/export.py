@@ -3,6 +3,9 @@
 Rows are read a page at a time by submission id (server/db/keyset.py), each
 page in its own short transaction, so an export of 480,000 rows holds no
 connection while the client reads and never has more than a page in memory.
+Someone who may see the answers of only parts of a round (server/forms/privacy.py)
+exports only the submissions whose respondent's bucket lies there: the same
+range of paths a dashboard sums (server/forms/dashboard.py).
 
 * CSV: the response starts at once (headers and a UTF-8 byte order mark, so
   spreadsheet programs read Chinese right), then each page as it is read.
@@ -31,13 +34,14 @@ from typing import Any
 
 import xlsxwriter
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from server.db import Database
 from server.db.keyset import keyset_page
 from server.db.one_of import one_of
+from server.forms.dashboard import ROOT, under
 from server.forms.definition import FormDefinition, FormField
-from server.forms.models import FormRound, FormSubmission, FormVersion, RoundRespondent
+from server.forms.models import FormRound, FormSubmission, FormVersion, RoundCount, RoundRespondent
 from server.forms.respondents import respondent_kind
 from server.orgs.models import Department, Membership
 
@@ -65,13 +69,26 @@ class Export:
     fields: list[FormField]
     kind: str
     zone: Any
+    within: dict[int, list[str]]  # round id → the subtrees whose answers are exported (``/``: all)
 
     @property
     def header(self) -> list[str]:
         return [*FIXED, *(f.name for f in self.fields)]
 
+    def only_within(self) -> ColumnElement[bool] | None:
+        """The submissions under each round's subtrees, as a condition on ``RoundCount.path``; None if every round is whole."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for round_id in self.rounds:
+            groups.setdefault(tuple(self.within.get(round_id, (ROOT,))), []).append(round_id)
+        if all(ROOT in paths for paths in groups):
+            return None
+        return or_(*(
+            and_(FormSubmission.round_id.in_(ids), true() if ROOT in paths else or_(*(and_(*under(RoundCount.path, p)) for p in paths)))
+            for paths, ids in groups.items()
+        ))
 
-async def plan_export(db: Database, org_id: int, rounds: Sequence[FormRound], zone) -> Export:
+
+async def plan_export(db: Database, org_id: int, rounds: Sequence[FormRound], zone, within: dict[int, list[str]] | None = None) -> Export:
     """The columns: every field of every version the rounds used, the newest version's order first."""
     version_ids = sorted({r.version_id for r in rounds}, reverse=True)
     fields: dict[str, FormField] = {}
@@ -82,13 +99,14 @@ async def plan_export(db: Database, org_id: int, rounds: Sequence[FormRound], zo
             fields.setdefault(f.name, f)
     kinds = {r.respondent_kind for r in rounds}
     return Export(org_id, {r.id: r.opens_at.astimezone(zone).date().isoformat() for r in rounds}, list(fields.values()),
-                  kinds.pop() if len(kinds) == 1 else "user", zone)
+                  kinds.pop() if len(kinds) == 1 else "user", zone, dict(within or {}))
 
 
 async def rows(db: Database, export: Export) -> AsyncIterator[list[list[Any]]]:
     """The rows, a page at a time, as typed values: one per submission, in id order."""
     after = None
     names: dict[int, str] = {}
+    limited = export.only_within()
     while True:
         async with db.transaction(org_id=export.org_id) as tx:
             s = FormSubmission
@@ -96,6 +114,8 @@ async def rows(db: Database, export: Export) -> AsyncIterator[list[list[Any]]]:
                             RoundRespondent.bucket)
                      .join(RoundRespondent, (RoundRespondent.round_id == s.round_id) & (RoundRespondent.respondent_id == s.respondent_id), isouter=True)
                      .where(s.round_id.in_(list(export.rounds))))
+            if limited is not None:
+                query = query.join(RoundCount, (RoundCount.round_id == s.round_id) & (RoundCount.bucket == RoundRespondent.bucket)).where(limited)
             page = await keyset_page(tx, query, s.id, after=after, limit=PAGE)
             if not page.rows:
                 return

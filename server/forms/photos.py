@@ -1,6 +1,6 @@
 """Photos answering a form's photo fields: the platform's files, of the owner kind ``form``.
 
-    POST /api/v1/orgs/{org_id}/form-photos     tus creation (any member): an image, attached to nothing yet
+    POST /api/v1/orgs/{org_id}/form-photos     tus creation (any member, and outsiders a rule admits): an image, attached to nothing yet
 
 A respondent uploads the photo first (it needs a connection: the offline
 queue keeps answers, not images) and answers the field with the file id the
@@ -9,6 +9,9 @@ last PATCH returns (``Muster-File-Id``). The submission that names it calls
 submission (``owner_id``), once: a photo already given to another submission,
 or uploaded by someone else, is refused.
 
+Who may upload: any member; an outsider of the organisation (a guardian)
+only if a rule registered with ``register_form_photo_uploaders`` admits them
+(rounds: someone who answers for a respondent of a round open now), else 404.
 Who may read a photo (``may_read``): before it is attached only its
 uploader; then its uploader (who submitted) and whoever a rule registered
 with ``register_form_photo_readers`` admits: the part that keeps submissions
@@ -23,7 +26,7 @@ from sqlalchemy import select
 
 from server.api import endpoint
 from server.db import Transaction
-from server.errors import Conflict, InvalidInput, UnsupportedMediaType
+from server.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
 from server.files.models import StoredFile
 from server.files.owners import FileOwner
 from server.files.routes import INLINE_TYPES
@@ -36,6 +39,8 @@ FORM_PHOTOS = "form"  # the owner kind of photos answering forms
 
 PhotoReaders = Callable[[Transaction, OrgContext, int], Awaitable[bool]]  # (tx, caller, owner id) → may the caller read its photos?
 PHOTO_READERS = web.AppKey("form_photo_readers", list[PhotoReaders])
+PhotoUploaders = Callable[[Transaction, OrgContext], Awaitable[bool]]  # (tx, an outsider) → may they upload a photo to answer with?
+PHOTO_UPLOADERS = web.AppKey("form_photo_uploaders", list[PhotoUploaders])
 
 routes = web.RouteTableDef()
 
@@ -44,8 +49,12 @@ def register_form_photo_readers(app: web.Application, rule: PhotoReaders) -> Non
     app.setdefault(PHOTO_READERS, []).append(rule)
 
 
+def register_form_photo_uploaders(app: web.Application, rule: PhotoUploaders) -> None:
+    app.setdefault(PHOTO_UPLOADERS, []).append(rule)
+
+
 @routes.post("/api/v1/orgs/{org_id}/form-photos")
-@endpoint(status=201)
+@endpoint(status=201, external=True)
 async def create_photo_upload(request: web.Request, org: OrgContext) -> web.Response:
     """tus creation of a photo to answer a form's photo field with (PNG, JPEG, GIF or WebP); its file id is the answer."""
     filetype = parse_metadata(request.headers.get("Upload-Metadata", "")).get("filetype", "")
@@ -53,7 +62,12 @@ async def create_photo_upload(request: web.Request, org: OrgContext) -> web.Resp
         raise UnsupportedMediaType("a form photo must be a PNG, JPEG, GIF or WebP image (Upload-Metadata 'filetype')", field="Upload-Metadata")
 
     async def attached_later(tx: Transaction) -> None:
-        """Any member; the photo belongs to no submission until one names it."""
+        """Any member, an outsider a rule admits; the photo belongs to no submission until one names it."""
+        if org.membership_id is None:
+            for rule in request.app.get(PHOTO_UPLOADERS, ()):
+                if await rule(tx, org):
+                    return
+            raise NotFound("no such organisation")
 
     return await create_upload(request, org, FORM_PHOTOS, attached_later)
 

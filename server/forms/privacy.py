@@ -3,8 +3,11 @@
 * Roll-ups (how many submitted, how many abnormal) are for whoever may see a
   round's dashboard. Individual answers, the abnormal flag of a person, and
   exports are for organisation admins and whoever a capability says
-  (``register_answer_viewer``: a school's health officer, say). Every look at
-  someone else's answers, and every export, is an entry in the audit log.
+  (``register_answer_viewer``: a school's health officer, say), who may be
+  limited to parts of the round: a viewer answers department subtrees
+  (paths), and a submission, a flag or an export row is shown only if its
+  respondent's bucket lies under one of them. Every look at someone else's
+  answers, and every export, is an entry in the audit log.
 * An organisation may set a retention period (``form_policies.retention_days``):
   the sweeper deletes the submissions of rounds closed longer ago than that
   (with the photos answering them), and the per-person rows of those rounds
@@ -18,40 +21,68 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import delete, select, update
 
+from server.audiences.reach import within
 from server.audit.record import do_audit
 from server.config import Settings
 from server.db import Database, Transaction, utcnow
 from server.errors import NotFound
 from server.files.models import StoredFile
 from server.files.storage import do_delete_file
-from server.forms.models import FormPolicy, FormRound, FormSubmission, RoundRespondent
+from server.forms.dashboard import ROOT
+from server.forms.models import FormPolicy, FormRound, FormSubmission, RoundCount, RoundRespondent
 from server.forms.photos import FORM_PHOTOS
 from server.orgs.access import OrgContext
 
-AnswerViewer = Callable[[Transaction, OrgContext, FormRound], Awaitable[bool]]
+AnswerViewer = Callable[[Transaction, OrgContext, FormRound], Awaitable[Sequence[str]]]
 _viewers: list[AnswerViewer] = []
 SWEEP_BATCH = 5000
 
 
 def register_answer_viewer(viewer: AnswerViewer) -> None:
-    """Let ``viewer(tx, org, round)`` grant seeing a round's individual answers beyond the organisation's admins. At import, once."""
+    """Let ``viewer(tx, org, round)`` answer the department subtrees (paths such as ``/1/5/``; ``/`` for the whole
+    round) under which the caller may see the round's individual answers, beyond the organisation's admins. At import, once."""
     if viewer not in _viewers:
         _viewers.append(viewer)
 
 
-async def may_view_answers(tx: Transaction, org: OrgContext, round_: FormRound) -> bool:
+async def answer_paths(tx: Transaction, org: OrgContext, round_: FormRound) -> list[str]:
+    """The subtrees of the round whose individual answers the caller may see: ``["/"]`` all of them, ``[]`` none.
+    Guests and outsiders see only what they answer for themselves."""
+    if org.membership_id is None:
+        return []
     if org.is_admin:
-        return True
+        return [ROOT]
+    paths: set[str] = set()
     for viewer in _viewers:
-        if await viewer(tx, org, round_):
-            return True
-    return False
+        paths.update(await viewer(tx, org, round_))
+    return [ROOT] if ROOT in paths else sorted(paths)
 
 
-async def check_may_view_answers(tx: Transaction, org: OrgContext, round_: FormRound) -> None:
-    """Answers of others are 404 to those who may not see them: they do not learn that a submission exists."""
-    if not await may_view_answers(tx, org, round_):
+async def may_view_answers(tx: Transaction, org: OrgContext, round_: FormRound) -> bool:
+    """Whether the caller may see any of the round's individual answers (all of them, or a part)."""
+    return bool(await answer_paths(tx, org, round_))
+
+
+async def bucket_paths(tx: Transaction, round_id: int, buckets: Sequence[int]) -> dict[int, str]:
+    """The department path each bucket of the round counted under when it opened."""
+    return dict((await tx.session.execute(
+        select(RoundCount.bucket, RoundCount.path).where(RoundCount.round_id == round_id, RoundCount.bucket.in_(sorted(set(buckets))))
+    )).all()) if buckets else {}
+
+
+async def check_may_view_answers(tx: Transaction, org: OrgContext, round_: FormRound, respondent_id: int | None = None) -> list[str]:
+    """The caller's answer paths for the round, if they may see its answers (``respondent_id``'s, if given: their bucket
+    must lie under them). Otherwise 404: they do not learn that a submission exists."""
+    paths = await answer_paths(tx, org, round_)
+    if paths and respondent_id is not None and ROOT not in paths:
+        bucket = await tx.session.scalar(
+            select(RoundRespondent.bucket).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id == respondent_id)
+        )
+        path = (await bucket_paths(tx, round_.id, [bucket])).get(bucket) if bucket is not None else None
+        paths = paths if path is not None and within(path, paths) else []
+    if not paths:
         raise NotFound("no such submission")
+    return paths
 
 
 async def retention_days(tx: Transaction) -> int | None:

@@ -206,7 +206,7 @@ async def _outreach(
         locale = locales.get(user_id) or default_locale
         outreach.push.append(Message(user_id, translate(locale, PUSH_TITLE, form=title), translate(locale, PUSH_BODY, time=closes),
                                      data={"type": "form.reminder", "org_id": round_.org_id, "round_id": round_.id, "lang": locale}))
-    url = f"{public_url.rstrip('/')}/f/{round_.id}"
+    url = f"{public_url.rstrip('/')}/f/{round_.id}?org={round_.org_id}"  # the link names its organisation: a guardian is in none
     for user_id, phone in sorted(phones.items()):
         text = translate(locales.get(user_id) or default_locale, SMS_TEXT, form=title, time=closes, url=url)
         outreach.sms.append(Message(user_id, "", text, to=phone, idempotency_key=f"muster-form-reminder-{reminder_id}-{user_id}"))

@@ -9,6 +9,10 @@ A kind says, for its respondents:
 * ``answerable(tx, org, ids)``: which of these respondents the caller may submit for (a member: only
   themselves; a student: their guardians, and teachers of the class for a family without a phone).
 * ``own(tx, org)``: the respondents the caller answers for, shown on the fill page.
+
+  The caller may be an outsider of the organisation (``org.membership_id`` None: a guardian, admitted on the
+  respondents' routes, server/orgs/access.py): the kind alone says whom they answer for, and for whom nobody
+  is 404 everywhere.
 * ``reminded(tx, ids)``: the people to remind for these respondents (user id → the respondents they answer for).
 * ``describe(tx, ids)``: name and contact phone of each, for the missing list and exports.
 
@@ -24,7 +28,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from server.audiences.expand import Audience, resolve_audience
 from server.db import Transaction
 from server.db.one_of import one_of
-from server.errors import InvalidInput
+from server.errors import InvalidInput, NotFound
+from server.forms.models import FormRound, RoundRespondent
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 
@@ -74,10 +79,10 @@ class Members:
         return select(Membership.user_id, func.coalesce(Membership.department_id, 0)).where(await audience_members(tx, audience))
 
     async def answerable(self, tx: Transaction, org: OrgContext, respondent_ids: Sequence[int]) -> set[int]:
-        return {org.user_id} & set(respondent_ids)
+        return set(await self.own(tx, org)) & set(respondent_ids)
 
     async def own(self, tx: Transaction, org: OrgContext) -> list[int]:
-        return [org.user_id]
+        return [org.user_id] if org.membership_id is not None else []
 
     async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]:
         return {i: [i] for i in respondent_ids}
@@ -106,3 +111,18 @@ def respondent_kind(name: str) -> RespondentKind:
     if kind is None:
         raise InvalidInput("no such kind of respondent: {kind}", field="respondent_kind", kind=name)
     return kind
+
+
+async def answered_in(tx: Transaction, org: OrgContext, round_: FormRound) -> list[int]:
+    """The respondents of the round the caller answers for (none before it opens), by id."""
+    found: list[int] = []
+    for chosen in one_of(tx, RoundRespondent.respondent_id, await respondent_kind(round_.respondent_kind).own(tx, org)):
+        found += await tx.session.scalars(select(RoundRespondent.respondent_id).where(RoundRespondent.round_id == round_.id, chosen))
+    return sorted(found)
+
+
+async def check_answers_in(tx: Transaction, org: OrgContext, round_: FormRound) -> None:
+    """An outsider of the organisation (a guardian) reaches a round only through someone they answer for in it:
+    otherwise it is 404 whatever its state, so they learn nothing of the organisation's other rounds."""
+    if org.membership_id is None and not await answered_in(tx, org, round_):
+        raise NotFound("no such round")

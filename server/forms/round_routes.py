@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
+from server.audiences.reach import within
 from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
 from server.forms import dashboard, export, home, personal_data, round_pages
-from server.forms.access import load_form
+from server.forms.access import check_may_send_to, load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
 from server.forms.live import ROUND_WATCH, RoundWatch
 from server.forms.models import (
@@ -23,17 +24,18 @@ from server.forms.models import (
     FormReminder,
     FormRound,
     FormSubmission,
-    RoundRespondent,
     RoundSchedule,
 )
-from server.forms.photos import register_form_photo_readers
+from server.forms.photos import register_form_photo_readers, register_form_photo_uploaders
 from server.forms.privacy import (
+    answer_paths,
+    bucket_paths,
     check_may_view_answers,
     do_set_policy,
     may_view_answers,
 )
 from server.forms.reminders import do_remind_now
-from server.forms.respondents import respondent_kind
+from server.forms.respondents import answered_in, check_answers_in, respondent_kind
 from server.forms.round_schemas import (
     CalendarDayOut,
     CalendarIn,
@@ -118,6 +120,7 @@ async def create_round(request: web.Request, body: RoundIn, org: OrgContext) -> 
     """Send the form's current version to an audience, open from ``opens_at`` (default now) until ``closes_at`` (its author and admins)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         form = await load_form(request.app, tx, org, path_int(request, "form_id"))
+        await check_may_send_to(request.app, tx, org, body.audience.audience())
         opens_at = body.opens_at or utcnow()
         round_ = await do_create_round(tx, form, created_by=org.user_id, audience=body.audience.audience(), kind=body.respondent_kind,
                                        opens_at=opens_at, closes_at=body.closes_at, remind_at=body.remind_at)
@@ -150,6 +153,7 @@ async def create_schedule(request: web.Request, body: ScheduleIn, org: OrgContex
     hours, minutes = map(int, body.open_time.split(":"))
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         form = await load_form(request.app, tx, org, path_int(request, "form_id"))
+        await check_may_send_to(request.app, tx, org, body.audience.audience())
         schedule = await do_create_schedule(
             tx, org, form, audience=body.audience.audience(), kind=body.respondent_kind, days=body.days, open_minute=hours * 60 + minutes,
             open_minutes=body.open_minutes, remind_after=body.remind_after, starts_on=body.starts_on, ends_on=body.ends_on,
@@ -198,8 +202,12 @@ async def close_round(request: web.Request, org: OrgContext) -> RoundOut:
 # --- answering -------------------------------------------------------------------------------------------------
 
 
+# The routes of respondents (the round, submitting, one's submissions) are open to the organisation's admitted outsiders
+# (external=True: a guardian answering for a child), who reach a round only through someone they answer for in it.
+
+
 @routes.get(ROUND)
-@endpoint(response=RoundDetailOut)
+@endpoint(response=RoundDetailOut, external=True)
 async def get_round_route(request: web.Request, org: OrgContext) -> RoundDetailOut:
     """A round as the fill page shows it: the form, and those the caller answers for with what is stored for each."""
     db = request.app[DB]
@@ -208,10 +216,7 @@ async def get_round_route(request: web.Request, org: OrgContext) -> RoundDetailO
     round_ = await do_open_if_due(db, round_)
     async with db.transaction(org_id=org.org_id) as tx:
         kind = respondent_kind(round_.respondent_kind)
-        own = await kind.own(tx, org) if org.role not in ("guest", "external") else []
-        mine = list(await tx.session.scalars(
-            select(RoundRespondent.respondent_id).where(RoundRespondent.round_id == round_.id, RoundRespondent.respondent_id.in_(own))
-        )) if own else []
+        mine = await answered_in(tx, org, round_)
         may_follow = bool(await dashboard.visible_paths(tx, org, round_))
         if not mine and not may_follow:
             raise NotFound("no such round")
@@ -230,7 +235,7 @@ async def get_round_route(request: web.Request, org: OrgContext) -> RoundDetailO
 
 
 @routes.post(ROUND + "/submissions")
-@endpoint(body=SubmissionIn, response=SubmissionOut, status=201)
+@endpoint(body=SubmissionIn, response=SubmissionOut, status=201, external=True)
 async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> web.Response:
     """Submit answers for a respondent (default: yourself). The same ``client_id`` and answers again: the stored submission, 200."""
     db = request.app[DB]
@@ -241,6 +246,7 @@ async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> w
             round_ = await get_round(tx, path_int(request, "round_id"))
             if round_.opened_at is None and round_.opens_at <= utcnow():
                 return round_
+            await check_answers_in(tx, org, round_)
             submission, created = await do_submit(tx, org, round_, respondent_id=body.respondent_id or org.user_id, client_id=body.client_id,
                                                   answers=body.answers)
             return round_, SubmissionOut.model_validate(submission), created
@@ -256,28 +262,30 @@ async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> w
 
 
 @routes.get(ROUND + "/submissions/{submission_id}")
-@endpoint(response=SubmissionOut)
+@endpoint(response=SubmissionOut, external=True)
 async def get_submission_route(request: web.Request, org: OrgContext) -> SubmissionOut:
-    """A submission: to those who answer for its respondent, and to those who may see individual answers (logged)."""
+    """A submission: to those who answer for its respondent, and to those who may see individual answers where it lies (logged)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         round_ = await get_round(tx, path_int(request, "round_id"))
+        await check_answers_in(tx, org, round_)
         submission_id = path_int(request, "submission_id")
         try:
             submission = await get_own_submission(tx, org, round_, submission_id)
         except NotFound:
-            await check_may_view_answers(tx, org, round_)
             submission = await get_submission(tx, round_, submission_id)
+            await check_may_view_answers(tx, org, round_, submission.respondent_id)
             await do_audit(tx, org.principal, "form.answers_viewed", target=("form_round", round_.id),
                            details={"submission_id": submission.id, "respondent_id": submission.respondent_id})
         return SubmissionOut.model_validate(submission)
 
 
 @routes.put(ROUND + "/submissions/{submission_id}")
-@endpoint(body=SubmissionEditIn, response=SubmissionOut)
+@endpoint(body=SubmissionEditIn, response=SubmissionOut, external=True)
 async def edit_submission(request: web.Request, body: SubmissionEditIn, org: OrgContext) -> SubmissionOut:
     """Edit answers until the round closes, naming the revision they replace (an older one is 409)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         round_ = await get_round(tx, path_int(request, "round_id"))
+        await check_answers_in(tx, org, round_)
         submission = await do_edit(tx, org, round_, path_int(request, "submission_id"), revision=body.revision, answers=body.answers)
         out = SubmissionOut.model_validate(submission)
     request.app[ROUND_WATCH].changed(round_.id)
@@ -321,12 +329,14 @@ async def list_respondents(request: web.Request, query: RespondentsQuery, org: O
         node, paths = await dashboard.node_for(tx, visible, query.department_id)
         page, described, names = await dashboard.respondents_page(tx, round_, node, paths, state=query.state, after=query.after, limit=query.limit)
         counts = await dashboard.node_counts(tx, round_.id, node, paths)
-        answers = await may_view_answers(tx, org, round_)
+        answers = await answer_paths(tx, org, round_)
+        where = await bucket_paths(tx, round_.id, [row[1] for row in page.rows]) if answers and dashboard.ROOT not in answers else {}
     items = []
     for respondent_id, bucket, submitted, abnormal in page.rows:
         who = described.get(respondent_id)
+        flagged = dashboard.ROOT in answers or within(where.get(bucket, ""), answers)  # a person's abnormal flag is an answer of theirs
         items.append(RespondentOut(respondent_id=respondent_id, name=who.name if who else "", phone=who.phone if who else None, department_id=bucket,
-                                   department=names.get(bucket, ""), submitted=submitted, abnormal=abnormal if answers else None))
+                                   department=names.get(bucket, ""), submitted=submitted, abnormal=abnormal if flagged else None))
     return RespondentPage(items=items, next_after=page.next_after, counts=counts_out(counts))
 
 
@@ -381,13 +391,13 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
             raise NotFound("no such round")
         if not org.is_admin and not rounds:
             raise NotFound("no such round")
-        for round_ in rounds:
-            await check_may_view_answers(tx, org, round_)
+        within_paths = {round_.id: await check_may_view_answers(tx, org, round_) for round_ in rounds}
         if request.method == "HEAD":  # what a GET would answer, without the export (nor its entry in the log)
             return web.Response(content_type="text/csv" if query.format == "csv" else export.XLSX_TYPE)
+        limited = sorted({p for paths in within_paths.values() for p in paths} - {dashboard.ROOT})
         await do_audit(tx, org.principal, "form.answers_exported", target=("form", form.id),
-                       details={"format": query.format, "rounds": [r.id for r in rounds][:100]})
-    plan = await export.plan_export(db, org.org_id, rounds, zone)
+                       details={"format": query.format, "rounds": [r.id for r in rounds][:100], **({"within": limited[:20]} if limited else {})})
+    plan = await export.plan_export(db, org.org_id, rounds, zone, within_paths)
     filename = f"form-{form.id}" + (f"-round-{query.round_id}" if query.round_id else f"-{query.first_day}-{query.last_day}" if query.first_day else "")
     if query.format == "csv":
         return await export.stream_csv(request, db, plan, filename)
@@ -441,6 +451,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     register_audience_sender(app, may_send_some_form)
     register_form_photo_readers(app, may_read_photos_of)
+    register_form_photo_uploaders(app, home.answers_in_an_open_round)
     register_personal_data(app, personal_data.PART)
     app[ROUND_WATCH] = RoundWatch(app)
     app[ROUND_WATCH].attach()

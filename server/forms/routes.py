@@ -168,6 +168,7 @@ async def export_xlsform(request: web.Request, org: OrgContext) -> web.Response:
 def setup(app: web.Application) -> None:
     app[FORM_BUILDERS] = []  # capabilities append their rules from their own setup (register_form_builders)
     app[photos.PHOTO_READERS] = []
+    app[photos.PHOTO_UPLOADERS] = []
     app.router.add_routes(routes)
     app.router.add_routes(photos.routes)
     register_file_owner(app, photos.photo_owner(app))

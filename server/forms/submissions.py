@@ -40,7 +40,7 @@ from server.forms.models import (
     RoundRespondent,
 )
 from server.forms.photos import do_attach_photos
-from server.forms.privacy import may_view_answers
+from server.forms.privacy import check_may_view_answers
 from server.forms.respondents import respondent_kind
 from server.orgs.access import OrgContext
 
@@ -131,14 +131,19 @@ async def _already_there(tx: Transaction, round_id: int, respondent_id: int, cli
 
 
 async def may_read_photos_of(tx: Transaction, org: OrgContext, submission_id: int) -> bool:
-    """For photos answering a submission (server/forms/photos.py): those who answer for its respondent, and who may see answers."""
+    """For photos answering a submission (server/forms/photos.py): those who answer for its respondent, and who may see answers
+    where it lies."""
     submission = await tx.session.get(FormSubmission, submission_id)
     if submission is None or submission.org_id != org.org_id:
         return False
     round_ = await tx.session.get(FormRound, submission.round_id)
     if submission.respondent_id in await respondent_kind(round_.respondent_kind).answerable(tx, org, [submission.respondent_id]):
         return True
-    return await may_view_answers(tx, org, round_)
+    try:
+        await check_may_view_answers(tx, org, round_, submission.respondent_id)
+    except NotFound:
+        return False
+    return True
 
 
 async def get_submission(tx: Transaction, round_: FormRound, submission_id: int) -> FormSubmission:

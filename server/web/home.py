@@ -5,6 +5,8 @@ Each part registers a ``HomeSection`` whose ``fetch`` lists the person's items
 starting soon, today's forms). ``GET /api/v1/orgs/{org_id}/home`` answers every
 section at once, in order, titled in the person's language; the page
 (server/web/home.html) asks again when the person's live events say something changed.
+An outsider the organisation admits (a guardian, server/orgs/access.py) gets only
+the sections declared ``outsiders=True``, whose ``fetch`` answers for them too.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class HomeSection:
     fetch: Fetch
     empty: str  # msgid of what the section says when it has nothing
     shown_empty: bool = True  # False: a section that appears only when it has something (news about the account)
+    outsiders: bool = False  # True: shown to the organisation's admitted outsiders too (its fetch sees their role "external")
 
 
 SECTIONS = web.AppKey("home_sections", list[HomeSection])
@@ -61,11 +64,11 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/orgs/{org_id}/home")
-@endpoint(response=list[SectionOut])
+@endpoint(response=list[SectionOut], external=True)
 async def home(request: web.Request, org: OrgContext) -> list[SectionOut]:
-    """What needs the caller now in this organisation, section by section."""
+    """What needs the caller now in this organisation, section by section (to outsiders, the sections open to them)."""
     locale = request_locale(request)
-    sections = sorted(request.app.get(SECTIONS, []), key=lambda s: s.order)
+    sections = sorted((s for s in request.app.get(SECTIONS, []) if s.outsiders or org.membership_id is not None), key=lambda s: s.order)
     shown = []
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         for s in sections:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from schools.models import Guardian, Student
+from server.forms.models import FormRound, RoundSchedule
 from server.demo import do_seed_demo
 from tests.factories import sign_in
 from tests.schools.conftest import headers_of
@@ -24,3 +25,20 @@ async def test_the_demo_teacher_has_a_class_with_children_guardians_and_a_group(
     chen = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/schools/me", headers=await headers_of(db, mother)))
     assert [c["name"] for c in chen["children"]] == ["Chen Xiaoyu", "Chen Xiaolei"]
     assert [c["group_id"] for c in chen["children"]] == [unit["group_id"], None]
+
+
+async def test_the_demo_schools_families_have_todays_health_report_and_the_teacher_follows_his_classes(client, db):
+    demo = await do_seed_demo(db)
+    await do_seed_demo(db)  # again: the same round, not a second
+    async with db.transaction(org_id=demo.org_id) as tx:
+        (round_,) = list(await tx.session.scalars(select(FormRound)))
+        schedules = await tx.session.scalar(select(func.count()).select_from(RoundSchedule))
+        mother = await tx.session.scalar(select(Guardian.user_id).where(Guardian.phone == "+8613700000001"))
+    assert round_.respondent_kind == "student" and round_.expected == 6 and schedules == 1
+    teacher = await sign_in(client, "teacher@riverside.example", "riverside-teacher")
+    dashboard = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/rounds/{round_.id}/dashboard", headers=teacher))
+    assert sorted((c["name"], c["counts"]["expected"]) for c in dashboard["children"]) == [("Class 1A", 4), ("Class 1B", 2)]
+    home = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/home", headers=await headers_of(db, mother)))
+    assert [i["title"] for i in home[0]["items"]] == ["Daily health report"]
+    mine = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/rounds/{round_.id}", headers=await headers_of(db, mother)))
+    assert [m["name"] for m in mine["mine"]] == ["Chen Xiaoyu", "Chen Xiaolei"]

@@ -16,13 +16,15 @@ let refreshTimer;
 start().catch((error) => showMessage(pageError, error.message));
 
 async function start() {
-  const { org } = await mountShell({ active: "home" });
-  if (!org) return;
+  // `/home?org=`: an outsider the organisation admits (a guardian) sees the sections it opens to them
+  const { org } = await mountShell({ active: "home", orgId: Number(new URLSearchParams(location.search).get("org")) || null });
+  const orgId = org?.id;
+  if (!orgId) return;
   const refresh = () => {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => load(org.id).catch((error) => showMessage(pageError, error.message)), REFRESH_DELAY_MS);
+    refreshTimer = setTimeout(() => load(orgId).catch((error) => showMessage(pageError, error.message)), REFRESH_DELAY_MS);
   };
-  await load(org.id);
+  await load(orgId);
   connectLive({
     onReady: () => {
       showLive(true);

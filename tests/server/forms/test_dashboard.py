@@ -1,12 +1,15 @@
 """Dashboards roll the buckets up any department, drill down to its children, and list who is missing, a page at a time."""
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 
 from sqlalchemy import select
 
 from server.audit.models import AuditEntry
 from server.forms.dashboard import register_dashboard_scope, _scopes
+from server.forms.privacy import _viewers, register_answer_viewer
 from server.orgs.models import Department
 from tests.server.forms.rounds_world import FEVER, WELL, make_school, member_in, send_round
 from tests.server.orgs.conftest import join, ok
@@ -97,3 +100,36 @@ async def test_only_admins_see_anothers_answers_and_each_look_is_logged(client, 
     async with db.transaction(org_id=school.org.id) as tx:
         seen = list(await tx.session.scalars(select(AuditEntry.action).where(AuditEntry.action == "form.answers_viewed")))
     assert seen == ["form.answers_viewed"]
+
+
+async def test_a_viewer_limited_to_a_class_sees_its_answers_flags_and_export_rows_and_nothing_beyond(client, db):
+    school = await make_school(client, db)
+    rid = (await send_round(client, school))["id"]
+    inside = await submit(client, school, rid, school.people["n1"][0], FEVER)
+    outside = await submit(client, school, rid, school.people["s1"][0], FEVER)
+    nurse = await member_in(db, school.org.id, school.departments["north"], "Nurse")
+    async with db.transaction(org_id=school.org.id) as tx:
+        paths = dict((await tx.session.execute(select(Department.id, Department.path))).all())
+
+    async def north(tx, org, round_):
+        return [paths[school.departments["north"]]] if org.user_id == nurse.id else []
+
+    async def nurse_follows(tx, org, round_):
+        return [paths[school.departments["district"]]] if org.user_id == nurse.id else []
+
+    register_answer_viewer(north)
+    register_dashboard_scope(nurse_follows)
+    try:
+        assert (await ok(await client.get(school.url(f"/rounds/{rid}/submissions/{inside['id']}"), headers=nurse.headers)))["abnormal"]
+        assert (await client.get(school.url(f"/rounds/{rid}/submissions/{outside['id']}"), headers=nurse.headers)).status == 404
+        listed = await ok(await client.get(school.url(f"/rounds/{rid}/respondents?state=submitted"), headers=nurse.headers))
+        assert {i["respondent_id"]: i["abnormal"] for i in listed["items"]} == {school.people["n1"][0].id: True, school.people["s1"][0].id: None}
+        exported = await client.get(school.url(f"/forms/{school.form_id}/export?round_id={rid}"), headers=nurse.headers)
+        rows = list(csv.DictReader(io.StringIO((await exported.read()).decode("utf-8-sig"))))
+        assert [int(r["respondent_id"]) for r in rows] == [school.people["n1"][0].id]
+        async with db.transaction(org_id=school.org.id) as tx:
+            (details,) = await tx.session.scalars(select(AuditEntry.details).where(AuditEntry.action == "form.answers_exported"))
+        assert details["within"] == [paths[school.departments["north"]]]
+    finally:
+        _viewers.remove(north)
+        _scopes.remove(nurse_follows)

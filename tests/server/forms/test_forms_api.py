@@ -1,9 +1,15 @@
 """The forms API: builders make forms, each change of questions is a new version, and the old ones stay."""
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import select
+
+from server.db import utcnow
 from server.forms.access import register_form_builders
-from server.orgs.models import Membership
+from server.orgs.models import Department, Membership
 from tests.server.forms.conftest import health, make_form
+from tests.server.forms.rounds_world import make_school, member_in
 from tests.server.orgs.conftest import join, new_org, ok
 
 
@@ -86,11 +92,12 @@ async def test_a_registered_rule_lets_members_build_their_own_forms_only(app, cl
     teacher = await join(db, org.id, "member", "Teacher Tan")
     parent = await join(db, org.id, "member", "Parent Pan")
 
-    async def teachers(tx, user_id: int, org_id: int) -> bool:
+    async def teachers(tx, user_id: int, org_id: int) -> list[str] | None:
+        """Teachers build forms and send them anywhere (a rule answers where; None: not a builder)."""
         from sqlalchemy import select
 
         name = await tx.session.scalar(select(Membership.display_name).where(Membership.org_id == org_id, Membership.user_id == user_id))
-        return (name or "").startswith("Teacher")
+        return ["/"] if (name or "").startswith("Teacher") else None
 
     register_form_builders(app, teachers)
     admins = await make_form(client, org, org.owner, title="Staff check-in")
@@ -111,3 +118,25 @@ async def test_another_organisations_form_reads_as_missing(client, db, org):
     for path in (f"/forms/{made['id']}", f"/forms/{made['id']}/versions", f"/forms/{made['id']}/versions/1/xlsform"):
         assert (await client.get(other.url(path), headers=other.owner.headers)).status == 404
     assert (await client.patch(other.url(f"/forms/{made['id']}"), json={"title": "Mine"}, headers=other.owner.headers)).status == 404
+
+
+async def test_a_builder_a_rule_limits_to_a_department_sends_only_under_it(app, client, db):
+    school = await make_school(client, db)
+    head = await member_in(db, school.org.id, school.departments["north"], "Head of North")
+    async with db.transaction(org_id=school.org.id) as tx:
+        north = await tx.session.scalar(select(Department.path).where(Department.id == school.departments["north"]))
+
+    async def heads(tx, user_id: int, org_id: int) -> list[str] | None:
+        return [north] if user_id == head.id else None
+
+    register_form_builders(app, heads)
+    made = await make_form(client, school.org, head, title="North trip")
+    url = school.url(f"/forms/{made['id']}/rounds")
+    closes = (utcnow() + dt.timedelta(hours=1)).isoformat()
+    for audience, field in (({"department_ids": [school.departments["south"]]}, "audience.departments"), ({"everyone": True}, "audience.everyone"),
+                            ({"user_ids": [school.people["s1"][0].id]}, "audience.users"), ({"group_ids": [1]}, "audience.groups")):
+        resp = await client.post(url, json={"audience": audience, "closes_at": closes}, headers=head.headers)
+        assert resp.status == 400 and (await resp.json())["error"]["field"] == field, audience
+    sent = await ok(await client.post(url, json={"audience": {"department_ids": [school.departments["n1"]], "user_ids": [school.people["n2"][0].id]},
+                                                 "closes_at": closes}, headers=head.headers), 201)
+    assert sent["expected"] == 4

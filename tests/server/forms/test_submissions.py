@@ -190,7 +190,7 @@ async def test_the_home_page_lists_the_open_rounds_one_has_yet_to_fill_in(client
     pupil = school.people["n1"][0]
     home = await ok(await client.get(school.url("/home"), headers=pupil.headers))
     (forms,) = [s for s in home if s["key"] == "forms"]
-    assert [(i["title"], i["href"]) for i in forms["items"]] == [("Daily health report", f"/f/{round_['id']}")]
+    assert [(i["title"], i["href"]) for i in forms["items"]] == [("Daily health report", f"/f/{round_['id']}?org={school.org.id}")]
     await ok(await client.post(school.url(f"/rounds/{round_['id']}/submissions"), json={"client_id": client_id(), "answers": WELL},
                                headers=pupil.headers), 201)
     home = await ok(await client.get(school.url("/home"), headers=pupil.headers))

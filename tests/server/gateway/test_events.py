@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from server.accounts.models import User
 from server.appkeys import BUS
 from server.db import utcnow
 from server.gateway.events import USER_EVENTS_CHANNEL, emit
 from server.gateway.models import UserEvent, UserStream
+from tests.statements import statements_sent
 
 
 async def _people(db, count: int) -> list[int]:
@@ -24,19 +25,9 @@ async def _people(db, count: int) -> list[int]:
 
 
 async def _emit_counting_statements(db, user_ids: list[int], data: dict) -> tuple[dict[int, int], int]:
-    statements = []
     async with db.transaction() as tx:
-        ours = (await tx.session.connection()).sync_connection
-
-        def record(conn, *_args) -> None:
-            if conn is ours:
-                statements.append(1)
-
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        async with statements_sent(db, tx) as statements:
             seqs = await emit(tx, user_ids, "test.notice", data)
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     return seqs, len(statements)
 
 

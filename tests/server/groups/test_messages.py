@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from server.accounts.auth import Principal
 from server.groups.access import load_group
@@ -12,6 +12,7 @@ from server.groups.messages import do_post_message
 from server.groups.models import GroupMessage
 from server.orgs.access import OrgContext
 from tests.server.groups.conftest import add_bulk_members, create_group, post
+from tests.statements import statements_sent
 
 
 async def test_messages_take_consecutive_sequence_numbers(client, org):
@@ -152,21 +153,11 @@ async def test_one_person_puts_at_most_ten_different_reactions_on_a_message(clie
 
 async def statements_of(db, org, group_id: int, action) -> list[str]:
     """The statements ``await action(tx, access)`` sends, as the group's owner, on its own connection (other tasks share the engine)."""
-    statements: list[str] = []
     async with db.transaction(org_id=org.id) as tx:
         owner = Principal(user_id=org.owner.id, session_id=0, name="Owner")
         access = await load_group(tx, OrgContext(org.id, owner, None, "owner"), group_id)
-        ours = (await tx.session.connection()).sync_connection
-
-        def record(conn, _cursor, statement, *_args) -> None:
-            if conn is ours:
-                statements.append(statement)
-
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        async with statements_sent(db, tx) as statements:
             await action(tx, access)
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     return statements
 
 

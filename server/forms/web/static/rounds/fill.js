@@ -8,7 +8,7 @@
 
 import { ApiError, api, savedToken } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
-import { formatDateTime, t } from "/static/i18n.js";
+import { formatDateTime, setTimeZone, t } from "/static/i18n.js";
 import { connectLive } from "/static/live.js";
 import { mountShell, showLive } from "/static/shell.js";
 import { renderForm, firstProblem } from "/forms/static/form-render.js";
@@ -22,13 +22,15 @@ const state = { orgId: null, detail: null, respondent: null, form: null };
 start().catch((error) => showMessage($("page-error"), error.message));
 
 async function start() {
-  const { org, orgs } = await mountShell({ active: "home" });
+  // The link names the round's organisation (`?org=`): a guardian answers there without being in any organisation's list.
+  const { org, orgs } = await mountShell({ active: "home", orgId: Number(new URLSearchParams(location.search).get("org")) || null });
   const found = roundId && (await findInOrgs(orgs, org, (id) => `/api/v1/orgs/${id}/rounds/${roundId}`));
   if (!found) {
     show($("nothing"), true);
     return;
   }
   [state.orgId, state.detail] = found;
+  setTimeZone(state.detail.time_zone); // the round's organisation's, which the shell does not know for an outsider
   onQueueChange(queueChanged);
   connectLive({ onReady: () => showLive(true), onClose: () => showLive(false) });
   $("respondent").addEventListener("change", () => choose(Number($("respondent").value)));

@@ -1,0 +1,111 @@
+"""The ``student`` respondent kind: a form round sent to children and answered by their families (server/forms/respondents.py).
+
+* ``expand``: the children on the roll (not archived) under the audience's
+  departments (a class, a school, a district, the bureau, each with everything
+  under it) or all of them (``everyone``), each counted under their class: one
+  select, so opening a round for a city's 240,000 children is one
+  ``INSERT ... SELECT``. Other parts (members, groups) name no children: 400
+  naming the part.
+* ``answerable`` and ``own``: a guardian answers for their children on the
+  roll, in whatever classes and schools; a child none of whose guardians has
+  an account (a family without a phone) is answered for by the class's
+  teachers and the school's administrators.
+* ``reminded``: the guardians' accounts.
+* ``describe``: the child's name and a guardian's phone (the first linked with one).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Select, exists, false, func, or_, select, true
+
+from server.audiences.expand import Audience
+from server.audiences.kinds import existing, subtrees
+from server.db import Transaction
+from server.db.one_of import one_of
+from server.errors import InvalidInput
+from server.forms.respondents import Described, register_respondent_kind
+from server.orgs.access import OrgContext
+from server.orgs.models import Department
+from schools.models import Guardian, Student, StudentGuardian
+from schools.scope import role_paths
+
+STUDENT = "student"
+FAMILY_HELPERS = ("head_teacher", "subject_teacher", "school_admin")  # who answers for a family without a phone, where they hold it
+
+
+def _under(paths: Sequence[str]):
+    return or_(false(), *(Department.path.startswith(p, autoescape=True) for p in paths))
+
+
+class Students:
+    async def expand(self, tx: Transaction, audience: Audience) -> Select:
+        for name, ids in audience.parts.items():
+            if ids and name != "departments":
+                raise InvalidInput("a form to children goes to departments (a class, a school, a district) or to everyone, not to {kind}",
+                                   field=f"audience.{name}", kind=name)
+        on_roll = select(Student.id, func.coalesce(Student.class_id, 0)).where(Student.org_id == tx.org_id, Student.archived_at.is_(None))
+        if audience.everyone:
+            return on_roll
+        named = sorted(set(audience.parts.get("departments", ())))
+        found = await existing(tx, Department.id, named) if named else set()
+        if unknown := [i for i in named if i not in found]:
+            raise InvalidInput("no such {kind} in this organisation: {ids}", field="audience.departments", kind="departments",
+                               ids=", ".join(map(str, unknown[:10])))
+        classes = one_of(tx, Student.class_id, await subtrees(tx, named)) if named else []  # an array, as the families' audience
+        return on_roll.where(or_(*classes) if classes else false())
+
+    async def answerable(self, tx: Transaction, org: OrgContext, respondent_ids: Sequence[int]) -> set[int]:
+        return set(await self._answered(tx, org, respondent_ids))
+
+    async def own(self, tx: Transaction, org: OrgContext) -> list[int]:
+        return await self._answered(tx, org, None)
+
+    async def _answered(self, tx: Transaction, org: OrgContext, among: Sequence[int] | None) -> list[int]:
+        """The children on the roll the caller answers for (``among`` these, if given): their own as a guardian, and those
+        without a guardian with an account in the classes they teach or the schools they administer."""
+        chosen = one_of(tx, Student.id, among) if among is not None else [true()]
+        queries = [
+            select(Student.id).join(StudentGuardian, StudentGuardian.student_id == Student.id).join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+            .where(Guardian.user_id == org.user_id, Student.archived_at.is_(None))
+        ]
+        if org.membership_id is not None:
+            if helped := await role_paths(tx, org.org_id, org.user_id, FAMILY_HELPERS):
+                with_account = exists().where(StudentGuardian.student_id == Student.id, Guardian.id == StudentGuardian.guardian_id,
+                                              Guardian.user_id.is_not(None))
+                queries.append(select(Student.id).join(Department, Department.id == Student.class_id)
+                               .where(Student.archived_at.is_(None), _under(helped), ~with_account))
+        found: set[int] = set()
+        for query in queries:
+            for condition in chosen:
+                found.update(await tx.session.scalars(query.where(condition)))
+        return sorted(found)
+
+    async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]:
+        people: dict[int, list[int]] = defaultdict(list)
+        for chosen in one_of(tx, StudentGuardian.student_id, respondent_ids):
+            rows = await tx.session.execute(
+                select(Guardian.user_id, StudentGuardian.student_id).join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+                .where(chosen, Guardian.user_id.is_not(None))
+            )
+            for user_id, student_id in rows:
+                people[user_id].append(student_id)
+        return dict(people)
+
+    async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
+        names: dict[int, str] = {}
+        phones: dict[int, str] = {}
+        for chosen in one_of(tx, Student.id, respondent_ids):
+            names.update((await tx.session.execute(select(Student.id, Student.name).where(chosen))).all())
+        for chosen in one_of(tx, StudentGuardian.student_id, respondent_ids):
+            rows = await tx.session.execute(
+                select(StudentGuardian.student_id, Guardian.phone).join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+                .where(chosen, Guardian.phone.is_not(None)).order_by(StudentGuardian.student_id, Guardian.id)
+            )
+            for student_id, phone in rows:
+                phones.setdefault(student_id, phone)
+        return {i: Described(name, phones.get(i)) for i, name in names.items()}
+
+
+register_respondent_kind(STUDENT, Students())
