@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.db import Transaction
@@ -29,10 +29,18 @@ class AudienceKind(Protocol):
     async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
         """Conditions on ``Membership`` (any of them may hold) for the members the found ``ids`` cover."""
 
+    # Optional: ``async def placed(self, tx, ids) -> dict[int, str]``, the department path each id lies at, for
+    # senders limited to parts of the tree (server/audiences/reach.py). A kind without it reaches only admins' audiences.
+
 
 async def existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
     """Which of ``ids`` are values of ``column`` in the transaction's organisation (for a kind's ``found``)."""
     return {row[0] for row in await rows_where_one_of(tx, select(column), column, ids)}
+
+
+async def paths_of(tx: Transaction, statement: Select, key, ids: Sequence[int]) -> dict[int, str]:
+    """``{id: department path}`` from ``statement`` selecting ``(key, Department.path)``, for ``ids`` (for a kind's ``placed``)."""
+    return dict(await rows_where_one_of(tx, statement, key, ids))
 
 
 class Users:
@@ -43,6 +51,9 @@ class Users:
 
     async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
         return one_of(tx, Membership.user_id, ids)
+
+    async def placed(self, tx: Transaction, ids: Sequence[int]) -> dict[int, str]:
+        return await paths_of(tx, select(Membership.user_id, Department.path).join(Department, Department.id == Membership.department_id), Membership.user_id, ids)
 
 
 class Departments:
@@ -56,6 +67,9 @@ class Departments:
         paths = list(await tx.session.scalars(select(Department.path).where(Department.id.in_(ids))))
         subtree = await tx.session.scalars(select(Department.id).where(or_(*(Department.path.startswith(p, autoescape=True) for p in paths))))
         return one_of(tx, Membership.department_id, sorted(subtree))
+
+    async def placed(self, tx: Transaction, ids: Sequence[int]) -> dict[int, str]:
+        return await paths_of(tx, select(Department.id, Department.path), Department.id, ids)
 
 
 class Groups:
