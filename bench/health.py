@@ -243,11 +243,13 @@ async def import_city(api: Api, org_id: int, files: list[tuple[str, Path]]) -> t
         for name, path in files:
             form.add_field("file", stack.enter_context(path.open("rb")), filename=name, content_type="text/csv")
         job = await api.call("POST", f"/orgs/{org_id}/schools/imports", data=form, expect=(202,))
+    said = started
     while job["status"] == "running":
         await asyncio.sleep(0.5)
         job = await api.call("GET", f"/orgs/{org_id}/schools/imports/{job['id']}")
-        print(f"\rimport: {job['rows_done']:,}/{job['rows_total']:,} rows, {time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+        if time.perf_counter() - said > 10:
+            said = time.perf_counter()
+            log(f"import: {job['rows_done']:,}/{job['rows_total']:,} rows after {said - started:.0f} s")
     return time.perf_counter() - started, job
 
 
@@ -445,12 +447,13 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
     async with db.transaction() as tx:
         rows = (await tx.session.execute(text("SELECT client_id, id FROM form_submissions WHERE round_id = :r"), {"r": round_["id"]})).all()
     stored_ids = Counter(c for c, _ in rows)
-    lost = sum(1 for i in created if client_ids[i] not in stored_ids)
-    duplicated = sum(n - 1 for n in stored_ids.values()) + len(rows) - len({load.ids[i] for i in created} | {i for _, i in rows})
+    counted = top["node"]["counts"]["submitted"]
+    lost = sum(1 for i in created if client_ids[i] not in stored_ids) + max(0, len(created) - counted)
+    duplicated = sum(n - 1 for n in stored_ids.values()) + max(0, counted - len(rows))  # a submission stored, or counted, twice
     again = rng.sample(created, min(args.resubmit, len(created)))
     replay = await send_load(node.port, [requests[i] for i in again], args.resubmit_rate, 1, 16) if again else None
     replay_same = sum(1 for j, i in enumerate(again) if replay.status[j] == 200 and replay.ids[j] == load.ids[i]) if replay else 0
-    replay_created = sum(1 for s in replay.status if s == 201) if replay else 0
+    replay_other = sum(1 for j, i in enumerate(again) if replay.status[j] in (200, 201) and replay.ids[j] != load.ids[i]) if replay else 0
     log(f"read back: dashboard {top['node']['counts']['submitted']:,} submitted, {len(rows):,} stored; "
         f"{replay_same}/{len(again)} sent again answered 200 with the same submission")
     return {
@@ -463,13 +466,15 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
         "answers": {str(k): v for k, v in sorted(codes.items())},
         "refused_out_of_range": sum(1 for i, s in enumerate(load.status) if not valid[i] and s == 400),
         "wrong_answers": sum(1 for i, s in enumerate(load.status) if s != (201 if valid[i] else 400)),
-        "dashboard_submitted": top["node"]["counts"]["submitted"],
+        "dashboard_submitted": counted,
         "dashboard_abnormal": top["node"]["counts"]["abnormal"],
         "stored": len(rows),
-        "lost": lost + max(0, len(created) - top["node"]["counts"]["submitted"]),
-        "duplicated": duplicated + replay_created + (len(again) - replay_same - replay_created),
+        "stored_unanswered": len(rows) - len(created),  # stored, but the client saw no 201 (it would send it again, and get a 200)
+        "lost": lost,
+        "duplicated": duplicated + replay_other,
         "resubmitted": len(again),
         "resubmitted_same": replay_same,
+        "resubmit_answers": {str(k): v for k, v in sorted(Counter(replay.status).items())} if replay else {},
         "cpu_us_per_submission": round(cpu["all"] / len(created) * 1e6) if created else None,
         "cpu_s": cpu,
         "load_generator_cpu_s": round(load.client_cpu_s, 1),
