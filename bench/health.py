@@ -263,19 +263,21 @@ def submission_id(body: bytes) -> int:
     return int(json.loads(body)["id"])
 
 
-def load_worker(port: int, requests: list[bytes], offset: int, stride: int, rate: float, conns: int, pipe) -> None:
-    """One load process: requests ``offset``, ``offset + stride``... of the whole schedule, each due at start + index / rate."""
+def load_worker(port: int, requests: list[bytes], offset: int, stride: int, rate: float, conns: int, give_up_s: float, pipe) -> None:
+    """One load process: requests ``offset``, ``offset + stride``... of the whole schedule, each due at start + index / rate.
+    Once the oldest request waiting for a free connection is ``give_up_s`` late, it sends no more (status -1): a server
+    far behind is measured in a bounded time."""
     raise_fd_limit()
-    asyncio.run(_load_worker(port, requests, offset, stride, rate, conns, pipe))
+    asyncio.run(_load_worker(port, requests, offset, stride, rate, conns, give_up_s, pipe))
 
 
-async def _load_worker(port: int, requests: list[bytes], offset: int, stride: int, rate: float, conns: int, pipe) -> None:
+async def _load_worker(port: int, requests: list[bytes], offset: int, stride: int, rate: float, conns: int, give_up_s: float, pipe) -> None:
     loop = asyncio.get_running_loop()
     n = len(requests)
     status, latency, ids = array("h", bytes(2 * n)), array("f", bytes(4 * n)), array("q", bytes(8 * n))
     waiting: deque[int] = deque()  # due, but every connection is busy: sent as one frees up (its latency keeps counting)
     idle: list[HttpConnection] = []
-    answered = 0
+    answered, expected = 0, n
     everything = loop.create_future()
     start = 0.0
 
@@ -299,7 +301,7 @@ async def _load_worker(port: int, requests: list[bytes], offset: int, stride: in
         if code in (200, 201):
             ids[k] = submission_id(body)
         answered += 1
-        if answered == n and not everything.done():
+        if answered == expected and not everything.done():
             everything.set_result(None)
         if conn.closed:
             loop.create_task(replace())
@@ -325,6 +327,14 @@ async def _load_worker(port: int, requests: list[bytes], offset: int, stride: in
     k = 0
     while k < n:
         now = time.time()
+        if waiting and now - due(waiting[0]) > give_up_s:
+            for given_up in [*waiting, *range(k, n)]:
+                status[given_up] = -1
+            expected -= len(waiting) + n - k
+            waiting.clear()
+            if answered >= expected and not everything.done():
+                everything.set_result(None)
+            break
         while k < n and due(k) <= now:
             dispatch(k)
             k += 1
@@ -344,14 +354,14 @@ class LoadResult:
     client_cpu_s: float
 
 
-async def send_load(port: int, requests: list[bytes], rate: float, procs: int, conns: int) -> LoadResult:
-    """Send every request open-loop, request i due at start + i / rate, from ``procs`` forked processes."""
+async def send_load(port: int, requests: list[bytes], rate: float, procs: int, conns: int, give_up_s: float) -> LoadResult:
+    """Send every request open-loop, request i due at start + i / rate, from ``procs`` forked processes (status -1: not sent)."""
     ctx = multiprocessing.get_context("fork")
     pipes, processes = [], []
     procs = max(1, min(procs, len(requests)))
     for w in range(procs):
         here, there = ctx.Pipe()
-        process = ctx.Process(target=load_worker, args=(port, requests[w::procs], w, procs, rate, conns, there), daemon=True)
+        process = ctx.Process(target=load_worker, args=(port, requests[w::procs], w, procs, rate, conns, give_up_s, there), daemon=True)
         process.start()
         pipes.append(here)
         processes.append(process)
@@ -371,7 +381,7 @@ async def send_load(port: int, requests: list[bytes], rate: float, procs: int, c
     status, latency, ids = [0] * n, [0.0] * n, [0] * n
     for w, part in enumerate(parts):
         status[w::procs], latency[w::procs], ids[w::procs] = part["status"], part["latency"], part["ids"]
-    window = max((i / rate + latency[i] / 1000 for i in range(n) if status[i]), default=0.0)
+    window = max((i / rate + latency[i] / 1000 for i in range(n) if status[i] > 0), default=0.0)
     return LoadResult(status, latency, ids, window, sum(p["cpu_s"] for p in parts))
 
 
@@ -430,7 +440,7 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
     psutil.cpu_percent()
     load_before = os.getloadavg()
     watcher = asyncio.create_task(watch_dashboards(api, bureau, round_["id"], stop, args.dashboard_pause_s))
-    load = await send_load(node.port, requests, rate, args.load_procs, args.load_conns)
+    load = await send_load(node.port, requests, rate, args.load_procs, args.load_conns, args.give_up_s)
     cpu = await meter.stop()
     machine = psutil.cpu_percent()
     stop.set()
@@ -438,7 +448,8 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
     codes = Counter(load.status)
     created = [i for i, s in enumerate(load.status) if s == 201 and valid[i]]
     stored = created and len(created) / load.window_s
-    log(f"submissions: {dict(codes)} in {load.window_s:.1f} s ({stored:.0f}/s), p99 {pct(load.latency_ms, 99)} ms; "
+    answered = [ms for ms, code in zip(load.latency_ms, load.status) if code > 0]
+    log(f"submissions: {dict(codes)} in {load.window_s:.1f} s ({stored:.0f}/s), p99 {pct(answered, 99)} ms; "
         f"cpu {cpu}; dashboards refused {dict(refused)}")
 
     # Read back: the round's total, what is stored, and replays of some of them.
@@ -451,7 +462,7 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
     lost = sum(1 for i in created if client_ids[i] not in stored_ids) + max(0, len(created) - counted)
     duplicated = sum(n - 1 for n in stored_ids.values()) + max(0, counted - len(rows))  # a submission stored, or counted, twice
     again = rng.sample(created, min(args.resubmit, len(created)))
-    replay = await send_load(node.port, [requests[i] for i in again], args.resubmit_rate, 1, 16) if again else None
+    replay = await send_load(node.port, [requests[i] for i in again], args.resubmit_rate, 1, 16, args.give_up_s) if again else None
     replay_same = sum(1 for j, i in enumerate(again) if replay.status[j] == 200 and replay.ids[j] == load.ids[i]) if replay else 0
     replay_other = sum(1 for j, i in enumerate(again) if replay.status[j] in (200, 201) and replay.ids[j] != load.ids[i]) if replay else 0
     log(f"read back: dashboard {top['node']['counts']['submitted']:,} submitted, {len(rows):,} stored; "
@@ -460,9 +471,10 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
         "submissions": len(created),
         "submissions_per_s": round(stored),
         "load_window_s": round(load.window_s, 1),
-        "submit_p50_ms": pct(load.latency_ms, 50),
-        "submit_p99_ms": pct(load.latency_ms, 99),
-        "submit_max_ms": round(max(load.latency_ms), 1),
+        "submit_p50_ms": pct(answered, 50),
+        "submit_p99_ms": pct(answered, 99) if not codes[-1] else None,  # requests not sent have no latency: no p99 to give
+        "submit_max_ms": round(max(answered, default=0), 1),
+        "not_sent": codes[-1],
         "answers": {str(k): v for k, v in sorted(codes.items())},
         "refused_out_of_range": sum(1 for i, s in enumerate(load.status) if not valid[i] and s == 400),
         "wrong_answers": sum(1 for i, s in enumerate(load.status) if s != (201 if valid[i] else 400)),
@@ -886,6 +898,10 @@ async def run(args) -> dict:
             await db.close()
         await sms.stop()
         await member_bench.drop_database(args.postgres, database)
+        kept = Path(tempfile.gettempdir()) / f"muster-health-server-{os.getpid()}.log"
+        with contextlib.suppress(OSError):
+            shutil.copyfile(workdir / "server.log", kept)
+            log(f"the server's log: {kept}")
         shutil.rmtree(workdir, ignore_errors=True)
     result |= {"cpus": os.cpu_count(), "load_avg": [round(x, 1) for x in os.getloadavg()], "load_avg_at_start": [round(x, 1) for x in load_at_start]}
     result["targets"] = targets(result)
@@ -901,6 +917,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--invalid-every", type=int, default=100, help="one request out of range per this many submissions (0: none)")
     parser.add_argument("--load-procs", type=int, default=2, help="processes sending the submissions (default 2)")
     parser.add_argument("--load-conns", type=int, default=64, help="keep-alive connections of each load process (default 64)")
+    parser.add_argument("--give-up-s", type=float, default=30, help="stop sending once a request waits this long for a connection (default 30)")
     parser.add_argument("--resubmit", type=int, default=1000, help="stored submissions sent again, to be answered 200 with the same one")
     parser.add_argument("--resubmit-rate", type=float, default=200, help="their pace, a second")
     parser.add_argument("--dashboard-pause-s", type=float, default=0.1, help="pause between rounds of dashboard calls during the load")
