@@ -185,7 +185,6 @@ class Bureau:
     staff: list[int]
     families: list[int]
     tokens: dict[int, str] = field(default_factory=dict)
-    kind: str = KIND
 
     @property
     def bureau_id(self) -> int:
@@ -521,7 +520,7 @@ async def fill_earlier_days(api: Api, db: Database, bureau: Bureau, form_id: int
         days += 1
         opens = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(7), ZONE)
         round_ = await api.call("POST", f"/orgs/{bureau.org_id}/forms/{form_id}/rounds", expect=(201,), json={
-            "audience": {"department_ids": [bureau.bureau_id]}, "respondent_kind": bureau.kind, "opens_at": opens.isoformat(),
+            "audience": {"department_ids": [bureau.bureau_id]}, "respondent_kind": KIND, "opens_at": opens.isoformat(),
             "closes_at": (opens + dt.timedelta(hours=3)).isoformat()})
         async with db.transaction() as tx:
             respondents = list((await tx.session.execute(text("SELECT respondent_id FROM round_respondents WHERE round_id = :r ORDER BY respondent_id LIMIT :n"),
@@ -687,7 +686,7 @@ async def device_reports(devices: Devices) -> dict[str, tuple]:
 
 def notice_audience(bureau: Bureau) -> dict:
     """Every family and all staff of the bureau."""
-    return {"department_ids": [bureau.bureau_id]}
+    return {"parts": {"families": [bureau.bureau_id], "staff": [bureau.bureau_id]}}
 
 
 async def notice_part(args, api: Api, db: Database, bureau: Bureau, devices: Devices, device_users: dict[str, int]) -> dict:
@@ -860,14 +859,11 @@ async def run(args) -> dict:
                 raise SystemExit(f"the import ended {job['status']} with {job['failed']} rows refused: {job['errors'][:3]} {job['failure']}")
             bureau = await read_bureau(db, org_id)
             bureau.tokens = tokens
-            if args.interim:  # TEMPORARY, until schools-forms lands: staff answer for themselves, the admin follows every level
-                bureau.kind, bureau.answerers = "user", {u: [u] for u in bureau.staff}
-                bureau.viewers = {level: [(unit, admin_id) for unit, _ in pairs] for level, pairs in bureau.viewers.items()}
             log(f"import: {import_s:.1f} s, {job['counts']}")
             form = await api.call("POST", f"/orgs/{org_id}/forms", json=HEALTH_FORM, expect=(201,))
             started = time.perf_counter()
             round_ = await api.call("POST", f"/orgs/{org_id}/forms/{form['id']}/rounds", expect=(201,), json={
-                "audience": {"department_ids": [bureau.bureau_id]}, "respondent_kind": bureau.kind,
+                "audience": {"department_ids": [bureau.bureau_id]}, "respondent_kind": KIND,
                 "closes_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12)).isoformat()})
             round_open_s = time.perf_counter() - started
             log(f"round: {round_['expected']:,} respondents, sent and opened in {round_open_s:.1f} s")
@@ -937,7 +933,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--notice-wait", type=float, default=180, help="seconds to wait for every device to have the notice")
     parser.add_argument("--reminder-wait", type=float, default=60, help="seconds to wait for every device owed a reminder to have it")
     parser.add_argument("--outreach-wait", type=float, default=120, help="seconds to watch reminder pushes and SMS going out")
-    parser.add_argument("--interim", action="store_true", help="TEMPORARY: a round to staff, followed by the admin")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="an admin URL of the PostgreSQL server (a database is made there and dropped)")
     args = parser.parse_args(argv)
     for name, full in (("export_rows", 480_000), ("devices", 20_000), ("push_subscribers", 2_000)):
