@@ -618,7 +618,8 @@ async def exports_part(args, api: Api, db: Database, node: ServerNode, bureau: B
     xlsx_path.unlink()
     return {"export_rows": csv_rows, "export_xlsx_rows": rows, "export_csv_s": csv["s"], "export_xlsx_s": xlsx["s"],
             "export_csv_mb": csv["mb"], "export_xlsx_mb": xlsx["mb"], "export_rss_mb": max(csv["rss_peak_mb"], xlsx["rss_peak_mb"]),
-            "rss_before_exports_mb": csv["rss_before_mb"]}
+            "rss_before_exports_mb": csv["rss_before_mb"],  # what the node holds already (after importing the city, say)
+            "export_rss_growth_mb": round(max(csv["rss_peak_mb"] - csv["rss_before_mb"], xlsx["rss_peak_mb"] - xlsx["rss_before_mb"]), 1)}
 
 
 # --- devices: a notice, then a reminder -----------------------------------------------------------------------
