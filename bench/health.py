@@ -132,6 +132,7 @@ HEALTH_FORM = {"title": "Daily health report", "definition": {"fields": [
     {"name": "today", "type": "single_choice", "label": "Today the child is", "required": True,
      "choices": [{"value": "school", "label": "At school"}, {"value": "home", "label": "At home"}, {"value": "leave", "label": "On leave"}]},
 ]}}
+FD_HEADROOM = 1000  # files the node keeps open besides its devices' sockets: database connections, logs, exports, listening sockets
 NO_ESCALATION = {"sms_after_s": None, "call_after_s": None, "repeats": 0, "repeat_interval_s": 60}
 
 
@@ -875,7 +876,11 @@ async def run(args) -> dict:
 
             rng = random.Random(3)
             people = bureau.families + bureau.staff
-            chosen = rng.sample(people, min(args.devices, len(people)))
+            room = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - FD_HEADROOM  # the node holds every device's socket
+            if args.devices > room:
+                log(f"devices: the open-files limit ({room + FD_HEADROOM:,}, and no privilege to raise it) lets the node hold {room:,} devices, "
+                    f"not {args.devices:,}")
+            chosen = rng.sample(people, min(args.devices, len(people), room))
             await sign_in(db, tokens, chosen)
             away = sorted(set(people) - set(chosen))
             subscribers = await subscribe_browsers(db, push_service, rng.sample(away, min(args.push_subscribers, len(away))))
@@ -885,7 +890,7 @@ async def run(args) -> dict:
             ready = await devices.ask()
             connect_s = time.perf_counter() - started
             errors = [c["error"] for c in ready if c["error"]]
-            result["devices"] = sum(c["ready"] for c in ready)
+            result |= {"devices": sum(c["ready"] for c in ready), "devices_wanted": args.devices}
             log(f"devices: {result['devices']:,} ready in {connect_s:.1f} s" + (f"; e.g. {errors[0]}" if errors else ""))
             device_users = {tokens[u]: u for u in chosen}
             result["devices_connect_s"] = round(connect_s, 1)
