@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 import zipfile
+from contextlib import asynccontextmanager
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -164,6 +165,25 @@ async def drop_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def organisation_in_fresh_database(admin_url: str, *, name: str, slug: str):
+    """A fresh migrated PostgreSQL database beside ``admin_url`` with one organisation and its owner:
+    ``(db, database name, org id)``; the database is dropped afterwards."""
+    database, url = await create_database(admin_url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        db = Database(url)
+        try:
+            async with db.transaction() as tx:
+                owner = await do_create_user(tx, name="Bench Owner", email="owner@bench.example")
+                org = await do_create_org(tx, name=name, slug=slug, owner=owner)
+            yield db, database, org.id
+        finally:
+            await db.close()
+    finally:
+        await drop_database(admin_url, database)
+
+
 def postgres_cpu_s(database: str) -> float | None:
     """CPU seconds of the PostgreSQL backends serving ``database``, if they run on this machine and are visible."""
     total, seen = 0.0, False
@@ -221,20 +241,11 @@ async def bench(args: argparse.Namespace) -> dict:
     if writer.exitcode != 0:
         raise SystemExit(f"writing {path} failed")
     print(f"wrote {args.rows:,} rows ({path.stat().st_size / 2**20:.1f} MB) to {path}", file=sys.stderr)
-    name, url = await create_database(args.postgres_url)
     try:
-        await asyncio.to_thread(upgrade, url)
-        db = Database(url)
-        try:
-            async with db.transaction() as tx:
-                owner = await do_create_user(tx, name="Bench Owner", email="owner@bench.example")
-                org = await do_create_org(tx, name="Bench", slug="bench", owner=owner)
-            first = await timed_import(db, name, org.id, path, args.rows, args.batch_rows, "first import")
-            second = await timed_import(db, name, org.id, path, args.rows, args.batch_rows, "second import")
-        finally:
-            await db.close()
+        async with organisation_in_fresh_database(args.postgres_url, name="Bench", slug="bench") as (db, name, org_id):
+            first = await timed_import(db, name, org_id, path, args.rows, args.batch_rows, "first import")
+            second = await timed_import(db, name, org_id, path, args.rows, args.batch_rows, "second import")
     finally:
-        await drop_database(args.postgres_url, name)
         path.unlink(missing_ok=True)
         workdir.rmdir()
     return {

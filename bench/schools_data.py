@@ -223,25 +223,10 @@ async def timed_import(db, database: str, org_id: int, files, label: str, member
 
 async def bench(args: argparse.Namespace, city: City, files) -> dict:
     member_bench = importlib.import_module("import")  # bench/import.py: its database, CPU and memory helpers
-    from server.accounts.users import do_create_user
-    from server.db import Database
-    from server.db.migrate import upgrade
-    from server.orgs.actions import do_create_org
 
-    name, url = await member_bench.create_database(args.postgres_url)
-    try:
-        await asyncio.to_thread(upgrade, url)
-        db = Database(url)
-        try:
-            async with db.transaction() as tx:
-                owner = await do_create_user(tx, name="Bench Owner", email="owner@bench.example")
-                org = await do_create_org(tx, name="City Education Bureau", slug="city", owner=owner)
-            first = await timed_import(db, name, org.id, files, "first import", member_bench)
-            second = await timed_import(db, name, org.id, files, "second import", member_bench) if not args.once else None
-        finally:
-            await db.close()
-    finally:
-        await member_bench.drop_database(args.postgres_url, name)
+    async with member_bench.organisation_in_fresh_database(args.postgres_url, name="City Education Bureau", slug="city") as (db, name, org_id):
+        first = await timed_import(db, name, org_id, files, "first import", member_bench)
+        second = await timed_import(db, name, org_id, files, "second import", member_bench) if not args.once else None
     people = city.staff + first["counts"].get("guardians_created", 0)
     return {
         "bench": "schools_import", "database": "postgresql", "format": args.format, "scale": args.scale,

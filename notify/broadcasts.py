@@ -19,7 +19,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, bindparam, func, insert, literal, null, select, update
+from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, bindparam, func, insert, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import undefer
 
@@ -29,6 +29,7 @@ from notify.live import publish_after_commit
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, EscalationPolicy, OutboundMessage
 from notify.policy import paid_messages_per_phone
 from notify.recipients import Recipient
+from server.audiences.reach import WHOLE, sender_paths
 from server.audit.record import do_audit
 from server.channels.models import PushSubscription
 from server.channels.paid import PaidLimitExceeded, do_reserve_paid
@@ -36,7 +37,7 @@ from server.db import Database, Transaction, UTCDateTime, utcnow
 from server.db.one_of import chunks, one_of, rows_where_one_of
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
-from server.orgs.access import OrgContext
+from server.orgs.access import OrgContext, admitted_outsiders
 from server.orgs.models import Membership
 
 RECEIVED_EVENT = "broadcast.received"
@@ -45,14 +46,20 @@ REFUSED_EVENT = "broadcast.refused"
 
 
 async def may_send(tx: Transaction, org: OrgContext) -> bool:
+    """Whether the caller may send to anyone in the organisation: its admins and the members granted it."""
     if org.is_admin:
         return True
     return await tx.session.scalar(select(BroadcastSender.id).where(BroadcastSender.user_id == org.user_id)) is not None
 
 
-async def check_may_send(tx: Transaction, org: OrgContext) -> None:
-    if not await may_send(tx, org):
-        raise Forbidden("you may not send urgent broadcasts here: ask an organisation admin to grant it")
+async def check_may_send(tx: Transaction, org: OrgContext) -> list[str]:
+    """Where the caller may send: ``["/"]`` (anyone) for admins and granted senders, else the subtrees their place
+    gives them (server/audiences/reach.py: a school's staff); 403 for anyone else."""
+    if await may_send(tx, org):
+        return [WHOLE]
+    if org.membership_id is not None and (paths := await sender_paths(tx, org.org_id, org.user_id)):
+        return paths
+    raise Forbidden("you may not send urgent broadcasts here: ask an organisation admin to grant it")
 
 
 async def effective_default_policy(tx: Transaction, defaults: dict) -> dict:
@@ -266,16 +273,29 @@ async def delivery_counts(tx: Transaction, broadcast_id: int) -> dict[str, dict[
 
 
 async def current_recipients(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]) -> list[int]:
-    """Of these people, those the broadcast went to who are still in its organisation (its rows stored first).
+    """Of these people, those the broadcast went to who are still in its organisation, as members or as outsiders it
+    admits (a school's guardians; its rows stored first).
 
-    Two statements of one table each, not a join: joined, PostgreSQL could loop over the recipients it guessed were
-    one and search the members for each (a window of 10,000 receipts: 6.4 s; server/db/one_of.py)."""
+    Statements of one table each, not a join: joined, PostgreSQL could loop over the recipients it guessed were
+    one and search the members for each (a window of 10,000 receipts: 6.4 s; server/db/one_of.py). Only those who
+    are not members are looked for among each kind of outsider, so a window of members costs what it always did."""
     org_id = await tx.session.scalar(select(Broadcast.org_id).where(Broadcast.id == broadcast_id))
     mine = select(BroadcastRecipient.user_id).where(BroadcastRecipient.broadcast_id == broadcast_id)
     recipients = [row.user_id for row in await rows_where_one_of(tx, mine, BroadcastRecipient.user_id, user_ids)]
     members = select(Membership.user_id).where(Membership.org_id == org_id)
     still = {row.user_id for row in await rows_where_one_of(tx, members, Membership.user_id, recipients)}
+    for outsiders in admitted_outsiders(org_id):
+        if not (rest := [user_id for user_id in recipients if user_id not in still]):
+            break
+        admitted = outsiders.subquery()
+        still |= {row.user_id for row in await rows_where_one_of(tx, select(admitted.c.user_id), admitted.c.user_id, rest)}
     return [user_id for user_id in recipients if user_id in still]
+
+
+def still_in_organisation(org_id: int):
+    """The condition "this recipient is still a member of the organisation or an outsider it admits", set-based."""
+    members = select(Membership.user_id).where(Membership.org_id == org_id)
+    return or_(BroadcastRecipient.user_id.in_(members), *(BroadcastRecipient.user_id.in_(people) for people in admitted_outsiders(org_id)))
 
 
 async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int], state: str, *, via: str = "app") -> list[int]:
@@ -318,15 +338,15 @@ async def do_advance(tx: Transaction, broadcast_id: int, user_ids: Sequence[int]
 
 
 async def do_remind(tx: Transaction, broadcast: Broadcast, sender_name: str) -> int:
-    """Send the notice again to everyone who has not confirmed and is still in the organisation; returns how many."""
+    """Send the notice again to everyone who has not confirmed and is still in the organisation (its members and the
+    outsiders it admits); returns how many."""
     await do_store_recipients(tx, broadcast.id)
     now = utcnow()
-    members = select(Membership.user_id).where(Membership.org_id == broadcast.org_id)
     unconfirmed = list(
         await tx.session.execute(
             update(BroadcastRecipient)
             .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.stage < STAGES.index("confirmed"),
-                   BroadcastRecipient.user_id.in_(members))
+                   still_in_organisation(broadcast.org_id))
             .values(reminded_at=now, remind_count=BroadcastRecipient.remind_count + 1)
             .returning(BroadcastRecipient.user_id)
             .execution_options(synchronize_session=False)

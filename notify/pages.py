@@ -5,7 +5,8 @@ Served like the platform's pages (server/web/routes.py): static documents
 whose scripts call the JSON API with the device's token, under route names
 starting with ``web.`` so they get the same Content-Security-Policy. Their
 places in the navigation: the inbox for everyone, the send page only for those
-who may send (admins and the members granted it, notify/broadcasts.py).
+who may send (admins, the members granted it, and those whose place lets them
+send to part of the organisation: notify/broadcasts.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from notify.models import BroadcastSender
+from server.audiences.reach import sender_paths
 from server.db import Transaction
 from server.i18n import _
 from server.orgs.models import Membership
@@ -28,12 +30,14 @@ PAGES = {"/notify": "send.html", "/notify/inbox": "inbox.html", "/notify/setting
 
 
 async def may_send_here(tx: Transaction, user_id: int, org_id: int) -> bool:
-    """The sender rule of ``may_send`` for the navigation, which asks outside the organisation's transaction."""
+    """The sender rule of ``check_may_send`` for the navigation, which asks outside the organisation's transaction."""
     role = await tx.session.scalar(select(Membership.role).where(Membership.org_id == org_id, Membership.user_id == user_id))
+    if role is None:
+        return False
     if role in ADMIN_ROLES:
         return True
     granted = select(BroadcastSender.id).where(BroadcastSender.org_id == org_id, BroadcastSender.user_id == user_id)
-    return role is not None and await tx.session.scalar(granted) is not None
+    return await tx.session.scalar(granted) is not None or bool(await sender_paths(tx, org_id, user_id))
 
 
 def setup(app: web.Application) -> None:

@@ -1,4 +1,9 @@
-"""Broadcasts API under ``/api/v1/orgs/{org_id}/...``: send, follow, remind; receipts; who may send; the default policy."""
+"""Broadcasts API under ``/api/v1/orgs/{org_id}/...``: send, follow, remind; receipts; who may send; the default policy.
+
+A recipient's own routes (``received``, ``mine``, ``receipt``) are declared ``external=True``: outsiders the
+organisation admits (a school's guardians) read and confirm the notices sent to them there, each answering only
+the caller's own receipts. Every other route stays 404 to them.
+"""
 from __future__ import annotations
 
 from aiohttp import web
@@ -46,10 +51,11 @@ from notify.schemas import (
 )
 from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
+from server.audiences.reach import check_audience_within
 from server.audit.record import do_audit
 from server.channels.paid import PaidLimitExceeded
 from server.db import Transaction
-from server.db.keyset import keyset_page
+from server.db.keyset import keyset_page, who_has
 from server.errors import InvalidInput, NotFound
 from server.files.tus import create_upload
 from server.orgs.access import OrgContext
@@ -57,6 +63,7 @@ from server.orgs.models import Membership
 
 routes = web.RouteTableDef()
 BROADCASTS = "/api/v1/orgs/{org_id}/broadcasts"
+NOT_YET = {"unread": "read", "unconfirmed": "confirmed"}  # "who has not ...": the stage they have not reached
 
 
 def node_policy_defaults(request: web.Request) -> dict:
@@ -92,7 +99,8 @@ async def received_out(tx: Transaction, rows: list[tuple[Broadcast, BroadcastRec
 @routes.post(BROADCASTS)
 @endpoint(body=BroadcastIn, response=SentOut, status=201)
 async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContext) -> SentOut:
-    """Send an urgent broadcast (organisation admins, and members granted it). Unknown ids are reported; everyone else is told."""
+    """Send an urgent broadcast (organisation admins and members granted it: to anyone; those a capability lets send by their
+    place, such as a school's staff: within it, anything else read as unknown ids, 400). Unknown ids are reported; everyone else is told."""
     db = request.app[DB]
     with collection_deferred():  # until the devices have it, whether the bus delivers during the first transaction's commit or after
         try:
@@ -112,8 +120,10 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
     """The first of the send's two transactions: the devices are told once it committed (published after commit).
     The second stores the recipient rows and first escalation steps (notify/broadcasts.py)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await check_may_send(tx, org)
-        recipients, audience = await expand_recipients(tx, body.recipients.audience(), phone_region=request.app[SETTINGS].default_phone_region)
+        reach = await check_may_send(tx, org)
+        wanted = body.recipients.audience()
+        await check_audience_within(tx, wanted, reach)
+        recipients, audience = await expand_recipients(tx, wanted, phone_region=request.app[SETTINGS].default_phone_region)
         unknown = UnknownOut.of(audience.unknown)
         if not recipients:
             named = ", ".join(f"{kind} {ids}" for kind, ids in audience.unknown.items() if ids)
@@ -159,7 +169,7 @@ async def list_broadcasts(request: web.Request, org: OrgContext) -> list[Broadca
 
 
 @routes.get(BROADCASTS + "/received")
-@endpoint(response=list[ReceivedOut])
+@endpoint(response=list[ReceivedOut], auth="any", external=True)
 async def list_received(request: web.Request, org: OrgContext) -> list[ReceivedOut]:
     """Broadcasts sent to the caller, newest first, at most 100."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -182,22 +192,26 @@ async def get_broadcast_route(request: web.Request, org: OrgContext) -> Broadcas
 @routes.get(BROADCASTS + "/{broadcast_id}/recipients")
 @endpoint(query=RecipientsQuery, response=RecipientPage)
 async def list_recipients(request: web.Request, query: RecipientsQuery, org: OrgContext) -> RecipientPage:
-    """Recipients now in a state (or not yet confirmed), in id order, a page at a time."""
+    """Recipients now in a state, or who have not read or not confirmed yet (with how many in all), in id order, a page at a time."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         broadcast = await get_broadcast_for_sender(tx, org, path_int(request, "broadcast_id"))
         q = select(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == broadcast.id)
-        if query.state == "unconfirmed":
-            q = q.where(BroadcastRecipient.stage < STAGES.index("confirmed"))
-        elif query.state is not None:
-            q = q.where(BroadcastRecipient.stage == STAGES.index(query.state))
-        page = await keyset_page(tx, q, BroadcastRecipient.id, after=query.after, limit=query.limit)
+        count = None
+        if query.state in NOT_YET:
+            page = await who_has(tx, q, BroadcastRecipient.stage >= STAGES.index(NOT_YET[query.state]), BroadcastRecipient.id,
+                                 state="not_done", after=query.after, limit=query.limit)
+            count = page.not_done_count
+        else:
+            if query.state is not None:
+                q = q.where(BroadcastRecipient.stage == STAGES.index(query.state))
+            page = await keyset_page(tx, q, BroadcastRecipient.id, after=query.after, limit=query.limit)
     items = [
         RecipientOut(user_id=r.user_id, name=r.name, state=STAGES[r.stage], has_phone=r.phone is not None, sent_at=r.sent_at,
                      delivered_at=r.delivered_at, read_at=r.read_at, confirmed_at=r.confirmed_at, confirmed_via=r.confirmed_via,
                      remind_count=r.remind_count)
         for r in page.rows
     ]
-    return RecipientPage(items=items, next_after=page.next_after)
+    return RecipientPage(items=items, next_after=page.next_after, count=count)
 
 
 @routes.get(BROADCASTS + "/{broadcast_id}/deliveries")
@@ -236,7 +250,7 @@ async def remind_again(request: web.Request, org: OrgContext) -> RemindOut:
 
 
 @routes.get(BROADCASTS + "/{broadcast_id}/mine")
-@endpoint(response=ReceivedOut)
+@endpoint(response=ReceivedOut, auth="any", external=True)
 async def my_broadcast(request: web.Request, org: OrgContext) -> ReceivedOut:
     """A broadcast sent to the caller, with the caller's own state."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -244,7 +258,7 @@ async def my_broadcast(request: web.Request, org: OrgContext) -> ReceivedOut:
 
 
 @routes.post(BROADCASTS + "/{broadcast_id}/receipt")
-@endpoint(body=ReceiptIn, response=ReceivedOut)
+@endpoint(body=ReceiptIn, response=ReceivedOut, auth="any", external=True)
 async def post_receipt(request: web.Request, body: ReceiptIn, org: OrgContext) -> ReceivedOut:
     """The recipient's device says delivered, read, or 'I have read this' (confirmed). States only move forward."""
     broadcast_id = path_int(request, "broadcast_id")

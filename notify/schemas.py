@@ -151,11 +151,12 @@ class RecipientOut(Out):
 class RecipientPage(Out):
     items: list[RecipientOut]
     next_after: int | None = Field(description="Pass as ?after= for the next page; null on the last page.")
+    count: int | None = Field(None, description="For 'unread' and 'unconfirmed': how many recipients the whole list holds.")
 
 
 class RecipientsQuery(Model):
-    state: Literal["sent", "delivered", "read", "confirmed", "unconfirmed"] | None = Field(
-        None, description="Recipients now in this state; 'unconfirmed' is everyone not yet confirmed."
+    state: Literal["sent", "delivered", "read", "confirmed", "unread", "unconfirmed"] | None = Field(
+        None, description="Recipients now in this state; 'unread' is everyone who has not read yet, 'unconfirmed' everyone not yet confirmed."
     )
     after: int = Field(0, ge=0, lt=2**63)
     limit: int = Field(100, ge=1, le=1000)

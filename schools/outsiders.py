@@ -31,4 +31,14 @@ async def is_guardian(tx: Transaction, org_id: int, user_id: int) -> bool:
     return await tx.session.scalar(found) is not None
 
 
-register_outsider(is_guardian)
+def guardians_of(org_id: int):
+    """The accounts of the organisation's guardians with a child on the roll (a guardian of two children twice)."""
+    return (
+        select(Guardian.user_id.label("user_id"))
+        .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
+        .join(Student, Student.id == StudentGuardian.student_id)
+        .where(Guardian.org_id == org_id, Guardian.user_id.is_not(None), Student.archived_at.is_(None))
+    )
+
+
+register_outsider(is_guardian, guardians_of)

@@ -38,6 +38,7 @@ PLATFORM_PARTS = (
     "server.groups.routes",
     "server.contacts.routes",
     "server.audiences.routes",
+    "server.audiences.pickers",
     "server.forms.routes",
     "server.forms.round_routes",
     "server.web.routes",

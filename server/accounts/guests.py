@@ -24,19 +24,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
-from server.accounts.auth import GuestScope, hash_token, issue_session
+from server.accounts.auth import GuestScope, issue_session
 from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession, GuestInvite, User
+from server.accounts.token_links import (
+    LinkTexts,
+    do_new_link,
+    do_spend_use,
+    do_withdraw_link,
+    live_link,
+)
 from server.audit.record import do_audit
 from server.config import Settings
 from server.db import Database, Transaction, utcnow
-from server.errors import Forbidden, Gone, InvalidInput, NotFound
+from server.errors import InvalidInput
+from server.i18n import _
 from server.revocation import AccessRevoked, do_revoke_access, register_revocation
 
 if TYPE_CHECKING:
@@ -45,6 +52,14 @@ if TYPE_CHECKING:
 GuestScopeCheck = Callable[[Transaction, "OrgContext", int], Awaitable[None]]
 GuestLanding = Callable[[Transaction, int], Awaitable[str]]
 SCOPE_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")  # fits guest_invites.scope_kind, String(32)
+INVITE_TEXTS = LinkTexts(
+    not_valid=_("this invite link is not valid; check that it was copied completely"),
+    withdrawn=_("this invite link was withdrawn; ask whoever sent it for a new one"),
+    expired=_("this invite link has expired; ask whoever sent it for a new one"),
+    used_up=_("this invite link has been used its {max_uses} times; ask whoever sent it for a new one"),
+    no_such=_("no such guest invite"),
+    not_yours=_("only an organisation admin or whoever created this invite can revoke it"),
+)
 
 _scope_checks: dict[str, GuestScopeCheck] = {}
 _landings: dict[str, GuestLanding] = {}
@@ -84,21 +99,7 @@ async def do_create_invite(
         known = ", ".join(sorted(_scope_checks)) or "none on this server"
         raise InvalidInput("guests cannot be invited to '{scope_kind}' (known kinds: {known})", field="scope_kind", scope_kind=scope_kind, known=known)
     await check(tx, org, scope_id)
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    invite = GuestInvite(
-        org_id=org.org_id,
-        token_hash=hash_token(token),
-        scope_kind=scope_kind,
-        scope_id=scope_id,
-        created_by=org.user_id,
-        created_at=now,
-        expires_at=now + dt.timedelta(seconds=expires_in_s),
-        max_uses=max_uses,
-        uses=0,
-    )
-    tx.session.add(invite)
-    await tx.session.flush()
+    token, invite = await do_new_link(tx, org, GuestInvite, expires_in_s=expires_in_s, max_uses=max_uses, scope_kind=scope_kind, scope_id=scope_id)
     details = {"scope_kind": scope_kind, "scope_id": scope_id, "expires_at": invite.expires_at.isoformat(), "max_uses": max_uses}
     await do_audit(tx, org.principal, "guest_invite.created", target=("guest_invite", invite.id), details=details)
     return token, invite
@@ -106,14 +107,8 @@ async def do_create_invite(
 
 async def do_revoke_invite(tx: Transaction, org: "OrgContext", invite_id: int) -> None:
     """Withdraw a link (its admin or its creator): the guests who came by it are out too, everywhere at once."""
-    invite = await tx.session.scalar(select(GuestInvite).where(GuestInvite.id == invite_id))
-    if invite is None:
-        raise NotFound("no such guest invite", field="invite_id")
-    if not (org.is_admin or invite.created_by == org.user_id):
-        raise Forbidden("only an organisation admin or whoever created this invite can revoke it")
-    if invite.revoked_at is None:
-        invite.revoked_at = utcnow()
-        await tx.session.flush()
+    invite, withdrawn = await do_withdraw_link(tx, org, GuestInvite, invite_id, INVITE_TEXTS, id_field="invite_id")
+    if withdrawn:
         await do_audit(tx, org.principal, "guest_invite.revoked", target=("guest_invite", invite.id))
     guests = await tx.session.scalars(select(DeviceSession.user_id).where(DeviceSession.guest_invite_id == invite.id).distinct())
     await do_revoke_access(tx, invite.org_id, list(guests))
@@ -140,21 +135,8 @@ async def do_join_as_guest(
     tx: Transaction, settings: Settings, *, invite_token: str, display_name: str, user_agent: str, ip: str
 ) -> tuple[str, DeviceSession, User, GuestScope]:
     """Spend one use of the invite and open a guest session scoped to what it invites to."""
-    invite = await tx.session.scalar(select(GuestInvite).where(GuestInvite.token_hash == hash_token(invite_token)))
-    if invite is None:
-        raise NotFound("this invite link is not valid; check that it was copied completely", field="invite_token")
-    if invite.revoked_at is not None:
-        raise Gone("this invite link was withdrawn; ask whoever sent it for a new one")
-    if invite.expires_at <= utcnow():
-        raise Gone("this invite link has expired; ask whoever sent it for a new one")
-    claimed = await tx.session.execute(
-        update(GuestInvite)
-        .where(GuestInvite.id == invite.id, or_(GuestInvite.max_uses.is_(None), GuestInvite.uses < GuestInvite.max_uses))
-        .values(uses=GuestInvite.uses + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        raise Gone("this invite link has been used its {max_uses} times; ask whoever sent it for a new one", max_uses=invite.max_uses)
+    invite = await live_link(tx, GuestInvite, invite_token, INVITE_TEXTS, field="invite_token")
+    await do_spend_use(tx, GuestInvite, invite, INVITE_TEXTS, field="invite_token")
     user = User(kind="guest", name=display_name, email=None, password_hash=None)
     tx.session.add(user)
     await tx.session.flush()

@@ -27,29 +27,41 @@ token that opens nothing counts as a failed sign-in of the caller's address.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from sqlalchemy import or_, select, update
 
 from server.accounts.auth import hash_token
 from server.accounts.login import SignedIn, SignInClient, do_finish_sign_in
 from server.accounts.models import SignInLink, User
 from server.accounts.ratelimit import Attempt, check_attempt_allowed, refuse
+from server.accounts.token_links import (
+    LinkTexts,
+    do_new_link,
+    do_spend_use,
+    do_withdraw_link,
+    live_link,
+)
 from server.audit.record import do_audit
 from server.config import Settings
-from server.db import Database, Transaction, utcnow
-from server.errors import Forbidden, Gone, InvalidInput, NotFound
+from server.db import Database, Transaction
+from server.errors import InvalidInput, NotFound
+from server.i18n import _
 from server.orgs.models import Organisation
 
 if TYPE_CHECKING:
     from server.orgs.access import OrgContext
 
 KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")  # fits sign_in_links.kind, String(32)
+LINK_TEXTS = LinkTexts(
+    not_valid=_("this sign-in link is not valid; check that it was copied completely"),
+    withdrawn=_("this sign-in link was withdrawn; ask whoever sent it for a new one"),
+    expired=_("this sign-in link has expired; ask whoever sent it for a new one"),
+    used_up=_("this sign-in link has been used up; ask whoever sent it for a new one"),
+    no_such=_("no such sign-in link"),
+    not_yours=_("only whoever issued this sign-in link or an organisation admin can withdraw it"),
+)
 
 
 @dataclass(frozen=True)
@@ -90,14 +102,7 @@ async def do_issue_sign_in_link(
         raise InvalidInput("a sign-in link may stay valid at most {days} days", field="expires_in_s", days=settings.sign_in_link_max_days)
     if max_uses is not None and max_uses < 1:
         raise InvalidInput("a sign-in link needs at least one use", field="max_uses")
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    link = SignInLink(
-        org_id=org.org_id, token_hash=hash_token(token), kind=kind, subject_id=subject_id, created_by=org.user_id,
-        created_at=now, expires_at=now + dt.timedelta(seconds=expires_in_s), max_uses=max_uses, uses=0,
-    )
-    tx.session.add(link)
-    await tx.session.flush()
+    token, link = await do_new_link(tx, org, SignInLink, expires_in_s=expires_in_s, max_uses=max_uses, kind=kind, subject_id=subject_id)
     details = {"kind": kind, "subject_id": subject_id, "expires_at": link.expires_at.isoformat(), "max_uses": max_uses}
     await do_audit(tx, org.principal, "sign_in_link.created", target=("sign_in_link", link.id), details=details)
     return token, link
@@ -105,28 +110,16 @@ async def do_issue_sign_in_link(
 
 async def do_revoke_sign_in_link(tx: Transaction, org: "OrgContext", link_id: int) -> None:
     """Withdraw a link (its issuer or an admin): nobody signs in with it any more."""
-    link = await tx.session.scalar(select(SignInLink).where(SignInLink.id == link_id))
-    if link is None:
-        raise NotFound("no such sign-in link", field="link_id")
-    if not (org.is_admin or link.created_by == org.user_id):
-        raise Forbidden("only whoever issued this sign-in link or an organisation admin can withdraw it")
-    if link.revoked_at is None:
-        link.revoked_at = utcnow()
-        await tx.session.flush()
+    link, withdrawn = await do_withdraw_link(tx, org, SignInLink, link_id, LINK_TEXTS)
+    if withdrawn:
         await do_audit(tx, org.principal, "sign_in_link.revoked", target=("sign_in_link", link.id))
 
 
 async def live_sign_in_link(tx: Transaction, token: str) -> SignInLink:
-    """The link a token opens, if it can still be used; else a 404 or 410 that says why."""
-    link = await tx.session.scalar(select(SignInLink).where(SignInLink.token_hash == hash_token(token)))
-    if link is None or link.kind not in _kinds:
-        raise NotFound("this sign-in link is not valid; check that it was copied completely", field="token")
-    if link.revoked_at is not None:
-        raise Gone("this sign-in link was withdrawn; ask whoever sent it for a new one", field="token")
-    if link.expires_at <= utcnow():
-        raise Gone("this sign-in link has expired; ask whoever sent it for a new one", field="token")
-    if link.max_uses is not None and link.uses >= link.max_uses:
-        raise Gone("this sign-in link has been used up; ask whoever sent it for a new one", field="token")
+    """The link a token opens, if it can still be used (and its kind is still served); else a 404 or 410 that says why."""
+    link = await live_link(tx, SignInLink, token, LINK_TEXTS)
+    if link.kind not in _kinds:
+        raise NotFound(LINK_TEXTS.not_valid, field="token")
     return link
 
 
@@ -162,14 +155,7 @@ async def do_sign_in_by_link(
 
     async def account(tx: Transaction) -> User:
         live = await live_sign_in_link(tx, token)
-        spent = await tx.session.execute(
-            update(SignInLink)
-            .where(SignInLink.id == live.id, or_(SignInLink.max_uses.is_(None), SignInLink.uses < SignInLink.max_uses))
-            .values(uses=SignInLink.uses + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if spent.rowcount != 1:
-            raise Gone("this sign-in link has been used up; ask whoever sent it for a new one", field="token")
+        await do_spend_use(tx, SignInLink, live, LINK_TEXTS)
         granted.append(await _kinds[live.kind].redeem(tx, live, name))
         return granted[-1].user
 

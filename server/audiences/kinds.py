@@ -1,10 +1,12 @@
 """Kinds of audience parts: the built-in ones and the registry capabilities add theirs to.
 
 A kind turns ids (of departments, groups, a capability's units) into
-conditions on ``Membership``: an audience is always people of the
-organisation, listed as it lists them. A kind for something a capability
-owns (a school and everyone under it) registers once at import:
-``register_audience_kind("school_units", SchoolUnits())``.
+conditions on ``Membership``: the organisation's members, listed as it lists
+them. A kind may also reach people who are not members, whom a capability
+admits as outsiders (a school's guardians: server/orgs/access.py) with an
+``outsiders`` method giving a select of them. A kind for something a
+capability owns (a school and everyone under it) registers once at import:
+``register_audience_kind("families", Families())``.
 """
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ class AudienceKind(Protocol):
 
     # Optional: ``async def placed(self, tx, ids) -> dict[int, str]``, the department path each id lies at, for
     # senders limited to parts of the tree (server/audiences/reach.py). A kind without it reaches only admins' audiences.
+    #
+    # Optional: ``async def outsiders(self, tx, ids) -> Select``, the people who need not be members that the found ids
+    # cover (a school's guardians), as a select of ``user_id``, ``name``, ``phone``, ``department_id`` (columns so
+    # labelled), of the transaction's organisation named explicitly (the tenant filter does not reach an INSERT ...
+    # SELECT). A person may come several times, and may be a member too: the expansion keeps each person once.
 
 
 async def existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
@@ -38,9 +45,27 @@ async def existing(tx: Transaction, column, ids: Sequence[int]) -> set[int]:
     return {row[0] for row in await rows_where_one_of(tx, select(column), column, ids)}
 
 
+async def subtrees(tx: Transaction, ids: Sequence[int]) -> list[int]:
+    """The ids of these departments and of every department under them, sorted (two small queries: their paths, then
+    one prefix match of the tree per path)."""
+    paths = list(await tx.session.scalars(select(Department.path).where(Department.id.in_(ids))))
+    if not paths:
+        return []
+    return sorted(await tx.session.scalars(select(Department.id).where(or_(*(Department.path.startswith(p, autoescape=True) for p in paths)))))
+
+
 async def paths_of(tx: Transaction, statement: Select, key, ids: Sequence[int]) -> dict[int, str]:
     """``{id: department path}`` from ``statement`` selecting ``(key, Department.path)``, for ``ids`` (for a kind's ``placed``)."""
     return dict(await rows_where_one_of(tx, statement, key, ids))
+
+
+def reaches_outsiders(kind: AudienceKind) -> bool:
+    return hasattr(kind, "outsiders")
+
+
+async def outsiders_of(kind: AudienceKind, tx: Transaction, ids: Sequence[int]) -> Select | None:
+    """The select of the people who need not be members that ``ids`` of ``kind`` cover; None for a kind of members only."""
+    return await kind.outsiders(tx, ids) if reaches_outsiders(kind) else None
 
 
 class Users:
@@ -63,10 +88,8 @@ class Departments:
         return await existing(tx, Department.id, ids)
 
     async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
-        """The subtrees' ids first (two small queries), so the members' query is an array join, not a pattern match per member."""
-        paths = list(await tx.session.scalars(select(Department.path).where(Department.id.in_(ids))))
-        subtree = await tx.session.scalars(select(Department.id).where(or_(*(Department.path.startswith(p, autoescape=True) for p in paths))))
-        return one_of(tx, Membership.department_id, sorted(subtree))
+        """The subtrees' ids first, so the members' query is an array join, not a pattern match per member."""
+        return one_of(tx, Membership.department_id, await subtrees(tx, ids))
 
     async def placed(self, tx: Transaction, ids: Sequence[int]) -> dict[int, str]:
         return await paths_of(tx, select(Department.id, Department.path), Department.id, ids)

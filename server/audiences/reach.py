@@ -13,10 +13,16 @@ department its own path, a member their department's. A kind without
 anywhere; a member of no department), lies outside every subtree but the whole
 organisation's. What lies outside is refused with the message an unknown id
 gets, so a scoped sender learns nothing about the rest of the organisation.
+
+Where someone's place gives them that right is a registry:
+``register_sender_reach(reach)``, ``reach(tx, org_id, user_id)`` answering
+the subtrees (schools: its staff's units). ``sender_paths`` asks every
+registered one; a capability that sends (notify) lets those people send within
+them without a grant of its own, and the preview previews only there.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from server.audiences.expand import Audience
 from server.audiences.kinds import audience_kind
@@ -24,6 +30,22 @@ from server.db import Transaction
 from server.errors import InvalidInput
 
 WHOLE = "/"
+
+SenderReach = Callable[[Transaction, int, int], Awaitable[list[str]]]
+_reaches: list[SenderReach] = []
+
+
+def register_sender_reach(reach: SenderReach) -> None:
+    """``reach(tx, org_id, user_id)``: the department paths someone may send to by their place in the organisation
+    (none: no such right). At import, once per process; ``tx`` need not be scoped to the organisation."""
+    if reach not in _reaches:
+        _reaches.append(reach)
+
+
+async def sender_paths(tx: Transaction, org_id: int, user_id: int) -> list[str]:
+    """The subtrees a member may send to by their place (outermost first; empty if none), from every registered reach."""
+    paths = sorted({path for reach in _reaches for path in await reach(tx, org_id, user_id)})
+    return [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
 
 
 def within(path: str, paths: Sequence[str]) -> bool:

@@ -5,7 +5,10 @@
 Counting the people under a department tells something about the
 organisation, so only those who may send to an audience may preview one:
 admins, and whoever a capability says may send (notify's granted senders, a
-form's authors...), each registering a check with ``register_audience_sender``.
+form's authors...), each registering a check with ``register_audience_sender``;
+and, within their subtrees only, those whose place lets them send there
+(``register_sender_reach`` in reach.py: a head teacher previews their class,
+and another class's ids are unknown to them).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from aiohttp import web
 from server.api import endpoint
 from server.appkeys import DB
 from server.audiences.expand import resolve_audience
+from server.audiences.reach import WHOLE, check_audience_within, sender_paths
 from server.audiences.schemas import AudienceIn, AudiencePartOut, AudiencePreviewOut
 from server.db import Transaction
 from server.errors import Forbidden
@@ -32,22 +36,27 @@ def register_audience_sender(app: web.Application, may_send: MaySend) -> None:
     app.setdefault(SENDERS, []).append(may_send)
 
 
-async def check_may_preview(tx: Transaction, org: OrgContext, senders: list[MaySend]) -> None:
+async def check_sender_reach(tx: Transaction, org: OrgContext, senders: list[MaySend]) -> list[str]:
+    """Where the caller may send: ``["/"]`` for admins and those a capability lets send, else the subtrees their place
+    gives them (reach.py); 403 for anyone else."""
     if org.is_admin:
-        return
+        return [WHOLE]
     for may_send in senders:
         if await may_send(tx, org):
-            return
-    raise Forbidden("only those who may send to an audience may preview one")
+            return [WHOLE]
+    paths = await sender_paths(tx, org.org_id, org.user_id) if org.membership_id is not None else []
+    if not paths:
+        raise Forbidden("only those who may send to an audience may preview one")
+    return paths
 
 
 @routes.post("/api/v1/orgs/{org_id}/audiences/preview")
 @endpoint(body=AudienceIn, response=AudiencePreviewOut)
 async def preview_audience(request: web.Request, body: AudienceIn, org: OrgContext) -> AudiencePreviewOut:
-    """How many members an audience reaches, per kind of part and in all, and the ids that name nothing (admins and senders)."""
+    """How many people an audience reaches, per kind of part and in all, and the ids that name nothing (admins and senders)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await check_may_preview(tx, org, request.app.get(SENDERS, []))
         audience = body.audience()
+        await check_audience_within(tx, audience, await check_sender_reach(tx, org, request.app.get(SENDERS, [])))
         resolved = await resolve_audience(tx, audience)
         people = await resolved.count_parts(tx)
         parts = [

@@ -49,10 +49,10 @@ class AudiencePartOut(Out):
     kind: str
     named: int = Field(description="How many distinct ids of this kind the request named.")
     unknown: list[int] = Field(description="Those that name nothing of this kind in the organisation.")
-    people: int = Field(description="Members the others cover (a person may be in several parts).")
+    people: int = Field(description="People the others cover: members, and outsiders for kinds that reach them (a person may be in several parts).")
 
 
 class AudiencePreviewOut(Out):
     everyone: bool
-    total: int = Field(description="Distinct members the audience reaches.")
+    total: int = Field(description="Distinct people the audience reaches.")
     parts: list[AudiencePartOut]

@@ -18,13 +18,17 @@ from server.accounts.models import DeviceSession, User
 from server.accounts.users import do_create_user
 from server.audit.record import Someone, do_audit
 from server.config import Settings
-from server.contacts.links import do_spend_use, live_link
+from server.contacts.links import do_spend_contact_link, live_contact_link
 from server.contacts.models import ContactLink, ExternalContact
 from server.contacts.policy import do_count_new_contact, do_uncount_contacts
 from server.db import Database, Transaction
 from server.errors import Conflict, Forbidden, Gone, NotFound
 from server.gateway.events import emit
-from server.groups.membership import do_add_checked_people, do_delete_members, do_make_group
+from server.groups.membership import (
+    do_add_checked_people,
+    do_delete_members,
+    do_make_group,
+)
 from server.groups.models import Group
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership, Organisation
@@ -43,14 +47,14 @@ class LinkPreview:
 async def link_org(db: Database, token: str) -> int:
     """The organisation of a usable link (an unscoped look-up: the token is all the caller has)."""
     async with db.transaction() as tx:
-        return (await live_link(tx, token)).org_id
+        return (await live_contact_link(tx, token)).org_id
 
 
 async def preview(db: Database, token: str) -> LinkPreview:
     """What the landing page shows before anyone signs in: the organisation and who is adding them."""
     org_id = await link_org(db, token)
     async with db.transaction(org_id=org_id) as tx:
-        link = await live_link(tx, token)
+        link = await live_contact_link(tx, token)
         org_name = await tx.session.scalar(select(Organisation.name).where(Organisation.id == org_id))
         return LinkPreview(org_name, await _staff_name(tx, link), link)
 
@@ -64,7 +68,7 @@ async def _staff_name(tx: Transaction, link: ContactLink) -> str:
 
 async def do_become_contact(tx: Transaction, settings: Settings, token: str, user: User) -> ExternalContact:
     """``user`` becomes the external contact of the link's creator, with a one-to-one chat; ``tx`` is the link's organisation's."""
-    link = await live_link(tx, token)
+    link = await live_contact_link(tx, token)
     if await tx.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
         raise Conflict("you are already in this organisation; chat with its people in its groups", field="token")
     existing = await tx.session.scalar(
@@ -73,7 +77,7 @@ async def do_become_contact(tx: Transaction, settings: Settings, token: str, use
     if existing is not None:
         return existing
     staff_name = await _staff_name(tx, link)
-    await do_spend_use(tx, link)
+    await do_spend_contact_link(tx, link)
     await do_count_new_contact(tx, settings)
     chat = await do_make_group(
         tx, tx.org_id, name=f"{user.name} · {staff_name}"[:200], owner_id=link.created_by, member_limit=CHAT_MEMBERS, external=True
@@ -99,7 +103,7 @@ async def do_sign_up_by_link(
 ) -> tuple[str, DeviceSession, User, ExternalContact]:
     """A light account (name, email, password) and the contact, in one transaction: a refused contact leaves no account."""
     async with db.transaction(org_id=await link_org(db, token)) as tx:
-        await live_link(tx, token)  # before hashing a password for a link that cannot be used
+        await live_contact_link(tx, token)  # before hashing a password for a link that cannot be used
         user = await do_create_user(tx, name=name, email=email, password=password)
         contact = await do_become_contact(tx, settings, token, user)
         session_token, device = await issue_session(tx, user, days=settings.session_days, user_agent=user_agent, ip=ip)

@@ -68,4 +68,9 @@ async def is_external_contact(tx: Transaction, org_id: int, user_id: int) -> boo
     return await tx.session.scalar(found) is not None
 
 
-register_outsider(is_external_contact)  # the routes declared external=True let them in (server/orgs/access.py)
+def external_contacts_of(org_id: int):
+    """The user ids of the organisation's external contacts."""
+    return select(ExternalContact.user_id.label("user_id")).where(ExternalContact.org_id == org_id)
+
+
+register_outsider(is_external_contact, external_contacts_of)  # the routes declared external=True let them in (server/orgs/access.py)

@@ -6,7 +6,10 @@ admits (its external contacts, server/contacts/; a capability's own, such as the
 guardians of schools/) are not in it either, except on the few routes declared
 ``external=True``, where they get the role ``external`` and each route decides
 what they may see. Who counts as an admitted outsider is a registry
-(``register_outsider``), so the platform never names a capability.
+(``register_outsider``), so the platform never names a capability: each kind of
+outsider says whether one person is admitted (every request asks) and, as a
+select, who all of them are (to check many people at once: a notice's 10,000
+receipts, a reminder to everyone who has not confirmed).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from server.accounts.auth import Principal
 from server.api import ROLES, path_int
@@ -26,14 +29,23 @@ from server.orgs.models import Membership
 
 
 OutsiderCheck = Callable[[Transaction, int, int], Awaitable[bool]]
+OutsiderPeople = Callable[[int], Select]
 _outsider_checks: list[OutsiderCheck] = []
+_outsider_people: list[OutsiderPeople] = []
 
 
-def register_outsider(check: OutsiderCheck) -> None:
+def register_outsider(check: OutsiderCheck, people: OutsiderPeople) -> None:
     """``check(tx, org_id, user_id)`` says whether someone with no membership is an outsider the organisation admits;
-    at import, once per process (like ``register_revocation``)."""
+    ``people(org_id)`` is a select of the user ids of all of them (one column, labelled ``user_id``, the organisation
+    named explicitly). At import, once per process (like ``register_revocation``)."""
     if check not in _outsider_checks:
         _outsider_checks.append(check)
+        _outsider_people.append(people)
+
+
+def admitted_outsiders(org_id: int) -> list[Select]:
+    """Selects of the user ids each kind of outsider the organisation admits (some may also be members)."""
+    return [people(org_id) for people in _outsider_people]
 
 
 async def is_admitted_outsider(tx: Transaction, org_id: int, user_id: int) -> bool:

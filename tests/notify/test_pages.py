@@ -59,7 +59,8 @@ async def test_send_follow_live_confirm_and_remind_only_the_unconfirmed(browser,
     await expect(count("delivered")).to_have_text("2")  # Pat has no device
     await expect(count("read")).to_have_text("2")
     await expect(sender.locator("ul[data-state='read'] li")).to_have_count(2)
-    await expect(sender.locator("ul[data-state='sent'] li")).to_contain_text(["Pat"])
+    await expect(sender.locator("ul[data-state='unread'] li")).to_contain_text(["Pat"])
+    await expect(sender.locator("#unread-heading")).to_have_text("Not read yet (1 person)")
     await expect(sender.locator("#failed .failed-delivery")).to_contain_text(["Pat · SMS failed: "])  # after 3 tries
 
     await expect(sender.locator("#dash-attachments a.attachment-file")).to_have_text("Evacuation plan.pdf (300.0 KB)")

@@ -40,11 +40,14 @@ class Bureau:
     def owner(self) -> dict[str, str]:
         return self.org.owner.headers
 
+    async def staff_id(self, external_id: str) -> int:
+        """The user id of the staff member with this external id."""
+        async with self.db.transaction(org_id=self.org.id) as tx:
+            return await tx.session.scalar(select(Membership.user_id).where(Membership.external_id == external_id))
+
     async def staff(self, external_id: str) -> dict[str, str]:
         """Headers of the staff member with this external id (signed in on a new device)."""
-        async with self.db.transaction(org_id=self.org.id) as tx:
-            user_id = await tx.session.scalar(select(Membership.user_id).where(Membership.external_id == external_id))
-        return await headers_of(self.db, user_id)
+        return await headers_of(self.db, await self.staff_id(external_id))
 
     async def guardian(self, phone: str) -> dict[str, str]:
         async with self.db.transaction(org_id=self.org.id) as tx:

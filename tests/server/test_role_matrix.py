@@ -184,6 +184,13 @@ FINER_RULES: dict[str, Rule] = {
         "who may send to an audience: organisation admins and those a capability lets send (notify's named senders; none in the world)",
         ("admin", "owner"),
     ),
+    "GET /api/v1/orgs/{org_id}/audiences/reach": only(
+        "who may send to an audience (as the preview): organisation admins and those a capability lets send (none in the world)",
+        ("admin", "owner"),
+    ),
+    "GET /api/v1/orgs/{org_id}/audiences/units": only(
+        "who may send to an audience (as the preview); the member holds no school role that sends", ("admin", "owner"),
+    ),
     "PATCH " + MEETING: only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/end": only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/invitees": only(HOST, ("admin", "owner")),
@@ -286,7 +293,7 @@ AS_DECLARED: dict[str, str] = {
     "GET " + GROUP + "/files/{file_id}": "any",
     "GET /api/v1/orgs/{org_id}/group-messages/search": "any",
     "GET /api/v1/orgs/{org_id}/broadcasts": "user",
-    "GET /api/v1/orgs/{org_id}/broadcasts/received": "user",
+    "GET /api/v1/orgs/{org_id}/broadcasts/received": "any",
     "GET /api/v1/orgs/{org_id}/broadcast-policy": "user",
     "PUT /api/v1/orgs/{org_id}/broadcast-policy": "user+admin",
     "GET /api/v1/orgs/{org_id}/broadcast-policy/limits": "user",

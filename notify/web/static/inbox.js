@@ -1,6 +1,8 @@
 // The recipient's page: urgent notices as they arrive, newest first. A notice is acknowledged
 // "delivered" when it reaches this page and "read" once it is on screen (WebSocket receipts);
 // "I have read this" confirms it. Reminders bring an unconfirmed notice back to the top.
+// `?org=` names the organisation: how someone it admits as an outsider (a school's guardian, who
+// is in no organisation's list) gets here, from a pushed notice or a link.
 
 import { api } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
@@ -16,7 +18,7 @@ const state = { orgId: null, notices: new Map(), live: null };
 const orgPath = (path) => `/api/v1/orgs/${state.orgId}${path}`;
 
 async function start() {
-  const { org } = await mountShell({ active: "notices" });
+  const { org } = await mountShell({ active: "notices", orgId: Number(new URLSearchParams(location.search).get("org")) || null });
   if (!org) return;
   state.orgId = org.id;
   state.live = connectLive({

@@ -9,7 +9,7 @@ self.addEventListener("push", (event) => {
       lang: notice.lang || "",  // the recipient's language (zh-CN or en): the system picks fonts and voices by it
       tag: `broadcast-${notice.broadcast_id}`,
       requireInteraction: true,
-      data: { url: "/notify/inbox" },
+      data: { url: notice.org_id ? `/notify/inbox?org=${notice.org_id}` : "/notify/inbox" }, // the organisation: an outsider is in no list
     }),
   );
 });

@@ -10,7 +10,10 @@
 // `org` is the organisation last used on any page (else the first); null, and said
 // so on the page, if the person is in none. A guest (invited by link to one group or
 // meeting) gets the bar without places or organisation: `org` is then null and the
-// page knows from its own link where the guest belongs.
+// page knows from its own link where the guest belongs. A page whose link names an organisation
+// (`mountShell({ active, orgId })`, from its `?org=`) gets that one if the person is in it; someone
+// it admits as an outsider (a school's guardian) gets the bar without places and `org` as `{ id }`,
+// and the page calls only the routes open to outsiders.
 
 import { api, query, savedToken, signOut } from "./api.js";
 import { el } from "./dom.js";
@@ -19,7 +22,7 @@ import { LOCALES, adoptLocale, locale, setLocale, setTimeZone, t } from "./i18n.
 const ORG_KEY = "muster.org";
 const LANGUAGE_NAMES = { "zh-CN": "中文", en: "English" };
 
-export async function mountShell({ active }) {
+export async function mountShell({ active, orgId = null }) {
   if (!savedToken()) {
     location.replace(`/?next=${encodeURIComponent(location.pathname + location.search)}`);
     return new Promise(() => {}); // the page is going away
@@ -36,7 +39,11 @@ export async function mountShell({ active }) {
     return { me, org: null, orgs: [] };
   }
   const orgs = await api("/api/v1/orgs");
-  const remembered = Number(localStorage.getItem(ORG_KEY));
+  if (orgId && !orgs.some((o) => o.id === orgId)) {
+    header.replaceChildren(el("div", { class: "shell-bar" }, el("span", { class: "brand" }, t("shell.brand")), el("span", { class: "spacer" }), liveState(), personMenu(me)));
+    return { me, org: { id: orgId }, orgs };
+  }
+  const remembered = orgId || Number(localStorage.getItem(ORG_KEY));
   const org = orgs.find((o) => o.id === remembered) || orgs[0] || null;
   if (org) {
     localStorage.setItem(ORG_KEY, String(org.id));

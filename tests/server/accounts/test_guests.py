@@ -133,7 +133,7 @@ async def test_expired_invite_is_gone(client, db, backend, guest_scope):
     resp = await join(client, created["token"])
 
     assert resp.status == 410
-    assert (await resp.json())["error"] == {"code": "gone", "message": "this invite link has expired; ask whoever sent it for a new one", "field": None}
+    assert (await resp.json())["error"] == {"code": "gone", "message": "this invite link has expired; ask whoever sent it for a new one", "field": "invite_token"}
 
 
 async def test_used_up_invite_is_gone(client, db, backend, guest_scope):

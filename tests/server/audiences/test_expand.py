@@ -4,14 +4,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, null, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.audiences import kinds
 from server.audiences.expand import Audience, Member, resolve_audience
 from server.audiences.kinds import existing, register_audience_kind
+from server.accounts.models import User
 from server.db import Transaction
 from server.errors import InvalidInput
+from server.groups.models import Group, GroupMember
 from server.orgs.models import Department, Membership
 from tests.server.audiences.world import build_world
 
@@ -115,3 +117,51 @@ async def test_a_kind_registered_twice_differently_and_an_unknown_kind_are_refus
         with pytest.raises(InvalidInput) as refused:
             await resolve_audience(tx, Audience({"school_units": [1]}))
     assert refused.value.field == "parts.school_units"
+
+
+class GroupPeople:
+    """A kind that reaches people who need not be members: everyone in a group, by their account's name (as a
+    capability's outsiders, a school's guardians, would be)."""
+
+    async def found(self, tx: Transaction, ids: Sequence[int]) -> set[int]:
+        return await existing(tx, Group.id, ids)
+
+    async def covers(self, tx: Transaction, ids: Sequence[int]) -> list[ColumnElement[bool]]:
+        return []
+
+    async def outsiders(self, tx: Transaction, ids: Sequence[int]) -> Select:
+        return (
+            select(GroupMember.user_id.label("user_id"), User.name.label("name"), null().label("phone"), null().label("department_id"))
+            .join(User, User.id == GroupMember.user_id)
+            .where(GroupMember.org_id == tx.org_id, GroupMember.group_id.in_(ids))
+        )
+
+
+@pytest.fixture
+def group_people():
+    register_audience_kind("test_group_people", GroupPeople())
+    yield
+    del kinds._kinds["test_group_people"]
+
+
+async def test_a_kind_reaches_people_who_are_not_members_each_once_a_member_as_the_member(db, world, group_people):
+    p, d, g = world.people, world.departments, world.groups
+    chunks, unknown = await expand(db, world, {"test_group_people": [g["team"], g["other"]]})
+    assert names(world, chunks) == ["dan", "eve", "gus"] and unknown == {"test_group_people": [g["other"]]}
+    assert chunks[0][-1] == (p["gus"], "Gus", None, None)
+    chunks, _ = await expand(db, world, {"test_group_people": [g["team"]], "departments": [d["class1a"]], "users": [p["dan"]]})
+    assert names(world, chunks) == ["cat", "dan", "eve", "gus"]  # dan once, though three parts name him
+    dan = next(m for chunk in chunks for m in chunk if m.user_id == p["dan"])
+    assert dan.department_id == d["class1a"] and dan.phone  # as the member he also is, not by his account's name
+    chunks, _ = await expand(db, world, {"test_group_people": [g["team"]]}, everyone=True)
+    assert names(world, chunks) == ["amy", "ben", "cat", "dan", "eve", "fay", "gus"]  # everyone is every member; the kind adds gus
+
+
+async def test_people_who_are_not_members_are_counted_and_streamed_in_bounded_chunks(db, world, group_people):
+    d, g = world.departments, world.groups
+    async with db.transaction(org_id=world.org_id) as tx:
+        resolved = await resolve_audience(tx, Audience({"test_group_people": [g["team"]], "departments": [d["grade1"]]}))
+        assert await resolved.count(tx) == 5  # ben, cat, dan; eve and gus
+        assert await resolved.count_parts(tx) == {"test_group_people": 3, "departments": 3}
+        assert [len(c) for c in [chunk async for chunk in resolved.chunks(tx, size=2)]] == [2, 2, 1]
+        assert await tx.session.scalar(select(func.count()).select_from(resolved.people().subquery())) == 5
