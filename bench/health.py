@@ -483,7 +483,7 @@ async def submissions_part(args, api: Api, db: Database, node: ServerNode, datab
         "not_sent": codes[-1],
         "answers": {str(k): v for k, v in sorted(codes.items())},
         "refused_out_of_range": sum(1 for i, s in enumerate(load.status) if not valid[i] and s == 400),
-        "wrong_answers": sum(1 for i, s in enumerate(load.status) if s != (201 if valid[i] else 400)),
+        "wrong_answers": sum(1 for i, s in enumerate(load.status) if s != -1 and s != (201 if valid[i] else 400)),  # 5xx, none...
         "dashboard_submitted": counted,
         "dashboard_abnormal": top["node"]["counts"]["abnormal"],
         "stored": len(rows),
