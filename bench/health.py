@@ -27,7 +27,9 @@ the bureau's people and their devices would:
    falls behind is not hidden), from ``--load-procs`` processes of raw
    keep-alive HTTP (bench/rawhttp.py) on this machine. One request in
    ``--invalid-every`` more has a temperature out of range and must be refused
-   (400). ``cpu_us_per_submission`` is the CPU of the server's process, its
+   (400). Once a request waits ``--give-up-s`` for a free connection the
+   generator sends no more (``not_sent``): a server far behind is measured in
+   bounded time. ``cpu_us_per_submission`` is the CPU of the server's process, its
    children and its PostgreSQL backends (bench/cpu.py) during the window, per
    stored submission. Then the round's dashboard total must equal the 201s,
    each 201's client id must be stored once (``lost``, ``duplicated``), and
@@ -46,7 +48,8 @@ the bureau's people and their devices would:
    sampled every 20 ms and its VmHWM reset before each: ``export_rss_mb`` is
    the peak.
 6. **A notice.** ``--devices`` people at random (guardians and staff) connect
-   a device each (bench/rawws.py, over ``--device-procs`` processes), then an
+   a device each (bench/rawws.py, over ``--device-procs`` processes; no more
+   than the node's open-files limit lets it hold, less some room), then an
    admin sends a notice to every family and all staff of the bureau:
    ``notice_delivered_s`` runs from the send until every connected device had
    it (each acknowledges it, as the app does).
