@@ -351,8 +351,11 @@ async def _push_service_worker(public_key: str, count: int, pipe) -> None:
     pipe.send([b.as_browser_gives_it() for b in browsers])
     commands: asyncio.Queue = asyncio.Queue()
     asyncio.get_running_loop().add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
-    while await commands.get() != "stop":
-        pipe.send({"pushes": sum(len(b.messages) for b in browsers), "refused": len(service.refused)})
+    while (command := await commands.get()) != "stop":
+        if command == "arrivals":  # bench/health.py: when each browser got which kind of push
+            pipe.send([[(m["at"], m["payload"].get("type")) for m in b.messages] for b in browsers])
+        else:
+            pipe.send({"pushes": sum(len(b.messages) for b in browsers), "refused": len(service.refused)})
     await service.stop()
 
 
@@ -370,6 +373,11 @@ class PushService:
 
     async def report(self) -> dict:
         self.pipe.send("report")
+        return await asyncio.to_thread(self.pipe.recv)
+
+    async def arrivals(self) -> list[list[tuple[float, str]]]:
+        """Per browser, in the order ``browsers`` gave them: (time.time() it arrived, its payload's ``type``) of each push."""
+        self.pipe.send("arrivals")
         return await asyncio.to_thread(self.pipe.recv)
 
     def stop(self) -> None:

@@ -80,3 +80,32 @@ class RawDevice(asyncio.Protocol):
 
     def on_text(self, payload: bytes, now: float) -> None:
         raise NotImplementedError
+
+
+async def connect_all(make_device, tokens, host: str, port: int, concurrency: int, *, attempts: int = 5, timeout_s: float = 120):
+    """A device per token (``make_device(token, ready)``), ``concurrency`` handshakes at a time, each tried up to
+    ``attempts`` times (on a loaded machine a handshake can time out): the devices ready, and the last failure of each
+    token that never connected."""
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(concurrency)
+    devices: list[RawDevice] = []
+
+    async def connect(token: str) -> None:
+        for attempt in range(attempts):
+            async with gate:
+                ready = loop.create_future()
+                device = make_device(token, ready)
+                try:
+                    await loop.create_connection(lambda: device, host, port)
+                    await asyncio.wait_for(ready, timeout_s)
+                    devices.append(device)
+                    return
+                except (OSError, TimeoutError):
+                    if device.transport is not None:
+                        device.transport.close()
+                    if attempt == attempts - 1:
+                        raise
+            await asyncio.sleep(1.0)
+
+    results = await asyncio.gather(*(connect(t) for t in tokens), return_exceptions=True)
+    return devices, [r for r in results if isinstance(r, BaseException)]

@@ -60,7 +60,7 @@ from tests import services  # noqa: E402
 from tests.notify.fake_provider import FakeProvider  # noqa: E402
 from tests.notify.people import make_crowd  # noqa: E402
 from cpu import CpuMeter  # noqa: E402  (bench/, beside this file)
-from rawws import RawDevice, masked_text  # noqa: E402
+from rawws import RawDevice, connect_all, masked_text  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -132,29 +132,7 @@ def device_worker(port: int, tokens: list[str], concurrency: int, pipe) -> None:
 
 async def _device_worker(port: int, tokens: list[str], concurrency: int, pipe) -> None:
     loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(concurrency)
-    devices: list[Device] = []
-
-    async def connect(token: str) -> None:
-        """Retries a few times: on a loaded machine a handshake can time out."""
-        for attempt in range(5):
-            async with gate:
-                ready = loop.create_future()
-                device = Device(port, token, ready)
-                try:
-                    await loop.create_connection(lambda: device, "127.0.0.1", port)
-                    await asyncio.wait_for(ready, 120)
-                    devices.append(device)
-                    return
-                except (OSError, TimeoutError):
-                    if device.transport is not None:
-                        device.transport.close()
-                    if attempt == 4:
-                        raise
-            await asyncio.sleep(1.0)
-
-    results = await asyncio.gather(*(connect(t) for t in tokens), return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException)]
+    devices, failures = await connect_all(lambda token, ready: Device(port, token, ready), tokens, "127.0.0.1", port, concurrency)
     pipe.send({"ready": len(devices), "error": repr(failures[0]) if failures else None})
     commands: asyncio.Queue = asyncio.Queue()
     loop.add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
@@ -166,14 +144,15 @@ async def _device_worker(port: int, tokens: list[str], concurrency: int, pipe) -
 
 
 class Devices:
-    """The devices, spread over ``procs`` client processes (forked, so they share nothing with the main loop)."""
+    """The devices, spread over ``procs`` client processes (forked, so they share nothing with the main loop), each
+    running ``worker(port, its tokens, concurrency, pipe)`` (bench/health.py has devices of its own)."""
 
-    def __init__(self, port: int, tokens: list[str], procs: int, concurrency: int) -> None:
+    def __init__(self, port: int, tokens: list[str], procs: int, concurrency: int, worker=device_worker) -> None:
         ctx = multiprocessing.get_context("fork")
         self.pipes, self.processes = [], []
         for i in range(procs):
             here, there = ctx.Pipe()
-            process = ctx.Process(target=device_worker, args=(port, tokens[i::procs], max(1, concurrency // procs), there), daemon=True)
+            process = ctx.Process(target=worker, args=(port, tokens[i::procs], max(1, concurrency // procs), there), daemon=True)
             process.start()
             self.pipes.append(here)
             self.processes.append(process)

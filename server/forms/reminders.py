@@ -155,8 +155,9 @@ async def do_remind_batch(
             away = [p for p in people if p not in connected]
             outreach = await _outreach(tx, away, channels, reminder_id, round_, title, closes, public_url, default_locale)
             told = len(connected) + len(outreach.push) + len(outreach.sms)
-            await _advance(tx, reminder_id, node, after, respondents[-1], told, done=False)
-        return Batch(told, len(respondents) == size, outreach)
+            last = len(respondents) < size  # nobody after these: done now, or the worker would wait out its own lease to learn it
+            await _advance(tx, reminder_id, node, after, respondents[-1], told, done=last)
+        return Batch(told, not last, outreach)
     except LostClaim:
         log.info("form reminder %d: another node holds it now", reminder_id)
         return None

@@ -59,7 +59,7 @@ class Subscription:
     key: ec.EllipticCurvePrivateKey
     auth: bytes
     gone: bool = False
-    messages: list[dict] = field(default_factory=list)  # decrypted JSON payloads, with the headers that came with them
+    messages: list[dict] = field(default_factory=list)  # decrypted JSON payloads, with the headers that came with them and when
 
     def as_browser_gives_it(self) -> dict:
         return {"endpoint": self.endpoint, "keys": {"p256dh": b64url(public_point(self.key)), "auth": b64url(self.auth)}}
@@ -114,7 +114,7 @@ class FakePushService:
             plain = http_ece.decrypt(await request.read(), private_key=sub.key, auth_secret=sub.auth, version="aes128gcm")
         except Exception as e:  # any failure to decrypt is the sender's fault
             return self._refuse(400, f"cannot decrypt: {type(e).__name__}")
-        sub.messages.append({"payload": json.loads(plain), "ttl": int(request.headers["TTL"]), "urgency": urgency})
+        sub.messages.append({"payload": json.loads(plain), "ttl": int(request.headers["TTL"]), "urgency": urgency, "at": time.time()})
         return web.Response(status=201, headers={"Location": f"{self.url}/message/{secrets.token_urlsafe(8)}"})
 
     def _check_vapid(self, header: str) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from server.channels.registry import CHANNELS
 from server.db import utcnow
 from server.forms.models import FormReminder
-from server.forms.reminders import claim_due, do_remind_batch
+from server.forms.reminders import claim_due, do_remind_batch, next_due_at
 from server.forms.workers import FORMS_WORKER
 from server.gateway.models import UserEvent
 from tests.server.forms.rounds_world import WELL, make_school, send_round
@@ -87,6 +87,17 @@ async def test_a_reminder_of_one_class_tells_only_its_missing(app, client, db):
     await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json=body, headers=school.owner), 202)
     await node(app, db, "node-a")
     assert set(await reminded(db)) == {p.id for p in school.people["n1"]} | {school.people["n2"][1].id}
+
+
+async def test_a_reminder_whose_last_batch_is_short_is_done_with_it(app, client, db):
+    """Done when its last batch ends, not one lease later: a reminder due and not done keeps the worker from sleeping."""
+    school = await make_school(client, db, {"n1": 5, "n2": 0, "s1": 0})
+    rid = (await send_round(client, school))["id"]
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
+    told = await node(app, db, "node-a")
+    (reminder,) = await ok(await client.get(school.url(f"/rounds/{rid}/reminders"), headers=school.owner))
+    assert told % 2 == 1 and reminder["reminded"] == told and reminder["done_at"] is not None
+    assert await next_due_at(db) is None
 
 
 async def test_a_node_that_stops_mid_reminder_is_taken_over_where_it_stopped(app, client, db):
