@@ -23,9 +23,9 @@ from sqlalchemy import Select, exists, false, func, or_, select, true
 from server.audiences.expand import Audience
 from server.audiences.kinds import existing, subtrees
 from server.db import Transaction
-from server.db.one_of import one_of
+from server.db.one_of import one_of, rows_where_one_of
 from server.errors import InvalidInput
-from server.forms.respondents import Described, register_respondent_kind
+from server.forms.respondents import Described, with_phones, register_respondent_kind
 from server.orgs.access import OrgContext
 from server.orgs.models import Department
 from schools.models import Guardian, Student, StudentGuardian
@@ -92,6 +92,10 @@ class Students:
             for user_id, student_id in rows:
                 people[user_id].append(student_id)
         return dict(people)
+
+    async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]:
+        """Guardians' numbers as the roll has them (a guardian is not a member, so not in the directory)."""
+        return with_phones(await rows_where_one_of(tx, select(Guardian.user_id, Guardian.phone), Guardian.user_id, user_ids))
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
         names: dict[int, str] = {}

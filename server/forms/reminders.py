@@ -54,7 +54,7 @@ from server.gateway.events import emit
 from server.gateway.presence import Presence
 from server.i18n import _, translate
 from server.orgs.access import OrgContext
-from server.orgs.models import Department, Membership
+from server.orgs.models import Department
 
 log = logging.getLogger("muster.forms")
 
@@ -190,8 +190,7 @@ async def _outreach(
         with_push.update(await tx.session.scalars(select(PushSubscription.user_id).where(chosen).distinct()))
     phones: dict[int, str] = {}
     if await tx.session.scalar(select(FormPolicy.reminder_sms)):
-        for chosen in one_of(tx, Membership.user_id, [u for u in away if u not in with_push]):
-            phones.update((u, p) for u, p in (await tx.session.execute(select(Membership.user_id, Membership.phone).where(chosen))).all() if p)
+        phones = await respondent_kind(round_.respondent_kind).phones(tx, [u for u in away if u not in with_push])
     if phones:
         try:
             async with tx.session.begin_nested():

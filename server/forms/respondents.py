@@ -15,6 +15,7 @@ A kind says, for its respondents:
   is 404 everywhere.
 * ``reminded(tx, ids)``: the people to remind for these respondents (user id → the respondents they answer for).
 * ``describe(tx, ids)``: name and contact phone of each, for the missing list and exports.
+* ``phones(tx, user_ids)``: the numbers of people it reminds, for reminders by SMS.
 
 Capabilities register theirs at import with ``register_respondent_kind("student", Students())``.
 """
@@ -27,7 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from server.audiences.expand import Audience, resolve_audience
 from server.db import Transaction
-from server.db.one_of import one_of
+from server.db.one_of import one_of, rows_where_one_of
 from server.errors import InvalidInput, NotFound
 from server.forms.models import FormRound, RoundRespondent
 from server.orgs.access import OrgContext
@@ -61,6 +62,8 @@ class RespondentKind(Protocol):
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]: ...
 
+    async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]: ...
+
 
 async def audience_members(tx: Transaction, audience: Audience) -> ColumnElement[bool]:
     """The members an audience covers (server/audiences/), as one condition on ``Membership`` of the transaction's
@@ -93,6 +96,14 @@ class Members:
             rows = await tx.session.execute(select(Membership.user_id, Membership.display_name, Membership.phone).where(chosen))
             found.update({user_id: Described(name, phone) for user_id, name, phone in rows})
         return found
+
+    async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]:
+        return with_phones(await rows_where_one_of(tx, select(Membership.user_id, Membership.phone), Membership.user_id, user_ids))
+
+
+def with_phones(rows) -> dict[int, str]:
+    """``{user id: phone}`` of ``(user id, phone)`` rows, leaving out those without one."""
+    return {user_id: phone for user_id, phone in rows if phone}
 
 
 _kinds: dict[str, RespondentKind] = {USER: Members()}

@@ -16,7 +16,8 @@ from server.forms.rounds import do_open_round
 from server.gateway.models import UserEvent
 from schools.models import Student
 from tests.schools.forms_world import FEVER, WELL, closes_in, health_report, send_to_children, submit
-from tests.server.forms.test_reminders import Connected, node
+from server.forms.reminders import claim_due, do_remind_batch
+from tests.server.forms.test_reminders import Connected, _channels, node
 from tests.server.orgs.conftest import new_org, ok
 from tests.statements import statements_sent
 
@@ -141,6 +142,17 @@ async def test_the_missing_list_names_each_child_with_a_guardians_phone_and_remi
     async with db.transaction() as tx:
         told = set(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
     assert told == {await _user(db, report, "+8613900000001"), await _user(db, report, "+8613900000002")}  # Wang Fang and Wang Wei
+
+
+async def test_guardians_away_are_reminded_by_sms_at_the_number_on_the_roll_when_the_bureau_chose_it(app, client, db, report):
+    await ok(await client.put(f"/api/v1/orgs/{report.bureau.org.id}/form-policy", json={"reminder_sms": True}, headers=report.bureau.owner))
+    await submit(client, report, "Liu Qiang", "P0003")  # +8613900000003 answered: not reminded
+    await ok(await client.post(report.round_url("/reminders"), json={"department_id": report.unit("S0101-G1C1")},
+                               headers=report.people["head teacher"]), 202)
+    ((reminder_id, org_id),) = await claim_due(db, node="node-a")
+    batch = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=10, presence=Connected(nobody=True), channels=_channels(app),
+                                  public_url="http://muster.test", default_locale="en")
+    assert sorted(m.to for m in batch.outreach.sms) == ["+8613900000001", "+8613900000002"]  # not members: no directory phone
 
 
 async def _user(db, report, phone: str) -> int:
