@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from server.accounts.auth import hash_token
 from server.db import Transaction, utcnow
@@ -53,6 +53,11 @@ async def do_new_link(
     tx.session.add(link)
     await tx.session.flush()
     return token, link
+
+
+def usable(model: type[Link], now: dt.datetime):
+    """The condition that a link of ``model`` can still be used: what ``live_link`` checks of one, for many at once."""
+    return and_(model.revoked_at.is_(None), model.expires_at > now, or_(model.max_uses.is_(None), model.uses < model.max_uses))
 
 
 async def live_link(tx: Transaction, model: type[Link], token: str, texts: LinkTexts, *, field: str = "token") -> Link:
