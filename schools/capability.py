@@ -4,7 +4,8 @@ Adds the hierarchy's API (units, students, guardians, scoped roles, class groups
 imports and the school year's rollover), the import page (a section of the
 organisation's settings, schools/pages.py), what it holds about a member
 (schools/personal_data.py), admits guardians into the bureau's
-organisation as outsiders (schools/outsiders.py), its families and staff as audiences that its staff send to
+organisation as outsiders (schools/outsiders.py) who sign in with their phone
+(schools/phone_sign_in.py), its families and staff as audiences that its staff send to
 (schools/audiences.py), ends a leaver's scoped roles
 (schools/revocation.py), the ``muster schools import`` command, and its part of
 ``muster demo``. See schools/DESIGN.md.
@@ -17,7 +18,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from schools import audiences, outsiders, pages, personal_data, revocation, routes  # noqa: F401  (audiences, outsiders and revocation register themselves)
+    from schools import audiences, outsiders, pages, personal_data, phone_sign_in, revocation, routes  # noqa: F401  (these register themselves)
     from schools.imports import routes as import_routes
     from schools.config import SchoolsSettings
     from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
