@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from server.api import Id, Model, Out
+from schools.family_links import MAX_LINKS
 from schools.models import EXTERNAL_ID_MAX, NAME_MAX, RELATION_MAX, SUBJECT_MAX, UNIT_KINDS, UNIT_ROLES
 from schools.paging import PageQuery
 from schools.rollover import LABEL_MAX
@@ -206,3 +207,31 @@ class SchoolsMeOut(Out):
     everything: bool = Field(description="An organisation admin: the whole hierarchy.")
     roles: list[MyRoleOut]
     children: list[MyChildOut] = Field(description="Children you are a guardian of, on the roll.")
+
+
+class MyFamilyOut(Out):
+    org_id: int
+    org_name: str
+    children: list[MyChildOut] = Field(description="Your children on its roll.")
+
+
+class FamilyLinksIn(Model):
+    student_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_LINKS, description="Children of the class; without it, every child on its roll.")
+    expires_in_s: int = Field(14 * 86400, ge=3600, description="How long each link stays valid (at most MUSTER_SIGN_IN_LINK_MAX_DAYS).")
+
+
+class FamilyLinkOut(Out):
+    student_id: int
+    name: str = Field(description="The child's name.")
+    link_id: int = Field(description="Withdraw it with DELETE /api/v1/orgs/{org_id}/sign-in-links/{link_id}.")
+    url: str = Field(description="Shown only in this answer.")
+    qr: str = Field(description="The link's QR code, an SVG image as a data: URI.")
+    expires_at: dt.datetime
+
+
+class FamilyLinksOut(Out):
+    class_id: int
+    class_name: str = Field(description="The class as its families read it: the units under its school ('Grade 1 Class 2').")
+    school: str
+    links: list[FamilyLinkOut]
+    phone_sign_in_url: str | None = Field(description="Where guardians with a phone on file sign in with a code instead, if the organisation offers it.")
