@@ -21,10 +21,11 @@ def setup(app: web.Application) -> None:
     from schools import audiences, outsiders, pages, personal_data, phone_sign_in, revocation, routes  # noqa: F401  (these register themselves)
     from schools.imports import routes as import_routes
     from schools.config import SchoolsSettings
-    from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
+    from schools.jobs import stop_jobs
+    from schools.keys import JOB_TASKS, SCHOOLS_SETTINGS
 
     app[SCHOOLS_SETTINGS] = SchoolsSettings()
-    app[IMPORT_TASKS] = set()
+    app[JOB_TASKS] = set()
     from server.personal_data.parts import register_personal_data
 
     app.router.add_routes(routes.routes)
@@ -32,20 +33,7 @@ def setup(app: web.Application) -> None:
     register_personal_data(app, personal_data.PART)
     audiences.setup(app)
     pages.setup(app)
-    app.on_shutdown.append(_stop_imports)
-
-
-async def _stop_imports(app: web.Application) -> None:
-    """An import still running when the node stops is cancelled; its job reads as failed (schools/imports/jobs.py)."""
-    import asyncio
-
-    from schools.keys import IMPORT_TASKS
-
-    tasks = list(app[IMPORT_TASKS])
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks)
+    app.on_shutdown.append(stop_jobs)
 
 
 def cli(sub) -> None:

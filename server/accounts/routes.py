@@ -302,12 +302,12 @@ async def revoke_guest_invite(request: web.Request, org: OrgContext) -> None:
         await do_revoke_invite(tx, org, invite_id)
 
 
-@routes.delete("/api/v1/orgs/{org_id}/sign-in-links/{link_id}")
+@routes.delete("/api/v1/orgs/{org_id}/sign-in-links/{sign_in_link_id}")
 @endpoint(status=204)
 async def revoke_sign_in_link(request: web.Request, org: OrgContext) -> None:
     """Withdraw a sign-in link a capability issued (whoever issued it, or an organisation admin): nobody signs in with it any more."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await do_revoke_sign_in_link(tx, org, path_int(request, "link_id"))
+        await do_revoke_sign_in_link(tx, org, path_int(request, "sign_in_link_id"))
 
 
 @routes.post("/api/v1/guest-sessions")

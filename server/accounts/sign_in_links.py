@@ -21,7 +21,7 @@ stored only as its SHA-256, like a guest invite's; it rides in the link's
 fragment (``/link#<token>``), which browsers never send, so it stays out of
 logs. A link is single-use (``max_uses=1``) or multi-use, always expires (at
 most ``MUSTER_SIGN_IN_LINK_MAX_DAYS``) and can be withdrawn by its issuer or
-an admin (``DELETE /api/v1/orgs/{org_id}/sign-in-links/{link_id}``), or by the
+an admin (``DELETE /api/v1/orgs/{org_id}/sign-in-links/{sign_in_link_id}``), or by the
 capability when it issues a person a new one (``do_withdraw_sign_in_links``);
 the accounts it signed in stay (they are the people's own).
 
