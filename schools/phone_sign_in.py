@@ -1,5 +1,8 @@
 """Guardians sign in with their phone number and a code sent by SMS (server/accounts/phone_sign_in.py).
 
+An organisation offers it once it becomes a bureau (its bureau unit is made, by
+the API or an import: ``do_offer_phone_sign_in``); its admins may turn it off.
+
 The platform asks who has a number in the organisation: its members first (a
 teacher imported with a phone is one), then this lookup: the guardian with that
 phone (their match key, an index lookup) who has a child on the roll. A guardian
@@ -17,7 +20,9 @@ from sqlalchemy import select
 
 from server.accounts.models import User
 from server.accounts.phone_people import PhonePerson, register_phone_sign_in
+from server.audit.record import Actor
 from server.db import Transaction
+from server.orgs.actions import do_update_org
 from schools.class_groups import do_follow_rosters
 from schools.models import Guardian, Student, StudentGuardian
 
@@ -46,6 +51,11 @@ async def guardian_with_phone(tx: Transaction, phone: str) -> PhonePerson | None
         await do_follow_rosters(tx, list(classes), strict=False)
 
     return PhonePerson(name=found.name, user_id=found.user_id, locale=found.locale, attach=attach)
+
+
+async def do_offer_phone_sign_in(tx: Transaction, actor: Actor | None) -> None:
+    """The organisation just became a bureau: its guardians and teachers sign in by phone from now on."""
+    await do_update_org(tx, actor, tx.org_id, phone_sign_in=True)
 
 
 register_phone_sign_in(guardian_with_phone)

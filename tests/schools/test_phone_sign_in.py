@@ -15,7 +15,7 @@ from schools.models import Guardian
 from server.config import Settings
 from tests.schools.conftest import Bureau
 from tests.server.accounts.phones import code_in, next_sms, sms_to, start_sms_provider
-from tests.server.orgs.conftest import ok
+from tests.server.orgs.conftest import new_org, ok
 
 WANG_FANG, HUANG_MEI, CHEN_JING, NOBODY = "+8613900000001", "+8613900000005", "+8613800000104", "+8613900000999"
 
@@ -35,8 +35,8 @@ def settings(sms, database_url, tmp_path) -> Settings:
 
 @pytest.fixture
 async def offering(client, bureau: Bureau) -> Bureau:
-    """The sample bureau, its admin having switched phone sign-in on."""
-    await ok(await client.patch(bureau.org.url(), json={"phone_sign_in": True}, headers=bureau.owner))
+    """The sample bureau, which offers phone sign-in since its import made its bureau."""
+    assert (await ok(await client.get(bureau.org.url(), headers=bureau.owner)))["phone_sign_in"] is True
     return bureau
 
 
@@ -69,9 +69,9 @@ async def test_a_guardian_signs_in_with_a_code_and_sees_their_children(client, s
 async def test_a_teacher_imported_with_a_phone_signs_in_by_code_too(client, sms, offering: Bureau):
     signed_in = await sign_in_by_phone(client, sms, offering, CHEN_JING)
     me = await ok(await client.get(offering.url("/me"), headers=bearer(signed_in)))
-    assert [(r["role"], r["unit"]["id"]) for r in me["roles"]] == [
+    assert {(r["role"], r["unit"]["id"]) for r in me["roles"]} == {
         ("head_teacher", offering.units["S0101-G1C1"]), ("subject_teacher", offering.units["S0101-G1C2"]),
-    ]
+    }
 
 
 async def test_a_guardian_whose_last_child_was_archived_is_refused_like_a_number_nobody_has(client, sms, offering: Bureau):
@@ -108,3 +108,10 @@ async def test_guardians_codes_count_against_the_organisations_sms_allowance(cli
     assert spent.status == 429 and (await spent.json())["error"]["code"] == "paid_limit_exceeded"
     await asyncio.sleep(0.3)
     assert len(sms.of_kind("sms")) == 4
+
+
+async def test_an_organisation_offers_phone_sign_in_once_its_bureau_is_made(client, db):
+    org = await new_org(db)
+    assert (await ok(await client.get(org.url(), headers=org.owner.headers)))["phone_sign_in"] is False
+    await ok(await client.post(org.url("/schools/units"), json={"kind": "bureau", "name": "Riverside"}, headers=org.owner.headers), 201)
+    assert (await ok(await client.get(org.url(), headers=org.owner.headers)))["phone_sign_in"] is True
