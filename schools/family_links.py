@@ -36,7 +36,7 @@ from server.accounts.sign_in_links import (
     LinkQuestion,
     SignInGrant,
     SignInLinkKind,
-    do_issue_sign_in_link,
+    do_issue_sign_in_links,
     do_withdraw_sign_in_links,
     register_sign_in_link,
     sign_in_link_url,
@@ -106,18 +106,17 @@ async def do_issue_family_links(
     tx: Transaction, org: OrgContext, settings: Settings, students: Sequence[Student], *, expires_in_s: int,
 ) -> list[FamilyLink]:
     """A new single-use link for each child (the caller may change their class's roster); their earlier unused ones are withdrawn."""
-    await do_withdraw_sign_in_links(tx, org.principal, kind=KIND, subject_ids=[s.id for s in students])
-    links = []
-    for student in students:
-        token, link = await do_issue_sign_in_link(
-            tx, org, settings, kind=KIND, subject_id=student.id, expires_in_s=expires_in_s, max_uses=1,
-        )
-        links.append(FamilyLink(student.id, student.name, link.id, sign_in_link_url(settings, token), link.expires_at))
-    return links
+    subject_ids = [s.id for s in students]
+    await do_withdraw_sign_in_links(tx, org.principal, kind=KIND, subject_ids=subject_ids)
+    issued = await do_issue_sign_in_links(tx, org, settings, kind=KIND, subject_ids=subject_ids, expires_in_s=expires_in_s, max_uses=1)
+    return [
+        FamilyLink(student.id, student.name, link.id, sign_in_link_url(settings, token), link.expires_at)
+        for student, (token, link) in zip(students, issued, strict=True)
+    ]
 
 
 async def qr_codes(urls: Sequence[str]) -> list[str]:
-    """Each URL's QR code as an SVG ``data:`` URI, drawn off the event loop (a class's are ~5 ms each)."""
+    """Each URL's QR code as an SVG ``data:`` URI (~2.7 kB), drawn off the event loop: ~15 ms of CPU each, a class of 40 in half a second."""
     def draw() -> list[str]:
         return [f"data:image/svg+xml;base64,{base64.b64encode(qr_image(url, 'svg')).decode()}" for url in urls]
 

@@ -1,8 +1,9 @@
 """Sign-in links: a link, or its QR code, that a capability issues to let people in (a class invitation, say).
 
 The platform keeps the link (token, expiry, uses) and opens the session; what
-the link grants is the capability's. It registers a kind once, in its
-``setup``: ``register_sign_in_link("schools.class", SignInLinkKind(describe, redeem))``.
+the link grants is the capability's. It registers a kind once per process, as
+its module is imported (like ``register_outsider``):
+``register_sign_in_link("schools.family", SignInLinkKind(describe, redeem, questions=...))``.
 
 * ``describe(tx, link, locale)``, in a transaction of the link's organisation:
   what the link is for, as the page shows it before anyone signs in.
@@ -44,7 +45,7 @@ from server.accounts.models import SignInLink, User
 from server.accounts.ratelimit import Attempt, check_attempt_allowed, refuse
 from server.accounts.token_links import (
     LinkTexts,
-    do_new_link,
+    do_new_links,
     do_spend_use,
     do_withdraw_link,
     live_link,
@@ -133,16 +134,27 @@ async def do_issue_sign_in_link(
     tx: Transaction, org: "OrgContext", settings: Settings, *, kind: str, subject_id: int, expires_in_s: int, max_uses: int | None
 ) -> tuple[str, SignInLink]:
     """Store a new link of ``kind`` to ``subject_id`` (whoever may issue it was checked by the capability); returns its token, shown only now."""
+    (issued,) = await do_issue_sign_in_links(tx, org, settings, kind=kind, subject_ids=[subject_id], expires_in_s=expires_in_s, max_uses=max_uses)
+    return issued
+
+
+async def do_issue_sign_in_links(
+    tx: Transaction, org: "OrgContext", settings: Settings, *, kind: str, subject_ids: list[int], expires_in_s: int, max_uses: int | None
+) -> list[tuple[str, SignInLink]]:
+    """A new link of ``kind`` to each subject (a class's children), with its token, shown only now: the links are one
+    INSERT, whatever their number (each gets its audit entry)."""
     if kind not in _kinds:
         raise ValueError(f"sign-in link kind {kind!r} is not registered")
     if not 0 < expires_in_s <= settings.sign_in_link_max_days * 86400:
         raise InvalidInput("a sign-in link may stay valid at most {days} days", field="expires_in_s", days=settings.sign_in_link_max_days)
     if max_uses is not None and max_uses < 1:
         raise InvalidInput("a sign-in link needs at least one use", field="max_uses")
-    token, link = await do_new_link(tx, org, SignInLink, expires_in_s=expires_in_s, max_uses=max_uses, kind=kind, subject_id=subject_id)
-    details = {"kind": kind, "subject_id": subject_id, "expires_at": link.expires_at.isoformat(), "max_uses": max_uses}
-    await do_audit(tx, org.principal, "sign_in_link.created", target=("sign_in_link", link.id), details=details)
-    return token, link
+    issued = await do_new_links(tx, org, SignInLink, [{"kind": kind, "subject_id": s} for s in subject_ids], expires_in_s=expires_in_s,
+                                max_uses=max_uses)
+    for _token, link in issued:
+        details = {"kind": kind, "subject_id": link.subject_id, "expires_at": link.expires_at.isoformat(), "max_uses": max_uses}
+        await do_audit(tx, org.principal, "sign_in_link.created", target=("sign_in_link", link.id), details=details)
+    return issued
 
 
 async def do_revoke_sign_in_link(tx: Transaction, org: "OrgContext", link_id: int) -> None:

@@ -46,13 +46,23 @@ async def do_new_link(
 ) -> tuple[str, Link]:
     """Store a link of ``model`` issued by the caller, with ``what`` it grants; returns the token, shown only now.
     The caller audits it, with the details that matter for its kind."""
-    token = secrets.token_urlsafe(32)
+    (made,) = await do_new_links(tx, org, model, [what], expires_in_s=expires_in_s, max_uses=max_uses)
+    return made
+
+
+async def do_new_links(
+    tx: Transaction, org: "OrgContext", model: type[Link], grants: list[dict], *, expires_in_s: int, max_uses: int | None
+) -> list[tuple[str, Link]]:
+    """``do_new_link`` for each of ``grants`` (what each link grants), flushed together: one INSERT for a class's links."""
     now = utcnow()
-    link = model(org_id=org.org_id, token_hash=hash_token(token), created_by=org.user_id, created_at=now,
-                 expires_at=now + dt.timedelta(seconds=expires_in_s), max_uses=max_uses, uses=0, **what)
-    tx.session.add(link)
+    made = []
+    for what in grants:
+        token = secrets.token_urlsafe(32)
+        made.append((token, model(org_id=org.org_id, token_hash=hash_token(token), created_by=org.user_id, created_at=now,
+                                  expires_at=now + dt.timedelta(seconds=expires_in_s), max_uses=max_uses, uses=0, **what)))
+    tx.session.add_all([link for _, link in made])
     await tx.session.flush()
-    return token, link
+    return made
 
 
 def usable(model: type[Link], now: dt.datetime):
