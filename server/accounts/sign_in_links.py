@@ -159,7 +159,7 @@ async def do_issue_sign_in_links(
 
 async def do_revoke_sign_in_link(tx: Transaction, org: "OrgContext", link_id: int) -> None:
     """Withdraw a link (its issuer or an admin): nobody signs in with it any more."""
-    link, withdrawn = await do_withdraw_link(tx, org, SignInLink, link_id, LINK_TEXTS)
+    link, withdrawn = await do_withdraw_link(tx, org, SignInLink, link_id, LINK_TEXTS, id_field="sign_in_link_id")
     if withdrawn:
         await do_audit(tx, org.principal, "sign_in_link.revoked", target=("sign_in_link", link.id))
 
