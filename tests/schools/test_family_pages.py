@@ -16,7 +16,7 @@ from tests.web.conftest import (  # noqa: F401
 
 pytestmark = pytest.mark.browser
 SHELL = "#org-name, #me-name"  # the organisation's and the person's names: what people wrote
-CARDS = ".family-card-place, .family-card-child, .family-card-url, #links-class, #sheet-made"
+CARDS = ".family-card-place, .family-card-child, .family-card-url, .family-card-phone-url, #links-class, #sheet-made"
 
 
 async def head_teacher(bureau: Bureau):
@@ -45,6 +45,7 @@ async def test_a_head_teacher_makes_the_cards_on_a_phone_in_chinese_and_prints_t
     await expect(cards.first.locator(".family-card-place")).to_have_text("North No. 1 Primary School · Grade 1 Class 1")
     assert await cards.first.locator(".family-card-qr").evaluate("img => img.complete && img.naturalWidth > 0")
     assert "/link#" in await cards.first.locator(".family-card-url").inner_text()
+    assert "next=%2Fschools%2Ffamily" in await cards.first.locator(".family-card-phone-url").inner_text()  # the bureau offers phone sign-in
     await assert_fits_the_screen(page)
     await assert_no_english(page, data=f"{SHELL}, {CARDS}")
     await page.screenshot(path=str(screenshots / "family-links-zh-CN.png"), full_page=True)

@@ -77,6 +77,7 @@ function card(sheet, link) {
         el("a", { class: "family-card-url", href: link.url }, link.url),
         el("p", { class: "family-card-expires muted" }, t("schools.links.expires", { when: formatDateTime(link.expires_at) })))),
     sheet.phone_sign_in_url
-      ? el("p", { class: "family-card-phone muted" }, t("schools.links.phone", { url: sheet.phone_sign_in_url }))
+      ? el("p", { class: "family-card-phone muted" }, t("schools.links.phone"), " ",
+        el("span", { class: "family-card-phone-url" }, sheet.phone_sign_in_url))
       : null);
 }
