@@ -9,7 +9,7 @@ person who opens it types their name and their relation to the child, and in
 one transaction: gets an account (no password, no email), becomes a guardian of
 that child (a ``school_guardians`` row without a phone, linked to the child
 with that relation), and joins the class's group (``do_follow_rosters``); then
-they land on their children's page (``/schools/family``).
+they land on their children's page (``/schools/family?org=<bureau>``).
 
 * The link's page is seen before anyone signs in, by whoever holds the link: it
   names the organisation, the class, the school and the child (whom the family
@@ -58,7 +58,6 @@ from schools.units import trail, unit_names
 
 KIND = "schools.family"
 MAX_LINKS = 200  # children invited at once: a class's roll
-LANDING = "/schools/family"
 NOT_ON_THE_ROLL = _("this child is no longer on a class's roll; ask the school for a new link")
 
 
@@ -77,6 +76,11 @@ class FamilyLink:
     link_id: int
     url: str
     expires_at: dt.datetime
+
+
+def family_page(org_id: int) -> str:
+    """A guardian's page of their children in the organisation (schools/web/family.html)."""
+    return f"/schools/family?org={org_id}"
 
 
 async def class_place(tx: Transaction, path: str) -> ClassPlace:
@@ -157,7 +161,7 @@ async def redeem(tx: Transaction, link: SignInLink, name: str | None, answers: d
     await do_follow_rosters(tx, [student.class_id], strict=False)
     await do_audit(tx, Someone(user.id, user.name), "schools.guardian_joined", target=("student", student.id),
                    details={"guardian_id": guardian.id, "sign_in_link_id": link.id})
-    return SignInGrant(user, landing_url=LANDING)
+    return SignInGrant(user, landing_url=family_page(tx.org_id))
 
 
 RELATION = LinkQuestion(

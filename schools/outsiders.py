@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from server.db import Transaction
 from server.orgs.access import register_outsider
-from server.orgs.models import Department
-from schools.models import ClassGroup, Guardian, Student, StudentGuardian
+from schools.models import Guardian, Student, StudentGuardian
 
 
 def guardian_of_active_students(user_id):
@@ -24,20 +23,6 @@ def guardian_of_active_students(user_id):
         .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
         .join(Student, Student.id == StudentGuardian.student_id)
         .where(Guardian.user_id == user_id, Student.archived_at.is_(None))
-    )
-
-
-def children_of(user_id):
-    """A query of the children on the roll whose guardian ``user_id`` is, with the relation, their class's path and
-    group: in the transaction's organisation, or in every one in a transaction of none."""
-    return (
-        select(Student.org_id, Student.id, Student.name, StudentGuardian.relation, Department.path, ClassGroup.group_id)
-        .join(StudentGuardian, StudentGuardian.student_id == Student.id)
-        .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
-        .outerjoin(Department, Department.id == Student.class_id)
-        .outerjoin(ClassGroup, ClassGroup.class_id == Student.class_id)
-        .where(Guardian.user_id == user_id, Student.archived_at.is_(None))
-        .order_by(Student.org_id, Student.id)
     )
 
 

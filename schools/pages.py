@@ -3,7 +3,7 @@ JSON API with the device's token, under route names starting with ``web.`` so th
 
 * ``/schools/settings``: a section of the organisation's settings where admins import the hierarchy and follow
   the import's progress (its job, polled) and report;
-* ``/schools/family``: a guardian's children, with their classes and class groups (where family links land);
+* ``/schools/family?org=<bureau>``: a guardian's children, with their classes and class groups (where family links land);
 * ``/schools/family-links``: a class's family invitation links as cards to print, for its head teacher (the
   "Family links" place, shown to head teachers) or a manager of the class (``?class=<id>``).
 """

@@ -1,34 +1,32 @@
 """The schools API: parse, load the caller's scope (schools/scope.py), check it, call the functions that do the work.
 
-Every route is under ``/api/v1/orgs/{org_id}/schools`` (but a guardian's own
-``GET /api/v1/schools/children``, across organisations). A unit, student or
+Every route is under ``/api/v1/orgs/{org_id}/schools``. A unit, student or
 guardian outside the caller's scope is 404, like another organisation's; one
 they may read but not change is 403. Guardians reach only ``GET .../schools/me``
 (and their class groups, through the groups' routes).
 """
 from __future__ import annotations
 
-import itertools
 from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
 
 from server.api import endpoint, path_int
-from server.appkeys import DB, PRINCIPAL, SETTINGS
+from server.appkeys import DB, SETTINGS
 from server.audit.record import do_audit
 from server.errors import Forbidden, NotFound
 from server.i18n import _, request_locale, translate
 from server.orgs.access import OrgContext
 from server.orgs.models import Department, Membership, Organisation
 from schools.class_groups import class_group_name, do_follow_rosters, do_make_class_group
-from schools.family_links import LANDING as FAMILY_PAGE, children_to_invite, class_place, do_issue_family_links, qr_codes
+from schools.family_links import children_to_invite, class_place, do_issue_family_links, family_page, qr_codes
 from schools.guardians import clean_guardian, do_update_guardian, guardian_in_scope
+from schools.jobs import do_start_job, job_status, run_job, start_task
 from schools.models import ClassGroup, Guardian, SchoolJob, SchoolUnit, Student, StudentGuardian, UnitRole
-from schools.outsiders import children_of
+from schools.outsiders import guardian_of_active_students
 from schools.paging import cut_page
 from schools.roles import do_assign_role, do_remove_role, list_staff
-from schools.jobs import do_start_job, job_status, run_job, start_task
 from schools.rollover import RolloverReport, Transfer, check_label, check_transfers, do_rollover
 from schools.rollups import guardian_count, rollups
 from schools.schemas import (
@@ -42,7 +40,6 @@ from schools.schemas import (
     GuardianOut,
     GuardianPatchIn,
     MyChildOut,
-    MyFamilyOut,
     MyRoleOut,
     RoleIn,
     RoleOut,
@@ -95,36 +92,26 @@ async def my_schools(request: web.Request, org: OrgContext) -> SchoolsMeOut:
             select(UnitRole.role, UnitRole.subject, Department.path).join(Department, Department.id == UnitRole.unit_id)
             .where(UnitRole.user_id == org.user_id).order_by(UnitRole.id)
         )).all()
-        children = (await tx.session.execute(children_of(org.user_id))).all()
+        children = (await tx.session.execute(
+            select(Student.id, Student.name, StudentGuardian.relation, Department.path, ClassGroup.group_id)
+            .join(StudentGuardian, StudentGuardian.student_id == Student.id)
+            .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+            .outerjoin(Department, Department.id == Student.class_id)
+            .outerjoin(ClassGroup, ClassGroup.class_id == Student.class_id)
+            .where(Guardian.id.in_(guardian_of_active_students(org.user_id)), Student.archived_at.is_(None))
+            .order_by(Student.id)
+        )).all()
         if org.role == "external" and not children:  # an outsider of another kind (an external contact): nobody here
             raise NotFound("no such organisation")
         names = await unit_names(tx, [path for _, _, path in roles] + [row.path for row in children if row.path])
     return SchoolsMeOut(
         everything=scope.everything,
         roles=[MyRoleOut(unit=UnitRef(**trail(path, names)[-1]), role=role, subject=subject) for role, subject, path in roles],
-        children=[_my_child(row, names) for row in children],
+        children=[
+            MyChildOut(student_id=row.id, name=row.name, relation=row.relation, trail=[UnitRef(**u) for u in trail(row.path, names)], group_id=row.group_id)
+            for row in children
+        ],
     )
-
-
-def _my_child(row, names) -> MyChildOut:
-    return MyChildOut(student_id=row.id, name=row.name, relation=row.relation, trail=[UnitRef(**u) for u in trail(row.path, names)],
-                      group_id=row.group_id)
-
-
-@routes.get("/api/v1/schools/children")
-@endpoint(response=list[MyFamilyOut])
-async def my_children(request: web.Request) -> list[MyFamilyOut]:
-    """The children the caller is a guardian of, on the roll, in every organisation (the families' page, /schools/family)."""
-    async with request.app[DB].transaction() as tx:
-        children = (await tx.session.execute(children_of(request[PRINCIPAL].user_id))).all()
-        names = await unit_names(tx, [row.path for row in children if row.path])
-        orgs = dict((await tx.session.execute(
-            select(Organisation.id, Organisation.name).where(Organisation.id.in_({row.org_id for row in children}))
-        )).all())
-    return [
-        MyFamilyOut(org_id=org_id, org_name=orgs[org_id], children=[_my_child(row, names) for row in rows])
-        for org_id, rows in itertools.groupby(children, key=lambda row: row.org_id)
-    ]
 
 
 @routes.get(SCHOOLS + "/units")
@@ -262,7 +249,7 @@ async def make_family_links(request: web.Request, body: FamilyLinksIn, org: OrgC
         links = await do_issue_family_links(tx, org, settings, students, expires_in_s=body.expires_in_s)
         place = await class_place(tx, department.path)
         organisation = await tx.session.get(Organisation, org.org_id)
-    phone_url = (f"{settings.public_url.rstrip('/')}/?{urlencode({'org': organisation.slug, 'next': FAMILY_PAGE})}"
+    phone_url = (f"{settings.public_url.rstrip('/')}/?{urlencode({'org': organisation.slug, 'next': family_page(org.org_id)})}"
                  if organisation.phone_sign_in else None)
     codes = await qr_codes([link.url for link in links])
     return FamilyLinksOut(

@@ -218,12 +218,6 @@ class SchoolsMeOut(Out):
     children: list[MyChildOut] = Field(description="Children you are a guardian of, on the roll.")
 
 
-class MyFamilyOut(Out):
-    org_id: int
-    org_name: str
-    children: list[MyChildOut] = Field(description="Your children on its roll.")
-
-
 class FamilyLinksIn(Model):
     student_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_LINKS, description="Children of the class; without it, every child on its roll.")
     expires_in_s: int = Field(14 * 86400, ge=3600, description="How long each link stays valid (at most MUSTER_SIGN_IN_LINK_MAX_DAYS).")

@@ -41,13 +41,11 @@ async def test_a_head_teacher_makes_a_link_per_child_and_a_parent_joins_with_one
     missing = await client.post("/api/v1/auth/link/sign-in", json={"token": token_of(liu), "name": "Zhou Hong"})
     assert missing.status == 400 and (await missing.json())["error"]["field"] == "answers.relation"
     signed_in = await join(client, liu, "Zhou Hong", "grandmother")
-    assert signed_in["landing_url"] == "/schools/family" and signed_in["user"]["email"] is None
+    assert signed_in["landing_url"] == f"/schools/family?org={bureau.org.id}" and signed_in["user"]["email"] is None
     grandma = {"Authorization": f"Bearer {signed_in['token']}"}
-    families = await ok(await client.get("/api/v1/schools/children", headers=grandma))
-    assert [(f["org_id"], [(c["name"], c["relation"], c["group_id"]) for c in f["children"]]) for f in families] == [
-        (bureau.org.id, [("Liu Yang", "grandmother", group["group_id"])])
-    ]
-    assert families[0]["children"][0]["trail"][-1]["name"] == "Class 1"
+    me = await ok(await client.get(bureau.url("/me"), headers=grandma))
+    assert [(c["name"], c["relation"], c["group_id"]) for c in me["children"]] == [("Liu Yang", "grandmother", group["group_id"])]
+    assert me["children"][0]["trail"][-1]["name"] == "Class 1" and me["roles"] == []
     assert (await client.get(bureau.org.url(f"/groups/{group['group_id']}"), headers=grandma)).status == 200  # the group followed
     child = await ok(await client.get(bureau.url(f"/students/{bureau.students['P0003']}"), headers=chen))
     assert [(g["name"], g["phone"], g["relation"], g["has_account"]) for g in child["guardians"]] == [
@@ -116,6 +114,6 @@ async def test_the_sheet_says_where_guardians_with_a_phone_sign_in_while_the_org
     assert organisation["phone_sign_in"] is True  # a bureau offers it from its making (its import here)
     chen = await bureau.staff("T0004")
     sheet = await issue(client, bureau, chen)
-    assert sheet["phone_sign_in_url"].endswith(f"/?org={organisation['slug']}&next=%2Fschools%2Ffamily")
+    assert sheet["phone_sign_in_url"].endswith(f"/?org={organisation['slug']}&next=%2Fschools%2Ffamily%3Forg%3D{bureau.org.id}")
     await ok(await client.patch(bureau.org.url(), json={"phone_sign_in": False}, headers=bureau.owner))  # its admins may turn it off
     assert (await issue(client, bureau, chen))["phone_sign_in_url"] is None

@@ -1,6 +1,7 @@
-// A guardian's page (/schools/family): their children on the roll, in every organisation, each with its
-// school and class and the way into the class's group. Where a family invitation link lands
-// (schools/family_links.py), and where the school's letter sends guardians who sign in with their phone.
+// A guardian's page (/schools/family?org=<bureau>): their children on the roll there, each with its school and
+// class and the way into the class's group. Where a family invitation link lands (schools/family_links.py), and
+// where the cards send guardians who sign in with their phone. The address names the organisation: a guardian
+// is none of its members, so the shell gives them its bar without the members' places.
 
 import { api } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
@@ -13,17 +14,12 @@ const SHOWN_UNITS = new Set(["school", "grade", "class"]); // the bureau and the
 start().catch((error) => showMessage($("page-error"), error.message));
 
 async function start() {
-  await mountShell({ active: "family", outsiders: true });
-  const families = await api("/api/v1/schools/children");
-  $("families").replaceChildren(...families.map(family));
-  show($("no-children"), families.length === 0);
+  const { org } = await mountShell({ active: "family", orgId: Number(new URLSearchParams(location.search).get("org")) || null });
+  if (!org) return;
+  const me = await api(`/api/v1/orgs/${org.id}/schools/me`);
+  $("children").replaceChildren(...me.children.map((c) => child(org.id, c)));
+  show($("no-children"), me.children.length === 0);
   $("family").dataset.loaded = "true";
-}
-
-function family(f) {
-  return el("section", { class: "family-org", dataset: { org: f.org_id } },
-    el("h2", {}, f.org_name),
-    el("ul", { class: "children" }, f.children.map((c) => child(f.org_id, c))));
 }
 
 function child(orgId, c) {
