@@ -3,6 +3,10 @@ Class 1A, with six children and their guardians, the demo teacher (Tom Becker) i
 and the school's daily health report, which the families answer: a recurrence every working day at 07:30, and
 today's round, open from the moment the demo starts, which the teacher follows on his dashboard.
 
+Guardians with a phone sign in with it (the bureau's organisation offers phone sign-in once its bureau is made);
+Li Haoran's father has no phone on file: Tom prints his class's family link cards at /schools/family-links (the
+"Family links" place) for families like his.
+
 The units and children are seeded through the import itself (the format of schools/samples/), so it is
 idempotent by external ids like any import: ``muster demo`` can run every time. The demo teacher keeps
 his place in the directory (School/Class 1A): he is given his roles, not imported. The health report is
@@ -45,7 +49,7 @@ RIVERSIDE-PS-G1B,class,Class 1B,RIVERSIDE-PS-G1,
 """
 STUDENTS = """external_id,name,class,guardian1_name,guardian1_phone,guardian1_relation,guardian2_name,guardian2_phone,guardian2_relation
 DEMO-P1,Chen Xiaoyu,RIVERSIDE-PS-G1A,Chen Hong,+8613700000001,mother,Chen Gang,+8613700000002,father
-DEMO-P2,Li Haoran,RIVERSIDE-PS-G1A,Li Na,+8613700000003,mother,,,
+DEMO-P2,Li Haoran,RIVERSIDE-PS-G1A,Li Na,+8613700000003,mother,Li Ming,,father
 DEMO-P3,Zhang Yutong,RIVERSIDE-PS-G1A,Zhang Wei,+8613700000004,father,Zhao Min,+8613700000005,grandmother
 DEMO-P4,Emma Wilson,RIVERSIDE-PS-G1A,Sarah Wilson,+8613700000006,mother,,,
 DEMO-P5,Liu Zimo,RIVERSIDE-PS-G1B,Liu Fang,+8613700000007,mother,,,

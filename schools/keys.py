@@ -8,4 +8,4 @@ from aiohttp import web
 from schools.config import SchoolsSettings
 
 SCHOOLS_SETTINGS = web.AppKey("schools_settings", SchoolsSettings)
-IMPORT_TASKS = web.AppKey("schools_import_tasks", set[asyncio.Task])  # imports this node runs
+JOB_TASKS = web.AppKey("schools_job_tasks", set[asyncio.Task])  # the imports and rollovers this node runs (schools/jobs.py)

@@ -36,6 +36,7 @@ EXTERNAL_ID_MAX = 128
 NAME_MAX = 200
 SUBJECT_MAX = 100
 RELATION_MAX = 32
+ROLLOVER_LABEL_MAX = 40
 
 
 class SchoolUnit(OrgScoped, Base):
@@ -138,19 +139,36 @@ class ClassGroup(OrgScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ImportJob(OrgScoped, Base):
-    """One import of the hierarchy: its progress while it runs (polled by the page), its report once it ends."""
+class SchoolJob(OrgScoped, Base):
+    """One import of the hierarchy or rollover of a school year (schools/jobs.py): its progress while it runs (polled by
+    the page), its report once it ends. The table keeps the name it had when imports were its only kind."""
 
     __tablename__ = "school_import_jobs"
     __table_args__ = (Index("ix_school_import_jobs_org_created", "org_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="import", server_default="import")  # import | rollover
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("school_units.department_id", ondelete="SET NULL"))  # a rollover's unit
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
-    files: Mapped[list] = mapped_column(JSONType, default=list)  # the names of the files, as sent
-    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    files: Mapped[list] = mapped_column(JSONType, default=list)  # an import's files, by the names they were sent with
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)  # an import's rows; a rollover's schools
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
-    report: Mapped[dict] = mapped_column(JSONType, default=dict)  # counts, row errors, departed students; why it stopped if it failed
+    report: Mapped[dict] = mapped_column(JSONType, default=dict)  # counts, row errors...; why it stopped if it failed
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SchoolRollover(OrgScoped, Base):
+    """A school's rollover of one school year (its label): what makes a rollover run again for that year do nothing there."""
+
+    __tablename__ = "school_rollovers"
+    __table_args__ = (UniqueConstraint("school_id", "label", name="uq_school_rollovers_school_label"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school_units.department_id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(ROLLOVER_LABEL_MAX))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("school_import_jobs.id", ondelete="SET NULL"))
+    counts: Mapped[dict] = mapped_column(JSONType, default=dict)  # what it did there: classes promoted, graduated...
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

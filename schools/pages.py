@@ -1,24 +1,39 @@
-"""The schools' page: ``/schools/settings``, a section of the organisation's settings where admins import the
-hierarchy and follow the import's progress (its job, polled) and report.
+"""The schools' pages, served like the platform's (server/web/routes.py): static documents whose scripts call the
+JSON API with the device's token, under route names starting with ``web.`` so they get the same Content-Security-Policy.
 
-Served like the platform's pages (server/web/routes.py): a static document whose
-script calls the JSON API with the device's token, under a route name starting
-with ``web.`` so it gets the same Content-Security-Policy.
+* ``/schools/settings``: a section of the organisation's settings where admins import the hierarchy and follow
+  the import's progress (its job, polled) and report;
+* ``/schools/family?org=<bureau>``: a guardian's children, with their classes and class groups (where family links land);
+* ``/schools/family-links``: a class's family invitation links as cards to print, for its head teacher (the
+  "Family links" place, shown to head teachers) or a manager of the class (``?class=<id>``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy import select
 
+from server.db import Transaction
 from server.i18n import _
 from server.orgs.settings_sections import SettingsSection, register_settings_section
+from server.web.navigation import Place, register_place
 from server.web.routes import WEB_ROUTE_PREFIX, page_handler
+from schools.models import UnitRole
 
 WEB = Path(__file__).parent / "web"
+PAGES = {"/schools/settings": "settings.html", "/schools/family": "family.html", "/schools/family-links": "family-links.html"}
+
+
+async def heads_a_class(tx: Transaction, user_id: int, org_id: int) -> bool:
+    """Whether the person is the head teacher of a class of the organisation (the "Family links" place)."""
+    found = select(UnitRole.id).where(UnitRole.org_id == org_id, UnitRole.user_id == user_id, UnitRole.role == "head_teacher").limit(1)
+    return await tx.session.scalar(found) is not None
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/schools/settings", page_handler(WEB / "settings.html"), name=f"{WEB_ROUTE_PREFIX}schools-settings")
+    for path, document in PAGES.items():
+        app.router.add_get(path, page_handler(WEB / document), name=f"{WEB_ROUTE_PREFIX}schools-{Path(document).stem}")
     app.router.add_static("/schools/static/", WEB / "static", name=WEB_ROUTE_PREFIX + "schools-static", append_version=False)
     register_settings_section(app, SettingsSection("schools", "/schools/settings", _("Schools"), 60))
+    register_place(app, Place("family-links", "/schools/family-links", _("Family links"), 50, visible=heads_a_class))

@@ -1,6 +1,16 @@
 """The school year's rollover: classes move up a grade, the last grade graduates, transfers keep their guardians.
 
-For each school at or under the unit it is run on, in one transaction per school:
+It runs as a job (schools/jobs.py: 202, then polled; one job at a time per
+organisation), and at most once per school and school year: the label of the
+year that ends. For each school at or under the unit it is run on, in one
+transaction per school:
+
+* the school's ``school_rollovers`` row of that label is inserted first (a
+  unique key of school and label): if it is there already, the school rolled
+  over for that year, by this job's predecessor or a concurrent one, and is
+  left alone and reported (``already``); the row commits with the school's
+  changes, so a school is rolled over completely or not at all, and a job
+  stopped half way is run again to finish the schools it had not reached;
 
 * its final level is ``final_level`` if given, else the highest level of its grades
   (grades stay from year to year, so an empty final grade still counts), else of its classes;
@@ -14,47 +24,79 @@ For each school at or under the unit it is run on, in one transaction per school
 * transfers (a child to another class, in this school or another; classes keep
   their ids through the rollover) change the child's class only: their guardians stay.
 
-It is not idempotent: run twice, classes move up twice.
-
-Groups of the classes that changed follow their rosters (graduates' guardians leave).
+Transfers come after the schools (they set a class, so running them twice is
+harmless). Groups of the classes that changed follow their rosters (graduates' guardians leave).
 A class without a level is left where it is and reported.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import delete, select, update
 
 from server.db import Database, Transaction, utcnow
+from server.db.upsert import insert_for
 from server.errors import Conflict, InvalidInput
 from server.orgs.departments import do_create_department, do_update_department
 from server.orgs.models import Department
 from schools.class_groups import do_follow_rosters
-from schools.models import SchoolUnit, Student, UnitRole
+from schools.models import ROLLOVER_LABEL_MAX as LABEL_MAX, SchoolRollover, SchoolUnit, Student, UnitRole
 from schools.scope import Scope
 from schools.students import class_in_scope, student_in_scope
 
-LABEL_MAX = 40
 _NUMBER = re.compile(r"\d+")
 
 
 @dataclass
-class RolloverReport:
-    schools: int = 0
+class SchoolCounts:
+    """What a rollover did in one school, or (summed) in all of them."""
+
     promoted: int = 0  # classes moved up a level
     graduated_classes: int = 0
     graduated_students: int = 0
-    transferred: int = 0
     grades_made: int = 0
     unlevelled: list[int] = field(default_factory=list)  # classes without a level, left where they are
     blocked: list[int] = field(default_factory=list)  # classes whose next grade has a class of their name already, left where they are
+
+    def add(self, other: SchoolCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class RolloverReport(SchoolCounts):
+    """The job's report (schools/jobs.py): its progress is in schools."""
+
+    label: str = ""
+    schools_total: int = 0
+    schools: int = 0  # rolled over by this run
+    already: list[int] = field(default_factory=list)  # schools rolled over for this label before: left alone
+    transferred: int = 0
+
+    @property
+    def rows_total(self) -> int:
+        return self.schools_total
+
+    @property
+    def rows_done(self) -> int:
+        return self.schools + len(self.already)
+
+    def as_json(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
 class Transfer:
     student_id: int
     class_id: int
+
+
+@dataclass(frozen=True)
+class CheckedTransfer:
+    student_id: int
+    class_id: int
+    old_class_id: int | None
 
 
 def check_label(label: str) -> str:
@@ -73,40 +115,68 @@ async def schools_under(tx: Transaction, path: str) -> list[tuple[int, str]]:
     return [tuple(row) for row in rows]
 
 
+async def check_transfers(tx: Transaction, scope: Scope, transfers: list[Transfer]) -> list[CheckedTransfer]:
+    """The transfers, each of a child and to a class whose rosters the caller may change (404/400 naming the field otherwise)."""
+    checked = []
+    for index, transfer in enumerate(transfers):
+        student, _ = await student_in_scope(tx, scope, transfer.student_id, "roster")
+        await class_in_scope(tx, scope, transfer.class_id, "roster", field=f"transfers.{index}.class_id")
+        checked.append(CheckedTransfer(student.id, transfer.class_id, student.class_id))
+    return checked
+
+
 async def do_rollover(
-    db: Database, org_id: int, scope: Scope, unit_path: str, *, label: str, final_level: int | None, transfers: list[Transfer],
+    db: Database, org_id: int, unit_path: str, *, label: str, final_level: int | None, transfers: list[CheckedTransfer],
+    job_id: int | None = None, on_progress=None,
 ) -> RolloverReport:
-    label = check_label(label)
-    report = RolloverReport()
+    """Roll every school at or under ``unit_path`` over for the year ``label`` (those that were not already), then make the
+    transfers; ``on_progress(report)`` after each school."""
+    report = RolloverReport(label=check_label(label))
     async with db.transaction(org_id=org_id) as tx:
-        checked = [await _check_transfer(tx, scope, t, i) for i, t in enumerate(transfers)]
         schools = await schools_under(tx, unit_path)
+    report.schools_total = len(schools)
     for school_id, school_path in schools:
         async with db.transaction(org_id=org_id) as tx:
-            await _roll_school(tx, school_id, school_path, label=label, final_level=final_level, report=report)
-        report.schools += 1
-    if checked:
+            claim = await _claim(tx, school_id, report.label, job_id)
+            if claim is None:
+                report.already.append(school_id)
+            else:
+                counts = SchoolCounts()
+                await _roll_school(tx, school_id, school_path, label=report.label, final_level=final_level, report=counts)
+                await tx.session.execute(
+                    update(SchoolRollover).where(SchoolRollover.id == claim).values(counts=asdict(counts)).execution_options(synchronize_session=False)
+                )
+                report.add(counts)
+                report.schools += 1
+        if on_progress is not None:
+            await on_progress(report)
+    if transfers:
         async with db.transaction(org_id=org_id) as tx:
             touched = set()
-            for student_id, class_id, old_class in checked:
+            for transfer in transfers:
                 await tx.session.execute(
-                    update(Student).where(Student.id == student_id)
-                    .values(class_id=class_id, archived_at=None, archived_reason=None, updated_at=utcnow())
+                    update(Student).where(Student.id == transfer.student_id)
+                    .values(class_id=transfer.class_id, archived_at=None, archived_reason=None, updated_at=utcnow())
                     .execution_options(synchronize_session=False)
                 )
-                touched |= {class_id, old_class}
+                touched |= {transfer.class_id, transfer.old_class_id}
             await do_follow_rosters(tx, [c for c in touched if c is not None], strict=False)
-        report.transferred = len(checked)
+        report.transferred = len(transfers)
     return report
 
 
-async def _check_transfer(tx: Transaction, scope: Scope, transfer: Transfer, index: int) -> tuple[int, int, int | None]:
-    student, _ = await student_in_scope(tx, scope, transfer.student_id, "roster")
-    await class_in_scope(tx, scope, transfer.class_id, "roster", field=f"transfers.{index}.class_id")
-    return student.id, transfer.class_id, student.class_id
+async def _claim(tx: Transaction, school_id: int, label: str, job_id: int | None) -> int | None:
+    """The school's new rollover row for ``label``, or None if it has one: it rolled over for that year already.
+    A concurrent claim of the same school and label waits for the first's transaction, then finds it."""
+    return await tx.session.scalar(
+        insert_for(tx.dialect, SchoolRollover)
+        .values(org_id=tx.org_id, school_id=school_id, label=label, job_id=job_id, counts={}, done_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["school_id", "label"])
+        .returning(SchoolRollover.id)
+    )
 
 
-async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, label: str, final_level: int | None, report: RolloverReport) -> None:
+async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, label: str, final_level: int | None, report: SchoolCounts) -> None:
     units = (await tx.session.execute(
         select(SchoolUnit, Department).join(Department, Department.id == SchoolUnit.department_id)
         .where(Department.path.startswith(school_path), SchoolUnit.kind.in_(("grade", "class")))

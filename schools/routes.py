@@ -7,6 +7,8 @@ they may read but not change is 403. Guardians reach only ``GET .../schools/me``
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 from sqlalchemy import select
 
@@ -14,20 +16,25 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
 from server.audit.record import do_audit
 from server.errors import Forbidden, NotFound
-from server.i18n import _
+from server.i18n import _, request_locale, translate
 from server.orgs.access import OrgContext
-from server.orgs.models import Department, Membership
+from server.orgs.models import Department, Membership, Organisation
 from schools.class_groups import class_group_name, do_follow_rosters, do_make_class_group
+from schools.family_links import children_to_invite, class_place, do_issue_family_links, family_page, qr_codes
 from schools.guardians import clean_guardian, do_update_guardian, guardian_in_scope
-from schools.models import ClassGroup, Guardian, SchoolUnit, Student, StudentGuardian, UnitRole
+from schools.jobs import do_start_job, job_status, run_job, start_task
+from schools.models import ClassGroup, Guardian, SchoolJob, SchoolUnit, Student, StudentGuardian, UnitRole
 from schools.outsiders import guardian_of_active_students
 from schools.paging import cut_page
 from schools.roles import do_assign_role, do_remove_role, list_staff
-from schools.rollover import Transfer, do_rollover
+from schools.rollover import RolloverReport, Transfer, check_label, check_transfers, do_rollover
 from schools.rollups import guardian_count, rollups
 from schools.schemas import (
     ClassGroupOut,
     CountsOut,
+    FamilyLinkOut,
+    FamilyLinksIn,
+    FamilyLinksOut,
     GuardianChildOut,
     GuardianIn,
     GuardianOut,
@@ -37,7 +44,7 @@ from schools.schemas import (
     RoleIn,
     RoleOut,
     RolloverIn,
-    RolloverOut,
+    RolloverJobOut,
     SchoolsMeOut,
     StaffPageOut,
     StudentDetailOut,
@@ -227,20 +234,85 @@ async def make_class_group(request: web.Request, org: OrgContext) -> ClassGroupO
     return ClassGroupOut(group_id=group_id, created=created)
 
 
+@routes.post(UNIT + "/family-links")
+@endpoint(body=FamilyLinksIn, response=FamilyLinksOut, status=201)
+async def make_family_links(request: web.Request, body: FamilyLinksIn, org: OrgContext) -> FamilyLinksOut:
+    """A single-use link (and its QR code) per child of this class, all on its roll or those named, with which a member of
+    the child's family signs in and becomes their guardian (who may change the class's roster: its head teacher, its
+    managers). A child's earlier unused link is withdrawn. The links are shown in this answer only: see schools/family_links.py."""
+    settings = request.app[SETTINGS]
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        unit, department = await unit_in_scope(tx, await load_scope(tx, org), path_int(request, "unit_id"), "roster")
+        if unit.kind != "class" or unit.archived_at is not None:
+            raise NotFound("no such class")
+        students = await children_to_invite(tx, department.id, body.student_ids)
+        links = await do_issue_family_links(tx, org, settings, students, expires_in_s=body.expires_in_s)
+        place = await class_place(tx, department.path)
+        organisation = await tx.session.get(Organisation, org.org_id)
+    phone_url = (f"{settings.public_url.rstrip('/')}/?{urlencode({'org': organisation.slug, 'next': family_page(org.org_id)})}"
+                 if organisation.phone_sign_in else None)
+    codes = await qr_codes([link.url for link in links])
+    return FamilyLinksOut(
+        class_id=department.id, class_name=place.class_name, school=place.school, phone_sign_in_url=phone_url,
+        links=[FamilyLinkOut(student_id=link.student_id, name=link.name, link_id=link.link_id, url=link.url, qr=qr, expires_at=link.expires_at)
+               for link, qr in zip(links, codes, strict=True)],
+    )
+
+
+ROLLOVER_STOPPED = _("the rollover was stopped when its server stopped; run it again: the schools it rolled over are left alone")
+ROLLOVER_FAILED = _("the rollover failed on the server; run it again: the schools it rolled over are left alone")
+
+
 @routes.post(UNIT + "/rollover")
-@endpoint(body=RolloverIn, response=RolloverOut)
-async def rollover(request: web.Request, body: RolloverIn, org: OrgContext) -> RolloverOut:
-    """End the school year for every school at or under this unit (its managers): see schools/rollover.py."""
+@endpoint(body=RolloverIn, response=RolloverJobOut, status=202)
+async def rollover(request: web.Request, body: RolloverIn, org: OrgContext) -> RolloverJobOut:
+    """End the school year for every school at or under this unit (its managers), once per school and label: answers at once
+    with the job, which ``GET .../schools/rollovers/{id}`` follows; see schools/rollover.py."""
     db = request.app[DB]
+    label = check_label(body.label)
     async with db.transaction(org_id=org.org_id) as tx:
         scope = await load_scope(tx, org)
         _, department = await unit_in_scope(tx, scope, path_int(request, "unit_id"), "manage")
-    transfers = [Transfer(t.student_id, t.class_id) for t in body.transfers]
-    report = await do_rollover(db, org.org_id, scope, department.path, label=body.label, final_level=body.final_level, transfers=transfers)
+        transfers = await check_transfers(tx, scope, [Transfer(t.student_id, t.class_id) for t in body.transfers])
+    job_id = await do_start_job(db, org.org_id, kind="rollover", started_by=org.user_id, unit_id=department.id,
+                                report=RolloverReport(label=label).as_json())
+
+    async def work(progress) -> RolloverReport:
+        report = await do_rollover(db, org.org_id, department.path, label=label, final_level=body.final_level, transfers=transfers,
+                                   job_id=job_id, on_progress=progress)
+        async with db.transaction(org_id=org.org_id) as tx:
+            await do_audit(tx, org.principal, "schools.rolled_over", target=("unit", department.id), details={
+                "label": label, "schools": report.schools, "already": len(report.already), "graduated_students": report.graduated_students,
+            })
+        return report
+
+    start_task(request.app, run_job(db, org.org_id, job_id, work, report=RolloverReport(label=label), stopped=ROLLOVER_STOPPED,
+                                    failed=ROLLOVER_FAILED))
     async with db.transaction(org_id=org.org_id) as tx:
-        await do_audit(tx, org.principal, "schools.rolled_over", target=("unit", department.id),
-                       details={"label": body.label, "schools": report.schools, "graduated_students": report.graduated_students})
-    return RolloverOut.model_validate(report, from_attributes=True)
+        return rollover_out(await tx.session.get(SchoolJob, job_id), request_locale(request))
+
+
+def rollover_out(job: SchoolJob, locale: str) -> RolloverJobOut:
+    report = RolloverReport(**{k: v for k, v in job.report.items() if k != "fatal"})
+    fatal = job.report.get("fatal")
+    return RolloverJobOut(
+        id=job.id, status=job_status(job), unit_id=job.unit_id, **{k: v for k, v in report.as_json().items() if k != "schools_total"},
+        schools_total=job.rows_total or report.schools_total,
+        failure=translate(locale, fatal["message"], **fatal["params"]) if fatal else None, created_at=job.created_at, finished_at=job.finished_at,
+    )
+
+
+@routes.get(SCHOOLS + "/rollovers/{rollover_id}")
+@endpoint(response=RolloverJobOut)
+async def get_rollover(request: web.Request, org: OrgContext) -> RolloverJobOut:
+    """A rollover's job: how far it got and, once it ended, what it did (who may roll over its unit)."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        scope = await load_scope(tx, org)
+        job = await tx.session.scalar(select(SchoolJob).where(SchoolJob.id == path_int(request, "rollover_id"), SchoolJob.kind == "rollover"))
+        path = await tx.session.scalar(select(Department.path).where(Department.id == job.unit_id)) if job and job.unit_id else None
+        if job is None or not (scope.everything or scope.reaches(path, "manage")):
+            raise NotFound("no such rollover")
+        return rollover_out(job, request_locale(request))
 
 
 async def _student_detail(tx, student: Student, path: str | None) -> StudentDetailOut:

@@ -7,9 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from server.api import Id, Model, Out
+from schools.family_links import MAX_LINKS
 from schools.models import EXTERNAL_ID_MAX, NAME_MAX, RELATION_MAX, SUBJECT_MAX, UNIT_KINDS, UNIT_ROLES
 from schools.paging import PageQuery
-from schools.rollover import LABEL_MAX
+from schools.models import ROLLOVER_LABEL_MAX as LABEL_MAX
 from schools.units import LEVEL_MAX
 
 UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
@@ -177,8 +178,14 @@ class RolloverIn(Model):
     transfers: list[TransferIn] = Field(default_factory=list, max_length=10_000)
 
 
-class RolloverOut(Out):
-    schools: int
+class RolloverJobOut(Out):
+    id: int = Field(description="The job: GET .../schools/rollovers/{id} says how far it got.")
+    status: str = Field(description="running, done, failed, or interrupted (its server stopped: run it again to finish).")
+    unit_id: int | None
+    label: str
+    schools_total: int = Field(description="Schools at or under the unit.")
+    schools: int = Field(description="Schools rolled over by this run.")
+    already: list[int] = Field(description="Schools rolled over for this label before, left alone.")
     promoted: int
     graduated_classes: int
     graduated_students: int
@@ -186,6 +193,9 @@ class RolloverOut(Out):
     grades_made: int
     unlevelled: list[int] = Field(description="Classes without a level, left where they were.")
     blocked: list[int] = Field(description="Classes whose next grade had a class of their name, left where they were.")
+    failure: str | None = Field(description="Why it stopped, if it did.")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
 class MyRoleOut(Out):
@@ -206,3 +216,25 @@ class SchoolsMeOut(Out):
     everything: bool = Field(description="An organisation admin: the whole hierarchy.")
     roles: list[MyRoleOut]
     children: list[MyChildOut] = Field(description="Children you are a guardian of, on the roll.")
+
+
+class FamilyLinksIn(Model):
+    student_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_LINKS, description="Children of the class; without it, every child on its roll.")
+    expires_in_s: int = Field(14 * 86400, ge=3600, description="How long each link stays valid (at most MUSTER_SIGN_IN_LINK_MAX_DAYS).")
+
+
+class FamilyLinkOut(Out):
+    student_id: int
+    name: str = Field(description="The child's name.")
+    link_id: int = Field(description="Withdraw it with DELETE /api/v1/orgs/{org_id}/sign-in-links/{sign_in_link_id}.")
+    url: str = Field(description="Shown only in this answer.")
+    qr: str = Field(description="The link's QR code, an SVG image as a data: URI.")
+    expires_at: dt.datetime
+
+
+class FamilyLinksOut(Out):
+    class_id: int
+    class_name: str = Field(description="The class as its families read it: the units under its school ('Grade 1 Class 2').")
+    school: str
+    links: list[FamilyLinkOut]
+    phone_sign_in_url: str | None = Field(description="Where guardians with a phone on file sign in with a code instead, if the organisation offers it.")

@@ -16,6 +16,7 @@ from server.orgs.departments import do_create_department, do_update_department
 from server.orgs.models import Department
 from schools.models import EXTERNAL_ID_MAX, PARENT_KINDS, UNIT_KINDS, SchoolUnit
 from schools.paging import cut_page
+from schools.phone_sign_in import do_offer_phone_sign_in
 from schools.scope import Scope
 
 LEVEL_MAX = 20
@@ -97,6 +98,8 @@ async def do_create_unit(
                       level=level if kind in ("grade", "class") else None)
     tx.session.add(unit)
     await tx.session.flush()
+    if kind == "bureau":
+        await do_offer_phone_sign_in(tx, scope.org.principal)
     return unit, department
 
 

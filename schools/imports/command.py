@@ -19,9 +19,10 @@ from server.orgs.imports.command import ProgressLine
 from server.orgs.imports.limits import ImportLimits
 from server.orgs.models import Organisation
 from schools.config import SchoolsSettings
-from schools.imports.jobs import do_start_job, run_job
+from schools.imports.jobs import run_import_job
 from schools.imports.report import ImportReport
-from schools.models import ImportJob
+from schools.jobs import do_start_job
+from schools.models import SchoolJob
 
 BAR = 30
 
@@ -50,15 +51,15 @@ async def import_command(settings: Settings, slug: str, paths: list[Path]) -> in
             return 2
         bar = ProgressLine(sys.stderr, every_s=0.5, describe=progress_bar)
         try:
-            job_id = await do_start_job(db, org_id, started_by=None, files=[p.name for p in paths])
+            job_id = await do_start_job(db, org_id, kind="import", started_by=None, files=[p.name for p in paths])
         except MusterError as e:
             print(f"muster schools import: {e.message}", file=sys.stderr)
             return 2
         limits = ImportLimits(schools.import_max_rows, settings.import_max_columns, schools.import_max_unpacked_bytes)
-        report = await run_job(db, org_id, job_id, [(p.name, p) for p in paths], region=settings.default_phone_region, limits=limits, on_progress=bar)
+        report = await run_import_job(db, org_id, job_id, [(p.name, p) for p in paths], region=settings.default_phone_region, limits=limits, on_progress=bar)
         bar(report, final=True)
         async with db.transaction(org_id=org_id) as tx:
-            job = await tx.session.get(ImportJob, job_id)
+            job = await tx.session.get(SchoolJob, job_id)
         fatal = job.report.get("fatal")
     finally:
         await db.close()

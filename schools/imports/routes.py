@@ -5,7 +5,6 @@ admins and bureau staff (an organisation without its bureau yet: its admins).
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
 import shutil
@@ -22,9 +21,10 @@ from server.i18n import _, request_locale, translate
 from server.orgs.access import OrgContext
 from server.orgs.imports.limits import ImportLimits
 from server.orgs.imports.upload import save_file_fields
-from schools.imports.jobs import do_start_job, job_status, run_job
-from schools.keys import IMPORT_TASKS, SCHOOLS_SETTINGS
-from schools.models import ImportJob
+from schools.imports.jobs import run_import_job
+from schools.jobs import do_start_job, job_status, start_task
+from schools.keys import SCHOOLS_SETTINGS
+from schools.models import SchoolJob
 from schools.scope import load_scope
 from schools.units import bureau
 
@@ -56,7 +56,7 @@ class ImportJobOut(Out):
     finished_at: dt.datetime | None
 
 
-def job_out(job: ImportJob, locale: str) -> ImportJobOut:
+def job_out(job: SchoolJob, locale: str) -> ImportJobOut:
     report = job.report or {}
     fatal = report.get("fatal")
     return ImportJobOut(
@@ -93,17 +93,15 @@ async def start_import(request: web.Request, org: OrgContext) -> ImportJobOut:
     folder.mkdir(parents=True)
     try:
         files = await save_file_fields(request, folder, max_bytes=schools_settings.import_max_bytes, max_files=MAX_FILES)
-        job_id = await do_start_job(app[DB], org.org_id, started_by=org.user_id, files=[name for name, _ in files])
+        job_id = await do_start_job(app[DB], org.org_id, kind="import", started_by=org.user_id, files=[name for name, _ in files])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     limits = ImportLimits(schools_settings.import_max_rows, settings.import_max_columns, schools_settings.import_max_unpacked_bytes)
-    task = asyncio.create_task(run_job(app[DB], org.org_id, job_id, files, region=settings.default_phone_region, limits=limits, folder=folder))
-    app[IMPORT_TASKS].add(task)
-    task.add_done_callback(app[IMPORT_TASKS].discard)
+    start_task(app, run_import_job(app[DB], org.org_id, job_id, files, region=settings.default_phone_region, limits=limits, folder=folder))
     async with app[DB].transaction(org_id=org.org_id) as tx:
         await do_audit(tx, org.principal, "schools.import_started", target=("school_import", job_id), details={"files": [n for n, _ in files]})
-        return job_out(await tx.session.get(ImportJob, job_id), request_locale(request))
+        return job_out(await tx.session.get(SchoolJob, job_id), request_locale(request))
 
 
 @routes.get(IMPORTS)
@@ -112,7 +110,7 @@ async def list_imports(request: web.Request, org: OrgContext) -> list[ImportJobO
     """The organisation's last 20 imports, newest first."""
     await require_bureau_manager(request, org)
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        jobs = await tx.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20))
+        jobs = await tx.session.scalars(select(SchoolJob).where(SchoolJob.kind == "import").order_by(SchoolJob.id.desc()).limit(20))
         return [job_out(job, request_locale(request)) for job in jobs]
 
 
@@ -122,7 +120,7 @@ async def get_import(request: web.Request, org: OrgContext) -> ImportJobOut:
     """One import: how far it got, and once it ended, its report."""
     await require_bureau_manager(request, org, NotFound("no such import"))
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        job = await tx.session.scalar(select(ImportJob).where(ImportJob.id == path_int(request, "job_id")))
+        job = await tx.session.scalar(select(SchoolJob).where(SchoolJob.id == path_int(request, "job_id"), SchoolJob.kind == "import"))
         if job is None:
             raise NotFound("no such import")
         return job_out(job, request_locale(request))

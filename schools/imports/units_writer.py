@@ -5,7 +5,8 @@ re-levelled if the row says so (its kind never changes by import); a new one
 becomes a department (or adopts a department of that name already at that
 place) with its ``school_units`` row. A row whose parent is neither in the
 file nor already imported fails, and so do its children. The bureau is made
-when first needed, named by its row or after the organisation.
+when first needed, named by its row or after the organisation, and the organisation
+then offers sign-in by phone (schools/phone_sign_in.py).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from schools.imports.index import UnitIndex, UnitInfo
 from schools.imports.report import ImportReport, RowProblem
 from schools.imports.rows import UnitRow
 from schools.models import PARENT_KINDS, SchoolUnit
+from schools.phone_sign_in import do_offer_phone_sign_in
 
 BATCH = 2000
 
@@ -127,6 +129,7 @@ async def _ensure_bureau(db: Database, org_id: int, index: UnitIndex, row: UnitR
                 department = await do_create_department(tx, name=name[:200].replace("/", " "), parent_id=None)
             tx.session.add(SchoolUnit(org_id=org_id, department_id=department.id, kind="bureau", external_id=row.external_id if row else None))
             await tx.session.flush()
+            await do_offer_phone_sign_in(tx, None)
             info = UnitInfo(department.id, "bureau", department.path, None, None, department.name, False, row.external_id if row else None)
             made = "units_created"
         elif row is not None and (row.name != index.bureau.name or row.external_id != index.bureau.external_id):

@@ -16,6 +16,7 @@ from server.accounts.schemas import (
     GuestScopeOut,
     GuestSessionIn,
     GuestSessionOut,
+    LinkQuestionOut,
     LinkSignInIn,
     LinkSignInOut,
     LoginIn,
@@ -40,7 +41,7 @@ from server.accounts.schemas import (
 )
 from server.accounts.notices import do_mark_notices_read, list_unread_notices
 from server.accounts.phone_sign_in import ask_for_code, do_phone_sign_in
-from server.accounts.sign_in_links import do_sign_in_by_link, preview_sign_in_link
+from server.accounts.sign_in_links import do_revoke_sign_in_link, do_sign_in_by_link, preview_sign_in_link
 from server.accounts.totp import do_confirm_totp
 from server.accounts.trusted_devices import do_revoke_trusted_device, list_trusted_devices
 from server.accounts.users import do_update_user
@@ -48,7 +49,7 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.channels.registry import CHANNELS
 from server.errors import InvalidInput
-from server.i18n import request_locale
+from server.i18n import request_locale, translate
 from server.orgs.access import OrgContext
 
 routes = web.RouteTableDef()
@@ -117,11 +118,15 @@ async def sign_in_by_phone(request: web.Request, body: PhoneSignInIn) -> LoginOu
 @routes.post("/api/v1/auth/link/preview")
 @endpoint(body=SignInLinkIn, response=SignInLinkOut, auth="none")
 async def preview_link(request: web.Request, body: SignInLinkIn) -> SignInLinkOut:
-    """What a sign-in link is for (its organisation, its purpose, whether it asks a name), before signing in with it."""
-    org, purpose, asks_name = await preview_sign_in_link(
-        request.app[DB], request.app[SETTINGS], token=body.token, ip=client_ip(request), locale=request_locale(request)
-    )
-    return SignInLinkOut(org_name=org.name, purpose=purpose, asks_name=asks_name)
+    """What a sign-in link is for (its organisation, its purpose, whether it asks a name and what else), before signing in with it."""
+    locale = request_locale(request)
+    preview = await preview_sign_in_link(request.app[DB], request.app[SETTINGS], token=body.token, ip=client_ip(request), locale=locale)
+    questions = [
+        LinkQuestionOut(key=q.key, label=translate(locale, q.label), hint=translate(locale, q.hint) if q.hint else "", max_length=q.max_length,
+                        required=q.missing is not None)
+        for q in preview.kind.questions
+    ]
+    return SignInLinkOut(org_name=preview.org.name, purpose=preview.purpose, asks_name=preview.kind.asks_name, questions=questions)
 
 
 @routes.post("/api/v1/auth/link/sign-in")
@@ -129,7 +134,7 @@ async def preview_link(request: web.Request, body: SignInLinkIn) -> SignInLinkOu
 async def sign_in_by_link(request: web.Request, body: LinkSignInIn) -> LinkSignInOut:
     """Sign in with a sign-in link a capability issued (a class invitation, say): one use of it is spent."""
     signed_in, landing_url = await do_sign_in_by_link(
-        request.app[DB], request.app[SETTINGS], token=body.token, name=body.name, client=sign_in_client(request, body)
+        request.app[DB], request.app[SETTINGS], token=body.token, name=body.name, answers=body.answers, client=sign_in_client(request, body)
     )
     return LinkSignInOut(**login_out(signed_in).model_dump(), landing_url=landing_url)
 
@@ -295,6 +300,14 @@ async def revoke_guest_invite(request: web.Request, org: OrgContext) -> None:
     invite_id = path_int(request, "invite_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await do_revoke_invite(tx, org, invite_id)
+
+
+@routes.delete("/api/v1/orgs/{org_id}/sign-in-links/{sign_in_link_id}")
+@endpoint(status=204)
+async def revoke_sign_in_link(request: web.Request, org: OrgContext) -> None:
+    """Withdraw a sign-in link a capability issued (whoever issued it, or an organisation admin): nobody signs in with it any more."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await do_revoke_sign_in_link(tx, org, path_int(request, "sign_in_link_id"))
 
 
 @routes.post("/api/v1/guest-sessions")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -162,15 +162,27 @@ class SignInLinkIn(Model):
     token: str = Field(min_length=1, max_length=200)
 
 
+class LinkQuestionOut(Out):
+    key: str = Field(description="The answer's key in ``answers``.")
+    label: str
+    hint: str = Field(description="An example answer; empty if none.")
+    max_length: int
+    required: bool
+
+
 class SignInLinkOut(Out):
     org_name: str
     purpose: str = Field(description="What the link is for, in the reader's language (its capability says, e.g. a class to join).")
     asks_name: bool = Field(description="Whether signing in with it wants the person's name (it makes them an account).")
+    questions: list[LinkQuestionOut] = Field(description="What else it asks (a guardian's relation to the child), in the reader's language.")
 
 
 class LinkSignInIn(SecondFactorIn):
     token: str = Field(min_length=1, max_length=200)
     name: str | None = Field(None, min_length=1, max_length=200, description="The person's name, for a link that makes accounts (asks_name).")
+    answers: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=dict, max_length=8, description="Answers to the link's questions, by key.",
+    )
 
 
 class LinkSignInOut(LoginOut):

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from server.accounts.auth import hash_token
 from server.db import Transaction, utcnow
@@ -46,13 +46,28 @@ async def do_new_link(
 ) -> tuple[str, Link]:
     """Store a link of ``model`` issued by the caller, with ``what`` it grants; returns the token, shown only now.
     The caller audits it, with the details that matter for its kind."""
-    token = secrets.token_urlsafe(32)
+    (made,) = await do_new_links(tx, org, model, [what], expires_in_s=expires_in_s, max_uses=max_uses)
+    return made
+
+
+async def do_new_links(
+    tx: Transaction, org: "OrgContext", model: type[Link], grants: list[dict], *, expires_in_s: int, max_uses: int | None
+) -> list[tuple[str, Link]]:
+    """``do_new_link`` for each of ``grants`` (what each link grants), flushed together: one INSERT for a class's links."""
     now = utcnow()
-    link = model(org_id=org.org_id, token_hash=hash_token(token), created_by=org.user_id, created_at=now,
-                 expires_at=now + dt.timedelta(seconds=expires_in_s), max_uses=max_uses, uses=0, **what)
-    tx.session.add(link)
+    made = []
+    for what in grants:
+        token = secrets.token_urlsafe(32)
+        made.append((token, model(org_id=org.org_id, token_hash=hash_token(token), created_by=org.user_id, created_at=now,
+                                  expires_at=now + dt.timedelta(seconds=expires_in_s), max_uses=max_uses, uses=0, **what)))
+    tx.session.add_all([link for _, link in made])
     await tx.session.flush()
-    return token, link
+    return made
+
+
+def usable(model: type[Link], now: dt.datetime):
+    """The condition that a link of ``model`` can still be used: what ``live_link`` checks of one, for many at once."""
+    return and_(model.revoked_at.is_(None), model.expires_at > now, or_(model.max_uses.is_(None), model.uses < model.max_uses))
 
 
 async def live_link(tx: Transaction, model: type[Link], token: str, texts: LinkTexts, *, field: str = "token") -> Link:

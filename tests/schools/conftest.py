@@ -7,6 +7,7 @@ in S0101 Grade 1 C1 and another in S0201.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,16 @@ async def headers_of(db: Database, user_id: int) -> dict[str, str]:
     async with db.transaction() as tx:
         token, _ = await issue_session(tx, await tx.session.get(User, user_id), days=1)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def poll(client, url: str, headers: dict) -> dict:
+    """A job (an import, a rollover) once it ended."""
+    for _ in range(300):
+        job = await (await client.get(url, headers=headers)).json()
+        if job["status"] != "running":
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the job did not end: {job}")
 
 
 async def import_files(db: Database, org_id: int, files=SAMPLE_FILES):

@@ -25,6 +25,11 @@ async def test_the_demo_teacher_has_a_class_with_children_guardians_and_a_group(
     chen = await ok(await client.get(f"/api/v1/orgs/{demo.org_id}/schools/me", headers=await headers_of(db, mother)))
     assert [c["name"] for c in chen["children"]] == ["Chen Xiaoyu", "Chen Xiaolei"]
     assert [c["group_id"] for c in chen["children"]] == [unit["group_id"], None]
+    places = await ok(await client.get(f"/api/v1/navigation?org_id={demo.org_id}", headers=teacher))
+    assert "family-links" in [p["key"] for p in places]  # his class's cards to print, for families like Li Ming's (no phone)
+    sheet = await ok(await client.post(f"/api/v1/orgs/{demo.org_id}/schools/units/{head}/family-links", json={}, headers=teacher), 201)
+    assert [link["name"] for link in sheet["links"]] == ["Chen Xiaoyu", "Emma Wilson", "Li Haoran", "Zhang Yutong"]
+    assert sheet["phone_sign_in_url"] is not None  # the others' guardians sign in with their phone
 
 
 async def test_the_demo_schools_families_have_todays_health_report_and_the_teacher_follows_his_classes(client, db):

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from schools.models import Guardian, SchoolUnit, Student, StudentGuardian, UnitRole
 from server.orgs.models import Department, Membership
-from tests.schools.conftest import import_files, new_bureau
+from tests.schools.conftest import import_files, new_bureau, poll
 
 
 async def test_the_samples_import_the_whole_hierarchy(db):
@@ -130,17 +130,6 @@ async def test_units_come_in_any_order_and_a_missing_parent_fails_its_row_and_it
     async with db.transaction(org_id=org.id) as tx:
         levels = dict((await tx.session.execute(select(SchoolUnit.external_id, SchoolUnit.level))).all())
     assert levels == {None: None, "S1": None, "G1": 1, "C1": 1}  # the bureau (no external id) and the class took its grade's level
-
-
-async def poll(client, url: str, headers: dict) -> dict:
-    import asyncio
-
-    for _ in range(300):
-        job = await (await client.get(url, headers=headers)).json()
-        if job["status"] != "running":
-            return job
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the import did not end: {job}")
 
 
 async def test_the_api_runs_the_import_as_a_job_the_page_polls(client, db, tmp_path):

@@ -23,7 +23,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from schools.models import Guardian, ImportJob, UnitRole
+from schools.models import Guardian, SchoolJob, UnitRole
 from server.orgs.models import Membership
 from tests.schools.conftest import Bureau, new_bureau
 from tests.server.orgs.conftest import join, ok
@@ -47,10 +47,11 @@ async def _ids(bureau: Bureau) -> dict:
             select(UnitRole.id, UnitRole.unit_id, UnitRole.role, Membership.external_id).join(Membership, Membership.user_id == UnitRole.user_id)
         ):
             roles[external_id, unit_id] = role_id
-        job = ImportJob(org_id=bureau.org.id, status="done", files=["probe.csv"], report={})
-        tx.session.add(job)
+        job = SchoolJob(org_id=bureau.org.id, status="done", files=["probe.csv"], report={})
+        rollover = SchoolJob(org_id=bureau.org.id, kind="rollover", unit_id=bureau.units["S0201"], status="done", report={"label": "2025"})
+        tx.session.add_all([job, rollover])
         await tx.session.flush()
-    return {"guardians": guardians, "roles": roles, "job": job.id}
+    return {"guardians": guardians, "roles": roles, "job": job.id, "rollover": rollover.id}
 
 
 @pytest.fixture
@@ -68,23 +69,24 @@ async def world(client, db):
     def r(external_id: str, unit: str) -> int:
         return ids_a["roles"][external_id, u[unit]]
 
+    jobs_a = {"job_id": ids_a["job"], "rollover_id": ids_a["rollover"]}  # an import, and a rollover of South No. 3
     south = {"unit_id": u["S0201-G1C1"], "student_id": s["P0300"], "guardian_id": g["+8613900000300"], "role_id": r("T0006", "S0201-G1C1"),
-             "job_id": ids_a["job"]}
+             **jobs_a}
     liu_class = {"unit_id": u["S0101-G1C1"], "student_id": s["P0003"], "guardian_id": g["+8613900000003"], "role_id": r("T0004", "S0101-G1C1"),
-                 "job_id": ids_a["job"]}
+                 **jobs_a}
     # B's staff have A's email addresses, so B's import invited them (they have no roles there until they accept): B gets a teacher of its own
     otto = await join(db, b.org.id, "member", "Otto Other")
     b_role = await ok(await client.post(b.url(f"/units/{b.units['S0101-G1C1']}/roles"), json={"user_id": otto.id, "role": "head_teacher"},
                                         headers=b.owner), 201)
     b_world = {"unit_id": b.units["S0101-G1C1"], "student_id": b.students["P0003"], "guardian_id": ids_b["guardians"]["+8613900000003"],
-               "role_id": b_role["id"], "job_id": ids_b["job"]}
+               "role_id": b_role["id"], "job_id": ids_b["job"], "rollover_id": ids_b["rollover"]}
     people = {
         "bureau staff": (await a.staff("T0001"), [b_world], south),
         "district staff of D01": (await a.staff("T0002"), [south, {"unit_id": u["D02"]}, {"unit_id": u["BUREAU"], "role_id": r("T0001", "BUREAU")}], liu_class),
         "school admin of S0101": (await a.staff("T0003"), [south, {"unit_id": u["D01"], "role_id": r("T0002", "D01")}, {"unit_id": u["BUREAU"]}], liu_class),
         "head teacher of C1": (await a.staff("T0004"), [
             {"unit_id": u["S0101-G6C1"], "student_id": s["P0005"], "guardian_id": g["+8613900000005"], "role_id": r("T0005", "S0101-G6C1"),
-             "job_id": ids_a["job"]},
+             **jobs_a},
             {"unit_id": u["S0101"], "role_id": r("T0003", "S0101")}, south,
         ], liu_class),
         "guardian of a child in C1": (await a.guardian("+8613900000003"), [liu_class, south], None),
@@ -108,7 +110,8 @@ async def test_every_schools_route_answers_404_for_ids_outside_the_callers_scope
     bureau, people = world
     routes = schools_routes(app)
     assert len(routes) >= 20
-    unfillable = {p for r in routes for p in PARAM.findall(r.resource.canonical)} - {"org_id", "unit_id", "student_id", "guardian_id", "role_id", "job_id"}
+    unfillable = {p for r in routes for p in PARAM.findall(r.resource.canonical)} - {"org_id", "unit_id", "student_id", "guardian_id", "role_id", "job_id",
+                                                                                    "rollover_id"}
     assert not unfillable, f"add these path parameters to the schools scope matrix: {unfillable}"
     leaks, calls = [], 0
     for who, (headers, outside, _) in people.items():
@@ -147,7 +150,7 @@ async def test_inside_their_scope_every_staff_member_reads_every_route(app, clie
             continue
         for route in schools_routes(app):
             params = set(PARAM.findall(route.resource.canonical)) - {"org_id"}
-            if route.method != "GET" or not params or ("job_id" in params and who != "bureau staff"):
+            if route.method != "GET" or not params or (params & {"job_id", "rollover_id"} and who != "bureau staff"):
                 continue
             status = await call(client, route, bureau.org.id, inside, headers)
             if status != 200:

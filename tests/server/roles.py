@@ -188,8 +188,9 @@ class World:
         return (await ok(await self.client.post(self.url("/forms"), json=body, headers=self.owner), 201))["id"]
     async def _schools(self) -> None:
         """A bureau with a school, a grade and a class (``unit_id``), a child in it (``student_id``) with a guardian
-        (``guardian_id``), the spare member's role on the class (``role_id``), and an import's job (``job_id``)."""
-        from schools.models import ImportJob
+        (``guardian_id``), the spare member's role on the class (``role_id``), an import's job (``job_id``), a rollover's
+        (``rollover_id``) and the child's family link (``sign_in_link_id``)."""
+        from schools.models import SchoolJob
 
         async def unit(kind: str, parent_id: int | None, **extra) -> int:
             body = {"kind": kind, "name": f"{kind} {next(_numbers)}", "parent_id": parent_id, **extra}
@@ -201,10 +202,13 @@ class World:
         self.ids["guardian_id"] = await self._guardian()
         self.ids["role_id"] = await self._unit_role()
         async with self.db.transaction(org_id=self.org.id) as tx:
-            job = ImportJob(org_id=self.org.id, status="done", files=["units.csv"], report={})
-            tx.session.add(job)
+            job = SchoolJob(org_id=self.org.id, status="done", files=["units.csv"], report={})
+            rollover = SchoolJob(org_id=self.org.id, kind="rollover", unit_id=school, status="done", report={"label": "2025"})
+            tx.session.add_all([job, rollover])
             await tx.session.flush()
-            self.ids["job_id"] = job.id
+            self.ids["job_id"], self.ids["rollover_id"] = job.id, rollover.id
+        url = self.url(f"/schools/units/{self.ids['unit_id']}/family-links")
+        self.ids["sign_in_link_id"] = (await ok(await self.client.post(url, json={}, headers=self.owner), 201))["links"][0]["link_id"]
 
     async def _student(self) -> int:
         body = {"external_id": f"S{next(_numbers)}", "name": "Xiaoming", "class_id": self.ids["unit_id"]}

@@ -195,6 +195,8 @@ FINER_RULES: dict[str, Rule] = {
     "POST " + MEETING + "/end": only(HOST, ("admin", "owner")),
     "POST " + MEETING + "/invitees": only(HOST, ("admin", "owner")),
     "DELETE " + MEETING + "/invitees/{user_id}": only(HOST + " (the world's meetings invite the spare member)", ("admin", "owner")),
+    "DELETE /api/v1/orgs/{org_id}/sign-in-links/{sign_in_link_id}": only("whoever issued it (the owner made the family link) or organisation admins",
+                                                                       ("admin", "owner")),
     "DELETE /api/v1/orgs/{org_id}/contact-links/{link_id}": only("its creator (the owner made it) or organisation admins", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/contact-links/qr": only(
         "the QR code of one's own live link (the owner's), or any of the organisation's for its admins; to others it does not exist",
@@ -219,7 +221,8 @@ FINER_RULES: dict[str, Rule] = {
         for method, path in (
             ("GET", "/units/{unit_id}"), ("PATCH", "/units/{unit_id}"), ("GET", "/units/{unit_id}/students"), ("GET", "/units/{unit_id}/staff"),
             ("POST", "/units/{unit_id}/roles"), ("DELETE", "/units/{unit_id}/roles/{role_id}"), ("POST", "/units/{unit_id}/group"),
-            ("POST", "/units/{unit_id}/rollover"), ("GET", "/students/{student_id}"), ("PATCH", "/students/{student_id}"),
+            ("POST", "/units/{unit_id}/rollover"), ("POST", "/units/{unit_id}/family-links"), ("GET", "/rollovers/{rollover_id}"),
+            ("GET", "/students/{student_id}"), ("PATCH", "/students/{student_id}"),
             ("POST", "/students/{student_id}/guardians"), ("DELETE", "/students/{student_id}/guardians/{guardian_id}"),
             ("GET", "/guardians/{guardian_id}"), ("PATCH", "/guardians/{guardian_id}"),
         )
@@ -363,6 +366,8 @@ NOT_API: dict[str, str] = {
     "GET /f/{round_id}": "the fill page: a static file for any round, its API calls are checked",
     "GET /forms": "the form builder: a static file, its API calls are checked (form builders)",
     "GET /schools/settings": "the schools' settings page (importing the hierarchy): a static file, its API calls are checked (admins)",
+    "GET /schools/family": "a guardian's children: a static file, its API calls are checked (their own children)",
+    "GET /schools/family-links": "a class's family links to print: a static file, its API calls are checked (the class's head teacher, its managers)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.

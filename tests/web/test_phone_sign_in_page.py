@@ -86,7 +86,7 @@ def class_link_kind(monkeypatch):
     async def describe(tx, link, locale):
         return "3B 班" if locale == "zh-CN" else "Class 3B"
 
-    async def join(tx, link, name):
+    async def join(tx, link, name, answers):
         user = await do_create_user(tx, name=name, email=None)
         tx.session.add(Membership(org_id=tx.org_id, user_id=user.id, role="member", display_name=name))
         return SignInGrant(user)

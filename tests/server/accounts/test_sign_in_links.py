@@ -6,12 +6,20 @@ import datetime as dt
 
 import pyotp
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server.accounts import sign_in_links
 from server.accounts.auth import Principal
 from server.accounts.models import SignInLink, User
-from server.accounts.sign_in_links import SignInGrant, SignInLinkKind, do_issue_sign_in_link, do_revoke_sign_in_link, sign_in_link_url
+from server.accounts.sign_in_links import (
+    LinkQuestion,
+    SignInGrant,
+    SignInLinkKind,
+    do_issue_sign_in_link,
+    do_revoke_sign_in_link,
+    do_withdraw_sign_in_links,
+    sign_in_link_url,
+)
 from server.accounts.users import do_create_user
 from server.appkeys import SETTINGS
 from server.db import utcnow
@@ -19,7 +27,7 @@ from server.errors import Forbidden, InvalidInput
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 from server.qr import qr_image
-from tests.factories import make_org, make_user
+from tests.factories import make_org, make_user, sign_in
 
 CLASS_3B = 7
 
@@ -33,17 +41,19 @@ def class_links(monkeypatch) -> list[tuple[int, int]]:
     async def describe(tx, link, locale):
         return ("3B 班" if locale == "zh-CN" else "Class 3B") if link.subject_id == CLASS_3B else "?"
 
-    async def join_class(tx, link, name):
+    async def join_class(tx, link, name, answers):
         user = await do_create_user(tx, name=name, email=None)
-        tx.session.add(Membership(org_id=tx.org_id, user_id=user.id, role="member", display_name=name))
+        tx.session.add(Membership(org_id=tx.org_id, user_id=user.id, role="member", display_name=name, title=answers.get("seat", "")))
         joined.append((link.subject_id, user.id))
         return SignInGrant(user, landing_url=f"/classes/{link.subject_id}")
 
-    async def that_person(tx, link, name):
+    async def that_person(tx, link, name, answers):
         return SignInGrant(await tx.session.get(User, link.subject_id))
 
     monkeypatch.setattr(sign_in_links, "_kinds", {})
     sign_in_links.register_sign_in_link("test.class", SignInLinkKind(describe, join_class))
+    seat = LinkQuestion("seat", "Your seat", max_length=4, hint="A1", missing="say where you sit")
+    sign_in_links.register_sign_in_link("test.seated", SignInLinkKind(describe, join_class, questions=(seat,)))
     sign_in_links.register_sign_in_link("test.person", SignInLinkKind(describe, that_person, asks_name=False))
     return joined
 
@@ -62,7 +72,7 @@ async def test_a_class_link_makes_accounts_of_who_joins_until_its_uses_are_spent
     assert qr_image(sign_in_link_url(app[SETTINGS], token), "svg").startswith(b"<?xml")
 
     preview = await client.post("/api/v1/auth/link/preview", json={"token": token}, headers={"Accept-Language": "zh-CN"})
-    assert await preview.json() == {"org_name": "Riverside Primary", "purpose": "3B 班", "asks_name": True}
+    assert await preview.json() == {"org_name": "Riverside Primary", "purpose": "3B 班", "asks_name": True, "questions": []}
     nameless = await client.post("/api/v1/auth/link/sign-in", json={"token": token})
     assert nameless.status == 400 and (await nameless.json())["error"]["field"] == "name"
 
@@ -124,3 +134,57 @@ async def test_a_link_to_an_account_with_two_factor_sign_in_still_needs_its_code
     done = await client.post("/api/v1/auth/link/sign-in", json={"token": token, "totp_code": pyotp.TOTP(secret).now()})
     assert done.status == 200, await done.text()  # the single use was not spent by the first try
     assert (await done.json())["user"]["id"] == teacher.id
+
+
+async def test_a_kinds_questions_are_shown_and_their_answers_checked_before_anything_is_spent(client, db, app, class_links):
+    teacher = await make_user(db)
+    org = await make_org(db, teacher)
+    token, link = await issue(db, app[SETTINGS], org, teacher, kind="test.seated", max_uses=1)
+    preview = await (await client.post("/api/v1/auth/link/preview", json={"token": token})).json()
+    assert preview["questions"] == [{"key": "seat", "label": "Your seat", "hint": "A1", "max_length": 4, "required": True}]
+    for answers, field in (({}, "answers.seat"), ({"seat": "  "}, "answers.seat"), ({"seat": "A1234"}, "answers.seat"),
+                           ({"seat": "A1", "shoe": "42"}, "answers.shoe")):
+        resp = await client.post("/api/v1/auth/link/sign-in", json={"token": token, "name": "Lin", "answers": answers})
+        assert resp.status == 400 and (await resp.json())["error"]["field"] == field, answers
+    assert class_links == []
+    done = await client.post("/api/v1/auth/link/sign-in", json={"token": token, "name": "Lin", "answers": {"seat": " B2 "}})
+    assert done.status == 200, await done.text()
+    async with db.transaction(org_id=org.id) as tx:
+        assert (await tx.session.get(SignInLink, link.id)).uses == 1
+        member = await tx.session.scalar(select(Membership).where(Membership.user_id == class_links[0][1]))
+        assert member.title == "B2"  # trimmed
+
+
+async def test_a_new_link_for_someone_withdraws_their_old_ones_that_could_still_be_used(client, db, app, class_links):
+    teacher = await make_user(db)
+    org = await make_org(db, teacher)
+    settings = app[SETTINGS]
+    old, old_link = await issue(db, settings, org, teacher, max_uses=1)
+    spent, spent_link = await issue(db, settings, org, teacher, max_uses=1)
+    assert (await client.post("/api/v1/auth/link/sign-in", json={"token": spent, "name": "Lin"})).status == 200
+    _, other_subject = await issue(db, settings, org, teacher, subject_id=CLASS_3B + 1, max_uses=1)
+    _, other_kind = await issue(db, settings, org, teacher, kind="test.person", subject_id=CLASS_3B)
+    principal = Principal(teacher.id, 1, teacher.name)
+    async with db.transaction(org_id=org.id) as tx:
+        assert await do_withdraw_sign_in_links(tx, principal, kind="test.class", subject_ids=[CLASS_3B]) == 1
+        assert await do_withdraw_sign_in_links(tx, principal, kind="test.class", subject_ids=[]) == 0
+    async with db.transaction(org_id=org.id) as tx:
+        withdrawn = {link.id for link in await tx.session.scalars(select(SignInLink).where(SignInLink.revoked_at.is_not(None)))}
+    assert withdrawn == {old_link.id}  # not the used one, another subject's or another kind's
+    resp = await client.post("/api/v1/auth/link/preview", json={"token": old})
+    assert resp.status == 410
+
+
+async def test_its_issuer_or_an_admin_withdraws_a_link_through_the_api(client, db, app, class_links):
+    teacher, colleague, stranger = await make_user(db, "Teacher"), await make_user(db, "Colleague"), await make_user(db, "Stranger")
+    org = await make_org(db, teacher)
+    async with db.transaction(org_id=org.id) as tx:
+        tx.session.add(Membership(org_id=org.id, user_id=colleague.id, role="member", display_name="Colleague"))
+    await make_org(db, stranger, "Elsewhere")
+    token, link = await issue(db, app[SETTINGS], org, teacher, role="member")
+    url = f"/api/v1/orgs/{org.id}/sign-in-links/{link.id}"
+    assert (await client.delete(url, headers=await sign_in(client, stranger.email))).status == 404
+    assert (await client.delete(url, headers=await sign_in(client, colleague.email))).status == 403
+    assert (await client.delete(url, headers=await sign_in(client, teacher.email))).status == 204
+    assert (await client.post("/api/v1/auth/link/preview", json={"token": token})).status == 410
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/sign-in-links/{link.id + 100}", headers=await sign_in(client, teacher.email))).status == 404

@@ -224,13 +224,31 @@ async def _unit_role(b: OrgB) -> int:
 
 async def _import_job(b: OrgB) -> int:
     # Stored directly: the API runs an import in the background (tests/schools/test_import.py).
-    from schools.models import ImportJob
+    from schools.models import SchoolJob
 
     async with b.db.transaction(org_id=b.org.id) as tx:
-        job = ImportJob(org_id=b.org.id, status="done", files=["b.csv"], report={})
+        job = SchoolJob(org_id=b.org.id, status="done", files=["b.csv"], report={})
         tx.session.add(job)
         await tx.session.flush()
         return job.id
+
+
+async def _rollover_job(b: OrgB) -> int:
+    # Stored directly, as an import's: the API runs a rollover in the background (tests/schools/test_rollover.py).
+    from schools.models import SchoolJob
+
+    async with b.db.transaction(org_id=b.org.id) as tx:
+        job = SchoolJob(org_id=b.org.id, kind="rollover", unit_id=await b.id_of("unit_id"), status="done", report={"label": "2025"})
+        tx.session.add(job)
+        await tx.session.flush()
+        return job.id
+
+
+async def _sign_in_link(b: OrgB) -> int:
+    """A family link of B's child (schools/family_links.py): a sign-in link of B."""
+    url = b.org.url(f"/schools/units/{await b.id_of('unit_id')}/family-links")
+    sheet = await ok(await b.client.post(url, json={"student_ids": [await b.id_of("student_id")]}, headers=b.bob), 201)
+    return sheet["links"][0]["link_id"]
 
 
 async def _round(b: OrgB) -> int:
@@ -277,6 +295,8 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "guardian_id": _guardian,
     "role_id": _unit_role,
     "job_id": _import_job,
+    "rollover_id": _rollover_job,
+    "sign_in_link_id": _sign_in_link,
     "round_id": _round,
     "schedule_id": _schedule,
     "submission_id": _submission,
