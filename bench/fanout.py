@@ -22,8 +22,10 @@ possible). Then:
    process, its push worker and its PostgreSQL backends, user+system time
    from /proc, from the first post until every frame arrived; per part in
    ``cpu``, and per CPU-second of the server's process alone in
-   ``deliveries_per_node_cpu_s``), lost and duplicated frames, and the p99
-   over messages of "delivered to all" (``sustained_all_p99_ms``);
+   ``deliveries_per_node_cpu_s``), lost and duplicated frames, the p99
+   over messages of "delivered to all" (``sustained_all_p99_ms``) and how
+   long the phase took (``sustained_s``: more than ``--duration`` when the
+   node or the machine cannot keep up);
 3. server memory per idle connection: RSS after all members connected and
    idle, minus RSS before the first connection, divided by N.
 
@@ -476,6 +478,7 @@ async def run(args: argparse.Namespace) -> dict:
                 sent[3 + i] = await post(3 + i, f"message {i}", args.mentions)
             report = await wait_delivered(clients, (2 + count) * args.members, 60)
             cpu = await meter.stop()
+            sustained_s = time.monotonic() - start
             delivered = report["delivered"] - delivered_before
             log(f"sustained: done, {delivered} deliveries, CPU {cpu}")
             all_ms = [(report["last_at"][seq] - at) * 1000 for seq, at in sent.items() if seq in report["last_at"]]
@@ -494,6 +497,7 @@ async def run(args: argparse.Namespace) -> dict:
             "lost": single_lost + (count * args.members - delivered),
             "duplicated": report["duplicated"],
             "messages": count,
+            "sustained_s": round(sustained_s, 1),
             "deliveries": delivered,
             "cpu": cpu,
             "deliveries_per_cpu_s": round(delivered / cpu["all"]) if cpu["all"] else None,
