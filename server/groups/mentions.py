@@ -1,7 +1,9 @@
 """Mentions: who was named in which message, each person's unread mentions, and the badge event that tells them.
 
-A post with mentions inserts one ``group_mentions`` row per person named
-(one statement; not for @all, which the message itself records). A person's
+A post with mentions inserts one ``group_mentions`` row per person named,
+taken from the group's members (one ``INSERT ... SELECT ... RETURNING``: the
+statement that stores them is the one that proves they are members; not for
+@all, which the message itself records, and whose names are only checked). A person's
 unread mentions in a group are their rows plus the group's @all messages
 (from others) above their ``read_seq``: two index range scans per group,
 whatever the group's size.
@@ -22,14 +24,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import BigInteger, delete, func, literal, select
 
 from server.db import Transaction
+from server.db.one_of import batch_one_of
+from server.errors import InvalidInput
 from server.gateway.events import emit
 from server.groups.models import GroupMember, GroupMention, GroupMessage
 from server.groups.schemas import MentionCountOut, MentionsOut
 
 MENTIONS_EVENT = "group.mentions"
+_mentions = GroupMention.__table__  # the table, not the class: the ORM would make its own bulk insert of the statement
 
 
 def unread_mentions_of_member():
@@ -53,14 +58,25 @@ def unread_mentions_of_member():
 
 
 async def do_record_mentions(tx: Transaction, message: GroupMessage) -> None:
-    """Store who ``message`` names and tell each of them their new count (@all: see the module's docstring)."""
-    named = [u for u in message.mentions or () if u != message.sender_id]
-    if named and not message.mention_all:
-        await tx.session.execute(
-            insert(GroupMention),
-            [{"org_id": message.org_id, "group_id": message.group_id, "seq": message.seq, "user_id": u} for u in named],
-        )
-        await do_tell_counts(tx, message.org_id, message.group_id, named)
+    """Store who ``message`` names and tell each of them their new count (@all: see the module's docstring);
+    refuses the message if anyone it names is not a member of its group."""
+    named = [u for u in message.mentions or () if u != message.sender_id]  # a sender is a member; naming oneself tells nobody
+    if not named:
+        return
+    members = select(GroupMember.user_id).where(GroupMember.group_id == message.group_id, batch_one_of(tx, GroupMember.user_id, named))
+    if message.mention_all:
+        check_members(named, set(await tx.session.scalars(members)))
+        return
+    at = [literal(v, BigInteger) for v in (message.org_id, message.group_id, message.seq)]
+    stored = _mentions.insert().from_select(["org_id", "group_id", "seq", "user_id"], members.with_only_columns(*at, GroupMember.user_id))
+    check_members(named, set(await tx.session.scalars(stored.returning(_mentions.c.user_id))))
+    await do_tell_counts(tx, message.org_id, message.group_id, named)
+
+
+def check_members(named: Collection[int], members: Collection[int]) -> None:
+    outsiders = sorted(set(named) - set(members))
+    if outsiders:
+        raise InvalidInput("mentioned people are not members of this group: {outsiders}", field="mentions", outsiders=", ".join(map(str, outsiders)))
 
 
 async def do_forget_mentions(tx: Transaction, message: GroupMessage, named: Collection[int], mention_all: bool) -> None:
@@ -76,7 +92,8 @@ async def do_tell_counts(tx: Transaction, org_id: int, group_id: int, user_ids: 
     """One ``group.mentions`` event per distinct count to these members, after commit."""
     if not user_ids:
         return
-    query = select(GroupMember.user_id, unread_mentions_of_member()).where(GroupMember.group_id == group_id, GroupMember.user_id.in_(list(user_ids)))
+    query = select(GroupMember.user_id, unread_mentions_of_member()).where(GroupMember.group_id == group_id,
+                                                                           batch_one_of(tx, GroupMember.user_id, list(user_ids)))
     by_count: dict[int, list[int]] = defaultdict(list)
     for user_id, count in await tx.session.execute(query):
         by_count[count].append(user_id)

@@ -3,16 +3,16 @@
 Posting costs the same whatever the group's size (a test counts the queries):
 
 1. load the group and the sender's membership (one SELECT; ``access.load_group``);
-2. check mentions are members (one SELECT, only if there are any) and load
-   the quoted message (one SELECT, only for a reply);
+2. load the quoted message (one SELECT, only for a reply);
 3. ``UPDATE groups SET last_seq = last_seq + 1, last_change_seq = ... RETURNING``:
    the new message's number and its change number. The row stays locked
    until commit, so numbers are gap-free and follow commit order;
 4. one INSERT of the message, and one UPDATE moving the sender's own read
    pointer (you have read what you wrote);
-5. only with mentions (at most 100 people; not @all): one INSERT of who is
-   named, one SELECT of their counts and an ``emit`` per distinct count
-   (server/groups/mentions.py);
+5. only with mentions (at most 100 people): one ``INSERT ... SELECT`` of who
+   is named from the group's members, which refuses anyone who is not one,
+   one SELECT of their counts and an ``emit`` per distinct count
+   (server/groups/mentions.py; for @all only the SELECT that checks them);
 6. after commit, one bus message (server/groups/events.py).
 
 An edit, a recall or a reaction takes the group's next change number the
@@ -67,19 +67,6 @@ def check_mention_all(settings: Settings, access: GroupAccess) -> None:
         raise Forbidden("only group admins can mention @all", field="mention_all")
 
 
-async def check_mentions(tx: Transaction, group_id: int, mentions: Sequence[int]) -> list[int]:
-    wanted = sorted(set(mentions))
-    if not wanted:
-        return []
-    found = set(
-        await tx.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group_id, GroupMember.user_id.in_(wanted)))
-    )
-    outsiders = [u for u in wanted if u not in found]
-    if outsiders:
-        raise InvalidInput("mentioned people are not members of this group: {outsiders}", field="mentions", outsiders=', '.join(map(str, outsiders)))
-    return wanted
-
-
 async def load_message(tx: Transaction, group_id: int, seq: int, *, field: str | None = None) -> GroupMessage:
     message = await tx.session.scalar(select(GroupMessage).where(GroupMessage.group_id == group_id, GroupMessage.seq == seq))
     if message is None:
@@ -108,7 +95,7 @@ async def do_post_message(
     if mention_all:
         check_mention_all(settings, access)
     group_id = access.group.id
-    mentions = await check_mentions(tx, group_id, mentions)
+    mentions = sorted(set(mentions))  # each checked as a member when stored (do_record_mentions)
     quoted = await load_message(tx, group_id, reply_to_seq, field="reply_to_seq") if reply_to_seq is not None else None
     mentioning = {"last_mention_seq": Group.last_seq + 1} if mentions or mention_all else {}
     seq, change_seq = (

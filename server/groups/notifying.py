@@ -49,14 +49,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Row, and_, delete, func, or_, select, update
 
 from server.appkeys import DB, SETTINGS
 from server.channels import texts
 from server.i18n import translate
-from server.channels.models import PushSubscription, SmsDigest
+from server.channels.models import NotificationSettings, PushSubscription, SmsDigest
 from server.channels.paid import PaidLimitExceeded, do_reserve_paid
-from server.channels.preferences import DEFAULTS, preferences_of, sms_digest_orgs
+from server.channels.preferences import DEFAULTS, Preferences, preferences_of, sms_digest_orgs
 from server.channels.providers.base import ProviderError
 from server.channels.registry import CHANNELS, Channels, Message
 from server.config import Settings
@@ -245,38 +245,30 @@ class GroupNotifier:
         if group.mentions_only and not everyone and not named:
             return
         by_seq = {m.seq: m for m in messages}
-        behind = [GroupMember.group_id == group.group_id, GroupMember.read_seq < group.last_seq]
-        if not everyone:  # only people with Web Push, or named, can be told anything
-            reachable = select(PushSubscription.id).where(PushSubscription.user_id == GroupMember.user_id).exists()
-            behind.append(GroupMember.user_id.in_(list(named)) if group.mentions_only else or_(reachable, GroupMember.user_id.in_(list(named))))
-        members = (await tx.session.execute(select(GroupMember.user_id, GroupMember.read_seq, GroupMember.muted).where(*behind))).all()
+        members = await _behind(tx, group, list(named), everyone=bool(everyone))
         if not members:
             return
-        ids = [m.user_id for m in members]
-        subscribed = await _with_push(tx, ids)
-        preferences = await preferences_of(tx, ids)
-        locales = await _locales(tx, ids)
         zone = await tx.session.scalar(select(Organisation.time_zone).where(Organisation.id == group.org_id))  # quiet hours are read in it
-        direct = await peer_names(tx, group.org_id, [(group.group_id, group.direct_key)], ids)  # a direct chat is called after the other person
+        direct = await peer_names(tx, group.org_id, [(group.group_id, group.direct_key)], [m.user_id for m in members])  # a direct chat is called after the other person
         senders: dict[int, str] = {}
         for member in members:
             user_id, read_seq = member.user_id, member.read_seq
             own = sent_by.get(user_id, ())
             count = _after(seqs, read_seq) - _after(own, read_seq)
             mine = [s for s in named.get(user_id, ()) if s > read_seq] + [s for s in everyone if s > read_seq and s not in own]
-            if count <= 0 or (group.mentions_only and not mine) or (user_id not in subscribed and not mine):
+            if count <= 0 or (group.mentions_only and not mine) or (not member.subscribed and not mine):
                 continue  # nothing new; or a mentions round not about them; only a mention reaches someone without Web Push (SMS digest)
-            choice = preferences.get(user_id, DEFAULTS)
+            choice = _preferences(member)
             if member.muted and not (mine and choice.mentions_when_muted):
                 continue
             if choice.quiet_at(now, zone):
-                if user_id in subscribed:  # told when the quiet hours end, of what is still unread then
+                if member.subscribed:  # told when the quiet hours end, of what is still unread then
                     first = by_seq[seqs[bisect.bisect_right(seqs, read_seq)]].created_at
                     since, due = held.get((user_id, group.org_id), (first, choice.quiet_ends(now, zone)))
                     held[(user_id, group.org_id)] = (min(since, first), due)
                 continue
-            locale = locales.get(user_id) or self.settings.default_locale
-            tell = tells.setdefault((user_id, group.org_id), Tell(org_id=group.org_id, push=user_id in subscribed, locale=locale))
+            locale = member.locale or self.settings.default_locale
+            tell = tells.setdefault((user_id, group.org_id), Tell(org_id=group.org_id, push=member.subscribed, locale=locale))
             tell.count += count
             tell.group_ids.append(group.group_id)
             tell.group_names.append(direct.get((group.group_id, user_id), (None, group.name))[1])
@@ -384,13 +376,28 @@ def _after(seqs, read_seq: int) -> int:
     return len(seqs) - bisect.bisect_right(seqs, read_seq)
 
 
-async def _with_push(tx: Transaction, user_ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for chunk in chunks(user_ids):
-        found.update(await tx.session.scalars(
-            select(PushSubscription.user_id).where(PushSubscription.user_id.in_(chunk)).distinct()
-        ))
-    return found
+async def _behind(tx: Transaction, group: Claimed, named: list[int], *, everyone: bool) -> list[Row]:
+    """In one statement, the members of ``group`` who have not read its last message and can be told anything (all of
+    them for @all; else those with Web Push and those ``named``; in a mentions round only those named), with what the
+    round needs of each: whether they have Web Push, their language and their notification settings (none: the defaults)."""
+    subscribed = select(PushSubscription.id).where(PushSubscription.user_id == GroupMember.user_id).exists()
+    behind = [GroupMember.group_id == group.group_id, GroupMember.read_seq < group.last_seq]
+    if not everyone:
+        behind.append(GroupMember.user_id.in_(named) if group.mentions_only else or_(subscribed, GroupMember.user_id.in_(named)))
+    return list(await tx.session.execute(
+        select(GroupMember.user_id, GroupMember.read_seq, GroupMember.muted, subscribed.label("subscribed"), User.locale,
+               NotificationSettings.quiet_start_min, NotificationSettings.quiet_end_min, NotificationSettings.mentions_when_muted)
+        .join(User, User.id == GroupMember.user_id)
+        .outerjoin(NotificationSettings, NotificationSettings.user_id == GroupMember.user_id)
+        .where(*behind)
+    ))
+
+
+def _preferences(member: Row) -> Preferences:
+    """A member's notification settings as ``_behind`` read them."""
+    if member.mentions_when_muted is None:  # no row: never chose anything
+        return DEFAULTS
+    return Preferences(member.quiet_start_min, member.quiet_end_min, member.mentions_when_muted)
 
 
 async def _locales(tx: Transaction, user_ids: list[int]) -> dict[int, str | None]:

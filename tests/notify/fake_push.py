@@ -147,8 +147,8 @@ class FakePushService:
 def forbid_encrypting_here(monkeypatch) -> None:
     """Encrypting a push in this process (the node's, whose event loop fans out live frames) fails the test:
     pushes are the push worker's (server/channels/push_worker.py)."""
-    import pywebpush
+    from server.channels import webpush
 
     def here(*_args, **_kwargs):
         raise AssertionError("a push was encrypted on the node's event loop")
-    monkeypatch.setattr(pywebpush.WebPusher, "encode", here)
+    monkeypatch.setattr(webpush, "encrypt", here)

@@ -10,9 +10,12 @@ import signal
 import pytest
 
 from server.channels.config import ChannelSettings
-from server.channels.push_worker import BAD_KEY, NICE, STOPPED, PushWorker
-from server.channels.webpush import Browser, VapidSigner
-from tests.notify.fake_push import FakePushService, forbid_encrypting_here, unb64url, vapid_keys
+import http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from server.channels.push_worker import BAD_KEY, NICE, STOPPED, PushWorker, starts_after
+from server.channels.webpush import RECORD_SIZE, Browser, VapidSigner, encrypt
+from tests.notify.fake_push import FakePushService, b64url, forbid_encrypting_here, public_point, unb64url, vapid_keys
 
 
 @pytest.fixture
@@ -71,6 +74,27 @@ async def test_a_worker_that_dies_fails_its_pushes_as_retryable_and_the_next_pus
     assert again.result() == "1 browser(s)"
     assert worker.pid not in (None, first)
     assert subscription.messages[-1]["payload"] == {"n": "again"}
+
+
+def test_a_paced_job_starts_a_tenth_of_a_seconds_pushes_at_once_and_keeps_the_pace():
+    """Bursts: pushes started one by one, 5 ms apart, woke the worker from sleep for each (0.9 ms of CPU a push, 0.6 in bursts of 20)."""
+    assert [starts_after(n, 200) for n in (0, 19, 20, 39, 40, 999)] == [0.0, 0.0, 0.1, 0.1, 0.2, 4.9]
+    assert [starts_after(n, 20) for n in range(5)] == [0.0, 0.0, 0.1, 0.1, 0.2]
+    assert [starts_after(n, 1) for n in range(3)] == [0.0, 1.0, 2.0]  # under ten a second: one at a time
+    assert all(starts_after(n, per_s) <= n / per_s for per_s in (0.5, 3, 50, 200, 1000) for n in range(2000))  # never later than evenly spread
+    assert all(starts_after(n, per_s) > n / per_s - 0.1 for per_s in (3, 50, 200, 1000) for n in range(2000))  # nor more than a tick earlier
+
+
+@pytest.mark.parametrize("length", [2, 3000, 9000])
+def test_a_push_is_one_aes128gcm_record_a_browser_decrypts_whatever_its_length(length):
+    """RFC 8291 as a browser reads it (http_ece, the reference implementation), a new key pair and salt each time."""
+    browser, auth = ec.generate_private_key(ec.SECP256R1()), os.urandom(16)
+    data = json.dumps({"body": "通" * (length // 3)}).encode()[:length] if length > 2 else b"{}"
+    first, second = (encrypt(data, b64url(public_point(browser)), b64url(auth)) for _ in range(2))
+    for body in (first, second):
+        assert http_ece.decrypt(body, private_key=browser, auth_secret=auth, version="aes128gcm") == data
+        assert int.from_bytes(body[16:20], "big") == max(RECORD_SIZE, len(data) + 17)  # one record: the data, its delimiter, the tag
+    assert first[:16] != second[:16] and first[21:86] != second[21:86]  # salt and the server's public key
 
 
 def claims_of(headers: dict) -> dict:
