@@ -126,26 +126,26 @@ def test_the_recorder_puts_a_screen_share_on_stage_and_hears_the_dominant_speake
 
     cam_a, cam_b, mic_a, mic_b, screen_a = track(1, "a", "video"), track(2, "b", "video"), track(3, "a", "audio"), track(4, "b", "audio"), track(5, "a", "video", True)
     for t in (cam_a, cam_b, mic_a, mic_b):
-        worker._add_track(t)
+        worker.add_track(t)
     worker.start_recording("r", str(tmp_path / "r.webm"))
-    room = worker.rooms["r"]
-    recorder = room.recorder
+    room = worker.rooms.rooms["r"]
+    recorder = room.stage_sinks["recording"]
     assert (recorder.video.source, recorder.audio.source) == (cam_a, mic_a)  # nobody spoke: the first camera, its owner's voice
 
     now = time.monotonic()
     for i in range(20):
         room.speakers.observe("b", 10, now - 0.4 + i * 0.02)
-    worker._select(room, now)
+    worker.selection.select(room, now)
     assert room.speakers.dominant == "b" and (recorder.video.source, recorder.audio.source) == (cam_b, mic_b)
 
-    worker._add_track(screen_a)
+    worker.add_track(screen_a)
     assert (recorder.video.source, recorder.audio.source) == (screen_a, mic_b)  # the share on stage, the speaker heard
     assert recorder.video.waiting_keyframe
     worker.remove_track(screen_a.track_id)
     assert recorder.video.source is cam_b
 
     assert worker.stop_recording("r")["error"] == "nothing was recorded: no audio or video reached the stage"
-    assert room.recorder is None and not cam_b.slots and not (tmp_path / "r.webm").exists()
+    assert "recording" not in room.stage_sinks and not cam_b.slots and not (tmp_path / "r.webm").exists()
 
 
 def test_audio_without_video_makes_an_audio_only_file(tmp_path):
@@ -173,10 +173,10 @@ def test_a_write_failure_stops_the_recording_and_says_so(tmp_path):
     events = []
     worker = Worker(0, events.append)
     camera = Track(1, "r", "a", 0, "video", False, 1, 90000, None)
-    worker._add_track(camera)
+    worker.add_track(camera)
     worker.start_recording("r", str(tmp_path / "no-such-folder" / "r.webm"))
     keyframe = packet(1, 100, b"\x10" + b"\x00\x00\x00\x9d\x01\x2a" + (320).to_bytes(2, "little") + (240).to_bytes(2, "little"), True)
-    worker.deliver(camera, keyframe, rtp.parse_header(keyframe), time.monotonic())  # the first frame opens the file: it fails
+    worker.forwarder.deliver(camera, keyframe, rtp.parse_header(keyframe), time.monotonic())  # the first frame opens the file: it fails
     assert [(e["event"], e["room"]) for e in events] == [("recording_failed", "r")]
     assert events[0]["message"].startswith("writing the recording failed")
     assert not camera.slots  # the recorder let go of the stage; forwarding goes on
