@@ -6,12 +6,16 @@ import time
 import av
 from aiortc.mediastreams import VideoStreamTrack
 
-from rooms.keys import LIVE_MEETINGS
+from sqlalchemy import select
+
 from rooms.media import rtp
 from rooms.media.track import Track
 from rooms.media.worker import Worker
 from rooms.recording.frames import FrameAssembler
 from rooms.recording.webm import WebmWriter
+from server.appkeys import SETTINGS
+from server.files.models import OrgStorage, StoredFile
+from server.files.storage import files_dir
 from tests.factories import make_org, person
 from tests.rooms.meetings.test_meetings_api import create
 from tests.rooms.meetings.test_signalling import attend, close_all, setup_meeting, wait_for_video
@@ -70,16 +74,20 @@ async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switc
     finally:
         await close_all(a, b)
 
-    assert (await client.get(recordings_url, headers=member.headers)).status == 403
     listed = await (await client.get(recordings_url, headers=host.headers)).json()
     assert [r["status"] for r in listed] == ["done"] and listed[0]["video_frames"] > 0 and listed[0]["audio_packets"] > 0
+    assert listed[0]["download_url"] == f"/api/v1/orgs/{meeting['org_id']}/files/{listed[0]['file_id']}"  # a platform file
     download = await client.get(listed[0]["download_url"], headers=host.headers)
-    assert download.status == 200 and download.headers["Content-Type"] == "video/webm"
+    assert download.status == 200 and download.headers["Content-Disposition"].endswith(f"meeting-{meeting['id']}-recording-{listed[0]['id']}.webm")
     data = await download.read()
     assert len(data) == listed[0]["size_bytes"]
+    assert await (await client.get(recordings_url, headers=member.headers)).json() == listed  # the member was in it: a participant
+    by_member = await client.get(f"{recordings_url}/{listed[0]['id']}", headers=member.headers)
+    assert by_member.status == 200 and await by_member.read() == data
     log = await (await client.get(f"/api/v1/orgs/{meeting['org_id']}/audit", params={"action": "recording."}, headers=host.headers)).json()
     assert [(e["action"], e["actor_user_id"], e["target_id"]) for e in log["items"]] == [
-        ("recording.downloaded", host.id, listed[0]["id"]), ("recording.started", host.id, listed[0]["id"])
+        ("recording.downloaded", member.id, listed[0]["id"]), ("recording.downloaded", host.id, listed[0]["id"]),
+        ("recording.started", host.id, listed[0]["id"]),
     ]
 
     with av.open(io.BytesIO(data)) as container:
@@ -218,20 +226,33 @@ async def test_a_recording_stops_at_the_size_limit_with_a_playable_file_and_a_ho
         assert sum(1 for p in container.demux(audio=0) if p.size) == first["audio_packets"]
 
     one = f"{recordings_url}/{first['id']}"
-    path = app[LIVE_MEETINGS].recordings_dir / f"{meeting['org_id']}/{meeting['id']}-{first['id']}.webm"
-    assert path.is_file()
+    async with db.transaction(org_id=meeting["org_id"]) as tx:
+        file = await tx.session.get(StoredFile, first["file_id"])
+        held = await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == meeting["org_id"]))
+    path = files_dir(app[SETTINGS]) / file.storage_key
+    assert path.is_file() and file.size == first["size_bytes"] and file.owner_kind == "meeting_recording"
+    assert held >= first["size_bytes"] + listed[second["recording_id"]]["size_bytes"]  # counted in the organisation's quota
     assert (await client.delete(one, headers=member.headers)).status == 403  # a member, not a host
+    assert (await client.get(first["download_url"], headers=member.headers)).status == 404  # and not in the meeting
+    assert (await client.get(one, headers=member.headers)).status == 404
+    assert await (await client.get(recordings_url, headers=member.headers)).json() == []
     outsider = await person(client, db, "Olga Outsider")
     other_org = await make_org(db, outsider.user)
     own = await create(client, outsider, other_org)  # a host, but of another organisation's meeting
     for url in (one, f"/api/v1/orgs/{other_org.id}/meetings/{meeting['id']}/recordings/{first['id']}",
                 f"/api/v1/orgs/{other_org.id}/meetings/{own['id']}/recordings/{first['id']}"):
         assert (await client.delete(url, headers=outsider.headers)).status == 404, url
+    for url in (one, first["download_url"], f"/api/v1/orgs/{other_org.id}/files/{first['file_id']}"):
+        assert (await client.get(url, headers=outsider.headers)).status == 404, url
     bad = await client.delete(f"{recordings_url}/latest", headers=host.headers)
     assert bad.status == 404 and (await bad.json())["error"]["message"] == "no such recording"
 
     assert (await client.delete(one, headers=host.headers)).status == 204
     assert not path.exists()
+    async with db.transaction(org_id=meeting["org_id"]) as tx:
+        assert await tx.session.get(StoredFile, first["file_id"]) is None
+        assert await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == meeting["org_id"])) == held - first["size_bytes"]
+    assert (await client.get(first["download_url"], headers=host.headers)).status == 404
     assert first["id"] not in {r["id"] for r in await (await client.get(recordings_url, headers=host.headers)).json()}
     assert (await client.get(one, headers=host.headers)).status == 404
     assert (await client.delete(one, headers=host.headers)).status == 404
