@@ -11,6 +11,7 @@ from rooms.media.registry import RoomState
 from rooms.media.selection import mark_skippable
 from rooms.media.slot import Slot
 from rooms.media.track import SILENT_SAMPLE, Track
+from tests.rooms.media.test_sinks import KeyframeLog, ListSink
 
 LEVEL_ID = 1
 
@@ -62,28 +63,6 @@ class Subscriber:
         self.transport = transport
 
 
-class ListSink:
-    """A local sink: keeps every packet of its slots."""
-
-    transport = None
-
-    def __init__(self) -> None:
-        self.packets: list[bytes] = []
-
-    def write(self, slot: Slot, packet: bytes) -> None:
-        self.packets.append(packet)
-
-
-class KeyframeLog:
-    """A publisher as the forwarder sees one: it records the tracks a keyframe was asked of."""
-
-    def __init__(self) -> None:
-        self.asked: list[Track] = []
-
-    def send_keyframe_request(self, track: Track) -> None:
-        self.asked.append(track)
-
-
 def audio(seq: int, ts: int, ssrc: int, level: int = 20, marker: bool = False) -> bytes:
     return rtp.build_packet(
         payload_type=109, sequence=seq & 0xFFFF, timestamp=ts, ssrc=ssrc, marker=marker,
@@ -103,7 +82,7 @@ def test_the_fast_path_sends_what_the_munger_and_packet_for_make():
     fast = Slot(Subscriber(wire), "1", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
     local = ListSink()
     reference = Slot(local, "r", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
-    plain = local.packets
+    plain = local.packets.setdefault("r", [])
     joining = Slot(Subscriber(JoiningTransport()), "2", "audio", False, 0x99, 111, 48000, LEVEL_ID)
     a = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
     b = Track(2, "r", "bob", 0, "audio", False, 0xB, 48000, LEVEL_ID)
