@@ -230,10 +230,12 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
     """The recording's WebM file, for whoever may read it (``rooms/meetings/recordings.py``); the same as its ``download_url``."""
     meeting_id = path_int(request, "meeting_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await m.get_meeting(tx, meeting_id)
+        meeting = await m.get_meeting(tx, meeting_id)
         row = await _recording_of_meeting(request, tx, meeting_id)
         file = await tx.session.get(StoredFile, row.file_id) if await may_read_recording(tx, org, row) else None
         if file is None:
+            if row.status == "recording" and (org.is_admin or await m.is_host(tx, meeting, org.user_id)):
+                raise Conflict("the recording is still going on; stop it first", code="still_recording")
             raise NotFound("no such recording of this meeting", field="recording_id")
         await do_audit_download(tx, org, row)
     return file_response(request.app[SETTINGS], file)

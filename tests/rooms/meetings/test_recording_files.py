@@ -1,11 +1,21 @@
-"""Recordings made before they were platform files: migration 0006 gives them files rows and quota, a node's start moves their bytes."""
+"""Recordings as platform files: the quota when one starts and ends; old ones get files rows (migration 0006) and their bytes move at start."""
 import asyncio
 
+import pytest
+from sqlalchemy import select, update
+
+from rooms.meetings.recordings import adopt_old_recordings
+from server.appkeys import SETTINGS
 from server.config import Settings
 from server.db import Database
 from server.db.migrate import upgrade
+from server.db.upsert import insert_for
+from server.errors import TooLarge
+from server.files.models import OrgStorage
 from server.files.storage import files_dir
-from rooms.meetings.recordings import adopt_old_recordings
+from tests.factories import make_org, person
+from tests.rooms.meetings.test_meetings_api import create
+from tests.rooms.recordings import stand_in_recording
 from tests.server.test_migrations import _sql, empty_database_url  # noqa: F401  (a fixture)
 
 
@@ -49,3 +59,24 @@ async def test_old_recordings_become_files_counted_in_the_quota_and_their_bytes_
         await db.engine.dispose()
     assert (files_dir(settings) / files[0].storage_key).read_bytes() == b"first" and not (old / "5-1.webm").exists()
     assert await _sql(url, "SELECT file_name FROM meeting_recordings ORDER BY id") == [[("",), ("7/5-2.webm",), ("",)]]
+
+
+async def test_a_recording_needs_room_in_the_quota_to_start_and_is_counted_whole_when_it_ends(client, db, app):
+    host = await person(client, db, "Hana Host")
+    org = await make_org(db, host.user)
+    meeting = await create(client, host, org)
+    settings = app[SETTINGS]
+    quota = settings.org_quota_bytes
+    async with db.transaction(org_id=org.id) as tx:
+        await tx.session.execute(insert_for(tx.dialect, OrgStorage).values(org_id=org.id, reserved_bytes=quota).on_conflict_do_nothing())
+        await tx.session.execute(update(OrgStorage).where(OrgStorage.org_id == org.id).values(reserved_bytes=quota))
+    with pytest.raises(TooLarge) as refused:
+        await stand_in_recording(db, settings, org.id, meeting["id"])
+    assert refused.value.code == "quota_exceeded"
+    async with db.transaction(org_id=org.id) as tx:
+        await tx.session.execute(update(OrgStorage).where(OrgStorage.org_id == org.id).values(reserved_bytes=quota - 1))
+    recording = await stand_in_recording(db, settings, org.id, meeting["id"], data=b"ten bytes!")  # one byte of room was enough to start
+    async with db.transaction(org_id=org.id) as tx:
+        assert await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == org.id)) == quota + 9  # all of it, past the quota
+    download = await client.get(f"/api/v1/orgs/{org.id}/files/{recording.file_id}", headers=host.headers)
+    assert download.status == 200 and await download.read() == b"ten bytes!"
