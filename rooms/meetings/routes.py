@@ -31,7 +31,7 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import do_audit
 from server.db import utcnow
-from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.files.models import StoredFile
 from server.files.routes import file_response, file_url
 from server.orgs.access import OrgContext
@@ -234,8 +234,10 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
         row = await _recording_of_meeting(request, tx, meeting_id)
         file = await tx.session.get(StoredFile, row.file_id) if await may_read_recording(tx, org, row) else None
         if file is None:
-            if row.status == "recording" and (org.is_admin or await m.is_host(tx, meeting, org.user_id)):
-                raise Conflict("the recording is still going on; stop it first", code="still_recording")
+            if org.is_admin or await m.is_host(tx, meeting, org.user_id):  # they see it listed: say why there is nothing to download
+                if row.status == "recording":
+                    raise Conflict("the recording is still going on; stop it first", code="still_recording")
+                raise Gone("this recording has no file: {reason}", reason=row.error) if row.error else Gone("this recording's file was removed")
             raise NotFound("no such recording of this meeting", field="recording_id")
         await do_audit_download(tx, org, row)
     return file_response(request.app[SETTINGS], file)
