@@ -99,14 +99,14 @@ class JobProgress:
         await self._write(report, status="failed" if fatal else "done", fatal=failure)
 
 
-async def do_end_job(db: Database, org_id: int, job_id: int, failure: str) -> None:
-    """End a job still running whose work could not end it itself (its process was stopped or died): failed with
-    ``failure`` (a msgid), its last report kept."""
+async def do_end_job(db: Database, org_id: int, job_id: int, failure: str, params: dict | None = None) -> None:
+    """End a job still running whose work could not end it itself (its process was stopped or died, or never started):
+    failed with ``failure`` (a msgid and its ``params``), its last report kept."""
     async with db.transaction(org_id=org_id) as tx:
         job = await tx.session.scalar(select(SchoolJob).where(SchoolJob.id == job_id, SchoolJob.status == "running").with_for_update())
         if job is not None:
             job.status = "failed"
-            job.report = (job.report or {}) | {"fatal": {"message": failure, "params": {}, "field": None}}
+            job.report = (job.report or {}) | {"fatal": {"message": failure, "params": params or {}, "field": None}}
             job.updated_at = job.finished_at = utcnow()
 
 

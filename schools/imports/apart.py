@@ -31,7 +31,9 @@ from pathlib import Path
 
 from server.bus import Bus
 from server.db import Database
+from server.errors import RateLimited
 from server.orgs.imports.limits import ImportLimits
+from server.orgs.imports.run import import_slot
 from schools.imports.jobs import FAILED, STOPPED
 from schools.jobs import do_end_job
 
@@ -42,34 +44,42 @@ log = logging.getLogger("muster.schools")
 async def run_import_job_apart(
     db: Database, bus: Bus, org_id: int, job_id: int, files: list[tuple[str, Path]], *, region: str, limits: ImportLimits, folder: Path,
 ) -> None:
-    """Run the import of job ``job_id`` in a child process to its end, relaying what it publishes; ``folder`` is deleted after."""
+    """Run the import of job ``job_id`` in a child process to its end, relaying what it publishes; ``folder`` is deleted after.
+    The child holds one of the node's import slots (server/orgs/imports/run.py) while it runs."""
     spec = {"database_url": db.url, "org_id": org_id, "job_id": job_id, "files": [[name, str(path)] for name, path in files],
             "region": region, "limits": [limits.max_rows, limits.max_columns, limits.max_unpacked_bytes]}
     try:
-        child = await asyncio.create_subprocess_exec(*CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                     cwd=Path(__file__).resolve().parents[2], env=os.environ)
-        try:
-            child.stdin.write(json.dumps(spec).encode())
-            child.stdin.close()
-            async for line in child.stdout:
-                try:
-                    message = json.loads(line)
-                    channel, payload = message["channel"], base64.b64decode(message["payload"])
-                except (ValueError, KeyError, TypeError):
-                    log.warning("import job %s: a line of its child that is no message: %.80r", job_id, line)
-                    continue
-                await bus.publish(channel, payload)
-            returncode = await child.wait()
-        except asyncio.CancelledError:
-            if child.returncode is None:
-                child.terminate()
-                await child.wait()
-            await asyncio.shield(do_end_job(db, org_id, job_id, STOPPED))
-            raise
-        if returncode != 0:
-            await do_end_job(db, org_id, job_id, FAILED)
+        with import_slot():
+            await _run_child(db, bus, org_id, job_id, spec)
+    except RateLimited as e:
+        await do_end_job(db, org_id, job_id, e.msgid, e.params)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _run_child(db: Database, bus: Bus, org_id: int, job_id: int, spec: dict) -> None:
+    child = await asyncio.create_subprocess_exec(*CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                 cwd=Path(__file__).resolve().parents[2], env=os.environ)
+    try:
+        child.stdin.write(json.dumps(spec).encode())
+        child.stdin.close()
+        async for line in child.stdout:
+            try:
+                message = json.loads(line)
+                channel, payload = message["channel"], base64.b64decode(message["payload"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("import job %s: a line of its child that is no message: %.80r", job_id, line)
+                continue
+            await bus.publish(channel, payload)
+        returncode = await child.wait()
+    except asyncio.CancelledError:
+        if child.returncode is None:
+            child.terminate()
+            await child.wait()
+        await asyncio.shield(do_end_job(db, org_id, job_id, STOPPED))
+        raise
+    if returncode != 0:
+        await do_end_job(db, org_id, job_id, FAILED)
 
 
 class _RelayBus:

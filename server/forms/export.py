@@ -3,15 +3,26 @@
 Rows are read a page at a time by submission id (server/db/keyset.py), each
 page in its own short transaction, so an export of 480,000 rows holds no
 connection while the client reads and never has more than a page in memory.
+A page is one statement of table columns (Core: tuples, no ORM objects): the
+respondent's name is a correlated subquery its respondent kind gives
+(``name_of``), the department and the submitter's name are joined, and
+"abnormal" is compared in SQL; Python decodes the answers' JSON and formats
+each cell once, by its type (``CSV_CELL``, ``_cell_writers``).
 Someone who may see the answers of only parts of a round (server/forms/privacy.py)
 exports only the submissions whose respondent's bucket lies there: the same
 range of paths a dashboard sums (server/forms/dashboard.py).
 
 * CSV: the response starts at once (headers and a UTF-8 byte order mark, so
-  spreadsheet programs read Chinese right), then each page as it is read.
+  spreadsheet programs read Chinese right), then each page as it is read,
+  one write of ~800 KB a page.
 * XLSX: XlsxWriter in ``constant_memory`` mode (each row goes to disk when the
-  next starts), written in a thread, then sent; cells are typed (numbers,
-  yes/no as booleans, text as strings), so nothing is ever a formula.
+  next starts), written in a thread, then sent in 1 MB reads; cells are typed
+  (numbers, yes/no as booleans, text as strings), so nothing is ever a formula.
+
+Cost at 480,000 rows (bench/health.py, bench/RESULTS.md "health"): reading and
+formatting a row ~15 µs of the node's CPU for CSV; XlsxWriter's writing
+~45 µs a row (~4.5 µs a cell: its XML escaping and cell references), the most
+of an XLSX export.
 
 Formula injection: a CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return, and is not simply a number or a phone number, gets
