@@ -77,7 +77,7 @@ async def keyset_page(
     The key columns are selected alongside unless the statement selects them
     already, so the cursor comes from the rows read. A statement of table
     columns (Core, not ORM entities) is read as plain rows, a tuple each: the
-    cheap way to read many (an export reads 480,000 at ~10 µs a row).
+    cheap way to read many (an export reads 480,000).
     """
     columns = _columns(key)
     width = len(statement.column_descriptions)
