@@ -138,8 +138,8 @@ async def run_job(
 
 
 def start_task(app: web.Application, work: Coroutine) -> None:
-    """Run a job's work as a task of this node, cancelled if the node stops first; once it ends, the memory it
-    freed goes back to the system (server/heap.py: a city's import left ~80 MB in the node otherwise)."""
+    """Run a job's work as a task of this node, cancelled if the node stops first; once it ends, what its work freed
+    goes back to the system (server/heap.py). An import's work is a child process (schools/imports/apart.py)."""
     task = asyncio.create_task(work)
     app[JOB_TASKS].add(task)
     task.add_done_callback(app[JOB_TASKS].discard)

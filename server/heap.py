@@ -2,11 +2,11 @@
 
 CPython hands freed objects back to glibc's malloc, which keeps the freed
 pages in its arenas (one per thread that allocated: an import's worker
-threads have theirs) for the next allocation instead of returning them. After
-importing a city (480,000 people) a node held ~80 MB more than before though
-nothing of the import was referenced any more. ``malloc_trim(0)`` returns the
-free pages of every arena; it takes milliseconds, so it runs after a job, never
-per request. Without glibc (musl, macOS) there is nothing to call and nothing happens.
+threads have theirs) for the next allocation instead of returning them.
+``malloc_trim(0)`` returns the free pages of every arena: after importing a
+share of a city in one process, 3-15 MB of the 25-50 MB it had grown (the rest
+is a heap left fragmented: schools/imports/apart.py runs imports apart for
+that). It takes milliseconds, so it runs after a job, never per request. Without glibc (musl, macOS) there is nothing to call and nothing happens.
 """
 from __future__ import annotations
 
