@@ -65,13 +65,14 @@ async def do_ensure_guardians(tx: Transaction, wanted: dict[str, tuple[str, str 
     if not wanted:
         return {}, 0
     keys = list(wanted)
+    table = Guardian.__table__
+    c = table.c  # table columns, read as plain rows (no ORM): scoped to the organisation by hand
     existing = {
         key: (guardian_id, name, user_id)
         for key, guardian_id, name, user_id in await tx.session.execute(
-            select(Guardian.match_key, Guardian.id, Guardian.name, Guardian.user_id).where(batch_one_of(tx, Guardian.match_key, keys))
+            select(c.match_key, c.id, c.name, c.user_id).where(c.org_id == tx.org_id, batch_one_of(tx, c.match_key, keys))
         )
     }
-    table = Guardian.__table__
     renamed = [(guardian_id, wanted[key][0]) for key, (guardian_id, name, _) in existing.items() if name != wanted[key][0]]
     if renamed:
         await tx.session.execute(*update_rows(tx, table, "id", {"id": [g for g, _ in renamed], "name": [n for _, n in renamed]}))
@@ -114,9 +115,10 @@ async def do_link(tx: Transaction, links: Iterable[tuple[int, int, str]]) -> int
     if not links:
         return 0
     table = StudentGuardian.__table__
+    c = table.c
     known = set(
         (await tx.session.execute(
-            select(StudentGuardian.student_id, StudentGuardian.guardian_id).where(batch_one_of(tx, StudentGuardian.student_id, list({s for (s, _), _ in links})))
+            select(c.student_id, c.guardian_id).where(c.org_id == tx.org_id, batch_one_of(tx, c.student_id, list({s for (s, _), _ in links})))
         )).all()
     )
     columns = {"student_id": [s for (s, _), _ in links], "guardian_id": [g for (_, g), _ in links], "relation": [r for _, r in links]}

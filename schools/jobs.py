@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 
 from server.db import Database, utcnow
 from server.errors import Conflict, MusterError
+from server.heap import give_back_memory
 from schools.keys import JOB_TASKS
 from schools.models import SchoolJob
 
@@ -98,6 +99,17 @@ class JobProgress:
         await self._write(report, status="failed" if fatal else "done", fatal=failure)
 
 
+async def do_end_job(db: Database, org_id: int, job_id: int, failure: str, params: dict | None = None) -> None:
+    """End a job still running whose work could not end it itself (its process was stopped or died, or never started):
+    failed with ``failure`` (a msgid and its ``params``), its last report kept."""
+    async with db.transaction(org_id=org_id) as tx:
+        job = await tx.session.scalar(select(SchoolJob).where(SchoolJob.id == job_id, SchoolJob.status == "running").with_for_update())
+        if job is not None:
+            job.status = "failed"
+            job.report = (job.report or {}) | {"fatal": {"message": failure, "params": params or {}, "field": None}}
+            job.updated_at = job.finished_at = utcnow()
+
+
 async def run_job(
     db: Database, org_id: int, job_id: int, work: Callable[[Callable[[Report], Awaitable[None]]], Awaitable[Report]], *,
     report: Report, stopped: str, failed: str, on_progress=None,
@@ -126,10 +138,12 @@ async def run_job(
 
 
 def start_task(app: web.Application, work: Coroutine) -> None:
-    """Run a job's work as a task of this node, cancelled if the node stops first."""
+    """Run a job's work as a task of this node, cancelled if the node stops first; once it ends, what its work freed
+    goes back to the system (server/heap.py). An import's work is a child process (schools/imports/apart.py)."""
     task = asyncio.create_task(work)
     app[JOB_TASKS].add(task)
     task.add_done_callback(app[JOB_TASKS].discard)
+    task.add_done_callback(lambda _: give_back_memory())
 
 
 async def stop_jobs(app: web.Application) -> None:

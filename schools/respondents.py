@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Select, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
 
 from server.audiences.expand import Audience
 from server.audiences.kinds import existing, subtrees
@@ -96,6 +96,10 @@ class Students:
     async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]:
         """Guardians' numbers as the roll has them (a guardian is not a member, so not in the directory)."""
         return with_phones(await rows_where_one_of(tx, select(Guardian.user_id, Guardian.phone), Guardian.user_id, user_ids))
+
+    def name_of(self, tx: Transaction, respondent_id: ColumnElement[int]) -> ColumnElement[str]:
+        s = Student.__table__.alias("respondent")
+        return select(s.c.name).where(s.c.org_id == tx.org_id, s.c.id == respondent_id).scalar_subquery()
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
         names: dict[int, str] = {}

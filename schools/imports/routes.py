@@ -14,14 +14,14 @@ from pydantic import Field
 from sqlalchemy import select
 
 from server.api import Out, endpoint, path_int
-from server.appkeys import DB, SETTINGS
+from server.appkeys import BUS, DB, SETTINGS
 from server.audit.record import do_audit
 from server.errors import Forbidden, NotFound
 from server.i18n import _, request_locale, translate
 from server.orgs.access import OrgContext
 from server.orgs.imports.limits import ImportLimits
 from server.orgs.imports.upload import save_file_fields
-from schools.imports.jobs import run_import_job
+from schools.imports.apart import run_import_job_apart
 from schools.jobs import do_start_job, job_status, start_task
 from schools.keys import SCHOOLS_SETTINGS
 from schools.models import SchoolJob
@@ -98,7 +98,7 @@ async def start_import(request: web.Request, org: OrgContext) -> ImportJobOut:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     limits = ImportLimits(schools_settings.import_max_rows, settings.import_max_columns, schools_settings.import_max_unpacked_bytes)
-    start_task(app, run_import_job(app[DB], org.org_id, job_id, files, region=settings.default_phone_region, limits=limits, folder=folder))
+    start_task(app, run_import_job_apart(app[DB], app[BUS], org.org_id, job_id, files, region=settings.default_phone_region, limits=limits, folder=folder))
     async with app[DB].transaction(org_id=org.org_id) as tx:
         await do_audit(tx, org.principal, "schools.import_started", target=("school_import", job_id), details={"files": [n for n, _ in files]})
         return job_out(await tx.session.get(SchoolJob, job_id), request_locale(request))

@@ -13,6 +13,7 @@ from schools.roles import check_subject
 from schools.units import LEVEL_MAX, check_external_id, check_kind, check_level
 
 STAFF_ROLES = ("bureau_staff", "district_staff", "school_admin", "teacher")
+GUARDIAN_COLUMNS = [(f"guardian{i}_name", f"guardian{i}_phone", f"guardian{i}_relation", f"guardian{i}_") for i in range(1, GUARDIANS + 1)]
 # The kind of unit a staff member of each role works in (their membership's department).
 STAFF_UNIT_KIND = {"bureau_staff": "bureau", "district_staff": "district", "school_admin": "school", "teacher": "school"}
 
@@ -114,10 +115,10 @@ def check_student(number: int, cells: dict[str, str], *, region: str) -> Student
     name = clean_display_name(cells.get("name", ""), field="name")
     class_external_id = _required_id(cells, "class")
     guardians = []
-    for i in range(1, GUARDIANS + 1):
-        name_, phone, relation = (cells.get(f"guardian{i}_{f}", "") for f in ("name", "phone", "relation"))
+    for name_column, phone_column, relation_column, prefix in GUARDIAN_COLUMNS:
+        name_, phone, relation = cells.get(name_column, ""), cells.get(phone_column, ""), cells.get(relation_column, "")
         if name_ or phone or relation:
-            guardians.append(clean_guardian(name_, phone, relation, region=region, prefix=f"guardian{i}_"))
+            guardians.append(clean_guardian(name_, phone, relation, region=region, prefix=prefix))
     keys = [g.match_key(external_id) for g in guardians]
     if len(set(keys)) != len(keys):
         raise InvalidInput("the same guardian is given twice for this child", field="guardian2_phone")

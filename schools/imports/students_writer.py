@@ -72,11 +72,12 @@ async def do_import_students(db: Database, org_id: int, source: str, rows: Seque
 async def _write(tx: Transaction, rows: Sequence[StudentRow], index: UnitIndex) -> Written:
     written = Written()
     classes = {row.external_id: index.by_external[row.class_external_id].id for row in rows}
+    table = Student.__table__
+    c = table.c  # table columns, read as plain rows (no ORM): scoped to the organisation by hand
     existing = {
         external_id: (class_id, archived_at is not None, name)
         for external_id, class_id, archived_at, name in await tx.session.execute(
-            select(Student.external_id, Student.class_id, Student.archived_at, Student.name)
-            .where(batch_one_of(tx, Student.external_id, [r.external_id for r in rows]))
+            select(c.external_id, c.class_id, c.archived_at, c.name).where(c.org_id == tx.org_id, batch_one_of(tx, c.external_id, [r.external_id for r in rows]))
         )
     }
     for row in rows:
@@ -94,7 +95,6 @@ async def _write(tx: Transaction, rows: Sequence[StudentRow], index: UnitIndex) 
         if before is None or before[0] != classes[row.external_id] or before[1]:
             written.touched_classes.add(classes[row.external_id])
     now = utcnow()
-    table = Student.__table__
     columns = {"external_id": [r.external_id for r in rows], "name": [r.name for r in rows], "class_id": [classes[r.external_id] for r in rows]}
     statement, parameters = insert_rows(tx, table, columns, {"org_id": tx.org_id, "created_at": now, "updated_at": now})
     excluded = statement.excluded
@@ -110,7 +110,7 @@ async def _write(tx: Transaction, rows: Sequence[StudentRow], index: UnitIndex) 
     }
     if guardians:
         ids = dict((await tx.session.execute(
-            select(Student.external_id, Student.id).where(batch_one_of(tx, Student.external_id, [r.external_id for r in rows if r.guardians]))
+            select(c.external_id, c.id).where(c.org_id == tx.org_id, batch_one_of(tx, c.external_id, [r.external_id for r in rows if r.guardians]))
         )).all())
         guardian_ids, written.guardians_created = await do_ensure_guardians(tx, guardians)
         written.links_created = await do_link(tx, [
@@ -127,11 +127,12 @@ async def do_archive_departed(db: Database, org_id: int, class_ids: set[int], se
     departed = []
     wanted = sorted(class_ids)
     now = utcnow()
+    c = Student.__table__.c
     async with db.transaction(org_id=org_id) as tx:
         for start in range(0, len(wanted), CHUNK):
             on_roll = await tx.session.execute(
-                select(Student.id, Student.external_id, Student.name, Student.class_id)
-                .where(batch_one_of(tx, Student.class_id, wanted[start:start + CHUNK]), Student.archived_at.is_(None))
+                select(c.id, c.external_id, c.name, c.class_id)
+                .where(c.org_id == org_id, batch_one_of(tx, c.class_id, wanted[start:start + CHUNK]), c.archived_at.is_(None))
             )
             departed += [row for row in on_roll if row.external_id not in seen]
         departed.sort(key=lambda row: row.id)

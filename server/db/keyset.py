@@ -74,22 +74,33 @@ async def keyset_page(
 ) -> Page:
     """One page of ``statement`` (a select with no ORDER BY or LIMIT of its own) ordered by ``key``, after ``after``.
 
-    The key columns are selected alongside (they need not be among the
-    statement's own columns) so the cursor comes from the rows read.
+    The key columns are selected alongside unless the statement selects them
+    already, so the cursor comes from the rows read. A statement of table
+    columns (Core, not ORM entities) is read as plain rows, a tuple each: the
+    cheap way to read many (an export reads 480,000).
     """
     columns = _columns(key)
     width = len(statement.column_descriptions)
+    at = [_position(statement, c) for c in columns] if len(statement.selected_columns) == width else [None]
     past = after_key(columns, after, descending=descending)
     if past is not None:
         statement = statement.where(past)
-    ordered = statement.add_columns(*(c.label(f"keyset_{i}") for i, c in enumerate(columns)))
-    ordered = ordered.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(limit + 1)
-    read = list(await tx.session.execute(ordered))
+    added = None in at
+    if added:
+        statement = statement.add_columns(*(c.label(f"keyset_{i}") for i, c in enumerate(columns)))
+        at = list(range(width, width + len(columns)))
+    ordered = statement.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(limit + 1)
+    read = (await tx.session.execute(ordered)).all()
     shown = read[:limit]
-    rows = [row[0] if width == 1 else tuple(row[:width]) for row in shown]
+    if width == 1:
+        rows = [row[0] for row in shown]
+    elif added:
+        rows = [tuple(row[:width]) for row in shown]
+    else:
+        rows = [tuple(row) for row in shown]
     next_after = None
     if len(read) > limit:
-        last = tuple(shown[-1][width:])
+        last = tuple(shown[-1][i] for i in at)
         next_after = last[0] if len(columns) == 1 else last
     return Page(rows, next_after)
 
@@ -124,3 +135,11 @@ async def who_has(
 
 def _columns(key: ColumnElement | Sequence[ColumnElement]) -> list[ColumnElement]:
     return list(key) if isinstance(key, (tuple, list)) else [key]
+
+
+def _position(statement: Select, column: ColumnElement) -> int | None:
+    """Where ``statement`` selects ``column`` itself (not an expression of it), or None."""
+    for i, selected in enumerate(statement.selected_columns):
+        if selected is column or (getattr(column, "__clause_element__", None) and selected is column.__clause_element__()):
+            return i
+    return None

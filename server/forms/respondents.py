@@ -62,6 +62,11 @@ class RespondentKind(Protocol):
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]: ...
 
+    def name_of(self, tx: Transaction, respondent_id: ColumnElement[int]) -> ColumnElement[str]:
+        """The name of the respondent ``respondent_id`` holds, as a column of the statement that has it (a correlated
+        subquery of table columns, scoped to the organisation): how an export names every row without a query per page."""
+        ...
+
     async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]: ...
 
 
@@ -89,6 +94,10 @@ class Members:
 
     async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]:
         return {i: [i] for i in respondent_ids}
+
+    def name_of(self, tx: Transaction, respondent_id: ColumnElement[int]) -> ColumnElement[str]:
+        m = Membership.__table__.alias("respondent")
+        return select(m.c.display_name).where(m.c.org_id == tx.org_id, m.c.user_id == respondent_id).scalar_subquery()
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
         found: dict[int, Described] = {}

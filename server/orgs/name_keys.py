@@ -14,14 +14,19 @@ plain indexed columns on either database, with no pinyin at query time:
 Names are written surname first, and some surnames are read differently from
 the same character elsewhere (曾 is "zeng" as a surname, "ceng" in 曾经): where
 pypinyin lists the surname reading among a leading character's readings, it
-is used.
+is used. The rest is read a character at a time, without pypinyin's phrases
+(words of running text, 44 MB in memory; a given name is no phrase).
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin, pinyin
+# A name is read a character at a time (with the surnames below): pypinyin's dictionary of phrases is for running
+# text, and loading it costs every process ~44 MB. pypinyin reads this when first imported.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+from pypinyin import Style, lazy_pinyin, pinyin  # noqa: E402
 
 SORT_KEY_LENGTH = 400
 SEARCH_KEY_LENGTH = 600

@@ -1,6 +1,9 @@
 """Importing the hierarchy: CSV and XLSX, idempotent by external ids, row errors by number, departed children archived."""
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import func, select
 
 from schools.models import Guardian, SchoolUnit, Student, StudentGuardian, UnitRole
@@ -205,3 +208,47 @@ async def _slug(db, org_id: int) -> str:
 
     async with db.transaction() as tx:
         return await tx.session.scalar(select(Organisation.slug).where(Organisation.id == org_id))
+
+
+async def test_the_api_imports_in_a_child_process_whose_bus_messages_the_node_publishes(client, bureau, tmp_path):
+    import aiohttp
+
+    from server.appkeys import BUS
+    from server.groups.events import GROUP_MEMBERS_CHANNEL
+    from tests.server.orgs.conftest import ok
+
+    groups = {(await ok(await client.post(bureau.url(f"/units/{bureau.units[unit]}/group"), headers=bureau.owner), 201))["group_id"]
+              for unit in ("S0101-G1C1", "S0101-G1C2")}
+    heard: list[bytes] = []
+    client.server.app[BUS].subscribe(GROUP_MEMBERS_CHANNEL, heard.append)
+    moved = write(tmp_path / "students.csv", "external_id,name,class,guardian1_name,guardian1_phone,guardian1_relation\n"
+                                             "P0001,Wang Xiaoming,S0101-G1C2,Wang Fang,13900000001,mother\n")
+    form = aiohttp.FormData()
+    form.add_field("file", moved.read_bytes(), filename="students.csv", content_type="text/csv")
+    started = await (await client.post(bureau.org.url("/schools/imports"), data=form, headers=bureau.owner)).json()
+    job = await poll(client, bureau.org.url(f"/schools/imports/{started['id']}"), bureau.owner)
+    assert job["status"] == "done" and job["counts"]["students_transferred"] == 1
+    assert {int(m) for m in heard} == groups  # both classes' groups changed members: told on this node's bus by the child
+
+
+async def test_a_child_import_stopped_with_its_node_reads_as_stopped(db, tmp_path):
+    from server.bus import LocalBus
+    from server.orgs.imports.limits import ImportLimits
+    from schools.imports.apart import run_import_job_apart
+    from schools.jobs import do_start_job
+    from schools.models import SchoolJob
+    from tests.server.orgs.conftest import new_org
+    from tests.schools.conftest import SAMPLE_FILES
+
+    org = await new_org(db)
+    job_id = await do_start_job(db, org.id, kind="import", started_by=None, files=["units.csv"])
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    task = asyncio.create_task(run_import_job_apart(db, LocalBus(), org.id, job_id, SAMPLE_FILES, region="CN", limits=ImportLimits(), folder=folder))
+    await asyncio.sleep(0.2)  # the child is starting
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction(org_id=org.id) as tx:
+        job = await tx.session.get(SchoolJob, job_id)
+    assert job.status == "failed" and job.report["fatal"]["message"].startswith("the import was stopped") and not folder.exists()

@@ -33,7 +33,7 @@ async def test_an_admin_imports_the_hierarchy_and_reads_its_report(browser, base
     await expect(page.locator("#no-history")).to_be_visible()
     await page.set_input_files("#import-files", files=files(b"P0900,,S0101-G1C1,,,,,,\n"))
     await page.click("#import-submit")
-    await expect(page.locator("#job[data-status='done']")).to_have_count(1)
+    await expect(page.locator("#job[data-status='done']")).to_have_count(1, timeout=30_000)  # the job starts a process of its own
     await expect(page.locator("#job-state")).to_have_text("Imported")
     await expect(page.locator("#job-rows")).to_have_text("24 of 24 rows")
     assert await page.locator("#job-progress").evaluate("p => p.value === p.max")
@@ -53,7 +53,7 @@ async def test_on_a_phone_in_chinese_the_page_fits_and_reads_chinese(browser, ba
     await expect(page.locator(".settings-tab[aria-current='page']")).to_have_text("学校")
     await page.set_input_files("#import-files", files=files())
     await page.tap("#import-submit")
-    await expect(page.locator("#job[data-status='done']")).to_have_count(1)
+    await expect(page.locator("#job[data-status='done']")).to_have_count(1, timeout=30_000)  # the job starts a process of its own
     await expect(page.locator("#job-state")).to_have_text("已导入")
     await assert_fits_the_screen(page)
     await assert_no_english(page, allowed=("units", "staff", "students", "CSV", "UTF-8", "Excel", "external_id"), data=WRITTEN)
