@@ -2,7 +2,10 @@
 
 Only the push worker needs to know (server/groups/notifying.py), and only for
 the few people it is about to push to, so nothing is written when a socket
-opens or closes. ``connected(user_ids)`` answers this node's part from the hub
+opens or closes; and a form reminder (server/forms/reminders.py), which asks
+once for everyone connected (``everyone()``: each node answers with all its
+people, 20,000 ids are ~150 KB on the bus) and tells those of them who owe an
+answer first. ``connected(user_ids)`` answers this node's part from the hub
 and, with other nodes (a Redis bus), publishes the ids on ``presence-query``;
 every other node answers on ``presence-answer`` with those of them that have
 a socket there. It returns when every node heard from in the last
@@ -44,13 +47,22 @@ class Presence:
         found = {u for u in user_ids if u in local}
         if self._alone or not user_ids:
             return found
+        return await self._ask(found, list(user_ids))
+
+    async def everyone(self) -> set[int]:
+        """Everyone with a socket open on any node (as far as the nodes answered within ``wait_s``)."""
+        found = set(self._hub.local_user_ids())
+        return found if self._alone else await self._ask(found, None)
+
+    async def _ask(self, found: set[int], user_ids: list[int] | None) -> set[int]:
+        """Add to ``found`` what the other nodes answer about ``user_ids`` (None: all their people)."""
         query_id = f"{self._node}/{next(self._ids)}"
         done = asyncio.Event()
         now = time.monotonic()
         expected = {node for node, seen in self._nodes.items() if now - seen < NODE_MEMORY_S}
         self._asking[query_id] = (found, expected, set(), done)
         try:
-            await self._bus.publish(QUERY_CHANNEL, json.dumps({"id": query_id, "node": self._node, "users": list(user_ids)}).encode())
+            await self._bus.publish(QUERY_CHANNEL, json.dumps({"id": query_id, "node": self._node, "users": user_ids}).encode())
             try:
                 await asyncio.wait_for(done.wait(), self._wait_s)
             except TimeoutError:
@@ -64,7 +76,8 @@ class Presence:
         if query["node"] == self._node:
             return
         local = self._hub.local_user_ids()
-        answer = {"id": query["id"], "node": self._node, "users": [u for u in query["users"] if u in local]}
+        asked = query["users"]
+        answer = {"id": query["id"], "node": self._node, "users": list(local) if asked is None else [u for u in asked if u in local]}
         task = asyncio.get_running_loop().create_task(self._bus.publish(ANSWER_CHANNEL, json.dumps(answer).encode()))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
