@@ -19,7 +19,7 @@ from aiohttp.abc import AbstractStreamWriter
 from pydantic import Field, ValidationError
 from sqlalchemy import select
 
-from server.accounts.auth import Principal, authenticate
+from server.accounts.auth import authenticate_in
 from server.api import Model
 from server.appkeys import BUS, DB, HUB, SETTINGS
 from server.gateway.frames import (
@@ -31,7 +31,7 @@ from server.gateway.frames import (
     encode_frame,
     error_frame,
 )
-from server.db import utcnow
+from server.db import Transaction, utcnow
 from server.gateway import presence
 from server.gateway.hub import Connection, Hub
 from server.gateway.models import UserStream
@@ -123,14 +123,17 @@ def _close_when_the_session_ends(connection: Connection) -> asyncio.TimerHandle 
 
 async def _authenticated_connection(request: web.Request, ws: DeviceSocket, writer: AbstractStreamWriter) -> Connection | None:
     """The hello, checked; None once the socket was closed for a bad one. A function of its own so that
-    the hello and its token are not kept alive for as long as the socket is open."""
+    the hello and its token are not kept alive for as long as the socket is open.
+
+    One transaction: the session, and (for a device that resumes) where its stream is. The stored events are read
+    after the socket is registered, so none published meanwhile is missed (server/gateway/stream.py)."""
     settings = request.app[SETTINGS]
     hello = await _receive_hello(ws)
     if hello is None:
         return None
-    principal = await authenticate(
-        request.app[DB], hello.token, session_days=settings.session_days, session_max_days=settings.session_max_days
-    )
+    async with request.app[DB].transaction() as tx:
+        principal = await authenticate_in(tx, hello.token, session_days=settings.session_days, session_max_days=settings.session_max_days)
+        after_seq = await _resume_point(tx, principal.user_id, hello.user_seq) if principal is not None else 0
     if principal is None:
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
         return None
@@ -144,7 +147,7 @@ async def _authenticated_connection(request: web.Request, ws: DeviceSocket, writ
         hold_limit=settings.ws_send_queue,
         buffer_limit=settings.ws_send_buffer_kb * 1024,
         stall_s=settings.ws_heartbeat_s * 1.5,
-        after_seq=await _resume_point(request, principal, hello.user_seq),
+        after_seq=after_seq,
     )
 
 
@@ -164,13 +167,14 @@ async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
         return None
 
 
-async def _resume_point(request: web.Request, principal: Principal, user_seq: int) -> int:
+async def _resume_point(tx: Transaction, user_id: int, user_seq: int) -> int:
     """Where to replay from: the device's number, unless it is ahead of the stream (a restored database).
 
-    Then ``ready`` tells the device the real position, lower than what it sent.
+    Then ``ready`` tells the device the real position, lower than what it sent. A device's first hello (0) reads nothing.
     """
-    async with request.app[DB].transaction() as tx:
-        last_seq = await tx.session.scalar(select(UserStream.last_seq).where(UserStream.user_id == principal.user_id))
+    if user_seq == 0:
+        return 0
+    last_seq = await tx.session.scalar(select(UserStream.last_seq).where(UserStream.user_id == user_id))
     return min(user_seq, last_seq or 0)
 
 
