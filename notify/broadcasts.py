@@ -156,11 +156,12 @@ async def do_store_recipients(tx: Transaction, broadcast_id: int, sent_to: Seque
     """
     if not await tx.session.scalar(select(Broadcast.recipients_pending.is_not(None)).where(Broadcast.id == broadcast_id)):
         return
-    locked = select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update().execution_options(populate_existing=True)
+    locked = (select(Broadcast, Broadcast.recipients_pending.is_not(None)).where(Broadcast.id == broadcast_id)
+              .with_for_update().execution_options(populate_existing=True))
     if sent_to is None:
         locked = locked.options(undefer(Broadcast.recipients_pending))
-    broadcast = await tx.session.scalar(locked)
-    if not await tx.session.scalar(select(Broadcast.recipients_pending.is_not(None)).where(Broadcast.id == broadcast_id)):
+    broadcast, pending = (await tx.session.execute(locked)).one()
+    if not pending:
         return  # another transaction stored them while this one waited for the lock
     recipients = sent_to if sent_to is not None else [Recipient(user_id, name, phone) for user_id, name, phone in broadcast.recipients_pending]
     await _store_recipients(tx, broadcast, recipients)
