@@ -31,6 +31,7 @@ from server.gateway.hub import Hub
 QUERY_CHANNEL = "presence-query"
 ANSWER_CHANNEL = "presence-answer"
 NODE_MEMORY_S = 300.0
+EVERYONE_WAIT_S = 5.0  # how long ``everyone()`` waits for the nodes it knows: asked once per reminder, a late node costs thousands
 
 
 class Presence:
@@ -50,12 +51,14 @@ class Presence:
         return await self._ask(found, list(user_ids))
 
     async def everyone(self) -> set[int]:
-        """Everyone with a socket open on any node (as far as the nodes answered within ``wait_s``)."""
+        """Everyone with a socket open on any node: as far as the nodes it knows answered within ``EVERYONE_WAIT_S`` (a
+        busy node answering 10,000 ids may take more than ``wait_s``), or, knowing none, whoever answered within ``wait_s``."""
         found = set(self._hub.local_user_ids())
-        return found if self._alone else await self._ask(found, None)
+        return found if self._alone else await self._ask(found, None, patience_s=EVERYONE_WAIT_S)
 
-    async def _ask(self, found: set[int], user_ids: list[int] | None) -> set[int]:
-        """Add to ``found`` what the other nodes answer about ``user_ids`` (None: all their people)."""
+    async def _ask(self, found: set[int], user_ids: list[int] | None, patience_s: float = 0.0) -> set[int]:
+        """Add to ``found`` what the other nodes answer about ``user_ids`` (None: all their people), waiting ``wait_s``
+        for them, or up to ``patience_s`` if it knows which nodes to wait for."""
         query_id = f"{self._node}/{next(self._ids)}"
         done = asyncio.Event()
         now = time.monotonic()
@@ -64,7 +67,7 @@ class Presence:
         try:
             await self._bus.publish(QUERY_CHANNEL, json.dumps({"id": query_id, "node": self._node, "users": user_ids}).encode())
             try:
-                await asyncio.wait_for(done.wait(), self._wait_s)
+                await asyncio.wait_for(done.wait(), max(self._wait_s, patience_s) if expected else self._wait_s)
             except TimeoutError:
                 pass
         finally:

@@ -35,3 +35,26 @@ async def test_everyone_is_the_people_connected_to_any_node_and_named_people_onl
 async def test_a_single_node_answers_from_its_own_sockets_without_asking():
     alone = Presence(Sockets(7, 8), LocalBus(), node="only", alone=True, wait_s=5)
     assert await alone.everyone() == {7, 8} and await alone.connected([8, 9]) == {8}
+
+
+async def test_everyone_waits_longer_for_a_known_node_that_is_slow_to_answer():
+    """A reminder asks once for everyone: a busy node it knows, answering after ``wait_s``, still counts."""
+    import asyncio
+
+    bus = LocalBus()
+    a = Presence(Sockets(1), bus, node="a", alone=False, wait_s=0.2)
+    b = Presence(Sockets(2), bus, node="b", alone=False, wait_s=0.2)
+    slow = False
+
+    def b_hears(payload: bytes) -> None:
+        if slow:
+            asyncio.get_running_loop().call_later(0.6, b.on_query, payload)
+        else:
+            b.on_query(payload)
+
+    bus.subscribe(QUERY_CHANNEL, b_hears)
+    bus.subscribe(ANSWER_CHANNEL, a.on_answer)
+    assert await a.everyone() == {1, 2}  # now a knows b
+    slow = True
+    assert await a.connected([1, 2]) == {1}  # a push too many is the cost of a late node there
+    assert await a.everyone() == {1, 2}
