@@ -59,7 +59,7 @@ from server.forms.models import Form, FormPolicy, FormReminder, FormRound, Round
 from server.forms.respondents import RespondentKind, respondent_kind
 from server.gateway.events import emit
 from server.gateway.models import UserEvent
-from server.gateway.presence import Presence
+from server.gateway.presence import PATIENT_S, Presence
 from server.i18n import _, translate
 from server.orgs.access import OrgContext
 from server.orgs.models import Department
@@ -161,7 +161,7 @@ async def do_remind_batch(
                 await _advance(tx, reminder_id, node, after, after, 0, done=True)
                 return Batch(0, False, Outreach())
             people = await _batch_people(tx, kind, missing, after, last, reminder_id)
-            connected = await presence.connected(people)
+            connected = await presence.connected(people, patience_s=PATIENT_S)  # a late node: SMS paid for people connected
             await emit(tx, sorted(connected), REMINDER_EVENT, event)
             closes = round_.closes_at.astimezone(await org_time_zone(tx)).strftime("%H:%M")
             away = [p for p in people if p not in connected]

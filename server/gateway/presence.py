@@ -31,7 +31,7 @@ from server.gateway.hub import Hub
 QUERY_CHANNEL = "presence-query"
 ANSWER_CHANNEL = "presence-answer"
 NODE_MEMORY_S = 300.0
-EVERYONE_WAIT_S = 5.0  # how long ``everyone()`` waits for the nodes it knows: asked once per reminder, a late node costs thousands
+PATIENT_S = 5.0  # how long a patient question waits for the nodes it knows (a reminder's: a late node costs thousands of SMS)
 
 
 class Presence:
@@ -42,19 +42,20 @@ class Presence:
         self._ids = itertools.count()
         self._tasks: set[asyncio.Task] = set()
 
-    async def connected(self, user_ids: Collection[int]) -> set[int]:
-        """Those of ``user_ids`` with a socket open on any node (as far as the nodes answered within ``wait_s``)."""
+    async def connected(self, user_ids: Collection[int], *, patience_s: float = 0.0) -> set[int]:
+        """Those of ``user_ids`` with a socket open on any node (as far as the nodes answered within ``wait_s``, or
+        ``patience_s`` for the nodes it knows)."""
         local = self._hub.local_user_ids()
         found = {u for u in user_ids if u in local}
         if self._alone or not user_ids:
             return found
-        return await self._ask(found, list(user_ids))
+        return await self._ask(found, list(user_ids), patience_s)
 
     async def everyone(self) -> set[int]:
-        """Everyone with a socket open on any node: as far as the nodes it knows answered within ``EVERYONE_WAIT_S`` (a
+        """Everyone with a socket open on any node: as far as the nodes it knows answered within ``PATIENT_S`` (a
         busy node answering 10,000 ids may take more than ``wait_s``), or, knowing none, whoever answered within ``wait_s``."""
         found = set(self._hub.local_user_ids())
-        return found if self._alone else await self._ask(found, None, patience_s=EVERYONE_WAIT_S)
+        return found if self._alone else await self._ask(found, None, PATIENT_S)
 
     async def _ask(self, found: set[int], user_ids: list[int] | None, patience_s: float = 0.0) -> set[int]:
         """Add to ``found`` what the other nodes answer about ``user_ids`` (None: all their people), waiting ``wait_s``
@@ -78,6 +79,7 @@ class Presence:
         query = json.loads(payload)
         if query["node"] == self._node:
             return
+        self._nodes[query["node"]] = time.monotonic()  # a node that asks is there to answer too
         local = self._hub.local_user_ids()
         asked = query["users"]
         answer = {"id": query["id"], "node": self._node, "users": list(local) if asked is None else [u for u in asked if u in local]}

@@ -39,7 +39,7 @@ class Connected:
         async with db.transaction() as tx:
             return cls(await tx.session.scalars(select(User.id)))
 
-    async def connected(self, user_ids) -> set[int]:
+    async def connected(self, user_ids, **_patience) -> set[int]:
         return self.user_ids & set(user_ids)
 
     async def everyone(self) -> set[int]:

@@ -57,4 +57,5 @@ async def test_everyone_waits_longer_for_a_known_node_that_is_slow_to_answer():
     assert await a.everyone() == {1, 2}  # now a knows b
     slow = True
     assert await a.connected([1, 2]) == {1}  # a push too many is the cost of a late node there
+    assert await a.connected([1, 2], patience_s=2) == {1, 2}  # a reminder's SMS would cost more
     assert await a.everyone() == {1, 2}
