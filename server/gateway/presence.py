@@ -8,11 +8,15 @@ people, 20,000 ids are ~150 KB on the bus) and tells those of them who owe an
 answer first. ``connected(user_ids)`` answers this node's part from the hub
 and, with other nodes (a Redis bus), publishes the ids on ``presence-query``;
 every other node answers on ``presence-answer`` with those of them that have
-a socket there. It returns when every node heard from in the last
-``NODE_MEMORY_S`` has answered (the first time, knowing none, after
-``wait_s``), or after ``wait_s``: a node that does not
-answer in time counts as having none of them connected, so the cost of a
-slow node is a push too many, never a person not told.
+a socket there. It returns when every node heard from (answering or asking)
+in the last ``NODE_MEMORY_S`` has answered (the first time, knowing none,
+after ``wait_s``), or after ``wait_s``: a node that does not answer in time
+counts as having none of them connected, so the cost of a slow node is a
+push too many, never a person not told. A reminder's questions are patient
+(``PATIENT_S``, for the nodes known): there a late answer costs thousands of
+people their in-app reminder, or an SMS paid for someone connected (a node
+busy with 10,000 sockets answered the city's question after 0.5 s,
+bench/RESULTS.md ## health).
 """
 from __future__ import annotations
 
