@@ -103,14 +103,14 @@ def free_port() -> int:
 class ServerNode:
     """``python -m server serve`` in a subprocess, with its own data directory; used by bench/upload.py too."""
 
-    def __init__(self, data_dir: Path, database_url: str = "", **settings: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str = "", log_name: str = "server.log", **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = os.environ | {"MUSTER_DATA_DIR": str(data_dir), "MUSTER_LOG_LEVEL": "WARNING", "MUSTER_SECRET_KEY": secrets.token_urlsafe(48)}
         if database_url:
             env["MUSTER_DATABASE_URL"] = database_url
         env |= {f"MUSTER_{k.upper()}": v for k, v in settings.items()}
-        self._log = (data_dir.parent / "server.log").open("w")
+        self._log = (data_dir.parent / log_name).open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--migrate", "--port", str(self.port)],
             env=env,

@@ -48,8 +48,14 @@ the bureau's people and their devices would:
    sampled every 20 ms and its VmHWM reset before each: ``export_rss_mb`` is
    the peak.
 6. **A notice.** ``--devices`` people at random (guardians and staff) connect
-   a device each (bench/rawws.py, over ``--device-procs`` processes; no more
-   than the node's open-files limit lets it hold, less some room), then an
+   a device each (bench/rawws.py, over ``--device-procs`` processes;
+   ``devices_connect_s`` until all are ready). A node holds a socket a file,
+   and a process may open 20,000 files here (root cannot raise it; deploy/
+   sets 65,536), so the 20,000 devices of the city need two nodes: then the
+   run is deploy/'s configuration (every node on the same PostgreSQL and one
+   Redis bus, the same secret key), the first node serving all the API calls
+   from the start and ``--nodes`` - 1 more started for the devices, which are
+   split evenly over them. Then an
    admin sends a notice to every family and all staff of the bureau:
    ``notice_delivered_s`` runs from the send until every connected device had
    it (each acknowledges it, as the app does).
@@ -843,12 +849,19 @@ async def run(args) -> dict:
     private, public = vapid_keys()
     push_service = PushService(public, args.push_subscribers)
     node = db = devices = None
-    result: dict = {"bench": "health", "database": "postgresql", "scale": args.scale}
+    nodes: list[ServerNode] = []
+    room = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - FD_HEADROOM  # a node holds its devices' sockets
+    node_count = args.nodes or -(-args.devices // room)  # as many as the open-files limit asks for the devices
+    result: dict = {"bench": "health", "database": "postgresql", "scale": args.scale, "nodes": node_count}
+    settings = dict(notify_provider="twilio", notify_twilio_base_url=sms.url, notify_twilio_account_sid=sms.account_sid,
+                    notify_twilio_auth_token=sms.auth_token, notify_from_number="+441632960000", notify_vapid_private_key=private,
+                    notify_vapid_public_key=public, notify_push_allow_private="true", notify_sms_per_org_per_day=str(2 * FULL_PEOPLE),
+                    forms_push_per_s=str(args.forms_push_per_s), forms_sms_per_s=str(args.forms_sms_per_s))
+    if node_count > 1:  # the deployment of deploy/: one Redis bus, one secret key, each node its name
+        settings |= {"redis_url": args.redis, "redis_prefix": f"muster-health-{os.getpid()}:", "secret_key": uuid.uuid4().hex * 2}
     try:
-        node = ServerNode(workdir / "data", url, notify_provider="twilio", notify_twilio_base_url=sms.url, notify_twilio_account_sid=sms.account_sid,
-                          notify_twilio_auth_token=sms.auth_token, notify_from_number="+441632960000", notify_vapid_private_key=private,
-                          notify_vapid_public_key=public, notify_push_allow_private="true", notify_sms_per_org_per_day=str(2 * FULL_PEOPLE),
-                          forms_push_per_s=str(args.forms_push_per_s), forms_sms_per_s=str(args.forms_sms_per_s))
+        node = ServerNode(workdir / "data", url, node_name="node-1", **settings)
+        nodes.append(node)
         await node.wait_ready(180)
         db = Database(url)
         org_id, admin_id = await make_admin(db)
@@ -879,17 +892,20 @@ async def run(args) -> dict:
 
             rng = random.Random(3)
             people = bureau.families + bureau.staff
-            room = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - FD_HEADROOM  # the node holds every device's socket
-            if args.devices > room:
-                log(f"devices: the open-files limit ({room + FD_HEADROOM:,}, and no privilege to raise it) lets the node hold {room:,} devices, "
-                    f"not {args.devices:,}")
-            chosen = rng.sample(people, min(args.devices, len(people), room))
+            for n in range(2, node_count + 1):  # nodes for the devices: the same database, bus, key and files
+                nodes.append(ServerNode(workdir / "data", url, log_name=f"server-{n}.log", node_name=f"node-{n}", **settings))
+                await nodes[-1].wait_ready(180)
+            if args.devices > room * len(nodes):
+                log(f"devices: the open-files limit ({room + FD_HEADROOM:,} a process, and no privilege to raise it) lets {len(nodes)} node(s) "
+                    f"hold {room * len(nodes):,} devices, not {args.devices:,}")
+            chosen = rng.sample(people, min(args.devices, len(people), room * len(nodes)))
             await sign_in(db, tokens, chosen)
             away = sorted(set(people) - set(chosen))
             subscribers = await subscribe_browsers(db, push_service, rng.sample(away, min(args.push_subscribers, len(away))))
-            log(f"devices: connecting {len(chosen):,} over {args.device_procs} processes")
+            procs = -(-max(args.device_procs, len(nodes)) // len(nodes)) * len(nodes)  # the same number on each node
+            log(f"devices: connecting {len(chosen):,} over {procs} processes to {len(nodes)} node(s)")
             started = time.perf_counter()
-            devices = Devices(node.port, [tokens[u] for u in chosen], args.device_procs, args.connect_concurrency, worker=phone_worker)
+            devices = Devices([n.port for n in nodes], [tokens[u] for u in chosen], procs, args.connect_concurrency, worker=phone_worker)
             ready = await devices.ask()
             connect_s = time.perf_counter() - started
             errors = [c["error"] for c in ready if c["error"]]
@@ -903,16 +919,17 @@ async def run(args) -> dict:
         if devices is not None:
             devices.stop()
         push_service.stop()
-        if node is not None:
-            node.stop()
+        for running in nodes:
+            running.stop()
         if db is not None:
             await db.close()
         await sms.stop()
         await member_bench.drop_database(args.postgres, database)
-        kept = Path(tempfile.gettempdir()) / f"muster-health-server-{os.getpid()}.log"
-        with contextlib.suppress(OSError):
-            shutil.copyfile(workdir / "server.log", kept)
-            log(f"the server's log: {kept}")
+        for n, name in enumerate(["server.log"] + [f"server-{n}.log" for n in range(2, len(nodes) + 1)], 1):
+            kept = Path(tempfile.gettempdir()) / f"muster-health-server-{os.getpid()}{'' if n == 1 else f'-{n}'}.log"
+            with contextlib.suppress(OSError):
+                shutil.copyfile(workdir / name, kept)
+                log(f"node {n}'s log: {kept}")
         shutil.rmtree(workdir, ignore_errors=True)
     result |= {"cpus": os.cpu_count(), "load_avg": [round(x, 1) for x in os.getloadavg()], "load_avg_at_start": [round(x, 1) for x in load_at_start]}
     result["targets"] = targets(result)
@@ -936,6 +953,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, help="devices connected (default 20,000 x scale)")
     parser.add_argument("--device-procs", type=int, default=2, help="processes holding the devices' sockets (default 2)")
     parser.add_argument("--connect-concurrency", type=int, default=200, help="devices connecting at once")
+    parser.add_argument("--nodes", type=int, help="server nodes (PostgreSQL, Redis bus); the devices are split over them; the first "
+                        "serves everything else. Default: as many as the open-files limit asks for --devices (one process holds one "
+                        "socket a file)")
+    parser.add_argument("--redis", default=os.environ.get("MUSTER_TEST_REDIS", "redis://127.0.0.1:6379/0"),
+                        help="the Redis of the bus between nodes, when there are several")
     parser.add_argument("--push-subscribers", type=int, help="people not connected with a Web Push subscription (default 2,000 x scale)")
     parser.add_argument("--forms-push-per-s", type=float, default=200, help="the node's pace of reminder pushes (MUSTER_FORMS_PUSH_PER_S, default 200)")
     parser.add_argument("--forms-sms-per-s", type=float, default=10, help="the node's pace of reminder SMS (MUSTER_FORMS_SMS_PER_S, default 10)")

@@ -145,14 +145,16 @@ async def _device_worker(port: int, tokens: list[str], concurrency: int, pipe) -
 
 class Devices:
     """The devices, spread over ``procs`` client processes (forked, so they share nothing with the main loop), each
-    running ``worker(port, its tokens, concurrency, pipe)`` (bench/health.py has devices of its own)."""
+    running ``worker(port, its tokens, concurrency, pipe)`` (bench/health.py has devices of its own). With several
+    ports (nodes), process i connects to the i-th, round robin."""
 
-    def __init__(self, port: int, tokens: list[str], procs: int, concurrency: int, worker=device_worker) -> None:
+    def __init__(self, port: int | list[int], tokens: list[str], procs: int, concurrency: int, worker=device_worker) -> None:
         ctx = multiprocessing.get_context("fork")
+        ports = port if isinstance(port, list) else [port]
         self.pipes, self.processes = [], []
         for i in range(procs):
             here, there = ctx.Pipe()
-            process = ctx.Process(target=worker, args=(port, tokens[i::procs], max(1, concurrency // procs), there), daemon=True)
+            process = ctx.Process(target=worker, args=(ports[i % len(ports)], tokens[i::procs], max(1, concurrency // procs), there), daemon=True)
             process.start()
             self.pipes.append(here)
             self.processes.append(process)

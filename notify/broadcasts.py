@@ -5,10 +5,11 @@ statements for N recipients. ``do_send_broadcast``: the broadcast row, with
 its recipient list as one JSON value (``recipients_pending``), and one batched
 ``emit`` (server/gateway/events.py) of every recipient's ``broadcast.received``
 event; its commit tells the devices. ``do_store_recipients``: the recipient
-rows in one INSERT ... SELECT unnest() on PostgreSQL (an executemany per
-5,000 on SQLite) and the first escalation step of each in at most four
-INSERT ... SELECT (notify/escalation.py). Everything that reads recipient
-rows calls it first, so nobody sees a broadcast without them.
+rows in one statement (server/db/upsert.py's ``insert_rows``: an INSERT ...
+SELECT unnest() on PostgreSQL, an executemany on SQLite), ``has_push`` by one
+UPDATE joining the subscriptions, and the first escalation step of each in
+at most four INSERT ... SELECT (notify/escalation.py). Everything that reads
+recipient rows calls it first, so nobody sees a broadcast without them.
 
 Before anything is stored, a send reserves the most SMS and calls its policy
 could send (server/channels/paid.py): past a daily allowance it is refused whole.
@@ -19,8 +20,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, bindparam, func, insert, literal, null, or_, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import func, null, or_, select, update
 from sqlalchemy.orm import undefer
 
 from notify.config import NotifySettings
@@ -33,8 +33,9 @@ from server.audiences.reach import WHOLE, sender_paths
 from server.audit.record import do_audit
 from server.channels.models import PushSubscription
 from server.channels.paid import PaidLimitExceeded, do_reserve_paid
-from server.db import Database, Transaction, UTCDateTime, utcnow
-from server.db.one_of import chunks, one_of, rows_where_one_of
+from server.db import Database, Transaction, utcnow
+from server.db.one_of import one_of, rows_where_one_of
+from server.db.upsert import insert_rows
 from server.errors import Forbidden, NotFound
 from server.gateway.events import emit
 from server.orgs.access import OrgContext, admitted_outsiders
@@ -146,24 +147,24 @@ async def do_tell_admins_of_refusal(tx: Transaction, org: OrgContext, refusal: P
                                            "scope": refusal.scope, "message": refusal.message})
 
 
-async def do_store_recipients(tx: Transaction, broadcast_id: int) -> None:
+async def do_store_recipients(tx: Transaction, broadcast_id: int, sent_to: Sequence[Recipient] | None = None) -> None:
     """Store the recipient rows and first escalation steps of a broadcast whose list is pending; nothing once stored.
+    ``sent_to``: the list, if the caller holds it (the send itself), so that it is not read back and decoded.
 
     The broadcast row is locked first, so of all who call this at once one
     stores the rows and the others wait for its commit, then find nothing to do.
     """
     if not await tx.session.scalar(select(Broadcast.recipients_pending.is_not(None)).where(Broadcast.id == broadcast_id)):
         return
-    broadcast = await tx.session.scalar(
-        select(Broadcast).options(undefer(Broadcast.recipients_pending)).where(Broadcast.id == broadcast_id)
-        .with_for_update().execution_options(populate_existing=True)
-    )
-    if broadcast.recipients_pending is None:
-        return
-    recipients = [Recipient(user_id, name, phone) for user_id, name, phone in broadcast.recipients_pending]
-    subscribed = select(PushSubscription.user_id).distinct()
-    with_push = {row.user_id for row in await rows_where_one_of(tx, subscribed, PushSubscription.user_id, [r.user_id for r in recipients])}
-    await _store_recipients(tx, broadcast, recipients, with_push, broadcast.created_at)
+    locked = (select(Broadcast, Broadcast.recipients_pending.is_not(None)).where(Broadcast.id == broadcast_id)
+              .with_for_update().execution_options(populate_existing=True))
+    if sent_to is None:
+        locked = locked.options(undefer(Broadcast.recipients_pending))
+    broadcast, pending = (await tx.session.execute(locked)).one()
+    if not pending:
+        return  # another transaction stored them while this one waited for the lock
+    recipients = sent_to if sent_to is not None else [Recipient(user_id, name, phone) for user_id, name, phone in broadcast.recipients_pending]
+    await _store_recipients(tx, broadcast, recipients)
     await do_schedule_first_steps(tx, broadcast)
     broadcast.recipients_pending = null()  # SQL NULL: None would be stored as JSON null
     await tx.session.flush()
@@ -188,35 +189,23 @@ async def do_store_pending_recipients(db: Database, *, older_than_s: float) -> i
     return len(pending)
 
 
-_ARRAYS = {"user_ids": postgresql.ARRAY(BigInteger), "names": postgresql.ARRAY(String), "phones": postgresql.ARRAY(String),
-           "has_push": postgresql.ARRAY(Boolean)}
-_listed = func.unnest(*(bindparam(name, type_=kind) for name, kind in _ARRAYS.items())).table_valued(
-    "user_id", "name", "phone", "has_push").render_derived()
-# Core table, not the ORM class: the ORM would treat the statement as its own bulk insert.
-_INSERT_RECIPIENTS = postgresql.insert(BroadcastRecipient.__table__).from_select(
-    ["org_id", "broadcast_id", "user_id", "name", "phone", "has_push", "stage", "sent_at", "remind_count"],
-    select(bindparam("org_id", type_=BigInteger), bindparam("broadcast_id", type_=BigInteger), _listed.c.user_id, _listed.c.name,
-           _listed.c.phone, _listed.c.has_push, literal(0, SmallInteger), bindparam("sent_at", type_=UTCDateTime), literal(0, Integer)),
-)
+async def _store_recipients(tx: Transaction, broadcast: Broadcast, recipients: Sequence[Recipient]) -> None:
+    """The recipient rows in one statement (server/db/upsert.py's ``insert_rows``: the rows as one array per column on
+    PostgreSQL), then ``has_push`` set on those with a Web Push subscription by one UPDATE joining the subscriptions
+    (a few thousand), not a list of every recipient's id.
 
-
-async def _store_recipients(tx: Transaction, broadcast: Broadcast, recipients: Sequence[Recipient], with_push: set[int], now) -> None:
-    """The recipient rows: on PostgreSQL one INSERT ... SELECT unnest(arrays), the same text for any N (a 10,000-row
-    executemany spent most of the send's time in 10,000 single-row inserts); on SQLite an executemany per chunk."""
-    if tx.dialect == "postgresql":
-        await tx.session.execute(_INSERT_RECIPIENTS, {
-            "org_id": broadcast.org_id, "broadcast_id": broadcast.id, "sent_at": now, "user_ids": [r.user_id for r in recipients],
-            "names": [r.name for r in recipients], "phones": [r.phone for r in recipients],
-            "has_push": [r.user_id in with_push for r in recipients],
-        })
-        return
-    for chunk in chunks(recipients):
-        rows = [
-            {"org_id": broadcast.org_id, "broadcast_id": broadcast.id, "user_id": r.user_id, "name": r.name, "phone": r.phone,
-             "has_push": r.user_id in with_push, "stage": 0, "sent_at": now, "remind_count": 0}
-            for r in chunk
-        ]
-        await tx.session.execute(insert(BroadcastRecipient), rows)
+    At 480,002 rows PostgreSQL spends ~12-17 s (on the shared two-core machine) in this INSERT, about two thirds of it
+    in the three foreign-key checks of each row (the user's ``FOR KEY SHARE`` lock above all); ``COPY``
+    (asyncpg's ``copy_records_to_table``) took as long, so the statement stays the portable one (bench/RESULTS.md ## health)."""
+    table = BroadcastRecipient.__table__
+    columns = {"user_id": [r.user_id for r in recipients], "name": [r.name for r in recipients], "phone": [r.phone for r in recipients]}
+    constants = {"org_id": broadcast.org_id, "broadcast_id": broadcast.id, "has_push": False, "stage": 0, "sent_at": broadcast.created_at,
+                 "remind_count": 0}
+    statement, parameters = insert_rows(tx, table, columns, constants)
+    await tx.session.execute(statement, parameters)
+    await tx.session.execute(
+        update(table).where(table.c.broadcast_id == broadcast.id, table.c.user_id.in_(select(PushSubscription.user_id))).values(has_push=True)
+    )
 
 
 async def get_broadcast(tx: Transaction, broadcast_id: int) -> Broadcast:

@@ -29,7 +29,7 @@ from notify.gcwindow import collection_deferred
 from notify.keys import NOTIFY_SETTINGS, WORKERS
 from notify.models import STAGES, Broadcast, BroadcastRecipient, BroadcastSender, OutboundMessage
 from notify.policy import check_policy
-from notify.recipients import expand_recipients
+from notify.recipients import Recipient, expand_recipients
 from notify.schemas import (
     BroadcastIn,
     BroadcastOut,
@@ -104,19 +104,19 @@ async def send_broadcast(request: web.Request, body: BroadcastIn, org: OrgContex
     db = request.app[DB]
     with collection_deferred():  # until the devices have it, whether the bus delivers during the first transaction's commit or after
         try:
-            broadcast, unknown = await _send_and_tell_devices(request, body, org)
+            broadcast, recipients, unknown = await _send_and_tell_devices(request, body, org)
         except PaidLimitExceeded as refusal:
             async with db.transaction(org_id=org.org_id) as tx:
                 await do_tell_admins_of_refusal(tx, org, refusal)
             raise
         async with db.transaction(org_id=org.org_id) as tx:
-            await do_store_recipients(tx, broadcast.id)
+            await do_store_recipients(tx, broadcast.id, recipients)
             out = await broadcast_out(tx, broadcast)
     request.app[WORKERS].wake()
     return SentOut(**out.model_dump(), unknown=unknown)
 
 
-async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: OrgContext) -> tuple[Broadcast, UnknownOut]:
+async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: OrgContext) -> tuple[Broadcast, list[Recipient], UnknownOut]:
     """The first of the send's two transactions: the devices are told once it committed (published after commit).
     The second stores the recipient rows and first escalation steps (notify/broadcasts.py)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
@@ -141,7 +141,7 @@ async def _send_and_tell_devices(request: web.Request, body: BroadcastIn, org: O
             priority=body.priority, recipients=recipients,
         )
         await do_attach(tx, broadcast.id, file_ids)
-    return broadcast, unknown
+    return broadcast, recipients, unknown
 
 
 @routes.post("/api/v1/orgs/{org_id}/broadcast-attachments")

@@ -10,12 +10,11 @@
   roll, in whatever classes and schools; a child none of whose guardians has
   an account (a family without a phone) is answered for by the class's
   teachers and the school's administrators.
-* ``reminded``: the guardians' accounts.
+* ``reminded``: the guardians' accounts (a join: the reminder adds who is connected, who was told).
 * ``describe``: the child's name and a guardian's phone (the first linked with one).
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
@@ -82,16 +81,10 @@ class Students:
                 found.update(await tx.session.scalars(query.where(condition)))
         return sorted(found)
 
-    async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]:
-        people: dict[int, list[int]] = defaultdict(list)
-        for chosen in one_of(tx, StudentGuardian.student_id, respondent_ids):
-            rows = await tx.session.execute(
-                select(Guardian.user_id, StudentGuardian.student_id).join(Guardian, Guardian.id == StudentGuardian.guardian_id)
-                .where(chosen, Guardian.user_id.is_not(None))
-            )
-            for user_id, student_id in rows:
-                people[user_id].append(student_id)
-        return dict(people)
+    def reminded(self, respondents: Select) -> Select:
+        return (select(Guardian.user_id.label("user_id"), StudentGuardian.student_id.label("respondent_id"))
+                .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+                .where(StudentGuardian.student_id.in_(respondents), Guardian.user_id.is_not(None)))
 
     async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]:
         """Guardians' numbers as the roll has them (a guardian is not a member, so not in the directory)."""

@@ -89,33 +89,45 @@ async def issue_session(
 
 
 async def authenticate(db: Database, token: str, *, session_days: int, session_max_days: int) -> Principal | None:
-    """The principal for a bearer token, or None if it is unknown, revoked or expired.
+    """The principal for a bearer token, or None if it is unknown, revoked or expired (``authenticate_in``, a transaction of its own)."""
+    if not _well_formed(token):
+        return None
+    async with db.transaction() as tx:
+        return await authenticate_in(tx, token, session_days=session_days, session_max_days=session_max_days)
+
+
+def _well_formed(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 100
+
+
+async def authenticate_in(tx: Transaction, token: str, *, session_days: int, session_max_days: int) -> Principal | None:
+    """The principal for a bearer token, or None if it is unknown, revoked or expired, in the caller's transaction
+    (a device's hello reads its stream position in the same one, server/gateway/websocket.py).
 
     Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes,
     but never past ``session_max_days`` after sign-in, so a stolen token kept busy still ends.
     Not for guests: a guest session ends when it was set to (server/accounts/guests.py), however much it is used.
     """
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+    if not _well_formed(token):
         return None
-    async with db.transaction() as tx:
-        row = (
-            await tx.session.execute(
-                select(DeviceSession, User.name, User.locale)
-                .join(User, User.id == DeviceSession.user_id)
-                .where(DeviceSession.token_hash == hash_token(token))
-            )
-        ).first()
-        if row is None:
-            return None
-        device, name, locale = row
-        now = utcnow()
-        end_of_life = device.created_at + dt.timedelta(days=session_max_days)
-        if device.revoked_at is not None or device.expires_at <= now or end_of_life <= now:
-            return None
-        if now - device.last_seen_at > _TOUCH_EVERY:
-            end = min(now + dt.timedelta(days=session_days), end_of_life)
-            slide = {} if device.guest_org_id is not None else {"expires_at": end}
-            await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
+    row = (
+        await tx.session.execute(
+            select(DeviceSession, User.name, User.locale)
+            .join(User, User.id == DeviceSession.user_id)
+            .where(DeviceSession.token_hash == hash_token(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    device, name, locale = row
+    now = utcnow()
+    end_of_life = device.created_at + dt.timedelta(days=session_max_days)
+    if device.revoked_at is not None or device.expires_at <= now or end_of_life <= now:
+        return None
+    if now - device.last_seen_at > _TOUCH_EVERY:
+        end = min(now + dt.timedelta(days=session_days), end_of_life)
+        slide = {} if device.guest_org_id is not None else {"expires_at": end}
+        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
     if device.guest_org_id is None:
         return Principal(user_id=device.user_id, session_id=device.id, name=name, locale=locale)
     guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)

@@ -182,9 +182,9 @@ class FormReminder(OrgScoped, Base):
     """Reminding a round's non-submitters (under ``department_id``, or all), due at ``due_at``.
 
     Durable and done once: a node claims it with a conditional UPDATE (``claimed_by``, a lease by
-    ``claimed_at``) and works through the respondents in id order, each batch's events and the move of
-    ``progress_after`` committed together, conditional on the claim and the cursor it read
-    (server/forms/reminders.py).
+    ``claimed_at``), tells the connected first, then works through the respondents in id order, each step's
+    events and the move of ``progress_after`` committed together, conditional on the claim and the cursor it
+    read (server/forms/reminders.py).
     """
 
     __tablename__ = "form_reminders"
@@ -200,7 +200,7 @@ class FormReminder(OrgScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    progress_after: Mapped[int] = mapped_column(BigInteger, default=0)  # the last respondent id done
+    progress_after: Mapped[int] = mapped_column(BigInteger, default=0)  # 0, -1 once the connected were told, then the last respondent id done
     reminded: Mapped[int] = mapped_column(Integer, default=0)  # people told
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

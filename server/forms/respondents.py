@@ -13,7 +13,9 @@ A kind says, for its respondents:
   The caller may be an outsider of the organisation (``org.membership_id`` None: a guardian, admitted on the
   respondents' routes, server/orgs/access.py): the kind alone says whom they answer for, and for whom nobody
   is 404 everywhere.
-* ``reminded(tx, ids)``: the people to remind for these respondents (user id → the respondents they answer for).
+* ``reminded(respondents)``: the people to remind for the respondents ``respondents`` selects (one column of
+  respondent ids), as a select of ``(user_id, respondent_id)``: the reminder joins it in the database with who
+  is connected and who was told already, so a city's 240,000 children never pass through Python.
 * ``describe(tx, ids)``: name and contact phone of each, for the missing list and exports.
 * ``phones(tx, user_ids)``: the numbers of people it reminds, for reminders by SMS.
 
@@ -58,7 +60,7 @@ class RespondentKind(Protocol):
 
     async def own(self, tx: Transaction, org: OrgContext) -> list[int]: ...
 
-    async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]: ...
+    def reminded(self, respondents: Select) -> Select: ...
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]: ...
 
@@ -92,8 +94,9 @@ class Members:
     async def own(self, tx: Transaction, org: OrgContext) -> list[int]:
         return [org.user_id] if org.membership_id is not None else []
 
-    async def reminded(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, list[int]]:
-        return {i: [i] for i in respondent_ids}
+    def reminded(self, respondents: Select) -> Select:
+        chosen = respondents.subquery()
+        return select(chosen.c[0].label("user_id"), chosen.c[0].label("respondent_id"))
 
     def name_of(self, tx: Transaction, respondent_id: ColumnElement[int]) -> ColumnElement[str]:
         m = Membership.__table__.alias("respondent")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import select
 
-from server.db import Database
+from server.db import Database, Transaction
 from server.gateway.frames import CLOSE_INTERNAL, CLOSE_UNAUTHENTICATED, Frame, event_frame, event_frame_tail
 from server.gateway.models import UserEvent, UserStream
 from server.i18n import _
@@ -58,10 +58,15 @@ def revoked_sessions(event_type: str, data: dict) -> Collection[int]:
 
 async def load_events_after(db: Database, user_id: int, after_seq: int, limit: int) -> Sequence[UserEvent]:
     async with db.transaction() as tx:
-        rows = await tx.session.scalars(
-            select(UserEvent).where(UserEvent.user_id == user_id, UserEvent.seq > after_seq).order_by(UserEvent.seq).limit(limit)
-        )
-        return rows.all()
+        return await events_after(tx, user_id, after_seq, limit)
+
+
+async def events_after(tx: Transaction, user_id: int, after_seq: int, limit: int) -> Sequence[UserEvent]:
+    """Up to ``limit`` stored events of a user above ``after_seq``: one range of the primary key."""
+    rows = await tx.session.scalars(
+        select(UserEvent).where(UserEvent.user_id == user_id, UserEvent.seq > after_seq).order_by(UserEvent.seq).limit(limit)
+    )
+    return rows.all()
 
 
 async def stream_positions(db: Database, user_ids: Collection[int]) -> dict[int, int]:
@@ -79,7 +84,7 @@ async def stream_positions(db: Database, user_ids: Collection[int]) -> dict[int,
 class StreamCursor:
     """Where one socket is in its user's stream. Starts catching up: live events are held until ``catch_up`` ran."""
 
-    __slots__ = ("last_seq", "_db", "_connection", "_page", "_hold_limit", "_held", "_dropped_held", "_catching_up", "_task")
+    __slots__ = ("last_seq", "_db", "_connection", "_page", "_hold_limit", "_held", "_dropped_held", "_catching_up", "_task", "_read")
 
     def __init__(self, db: Database, connection: "Connection", *, after_seq: int, hold_limit: int) -> None:
         self.last_seq = after_seq
@@ -91,6 +96,12 @@ class StreamCursor:
         self._dropped_held = False
         self._catching_up = True
         self._task: asyncio.Task | None = None
+        self._read: Sequence[UserEvent] | None = None  # the first page, read in the hello's transaction (``read_first_page``)
+
+    async def read_first_page(self, tx: Transaction) -> None:
+        """Read the first page of the replay in the caller's transaction (a hello's: its socket is registered by
+        then, so an event committed after this read reaches it live). ``catch_up`` starts from it."""
+        self._read = await events_after(tx, self._connection.user_id, self.last_seq, self._page)
 
     def offer(self, seq: int, frame: Frame, revoked: Collection[int]) -> None:
         """A live event from the bus (called synchronously by the hub)."""
@@ -158,7 +169,9 @@ class StreamCursor:
     async def _replay_stored(self) -> bool:
         read_any = False
         while not self._connection.closed:
-            events = await load_events_after(self._db, self._connection.user_id, self.last_seq, self._page)
+            events, self._read = self._read, None
+            if events is None:
+                events = await load_events_after(self._db, self._connection.user_id, self.last_seq, self._page)
             for event in events:
                 if not await self._connection.wait_flushed():
                     return read_any

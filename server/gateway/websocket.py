@@ -19,7 +19,7 @@ from aiohttp.abc import AbstractStreamWriter
 from pydantic import Field, ValidationError
 from sqlalchemy import select
 
-from server.accounts.auth import Principal, authenticate
+from server.accounts.auth import authenticate_in
 from server.api import Model
 from server.appkeys import BUS, DB, HUB, SETTINGS
 from server.gateway.frames import (
@@ -31,7 +31,7 @@ from server.gateway.frames import (
     encode_frame,
     error_frame,
 )
-from server.db import utcnow
+from server.db import Transaction, utcnow
 from server.gateway import presence
 from server.gateway.hub import Connection, Hub
 from server.gateway.models import UserStream
@@ -82,11 +82,10 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     )
     ws.max_kb = settings.ws_max_frame_kb
     writer = await ws.prepare(request)
-    connection = await _authenticated_connection(request, ws, writer)
+    connection = await _registered_connection(request, ws, writer)
     if connection is None:
         return ws
     principal = connection.principal
-    hub.register(connection)
     session_end = _close_when_the_session_ends(connection)
     try:
         try:
@@ -121,31 +120,43 @@ def _close_when_the_session_ends(connection: Connection) -> asyncio.TimerHandle 
     return asyncio.get_running_loop().call_later(delay, connection.close, CLOSE_UNAUTHENTICATED, _("this guest session has ended"))
 
 
-async def _authenticated_connection(request: web.Request, ws: DeviceSocket, writer: AbstractStreamWriter) -> Connection | None:
-    """The hello, checked; None once the socket was closed for a bad one. A function of its own so that
-    the hello and its token are not kept alive for as long as the socket is open."""
-    settings = request.app[SETTINGS]
+async def _registered_connection(request: web.Request, ws: DeviceSocket, writer: AbstractStreamWriter) -> Connection | None:
+    """The hello, checked, and the socket registered with the hub; None once the socket was closed for a bad hello.
+    A function of its own so that the hello and its token are not kept alive for as long as the socket is open.
+
+    One transaction: the session; for a device that resumes, where its stream is; and, once the socket is
+    registered (so an event committed after the read reaches it live), the first page of its stored events,
+    one range of the primary key (server/gateway/stream.py)."""
+    settings, hub = request.app[SETTINGS], request.app[HUB]
     hello = await _receive_hello(ws)
     if hello is None:
         return None
-    principal = await authenticate(
-        request.app[DB], hello.token, session_days=settings.session_days, session_max_days=settings.session_max_days
-    )
-    if principal is None:
+    connection = None
+    try:
+        async with request.app[DB].transaction() as tx:
+            principal = await authenticate_in(tx, hello.token, session_days=settings.session_days, session_max_days=settings.session_max_days)
+            if principal is not None:
+                ws.locale = principal.locale or "en"
+                connection = Connection(
+                    ws,
+                    request,
+                    writer,
+                    principal,
+                    db=request.app[DB],
+                    hold_limit=settings.ws_send_queue,
+                    buffer_limit=settings.ws_send_buffer_kb * 1024,
+                    stall_s=settings.ws_heartbeat_s * 1.5,
+                    after_seq=await _resume_point(tx, principal.user_id, hello.user_seq),
+                )
+                hub.register(connection)
+                await connection.cursor.read_first_page(tx)
+    except BaseException:
+        if connection is not None:
+            await hub.unregister(connection)
+        raise
+    if connection is None:
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"this session has expired or was signed out; sign in again")
-        return None
-    ws.locale = principal.locale or "en"
-    return Connection(
-        ws,
-        request,
-        writer,
-        principal,
-        db=request.app[DB],
-        hold_limit=settings.ws_send_queue,
-        buffer_limit=settings.ws_send_buffer_kb * 1024,
-        stall_s=settings.ws_heartbeat_s * 1.5,
-        after_seq=await _resume_point(request, principal, hello.user_seq),
-    )
+    return connection
 
 
 async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
@@ -164,13 +175,14 @@ async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
         return None
 
 
-async def _resume_point(request: web.Request, principal: Principal, user_seq: int) -> int:
+async def _resume_point(tx: Transaction, user_id: int, user_seq: int) -> int:
     """Where to replay from: the device's number, unless it is ahead of the stream (a restored database).
 
-    Then ``ready`` tells the device the real position, lower than what it sent.
+    Then ``ready`` tells the device the real position, lower than what it sent. A device's first hello (0) reads nothing.
     """
-    async with request.app[DB].transaction() as tx:
-        last_seq = await tx.session.scalar(select(UserStream.last_seq).where(UserStream.user_id == principal.user_id))
+    if user_seq == 0:
+        return 0
+    last_seq = await tx.session.scalar(select(UserStream.last_seq).where(UserStream.user_id == user_id))
     return min(user_seq, last_seq or 0)
 
 

@@ -16,8 +16,8 @@ from server.forms.rounds import do_open_round
 from server.gateway.models import UserEvent
 from schools.models import Student
 from tests.schools.forms_world import FEVER, WELL, closes_in, health_report, send_to_children, submit
-from server.forms.reminders import claim_due, do_remind_batch
-from tests.server.forms.test_reminders import Connected, _channels, node
+from server.forms.reminders import claim_due
+from tests.server.forms.test_reminders import Connected, node, remind_step
 from tests.server.orgs.conftest import new_org, ok
 from tests.statements import statements_sent
 
@@ -138,7 +138,7 @@ async def test_the_missing_list_names_each_child_with_a_guardians_phone_and_remi
     top = await client.post(report.round_url("/reminders"), json={}, headers=teacher)  # head of one class, subject teacher of another
     assert top.status == 400 and (await top.json())["error"]["field"] == "department_id"
     await ok(await client.post(report.round_url("/reminders"), json={"department_id": report.unit("S0101-G1C1")}, headers=teacher), 202)
-    await node(app, db, "node-a", Connected())
+    await node(app, db, "node-a")
     async with db.transaction() as tx:
         told = set(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
     assert told == {await _user(db, report, "+8613900000001"), await _user(db, report, "+8613900000002")}  # Wang Fang and Wang Wei
@@ -150,9 +150,29 @@ async def test_guardians_away_are_reminded_by_sms_at_the_number_on_the_roll_when
     await ok(await client.post(report.round_url("/reminders"), json={"department_id": report.unit("S0101-G1C1")},
                                headers=report.people["head teacher"]), 202)
     ((reminder_id, org_id),) = await claim_due(db, node="node-a")
-    batch = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=10, presence=Connected(nobody=True), channels=_channels(app),
-                                  public_url="http://muster.test", default_locale="en")
+    await remind_step(app, db, reminder_id, org_id, "node-a", Connected())  # nobody connected
+    batch = await remind_step(app, db, reminder_id, org_id, "node-a", Connected(), size=10)
     assert sorted(m.to for m in batch.outreach.sms) == ["+8613900000001", "+8613900000002"]  # not members: no directory phone
+
+
+async def test_a_guardian_of_two_children_in_two_batches_is_reminded_once_in_the_app_or_by_sms(app, client, db, report):
+    """Wang Fang answers for Wang Xiaoming (North No. 1) and Wang Xiaohong (South No. 3): one reminder a batch of one
+    child at a time reaches her once, whether her device connects after the first step or she is away."""
+    await ok(await client.put(f"/api/v1/orgs/{report.bureau.org.id}/form-policy", json={"reminder_sms": True}, headers=report.bureau.owner))
+    wang_fang = await _user(db, report, "+8613900000001")
+    for presence in (Connected({wang_fang}, at_first=()), Connected()):
+        await ok(await client.post(report.round_url("/reminders"), json={}, headers=report.bureau.owner), 202)
+        ((reminder_id, org_id),) = await claim_due(db, node="node-a")
+        texted = []
+        while (batch := await remind_step(app, db, reminder_id, org_id, "node-a", presence, size=1)) is not None:
+            texted += [m.to for m in batch.outreach.sms]
+            if not batch.more:
+                break
+        async with db.transaction() as tx:
+            told = list(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder",
+                                                                                  UserEvent.user_id == wang_fang)))
+        assert told == [wang_fang] and texted.count("+8613900000001") == (1 if not presence.user_ids else 0)
+        assert len(texted) == len(set(texted))
 
 
 async def _user(db, report, phone: str) -> int:
@@ -237,7 +257,7 @@ async def test_a_head_teacher_of_one_class_reminds_the_rest_of_it_with_one_click
     zhao = await report.bureau.staff("T0006")  # head teacher of South No. 3's Class 1 only
     reminder = await ok(await client.post(report.round_url("/reminders"), json={}, headers=zhao), 202)
     assert reminder["department_id"] == report.unit("S0201-G1C1")
-    await node(app, db, "node-a", Connected())
+    await node(app, db, "node-a")
     async with db.transaction() as tx:
         told = set(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
     assert told == {await _user(db, report, "+8613900000001")}  # Wang Fang, for Wang Xiaohong

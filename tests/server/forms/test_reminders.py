@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select, update
 
+from server.accounts.models import User
 from server.channels.registry import CHANNELS
 from server.db import utcnow
 from server.forms.models import FormReminder
@@ -26,13 +27,23 @@ def settings(settings):
 
 
 class Connected:
-    """Presence as if every person reminded had a device connected (the real one is tested in tests/server/gateway/)."""
+    """Presence as if these people had a device connected (the real one: tests/server/forms/test_reminders_two_nodes.py);
+    ``at_first``, if given, those connected when the reminder asks who is, before its batches."""
 
-    def __init__(self, *, nobody: bool = False) -> None:
-        self.nobody = nobody
+    def __init__(self, user_ids=(), *, at_first=None) -> None:
+        self.user_ids = set(user_ids)
+        self.at_first = self.user_ids if at_first is None else set(at_first)
 
-    async def connected(self, user_ids) -> set[int]:
-        return set() if self.nobody else set(user_ids)
+    @classmethod
+    async def everybody(cls, db) -> "Connected":
+        async with db.transaction() as tx:
+            return cls(await tx.session.scalars(select(User.id)))
+
+    async def connected(self, user_ids, **_patience) -> set[int]:
+        return self.user_ids & set(user_ids)
+
+    async def everyone(self) -> set[int]:
+        return set(self.at_first)
 
 
 async def reminded(db) -> Counter:
@@ -50,8 +61,7 @@ async def node(app, db, name: str, presence=None) -> int:
     told = 0
     for reminder_id, org_id in await claim_due(db, node=name):
         while True:
-            batch = await do_remind_batch(db, reminder_id, org_id, node=name, size=2, presence=presence or Connected(), channels=_channels(app),
-                                          public_url="http://muster.test", default_locale="en")
+            batch = await remind_step(app, db, reminder_id, org_id, name, presence or await Connected.everybody(db))
             if batch is None:
                 break
             told += batch.reminded
@@ -62,6 +72,11 @@ async def node(app, db, name: str, presence=None) -> int:
 
 def _channels(app):
     return app[CHANNELS].settings
+
+
+async def remind_step(app, db, reminder_id: int, org_id: int, name: str, presence, size: int = 2):
+    return await do_remind_batch(db, reminder_id, org_id, node=name, size=size, presence=presence, channels=_channels(app),
+                                 public_url="http://muster.test", default_locale="en")
 
 
 async def test_remind_the_rest_tells_each_non_submitter_once_while_two_nodes_race(app, client, db):
@@ -105,16 +120,15 @@ async def test_a_node_that_stops_mid_reminder_is_taken_over_where_it_stopped(app
     rid = (await send_round(client, school))["id"]
     await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
     ((reminder_id, org_id),) = await claim_due(db, node="node-a")
-    first = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=2, presence=Connected(), channels=_channels(app),
-                                  public_url="http://muster.test", default_locale="en")
+    connecting = Connected((await Connected.everybody(db)).user_ids, at_first=())  # devices connect after the first step
+    assert (await remind_step(app, db, reminder_id, org_id, "node-a", connecting)).reminded == 0
+    first = await remind_step(app, db, reminder_id, org_id, "node-a", connecting)
     assert first.reminded == 2 and first.more
     assert await claim_due(db, node="node-b") == []  # node-a's lease still runs
     async with db.transaction() as tx:  # node-a stops; its lease runs out
         await tx.session.execute(update(FormReminder).values(claimed_at=utcnow() - dt.timedelta(minutes=5)))
-    assert await node(app, db, "node-b") == 4
-    late = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=2, presence=Connected(), channels=_channels(app),
-                                 public_url="http://muster.test", default_locale="en")
-    assert late is None
+    assert await node(app, db, "node-b", connecting) == 4
+    assert await remind_step(app, db, reminder_id, org_id, "node-a", connecting) is None
     got = await reminded(db)
     assert set(got) == {p.id for p in school.people["n1"]} and set(got.values()) == {1}
 
@@ -126,7 +140,7 @@ async def test_scheduled_reminders_survive_a_restart_and_a_closed_round_tells_no
     await submit(client, school, rid, school.people["n1"][0])
     await asyncio.sleep(1.1)
     worker = app[FORMS_WORKER]  # a node that (re)started: everything it needs is in the tables
-    worker.presence = Connected()
+    worker.presence = await Connected.everybody(db)
     await worker.run_once()
     assert set(await reminded(db)) == {p.id for p in school.everyone()} - {school.people["n1"][0].id}
     later = utcnow() + dt.timedelta(minutes=5)
@@ -147,8 +161,8 @@ async def test_people_with_no_device_connected_get_a_push_or_nothing_in_the_app(
         tx.session.add(PushSubscription(user_id=subscribed.id, endpoint="https://push.example/1", p256dh="k", auth="a"))
     await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
     ((reminder_id, org_id),) = await claim_due(db, node="node-a")
-    batch = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=10, presence=Connected(nobody=True), channels=_channels(app),
-                                  public_url="http://muster.test", default_locale="en")
+    assert (await remind_step(app, db, reminder_id, org_id, "node-a", Connected())).reminded == 0  # nobody connected
+    batch = await remind_step(app, db, reminder_id, org_id, "node-a", Connected(), size=10)
     assert [m.user_id for m in batch.outreach.push] == [subscribed.id] and batch.outreach.sms == [] and batch.reminded == 1
     assert batch.outreach.push[0].data["round_id"] == rid
     assert await reminded(db) == Counter()
@@ -160,8 +174,37 @@ async def test_by_sms_when_the_organisation_chose_it_within_the_allowances(app, 
     await ok(await client.put(school.url("/form-policy"), json={"reminder_sms": True}, headers=school.owner))
     await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
     ((reminder_id, org_id),) = await claim_due(db, node="node-a")
-    batch = await do_remind_batch(db, reminder_id, org_id, node="node-a", size=10, presence=Connected(nobody=True), channels=_channels(app),
-                                  public_url="http://muster.test", default_locale="en")
+    assert (await remind_step(app, db, reminder_id, org_id, "node-a", Connected())).reminded == 0  # nobody connected
+    batch = await remind_step(app, db, reminder_id, org_id, "node-a", Connected(), size=10)
     assert sorted(m.to for m in batch.outreach.sms) == sorted(f"+86138000{school.departments['n1']:03d}{i:02d}" for i in range(2))
     assert all(f"http://muster.test/f/{rid}" in m.body and m.idempotency_key.startswith(f"muster-form-reminder-{reminder_id}-")
                for m in batch.outreach.sms)
+
+
+async def test_the_connected_are_told_first_in_one_step_and_the_batches_then_leave_them_out(app, client, db):
+    """The first step tells everyone connected at once; the batches push to the away and tell in the app those who
+    connected since, and nobody the first step told, even once their device is gone and they have a push subscription."""
+    from server.channels.models import PushSubscription
+
+    school = await make_school(client, db, {"n1": 6, "n2": 0, "s1": 0})
+    a, b, c, d, e, f = school.people["n1"]
+    rid = (await send_round(client, school))["id"]
+    await submit(client, school, rid, f)
+    async with db.transaction() as tx:
+        for n, person in enumerate((a, d, f)):
+            tx.session.add(PushSubscription(user_id=person.id, endpoint=f"https://push.example/{n}", p256dh="k", auth="a"))
+    await ok(await client.post(school.url(f"/rounds/{rid}/reminders"), json={}, headers=school.owner), 202)
+    ((reminder_id, org_id),) = await claim_due(db, node="node-a")
+    later = Connected({b.id, c.id, f.id}, at_first={a.id, b.id, f.id})  # a's device goes away after the first step, c's comes
+    first = await remind_step(app, db, reminder_id, org_id, "node-a", later)
+    assert first.reminded == 2 and first.more and first.outreach.push == []
+    assert await reminded(db) == Counter({a.id: 1, b.id: 1})
+    pushed = []
+    while (batch := await remind_step(app, db, reminder_id, org_id, "node-a", later)) is not None:
+        pushed += [m.user_id for m in batch.outreach.push]
+        if not batch.more:
+            break
+    assert pushed == [d.id]
+    assert await reminded(db) == Counter({a.id: 1, b.id: 1, c.id: 1})
+    (reminder,) = await ok(await client.get(school.url(f"/rounds/{rid}/reminders"), headers=school.owner))
+    assert reminder["reminded"] == 4 and reminder["done_at"] is not None

@@ -127,3 +127,34 @@ async def test_a_node_that_shuts_down_closes_its_sockets_with_1001(client, db):
     closing = asyncio.create_task(client.server.close())
     assert await device.closed_with() == CLOSE_GOING_AWAY
     await closing
+
+
+async def test_a_hello_is_one_transaction_reading_the_session_then_one_page_of_stored_events(client, db, app):
+    """What 20,000 devices connecting at once cost the database: one session lookup and one range of ``user_events``
+    on one connection, plus the stream position only for a device that resumes (``user_seq`` above 0)."""
+    from sqlalchemy import event
+
+    from server.appkeys import DB
+
+    alice = await person(client, db)
+    await emit_to(db, [alice.id], "test.hello", {"n": 1})
+    sent: list[tuple[object, str]] = []
+
+    def record(conn, _cursor, statement, *_args) -> None:
+        if any(table in statement for table in ("device_sessions", "user_streams", "user_events")):
+            sent.append((conn, statement.split("FROM", 1)[1].split()[0] if "FROM" in statement else statement.split()[0]))
+
+    engine = app[DB].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        first = await connect(client.session, ws_url(client), token_of(alice.headers))
+        events, ready = await first.until_ready()
+        fresh, sent[:] = list(sent), []
+        again = await connect(client.session, ws_url(client), token_of(alice.headers), user_seq=1)
+        replayed, _ = await again.until_ready()
+        resumed = list(sent)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [e["seq"] for e in events] == [1] and ready["user_seq"] == 1 and replayed == []
+    assert [table for _, table in fresh] == ["device_sessions", "user_events"] and len({conn for conn, _ in fresh}) == 1
+    assert [table for _, table in resumed] == ["device_sessions", "user_streams", "user_events"] and len({conn for conn, _ in resumed}) == 1
