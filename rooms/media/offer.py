@@ -49,6 +49,7 @@ from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters, RTCR
 from rooms.media.rtp import AUDIO_LEVEL_URI
 
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
+STREAM_ROOM_PREFIX = "live-"  # a livestream's room (rooms/live/ingest.py)
 FEEDBACK = {
     "audio": [],
     "video": [RTCRtcpFeedback("nack"), RTCRtcpFeedback("nack", "pli"), RTCRtcpFeedback("ccm", "fir"), RTCRtcpFeedback("goog-remb")],
@@ -105,8 +106,14 @@ class Offer:
     sections: list[Section] = field(default_factory=list)
 
 
-def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset()) -> Offer:
-    """Parse and validate a client's offer; ``screen_mids`` names the m-lines that carry a screen share."""
+def video_codecs_for(room_id: str) -> tuple[str, ...]:
+    """The video codecs a room forwards, preferred first: meetings VP8, livestreams VP8 for now."""
+    return (CODECS["video"],)
+
+
+def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset(), video_codecs: tuple[str, ...] = (CODECS["video"],)) -> Offer:
+    """Parse and validate a client's offer; ``screen_mids`` names the m-lines that carry a screen share,
+    ``video_codecs`` the video codecs the room forwards, preferred first (``video_codecs_for``)."""
     if not isinstance(text, str) or not text.strip():
         raise OfferError("the offer is empty")
     check_offer_bounds(text)
@@ -138,9 +145,11 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
             raise OfferError(f"m-line {index} (mid {mid}) has no a=rtcp-mux")
         if media.direction == "inactive":
             continue
-        codec = next((c for c in media.rtp.codecs if c.mimeType.lower() == CODECS[media.kind].lower()), None)
+        wanted = video_codecs if media.kind == "video" else (CODECS[media.kind],)
+        codec = next((c for mime in wanted for c in media.rtp.codecs if c.mimeType.lower() == mime.lower()), None)
         if codec is None:
-            raise OfferError(f"m-line {index} ({media.kind}) offers no {CODECS[media.kind].split('/')[1]}, the only {media.kind} codec the SFU forwards")
+            names = " or ".join(mime.split("/")[1] for mime in wanted)
+            raise OfferError(f"m-line {index} ({media.kind}) offers no {names}, the {media.kind} codecs the SFU forwards here")
         ssrc = None
         if media.direction in SENDS:
             if not media.ssrc:

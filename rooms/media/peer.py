@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rooms.media import rtcp, rtp
-from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for
+from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for, video_codecs_for
 from rooms.media.slot import Slot
 from rooms.media.track import Track
 from rooms.media.transport import PeerTransport
@@ -49,7 +49,7 @@ class Peer:
 
     async def negotiate(self, offer_text: str, screen_mids: frozenset[str]) -> tuple[str, list[Track], list[Track]]:
         """Answer an offer (first or renegotiation); return the answer and the tracks added and removed."""
-        offer = check_offer(offer_text, screen_mids)
+        offer = check_offer(offer_text, screen_mids, video_codecs_for(self.room.room_id))
         first = self._offer is None
         if not first and offer.ice.usernameFragment != self._offer.ice.usernameFragment:
             raise OfferError("ICE restart (a new a=ice-ufrag) is not supported: leave and join again")
