@@ -16,3 +16,10 @@ def loopback_only():
     restrict_host_addresses(["127.0.0.1"])
     yield
     restrict_host_addresses(None)
+
+
+@pytest.fixture
+def short_media_timeout(monkeypatch):
+    """A participant (a meeting's seat, a stream's publisher) whose media goes quiet is removed after 2 s instead of 8
+    (list it before ``client`` or ``app``)."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_TIMEOUT_S", "2")

@@ -7,9 +7,3 @@ def media_processes(monkeypatch):
     """The SFU as two media worker processes (``ProcessRouter``) instead of workers inside the server process."""
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "true")
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "2")
-
-
-@pytest.fixture
-def short_media_timeout(monkeypatch):
-    """A participant whose media goes quiet is removed after 2 s instead of 8."""
-    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_TIMEOUT_S", "2")
