@@ -73,7 +73,7 @@ class Peer:
             if section.publishes and section.mid not in self.tracks:
                 track = Track(
                     self.worker.new_track_id(), self.room.room_id, self.participant_id, self.worker.index,
-                    section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id,
+                    section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id, section.codec.mimeType,
                 )
                 self.tracks[section.mid] = track
                 self.tracks_by_ssrc[track.ssrc] = track

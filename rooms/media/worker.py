@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from aiortc.rtcdtlstransport import RTCCertificate
 
-from rooms.media import rtp, srtp, vp8
+from rooms.media import rtp, srtp
 from rooms.media._forward import forward
 from rooms.media.lastn import ScreenShares, SpeakingOrder, select_video
 from rooms.media.offer import OfferError
@@ -263,6 +263,8 @@ class Worker:
         seq = header.sequence
         track.count(seq)
         track.cache.store(seq, data)
+        if track.parameter_sets is not None:  # H.264: keep its SPS/PPS for slots that start later (h264.py)
+            track.parameter_sets.observe(data[header.payload_start : header.payload_end])
         slots = track.slots
         if not slots:
             return
@@ -287,10 +289,15 @@ class Worker:
                 continue
             if slot.waiting_keyframe:
                 if keyframe is None:
-                    keyframe = vp8.is_keyframe_start(data[header.payload_start : header.payload_end])
+                    keyframe = slot.source.starts_keyframe(data[header.payload_start : header.payload_end])
                 if not keyframe:
                     continue
                 slot.waiting_keyframe = False
+                lead = slot.source.keyframe_lead(data, header)
+                if lead is not None:  # H.264's SPS/PPS, which the slot skipped while it waited
+                    packet = slot.packet_for(lead, rtp.parse_header(lead), now, source_id)
+                    if packet is not None:
+                        slot.send(packet)
             packet = slot.packet_for(data, header, now, source_id, tail)
             if packet is not None:
                 slot.send(packet)
@@ -459,5 +466,5 @@ def describe(track: Track) -> dict:
     return {
         "track_id": track.track_id, "room_id": track.room_id, "owner": track.owner, "worker": track.worker,
         "kind": track.kind, "screen": track.screen, "ssrc": track.ssrc, "clock_rate": track.clock_rate,
-        "audio_level_id": track.audio_level_id,
+        "audio_level_id": track.audio_level_id, "codec": track.codec,
     }

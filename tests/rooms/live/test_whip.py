@@ -42,10 +42,13 @@ async def test_obs_style_publish_reaches_the_sfu_room_and_a_second_publisher_get
     viewer_pc = viewer = None
     try:
         assert location.startswith(f"/whip/{stream['id']}/") and etag.startswith('"')
+        video = pc.remoteDescription.sdp.split("m=video", 1)[1]
+        assert "H264/90000" in video and "VP8" not in video and "packetization-mode=1" in video  # a stream's video is H.264
         stored = await row(db, stream)
         assert stored.status == "live" and stored.publisher_id == location.rsplit("/", 1)[1]  # the publisher started it
         viewer_pc, frame, viewer = await watch_in_sfu(app, stream["id"])
-        assert frame.width == 640  # the publisher's camera, forwarded by the SFU
+        assert frame.width == 640  # the publisher's camera, forwarded by the SFU: the viewer came late, so it decodes
+        # from a keyframe it asked for, whose IDR fragments follow a STAP-A it skipped: the SPS/PPS came from the track
 
         second = await publisher_offer()
         refused = await whip_post(client, stream, stream["stream_key"], second.localDescription.sdp)
