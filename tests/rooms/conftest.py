@@ -1,5 +1,8 @@
 """Rooms tests run on loopback: aioice in this process gathers 127.0.0.1 only (it skips loopback by default).
 
+Also the switches of the app under test that meetings and livestreams share (``media_processes``,
+``short_media_timeout``: list them before ``client`` or ``app``).
+
 This is what lets the tests' own WebRTC clients (aiortc peers, probe clients)
 reach an SFU listening on 127.0.0.1. With the in-process router the meeting
 layer restricts this process itself; with media worker processes only the
@@ -23,3 +26,10 @@ def short_media_timeout(monkeypatch):
     """A participant (a meeting's seat, a stream's publisher) whose media goes quiet is removed after 2 s instead of 8
     (list it before ``client`` or ``app``)."""
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_TIMEOUT_S", "2")
+
+
+@pytest.fixture
+def media_processes(monkeypatch):
+    """The SFU as two media worker processes (``ProcessRouter``) instead of workers inside the server process."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "true")
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "2")

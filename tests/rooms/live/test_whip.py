@@ -188,3 +188,19 @@ async def test_a_publisher_that_vanishes_gives_the_stream_back_so_it_can_be_publ
     assert not app[STREAM_INGEST].publishers
     pc, _, _ = await publish(client, stream, stream["stream_key"])
     await pc.close()
+
+
+async def test_a_publisher_on_one_media_worker_process_reaches_a_viewer_on_the_other(media_processes, app, client, db):
+    org, stream = await live_stream(client, db)
+    pc, _, _ = await publish(client, stream, stream["stream_key"])
+    viewer_pc = viewer = None
+    try:
+        viewer_pc, frame, viewer = await watch_in_sfu(app, stream["id"])
+        assert viewer.worker != app[STREAM_INGEST].publishers[next(iter(app[STREAM_INGEST].publishers))].participant.worker
+        assert frame.width == 640  # H.264 over the fan-out between worker processes
+    finally:
+        for peer in (pc, viewer_pc):
+            if peer is not None:
+                await peer.close()
+        if viewer is not None:
+            await viewer.leave()
