@@ -1,13 +1,13 @@
 """Rooms tests run on loopback: aioice in this process gathers 127.0.0.1 only (it skips loopback by default).
 
-Also the switches of the app under test that meetings and livestreams share (``media_processes``,
-``short_media_timeout``: list them before ``client`` or ``app``).
-
 This is what lets the tests' own WebRTC clients (aiortc peers, probe clients)
 reach an SFU listening on 127.0.0.1. With the in-process router the meeting
 layer restricts this process itself; with media worker processes only the
 workers are restricted, so without this fixture the clients would offer only
 the machine's other interfaces and never connect.
+
+Also the switches of the app under test that meetings and livestreams share (``media_processes``,
+``short_media_timeout``: list them before ``client`` or ``app``).
 """
 import pytest
 
