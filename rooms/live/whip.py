@@ -37,8 +37,9 @@ WHIP = "/whip/{stream_id}"
 SESSION = WHIP + "/{resource_id}"
 CORS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
-    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, ETag",  # some clients send ETag on PATCH
+    # Allow-Methods exposed too: @eyevinn/whip-web-client reads trickle ICE support from an OPTIONS answer's list
+    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch, Accept-Post, Access-Control-Allow-Methods",
 }
 SDP, TRICKLE = "application/sdp", "application/trickle-ice-sdpfrag"
 
@@ -91,9 +92,11 @@ def _require(request: web.Request, content_type: str) -> None:
 @routes.route("OPTIONS", SESSION)
 @whip
 async def options(request: web.Request) -> web.Response:
-    """CORS preflight: no key needed (RFC 9725 4.5)."""
-    methods = "POST, OPTIONS" if "resource_id" not in request.match_info else "PATCH, DELETE, OPTIONS"
-    return web.Response(status=204, headers={"Access-Control-Allow-Methods": methods, "Allow": methods, "Accept-Post": SDP})
+    """CORS preflight: no key needed (RFC 9725 4.5). The methods of the endpoint and of its sessions are listed
+    on both, since clients (@eyevinn/whip-web-client) read trickle ICE support from the endpoint's list."""
+    allow = "POST, OPTIONS" if "resource_id" not in request.match_info else "PATCH, DELETE, OPTIONS"
+    return web.Response(status=204, headers={"Access-Control-Allow-Methods": "POST, PATCH, DELETE, OPTIONS", "Allow": allow,
+                                             "Accept-Post": SDP, "Accept-Patch": TRICKLE})
 
 
 @routes.post(WHIP)
