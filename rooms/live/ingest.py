@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rooms.config import RoomsSettings
+from rooms.leases import keep_renewing
 from rooms.live import streams as s
 from rooms.media.offer import OfferError, check_offer, check_offer_bounds, drop_unpairable_candidates, pairable, candidate_address, video_codecs_for
 from rooms.media.router import MediaRouter, Participant
@@ -88,17 +89,12 @@ class StreamIngest:
             self._spawn(self.leave(publisher.resource_id))
 
     async def _keep_claims(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.settings.hosting_lease_s / 3)
-            except TimeoutError:
-                pass
-            if self.publishers and not self._stopping.is_set():
-                try:
-                    async with self.db.transaction() as tx:
-                        await s.do_refresh_publishers(tx, list(self.publishers), self.node)
-                except Exception:
-                    log.exception("renewing this node's claims on its publishers failed")
+        await keep_renewing(self._stopping, self.settings.hosting_lease_s / 3, self._renew_claims, "its publishers")
+
+    async def _renew_claims(self) -> None:
+        if self.publishers:
+            async with self.db.transaction() as tx:
+                await s.do_refresh_publishers(tx, list(self.publishers), self.node)
 
     # --- WHIP -------------------------------------------------------------------------
 
