@@ -40,7 +40,7 @@ def setup(app: web.Application) -> None:
 
 def _setup_live(app: web.Application) -> None:
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.live import guests, revocation, routes, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live import guests, home, revocation, routes, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
     from rooms.live.ingest import StreamIngest
     from rooms.live.keys import ANNOUNCER, STREAM_INGEST
     from rooms.live.notices import Announcer
@@ -55,6 +55,7 @@ def _setup_live(app: web.Application) -> None:
     app[ANNOUNCER] = Announcer(app[DB], app[CHANNELS], app[PRESENCE], default_locale=platform.default_locale, push_per_s=settings.live_push_per_s)
     app.router.add_routes(routes.routes)
     app.router.add_routes(whip.routes)
+    home.setup(app)
     app.cleanup_ctx.append(_run_live)
 
 

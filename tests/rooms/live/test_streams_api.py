@@ -204,3 +204,40 @@ async def test_a_host_who_leaves_the_organisation_ends_their_streams(client, db,
     assert resp.status in (200, 204), await resp.text()
     got = await (await client.get(url(org, f"/{stream['id']}"), headers=org.owner.headers)).json()
     assert got["status"] == "ended" and got["has_key"] is False
+
+
+async def test_telling_a_group_of_3000_costs_the_statements_of_telling_10(client, db, backend):
+    from rooms.live.notices import STARTED, do_tell_members
+    from tests.server.groups.conftest import add_bulk_members
+    from tests.statements import statements_sent
+
+    org = await make_people_org(client, db, 1)
+    costs = []
+    for size in (10, 3000):
+        group = await create_group(client, org, name=f"{size}", member_ids=[])
+        await add_bulk_members(db, org.id, group["id"], size, prefix=f"live-{org.id}-{size}")
+        stream = await start(client, org, group)
+        async with db.transaction(org_id=org.id) as tx:
+            row = await tx.session.scalar(select(LiveStream).where(LiveStream.id == stream["id"]))
+            async with statements_sent(db, tx) as statements:
+                told = await do_tell_members(tx, row, STARTED, "https://muster.example")
+        assert len(told) == size
+        costs.append(len(statements))
+    assert costs[0] == costs[1], costs
+
+
+async def test_the_home_page_shows_the_groups_live_stream_first_then_one_starting_within_a_day_and_nothing_to_others(client, db, backend):
+    org = await make_people_org(client, db, 2)
+    group = await create_group(client, org, member_ids=[org.people[0].id])
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
+    await start(client, org, group, title="Next week", scheduled_at=later)
+    upcoming = await start(client, org, group, title="Reading", scheduled_at=soon)
+    live = await start(client, org, group, title="Maths")
+    home = await (await client.get(org.url("/home"), headers={**org.people[0].headers, "Accept-Language": "zh-CN"})).json()
+    section = next(s for s in home if s["key"] == "livestreams")
+    assert section["title"] == "直播"
+    assert [(i["title"], i["href"], i["urgent"]) for i in section["items"]] == [
+        ("Maths", f"/live/{live['id']}", True), ("Reading", f"/live/{upcoming['id']}", False)]
+    others = await (await client.get(org.url("/home"), headers=org.people[1].headers)).json()
+    assert all(s["key"] != "livestreams" for s in others)  # not in the group: no section at all
