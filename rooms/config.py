@@ -22,3 +22,4 @@ class RoomsSettings(BaseSettings):
     passcode_window_s: int = Field(300, gt=0, description="Window of the wrong-passcode limit.")
     recording_max_mb: float = Field(2048, gt=0, description="A recording stops by itself before its file grows past this many MiB; the file is finished and plays to the end.")
     live_push_per_s: float = Field(50, gt=0, description="Web Push of a livestream's notice to a group's members who are away: at most this many a second from one node.")
+    live_grace_s: float = Field(60, gt=0, description="A livestream whose publisher vanished (its media failed or went quiet) may be published again this long; then it ends.")

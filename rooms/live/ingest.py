@@ -13,7 +13,8 @@ a second publisher gets 409 and never takes over. The node renews its claim
 every third of ``hosting_lease_s``; a dead node's claim lapses and the stream
 can be published again. The claim is given back when the publisher leaves
 (WHIP ``DELETE``), its media connection fails or goes quiet
-(``media_timeout_s``), or the stream is ended or its key changed on any node
+(``media_timeout_s``: then the stream ends unless it is published again within
+``live_grace_s``), or the stream is ended or its key changed on any node
 (bus ``live-streams``: every node drops its publisher of that stream at once).
 """
 from __future__ import annotations
@@ -166,12 +167,27 @@ class StreamIngest:
         async with self.db.transaction(org_id=publisher.org_id) as tx:
             await s.do_release_publisher(tx, publisher.stream_id, resource_id)
 
+    async def _lost(self, publisher: Publisher) -> None:
+        """A publisher that vanished gives the stream back; unless one publishes it again within ``live_grace_s``,
+        the stream ends (on this node's clock: if this node dies meanwhile, the stream stays live until its host ends it)."""
+        await self.leave(publisher.resource_id)
+        try:
+            await asyncio.wait_for(self._stopping.wait(), self.settings.live_grace_s)
+            return  # shutting down: the stream is left as it is
+        except TimeoutError:
+            pass
+        async with self.db.transaction(org_id=publisher.org_id) as tx:
+            stream = await s.get_stream(tx, publisher.stream_id)
+            if stream.status == "live" and stream.publisher_id is None:
+                await s.do_end_stream(tx, stream, "the publisher did not come back")
+
     def _media_event(self, stream_id: int, event: dict) -> None:
         if event.get("event") == "connection" and event.get("state") == "failed":
             resource_id = event.get("participant")
-            if resource_id in self.publishers:
+            publisher = self.publishers.get(resource_id)
+            if publisher is not None:
                 log.info("publisher of stream %d lost: %s", stream_id, event.get("message", ""))
-                self._spawn(self.leave(resource_id))
+                self._spawn(self._lost(publisher))
         elif event.get("event") == "error":
             log.info("stream %d: %s", stream_id, event.get("message", ""))
 

@@ -204,3 +204,16 @@ async def test_a_publisher_on_one_media_worker_process_reaches_a_viewer_on_the_o
                 await peer.close()
         if viewer is not None:
             await viewer.leave()
+
+
+async def test_a_publisher_that_does_not_come_back_within_the_grace_period_ends_the_stream(short_media_timeout, monkeypatch, app, client, db):
+    monkeypatch.setattr(app[STREAM_INGEST].settings, "live_grace_s", 1.0)
+    org, stream = await live_stream(client, db)
+    pc, _, _ = await publish(client, stream, stream["stream_key"])
+    await pc.close()
+    for _ in range(300):
+        stored = await row(db, stream)
+        if stored.status == "ended":
+            break
+        await asyncio.sleep(0.05)
+    assert stored.status == "ended" and stored.key_hash is None
