@@ -34,15 +34,15 @@ async def guest_landing(tx: Transaction, stream_id: int) -> str:
 guests.register_guest_scope(GUEST_SCOPE_KIND, check_guest_invite, landing=guest_landing)
 
 
-async def do_withdraw_public_links(tx: Transaction, stream_id: int, invite_id: int | None = None) -> int:
-    """Withdraw the stream's public links (or the one ``invite_id``), by any of its managers, and take the guests who
+async def do_withdraw_public_links(tx: Transaction, stream_id: int, link_id: int | None = None) -> int:
+    """Withdraw the stream's public links (or the one ``link_id``), by any of its managers, and take the guests who
     came by them out everywhere at once (``do_revoke_access``: their sessions end, their sockets close). Returns how many."""
     which = [GuestInvite.scope_kind == GUEST_SCOPE_KIND, GuestInvite.scope_id == stream_id]
-    if invite_id is not None:
-        which.append(GuestInvite.id == invite_id)
+    if link_id is not None:
+        which.append(GuestInvite.id == link_id)
     ids = list(await tx.session.scalars(select(GuestInvite.id).where(*which)))
-    if invite_id is not None and not ids:
-        raise NotFound("no such public link of this stream", field="invite_id")
+    if link_id is not None and not ids:
+        raise NotFound("no such public link of this stream", field="public_link_id")
     if not ids:
         return 0
     await tx.session.execute(update(GuestInvite).where(GuestInvite.id.in_(ids), GuestInvite.revoked_at.is_(None))

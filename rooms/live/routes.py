@@ -87,10 +87,10 @@ async def get_stream(request: web.Request, org: OrgContext) -> StreamOut:
 async def update_stream(request: web.Request, body: StreamPatch, org: OrgContext) -> StreamOut:
     """Change title, time or whether outsiders may watch (turning that off withdraws the public links, their guests leave)."""
     changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise InvalidInput("send at least one field to change")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         stream = await s.check_may_manage(tx, org, path_int(request, "stream_id"))
+        if not changes:
+            raise InvalidInput("send at least one field to change")
         s.check_not_ended(stream)
         if "scheduled_at" in changes and stream.status != "scheduled":
             raise InvalidInput("only a scheduled stream can be moved; this one is {status}", field="scheduled_at", status=stream.status)
@@ -165,16 +165,16 @@ async def create_public_link(request: web.Request, body: PublicLinkIn, org: OrgC
         token, invite = await do_create_invite(tx, org, scope_kind=s.GUEST_SCOPE_KIND, scope_id=path_int(request, "stream_id"),
                                                expires_in_s=body.expires_in_hours * 3600, max_uses=body.max_uses)
     url = invite_url(request.app[SETTINGS], token)
-    return PublicLinkOut(invite_id=invite.id, url=url, svg=qr_image(url, "svg").decode(), expires_at=invite.expires_at)
+    return PublicLinkOut(public_link_id=invite.id, url=url, svg=qr_image(url, "svg").decode(), expires_at=invite.expires_at)
 
 
-@routes.delete(STREAM + "/public-links/{invite_id}")
+@routes.delete(STREAM + "/public-links/{public_link_id}")
 @endpoint(status=204)
 async def revoke_public_link(request: web.Request, org: OrgContext) -> None:
     """Withdraw a public link: nobody comes in by it any more and the guests who came by it are signed out at once."""
-    stream_id, invite_id = path_int(request, "stream_id"), path_int(request, "invite_id")
+    stream_id, link_id = path_int(request, "stream_id"), path_int(request, "public_link_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         await s.check_may_manage(tx, org, stream_id)
-        await do_withdraw_public_links(tx, stream_id, invite_id)
+        await do_withdraw_public_links(tx, stream_id, link_id)
 
 

@@ -66,7 +66,7 @@ class PublicLinkIn(Model):
 
 
 class PublicLinkOut(Out):
-    invite_id: int
+    public_link_id: int  # the guest invite behind it
     url: str  # shown only now: the token rides in its fragment
     svg: str  # its QR code
     expires_at: dt.datetime

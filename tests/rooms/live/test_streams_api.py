@@ -156,12 +156,12 @@ async def test_a_public_link_lets_an_outsider_watch_that_one_stream_and_withdraw
     assert (await client.get(url(org), headers=guest)).status == 403
     assert (await client.get(org.url(f"/groups/{group['id']}"), headers=guest)).status == 404
 
-    by_member = await client.delete(url(org, f"/{stream['id']}/public-links/{link['invite_id']}"), headers=org.people[0].headers)
+    by_member = await client.delete(url(org, f"/{stream['id']}/public-links/{link['public_link_id']}"), headers=org.people[0].headers)
     assert by_member.status == 403
-    withdrawn = await client.delete(url(org, f"/{stream['id']}/public-links/{link['invite_id']}"), headers=org.owner.headers)
+    withdrawn = await client.delete(url(org, f"/{stream['id']}/public-links/{link['public_link_id']}"), headers=org.owner.headers)
     assert withdrawn.status == 204
     assert (await client.get(url(org, f"/{stream['id']}"), headers=guest)).status == 401  # signed out
-    assert (await client.delete(url(org, f"/{stream['id']}/public-links/{link['invite_id'] + 1000}"), headers=org.owner.headers)).status == 404
+    assert (await client.delete(url(org, f"/{stream['id']}/public-links/{link['public_link_id'] + 1000}"), headers=org.owner.headers)).status == 404
 
 
 async def test_ending_the_stream_or_disallowing_guests_signs_its_guests_out_and_the_end_is_final(client, db, backend):
