@@ -2,7 +2,8 @@
 
 Adds the meetings API, the meetings page and the meeting page at the join link (with their place in the
 navigation and the home page's "meetings starting soon"), the ``meeting.*`` frames of the device WebSocket and
-this node's SFU workers, and registers meetings as something guests can join. Someone who loses the
+this node's SFU workers, and registers meetings as something guests can join and recordings as a kind of file owner
+(rooms/meetings/recordings.py). Someone who loses the
 organisation leaves its meetings on this node (rooms/meetings/revocation.py).
 
 Livestreams (rooms/live/): their API, their WHIP ingest into the same SFU workers, their public links as
@@ -18,7 +19,7 @@ from server.capabilities import Capability
 def setup(app: web.Application) -> None:
     from rooms.config import RoomsSettings
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.meetings import guests, home, personal_data, revocation, routes  # noqa: F401  (guests registers the "meeting" scope)
+    from rooms.meetings import guests, home, personal_data, recordings, revocation, routes  # noqa: F401  (guests registers the "meeting" scope)
     from rooms import web as meeting_page
     from rooms.meetings.live import LiveMeetings
 
@@ -27,11 +28,12 @@ def setup(app: web.Application) -> None:
 
     settings = app[ROOMS_SETTINGS] = RoomsSettings()
     platform = app[SETTINGS]
-    app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform.secret_key, platform.node_name, platform.data_dir / "recordings")
+    app[LIVE_MEETINGS] = LiveMeetings(app[DB], settings, platform)
     app[LIVE_MEETINGS].attach(app[HUB])
     revocation.attach(app)
     app.router.add_routes(routes.routes)
     register_personal_data(app, personal_data.PART)
+    recordings.setup(app)
     meeting_page.setup(app)
     home.setup(app)
     app.cleanup_ctx.append(_run_media)
@@ -70,9 +72,12 @@ async def _run_live(app: web.Application):
 
 
 async def _run_media(app: web.Application):
-    """The SFU workers of this node start and stop with the app."""
+    """The SFU workers of this node start and stop with the app; recordings made before they were platform files move first."""
     from rooms.keys import LIVE_MEETINGS
+    from rooms.meetings.recordings import adopt_old_recordings
+    from server.appkeys import DB, SETTINGS
 
+    await adopt_old_recordings(app[DB], app[SETTINGS])
     await app[LIVE_MEETINGS].start()
     yield
     await app[LIVE_MEETINGS].stop()

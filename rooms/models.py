@@ -98,7 +98,12 @@ class MeetingParticipant(OrgScoped, Base):
 
 
 class MeetingRecording(OrgScoped, Base):
-    """One recording of a meeting's stage: a WebM file under ``{data_dir}/recordings/`` (``file_name``)."""
+    """One recording of a meeting's stage: a WebM file of the platform's files (``file_id``, owner kind ``meeting_recording``).
+
+    ``file_name`` is only for recordings made before they were platform files:
+    the path under ``{data_dir}/recordings/`` their bytes are moved from, once,
+    when a node starts (``rooms/meetings/recordings.py``); empty otherwise.
+    """
 
     __tablename__ = "meeting_recordings"
     __table_args__ = (Index("ix_meeting_recordings_meeting", "meeting_id", "started_at"),)
@@ -107,7 +112,8 @@ class MeetingRecording(OrgScoped, Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="recording")  # recording | done | failed
-    file_name: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))  # NULL: failed, or its file was deleted
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     video_frames: Mapped[int] = mapped_column(Integer, default=0)
     audio_packets: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,5 +1,10 @@
 """One participant's connection inside a media worker: its transport, its publications, its slots, its RTCP.
 
+A peer is both a publisher (its tracks' packets go to ``Forwarder.publish``;
+keyframe requests for them come back through ``send_keyframe_request``) and a
+WebRTC sink (its slots' packets are sent on its transport); it talks to the
+forwarder only, and tells the signalling layer through ``emit``.
+
 A malformed RTP or RTCP datagram from this participant is counted and
 reported to the signalling layer (an ``error`` event naming the problem, at
 most one per kind every few seconds), then dropped; it never reaches another
@@ -7,8 +12,10 @@ participant and never raises into the worker.
 """
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rooms.media import rtcp, rtp
@@ -18,17 +25,20 @@ from rooms.media.track import Track
 from rooms.media.transport import PeerTransport
 
 if TYPE_CHECKING:
-    from rooms.media.worker import RoomState, Worker
+    from aiortc.rtcdtlstransport import RTCCertificate
+
+    from rooms.media.forwarder import Forwarder
 
 ERROR_REPORT_INTERVAL = 5.0
 
 
 class Peer:
-    def __init__(self, worker: "Worker", room: "RoomState", participant_id: str) -> None:
-        self.worker = worker
-        self.room = room
+    def __init__(self, forwarder: "Forwarder", room_id: str, participant_id: str, certificate: "RTCCertificate", emit: Callable[[dict], None]) -> None:
+        self.forwarder = forwarder
+        self.room_id = room_id
         self.participant_id = participant_id
-        self.transport = PeerTransport(worker.certificate, self.on_rtp, self.on_rtcp)
+        self.emit = emit
+        self.transport = PeerTransport(certificate, self.on_rtp, self.on_rtcp)
         self.rtcp_ssrc = secrets.randbits(32) or 1
         self.cname = secrets.token_hex(8)
         self.tracks: dict[str, Track] = {}  # mid -> publication
@@ -49,7 +59,7 @@ class Peer:
 
     async def negotiate(self, offer_text: str, screen_mids: frozenset[str]) -> tuple[str, list[Track], list[Track]]:
         """Answer an offer (first or renegotiation); return the answer and the tracks added and removed."""
-        offer = check_offer(offer_text, screen_mids, video_codecs_for(self.room.room_id))
+        offer = check_offer(offer_text, screen_mids, video_codecs_for(self.room_id))
         first = self._offer is None
         if not first and offer.ice.usernameFragment != self._offer.ice.usernameFragment:
             raise OfferError("ICE restart (a new a=ice-ufrag) is not supported: leave and join again")
@@ -68,11 +78,11 @@ class Peer:
             if section is None or not section.receives:
                 slot = self.slots.pop(mid)
                 self.slots_by_ssrc.pop(slot.ssrc, None)
-                slot.show(None)
+                self.forwarder.attach(slot, None)
         for section in offer.sections:
             if section.publishes and section.mid not in self.tracks:
                 track = Track(
-                    self.worker.new_track_id(), self.room.room_id, self.participant_id, self.worker.index,
+                    self.forwarder.new_track_id(), self.room_id, self.participant_id, self.forwarder.index,
                     section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id, section.codec.mimeType,
                 )
                 self.tracks[section.mid] = track
@@ -90,18 +100,25 @@ class Peer:
         )
         self._offer = offer
         if first:
-            self._start_task = self.worker.spawn(self._connect(offer))
+            self._start_task = asyncio.get_running_loop().create_task(self._connect(offer))
         return answer, added, removed
 
     async def _connect(self, offer: Offer) -> None:
         await self.transport.start(offer.ice, offer.candidates, offer.dtls, dtls_role_for(offer))
         failed = self.transport.connected.exception()
-        self.worker.emit({
-            "event": "connection", "room": self.room.room_id, "participant": self.participant_id,
+        self.emit({
+            "event": "connection", "room": self.room_id, "participant": self.participant_id,
             "state": "failed" if failed else "connected", **({"message": str(failed)} if failed else {}),
         })
         if not failed:
-            self.worker.after_connect(self)
+            self._after_connect()
+
+    def _after_connect(self) -> None:
+        """DTLS is up: the video slots can start, each with a keyframe of its source, and our cameras start afresh."""
+        for track in self.tracks.values():
+            if track.kind == "video":
+                track.keyframes.reset()
+        self.forwarder.ask_keyframes(self.slots.values())
 
     async def add_candidate(self, candidate) -> None:
         await self.transport.add_remote_candidate(candidate)
@@ -114,7 +131,7 @@ class Peer:
 
     async def close(self) -> None:
         for slot in self.slots.values():
-            slot.show(None)
+            self.forwarder.attach(slot, None)
         if self._start_task is not None:
             self._start_task.cancel()
         await self.transport.stop()
@@ -126,7 +143,7 @@ class Peer:
         now = time.monotonic()
         if now - self._error_reported.get(kind, -ERROR_REPORT_INTERVAL) >= ERROR_REPORT_INTERVAL:
             self._error_reported[kind] = now
-            self.worker.emit({"event": "error", "room": self.room.room_id, "participant": self.participant_id, "kind": kind, "message": message, "count": self.errors[kind]})
+            self.emit({"event": "error", "room": self.room_id, "participant": self.participant_id, "kind": kind, "message": message, "count": self.errors[kind]})
 
     def on_rtp(self, data: bytes) -> None:
         try:
@@ -139,7 +156,7 @@ class Peer:
             self.unknown_ssrc += 1
             return
         if not track.held:
-            self.worker.publish(track, data, header)
+            self.forwarder.publish(track, data, header)
 
     def on_rtcp(self, data: bytes) -> None:
         try:
@@ -147,21 +164,21 @@ class Peer:
         except rtcp.RtcpError as exc:
             self.report_error("rtcp", f"malformed RTCP packet dropped: {exc}")
             return
-        worker = self.worker
+        forwarder = self.forwarder
         for packet in packets:
             if isinstance(packet, rtcp.Nack):
                 slot = self.slots_by_ssrc.get(packet.media_ssrc)
                 if slot is not None:
-                    worker.retransmit(slot, packet.lost)
+                    forwarder.retransmit(slot, packet.lost)
             elif isinstance(packet, rtcp.Pli):
                 slot = self.slots_by_ssrc.get(packet.media_ssrc)
                 if slot is not None:
-                    worker.request_keyframe(slot.source)
+                    forwarder.request_keyframe(slot.source)
             elif isinstance(packet, rtcp.Fir):
                 for ssrc, _ in packet.entries:
                     slot = self.slots_by_ssrc.get(ssrc)
                     if slot is not None:
-                        worker.request_keyframe(slot.source)
+                        forwarder.request_keyframe(slot.source)
             elif isinstance(packet, rtcp.Remb):
                 for ssrc in packet.ssrcs:
                     slot = self.slots_by_ssrc.get(ssrc)
@@ -184,7 +201,7 @@ class Peer:
             if track.kind == kind and not track.screen and track.held != held:
                 track.held = held
                 if not held:
-                    self.worker.request_keyframe(track)
+                    self.forwarder.request_keyframe(track)
 
     def check_heard(self, now: float, timeout: float) -> None:
         """Report the connection lost once nothing (media, RTCP, STUN) came from the participant for ``timeout`` s.
@@ -197,8 +214,8 @@ class Peer:
             self.last_heard = now
         elif not self.lost and self.last_heard is not None and now - self.last_heard > timeout:
             self.lost = True
-            self.worker.emit({
-                "event": "connection", "room": self.room.room_id, "participant": self.participant_id, "state": "failed",
+            self.emit({
+                "event": "connection", "room": self.room_id, "participant": self.participant_id, "state": "failed",
                 "message": f"nothing received from the participant for {timeout:g} s",
             })
 

@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 
 from rooms.media.offer import OfferError
-from rooms.media.router import MediaRouter, run_command
+from rooms.media.router import MediaRouter
 from rooms.media.transport import RECV_BUFFER, restrict_host_addresses
-from rooms.media.worker import Worker
+from rooms.media.forwarder import Forwarder
+from rooms.media.worker import Worker, run_command
 
 _FRAME = struct.Struct("!I")
 _DATA = struct.Struct("!BI")
@@ -147,8 +148,8 @@ class ProcessRouter(MediaRouter):
 class DataPlane:
     """This worker's fan-out socket: sends to the other workers, receives from them."""
 
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
+    def __init__(self, forwarder: Forwarder) -> None:
+        self.forwarder = forwarder
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
@@ -158,12 +159,12 @@ class DataPlane:
         self.addresses: list[tuple[str, int]] = []  # by worker index
         self.peers: list[tuple[str, int]] = []  # the other workers
         self.dropped = 0
-        worker.send_to_worker = self.send_keyframe_request
+        forwarder.send_to_worker = self.send_keyframe_request
 
     def connect(self, ports: list[int]) -> None:
         self.addresses = [("127.0.0.1", port) for port in ports]
-        self.peers = [a for i, a in enumerate(self.addresses) if i != self.worker.index]
-        self.worker.fanout = self.fanout if self.peers else None
+        self.peers = [a for i, a in enumerate(self.addresses) if i != self.forwarder.index]
+        self.forwarder.fanout = self.fanout if self.peers else None
 
     def fanout(self, track_id: int, data: bytes) -> None:
         message = _DATA.pack(RTP, track_id) + data
@@ -182,7 +183,7 @@ class DataPlane:
 
     def readable(self) -> None:
         recv = self.sock.recv
-        worker = self.worker
+        forwarder = self.forwarder
         while True:
             try:
                 message = recv(FANOUT_BUFFER)
@@ -191,11 +192,11 @@ class DataPlane:
             kind, track_id = _DATA.unpack_from(message)
             if kind == RTP:
                 try:
-                    worker.receive(track_id, message[5:])
+                    forwarder.receive(track_id, message[5:])
                 except ValueError:
                     continue  # checked at ingress already; never trust a datagram blindly
             elif kind == KEYFRAME:
-                worker.keyframe_from_owner(track_id)
+                forwarder.keyframe_from_owner(track_id)
 
 
 async def serve(index: int, fd: int, options: dict) -> None:
@@ -207,7 +208,7 @@ async def serve(index: int, fd: int, options: dict) -> None:
         write_message(writer, event)
 
     worker = Worker(index, emit, **options)
-    plane = DataPlane(worker)
+    plane = DataPlane(worker.forwarder)
     loop.add_reader(plane.sock, plane.readable)
     # What exists now (modules, aiortc's and OpenSSL's bindings, the certificate) lives as long as the process:
     # out of the collector's reach, a full collection no longer walks it, and the worker's loop (every
@@ -224,7 +225,7 @@ async def serve(index: int, fd: int, options: dict) -> None:
                 plane.connect(message["kwargs"]["ports"])
             elif message["method"] == "stats":
                 # the CPU time is read with the counters, so a late reply from a busy worker still pairs them right
-                reply["result"] = {"forwarded": worker.forwarded, "retransmitted": worker.retransmitted, "fanout_dropped": plane.dropped, "cpu_s": time.process_time(), "at": time.monotonic()}
+                reply["result"] = {"forwarded": worker.forwarder.forwarded, "retransmitted": worker.forwarder.retransmitted, "fanout_dropped": plane.dropped, "cpu_s": time.process_time(), "at": time.monotonic()}
             else:
                 reply["result"] = await run_command(worker, message["method"], message["kwargs"])
         except Exception as exc:  # the error goes back to the caller; the worker keeps serving the others

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from aiortc.sdp import candidate_from_sdp
 
 from rooms.media.offer import OfferError
-from rooms.media.worker import Worker
+from rooms.media.worker import Worker, run_command
 
 
 class MediaRouter:
@@ -144,34 +144,6 @@ class Participant:
         await self.room.router.leave(self.room.room_id, self.participant_id)
 
 
-async def run_command(worker: Worker, method: str, kwargs: dict):
-    """Apply one router command to a worker (shared by the in-process and the process routers)."""
-    if method == "offer":
-        return await worker.offer(**kwargs)
-    if method == "candidate":
-        text = kwargs.pop("candidate")
-        return await worker.candidate(candidate=candidate_from_sdp(text) if text else None, **kwargs)
-    if method == "leave":
-        return await worker.leave(**kwargs)
-    if method == "pin":
-        return worker.pin(**kwargs)
-    if method == "hold":  # a participant that has not offered yet has no peer: the signalling layer holds again after its offer
-        room = worker.rooms.get(kwargs["room_id"])
-        peer = room.peers.get(kwargs["participant_id"]) if room is not None else None
-        return peer.hold(kwargs["kind"], kwargs["held"]) if peer is not None else None
-    if method == "start_recording":
-        return worker.start_recording(**kwargs)
-    if method == "stop_recording":
-        return worker.stop_recording(**kwargs)
-    if method == "tracks":
-        for info in kwargs["added"]:
-            worker.add_remote_track(info)
-        for track_id in kwargs["removed"]:
-            worker.remove_track(track_id)
-        return None
-    raise ValueError(f"unknown worker command {method!r}")
-
-
 class LocalRouter(MediaRouter):
     """Workers inside this process (tests, small installs): the fan-out is a direct call."""
 
@@ -179,10 +151,8 @@ class LocalRouter(MediaRouter):
         super().__init__(workers)
         self.workers = [Worker(i, self.on_worker_event, **options) for i in range(workers)]
         for worker in self.workers:
-            worker.fanout = self._fanout_from(worker.index)
-            worker.send_to_worker = lambda index, message: self.workers[index].keyframe_from_owner(message["track_id"])
-        if workers == 1:
-            self.workers[0].fanout = None
+            worker.forwarder.fanout = self._fanout_from(worker.index) if workers > 1 else None
+            worker.forwarder.send_to_worker = lambda index, message: self.workers[index].forwarder.keyframe_from_owner(message["track_id"])
 
     @classmethod
     async def start(cls, workers: int = 1, **options) -> "LocalRouter":
@@ -192,11 +162,11 @@ class LocalRouter(MediaRouter):
         return router
 
     def _fanout_from(self, origin: int):
-        others = [w for w in self.workers if w.index != origin]
+        others = [w.forwarder for w in self.workers if w.index != origin]
 
         def fanout(track_id: int, data: bytes) -> None:
-            for worker in others:
-                worker.receive(track_id, data)
+            for forwarder in others:
+                forwarder.receive(track_id, data)
 
         return fanout
 

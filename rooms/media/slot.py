@@ -1,4 +1,7 @@
-"""A subscriber's slot: one m-line the SFU sends on, with a fixed SSRC, showing whichever source is selected.
+"""A sink's slot: one stream the SFU sends, with a fixed SSRC, showing whichever source is selected.
+
+A WebRTC sink has one per ``recvonly`` m-line; a local sink (the recorder)
+one per stream it writes (``rooms/media/forwarder.py`` says what a sink is).
 
 ``forward`` is the per-subscriber step of the hot path: munge sequence number
 and timestamp, build the rewritten header, protect, send. A video slot that
@@ -19,12 +22,12 @@ _HEADER = struct.Struct("!BBHII")
 class Slot(SlotState):
     """transport, munger, ext_map, ssrc, payload_type and waiting_keyframe are ``SlotState``'s (C): the forwarding loop reads them there."""
 
-    __slots__ = ("peer", "send", "mid", "kind", "screen", "source", "audio_level_id")
+    __slots__ = ("sink", "send", "mid", "kind", "screen", "source", "audio_level_id")
 
-    def __init__(self, peer, mid: str, kind: str, screen: bool, ssrc: int, payload_type: int, clock_rate: int, audio_level_id: int | None) -> None:
-        self.peer = peer
-        self.transport = peer.transport if peer is not None else None  # None: a local consumer (the recorder) with its own send
-        self.send = peer.transport.send_rtp if peer is not None else None
+    def __init__(self, sink, mid: str, kind: str, screen: bool, ssrc: int, payload_type: int, clock_rate: int, audio_level_id: int | None) -> None:
+        self.sink = sink
+        self.transport = sink.transport  # None: a local sink, which gets the packets in the clear from ``send``
+        self.send = sink.transport.send_rtp if sink.transport is not None else self._write
         self.mid = mid
         self.kind = kind
         self.screen = screen
@@ -35,6 +38,9 @@ class Slot(SlotState):
         self.waiting_keyframe = False
         self.ext_map: dict[int, int] | None = None  # publisher ext id -> ours, None when identical
         self.audio_level_id = audio_level_id
+
+    def _write(self, packet: bytes) -> None:
+        self.sink.write(self, packet)
 
     def show(self, track) -> bool:
         """Point the slot at another source; return True if it now needs a keyframe."""

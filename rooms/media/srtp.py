@@ -50,7 +50,7 @@ def bind(session: pylibsrtp.Session) -> tuple[Callable[[bytes], bytes], ...]:
     )
 
 
-# The forwarding loop (``Worker.deliver``) runs in C (``rooms/media/_forward.c``) and calls the
+# The forwarding loop (``Forwarder.deliver``) runs in C (``rooms/media/_forward.c``) and calls the
 # ``srtp_protect`` of this same libsrtp through its address: nothing to link, one libsrtp per process.
 FORWARD_LIMIT = _forward.setup(int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))), pylibsrtp.SRTP_MAX_TRAILER_LEN)
 

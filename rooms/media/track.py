@@ -20,7 +20,7 @@ SILENT_SAMPLE = 16  # one in this many skippable silent packets is still decrypt
 class Track(ReceiveState):
     """The receive statistics (``received``, ``base_seq``, ``extended_highest``, ``count``) are ``ReceiveState``'s (C).
 
-    While ``skippable`` (set by the worker for audio with a level whose owner is
+    While ``skippable`` (set by speaker selection for audio with a level whose owner is
     not among the selected speakers), the reader (``_forward.receive``) counts
     its silent packets from their clear header and drops them undecrypted,
     except one in ``SILENT_SAMPLE``: in a 300-seat meeting nearly every audio

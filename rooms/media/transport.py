@@ -131,7 +131,7 @@ class PeerTransport:
         self.receive_buffer = 0  # bytes of receive queue the kernel granted each media socket (see enlarge_receive_buffer)
         self.heard = False  # set by every datagram from the participant once connected; the worker clears it (drop detection)
         self.send_dropped = 0
-        # ``(srtp_t address, socket fd)`` once connected, for the forwarding loop in C (``Worker.deliver``,
+        # ``(srtp_t address, socket fd)`` once connected, for the forwarding loop in C (``Forwarder.deliver``,
         # ``rooms/media/_forward.c``); None before connecting and after ``stop``.
         self.egress: tuple | None = None
         self._tx_session = None  # keeps egress's srtp_t alive

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -29,8 +28,10 @@ from rooms.media.offer import MAX_MEDIA_SECTIONS, OfferError, candidate_address,
 from rooms.media.router import LocalRouter, MediaRouter
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
+from rooms.meetings.recordings import do_finish_recording_file, do_start_recording_file
 from rooms.models import Meeting, MeetingParticipant, MeetingRecording
 from server.audit.record import do_audit
+from server.config import Settings
 from server.db import Database, utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from server.i18n import _
@@ -95,12 +96,12 @@ class Live:
 
 
 class LiveMeetings:
-    def __init__(self, db: Database, settings: RoomsSettings, secret_key: str, node: str, recordings_dir: Path) -> None:
+    def __init__(self, db: Database, settings: RoomsSettings, platform: Settings) -> None:
         self.db = db
-        self.recordings_dir = recordings_dir
+        self.platform = platform  # where recordings are stored: the platform's files
         self.settings = settings
-        self.secret_key = secret_key
-        self.node = node
+        self.secret_key = platform.secret_key
+        self.node = platform.node_name
         self.router: MediaRouter | None = None
         self.meetings: dict[int, Live] = {}
         self.seat_of: dict[object, tuple[Live, Seat]] = {}
@@ -455,18 +456,17 @@ class LiveMeetings:
             raise Conflict("the meeting is not being recorded", code="not_recording")
 
     async def _start_recording(self, live: Live, seat: Seat) -> None:
-        """A row first (its id names the file), then the worker starts writing, then everyone is told."""
+        """A row and its (empty) platform file first, then the worker starts writing, then everyone is told."""
         async with live.recording_lock:
             if live.recording_id is not None:
                 raise Conflict("the meeting is already being recorded", code="already_recording")
             async with self.db.transaction(org_id=live.org_id) as tx:
-                row = MeetingRecording(org_id=live.org_id, meeting_id=live.meeting_id, started_by=seat.user_id, file_name="")
+                row = MeetingRecording(org_id=live.org_id, meeting_id=live.meeting_id, started_by=seat.user_id)
                 tx.session.add(row)
                 await tx.session.flush()
-                row.file_name = f"{live.org_id}/{live.meeting_id}-{row.id}.webm"
-                recording_id, file_name = row.id, row.file_name
+                path = await do_start_recording_file(tx, self.platform, row)
+                recording_id = row.id
                 await do_audit(tx, seat, "recording.started", target=("recording", row.id), details={"meeting_id": live.meeting_id})
-            path = self.recordings_dir / file_name
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 await live.room.start_recording(str(path))
@@ -498,7 +498,7 @@ class LiveMeetings:
     async def _finish_recording(self, live: Live, recording_id: int, result: dict) -> None:
         error = result.get("error")
         async with self.db.transaction(org_id=live.org_id) as tx:
-            await tx.session.execute(update(MeetingRecording).where(MeetingRecording.id == recording_id).values(
-                status="failed" if error else "done", ended_at=utcnow(), error=str(error)[:500] if error else None,
-                size_bytes=result.get("size_bytes", 0), video_frames=result.get("video_frames", 0), audio_packets=result.get("audio_packets", 0),
-            ))
+            row = await tx.session.get(MeetingRecording, recording_id)
+            size = await do_finish_recording_file(tx, self.platform, row, failed=bool(error))
+            row.status, row.ended_at, row.error = "failed" if error else "done", utcnow(), str(error)[:500] if error else None
+            row.size_bytes, row.video_frames, row.audio_packets = size, result.get("video_frames", 0), result.get("audio_packets", 0)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
+from rooms.meetings.recordings import do_audit_download, do_delete_recording, may_read_recording
 from rooms.meetings.schemas import (
     InviteeOut,
     InviteesIn,
@@ -31,6 +32,8 @@ from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import do_audit
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from server.files.models import StoredFile
+from server.files.routes import file_response, file_url
 from server.orgs.access import OrgContext
 
 routes = web.RouteTableDef()
@@ -180,57 +183,64 @@ async def end_meeting(request: web.Request, org: OrgContext) -> MeetingOut:
 
 
 def _recording_out(org: OrgContext, row: MeetingRecording) -> RecordingOut:
-    url = f"/api/v1/orgs/{org.org_id}/meetings/{row.meeting_id}/recordings/{row.id}" if row.status == "done" else None
+    url = file_url(org.org_id, row.file_id) if row.status == "done" and row.file_id is not None else None
     return RecordingOut(
         id=row.id, meeting_id=row.meeting_id, status=row.status, started_by=row.started_by, started_at=row.started_at,
         ended_at=row.ended_at, size_bytes=row.size_bytes, video_frames=row.video_frames, audio_packets=row.audio_packets,
-        error=row.error, download_url=url,
+        error=row.error, file_id=row.file_id, download_url=url,
     )
 
 
 @routes.get(RECORDINGS)
 @endpoint(response=list[RecordingOut])
 async def list_recordings(request: web.Request, org: OrgContext) -> list[RecordingOut]:
-    """The meeting's recordings, newest first (host, co-hosts, admins)."""
+    """The meeting's recordings, newest first: all of them for its hosts and admins, the finished ones they were in for members."""
     meeting_id = path_int(request, "meeting_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        await m.check_may_manage(tx, await m.get_meeting(tx, meeting_id), org.user_id, org.is_admin)
+        meeting = await m.get_meeting(tx, meeting_id)
+        manages = org.is_admin or await m.is_host(tx, meeting, org.user_id)
         rows = await tx.session.scalars(
             select(MeetingRecording).where(MeetingRecording.meeting_id == meeting_id).order_by(MeetingRecording.id.desc()).limit(500)
         )
-        return [_recording_out(org, row) for row in rows]
+        return [_recording_out(org, row) for row in rows if manages or await may_read_recording(tx, org, row)]
 
 
 async def _recording(request: web.Request, tx, org: OrgContext) -> MeetingRecording:
     """The recording the path names, once nothing writes to it any more, for a host, co-host or admin of its meeting."""
     meeting_id = path_int(request, "meeting_id")
     await m.check_may_manage(tx, await m.get_meeting(tx, meeting_id), org.user_id, org.is_admin)
+    row = await _recording_of_meeting(request, tx, meeting_id)
+    if row.status == "recording":
+        raise Conflict("the recording is still going on; stop it first", code="still_recording")
+    return row
+
+
+async def _recording_of_meeting(request: web.Request, tx, meeting_id: int) -> MeetingRecording:
     row = await tx.session.scalar(
         select(MeetingRecording).where(MeetingRecording.id == path_int(request, "recording_id"), MeetingRecording.meeting_id == meeting_id)
     )
     if row is None:
         raise NotFound("no such recording of this meeting", field="recording_id")
-    if row.status == "recording":
-        raise Conflict("the recording is still going on; stop it first", code="still_recording")
     return row
 
 
 @routes.get(RECORDINGS + "/{recording_id}")
 @endpoint()
 async def download_recording(request: web.Request, org: OrgContext) -> web.FileResponse:
-    """The recording's WebM file (host, co-hosts, admins); HTTP Range lets a download resume."""
+    """The recording's WebM file, for whoever may read it (``rooms/meetings/recordings.py``); the same as its ``download_url``."""
     meeting_id = path_int(request, "meeting_id")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        row = await _recording(request, tx, org)
-        await do_audit(tx, org.principal, "recording.downloaded", target=("recording", row.id), details={"meeting_id": meeting_id})
-    path = request.app[LIVE_MEETINGS].recordings_dir / row.file_name
-    if row.status != "done" or not path.is_file():
-        raise Gone("this recording has no file: {reason}", reason=row.error) if row.error else Gone("this recording's file was removed")
-    return web.FileResponse(path, headers={
-        "Content-Type": "video/webm",
-        "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-recording-{row.id}.webm"',
-        "X-Content-Type-Options": "nosniff",
-    })
+        meeting = await m.get_meeting(tx, meeting_id)
+        row = await _recording_of_meeting(request, tx, meeting_id)
+        file = await tx.session.get(StoredFile, row.file_id) if await may_read_recording(tx, org, row) else None
+        if file is None:
+            if org.is_admin or await m.is_host(tx, meeting, org.user_id):  # they see it listed: say why there is nothing to download
+                if row.status == "recording":
+                    raise Conflict("the recording is still going on; stop it first", code="still_recording")
+                raise Gone("this recording has no file: {reason}", reason=row.error) if row.error else Gone("this recording's file was removed")
+            raise NotFound("no such recording of this meeting", field="recording_id")
+        await do_audit_download(tx, org, row)
+    return file_response(request.app[SETTINGS], file)
 
 
 @routes.delete(RECORDINGS + "/{recording_id}")
@@ -239,11 +249,8 @@ async def delete_recording(request: web.Request, org: OrgContext) -> None:
     """Delete a recording and its file (host, co-hosts, admins); one still going on must be stopped first."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         row = await _recording(request, tx, org)
-        file_name = row.file_name
-        await tx.session.delete(row)
+        await do_delete_recording(tx, request.app[SETTINGS], row)
         await do_audit(tx, org.principal, "recording.deleted", target=("recording", row.id), details={"meeting_id": row.meeting_id})
-    if file_name:  # after the commit: a failed delete leaves the file, never a row without one
-        (request.app[LIVE_MEETINGS].recordings_dir / file_name).unlink(missing_ok=True)
 
 
 @routes.post("/api/v1/meetings/join")

@@ -96,4 +96,5 @@ class RecordingOut(Out):
     video_frames: int
     audio_packets: int
     error: str | None
-    download_url: str | None  # when done
+    file_id: int | None  # the platform file (server/files), when done
+    download_url: str | None  # when done: the file's /api/v1/orgs/{org}/files/{file_id}

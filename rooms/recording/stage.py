@@ -1,7 +1,9 @@
-"""The recorder inside a media worker: two subscriber slots that follow the stage, written to a WebM file.
+"""The recorder inside a media worker: a local sink with two slots that follow the stage, written to a WebM file.
 
-It subscribes like a participant would, with slots of its own, so the worker's
-forwarding does the hard parts: a video slot that switches source waits for a
+It is a stage sink of its room (``RoomState.stage_sinks``): the selection
+calls ``follow(room)`` whenever it re-selects, and the recorder points its
+slots through the forwarder like a participant's, so forwarding does the
+hard parts (``rooms/media/forwarder.py`` describes sinks): a video slot that switches source waits for a
 keyframe of the new one (and asks for it), and the slot's munger keeps the
 sequence numbers and timestamps of the output continuous across switches.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rooms.config import RoomsSettings
@@ -33,7 +36,8 @@ from rooms.recording.frames import FrameAssembler
 from rooms.recording.webm import WebmWriter
 
 if TYPE_CHECKING:
-    from rooms.media.worker import RoomState, Worker
+    from rooms.media.forwarder import Forwarder
+    from rooms.media.registry import RoomState
 
 log = logging.getLogger(__name__)
 
@@ -61,33 +65,34 @@ class Timeline:
 
 
 class StageRecorder:
-    def __init__(self, worker: "Worker", room_id: str, path: str) -> None:
-        self.worker = worker
+    transport = None  # a local sink: the forwarder calls ``write``
+
+    def __init__(self, forwarder: "Forwarder", room_id: str, path: str, emit: Callable[[dict], None]) -> None:
+        self.forwarder = forwarder
+        self.emit = emit
         self.room_id = room_id
         self.max_mb = RoomsSettings().recording_max_mb
         self.writer = WebmWriter(path, max_bytes=int(self.max_mb * 1024 * 1024))
         started = time.monotonic()
         self.video_time = Timeline(90000, started)
         self.audio_time = Timeline(48000, started)
-        self.frames = FrameAssembler(on_loss=lambda: worker.request_keyframe(self.video.source))
-        self.video = Slot(None, "recording-video", "video", False, VIDEO_SSRC, 96, 90000, None)
-        self.audio = Slot(None, "recording-audio", "audio", False, AUDIO_SSRC, 111, 48000, None)
-        self.video.send = self._guarded(self._on_video)
-        self.audio.send = self._guarded(self._on_audio)
+        self.frames = FrameAssembler(on_loss=lambda: forwarder.request_keyframe(self.video.source))
+        self.video = Slot(self, "recording-video", "video", False, VIDEO_SSRC, 96, 90000, None)
+        self.audio = Slot(self, "recording-audio", "audio", False, AUDIO_SSRC, 111, 48000, None)
         self.failure: str | None = None
 
     def follow(self, room: "RoomState") -> None:
-        """Point the slots at the current stage (called whenever the worker re-selects, at least every tick)."""
+        """Point the slots at the current stage (called whenever the selection runs, at least every tick)."""
         if self.failure or self.writer.full:
             return
         screen = room.screens.current()
         stage = room.tracks.get(screen) if screen is not None else next((room.camera_of[p] for p in room.order if p in room.camera_of), None)
-        if self.video.show(stage) or self.video.waiting_keyframe or self.frames.need_keyframe:
+        if not self.forwarder.attach(self.video, stage) and (self.video.waiting_keyframe or self.frames.need_keyframe):
             # asked again at every re-selection while waiting: a request may have been throttled or lost,
-            # and unlike a browser the recorder sends no PLI of its own (the worker allows one a second)
-            self.worker.request_keyframe(stage)
+            # and unlike a browser the recorder sends no PLI of its own (the forwarder allows one a second)
+            self.forwarder.request_keyframe(stage)
         voices = [room.speakers.dominant, stage.owner if stage is not None else None, *room.audio_of]
-        self.audio.show(next((room.audio_of[p] for p in voices if p in room.audio_of), None))
+        self.forwarder.attach(self.audio, next((room.audio_of[p] for p in voices if p in room.audio_of), None))
 
     def close(self) -> dict:
         self._detach()
@@ -103,26 +108,25 @@ class StageRecorder:
         return {**stats, "video_frames_dropped": self.frames.dropped}
 
     def _detach(self) -> None:
-        self.video.show(None)
-        self.audio.show(None)
+        self.forwarder.attach(self.video, None)
+        self.forwarder.attach(self.audio, None)
 
-    def _guarded(self, write):
-        """The slots' send: a failing write stops the recording, never the forwarding loop it runs in."""
-
-        def send(packet: bytes) -> None:
-            try:
-                write(packet)
-            except Exception as exc:
-                log.exception("recording to %s failed; it stops", self.writer.path)
-                self.failure = f"writing the recording failed: {exc}"
-                self._detach()
-                self.worker.emit({"event": "recording_failed", "room": self.room_id, "message": self.failure})
-                return
-            if self.writer.full and (self.video.source is not None or self.audio.source is not None):  # once: then detached
-                self._detach()
-                self.worker.emit({"event": "recording_full", "room": self.room_id})
-
-        return send
+    def write(self, slot: Slot, packet: bytes) -> None:
+        """A packet of one of the slots (the sink interface): a failing write stops the recording, never the forwarding loop it runs in."""
+        try:
+            if slot is self.video:
+                self._on_video(packet)
+            else:
+                self._on_audio(packet)
+        except Exception as exc:
+            log.exception("recording to %s failed; it stops", self.writer.path)
+            self.failure = f"writing the recording failed: {exc}"
+            self._detach()
+            self.emit({"event": "recording_failed", "room": self.room_id, "message": self.failure})
+            return
+        if self.writer.full and (self.video.source is not None or self.audio.source is not None):  # once: then detached
+            self._detach()
+            self.emit({"event": "recording_full", "room": self.room_id})
 
     def _on_video(self, packet: bytes) -> None:
         frame = self.frames.push(packet)

@@ -27,6 +27,8 @@ class FileOwner:
     may_read: Callable[[Transaction, OrgContext, StoredFile], Awaitable[bool]]
     # In the transaction that stores the finished file: e.g. post it in its group. Returns extra response headers.
     on_complete: Callable[[Transaction, OrgContext, StoredFile], Awaitable[dict[str, str]]] = _nothing_more
+    # When the caller downloads the file (not its thumbnail), in the transaction that let them: e.g. audit it.
+    on_download: Callable[[Transaction, OrgContext, StoredFile], Awaitable[None]] | None = None
 
 
 FILE_OWNERS = web.AppKey("file_owners", dict[str, FileOwner])

@@ -58,14 +58,16 @@ def file_response(settings: Settings, file: StoredFile) -> web.FileResponse:
 @endpoint(auth="any")
 async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
     """A file, if its owner (a group, a broadcast, ...) lets the caller read it; HTTP Range lets a download resume."""
-    return file_response(request.app[SETTINGS], await _readable_file(request, org))
+    return file_response(request.app[SETTINGS], await _readable_file(request, org, download=True))
 
 
-async def _readable_file(request: web.Request, org: OrgContext) -> StoredFile:
+async def _readable_file(request: web.Request, org: OrgContext, download: bool = False) -> StoredFile:
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         file = await tx.session.get(StoredFile, path_int(request, "file_id"))
         owner = file_owner(request.app, file.owner_kind) if file is not None and file.org_id == org.org_id else None
         readable = owner is not None and await owner.may_read(tx, org, file)
+        if readable and download and owner.on_download is not None:
+            await owner.on_download(tx, org, file)
     if not readable:
         raise NotFound("no such file")
     return file

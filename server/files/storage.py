@@ -228,6 +228,41 @@ async def do_delete_file(tx: Transaction, settings: Settings, file_id: int, *, o
     return True
 
 
+async def do_begin_server_file(
+    tx: Transaction, settings: Settings, *, org_id: int, owner_kind: str, owner_id: int, filename: str, content_type: str,
+) -> StoredFile:
+    """A file the server writes itself (a meeting recording, a stream's replay) for its owner: the row now, empty; the
+    writer puts the bytes at ``files_dir/<storage_key>`` and ``do_end_server_file`` counts them.
+
+    Refused (413) when the organisation's quota has no room left at all: how
+    large the file grows is not known in advance.
+    """
+    await check_quota_room(tx, settings, org_id, 1)
+    file = StoredFile(
+        org_id=org_id, owner_kind=owner_kind, owner_id=owner_id, uploader_id=None, filename=filename,
+        content_type=content_type, size=0, storage_key=secrets.token_hex(16),
+    )
+    tx.session.add(file)
+    await tx.session.flush()
+    return file
+
+
+async def do_end_server_file(tx: Transaction, settings: Settings, file_id: int) -> int:
+    """The writer of a server file finished: its size is what is on disk, counted in the organisation's quota even past
+    the limit (the bytes exist; refusing them would lose them, and the next upload waits for room). Returns the size."""
+    file = await tx.session.get(StoredFile, file_id)
+    if file is None:
+        raise NotFound("no such file")
+    try:
+        size = (files_dir(settings) / file.storage_key).stat().st_size
+    except FileNotFoundError:
+        size = 0
+    await tx.session.execute(insert_for(tx.dialect, OrgStorage).values(org_id=file.org_id, reserved_bytes=0).on_conflict_do_nothing())
+    await release_quota(tx, file.org_id, file.size - size)  # a negative release: the bytes are held, unconditionally
+    file.size = size
+    return size
+
+
 def thumbnail_path(settings: Settings, storage_key: str) -> Path:
     """Where a file's thumbnail is kept once made (server/files/thumbnails.py); it goes with the file."""
     return files_dir(settings) / "thumbs" / f"{storage_key}.jpg"

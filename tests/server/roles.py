@@ -169,19 +169,10 @@ class World:
         return (await ok(await self.client.post("/api/v1/meetings/join", json=body, headers=self.people[role].headers)))["ticket"]
 
     async def _recording(self) -> int:
-        # Stored directly, with a stand-in file: a real one needs a live meeting with media (tests/rooms/meetings/test_recording.py).
-        from rooms.keys import LIVE_MEETINGS
-        from rooms.models import MeetingRecording
+        from server.appkeys import SETTINGS
+        from tests.rooms.recordings import stand_in_recording
 
-        folder = self.client.app[LIVE_MEETINGS].recordings_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"matrix-{next(_numbers)}.webm"
-        (folder / name).write_bytes(b"probe")
-        async with self.db.transaction(org_id=self.org.id) as tx:
-            row = MeetingRecording(org_id=self.org.id, meeting_id=int(self.ids["meeting_id"]), status="done", file_name=name)
-            tx.session.add(row)
-            await tx.session.flush()
-            return row.id
+        return (await stand_in_recording(self.db, self.client.app[SETTINGS], self.org.id, int(self.ids["meeting_id"]))).id
 
     async def _contact_link(self) -> dict:
         return await ok(await self.client.post(self.url("/contact-links"), json={"max_uses": None}, headers=self.owner), 201)

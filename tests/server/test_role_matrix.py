@@ -187,8 +187,14 @@ FINER_RULES: dict[str, Rule] = {
     "POST " + BROADCAST + "/remind": only(SENDER, ("admin", "owner"), 404),
     "GET " + BROADCAST + "/mine": only(RECIPIENT, ("member", "admin"), 404),
     "POST " + BROADCAST + "/receipt": only(RECIPIENT, ("member", "admin"), 404),
-    "GET " + MEETING + "/recordings": only(HOST, ("admin", "owner")),
-    "GET " + MEETING + "/recordings/{recording_id}": only(HOST, ("admin", "owner")),
+    "GET " + MEETING + "/recordings": Rule(
+        "everyone of the organisation may ask; hosts and admins see every recording, a member those they were in (none here)",
+        {"member": ALLOWED, "admin": ALLOWED, "owner": ALLOWED},
+    ),
+    "GET " + MEETING + "/recordings/{recording_id}": only(
+        "a recording is read by the meeting's host (the owner), co-hosts, organisation admins and the members who were in it "
+        "while it was recorded (member was not); to others it does not exist", ("admin", "owner"), refused=404,
+    ),
     "DELETE " + MEETING + "/recordings/{recording_id}": only(HOST, ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/broadcasts": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/broadcast-attachments": only("broadcast senders: organisation admins and the people they name", ("admin", "owner")),

@@ -6,9 +6,12 @@ import pylibsrtp
 
 from rooms.media import rtp, srtp
 from rooms.media._forward import clear_level, receive
+from rooms.media.forwarder import Forwarder
+from rooms.media.registry import RoomState
+from rooms.media.selection import mark_skippable
 from rooms.media.slot import Slot
 from rooms.media.track import SILENT_SAMPLE, Track
-from rooms.media.worker import Worker, mark_skippable
+from tests.rooms.media.test_sinks import KeyframeLog, ListSink
 
 LEVEL_ID = 1
 
@@ -73,13 +76,13 @@ def test_the_fast_path_sends_what_the_munger_and_packet_for_make():
     Covers the steady state, a source switch (slow path once, then fast again),
     a late packet from before the switch (dropped), reordering and the 16-bit wrap.
     """
-    worker = Worker(0, lambda event: None)
+    worker = Forwarder(0)
     tx, rx = session_pair()
     wire = WireTransport(tx)
     fast = Slot(Subscriber(wire), "1", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
-    reference = Slot(None, "r", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
-    plain: list[bytes] = []
-    reference.send = plain.append
+    local = ListSink()
+    reference = Slot(local, "r", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
+    plain = local.packets.setdefault("r", [])
     joining = Slot(Subscriber(JoiningTransport()), "2", "audio", False, 0x99, 111, 48000, LEVEL_ID)
     a = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
     b = Track(2, "r", "bob", 0, "audio", False, 0xB, 48000, LEVEL_ID)
@@ -125,8 +128,7 @@ def test_the_level_is_read_from_the_clear_header_of_an_srtp_packet():
 
 
 def test_silence_of_an_unheard_source_is_counted_and_mostly_not_decrypted():
-    worker = Worker(0, lambda event: None)
-    room = worker.room("r")
+    room = RoomState("r", 3, 9)
     track = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
     room.audio_of["alice"] = track
     streams = {track.ssrc: track}
@@ -178,16 +180,17 @@ def vp8_packet(seq: int, keyframe: bool) -> bytes:
 
 def test_a_subscriber_still_connecting_takes_no_keyframe_and_asks_for_one_once_connected():
     """A keyframe that arrives before the subscriber's DTLS is up is not used up: its first packet is still a keyframe."""
-    worker = Worker(0, lambda event: None)
-    asked: list[Track] = []
-    worker.request_keyframe = asked.append  # the publisher is not real here; record what would be asked of it
+    worker = Forwarder(0)
+    publisher = KeyframeLog()
+    asked = publisher.asked
     tx, rx = session_pair()
     joining = JoiningTransport()
     subscriber = Subscriber(joining)
     slot = Slot(subscriber, "1", "video", False, 0x5678, 96, 90000, None)
     subscriber.slots, subscriber.tracks = {"1": slot}, {}
     camera = Track(3, "r", "carol", 0, "video", False, 0xC, 90000, None)
-    slot.show(camera)
+    worker.add(camera, publisher)
+    assert worker.attach(slot, camera)
 
     def send(seq: int, keyframe: bool) -> None:
         data = vp8_packet(seq, keyframe)
@@ -200,7 +203,7 @@ def test_a_subscriber_still_connecting_takes_no_keyframe_and_asks_for_one_once_c
     wire = WireTransport(tx)
     subscriber.transport = slot.transport = wire  # DTLS is up
     slot.send = wire.send_rtp
-    worker.after_connect(subscriber)
+    worker.ask_keyframes(subscriber.slots.values())
     assert asked == [camera]
     send(3, keyframe=False)  # still waiting: not sent
     send(4, keyframe=True)
@@ -213,7 +216,7 @@ def test_a_subscriber_still_connecting_takes_no_keyframe_and_asks_for_one_once_c
 
 def test_a_departed_subscriber_is_counted_as_dropped_and_the_others_still_get_every_byte():
     """The C loop: a send refused by the kernel (ICMP unreachable on loopback) is counted, not raised, and does not stop the loop."""
-    worker = Worker(0, lambda event: None)
+    worker = Forwarder(0)
     camera = Track(4, "r", "dave", 0, "video", False, 0xD, 90000, None)
     pairs = [session_pair() for _ in range(3)]
     wires = [WireTransport(tx) for tx, _ in pairs]

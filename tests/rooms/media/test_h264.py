@@ -202,17 +202,23 @@ def test_streams_take_h264_with_packetization_mode_1_in_the_most_decodable_profi
 
 
 def test_an_sfu_slot_that_starts_at_an_idr_fragment_gets_the_tracks_sps_pps_first_and_decodes_every_frame():
+    from rooms.media.forwarder import Forwarder
     from rooms.media.slot import Slot
-    from rooms.media.worker import Worker
 
-    worker = Worker(0, lambda event: None)
+    forwarder = Forwarder(0)
     track = h264_track()
     sent: list[bytes] = []
-    slot = Slot(None, "0", "video", False, 0xBEEF, 108, 90000, None)  # a local consumer: the general path, as the recorder's
-    slot.send = sent.append
-    assert slot.show(track) and slot.waiting_keyframe
+
+    class Sink:  # a local sink (rooms/media/forwarder.py): packets in the clear, as HLS and the recorder take them
+        transport = None
+
+        def write(self, slot, packet: bytes) -> None:
+            sent.append(packet)
+
+    slot = Slot(Sink(), "0", "video", False, 0xBEEF, 108, 90000, None)
+    assert forwarder.attach(slot, track) and slot.waiting_keyframe
     for data in rtp_packets(chromium_style(4)):
-        worker.deliver(track, data, rtp.parse_header(data), 0.0)
+        forwarder.deliver(track, data, rtp.parse_header(data), 0.0)
     first, second = rtp.parse_header(sent[0]), rtp.parse_header(sent[1])
     assert kinds(sent[0][12:]) == (h264.SPS, h264.PPS) and kinds(sent[1][12:]) == (h264.FU_A, h264.IDR)
     assert second.sequence == (first.sequence + 1) & 0xFFFF and first.timestamp == second.timestamp

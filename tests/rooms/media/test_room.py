@@ -105,10 +105,10 @@ async def test_silent_audio_nobody_hears_is_not_fanned_out_to_other_workers():
         assert room.participants["quiet"].worker == 0 and room.participants["listener"].worker == 1
         talkers = [(c, 10 + 10 * i) for i, c in enumerate(clients[:4])] + [(clients[4], 127)]
         await talk(talkers, 1.0)
-        on_worker_1 = {t.owner: t.received for t in router.workers[1].tracks.values()}
+        on_worker_1 = {t.owner: t.received for t in router.workers[1].forwarder.tracks.values()}
         assert on_worker_1["quiet"] == 0  # 50 silent packets stayed on worker 0
         assert on_worker_1["t0"] > 30 and on_worker_1["t2"] > 30  # audible ones from worker 0 did cross
-        assert next(t.received for t in router.workers[0].tracks.values() if t.owner == "quiet") > 30  # its own worker got them
+        assert next(t.received for t in router.workers[0].forwarder.tracks.values() if t.owner == "quiet") > 30  # its own worker got them
     finally:
         for c in clients:
             await c.close()
@@ -121,12 +121,12 @@ async def test_leaving_removes_the_participants_tracks_from_every_worker():
     try:
         a, b, c = [await join(room, name) for name in "abc"]
         await talk([(a, 10), (b, 20)], 0.5)
-        assert len(router.workers[0].tracks) == len(router.workers[1].tracks) == 3
+        assert len(router.workers[0].forwarder.tracks) == len(router.workers[1].forwarder.tracks) == 3
         await b.participant.leave()
         await b.close()
         c.received.clear()
         await talk([(a, 10)], 0.5)
-        assert [len(w.tracks) for w in router.workers] == [2, 2]
+        assert [len(w.forwarder.tracks) for w in router.workers] == [2, 2]
         assert "b" not in room.participants and router.load == [2, 0]
         assert sum(c.received.values()) > 15  # the meeting goes on for the others
     finally:

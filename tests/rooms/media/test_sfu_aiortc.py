@@ -67,7 +67,7 @@ async def test_subscriber_decodes_publisher_video_and_audio_forwarded_without_se
         audio = await asyncio.wait_for(tracks["audio"].recv(), 5)
         assert (video.width, video.height) == (640, 480)
         assert audio.sample_rate == 48000
-        assert router.workers[0].forwarded > 10
+        assert router.workers[0].forwarder.forwarded > 10
         assert [c for c in codec_calls if c[1]] == []  # no codec was created from rooms/ code
         assert {name for name, _ in codec_calls} == {"decoder", "encoder"}  # the spy works: the clients made theirs
     finally:
@@ -157,7 +157,7 @@ async def test_a_packet_lost_on_the_way_to_the_subscriber_is_recovered_by_its_na
         first, last = seqs[0], seqs[-1]
         assert srtp_datagrams > 20
         assert sorted(set(seqs)) == list(range(first, last + 1))  # the lost one arrived later
-        assert router.workers[0].retransmitted >= 1
+        assert router.workers[0].forwarder.retransmitted >= 1
     finally:
         await subscriber.close()
         await publisher.close()

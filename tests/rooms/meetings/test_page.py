@@ -168,7 +168,7 @@ async def test_two_browsers_meet_and_each_decodes_the_others_video_and_audio(app
         await wait_growing(page, lambda stats: stats["audio"])
     await expect(host.locator("body")).to_have_attribute("data-media", "connected", timeout=SLOW)
     workers = app[LIVE_MEETINGS].router.workers
-    remote = {c.host for w in workers for r in w.rooms.values() for p in r.peers.values() for c in p.transport.ice._connection.remote_candidates}
+    remote = {c.host for w in workers for r in w.rooms for p in r.peers.values() for c in p.transport.ice._connection.remote_candidates}
     assert remote == {"127.0.0.1"}  # the browsers' other interfaces were neither paired nor learnt from their checks
 
     await guest.fill("#chat-text", "Hello from the guest")
@@ -248,7 +248,7 @@ async def test_the_host_mutes_and_removes_a_guest_then_locks_and_ends_the_meetin
     await wait_growing(host, lambda stats: stats["audio"])
     live = app[LIVE_MEETINGS]
     seat = next(s for meeting in live.meetings.values() for s in meeting.seats.values() if s.name == "Gus Guest")
-    tracks = [t for w in live.router.workers for t in w.tracks.values() if t.owner == seat.pid and t.kind == "audio"]
+    tracks = [t for w in live.router.workers for t in w.forwarder.tracks.values() if t.owner == seat.pid and t.kind == "audio"]
     assert tracks and not any(t.held for t in tracks)
 
     row = host.locator("#people li", has_text="Gus Guest")

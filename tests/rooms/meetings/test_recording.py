@@ -6,12 +6,16 @@ import time
 import av
 from aiortc.mediastreams import VideoStreamTrack
 
-from rooms.keys import LIVE_MEETINGS
+from sqlalchemy import select
+
 from rooms.media import rtp
 from rooms.media.track import Track
 from rooms.media.worker import Worker
 from rooms.recording.frames import FrameAssembler
 from rooms.recording.webm import WebmWriter
+from server.appkeys import SETTINGS
+from server.files.models import OrgStorage, StoredFile
+from server.files.storage import files_dir
 from tests.factories import make_org, person
 from tests.rooms.meetings.test_meetings_api import create
 from tests.rooms.meetings.test_signalling import attend, close_all, setup_meeting, wait_for_video
@@ -70,16 +74,20 @@ async def test_the_host_records_the_stage_and_the_file_follows_the_speaker_switc
     finally:
         await close_all(a, b)
 
-    assert (await client.get(recordings_url, headers=member.headers)).status == 403
     listed = await (await client.get(recordings_url, headers=host.headers)).json()
     assert [r["status"] for r in listed] == ["done"] and listed[0]["video_frames"] > 0 and listed[0]["audio_packets"] > 0
+    assert listed[0]["download_url"] == f"/api/v1/orgs/{meeting['org_id']}/files/{listed[0]['file_id']}"  # a platform file
     download = await client.get(listed[0]["download_url"], headers=host.headers)
-    assert download.status == 200 and download.headers["Content-Type"] == "video/webm"
+    assert download.status == 200 and download.headers["Content-Disposition"].endswith(f"meeting-{meeting['id']}-recording-{listed[0]['id']}.webm")
     data = await download.read()
     assert len(data) == listed[0]["size_bytes"]
+    assert await (await client.get(recordings_url, headers=member.headers)).json() == listed  # the member was in it: a participant
+    by_member = await client.get(f"{recordings_url}/{listed[0]['id']}", headers=member.headers)
+    assert by_member.status == 200 and await by_member.read() == data
     log = await (await client.get(f"/api/v1/orgs/{meeting['org_id']}/audit", params={"action": "recording."}, headers=host.headers)).json()
     assert [(e["action"], e["actor_user_id"], e["target_id"]) for e in log["items"]] == [
-        ("recording.downloaded", host.id, listed[0]["id"]), ("recording.started", host.id, listed[0]["id"])
+        ("recording.downloaded", member.id, listed[0]["id"]), ("recording.downloaded", host.id, listed[0]["id"]),
+        ("recording.started", host.id, listed[0]["id"]),
     ]
 
     with av.open(io.BytesIO(data)) as container:
@@ -126,26 +134,26 @@ def test_the_recorder_puts_a_screen_share_on_stage_and_hears_the_dominant_speake
 
     cam_a, cam_b, mic_a, mic_b, screen_a = track(1, "a", "video"), track(2, "b", "video"), track(3, "a", "audio"), track(4, "b", "audio"), track(5, "a", "video", True)
     for t in (cam_a, cam_b, mic_a, mic_b):
-        worker._add_track(t)
+        worker.add_track(t)
     worker.start_recording("r", str(tmp_path / "r.webm"))
-    room = worker.rooms["r"]
-    recorder = room.recorder
+    room = worker.rooms.rooms["r"]
+    recorder = room.stage_sinks["recording"]
     assert (recorder.video.source, recorder.audio.source) == (cam_a, mic_a)  # nobody spoke: the first camera, its owner's voice
 
     now = time.monotonic()
     for i in range(20):
         room.speakers.observe("b", 10, now - 0.4 + i * 0.02)
-    worker._select(room, now)
+    worker.selection.select(room, now)
     assert room.speakers.dominant == "b" and (recorder.video.source, recorder.audio.source) == (cam_b, mic_b)
 
-    worker._add_track(screen_a)
+    worker.add_track(screen_a)
     assert (recorder.video.source, recorder.audio.source) == (screen_a, mic_b)  # the share on stage, the speaker heard
     assert recorder.video.waiting_keyframe
     worker.remove_track(screen_a.track_id)
     assert recorder.video.source is cam_b
 
     assert worker.stop_recording("r")["error"] == "nothing was recorded: no audio or video reached the stage"
-    assert room.recorder is None and not cam_b.slots and not (tmp_path / "r.webm").exists()
+    assert "recording" not in room.stage_sinks and not cam_b.slots and not (tmp_path / "r.webm").exists()
 
 
 def test_audio_without_video_makes_an_audio_only_file(tmp_path):
@@ -173,10 +181,10 @@ def test_a_write_failure_stops_the_recording_and_says_so(tmp_path):
     events = []
     worker = Worker(0, events.append)
     camera = Track(1, "r", "a", 0, "video", False, 1, 90000, None)
-    worker._add_track(camera)
+    worker.add_track(camera)
     worker.start_recording("r", str(tmp_path / "no-such-folder" / "r.webm"))
     keyframe = packet(1, 100, b"\x10" + b"\x00\x00\x00\x9d\x01\x2a" + (320).to_bytes(2, "little") + (240).to_bytes(2, "little"), True)
-    worker.deliver(camera, keyframe, rtp.parse_header(keyframe), time.monotonic())  # the first frame opens the file: it fails
+    worker.forwarder.deliver(camera, keyframe, rtp.parse_header(keyframe), time.monotonic())  # the first frame opens the file: it fails
     assert [(e["event"], e["room"]) for e in events] == [("recording_failed", "r")]
     assert events[0]["message"].startswith("writing the recording failed")
     assert not camera.slots  # the recorder let go of the stage; forwarding goes on
@@ -218,20 +226,33 @@ async def test_a_recording_stops_at_the_size_limit_with_a_playable_file_and_a_ho
         assert sum(1 for p in container.demux(audio=0) if p.size) == first["audio_packets"]
 
     one = f"{recordings_url}/{first['id']}"
-    path = app[LIVE_MEETINGS].recordings_dir / f"{meeting['org_id']}/{meeting['id']}-{first['id']}.webm"
-    assert path.is_file()
+    async with db.transaction(org_id=meeting["org_id"]) as tx:
+        file = await tx.session.get(StoredFile, first["file_id"])
+        held = await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == meeting["org_id"]))
+    path = files_dir(app[SETTINGS]) / file.storage_key
+    assert path.is_file() and file.size == first["size_bytes"] and file.owner_kind == "meeting_recording"
+    assert held >= first["size_bytes"] + listed[second["recording_id"]]["size_bytes"]  # counted in the organisation's quota
     assert (await client.delete(one, headers=member.headers)).status == 403  # a member, not a host
+    assert (await client.get(first["download_url"], headers=member.headers)).status == 404  # and not in the meeting
+    assert (await client.get(one, headers=member.headers)).status == 404
+    assert await (await client.get(recordings_url, headers=member.headers)).json() == []
     outsider = await person(client, db, "Olga Outsider")
     other_org = await make_org(db, outsider.user)
     own = await create(client, outsider, other_org)  # a host, but of another organisation's meeting
     for url in (one, f"/api/v1/orgs/{other_org.id}/meetings/{meeting['id']}/recordings/{first['id']}",
                 f"/api/v1/orgs/{other_org.id}/meetings/{own['id']}/recordings/{first['id']}"):
         assert (await client.delete(url, headers=outsider.headers)).status == 404, url
+    for url in (one, first["download_url"], f"/api/v1/orgs/{other_org.id}/files/{first['file_id']}"):
+        assert (await client.get(url, headers=outsider.headers)).status == 404, url
     bad = await client.delete(f"{recordings_url}/latest", headers=host.headers)
     assert bad.status == 404 and (await bad.json())["error"]["message"] == "no such recording"
 
     assert (await client.delete(one, headers=host.headers)).status == 204
     assert not path.exists()
+    async with db.transaction(org_id=meeting["org_id"]) as tx:
+        assert await tx.session.get(StoredFile, first["file_id"]) is None
+        assert await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == meeting["org_id"])) == held - first["size_bytes"]
+    assert (await client.get(first["download_url"], headers=host.headers)).status == 404
     assert first["id"] not in {r["id"] for r in await (await client.get(recordings_url, headers=host.headers)).json()}
     assert (await client.get(one, headers=host.headers)).status == 404
     assert (await client.delete(one, headers=host.headers)).status == 404

@@ -164,18 +164,10 @@ async def _meeting(b: OrgB) -> int:
 
 
 async def _recording(b: OrgB) -> int:
-    # Stored directly, with a stand-in file: a real one needs a live meeting with media (tests/rooms/meetings/test_recording.py).
-    from rooms.keys import LIVE_MEETINGS
-    from rooms.models import MeetingRecording
+    from server.appkeys import SETTINGS
+    from tests.rooms.recordings import stand_in_recording
 
-    folder = b.client.app[LIVE_MEETINGS].recordings_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "isolation-probe.webm").write_bytes(b"probe")
-    async with b.db.transaction(org_id=b.org.id) as tx:
-        row = MeetingRecording(org_id=b.org.id, meeting_id=await b.id_of("meeting_id"), status="done", file_name="isolation-probe.webm")
-        tx.session.add(row)
-        await tx.session.flush()
-        return row.id
+    return (await stand_in_recording(b.db, b.client.app[SETTINGS], b.org.id, await b.id_of("meeting_id"))).id
 
 
 async def _stream(b: OrgB) -> int:
