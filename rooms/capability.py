@@ -5,6 +5,9 @@ navigation and the home page's "meetings starting soon"), the ``meeting.*`` fram
 this node's SFU workers, and registers meetings as something guests can join and recordings as a kind of file owner
 (rooms/meetings/recordings.py). Someone who loses the
 organisation leaves its meetings on this node (rooms/meetings/revocation.py).
+
+Livestreams (rooms/live/): their API, their WHIP ingest into the same SFU workers, their public links as
+guest invites, and the end of a host's streams when they lose the group or the organisation.
 """
 from pathlib import Path
 
@@ -34,6 +37,38 @@ def setup(app: web.Application) -> None:
     meeting_page.setup(app)
     home.setup(app)
     app.cleanup_ctx.append(_run_media)
+    _setup_live(app)
+
+
+def _setup_live(app: web.Application) -> None:
+    from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
+    from rooms.live import guests, home, revocation, routes, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live.ingest import StreamIngest
+    from rooms.live.keys import ANNOUNCER, STREAM_INGEST
+    from rooms.live.notices import Announcer
+
+    from server.appkeys import BUS, DB, SETTINGS
+    from server.channels.registry import CHANNELS
+    from server.gateway.presence import PRESENCE
+
+    settings, platform = app[ROOMS_SETTINGS], app[SETTINGS]
+    app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform.node_name, lambda: app[LIVE_MEETINGS].router)
+    app[STREAM_INGEST].attach(app[BUS])
+    app[ANNOUNCER] = Announcer(app[DB], app[CHANNELS], app[PRESENCE], default_locale=platform.default_locale, push_per_s=settings.live_push_per_s)
+    app.router.add_routes(routes.routes)
+    app.router.add_routes(whip.routes)
+    home.setup(app)
+    app.cleanup_ctx.append(_run_live)
+
+
+async def _run_live(app: web.Application):
+    """The publishers of this node go before the SFU workers do (cleanup runs in reverse order)."""
+    from rooms.live.keys import ANNOUNCER, STREAM_INGEST
+
+    await app[STREAM_INGEST].start()
+    yield
+    await app[STREAM_INGEST].stop()
+    await app[ANNOUNCER].close()
 
 
 async def _run_media(app: web.Application):

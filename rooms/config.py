@@ -21,3 +21,5 @@ class RoomsSettings(BaseSettings):
     passcode_max_failures_per_meeting: int = Field(100, ge=1, description="Wrong passcodes for one meeting from people not signed in, all addresses together, within passcode_window_s before they are all refused for a while (a bound on guessing from many addresses); signed-in members and the host are never held by it.")
     passcode_window_s: int = Field(300, gt=0, description="Window of the wrong-passcode limit.")
     recording_max_mb: float = Field(2048, gt=0, description="A recording stops by itself before its file grows past this many MiB; the file is finished and plays to the end.")
+    live_push_per_s: float = Field(50, gt=0, description="Web Push of a livestream's notice to a group's members who are away: at most this many a second from one node.")
+    live_grace_s: float = Field(60, gt=0, description="A livestream whose publisher vanished (its media failed or went quiet) may be published again this long; then it ends.")

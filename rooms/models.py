@@ -1,4 +1,4 @@
-"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings.
+"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams.
 
 A meeting's live state (lobby, mute states, media) lives in memory on the node
 that hosts it (``hosting_node``); these rows are what outlives a node: the
@@ -119,4 +119,32 @@ class MeetingRecording(OrgScoped, Base):
     audio_packets: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LiveStream(OrgScoped, Base):
+    """A class livestream from a group (rooms/live/): its host, schedule, state, stream key and who publishes now.
+
+    The stream key (WHIP bearer token) is kept as its SHA-256 only; NULL once
+    revoked. ``publisher_*`` is the one WHIP session that publishes, claimed
+    by one conditional UPDATE (a second publisher is refused, never takes
+    over) and held by ``publisher_node`` while it renews ``publisher_seen_at``.
+    """
+
+    __tablename__ = "live_streams"
+    __table_args__ = (Index("ix_live_streams_group", "group_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
+    allow_guests: Mapped[bool] = mapped_column(Boolean, default=False)  # people outside the group may watch by a public link
+    key_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the stream key; None: revoked
+    publisher_id: Mapped[str | None] = mapped_column(String(64))  # the WHIP session's resource id
+    publisher_node: Mapped[str | None] = mapped_column(String(200))
+    publisher_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -255,7 +255,7 @@ def nginx_in_front(tmp_path: Path, node_urls: list[str], ready_timeout_s: float 
     conf, upstreams = re.subn(r"(?:        server 127\.0\.0\.1:\d+ [^\n]*;\n)+", servers, conf)
     conf = conf.replace("listen 80;", f"listen 127.0.0.1:{http_port};").replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
     conf = conf.replace("/etc/muster/tls", str(tls)).replace("/var/log/nginx/access.log", str(tmp_path / "access.log"))
-    assert upstreams == 2 and str(https_port) in conf, "deploy/nginx.conf changed shape: update nginx_in_front"
+    assert upstreams == 3 and str(https_port) in conf, "deploy/nginx.conf changed shape: update nginx_in_front"
     (tmp_path / "nginx.conf").write_text(conf)
     process = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "nginx-error.log"),
                                 "-g", f"daemon off; pid {tmp_path / 'nginx.pid'};"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

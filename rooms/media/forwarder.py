@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from rooms.media import rtp, srtp, vp8
+from rooms.media import rtp, srtp
 from rooms.media._forward import forward
 from rooms.media.slot import Slot
 from rooms.media.track import Track
@@ -195,6 +195,8 @@ class Forwarder:
         seq = header.sequence
         track.count(seq)
         track.cache.store(seq, data)
+        if track.parameter_sets is not None:  # H.264: keep its SPS/PPS for slots that start later (h264.py)
+            track.parameter_sets.observe(data[header.payload_start : header.payload_end])
         slots = track.slots
         if not slots:
             return
@@ -219,10 +221,15 @@ class Forwarder:
                 continue
             if slot.waiting_keyframe:
                 if keyframe is None:
-                    keyframe = vp8.is_keyframe_start(data[header.payload_start : header.payload_end])
+                    keyframe = slot.source.starts_keyframe(data[header.payload_start : header.payload_end])
                 if not keyframe:
                     continue
                 slot.waiting_keyframe = False
+                lead = slot.source.keyframe_lead(data, header)
+                if lead is not None:  # H.264's SPS/PPS, which the slot skipped while it waited
+                    packet = slot.packet_for(lead, rtp.parse_header(lead), now, source_id)
+                    if packet is not None:
+                        slot.send(packet)
             packet = slot.packet_for(data, header, now, source_id, tail)
             if packet is not None:
                 slot.send(packet)

@@ -13,7 +13,8 @@ What the SFU accepts, and why:
   participant, one DTLS handshake);
 * DTLS fingerprints present (without them the peer cannot be authenticated);
 * Opus for audio, VP8 for video, because forwarding needs one codec per kind
-  that every receiver can decode (no transcoding on the server);
+  that every receiver can decode (no transcoding on the server); a livestream's
+  room (``live-<id>``) takes H.264 first, VP8 else (``video_codecs_for``);
 * a=ssrc on every m-line that sends: the SFU does not negotiate the MID header
   extension (a forwarded packet must not carry the publisher's MID to a
   subscriber), so it recognises publications by SSRC;
@@ -46,9 +47,11 @@ from aiortc.rtcdtlstransport import RTCDtlsFingerprint, RTCDtlsParameters
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceParameters
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RTCRtpParameters
 
+from rooms.media import h264
 from rooms.media.rtp import AUDIO_LEVEL_URI
 
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
+STREAM_ROOM_PREFIX = "live-"  # a livestream's room (rooms/live/ingest.py)
 FEEDBACK = {
     "audio": [],
     "video": [RTCRtcpFeedback("nack"), RTCRtcpFeedback("nack", "pli"), RTCRtcpFeedback("ccm", "fir"), RTCRtcpFeedback("goog-remb")],
@@ -105,8 +108,28 @@ class Offer:
     sections: list[Section] = field(default_factory=list)
 
 
-def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset()) -> Offer:
-    """Parse and validate a client's offer; ``screen_mids`` names the m-lines that carry a screen share."""
+def video_codecs_for(room_id: str) -> tuple[str, ...]:
+    """The video codecs a room forwards, preferred first: a meeting VP8 (what every participant's browser sends
+    and decodes), a livestream H.264 (what OBS sends and HLS carries without transcoding), else VP8."""
+    return ("video/H264", CODECS["video"]) if room_id.startswith(STREAM_ROOM_PREFIX) else (CODECS["video"],)
+
+
+def pick_codec(codecs: list[RTCRtpCodecParameters], wanted: tuple[str, ...]) -> RTCRtpCodecParameters | None:
+    """The offered codec to use: the first mime type of ``wanted`` that is offered; for H.264 the best-ranked
+    format the SFU takes (``h264.acceptable``: packetization-mode=1, a common profile)."""
+    for mime in wanted:
+        offered = [c for c in codecs if c.mimeType.lower() == mime.lower()]
+        if mime.lower() == "video/h264":
+            ranked = sorted((rank, i) for i, c in enumerate(offered) if (rank := h264.acceptable(c.parameters)) is not None)
+            offered = [offered[i] for _, i in ranked]
+        if offered:
+            return offered[0]
+    return None
+
+
+def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset(), video_codecs: tuple[str, ...] = (CODECS["video"],)) -> Offer:
+    """Parse and validate a client's offer; ``screen_mids`` names the m-lines that carry a screen share,
+    ``video_codecs`` the video codecs the room forwards, preferred first (``video_codecs_for``)."""
     if not isinstance(text, str) or not text.strip():
         raise OfferError("the offer is empty")
     check_offer_bounds(text)
@@ -138,9 +161,11 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset())
             raise OfferError(f"m-line {index} (mid {mid}) has no a=rtcp-mux")
         if media.direction == "inactive":
             continue
-        codec = next((c for c in media.rtp.codecs if c.mimeType.lower() == CODECS[media.kind].lower()), None)
+        wanted = video_codecs if media.kind == "video" else (CODECS[media.kind],)
+        codec = pick_codec(media.rtp.codecs, wanted)
         if codec is None:
-            raise OfferError(f"m-line {index} ({media.kind}) offers no {CODECS[media.kind].split('/')[1]}, the only {media.kind} codec the SFU forwards")
+            names = " or ".join(mime.split("/")[1] + (" (packetization-mode=1)" if mime == "video/H264" else "") for mime in wanted)
+            raise OfferError(f"m-line {index} ({media.kind}) offers no {names}, the {media.kind} codecs the SFU forwards here")
         ssrc = None
         if media.direction in SENDS:
             if not media.ssrc:

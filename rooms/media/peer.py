@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rooms.media import rtcp, rtp
-from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for
+from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for, video_codecs_for
 from rooms.media.slot import Slot
 from rooms.media.track import Track
 from rooms.media.transport import PeerTransport
@@ -59,7 +59,7 @@ class Peer:
 
     async def negotiate(self, offer_text: str, screen_mids: frozenset[str]) -> tuple[str, list[Track], list[Track]]:
         """Answer an offer (first or renegotiation); return the answer and the tracks added and removed."""
-        offer = check_offer(offer_text, screen_mids)
+        offer = check_offer(offer_text, screen_mids, video_codecs_for(self.room_id))
         first = self._offer is None
         if not first and offer.ice.usernameFragment != self._offer.ice.usernameFragment:
             raise OfferError("ICE restart (a new a=ice-ufrag) is not supported: leave and join again")
@@ -83,7 +83,7 @@ class Peer:
             if section.publishes and section.mid not in self.tracks:
                 track = Track(
                     self.forwarder.new_track_id(), self.room_id, self.participant_id, self.forwarder.index,
-                    section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id,
+                    section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id, section.codec.mimeType,
                 )
                 self.tracks[section.mid] = track
                 self.tracks_by_ssrc[track.ssrc] = track

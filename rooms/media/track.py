@@ -8,6 +8,7 @@ another hop.
 """
 from __future__ import annotations
 
+from rooms.media import h264, vp8
 from rooms.media._forward import ReceiveState
 from rooms.media.keyframe import KeyframeRequestThrottle
 from rooms.media.nack import RetransmissionCache
@@ -34,11 +35,12 @@ class Track(ReceiveState):
     __slots__ = (
         "track_id", "room_id", "owner", "worker", "kind", "screen", "ssrc", "clock_rate", "audio_level_id",
         "cache", "keyframes", "slots", "expected_prior", "received_prior", "last_sr", "last_sr_time", "remb", "held",
+        "codec", "parameter_sets",
     )
 
     def __init__(
         self, track_id: int, room_id: str, owner: str, worker: int, kind: str, screen: bool,
-        ssrc: int, clock_rate: int, audio_level_id: int | None,
+        ssrc: int, clock_rate: int, audio_level_id: int | None, codec: str = "",
     ) -> None:
         self.track_id = track_id
         self.room_id = room_id
@@ -61,6 +63,16 @@ class Track(ReceiveState):
         self.last_sr_time = 0.0
         self.remb: dict[int, int] = {}  # subscriber slot ssrc -> its latest REMB
         self.held = False  # the host muted it (or stopped the video): its packets are dropped at ingress
+        self.codec = codec  # the offered mime type, e.g. "video/H264" (a livestream's) or "video/VP8" (a meeting's)
+        self.parameter_sets = h264.ParameterSets() if codec.lower() == "video/h264" else None  # for late joiners (h264.py)
+
+    def starts_keyframe(self, payload: bytes | memoryview) -> bool:
+        """Whether a keyframe begins in this packet's payload, read as this track's codec."""
+        return h264.is_keyframe_start(payload) if self.parameter_sets is not None else vp8.is_keyframe_start(payload)
+
+    def keyframe_lead(self, data: bytes, header) -> bytes | None:
+        """A packet a slot starting at the keyframe ``data`` needs first (H.264's SPS/PPS), or None."""
+        return self.parameter_sets.lead(data, header) if self.parameter_sets is not None else None
 
     def loss_report(self) -> tuple[int, int]:
         """``(fraction_lost_1_256, cumulative_lost)`` since the previous call; advances the interval."""

@@ -205,5 +205,5 @@ def describe(track: Track) -> dict:
     return {
         "track_id": track.track_id, "room_id": track.room_id, "owner": track.owner, "worker": track.worker,
         "kind": track.kind, "screen": track.screen, "ssrc": track.ssrc, "clock_rate": track.clock_rate,
-        "audio_level_id": track.audio_level_id,
+        "audio_level_id": track.audio_level_id, "codec": track.codec,
     }

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 
 from rooms.config import RoomsSettings
+from rooms.leases import keep_renewing
 from rooms.media.offer import MAX_MEDIA_SECTIONS, OfferError, candidate_address, check_offer_bounds, drop_unpairable_candidates, pairable
 from rooms.media.router import LocalRouter, MediaRouter
 from rooms.meetings import meetings as m
@@ -136,17 +137,12 @@ class LiveMeetings:
 
     async def _keep_hosting(self) -> None:
         """Renew this node's lease on the meetings it hosts, so that only a dead node's meetings move elsewhere."""
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.settings.hosting_lease_s / 3)
-            except TimeoutError:
-                pass
-            if self.meetings and not self._stopping.is_set():
-                try:
-                    async with self.db.transaction() as tx:
-                        await m.do_refresh_hosting(tx, list(self.meetings), self.node)
-                except Exception:
-                    log.exception("renewing the lease on this node's meetings failed")
+        await keep_renewing(self._stopping, self.settings.hosting_lease_s / 3, self._renew_hosting, "its meetings")
+
+    async def _renew_hosting(self) -> None:
+        if self.meetings:
+            async with self.db.transaction() as tx:
+                await m.do_refresh_hosting(tx, list(self.meetings), self.node)
 
     def attach(self, hub) -> None:
         for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", *HOST_COMMANDS):

@@ -5,6 +5,9 @@ reach an SFU listening on 127.0.0.1. With the in-process router the meeting
 layer restricts this process itself; with media worker processes only the
 workers are restricted, so without this fixture the clients would offer only
 the machine's other interfaces and never connect.
+
+Also the switches of the app under test that meetings and livestreams share (``media_processes``,
+``short_media_timeout``: list them before ``client`` or ``app``).
 """
 import pytest
 
@@ -16,3 +19,17 @@ def loopback_only():
     restrict_host_addresses(["127.0.0.1"])
     yield
     restrict_host_addresses(None)
+
+
+@pytest.fixture
+def short_media_timeout(monkeypatch):
+    """A participant (a meeting's seat, a stream's publisher) whose media goes quiet is removed after 2 s instead of 8
+    (list it before ``client`` or ``app``)."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_TIMEOUT_S", "2")
+
+
+@pytest.fixture
+def media_processes(monkeypatch):
+    """The SFU as two media worker processes (``ProcessRouter``) instead of workers inside the server process."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "true")
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "2")

@@ -155,6 +155,15 @@ class World:
         body = {"title": "Rounds", "invitee_ids": [self.spare.id]}
         return await ok(await self.client.post(self.url("/meetings"), json=body, headers=self.owner), 201)
 
+    async def _stream(self) -> int:
+        """A stream the owner starts from the group "Team" (its owner), open to guests."""
+        body = {"group_id": self.ids["group_id"], "title": "Class", "allow_guests": True}
+        return (await ok(await self.client.post(self.url("/streams"), json=body, headers=self.owner), 201))["id"]
+
+    async def _public_link(self) -> int:
+        url = self.url(f"/streams/{self.ids['stream_id']}/public-links")
+        return (await ok(await self.client.post(url, json={}, headers=self.owner), 201))["public_link_id"]
+
     async def _ticket(self, role: str) -> str:
         body = {"link_token": self.meeting_link}
         return (await ok(await self.client.post("/api/v1/meetings/join", json=body, headers=self.people[role].headers)))["ticket"]
@@ -247,6 +256,8 @@ FRESH = {
     "invitation_id": World._invitation,
     "seq": World._announcement,
     "meeting_id": World._meeting,
+    "stream_id": World._stream,
+    "public_link_id": World._public_link,
     "recording_id": World._recording,
     "contact_id": World._contact,
     "guardian_id": World._guardian,
@@ -281,6 +292,8 @@ async def build_world(client: TestClient, db: Database) -> World:
     meeting = await world._new_meeting()
     ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
     ids["recording_id"] = await world._recording()
+    ids["stream_id"] = await world._stream()
+    ids["public_link_id"] = await world._public_link()
     ids["broadcast_id"] = await world._broadcast()
     ids["form_id"], ids["version_number"] = await world._form(), 1
     ids["round_id"] = await world._round()

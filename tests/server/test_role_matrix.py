@@ -66,6 +66,10 @@ GROUP_ADMIN = "the group's owner or admins (a group role, not the organisation's
 SENDER = "a broadcast is seen and managed by its sender (the owner) and organisation admins; to a recipient (member) it does not exist here"
 RECIPIENT = "a recipient's own copy: member and admin received the broadcast; its sender (the owner) did not"
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
+STREAM = "/api/v1/orgs/{org_id}/streams/{stream_id}"
+# In the world, the owner started the stream from the group "Team" (whose owner it is), open to guests.
+STREAM_STARTER = "a stream is started by the group's owner or admins (a group role): the owner made the group; admin and member are plain members of it"
+STREAM_MANAGER = "a stream is managed by its host (the owner), the group's owners and admins, and organisation admins"
 FORM = "/api/v1/orgs/{org_id}/forms"
 BUILDERS = "form builders: organisation admins, and members a registered rule admits (none here; tests/server/forms/test_forms_api.py)"
 SCHOOLS = "/api/v1/orgs/{org_id}/schools"
@@ -78,6 +82,14 @@ ROUND = "/api/v1/orgs/{org_id}/rounds/{round_id}"
 AUTHOR = "a form is sent and its rounds followed by its author (the owner) and organisation admins"
 ANSWERS = "individual answers are for organisation admins (and whom a capability adds); to others they do not exist"
 FINER_RULES: dict[str, Rule] = {
+    "POST /api/v1/orgs/{org_id}/streams": only(STREAM_STARTER, ("owner",)),
+    "PATCH " + STREAM: only(STREAM_MANAGER, ("admin", "owner")),
+    "POST " + STREAM + "/start": only(STREAM_MANAGER, ("admin", "owner")),
+    "POST " + STREAM + "/end": only(STREAM_MANAGER, ("admin", "owner")),
+    "POST " + STREAM + "/stream-key": only(STREAM_MANAGER, ("admin", "owner")),
+    "DELETE " + STREAM + "/stream-key": only(STREAM_MANAGER, ("admin", "owner")),
+    "POST " + STREAM + "/public-links": only(STREAM_MANAGER, ("admin", "owner")),
+    "DELETE " + STREAM + "/public-links/{public_link_id}": only(STREAM_MANAGER, ("admin", "owner")),
     "POST " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
     "GET " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
     "POST " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
@@ -323,6 +335,9 @@ AS_DECLARED: dict[str, str] = {
     "GET " + MEETING + "/join-qr": "user",
     "GET " + MEETING: "any",
     "GET " + MEETING + "/invitees": "user",
+    "GET /api/v1/orgs/{org_id}/streams": "user",
+    "GET " + STREAM: "any",
+    "GET " + STREAM + "/watch-qr": "user",
     "POST /api/v1/orgs/{org_id}/contact-links": "user",
     "GET /api/v1/orgs/{org_id}/contact-links": "user",
     "GET /api/v1/orgs/{org_id}/contacts": "user",
@@ -364,6 +379,11 @@ NOT_API: dict[str, str] = {
     "GET /admin/notifications": "the organisation's notification settings page: a static file, its API calls are checked (admins)",
     "GET /meetings": "the meetings page: a static file, its API calls are checked",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
+    "POST /whip/{stream_id}": "WHIP ingest: authenticated by the stream's own key, not a session (tests/rooms/live/test_whip.py)",
+    "OPTIONS /whip/{stream_id}": "WHIP's CORS preflight: no data, no key needed (RFC 9725)",
+    "PATCH /whip/{stream_id}/{resource_id}": "a WHIP session's trickle ICE: the stream's own key (tests/rooms/live/test_whip.py)",
+    "DELETE /whip/{stream_id}/{resource_id}": "a WHIP session's end: the stream's own key (tests/rooms/live/test_whip.py)",
+    "OPTIONS /whip/{stream_id}/{resource_id}": "WHIP's CORS preflight: no data, no key needed (RFC 9725)",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /link": "the sign-in link page: a static file; POST /api/v1/auth/link/* check the token in the body",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",
@@ -388,6 +408,8 @@ FRESH: dict[str, tuple[str, ...]] = {
     "POST " + GROUP + "/messages/{seq}/recall": ("seq",),
     "DELETE " + GROUP + "/announcements/{seq}": ("seq",),
     "POST " + MEETING + "/end": ("meeting_id",),
+    "POST " + STREAM + "/end": ("stream_id",),
+    "DELETE " + STREAM + "/public-links/{public_link_id}": ("public_link_id",),
     "DELETE " + MEETING + "/invitees/{user_id}": ("meeting_id",),
     "DELETE " + MEETING + "/recordings/{recording_id}": ("recording_id",),
     "DELETE /api/v1/orgs/{org_id}/contacts/{contact_id}": ("contact_id",),
@@ -460,6 +482,8 @@ def body_for(route: web.AbstractRoute, world: World):
         "POST /api/v1/orgs/{org_id}/broadcasts": {"title": "Probe", "body": "probe", "recipients": {"user_ids": [world.spare.id]}},
         "PATCH " + GROUP: {"name": "Team, renamed"},
         "PATCH " + MEETING: {"title": "Rounds"},
+        "POST /api/v1/orgs/{org_id}/streams": {"group_id": ids["group_id"], "title": "Probe"},
+        "PATCH " + STREAM: {"title": "Class"},
         "POST /api/v1/orgs/{org_id}/members/{member_id}/erasure": {"confirm": True},
         "POST /api/v1/orgs/{org_id}/contact-links/qr": {"token": world.contact_link},
         "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": {"to_member_id": ids["admin_member_id"]},

@@ -1,0 +1,72 @@
+"""Request and response bodies of the livestreams API."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from server.api import Id, Model, Out
+
+
+class StreamIn(Model):
+    group_id: Id
+    title: str = Field(min_length=1, max_length=200)
+    scheduled_at: dt.datetime | None = Field(None, description="None: live now; else scheduled (it goes live when its publisher connects or the host starts it).")
+    allow_guests: bool = Field(False, description="Whether people outside the group may watch by a public link.")
+
+
+class StreamPatch(Model):
+    """Only the fields sent change; turning allow_guests off withdraws the public links and signs their guests out."""
+
+    title: str = Field(None, min_length=1, max_length=200)
+    scheduled_at: dt.datetime | None = None
+    allow_guests: bool = None
+
+
+class StreamOut(Out):
+    id: int
+    org_id: int
+    group_id: int
+    title: str
+    host_id: int | None
+    scheduled_at: dt.datetime | None
+    status: str  # scheduled | live | ended
+    allow_guests: bool
+    publishing: bool  # a WHIP publisher holds the stream now
+    has_key: bool
+    watch_url: str
+    whip_url: str | None  # for the host and managers: where OBS or the studio page publishes
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+
+
+class StreamCreated(StreamOut):
+    stream_key: str  # the WHIP bearer token, shown only now (a new one: POST .../stream-key)
+
+
+class StreamKeyOut(Out):
+    whip_url: str
+    stream_key: str  # shown only now
+
+
+class ListQuery(Model):
+    group_id: int | None = Field(None, gt=0, lt=2**63, description="Only this group's streams.")
+    ended: bool = Field(False, description="Ended streams instead of scheduled and live ones.")
+
+
+class QrOut(Out):
+    url: str
+    svg: str  # a standalone SVG document
+
+
+class PublicLinkIn(Model):
+    expires_in_hours: int = Field(24, ge=1, le=24 * 30)
+    max_uses: int | None = Field(None, ge=1, le=100_000)
+
+
+class PublicLinkOut(Out):
+    public_link_id: int  # the guest invite behind it
+    url: str  # shown only now: the token rides in its fragment
+    svg: str  # its QR code
+    expires_at: dt.datetime
