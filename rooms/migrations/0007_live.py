@@ -1,13 +1,13 @@
 """rooms: class livestreams
 
 Revision ID: 0007_live
-Revises: 0005_invitees
+Revises: 0006_recording_files
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0007_live'
-down_revision = '0005_invitees'
+down_revision = '0006_recording_files'
 branch_labels = None
 depends_on = None
 
