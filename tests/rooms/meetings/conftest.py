@@ -4,9 +4,16 @@ import pytest
 
 @pytest.fixture
 def media_processes(monkeypatch):
-    """The SFU as two media worker processes (``ProcessRouter``) instead of workers inside the server process."""
+    """The SFU as two media worker processes (``ProcessRouter``), whatever the machine's core count (the default is one per core)."""
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "true")
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "2")
+
+
+@pytest.fixture
+def in_process_media(monkeypatch):
+    """One SFU worker inside the server process (``LocalRouter``), for tests that look at the worker's own state."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "false")
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "1")
 
 
 @pytest.fixture
