@@ -452,7 +452,7 @@ class Bench:
                 break
             log(f"search: {seats} seats")
             run = await self.run(seats, self.args.search_duration)
-            tried.append({k: run[k] for k in ("participants", "loss_pct", "added_latency_p99_ms", "machine_cpu_pct", "forwarded_pkts_per_cpu_s", "load_avg")})
+            tried.append({k: run[k] for k in ("participants", "loss_pct", "added_latency_p99_ms", "join_p95_ms", "client_send_rate_pct", "machine_cpu_pct", "forwarded_pkts_per_cpu_s", "load_avg")})
             log(f"  {json.dumps(tried[-1])}")
             low, high = (seats, high) if met_targets(run) else (low, seats)
         return (low or None), tried
