@@ -181,7 +181,7 @@ class Signalling:
                     future.set_exception(RuntimeError(f"error frame: {frame['error']}"))
                 self.waiting.clear()
         for future in self.waiting.values():
-            future.set_exception(ConnectionError("the device socket closed"))
+            future.set_exception(ConnectionError(f"the device socket closed: {self.ws.close_code} {self.ws.exception() or ''}"))
 
     async def call(self, frame: dict | None, reply: str, timeout: float = 60) -> dict:
         future = self.waiting[reply] = asyncio.get_running_loop().create_future()
@@ -490,6 +490,10 @@ async def bench(args) -> dict:
         if db is not None:
             await db.close()
         await database_bench.drop_database(args.postgres, database)
+        kept = Path(tempfile.gettempdir()) / f"muster-meeting-server-{os.getpid()}.log"
+        with contextlib.suppress(OSError):
+            shutil.copyfile(workdir / "server.log", kept)
+            log(f"the server's log: {kept}")
         shutil.rmtree(workdir, ignore_errors=True)
     return result
 
