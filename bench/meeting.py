@@ -5,7 +5,8 @@
 
 It starts ``python -m server serve`` with its default configuration (media
 worker processes, one per core; the SFU announces 127.0.0.1) on a fresh
-PostgreSQL database of its own (dropped at the end). An operator (a user row
+PostgreSQL database of its own (dropped at the end; ``--sqlite``: its
+embedded SQLite). An operator (a user row
 and a session token written directly: signing in is not measured) creates an
 organisation and, for every run, a meeting through the API. Every seat joins
 as a real page does: ``POST /api/v1/meetings/join`` (the host with its
@@ -461,11 +462,14 @@ class Bench:
 async def bench(args) -> dict:
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix="muster-meeting-"))
-    database, url = await database_bench.create_database(args.postgres)
+    if args.sqlite:  # the server's own default: the embedded database in its data directory
+        database, url = None, f"sqlite+aiosqlite:///{workdir / 'data' / 'muster.sqlite3'}"
+    else:
+        database, url = await database_bench.create_database(args.postgres)
     node = db = None
     operator = f"operator-{uuid.uuid4().hex[:8]}@bench.example"
     try:
-        node = ServerNode(workdir / "data", url, operators=operator)  # otherwise the default configuration
+        node = ServerNode(workdir / "data", "" if args.sqlite else url, operators=operator)  # otherwise the default configuration
         await node.wait_ready(180)
         db = Database(url)
         async with db.transaction() as tx:
@@ -479,6 +483,7 @@ async def bench(args) -> dict:
             log(f"{args.participants} seats, {args.cameras} cameras, {args.talkers} talkers, one screen share; joining through the API")
             result = await runner.run(args.participants, args.duration)
             log(json.dumps(result))
+            result["database"] = "sqlite" if args.sqlite else "postgresql"
             result["workers"] = sum("rooms.media.processes" in p.cmdline() for p in node.ps.children())  # media worker processes
             result["seats_at_targets"], result["search"] = result["participants"] if met_targets(result) else None, []
             if not met_targets(result) or (result["machine_cpu_pct"] or 0) >= SATURATED_PCT:
@@ -489,7 +494,8 @@ async def bench(args) -> dict:
             node.stop()
         if db is not None:
             await db.close()
-        await database_bench.drop_database(args.postgres, database)
+        if database is not None:
+            await database_bench.drop_database(args.postgres, database)
         kept = Path(tempfile.gettempdir()) / f"muster-meeting-server-{os.getpid()}.log"
         with contextlib.suppress(OSError):
             shutil.copyfile(workdir / "server.log", kept)
@@ -516,6 +522,7 @@ def main() -> None:
     parser.add_argument("--search-duration", type=float, default=10.0, help="measured window of each search run (default 10)")
     parser.add_argument("--search-step", type=int, default=20, help="the search stops when its bounds are this close (default 20 seats)")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="a PostgreSQL database to create the bench's own database from")
+    parser.add_argument("--sqlite", action="store_true", help="run the server on its embedded SQLite database (what it uses when none is configured)")
     parser.add_argument("--workers", type=int, default=None, help="Muster's media worker processes in the side by side with Janus (default: one per core)")
     parser.add_argument("--client-role", help=argparse.SUPPRESS)
     parser.add_argument("--no-janus", action="store_true", help="skip the side-by-side run against Janus's VideoRoom")
