@@ -114,13 +114,13 @@ class LiveMeetings:
             from rooms.media.processes import ProcessRouter
 
             self.router = await ProcessRouter.start(
-                self.settings.media_workers, host_addresses=self.settings.media_addresses, media_timeout=self.settings.media_timeout_s,
+                self.settings.worker_count(), host_addresses=self.settings.media_addresses, media_timeout=self.settings.media_timeout_s,
             )
         else:
             from rooms.media.transport import restrict_host_addresses
 
             restrict_host_addresses(self.settings.media_addresses or None)
-            self.router = await LocalRouter.start(self.settings.media_workers, media_timeout=self.settings.media_timeout_s)
+            self.router = await LocalRouter.start(self.settings.worker_count(), media_timeout=self.settings.media_timeout_s)
 
     async def stop(self) -> None:
         for meeting_id in list(self.meetings):

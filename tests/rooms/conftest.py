@@ -7,7 +7,7 @@ workers are restricted, so without this fixture the clients would offer only
 the machine's other interfaces and never connect.
 
 Also the switches of the app under test that meetings and livestreams share (``media_processes``,
-``short_media_timeout``: list them before ``client`` or ``app``).
+``in_process_media``, ``short_media_timeout``: list them before ``client`` or ``app``).
 """
 import pytest
 
@@ -30,6 +30,13 @@ def short_media_timeout(monkeypatch):
 
 @pytest.fixture
 def media_processes(monkeypatch):
-    """The SFU as two media worker processes (``ProcessRouter``) instead of workers inside the server process."""
+    """The SFU as two media worker processes (``ProcessRouter``), whatever the machine's core count (the default is one per core)."""
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "true")
     monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "2")
+
+
+@pytest.fixture
+def in_process_media(monkeypatch):
+    """One SFU worker inside the server process (``LocalRouter``), for tests that look at the worker's own state."""
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "false")
+    monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "1")

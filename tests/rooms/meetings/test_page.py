@@ -144,7 +144,7 @@ def camera_frames(stats) -> int:
     return sum(stats["video"].values())
 
 
-async def test_two_browsers_meet_and_each_decodes_the_others_video_and_audio(app, db, base_url, open_page):  # noqa: F811
+async def test_two_browsers_meet_and_each_decodes_the_others_video_and_audio(in_process_media, app, db, base_url, open_page):  # noqa: F811
     link, token = await host_and_meeting(db, base_url, app[SETTINGS].secret_key, passcode="2468", lobby_enabled=True)
     host = await join_as_host(open_page, link, token, passcode="2468")
 
@@ -235,7 +235,7 @@ async def wait_still(page, script: str, quiet: float = 1.5, timeout: float = 15.
             last, since = value, loop.time()
 
 
-async def test_the_host_mutes_and_removes_a_guest_then_locks_and_ends_the_meeting(app, db, base_url, open_page):  # noqa: F811
+async def test_the_host_mutes_and_removes_a_guest_then_locks_and_ends_the_meeting(in_process_media, app, db, base_url, open_page):  # noqa: F811
     link, token = await host_and_meeting(db, base_url, app[SETTINGS].secret_key)
     host = await join_as_host(open_page, link, token)
     guest = await join_as_guest(open_page, link, "Gus Guest")

@@ -4,6 +4,7 @@ import io
 import time
 
 import av
+import pytest
 from aiortc.mediastreams import VideoStreamTrack
 
 from sqlalchemy import select
@@ -191,8 +192,13 @@ def test_a_write_failure_stops_the_recording_and_says_so(tmp_path):
     assert worker.stop_recording("r")["error"] == events[0]["message"]
 
 
-async def test_a_recording_stops_at_the_size_limit_with_a_playable_file_and_a_host_deletes_it(client, db, app, monkeypatch):
-    monkeypatch.setenv("MUSTER_ROOMS_RECORDING_MAX_MB", "0.02")  # read when a recording starts
+@pytest.fixture
+def small_recording_limit(monkeypatch):
+    """Set before the app starts: the media worker processes it starts read their settings from the environment they inherit."""
+    monkeypatch.setenv("MUSTER_ROOMS_RECORDING_MAX_MB", "0.02")
+
+
+async def test_a_recording_stops_at_the_size_limit_with_a_playable_file_and_a_host_deletes_it(small_recording_limit, client, db, app):
     limit = int(0.02 * 1024 * 1024)
     host, member, meeting, host_ticket, _ = await setup_meeting(client, db)
     a = await attend(client, host.headers, host_ticket)

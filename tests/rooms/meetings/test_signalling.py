@@ -384,7 +384,7 @@ async def test_a_second_socket_of_the_same_session_replaces_its_seat_and_leaves_
         await close_all(a, first, *([second] if second else []))
 
 
-async def test_an_offer_with_too_many_media_sections_or_too_long_gets_an_error_frame_before_it_is_parsed(client, db, monkeypatch):
+async def test_an_offer_with_too_many_media_sections_or_too_long_gets_an_error_frame_before_it_is_parsed(in_process_media, client, db, monkeypatch):
     from aiortc import sdp
 
     from tests.rooms.media.test_offer import many_m_lines

@@ -242,3 +242,12 @@ async def test_every_video_slot_starts_with_a_keyframe(media_processes, app, cli
         assert all(firsts.values()), firsts  # the last to join gets the others' cameras mid-stream
     finally:
         await close_all(*attendees)
+
+
+async def test_a_default_install_runs_one_media_worker_process_per_core(app, client):
+    for name in ("MUSTER_ROOMS_MEDIA_PROCESSES", "MUSTER_ROOMS_MEDIA_WORKERS"):
+        assert name not in os.environ  # the default configuration, as `muster serve` and the demo start it
+    router = app[LIVE_MEETINGS].router
+    assert isinstance(router, ProcessRouter) and len(set(router.pids)) == (os.cpu_count() or 1) and os.getpid() not in router.pids
+    stats = [await router.call(i, "stats") for i in range(router.worker_count)]
+    assert [s["forwarded"] for s in stats] == [0] * len(stats)  # every worker answers
