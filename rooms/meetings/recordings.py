@@ -89,12 +89,12 @@ async def _may_read(tx: Transaction, org: OrgContext, file: StoredFile) -> bool:
     return recording is not None and await may_read_recording(tx, org, recording)
 
 
-async def do_audit_download(tx: Transaction, org: OrgContext, recording: MeetingRecording) -> None:
+async def do_note_download(tx: Transaction, org: OrgContext, recording: MeetingRecording) -> None:
     await do_audit(tx, org.principal, "recording.downloaded", target=("recording", recording.id), details={"meeting_id": recording.meeting_id})
 
 
 async def _on_download(tx: Transaction, org: OrgContext, file: StoredFile) -> None:
-    await do_audit_download(tx, org, await _recording_of(tx, file))
+    await do_note_download(tx, org, await _recording_of(tx, file))
 
 
 async def adopt_old_recordings(db: Database, settings: Settings) -> int:

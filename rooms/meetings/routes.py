@@ -9,7 +9,7 @@ from sqlalchemy import select
 from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
 from rooms.meetings import meetings as m
 from rooms.meetings.ice import ice_servers
-from rooms.meetings.recordings import do_audit_download, do_delete_recording, may_read_recording
+from rooms.meetings.recordings import do_note_download, do_delete_recording, may_read_recording
 from rooms.meetings.schemas import (
     InviteeOut,
     InviteesIn,
@@ -239,7 +239,7 @@ async def download_recording(request: web.Request, org: OrgContext) -> web.FileR
                     raise Conflict("the recording is still going on; stop it first", code="still_recording")
                 raise Gone("this recording has no file: {reason}", reason=row.error) if row.error else Gone("this recording's file was removed")
             raise NotFound("no such recording of this meeting", field="recording_id")
-        await do_audit_download(tx, org, row)
+        await do_note_download(tx, org, row)
     return file_response(request.app[SETTINGS], file)
 
 
