@@ -41,4 +41,9 @@ def guardians_of(org_id: int):
     )
 
 
-register_outsider(is_guardian, guardians_of)
+def orgs_of_guardian(user_id: int):
+    """The bureaus where ``user_id`` is the guardian of a child on the roll."""
+    return guardian_of_active_students(user_id).with_only_columns(Guardian.org_id.label("org_id")).distinct()
+
+
+register_outsider(is_guardian, guardians_of, orgs_of_guardian)

@@ -3,7 +3,8 @@ JSON API with the device's token, under route names starting with ``web.`` so th
 
 * ``/schools/settings``: a section of the organisation's settings where admins import the hierarchy and follow
   the import's progress (its job, polled) and report;
-* ``/schools/family?org=<bureau>``: a guardian's children, with their classes and class groups (where family links land);
+* ``/schools/family?org=<bureau>``: a guardian's children, with their classes and class groups (where family links land;
+  the "Your children" place, shown to guardians);
 * ``/schools/family-links``: a class's family invitation links as cards to print, for its head teacher (the
   "Family links" place, shown to head teachers) or a manager of the class (``?class=<id>``).
 """
@@ -20,9 +21,16 @@ from server.orgs.settings_sections import SettingsSection, register_settings_sec
 from server.web.navigation import Place, register_place
 from server.web.routes import WEB_ROUTE_PREFIX, page_handler
 from schools.models import UnitRole
+from schools.outsiders import is_guardian
 
 WEB = Path(__file__).parent / "web"
 PAGES = {"/schools/settings": "settings.html", "/schools/family": "family.html", "/schools/family-links": "family-links.html"}
+
+
+async def has_children_on_roll(tx: Transaction, user_id: int, org_id: int) -> bool:
+    """Whether the person is the guardian of a child on the organisation's roll (the "Your children" place, shown to
+    guardians whether or not they are also members)."""
+    return await is_guardian(tx, org_id, user_id)
 
 
 async def heads_a_class(tx: Transaction, user_id: int, org_id: int) -> bool:
@@ -36,4 +44,5 @@ def setup(app: web.Application) -> None:
         app.router.add_get(path, page_handler(WEB / document), name=f"{WEB_ROUTE_PREFIX}schools-{Path(document).stem}")
     app.router.add_static("/schools/static/", WEB / "static", name=WEB_ROUTE_PREFIX + "schools-static", append_version=False)
     register_settings_section(app, SettingsSection("schools", "/schools/settings", _("Schools"), 60))
+    register_place(app, Place("family", "/schools/family", _("Your children"), 5, visible=has_children_on_roll, outsiders=True))
     register_place(app, Place("family-links", "/schools/family-links", _("Family links"), 50, visible=heads_a_class))

@@ -326,6 +326,7 @@ AS_DECLARED: dict[str, str] = {
     "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
+    "GET /api/v1/me/outsider-orgs": "user",
     "POST /api/v1/orgs/{org_id}/form-photos": "user",
     "GET " + SCHOOLS + "/units": "user",
     "POST " + SCHOOLS + "/students": "user",
