@@ -35,7 +35,7 @@ def setup(app: web.Application) -> None:
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)
-    register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read))
+    register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read, outsiders=True))
     register_personal_data(app, personal_data.PART)
     register_audience_sender(app, may_send)
     app.router.add_routes(routes.routes)
