@@ -18,7 +18,8 @@ from schools.models import Student
 from tests.schools.forms_world import FEVER, WELL, closes_in, health_report, send_to_children, submit
 from server.forms.reminders import claim_due, do_remind_batch
 from tests.server.forms.test_reminders import Connected, _channels, node
-from tests.server.orgs.conftest import new_org, ok
+from tests.server.forms.rounds_world import make_form
+from tests.server.orgs.conftest import join, new_org, ok
 from tests.statements import statements_sent
 
 
@@ -241,3 +242,23 @@ async def test_a_head_teacher_of_one_class_reminds_the_rest_of_it_with_one_click
     async with db.transaction() as tx:
         told = set(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
     assert told == {await _user(db, report, "+8613900000001")}  # Wang Fang, for Wang Xiaohong
+
+
+async def test_a_builders_audience_preview_counts_only_within_their_reach(client, db, report):
+    admin = report.people["school admin"]  # builds North No. 1's forms (and has written one)
+    await ok(await client.post(report.url("/forms"), json={"title": "Trip", "definition": {"fields": [
+        {"name": "ok", "type": "yes_no", "label": "OK?"}]}}, headers=admin), 201)
+    preview = report.url("/audiences/preview")
+    inside = await ok(await client.post(preview, json={"department_ids": [report.unit("S0101")]}, headers=admin))
+    assert inside["total"] == 3  # Li Hua, Chen Jing and Sun Lei work in the school's department
+    for audience, field in (({"department_ids": [report.unit("S0201")]}, "audience.departments"), ({"everyone": True}, "audience.everyone"),
+                            ({"department_ids": [report.unit("BUREAU")]}, "audience.departments")):
+        resp = await client.post(preview, json=audience, headers=admin)
+        assert resp.status == 400 and (await resp.json())["error"]["field"] == field, audience
+    # someone who wrote a form but builds none (no rule admits them) previews nothing
+    author = await join(db, report.bureau.org.id, "member", "Former Builder")
+    await make_form(db, report.bureau.org.id, author.id, {"fields": [{"name": "ok", "type": "yes_no", "label": "OK?"}]})
+    assert (await client.post(preview, json={"department_ids": [report.unit("S0101")]}, headers=author.headers)).status == 403
+    # bureau staff reach the whole bureau
+    bureau = await ok(await client.post(preview, json={"department_ids": [report.unit("BUREAU")]}, headers=report.people["bureau staff"]))
+    assert bureau["total"] > inside["total"]
