@@ -80,6 +80,7 @@ ANSWERS = "individual answers are for organisation admins (and whom a capability
 FINER_RULES: dict[str, Rule] = {
     "POST " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
     "GET " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "GET /api/v1/orgs/{org_id}/respondent-kinds": only(BUILDERS, ("admin", "owner")),
     "POST " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
     "GET " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
     "DELETE " + ONE_FORM + "/schedules/{schedule_id}": only(AUTHOR, ("admin", "owner")),
