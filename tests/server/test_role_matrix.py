@@ -370,6 +370,7 @@ NOT_API: dict[str, str] = {
     "GET /schools/settings": "the schools' settings page (importing the hierarchy): a static file, its API calls are checked (admins)",
     "GET /schools/family": "a guardian's children: a static file, its API calls are checked (their own children)",
     "GET /schools/family-links": "a class's family links to print: a static file, its API calls are checked (the class's head teacher, its managers)",
+    "GET /schools/units": "the hierarchy and the rollover: a static file, its API calls are checked (within the caller's roles)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.
