@@ -99,7 +99,7 @@ async def test_a_guardian_answers_for_each_child_in_two_schools_and_for_nobody_e
     assert [(m["respondent_id"], m["name"]) for m in detail["mine"]] == [(report.child("P0001"), "Wang Xiaoming"), (report.child("P0002"), "Wang Xiaohong")]
     assert detail["may_follow"] is False
     home = await ok(await client.get(report.url("/home"), headers=wang))
-    assert [s["key"] for s in home] == ["forms"] and home[0]["items"][0]["href"] == f"/f/{report.round_id}?org={report.bureau.org.id}"
+    assert [s["key"] for s in home] == ["forms", "notices"] and home[0]["items"][0]["href"] == f"/f/{report.round_id}?org={report.bureau.org.id}"
     body = {"client_id": uuid.uuid4().hex, "respondent_id": report.child("P0001"), "answers": WELL}
     first = await ok(await client.post(report.round_url("/submissions"), json=body, headers=wang), 201)
     assert (await client.post(report.round_url("/submissions"), json=body, headers=wang)).status == 200  # the same one again
