@@ -7,7 +7,8 @@ They never see the directory, the organisation's own groups or anyone's
 children but their own. Archiving a child's last record ends it (the check runs
 on every request), and ``do_revoke_childless_guardians`` takes what they had
 away at once, in the transaction that archived their last child: their groups,
-and the pending steps of the notices that went to them (server/revocation.py). Why: schools/DESIGN.md.
+and the pending steps of the notices that went to them (server/revocation.py).
+Why: schools/DESIGN.md.
 """
 from __future__ import annotations
 

@@ -9,9 +9,10 @@ what they may see. Who counts as an admitted outsider is a registry
 (``register_outsider``), so the platform never names a capability: each kind of
 outsider says whether one person is admitted (every request asks) and, as a
 select, who all of them are (to check many people at once: a notice's 10,000
-receipts, a reminder to everyone who has not confirmed) and, for where they land, which organisations admit one person (``admitting_orgs``:
-``/home`` and the shell show an outsider in no membership the organisation that
-admits them, with the places open to outsiders).
+receipts, a reminder to everyone who has not confirmed) and, for where they
+land, which organisations admit one person (``admitting_orgs``: ``/home`` and
+the shell show an outsider in no membership the organisation that admits them,
+with the places open to outsiders).
 """
 from __future__ import annotations
 
