@@ -262,3 +262,11 @@ async def test_a_builders_audience_preview_counts_only_within_their_reach(client
     # bureau staff reach the whole bureau
     bureau = await ok(await client.post(preview, json={"department_ids": [report.unit("BUREAU")]}, headers=report.people["bureau staff"]))
     assert bureau["total"] > inside["total"]
+
+
+async def test_the_platform_lists_the_kinds_of_respondent_with_their_pickers(client, db, bureau):
+    li_hua = await bureau.staff("T0003")
+    kinds = await ok(await client.get(bureau.org.url("/respondent-kinds"), headers=li_hua | {"Accept-Language": "zh-CN"}))
+    assert kinds == [{"kind": "user", "label": "成员", "picker": None}, {"kind": "student", "label": "学生", "picker": "schools"}]
+    assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.staff("T0004"))).status == 403  # builds no forms
+    assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.guardian("+8613900000003"))).status == 404

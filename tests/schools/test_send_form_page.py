@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 from playwright.async_api import expect
 
-from tests.schools.conftest import Bureau
 from tests.server.forms.rounds_world import make_form
 from tests.server.orgs.conftest import ok
 from tests.web.conftest import (  # noqa: F401
@@ -19,17 +18,9 @@ pytestmark = pytest.mark.browser
 TRIP = {"fields": [{"name": "coming", "type": "yes_no", "label": "Coming?"}]}
 
 
-async def test_the_platform_lists_the_kinds_of_respondent_with_their_pickers(client, db, bureau: Bureau):
-    li_hua = await bureau.staff("T0003")
-    kinds = await ok(await client.get(bureau.org.url("/respondent-kinds"), headers=li_hua | {"Accept-Language": "zh-CN"}))
-    assert kinds == [{"kind": "user", "label": "成员", "picker": None}, {"kind": "student", "label": "学生", "picker": "schools"}]
-    assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.staff("T0004"))).status == 403  # builds no forms
-    assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.guardian("+8613900000003"))).status == 404
-
-
 @pytest.mark.parametrize(("language", "phone"), [("en", False), ("zh-CN", True)])
-async def test_a_school_admin_sends_a_round_to_one_class_of_children_from_the_page(browser, base_url, client, db, bureau,  # noqa: F811
-                                                                                    screenshots, language, phone):
+async def test_a_school_admin_sends_a_round_to_one_class_of_children_from_the_page(browser, base_url, screenshots,  # noqa: F811
+                                                                                    client, db, bureau, language, phone):
     li_hua = SimpleNamespace(headers=await bureau.staff("T0003"))  # administers North No. 1
     form = await make_form(db, bureau.org.id, await bureau.staff_id("T0003"), TRIP, title="Class trip")
     page, problems = await open_signed_in(browser, base_url, li_hua, f"/forms/{form}/rounds", live=False, phone=phone, language=language)
