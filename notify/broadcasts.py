@@ -53,6 +53,11 @@ async def may_send(tx: Transaction, org: OrgContext) -> bool:
     return await tx.session.scalar(select(BroadcastSender.id).where(BroadcastSender.user_id == org.user_id)) is not None
 
 
+async def granted_reach(tx: Transaction, org: OrgContext) -> list[str]:
+    """For the audience preview (server/audiences/routes.py): the whole organisation for those who may send to anyone."""
+    return [WHOLE] if await may_send(tx, org) else []
+
+
 async def check_may_send(tx: Transaction, org: OrgContext) -> list[str]:
     """Where the caller may send: ``["/"]`` (anyone) for admins and granted senders, else the subtrees their place
     gives them (server/audiences/reach.py: a school's staff); 403 for anyone else."""

@@ -20,7 +20,7 @@ def setup(app: web.Application) -> None:
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.receipts import ReceiptBatcher
     from notify.workers import Workers
-    from notify.broadcasts import may_send
+    from notify.broadcasts import granted_reach
     from server.appkeys import BUS, DB, HUB, SETTINGS
     from server.audiences.routes import register_audience_sender
     from server.channels.registry import CHANNELS
@@ -35,9 +35,9 @@ def setup(app: web.Application) -> None:
     app[RECEIPTS] = ReceiptBatcher(app[DB])
     app[HUB].on("broadcast.receipt", app[RECEIPTS].on_frame)
     live.attach(app)
-    register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read))
+    register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read, outsiders=True))
     register_personal_data(app, personal_data.PART)
-    register_audience_sender(app, may_send)
+    register_audience_sender(app, granted_reach)
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)

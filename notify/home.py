@@ -1,4 +1,5 @@
-"""The notices section of the home page: urgent broadcasts to the person they have not confirmed yet, newest first."""
+"""The notices section of the home page: urgent broadcasts to the person they have not confirmed yet, newest first
+(a school's guardians, outsiders of the organisation, see theirs too)."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -24,12 +25,13 @@ async def notices_waiting(tx: Transaction, org: OrgContext, locale: str) -> list
         .where(BroadcastRecipient.user_id == org.user_id, BroadcastRecipient.confirmed_at.is_(None))
         .order_by(Broadcast.id.desc()).limit(SHOWN)
     )).all()
+    inbox = "/notify/inbox" if org.membership_id is not None else f"/notify/inbox?org={org.org_id}"  # an outsider is in no org list
     return [
-        HomeItem(title=title, detail=translate(locale, "From {name}", name=sender) if sender else "", href="/notify/inbox", at=sent_at, urgent=True)
+        HomeItem(title=title, detail=translate(locale, "From {name}", name=sender) if sender else "", href=inbox, at=sent_at, urgent=True)
         for title, sent_at, sender in rows
     ]
 
 
 def setup(app: web.Application) -> None:
     register_home_section(app, HomeSection("notices", _("Notices waiting for you"), 20, notices_waiting,
-                                           empty=_("No notices wait for your confirmation.")))
+                                           empty=_("No notices wait for your confirmation."), outsiders=True))

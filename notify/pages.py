@@ -4,7 +4,7 @@
 Served like the platform's pages (server/web/routes.py): static documents
 whose scripts call the JSON API with the device's token, under route names
 starting with ``web.`` so they get the same Content-Security-Policy. Their
-places in the navigation: the inbox for everyone, the send page only for those
+places in the navigation: the inbox for everyone (outsiders too: a school's guardians), the send page only for those
 who may send (admins, the members granted it, and those whose place lets them
 send to part of the organisation: notify/broadcasts.py).
 """
@@ -45,5 +45,5 @@ def setup(app: web.Application) -> None:
         app.router.add_get(path, page_handler(WEB / document), name=f"{WEB_ROUTE_PREFIX}notify-{Path(document).stem}")
     app.router.add_static("/notify/static/", WEB / "static", name=WEB_ROUTE_PREFIX + "notify-static", append_version=False)
     register_settings_section(app, SettingsSection("broadcasts", "/notify/settings", _("Urgent broadcasts"), 50))
-    register_place(app, Place("notices", "/notify/inbox", _("Notices"), 20))
+    register_place(app, Place("notices", "/notify/inbox", _("Notices"), 20, outsiders=True))
     register_place(app, Place("send-notice", "/notify", _("Send a notice"), 25, visible=may_send_here))

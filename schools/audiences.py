@@ -45,6 +45,7 @@ from schools.scope import ROSTER_ROLES, role_paths
 
 SENDING_ROLES = ROSTER_ROLES  # the managing roles and head teachers
 KIND_NAMES = {"bureau": _("Bureau"), "district": _("District"), "school": _("School"), "grade": _("Grade"), "class": _("Class")}
+PICKER = "schools"  # the audience picker of the hierarchy's units (server/audiences/pickers.py)
 
 
 class Units:
@@ -120,7 +121,7 @@ async def units_within(tx: Transaction, paths: list[str], parent_id: int | None,
 
 
 def setup(app: web.Application) -> None:
-    register_audience_picker(app, Picker("schools", _("Schools"), (("families", _("Families")), ("staff", _("Staff"))), units_within))
+    register_audience_picker(app, Picker(PICKER, _("Schools"), (("families", _("Families")), ("staff", _("Staff"))), units_within))
 
 
 register_audience_kind("families", Families())

@@ -25,8 +25,10 @@ from server.db import Transaction
 from server.db.one_of import one_of, rows_where_one_of
 from server.errors import InvalidInput
 from server.forms.respondents import Described, with_phones, register_respondent_kind
+from server.i18n import _
 from server.orgs.access import OrgContext
 from server.orgs.models import Department
+from schools.audiences import PICKER
 from schools.models import Guardian, Student, StudentGuardian
 from schools.scope import role_paths
 
@@ -109,4 +111,4 @@ class Students:
         return {i: Described(name, phones.get(i)) for i, name in names.items()}
 
 
-register_respondent_kind(STUDENT, Students())
+register_respondent_kind(STUDENT, Students(), _("Children"), picker=PICKER)  # a round to children picks the hierarchy's units

@@ -40,6 +40,7 @@ from server.db.upsert import insert_for
 from server.errors import Conflict, InvalidInput
 from server.orgs.departments import do_create_department, do_update_department
 from server.orgs.models import Department
+from schools.outsiders import do_revoke_childless_guardians
 from schools.class_groups import do_follow_rosters
 from schools.models import ROLLOVER_LABEL_MAX as LABEL_MAX, SchoolRollover, SchoolUnit, Student, UnitRole
 from schools.scope import Scope
@@ -142,7 +143,8 @@ async def do_rollover(
                 report.already.append(school_id)
             else:
                 counts = SchoolCounts()
-                await _roll_school(tx, school_id, school_path, label=report.label, final_level=final_level, report=counts)
+                await _roll_school(tx, school_id, school_path, label=report.label, final_level=final_level, report=counts,
+                                   staying={t.student_id for t in transfers})
                 await tx.session.execute(
                     update(SchoolRollover).where(SchoolRollover.id == claim).values(counts=asdict(counts)).execution_options(synchronize_session=False)
                 )
@@ -176,7 +178,10 @@ async def _claim(tx: Transaction, school_id: int, label: str, job_id: int | None
     )
 
 
-async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, label: str, final_level: int | None, report: SchoolCounts) -> None:
+async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, label: str, final_level: int | None, report: SchoolCounts,
+                       staying: set[int]) -> None:
+    """Graduate and promote the school's classes; guardians left with no child on the roll are revoked, but for the
+    children a transfer brings back (``staying``)."""
     units = (await tx.session.execute(
         select(SchoolUnit, Department).join(Department, Department.id == SchoolUnit.department_id)
         .where(Department.path.startswith(school_path), SchoolUnit.kind.in_(("grade", "class")))
@@ -187,6 +192,7 @@ async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, lab
     final = final_level or (max(levels) if levels else None)
     grade_at = {unit.level: department for unit, department in grades.values() if unit.level and department.parent_id == school_id}
     touched: list[int] = []
+    graduated: list[int] = []
     for unit, department in sorted(classes, key=lambda c: -(c[0].level or 0)):
         if unit.level is None or final is None:
             report.unlevelled.append(department.id)
@@ -195,7 +201,9 @@ async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, lab
         if unit.level >= final:
             await _graduate(tx, unit, department, label)
             report.graduated_classes += 1
-            report.graduated_students += await _archive_children(tx, department.id)
+            children = await _archive_children(tx, department.id)
+            report.graduated_students += len(children)
+            graduated += children
             continue
         if department.parent_id != school_id:  # in a grade: to the grade one level up
             target = grade_at.get(unit.level + 1)
@@ -211,6 +219,7 @@ async def _roll_school(tx: Transaction, school_id: int, school_path: str, *, lab
         report.promoted += 1
     await tx.session.flush()
     await do_follow_rosters(tx, touched, strict=False)
+    await do_revoke_childless_guardians(tx, [i for i in graduated if i not in staying])
 
 
 async def _graduate(tx: Transaction, unit: SchoolUnit, department: Department, label: str) -> None:
@@ -221,13 +230,15 @@ async def _graduate(tx: Transaction, unit: SchoolUnit, department: Department, l
     await tx.session.execute(delete(UnitRole).where(UnitRole.unit_id == department.id).execution_options(synchronize_session=False))
 
 
-async def _archive_children(tx: Transaction, class_id: int) -> int:
-    result = await tx.session.execute(
-        update(Student).where(Student.class_id == class_id, Student.archived_at.is_(None))
-        .values(archived_at=utcnow(), archived_reason="graduated", updated_at=utcnow())
+async def _archive_children(tx: Transaction, class_id: int) -> list[int]:
+    """The class's children on the roll archived as graduated; their ids."""
+    on_roll = (Student.class_id == class_id, Student.archived_at.is_(None))
+    ids = list(await tx.session.scalars(select(Student.id).where(*on_roll)))
+    await tx.session.execute(
+        update(Student).where(*on_roll).values(archived_at=utcnow(), archived_reason="graduated", updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return ids
 
 
 async def _make_grade(tx: Transaction, school_id: int, grades: dict, level: int) -> Department:

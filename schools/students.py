@@ -19,6 +19,7 @@ from server.orgs.models import Department
 from schools.class_groups import do_follow_rosters
 from schools.guardians import GuardianEntry, do_ensure_guardians, do_link
 from schools.models import SchoolUnit, Student, StudentGuardian
+from schools.outsiders import do_revoke_childless_guardians
 from schools.scope import Scope
 from schools.units import check_external_id, external_id_taken
 
@@ -92,6 +93,8 @@ async def do_update_student(
     student.updated_at = utcnow()
     await tx.session.flush()
     await do_follow_rosters(tx, [c for c in touched if c is not None])
+    if archived:
+        await do_revoke_childless_guardians(tx, [student.id])
     return student
 
 

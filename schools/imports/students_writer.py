@@ -21,6 +21,7 @@ from server.db import Database, Transaction, utcnow
 from server.db.batches import write_or_split
 from server.db.one_of import batch_one_of
 from server.db.upsert import insert_rows
+from schools.outsiders import do_revoke_childless_guardians
 from schools.guardians import do_ensure_guardians, do_link
 from schools.imports.index import UnitIndex
 from schools.imports.report import MAX_LISTED, ImportReport, RowProblem
@@ -141,6 +142,7 @@ async def do_archive_departed(db: Database, org_id: int, class_ids: set[int], se
                 update(Student).where(batch_one_of(tx, Student.id, [row.id for row in departed[start:start + CHUNK]]))
                 .values(archived_at=now, archived_reason="departed", updated_at=now).execution_options(synchronize_session=False)
             )
+        await do_revoke_childless_guardians(tx, [row.id for row in departed])
     report.count("departed", len(departed))
     report.departed = [{"id": row.id, "external_id": row.external_id, "name": row.name} for row in departed[:MAX_LISTED]]
     return {row.class_id for row in departed}

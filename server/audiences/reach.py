@@ -22,7 +22,7 @@ them without a grant of its own, and the preview previews only there.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from server.audiences.expand import Audience
 from server.audiences.kinds import audience_kind
@@ -44,8 +44,13 @@ def register_sender_reach(reach: SenderReach) -> None:
 
 async def sender_paths(tx: Transaction, org_id: int, user_id: int) -> list[str]:
     """The subtrees a member may send to by their place (outermost first; empty if none), from every registered reach."""
-    paths = sorted({path for reach in _reaches for path in await reach(tx, org_id, user_id)})
-    return [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+    return outermost({path for reach in _reaches for path in await reach(tx, org_id, user_id)})
+
+
+def outermost(paths: Iterable[str]) -> list[str]:
+    """The subtrees that are under none of the others, sorted (``["/"]`` if the whole organisation is among them)."""
+    found = sorted(set(paths))
+    return [p for p in found if not any(p != q and p.startswith(q) for q in found)]
 
 
 def within(path: str, paths: Sequence[str]) -> bool:

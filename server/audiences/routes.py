@@ -3,51 +3,52 @@
     POST /api/v1/orgs/{org_id}/audiences/preview
 
 Counting the people under a department tells something about the
-organisation, so only those who may send to an audience may preview one:
-admins, and whoever a capability says may send (notify's granted senders, a
-form's authors...), each registering a check with ``register_audience_sender``;
-and, within their subtrees only, those whose place lets them send there
-(``register_sender_reach`` in reach.py: a head teacher previews their class,
-and another class's ids are unknown to them).
+organisation, so only those who may send to an audience may preview one, and
+only where they may send: admins anywhere, and whoever a capability says may
+send, where it says (notify's granted senders anywhere; forms' builders under
+the subtrees they send forms to), each registering their reach with
+``register_audience_sender``; and those whose place lets them send there
+(``register_sender_reach`` in reach.py: a head teacher previews their class).
+Outside that reach an id reads as unknown (400), as the send paths answer it.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
 from server.api import endpoint
 from server.appkeys import DB
 from server.audiences.expand import resolve_audience
-from server.audiences.reach import WHOLE, check_audience_within, sender_paths
+from server.audiences.reach import WHOLE, check_audience_within, outermost, sender_paths
 from server.audiences.schemas import AudienceIn, AudiencePartOut, AudiencePreviewOut
 from server.db import Transaction
 from server.errors import Forbidden
 from server.orgs.access import OrgContext
 
-MaySend = Callable[[Transaction, OrgContext], Awaitable[bool]]
-SENDERS = web.AppKey("audience_senders", list[MaySend])
+SenderReach = Callable[[Transaction, OrgContext], Awaitable[Sequence[str]]]  # where the caller may send: ["/"], subtrees, or none
+SENDERS = web.AppKey("audience_senders", list[SenderReach])
 
 routes = web.RouteTableDef()
 
 
-def register_audience_sender(app: web.Application, may_send: MaySend) -> None:
-    """Let the members for whom ``may_send(tx, org)`` holds preview audiences (admins always may); from a capability's setup."""
-    app.setdefault(SENDERS, []).append(may_send)
+def register_audience_sender(app: web.Application, reach: SenderReach) -> None:
+    """Let members preview audiences within ``reach(tx, org)``: the department paths a capability lets them send to
+    (``["/"]``: anyone; empty: not through it). Admins always may. From a capability's setup."""
+    app.setdefault(SENDERS, []).append(reach)
 
 
-async def check_sender_reach(tx: Transaction, org: OrgContext, senders: list[MaySend]) -> list[str]:
-    """Where the caller may send: ``["/"]`` for admins and those a capability lets send, else the subtrees their place
-    gives them (reach.py); 403 for anyone else."""
+async def check_sender_reach(tx: Transaction, org: OrgContext, senders: list[SenderReach]) -> list[str]:
+    """Where the caller may send: ``["/"]`` for admins, else every subtree a capability or their place lets them send
+    to (reach.py), outermost first; 403 for anyone who may send nowhere."""
     if org.is_admin:
         return [WHOLE]
-    for may_send in senders:
-        if await may_send(tx, org):
-            return [WHOLE]
-    paths = await sender_paths(tx, org.org_id, org.user_id) if org.membership_id is not None else []
+    paths = {path for reach in senders for path in await reach(tx, org)}
+    if org.membership_id is not None:
+        paths.update(await sender_paths(tx, org.org_id, org.user_id))
     if not paths:
         raise Forbidden("only those who may send to an audience may preview one")
-    return paths
+    return [WHOLE] if WHOLE in paths else outermost(paths)
 
 
 @routes.post("/api/v1/orgs/{org_id}/audiences/preview")

@@ -73,4 +73,9 @@ def external_contacts_of(org_id: int):
     return select(ExternalContact.user_id.label("user_id")).where(ExternalContact.org_id == org_id)
 
 
-register_outsider(is_external_contact, external_contacts_of)  # the routes declared external=True let them in (server/orgs/access.py)
+def orgs_of_contact(user_id: int):
+    """The organisations ``user_id`` is an external contact of."""
+    return select(ExternalContact.org_id.label("org_id")).where(ExternalContact.user_id == user_id)
+
+
+register_outsider(is_external_contact, external_contacts_of, orgs_of_contact)  # the routes declared external=True let them in (server/orgs/access.py)

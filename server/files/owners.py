@@ -2,7 +2,9 @@
 
 The platform keeps the bytes and the quota; the part of the code that owns
 files (server/groups/, or a capability, registered from its ``setup``) keeps
-the rules. A kind nobody registered reads as missing files.
+the rules. A kind nobody registered reads as missing files. The organisation's
+admitted outsiders (a school's guardians: server/orgs/access.py) are asked about
+only by the kinds declared ``outsiders=True``; every other file is missing to them.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ class FileOwner:
     on_complete: Callable[[Transaction, OrgContext, StoredFile], Awaitable[dict[str, str]]] = _nothing_more
     # When the caller downloads the file (not its thumbnail), in the transaction that let them: e.g. audit it.
     on_download: Callable[[Transaction, OrgContext, StoredFile], Awaitable[None]] | None = None
+    # Whether ``may_read`` also answers outsiders (the role ``external``): a notice's recipients, a photo's submitter.
+    outsiders: bool = False
 
 
 FILE_OWNERS = web.AppKey("file_owners", dict[str, FileOwner])

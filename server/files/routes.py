@@ -4,7 +4,10 @@
     GET /api/v1/orgs/{org_id}/files/{file_id}/thumbnail   an image's thumbnail (server/files/thumbnails.py), for the same people
 
 Anyone else, in the organisation or not, gets 404, as for a file that does
-not exist. Each node also sweeps abandoned uploads and files while it runs
+not exist. The organisation's admitted outsiders (a school's guardians) reach
+these routes too, but only an owner kind declared ``outsiders=True`` is asked
+about them (a notice they received, a photo they answered with); every other
+file is 404 to them. Each node also sweeps abandoned uploads and files while it runs
 (server/files/storage.py). Owners may also serve their files under their own paths
 (``.../groups/{group_id}/files/{file_id}``) with ``file_response``.
 """
@@ -55,7 +58,7 @@ def file_response(settings: Settings, file: StoredFile) -> web.FileResponse:
 
 
 @routes.get("/api/v1/orgs/{org_id}/files/{file_id}")
-@endpoint(auth="any")
+@endpoint(auth="any", external=True)
 async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
     """A file, if its owner (a group, a broadcast, ...) lets the caller read it; HTTP Range lets a download resume."""
     return file_response(request.app[SETTINGS], await _readable_file(request, org, download=True))
@@ -65,6 +68,8 @@ async def _readable_file(request: web.Request, org: OrgContext, download: bool =
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         file = await tx.session.get(StoredFile, path_int(request, "file_id"))
         owner = file_owner(request.app, file.owner_kind) if file is not None and file.org_id == org.org_id else None
+        if owner is not None and org.role == "external" and not owner.outsiders:
+            owner = None  # an outsider reads only what an owner open to them says they may
         readable = owner is not None and await owner.may_read(tx, org, file)
         if readable and download and owner.on_download is not None:
             await owner.on_download(tx, org, file)
@@ -74,7 +79,7 @@ async def _readable_file(request: web.Request, org: OrgContext, download: bool =
 
 
 @routes.get("/api/v1/orgs/{org_id}/files/{file_id}/thumbnail")
-@endpoint(auth="any")
+@endpoint(auth="any", external=True)
 async def download_thumbnail(request: web.Request, org: OrgContext) -> web.FileResponse:
     """A small JPEG of an image file, for whoever may read the file."""
     file = await _readable_file(request, org)

@@ -68,6 +68,18 @@ async def check_may_send_to(app: web.Application, tx: Transaction, org: OrgConte
     await check_audience_within(tx, audience, reach)
 
 
+def builder_reach(app: web.Application):
+    """For the audience preview and the send page's pickers (server/audiences/): where the caller may send forms,
+    as ``check_may_send_to`` checks it (nowhere for someone who does not build forms)."""
+
+    async def reach(tx: Transaction, org: OrgContext) -> list[str]:
+        if org.is_admin:
+            return [WHOLE]
+        return sorted(set(await _reach(app, tx, org.user_id, org.org_id) or [])) if org.role == "member" else []
+
+    return reach
+
+
 def builder_place_rule(app: web.Application):
     """The navigation's ``visible`` rule for "Forms": the same people the API lets build forms."""
 

@@ -19,11 +19,14 @@ A kind says, for its respondents:
 * ``describe(tx, ids)``: name and contact phone of each, for the missing list and exports.
 * ``phones(tx, user_ids)``: the numbers of people it reminds, for reminders by SMS.
 
-Capabilities register theirs at import with ``register_respondent_kind("student", Students())``.
+Capabilities register theirs at import with ``register_respondent_kind("student", Students(), _("Children"), picker="schools")``:
+a label for the send page, and the audience picker (server/audiences/pickers.py) whose units a round to them names as
+``department_ids``, a level at a time within the sender's reach (None: the page offers the organisation's departments).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
@@ -33,6 +36,7 @@ from server.db import Transaction
 from server.db.one_of import one_of, rows_where_one_of
 from server.errors import InvalidInput, NotFound
 from server.forms.models import FormRound, RoundRespondent
+from server.i18n import _
 from server.orgs.access import OrgContext
 from server.orgs.models import Membership
 
@@ -118,15 +122,31 @@ def with_phones(rows) -> dict[int, str]:
     return {user_id: phone for user_id, phone in rows if phone}
 
 
+@dataclass(frozen=True)
+class Offered:
+    """How the send page offers a kind: its label (an English msgid) and the audience picker of its units, if any."""
+
+    label: str
+    picker: str | None = None
+
+
 _kinds: dict[str, RespondentKind] = {USER: Members()}
+_offered: dict[str, Offered] = {USER: Offered(_("Members"))}
 
 
-def register_respondent_kind(name: str, kind: RespondentKind) -> None:
-    """Add a kind of respondent (a capability's, at import, once per process)."""
+def register_respondent_kind(name: str, kind: RespondentKind, label: str, *, picker: str | None = None) -> None:
+    """Add a kind of respondent (a capability's, at import, once per process), labelled ``label`` (an English msgid)
+    on the send page, which picks its audience's units with the audience picker ``picker``."""
     known = _kinds.get(name)
     if known is not None and type(known) is not type(kind):
         raise ValueError(f"respondent kind {name!r} is already registered")
     _kinds[name] = kind
+    _offered[name] = Offered(label, picker)
+
+
+def offered_kinds() -> dict[str, Offered]:
+    """Every kind of respondent with how the send page offers it, the members first."""
+    return dict(_offered)
 
 
 def respondent_kind(name: str) -> RespondentKind:

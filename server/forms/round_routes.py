@@ -14,8 +14,9 @@ from server.audiences.routes import register_audience_sender
 from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
+from server.i18n import request_locale, translate
 from server.forms import dashboard, export, home, personal_data, round_pages
-from server.forms.access import check_may_send_to, load_form
+from server.forms.access import builder_reach, check_may_build_forms, check_may_send_to, load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
 from server.forms.live import ROUND_WATCH, RoundWatch
 from server.forms.models import (
@@ -35,8 +36,9 @@ from server.forms.privacy import (
     may_view_answers,
 )
 from server.forms.reminders import do_remind_now
-from server.forms.respondents import answered_in, check_answers_in, respondent_kind
+from server.forms.respondents import answered_in, check_answers_in, offered_kinds, respondent_kind
 from server.forms.round_schemas import (
+    RespondentKindOut,
     CalendarDayOut,
     CalendarIn,
     CalendarQuery,
@@ -72,7 +74,6 @@ from server.forms.rounds import (
     do_stop_schedule,
     get_form,
     get_round,
-    may_send_some_form,
 )
 from server.forms.submissions import (
     definition_of,
@@ -112,6 +113,16 @@ def counts_out(c: dashboard.Counts) -> CountsOut:
 
 
 # --- sending a form --------------------------------------------------------------------------------------------
+
+
+@routes.get(ORG + "/respondent-kinds")
+@endpoint(response=list[RespondentKindOut])
+async def list_respondent_kinds(request: web.Request, org: OrgContext) -> list[RespondentKindOut]:
+    """Who a form may be sent to, labelled, with the picker of each kind's units (those who build forms): the send page's choice."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        await check_may_build_forms(request.app, tx, org)
+    locale = request_locale(request)
+    return [RespondentKindOut(kind=name, label=translate(locale, offered.label), picker=offered.picker) for name, offered in offered_kinds().items()]
 
 
 @routes.post(FORM + "/rounds")
@@ -449,7 +460,7 @@ async def set_form_policy(request: web.Request, body: FormPolicyIn, org: OrgCont
 
 def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
-    register_audience_sender(app, may_send_some_form)
+    register_audience_sender(app, builder_reach(app))
     register_form_photo_readers(app, may_read_photos_of)
     register_form_photo_uploaders(app, home.answers_in_an_open_round)
     register_personal_data(app, personal_data.PART)

@@ -20,6 +20,13 @@ class RoundIn(Model):
     remind_at: list[AwareDatetime] = Field(default_factory=list, max_length=10, description="When to remind those who have not submitted.")
 
 
+class RespondentKindOut(Out):
+    kind: str = Field(description="The round's respondent_kind.")
+    label: str
+    picker: str | None = Field(description="The audience picker (GET .../audiences/units?picker=) whose units a round to this kind names as "
+                                           "department_ids; none: the organisation's departments.")
+
+
 class RoundOut(Out):
     id: int
     form_id: int

@@ -51,11 +51,6 @@ def may_run(org: OrgContext, form: Form) -> bool:
     return org.is_admin or form.created_by == org.user_id
 
 
-async def may_send_some_form(tx: Transaction, org: OrgContext) -> bool:
-    """For the audience preview (server/audiences/routes.py): authors of a form may preview whom to send it to."""
-    return await tx.session.scalar(select(Form.id).where(Form.created_by == org.user_id).limit(1)) is not None
-
-
 async def get_round(tx: Transaction, round_id: int) -> FormRound:
     found = await tx.session.scalar(select(FormRound).where(FormRound.id == round_id))
     if found is None:

@@ -8,7 +8,7 @@ The last byte of an upload posts the file in the group as a message (kind
 ``file``; its seq goes back in ``Muster-Message-Seq``). Images have
 thumbnails at ``/api/v1/orgs/{org_id}/files/{file_id}/thumbnail``. The same
 files are readable at ``/api/v1/orgs/{org_id}/files/{file_id}`` by the same
-people.
+people (outsiders too, in the external groups they are in).
 """
 from __future__ import annotations
 
@@ -87,5 +87,7 @@ async def download(request: web.Request, org: OrgContext) -> web.FileResponse:
 
 
 def setup(app: web.Application) -> None:
-    register_file_owner(app, FileOwner(GROUP_FILES, may_read=_member_may_read, on_complete=functools.partial(_post_in_group, app[SETTINGS])))
+    # outsiders too: load_group lets them into the external groups they are in (a class group's images, thumbnails)
+    register_file_owner(app, FileOwner(GROUP_FILES, may_read=_member_may_read, on_complete=functools.partial(_post_in_group, app[SETTINGS]),
+                                       outsiders=True))
     app.router.add_routes(routes)

@@ -369,7 +369,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     app.router.add_get("/groups", group_page, name=WEB_ROUTE_PREFIX + "groups")
     app.router.add_static("/groups/static/", PAGE.parent / "static", name=WEB_ROUTE_PREFIX + "groups-static", append_version=False)
-    register_place(app, Place("groups", "/groups", _("Groups"), 10))
+    register_place(app, Place("groups", "/groups", _("Groups"), 10, outsiders=True))
     home.setup(app)
     fanout.setup(app)
     notifying.setup(app)

@@ -9,7 +9,10 @@ what they may see. Who counts as an admitted outsider is a registry
 (``register_outsider``), so the platform never names a capability: each kind of
 outsider says whether one person is admitted (every request asks) and, as a
 select, who all of them are (to check many people at once: a notice's 10,000
-receipts, a reminder to everyone who has not confirmed).
+receipts, a reminder to everyone who has not confirmed) and, for where they
+land, which organisations admit one person (``admitting_orgs``: ``/home`` and
+the shell show an outsider in no membership the organisation that admits them,
+with the places open to outsiders).
 """
 from __future__ import annotations
 
@@ -30,22 +33,35 @@ from server.orgs.models import Membership
 
 OutsiderCheck = Callable[[Transaction, int, int], Awaitable[bool]]
 OutsiderPeople = Callable[[int], Select]
+OutsiderOrgs = Callable[[int], Select]
 _outsider_checks: list[OutsiderCheck] = []
 _outsider_people: list[OutsiderPeople] = []
+_outsider_orgs: list[OutsiderOrgs] = []
 
 
-def register_outsider(check: OutsiderCheck, people: OutsiderPeople) -> None:
+def register_outsider(check: OutsiderCheck, people: OutsiderPeople, orgs: OutsiderOrgs) -> None:
     """``check(tx, org_id, user_id)`` says whether someone with no membership is an outsider the organisation admits;
     ``people(org_id)`` is a select of the user ids of all of them (one column, labelled ``user_id``, the organisation
-    named explicitly). At import, once per process (like ``register_revocation``)."""
+    named explicitly); ``orgs(user_id)`` is a select of the organisations that admit one person (one column, labelled
+    ``org_id``, across organisations: it is asked outside any organisation's transaction). At import, once per
+    process (like ``register_revocation``)."""
     if check not in _outsider_checks:
         _outsider_checks.append(check)
         _outsider_people.append(people)
+        _outsider_orgs.append(orgs)
 
 
 def admitted_outsiders(org_id: int) -> list[Select]:
     """Selects of the user ids each kind of outsider the organisation admits (some may also be members)."""
     return [people(org_id) for people in _outsider_people]
+
+
+async def admitting_orgs(tx: Transaction, user_id: int) -> set[int]:
+    """The organisations any kind of outsider admits ``user_id`` into (some may also have them as a member)."""
+    found: set[int] = set()
+    for orgs in _outsider_orgs:
+        found.update((await tx.session.execute(orgs(user_id))).scalars())
+    return found
 
 
 async def is_admitted_outsider(tx: Transaction, org_id: int, user_id: int) -> bool:

@@ -9,7 +9,7 @@ from server.api import endpoint, path_int
 from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import Someone, do_audit
 from server.i18n import request_locale
-from server.orgs.access import OrgContext
+from server.orgs.access import OrgContext, admitting_orgs
 from server.orgs.actions import check_may_create_org, do_create_org, do_update_org
 from server.orgs.departments import (
     do_create_department,
@@ -79,6 +79,22 @@ async def list_my_orgs(request: web.Request) -> list[MyOrgOut]:
             .order_by(Organisation.name)
         )
         return [MyOrgOut(id=o.id, name=o.name, slug=o.slug, time_zone=o.time_zone, phone_sign_in=o.phone_sign_in, role=role) for o, role in rows]
+
+
+@routes.get("/api/v1/me/outsider-orgs")
+@endpoint(response=list[OrgOut])
+async def list_outsider_orgs(request: web.Request) -> list[OrgOut]:
+    """The organisations that admit the caller as an outsider (a school's guardian, an external contact) and have
+    them as no member: where such a person lands (``/home``, the shell, with the places open to outsiders)."""
+    user_id = request[PRINCIPAL].user_id
+    async with request.app[DB].transaction() as tx:
+        admitting = await admitting_orgs(tx, user_id)
+        if not admitting:
+            return []
+        member_of = select(Membership.org_id).where(Membership.user_id == user_id)
+        orgs = await tx.session.scalars(
+            select(Organisation).where(Organisation.id.in_(admitting), Organisation.id.not_in(member_of)).order_by(Organisation.name))
+        return [OrgOut.model_validate(o) for o in orgs]
 
 
 @routes.get("/api/v1/orgs/{org_id}")

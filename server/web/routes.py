@@ -66,7 +66,7 @@ def setup(app: web.Application) -> None:
 
     app.router.add_routes(navigation.routes)
     app.router.add_routes(home.routes)
-    navigation.register_place(app, navigation.Place("home", "/home", _("Home"), 0))
+    navigation.register_place(app, navigation.Place("home", "/home", _("Home"), 0, outsiders=True))
     navigation.register_place(app, navigation.Place("directory", "/directory", _("Directory"), 80))
     for path, document in PAGES.items():
         name = WEB_ROUTE_PREFIX + Path(document).stem

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.schools.conftest import Bureau
-from tests.server.orgs.conftest import ok
+from tests.server.orgs.conftest import join, new_org, ok
 
 
 async def test_roll_ups_count_what_is_under_each_unit(client, bureau: Bureau):
@@ -142,3 +142,17 @@ async def test_a_members_personal_data_has_their_roles_and_their_guardian_record
     part = exported["parts"]["schools"]
     assert {r["role"] for r in part["roles"]} == {"head_teacher", "subject_teacher"}
     assert part["guardian_of"][0]["children"] == [{"name": "Chen Junior", "relation": "mother"}]
+
+
+async def test_the_schools_place_is_for_the_bureaus_staff_and_admins_only(client, db, bureau: Bureau):
+    def keys(places):
+        return [p["key"] for p in places]
+
+    nav = f"/api/v1/navigation?org_id={bureau.org.id}"
+    assert "schools" in keys(await ok(await client.get(nav, headers=await bureau.staff("T0001"))))
+    assert "schools" in keys(await ok(await client.get(nav, headers=bureau.owner)))  # an admin with no role of their own
+    plain = await join(db, bureau.org.id, "member", "Plain Member")
+    assert "schools" not in keys(await ok(await client.get(nav, headers=plain.headers)))
+    assert "schools" not in keys(await ok(await client.get(nav, headers=await bureau.guardian("+8613900000003"))))
+    company = await new_org(db, "Cora Company")
+    assert "schools" not in keys(await ok(await client.get(f"/api/v1/navigation?org_id={company.id}", headers=company.owner.headers)))

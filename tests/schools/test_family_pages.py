@@ -3,13 +3,19 @@ prints them two to a row; a parent opens a card's link on a phone, types a name 
 their children's page, seeing their child."""
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from tests.notify.test_attachments import PDF
 from tests.schools.conftest import Bureau
+from tests.schools.forms_world import closes_in
+from tests.schools.test_guardian_files import PHOTO_FORM, notice_with_file, png, tus
+from tests.server.forms.rounds_world import make_form
+from tests.server.orgs.conftest import ok
 from tests.web.conftest import (  # noqa: F401
     assert_fits_the_screen, assert_no_english, backend, base_url, browser, live_server, new_page, open_signed_in, screenshots,
 )
@@ -100,10 +106,71 @@ async def test_a_parent_opens_the_link_on_a_phone_types_a_name_and_sees_their_ch
     await expect(page.locator(".child-class")).to_have_text("North No. 1 Primary School · Grade 1 · Class 1")
     await expect(page.locator(".child-no-group")).to_be_visible()  # the class has no group yet
     await expect(page.locator(".no-org")).to_have_count(0)  # a guardian is in no organisation's membership, and that is fine here
-    await expect(page.locator(".app-nav-link")).to_have_count(0)  # nor are the members' places theirs
+    await expect(page.locator(".app-nav-link")).to_have_count(4)  # the places open to outsiders, not the members'
+    await expect(page.locator(".app-nav-link[data-place='family']")).to_have_attribute("aria-current", "page")
     await assert_fits_the_screen(page)
     if language == "zh-CN":
         await assert_no_english(page, data=f"{SHELL}, .child-name, .child-class")
     await page.screenshot(path=str(screenshots / f"family-page-{language}.png"))
+    await page.context.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize(("language", "phone"), [("en", False), ("zh-CN", True), ("en", True), ("zh-CN", False)])
+async def test_a_guardian_lands_on_home_with_their_places_and_finds_their_children(browser, base_url, bureau, screenshots,  # noqa: F811
+                                                                                   language, phone):
+    wang = SimpleNamespace(headers=await bureau.guardian("+8613900000001"))  # in no organisation's membership
+    page, problems = await open_signed_in(browser, base_url, wang, "/home", phone=phone, language=language)
+    await expect(page.locator("#home .home-section")).to_have_count(2)  # forms to fill in, notices
+    await expect(page.locator(".no-org")).to_have_count(0)
+    await expect(page.locator("#org-name")).to_have_text("Org of Olivia Owner")
+    places = page.locator(".app-nav-link")
+    await expect(places).to_have_count(4)
+    assert await places.evaluate_all("links => links.map((a) => a.dataset.place)") == ["home", "family", "groups", "notices"]
+    await expect(page.locator(".app-nav-link[data-place='home']")).to_have_attribute("aria-current", "page")
+    await assert_fits_the_screen(page)
+    if language == "zh-CN":
+        await assert_no_english(page, data=SHELL)
+    await page.screenshot(path=str(screenshots / f"guardian-home-{language}-{'phone' if phone else 'desktop'}.png"))
+    await page.locator(".app-nav-link[data-place='family']").click()
+    await page.wait_for_url(f"**/schools/family?org={bureau.org.id}")
+    await expect(page.locator(".child-name")).to_have_text(["Wang Xiaoming", "Wang Xiaohong"])
+    await page.locator(".app-nav-link[data-place='notices']").click()
+    await page.wait_for_url(f"**/notify/inbox?org={bureau.org.id}")
+    await expect(page.locator("#org-name")).to_have_text("Org of Olivia Owner")
+    await assert_fits_the_screen(page)
+    await page.context.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize(("language", "phone"), [("en", False), ("zh-CN", True)])
+async def test_a_guardian_downloads_a_notices_file_and_sees_the_photo_they_answered_with(browser, base_url, bureau, screenshots,  # noqa: F811
+                                                                                         client, db, language, phone):
+    liu = SimpleNamespace(headers=await bureau.guardian("+8613900000003"))
+    await notice_with_file(client, bureau, "S0101-G1C1")
+    form = await make_form(db, bureau.org.id, bureau.org.owner.id, PHOTO_FORM, title="Rash check")
+    body = {"audience": {"department_ids": [bureau.units["S0101-G1C1"]]}, "respondent_kind": "student", "closes_at": closes_in()}
+    round_id = (await ok(await client.post(bureau.org.url(f"/forms/{form}/rounds"), json=body, headers=bureau.owner), 201))["id"]
+    file_id = await tus(client, bureau.org.url("/form-photos"), liu.headers, png(), "rash.png", "image/png")
+    answer = {"client_id": "c" * 32, "respondent_id": bureau.students["P0003"], "answers": {"rash": file_id}}
+    await ok(await client.post(bureau.org.url(f"/rounds/{round_id}/submissions"), json=answer, headers=liu.headers), 201)
+
+    page, problems = await open_signed_in(browser, base_url, liu, f"/notify/inbox?org={bureau.org.id}", phone=phone, language=language)
+    link = page.locator(".attachment-file")
+    await expect(link).to_contain_text("plan.pdf")
+    async with page.expect_download() as downloading:
+        await link.click()
+    download = await downloading.value
+    assert Path(await download.path()).read_bytes() == PDF
+    await assert_fits_the_screen(page)
+
+    await page.goto(f"/f/{round_id}?org={bureau.org.id}")
+    kept = page.locator(".photo-kept")
+    await expect(kept).to_be_visible()
+    assert await kept.evaluate("img => img.complete && img.naturalWidth > 0")
+    await assert_fits_the_screen(page)
+    if language == "zh-CN":
+        await assert_no_english(page, data=f"{SHELL}, #form-title, #respondent, .fill-label")
+    await page.screenshot(path=str(screenshots / f"guardian-photo-{language}.png"), full_page=True)
     await page.context.close()
     assert problems == []

@@ -18,7 +18,8 @@ from schools.models import Student
 from tests.schools.forms_world import FEVER, WELL, closes_in, health_report, send_to_children, submit
 from server.forms.reminders import claim_due
 from tests.server.forms.test_reminders import Connected, node, remind_step
-from tests.server.orgs.conftest import new_org, ok
+from tests.server.forms.rounds_world import make_form
+from tests.server.orgs.conftest import join, new_org, ok
 from tests.statements import statements_sent
 
 
@@ -98,7 +99,7 @@ async def test_a_guardian_answers_for_each_child_in_two_schools_and_for_nobody_e
     assert [(m["respondent_id"], m["name"]) for m in detail["mine"]] == [(report.child("P0001"), "Wang Xiaoming"), (report.child("P0002"), "Wang Xiaohong")]
     assert detail["may_follow"] is False
     home = await ok(await client.get(report.url("/home"), headers=wang))
-    assert [s["key"] for s in home] == ["forms"] and home[0]["items"][0]["href"] == f"/f/{report.round_id}?org={report.bureau.org.id}"
+    assert [s["key"] for s in home] == ["forms", "notices"] and home[0]["items"][0]["href"] == f"/f/{report.round_id}?org={report.bureau.org.id}"
     body = {"client_id": uuid.uuid4().hex, "respondent_id": report.child("P0001"), "answers": WELL}
     first = await ok(await client.post(report.round_url("/submissions"), json=body, headers=wang), 201)
     assert (await client.post(report.round_url("/submissions"), json=body, headers=wang)).status == 200  # the same one again
@@ -261,3 +262,31 @@ async def test_a_head_teacher_of_one_class_reminds_the_rest_of_it_with_one_click
     async with db.transaction() as tx:
         told = set(await tx.session.scalars(select(UserEvent.user_id).where(UserEvent.type == "form.reminder")))
     assert told == {await _user(db, report, "+8613900000001")}  # Wang Fang, for Wang Xiaohong
+
+
+async def test_a_builders_audience_preview_counts_only_within_their_reach(client, db, report):
+    admin = report.people["school admin"]  # builds North No. 1's forms (and has written one)
+    await ok(await client.post(report.url("/forms"), json={"title": "Trip", "definition": {"fields": [
+        {"name": "ok", "type": "yes_no", "label": "OK?"}]}}, headers=admin), 201)
+    preview = report.url("/audiences/preview")
+    inside = await ok(await client.post(preview, json={"department_ids": [report.unit("S0101")]}, headers=admin))
+    assert inside["total"] == 3  # Li Hua, Chen Jing and Sun Lei work in the school's department
+    for audience, field in (({"department_ids": [report.unit("S0201")]}, "audience.departments"), ({"everyone": True}, "audience.everyone"),
+                            ({"department_ids": [report.unit("BUREAU")]}, "audience.departments")):
+        resp = await client.post(preview, json=audience, headers=admin)
+        assert resp.status == 400 and (await resp.json())["error"]["field"] == field, audience
+    # someone who wrote a form but builds none (no rule admits them) previews nothing
+    author = await join(db, report.bureau.org.id, "member", "Former Builder")
+    await make_form(db, report.bureau.org.id, author.id, {"fields": [{"name": "ok", "type": "yes_no", "label": "OK?"}]})
+    assert (await client.post(preview, json={"department_ids": [report.unit("S0101")]}, headers=author.headers)).status == 403
+    # bureau staff reach the whole bureau
+    bureau = await ok(await client.post(preview, json={"department_ids": [report.unit("BUREAU")]}, headers=report.people["bureau staff"]))
+    assert bureau["total"] > inside["total"]
+
+
+async def test_the_platform_lists_the_kinds_of_respondent_with_their_pickers(client, db, bureau):
+    li_hua = await bureau.staff("T0003")
+    kinds = await ok(await client.get(bureau.org.url("/respondent-kinds"), headers=li_hua | {"Accept-Language": "zh-CN"}))
+    assert kinds == [{"kind": "user", "label": "成员", "picker": None}, {"kind": "student", "label": "学生", "picker": "schools"}]
+    assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.staff("T0004"))).status == 403  # builds no forms
+    assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.guardian("+8613900000003"))).status == 404

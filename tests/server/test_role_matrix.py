@@ -92,6 +92,7 @@ FINER_RULES: dict[str, Rule] = {
     "DELETE " + STREAM + "/public-links/{public_link_id}": only(STREAM_MANAGER, ("admin", "owner")),
     "POST " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
     "GET " + ONE_FORM + "/rounds": only(AUTHOR, ("admin", "owner")),
+    "GET /api/v1/orgs/{org_id}/respondent-kinds": only(BUILDERS, ("admin", "owner")),
     "POST " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
     "GET " + ONE_FORM + "/schedules": only(AUTHOR, ("admin", "owner")),
     "DELETE " + ONE_FORM + "/schedules/{schedule_id}": only(AUTHOR, ("admin", "owner")),
@@ -347,6 +348,7 @@ AS_DECLARED: dict[str, str] = {
     "PUT /api/v1/orgs/{org_id}/external-contacts/policy": "user+admin",
     "POST /api/v1/orgs/{org_id}/members/{member_id}/handover": "user+admin",
     "GET /api/v1/me/external-chats": "user",
+    "GET /api/v1/me/outsider-orgs": "user",
     "POST /api/v1/orgs/{org_id}/form-photos": "user",
     "GET " + SCHOOLS + "/units": "user",
     "POST " + SCHOOLS + "/students": "user",
@@ -394,6 +396,7 @@ NOT_API: dict[str, str] = {
     "GET /schools/settings": "the schools' settings page (importing the hierarchy): a static file, its API calls are checked (admins)",
     "GET /schools/family": "a guardian's children: a static file, its API calls are checked (their own children)",
     "GET /schools/family-links": "a class's family links to print: a static file, its API calls are checked (the class's head teacher, its managers)",
+    "GET /schools/units": "the hierarchy and the rollover: a static file, its API calls are checked (within the caller's roles)",
 }
 
 # Routes that use their thing up: each call gets a new one (World.fresh), so the next role still finds one.

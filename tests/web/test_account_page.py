@@ -222,7 +222,7 @@ async def test_on_a_phone_in_chinese_a_member_is_sent_to_their_admins_and_a_cont
     await contact.tap("#delete-submit")
     await expect(contact.locator("#delete-error")).to_have_text("请勾选确认你了解此操作无法撤销。")
     await assert_fits_the_screen(contact)
-    await assert_no_english(contact, data="#me-name, #org-name, .device-name, .user-agent")
+    await assert_no_english(contact, data="#me-name, #org-name, .device-name, .user-agent, .group-name")  # their chats, now theirs to mute
     await contact.screenshot(path=str(screenshots / "account-delete-phone-zh.png"), full_page=True)
     await contact.tap("#delete-confirm")
     await contact.tap("#delete-submit")

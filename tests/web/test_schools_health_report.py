@@ -64,7 +64,7 @@ async def test_a_guardian_answers_offline_on_a_phone_while_the_head_teacher_foll
     await expect(phone.locator("[data-field='which']")).to_be_visible()
     await phone.locator("[data-field='which'] label.choice").first.click()
     await assert_fits_the_screen(phone)
-    await assert_no_english(phone, data="#form-title, #respondent, .fill-label, .choice span, .fill-note, .person-menu")
+    await assert_no_english(phone, data="#form-title, #respondent, .fill-label, .choice span, .fill-note, .person-menu, #org-name")
     await phone.context.set_offline(True)
     await phone.click("#submit")
     await expect(phone.locator("#fill-state[data-state='queued']")).to_be_visible()
@@ -73,7 +73,7 @@ async def test_a_guardian_answers_offline_on_a_phone_while_the_head_teacher_foll
     await phone.context.set_offline(False)
     await phone.evaluate("window.dispatchEvent(new Event('online'))")
     await expect(phone.locator("#fill-state[data-state='submitted']")).to_be_visible()
-    await assert_no_english(phone, data="#form-title, #respondent, .fill-label, .choice span, .fill-note, .person-menu")
+    await assert_no_english(phone, data="#form-title, #respondent, .fill-label, .choice span, .fill-note, .person-menu, #org-name")
     async with db.transaction(org_id=org_id) as tx:
         (stored,) = list(await tx.session.scalars(select(FormSubmission)))
     assert stored.respondent_id == bureau.students["P0001"] and stored.answers["which"] == ["cough"]
@@ -100,7 +100,7 @@ async def test_a_guardian_answers_offline_on_a_phone_while_the_head_teacher_foll
     assert reminded == {liu_qiang_id}  # not Wang Fang, connected on her phone: her child in that class has answered
     await phone.goto(f"/home?org={org_id}")  # her other child, in the other school, is still to answer for
     await expect(phone.locator("[data-section='forms'] .home-item a")).to_have_attribute("href", f"/f/{rid}?org={org_id}")
-    await assert_no_english(phone, data=".home-item-title, .person-menu")
+    await assert_no_english(phone, data=".home-item-title, .person-menu, #org-name")
     await phone.context.close()
     await teacher.context.close()
     assert problems == [] and teacher_problems == []

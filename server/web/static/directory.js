@@ -44,7 +44,7 @@ start().catch(reportError);
 async function start() {
   const { me, org } = await mountShell({ active: "directory" });
   state.me = me.id;
-  if (org) await openOrg(org.id);
+  if (org && !org.outsider) await openOrg(org.id); // the directory is its members'; an outsider sees none of it
 }
 
 async function openOrg(orgId) {

@@ -11,9 +11,11 @@
 // so on the page, if the person is in none. A guest (invited by link to one group or
 // meeting) gets the bar without places or organisation: `org` is then null and the
 // page knows from its own link where the guest belongs. A page whose link names an organisation
-// (`mountShell({ active, orgId })`, from its `?org=`) gets that one if the person is in it; someone
-// it admits as an outsider (a school's guardian) gets the bar without places and `org` as `{ id }`,
-// and the page calls only the routes open to outsiders.
+// (`mountShell({ active, orgId })`, from its `?org=`) gets that one if the person is in it. Someone an
+// organisation admits as an outsider (a school's guardian, an external contact: GET /api/v1/me/outsider-orgs)
+// gets it with `outsider: true` and the places open to outsiders, each addressed with `?org=`; a person in
+// no organisation lands there (`/home`). The page then calls only the routes open to outsiders. An address
+// naming an organisation that neither has nor admits them gets the bar without places and `org` as `{ id }`.
 
 import { api, query, savedToken, signOut } from "./api.js";
 import { el } from "./dom.js";
@@ -38,13 +40,15 @@ export async function mountShell({ active, orgId = null }) {
     header.replaceChildren(el("div", { class: "shell-bar" }, el("span", { class: "brand" }, t("shell.brand")), el("span", { class: "spacer" }), liveState(), personMenu(me)));
     return { me, org: null, orgs: [] };
   }
-  const orgs = await api("/api/v1/orgs");
-  if (orgId && !orgs.some((o) => o.id === orgId)) {
+  const [orgs, outside] = await Promise.all([api("/api/v1/orgs"), api("/api/v1/me/outsider-orgs")]);
+  const admitting = outside.map((o) => ({ ...o, outsider: true }));
+  if (orgId && !orgs.some((o) => o.id === orgId) && !admitting.some((o) => o.id === orgId)) {
     header.replaceChildren(el("div", { class: "shell-bar" }, el("span", { class: "brand" }, t("shell.brand")), el("span", { class: "spacer" }), liveState(), personMenu(me)));
     return { me, org: { id: orgId }, orgs };
   }
   const remembered = orgId || Number(localStorage.getItem(ORG_KEY));
-  const org = orgs.find((o) => o.id === remembered) || orgs[0] || null;
+  const all = [...orgs, ...admitting];
+  const org = all.find((o) => o.id === remembered) || all[0] || null;
   if (org) {
     localStorage.setItem(ORG_KEY, String(org.id));
     setTimeZone(org.time_zone);
@@ -53,8 +57,8 @@ export async function mountShell({ active, orgId = null }) {
 
   header.replaceChildren(
     el("div", { class: "shell-bar" },
-      el("a", { class: "brand", href: "/home" }, t("shell.brand")),
-      orgChooser(orgs, org),
+      el("a", { class: "brand", href: org?.outsider ? `/home?org=${org.id}` : "/home" }, t("shell.brand")),
+      orgChooser(all, org),
       el("span", { class: "spacer" }),
       liveState(),
       personMenu(me)),
@@ -83,7 +87,11 @@ function orgChooser(orgs, org) {
     "aria-label": t("shell.organisation"),
     onchange: () => {
       localStorage.setItem(ORG_KEY, select.value);
-      location.reload();
+      const chosen = orgs.find((o) => String(o.id) === select.value);
+      // an outsider's pages take the organisation from their address; a member's page from the one remembered
+      if (chosen.outsider) location.assign(`/home?org=${chosen.id}`);
+      else if (new URLSearchParams(location.search).has("org")) location.assign("/home");
+      else location.reload();
     },
   }, orgs.map((o) => el("option", { value: o.id, selected: o.id === org.id }, o.name)));
   return select;

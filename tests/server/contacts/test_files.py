@@ -16,7 +16,10 @@ async def test_an_external_contact_uploads_into_their_chat_and_the_staff_member_
     file_id = done.headers["Muster-File-Id"]
     got = await client.get(org.url(f"/groups/{chat}/files/{file_id}"), headers=org.nurse.headers)
     assert got.status == 200 and await got.read() == b"\xff\xd8ok"
-    assert (await client.get(org.url(f"/files/{file_id}"), headers=mum.headers)).status == 404  # only through the chat
+    # the files' own route asks the group too, which admits her (the chat's images show their thumbnails to her)
+    assert (await client.get(org.url(f"/files/{file_id}"), headers=mum.headers)).status == 200
+    dad, _ = await add_contact(client, db, org, org.nurse)  # a contact of the same organisation, not in that chat
+    assert (await client.get(org.url(f"/files/{file_id}"), headers=dad.headers)).status == 404
 
 
 async def test_a_removed_external_contact_cannot_send_another_byte(client, db, org):

@@ -19,7 +19,7 @@ async function start() {
   const { org, orgs } = await mountShell({ active: "contacts" });
   const chats = await api("/api/v1/me/external-chats");
   showChats(chats);
-  if (org) {
+  if (org && !org.outsider) { // an organisation that only admits them (their chats' own) is not theirs to add contacts to
     const role = orgs.find((o) => o.id === org.id)?.role;
     show($("add-contact"), true);
     show($("my-contacts"), true);
@@ -33,7 +33,7 @@ async function start() {
   connectLive({
     onReady: () => showLive(true),
     onEvent: (name) => {
-      if (name === "contact.added" && org) loadMine(org.id).catch((error) => showMessage(pageError, error.message));
+      if (name === "contact.added" && org && !org.outsider) loadMine(org.id).catch((error) => showMessage(pageError, error.message));
     },
     onClose: () => showLive(false),
   });

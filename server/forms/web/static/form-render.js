@@ -12,7 +12,9 @@
 // numbers, true/false, choice values (a list in the choices' order), "YYYY-MM-DD", "HH:MM",
 // {lat, lon, accuracy}, a photo's file id. `onChange(answers)` follows every change (to keep a
 // draft). A photo needs `uploadPhoto(file) → Promise<file id>` (the fill page uploads it with tus to
-// POST /api/v1/orgs/{org_id}/form-photos); without it (the preview) a photo is only shown.
+// POST /api/v1/orgs/{org_id}/form-photos); without it (the preview) a photo is only shown. A photo
+// already answered is shown if `photoSource(file id) → Promise<image URL>` is given (the fill page's
+// thumbnail, read with the device's token).
 // The page must name "/forms/static/i18n" in <html data-catalogues>.
 
 import { el } from "/static/dom.js";
@@ -21,9 +23,9 @@ import { t } from "/static/i18n.js";
 let current = null; // the form rendered last: { definition, container, rows: Map(name → row), options }
 
 /** Renders `definition` into `container` (replacing what was there); returns { collectAnswers, showFieldError }. */
-export function renderForm(container, definition, { answers = {}, onChange = null, uploadPhoto = null } = {}) {
+export function renderForm(container, definition, { answers = {}, onChange = null, uploadPhoto = null, photoSource = null } = {}) {
   const rows = new Map();
-  const state = { definition, container, rows, options: { onChange, uploadPhoto } };
+  const state = { definition, container, rows, options: { onChange, uploadPhoto, photoSource } };
   current = state;
   const form = el("div", { class: "fill-form" });
   for (const field of definition.fields) {
@@ -280,9 +282,17 @@ function photo(row, onInput, state) {
     onInput();
   } });
   row.get = () => fileId;
+  const kept = el("img", { class: "photo-kept", alt: t("forms.render.photo_kept"), hidden: true });
   row.set = (value) => {
     fileId = value;
     shown.textContent = t("forms.render.photo_kept");
+    kept.hidden = true;
+    if (state.options.photoSource) {
+      state.options.photoSource(value).then((url) => {
+        kept.src = url;
+        kept.hidden = false;
+      }, () => {}); // the words say a photo is there; its picture is a bonus
+    }
   };
-  return el("div", { class: "photo" }, picker, shown);
+  return el("div", { class: "photo" }, picker, shown, kept);
 }

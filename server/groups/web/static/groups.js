@@ -19,10 +19,11 @@ import { setUpUploads, showUnfinished } from "./uploads.js";
 import { setUpVoice } from "./voice.js";
 
 async function start() {
-  const { me, org, orgs } = await mountShell({ active: "groups" });
-  // ?org=&group= opens one group: where a guest invite leads (a guest is in no organisation's list).
+  // ?org=&group= opens one group: where a guest invite leads (a guest is in no organisation's list), and an
+  // outsider's "Groups" place names the organisation that admits them.
   // ?org=&person= opens the direct chat with a person ("Send message" in the directory).
   const wanted = new URLSearchParams(location.search);
+  const { me, org, orgs } = await mountShell({ active: "groups", orgId: Number(wanted.get("org")) || null });
   const groupId = Number(wanted.get("group")) || null;
   const personId = Number(wanted.get("person")) || null;
   state.me = me.id;

@@ -87,6 +87,7 @@ function choose(respondentId) {
     answers,
     onChange: (typed) => saveDraft(draftKey(respondentId), typed),
     uploadPhoto: open ? uploadPhoto : null,
+    photoSource,
   });
   for (const input of $("form-area").querySelectorAll("input, select, textarea, button")) input.disabled = !open;
   showMessage($("fill-error"), "");
@@ -168,6 +169,13 @@ async function reload() {
 function showError(error) {
   if (error instanceof ApiError && error.field && state.form?.showFieldError(error.field, error.message)) return;
   showMessage($("fill-error"), error.message);
+}
+
+/** The thumbnail of a photo answered with, as an object URL (the files' routes let the respondent read it). */
+async function photoSource(fileId) {
+  const resp = await fetch(`/api/v1/orgs/${state.orgId}/files/${fileId}/thumbnail`, { headers: { Authorization: `Bearer ${savedToken()}` } });
+  if (!resp.ok) throw new Error(t("rounds.fill.photo_failed"));
+  return URL.createObjectURL(await resp.blob());
 }
 
 /** A photo answer: uploaded (tus) as a form photo; its file id is the answer. */

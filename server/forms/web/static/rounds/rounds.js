@@ -1,8 +1,11 @@
 // Sending a form, /forms/{form_id}/rounds: once now or on a recurrence (every day or every working day at a
 // local time), to everyone or to departments; its recurrences (stop one) and its rounds (open a dashboard);
 // for admins, the organisation's calendar of holidays and make-up working days.
+// Who answers is a kind of respondent (GET .../respondent-kinds: members, and those capabilities register, such as
+// a school's children): a kind with a picker is sent to the units picked from it, a level at a time, within the
+// sender's reach (GET .../audiences/units); "everyone" is offered only to who may send to the whole organisation.
 
-import { api } from "/static/api.js";
+import { api, query } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
 import { formatDate, formatDateTime, formatNumber, t } from "/static/i18n.js";
 import { mountShell } from "/static/shell.js";
@@ -10,7 +13,7 @@ import { idFromPath } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const formId = idFromPath("/forms");
-const state = { orgId: null, before: null, year: new Date().getFullYear() };
+const state = { orgId: null, before: null, year: new Date().getFullYear(), kinds: new Map() };
 
 start().catch((error) => showMessage($("page-error"), error.message));
 
@@ -22,8 +25,14 @@ async function start() {
   document.title = `${form.title} · Muster`;
   $("form-title").textContent = form.title;
   $("starts-on").value = new Date().toISOString().slice(0, 10);
-  drawDepartments(await api(orgUrl("/departments")));
-  $("everyone").addEventListener("change", () => show($("departments"), !$("everyone").checked));
+  const [kinds, reach, departments] = await Promise.all([api(orgUrl("/respondent-kinds")), api(orgUrl("/audiences/reach")), api(orgUrl("/departments"))]);
+  drawDepartments(departments);
+  state.kinds = new Map(kinds.map((k) => [k.kind, k]));
+  $("respondent-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.kind }, k.label)));
+  show($("kind-row"), kinds.length > 1);
+  show($("everyone-row"), reach.whole);
+  $("respondent-kind").addEventListener("change", () => showChoice().catch(report));
+  $("everyone").addEventListener("change", () => showChoice().catch(report));
   for (const radio of document.querySelectorAll("input[name=repeat]")) radio.addEventListener("change", () => show($("repeat-fields"), repeat() !== "once"));
   $("send-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -64,9 +73,40 @@ function drawDepartments(departments) {
   }));
 }
 
+const picker = () => state.kinds.get($("respondent-kind").value)?.picker || null;
+
+/** The departments of the organisation (members), or the picker's units of the kind chosen, unless "everyone" is ticked. */
+async function showChoice() {
+  const everyone = $("everyone").checked;
+  const chosen = picker();
+  show($("departments"), !everyone && !chosen);
+  show($("units"), !everyone && Boolean(chosen));
+  show($("units-help"), !everyone && Boolean(chosen));
+  if (chosen && $("units").dataset.picker !== chosen) {
+    $("units").dataset.picker = chosen;
+    $("units").replaceChildren(...await unitItems(chosen, null));
+  }
+}
+
+async function unitItems(key, parentId) {
+  const units = await api(orgUrl(`/audiences/units${query({ picker: key, parent_id: parentId })}`));
+  return units.map((u) => {
+    const item = el("li", { class: "unit", dataset: { unit: u.id } },
+      el("label", { class: "check" }, el("input", { type: "checkbox", value: u.id }), el("span", { class: "unit-name" }, u.name),
+        el("span", { class: "muted unit-kind" }, u.kind)));
+    if (u.has_children) {
+      const open = el("button", { type: "button", class: "unit-open" }, t("rounds.send.open_unit"));
+      open.addEventListener("click", () => unitItems(key, u.id).then((under) => open.replaceWith(el("ul", { class: "unit-tree" }, under)), report));
+      item.append(open);
+    }
+    return item;
+  });
+}
+
 function audience() {
   if ($("everyone").checked) return { everyone: true };
-  return { department_ids: [...$("departments").querySelectorAll("input:checked")].map((i) => Number(i.value)) };
+  const picked = picker() ? $("units") : $("departments");
+  return { department_ids: [...picked.querySelectorAll("input:checked")].map((i) => Number(i.value)) };
 }
 
 async function send() {
@@ -75,13 +115,13 @@ async function send() {
   const remind = $("remind-after").value ? Number($("remind-after").value) : null;
   if (repeat() === "once") {
     const now = Date.now();
-    const body = { audience: audience(), closes_at: new Date(now + hours * 3600_000).toISOString(),
+    const body = { audience: audience(), respondent_kind: $("respondent-kind").value, closes_at: new Date(now + hours * 3600_000).toISOString(),
       remind_at: remind !== null && remind < hours * 60 ? [new Date(now + remind * 60_000).toISOString()] : [] };
     const round = await api(orgUrl(`/forms/${formId}/rounds`), { method: "POST", body });
     location.assign(`/rounds/${round.id}`);
     return;
   }
-  const body = { audience: audience(), days: repeat(), open_time: $("open-time").value, open_minutes: hours * 60,
+  const body = { audience: audience(), respondent_kind: $("respondent-kind").value, days: repeat(), open_time: $("open-time").value, open_minutes: hours * 60,
     remind_after: remind !== null && remind < hours * 60 ? [remind] : [], starts_on: $("starts-on").value };
   await api(orgUrl(`/forms/${formId}/schedules`), { method: "POST", body });
   await loadSchedules();
