@@ -32,28 +32,28 @@ def write_xlsform(title: str, form_id: int, version: int, definition: FormDefini
     book = Workbook()
     survey = book.active
     survey.title = "survey"
-    survey.append(SURVEY_COLUMNS)
+    _append(survey, SURVEY_COLUMNS)
     choices = book.create_sheet("choices")
-    choices.append(["list_name", "name", "label"])
+    _append(choices, ["list_name", "name", "label"])
     known: dict[str, FormField] = {}
     yes_no_listed = False
     for f in definition.fields:
         known[f.name] = f
         try:
-            survey.append(_row(f, known))
+            _append(survey, _row(f, known))
         except Unsupported as e:
             raise InvalidInput("{name} cannot be written as XLSForm: {value}", field=f.name, name=f.name,
                                value=e.params.get("value", "")) from None
         if f.choices:
             for choice in f.choices:
-                choices.append([_list_name(f), choice.value, choice.label])
+                _append(choices, [_list_name(f), choice.value, choice.label])
         elif f.type == "yes_no" and not yes_no_listed:
-            choices.append([YES_NO_LIST, "yes", "Yes"])
-            choices.append([YES_NO_LIST, "no", "No"])
+            _append(choices, [YES_NO_LIST, "yes", "Yes"])
+            _append(choices, [YES_NO_LIST, "no", "No"])
             yes_no_listed = True
     settings = book.create_sheet("settings")
-    settings.append(["form_title", "form_id", "version"])
-    settings.append([title, f"muster_form_{form_id}", str(version)])
+    _append(settings, ["form_title", "form_id", "version"])
+    _append(settings, [title, f"muster_form_{form_id}", str(version)])
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
@@ -106,3 +106,13 @@ def _row(f: FormField, known: dict[str, FormField]) -> list[str]:
         to_xpath(f.abnormal, with_self, f) if f.abnormal else "",
     ]
 
+
+def _append(sheet, row: list) -> None:
+    """Append a row without the control characters a worksheet's XML cannot hold.
+
+    A form's texts come from people and from imports: one such character in a
+    label must not make the whole version unexportable.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])

@@ -101,3 +101,14 @@ async def test_a_version_exports_as_an_xlsform_that_odk_tools_read_and_muster_im
     again = await import_file(client, org, org.owner, data)
     assert again["definition"] == made["definition"] and again["title"] == "每日健康报告"
     assert again["warnings"] == []
+
+
+async def test_a_version_with_control_characters_in_its_texts_still_exports_without_them(client, db, org):
+    definition = health()
+    definition["fields"][2]["label"] = "Cough\x01 or sore throat\x0b"
+    made = await make_form(client, org, org.owner, title="Daily\x02 report", definition=definition)
+    resp = await client.get(org.url(f"/forms/{made['id']}/versions/1/xlsform"), headers=org.owner.headers)
+    assert resp.status == 200
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    assert list(book["survey"].values)[3][2] == "Cough or sore throat"
+    assert book["settings"]["A2"].value == "Daily report"
