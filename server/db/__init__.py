@@ -138,13 +138,15 @@ class Transaction:
 
 
 class Database:
-    def __init__(self, url: str, *, bus: "Bus | None" = None, echo: bool = False, pool_size: int = 20):
+    def __init__(self, url: str, *, bus: "Bus | None" = None, echo: bool = False, pool_size: int = 40):
         self.url = url
         self.bus = bus
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         kwargs: dict = {"echo": echo}
         if self.dialect == "postgresql":
-            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
+            # Connections are kept (an overflow connection is closed when it comes back to a full pool: under a steady
+            # load above the pool's size that was a connection, and a PostgreSQL backend, made per request).
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size // 4}
         else:
             kwargs |= {"connect_args": {"timeout": 30}}
         self.engine = create_async_engine(url, **kwargs)
