@@ -78,16 +78,16 @@ class Students:
         mine = {"user_id": org.user_id, "org_id": org.org_id}
         if among is not None and len(among) == 1:  # a submission's question
             queries = []
-            found.update((await (await tx.session.connection()).execute(_GUARDED_ONE, mine | {"student_id": among[0]})).scalars())
+            found.update((await tx.run(_GUARDED_ONE, mine | {"student_id": among[0]})).scalars())
         else:
             queries = [_GUARDED]
-        chosen = one_of(tx, _students.c.id, among) if among is not None else [true()]
         if org.membership_id is not None:
             if helped := await role_paths(tx, org.org_id, org.user_id, FAMILY_HELPERS):
                 with_account = exists().where(StudentGuardian.student_id == Student.id, Guardian.id == StudentGuardian.guardian_id,
                                               Guardian.user_id.is_not(None))
                 queries.append(select(Student.id).join(Department, Department.id == Student.class_id)
                                .where(Student.archived_at.is_(None), _under(helped), ~with_account))
+        chosen = one_of(tx, _students.c.id, among) if queries and among is not None else [true()]
         for query in queries:
             for condition in chosen:
                 found.update(await tx.session.scalars(query.where(condition), mine))

@@ -120,8 +120,7 @@ async def authenticate_in(tx: Transaction, token: str, *, session_days: int, ses
     """
     if not _well_formed(token):
         return None
-    conn = await tx.session.connection()
-    device = (await conn.execute(_SESSION_OF_TOKEN, {"token_hash": hash_token(token)})).first()
+    device = (await tx.run(_SESSION_OF_TOKEN, {"token_hash": hash_token(token)})).first()
     if device is None:
         return None
     now = utcnow()
@@ -131,7 +130,7 @@ async def authenticate_in(tx: Transaction, token: str, *, session_days: int, ses
     if now - device.last_seen_at > _TOUCH_EVERY:
         end = min(now + dt.timedelta(days=session_days), end_of_life)
         slide = {} if device.guest_org_id is not None else {"expires_at": end}
-        await conn.execute(_TOUCH.values(last_seen_at=now, **slide), {"session_id": device.id})
+        await tx.run(_TOUCH.values(last_seen_at=now, **slide), {"session_id": device.id})
     if device.guest_org_id is None:
         return Principal(user_id=device.user_id, session_id=device.id, name=device.name, locale=device.locale)
     guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)

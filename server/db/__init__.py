@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import Executable
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 from sqlalchemy.types import TypeDecorator
 
@@ -122,6 +124,14 @@ class Transaction:
         self.session = session
         self.org_id = org_id
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._connection: AsyncConnection | None = None
+
+    async def run(self, statement: Executable, params: dict | None = None) -> Result:
+        """Run a Core statement on the transaction's connection, past the ORM session's per-statement work (the hot paths'
+        statements, built once with parameters). Nothing scopes it: it names its organisation itself."""
+        if self._connection is None:
+            self._connection = await self.session.connection()
+        return await self._connection.execute(statement, params)
 
     @property
     def dialect(self) -> str:

@@ -97,7 +97,7 @@ def _store(dialect: str) -> tuple:
 async def round_to_answer(tx: Transaction, round_id: int) -> Row:
     """What a submission needs of its round (of the transaction's organisation), with its version's creation time: the key
     of the parsed definition's cache, so that a warm node reads no version row."""
-    found = (await (await tx.session.connection()).execute(_ROUND_TO_ANSWER, {"round_id": round_id, "org_id": tx.org_id})).first()
+    found = (await tx.run(_ROUND_TO_ANSWER, {"round_id": round_id, "org_id": tx.org_id})).first()
     if found is None:
         raise NotFound("no such round")
     return found
@@ -128,8 +128,7 @@ def check_open(round_: FormRound) -> None:
 
 async def check_answerable(tx: Transaction, org: OrgContext, round_: FormRound | Row, respondent_id: int) -> int:
     """The respondent's bucket in the round, if the caller answers for them; 404 otherwise."""
-    conn = await tx.session.connection()
-    bucket = (await conn.execute(_BUCKET, {"which_round": round_.id, "which_respondent": respondent_id})).scalar()
+    bucket = (await tx.run(_BUCKET, {"which_round": round_.id, "which_respondent": respondent_id})).scalar()
     if bucket is None or respondent_id not in await respondent_kind(round_.respondent_kind).answerable(tx, org, [respondent_id]):
         raise NotFound("no such respondent in this round", field="respondent_id")
     return bucket
@@ -166,13 +165,12 @@ async def do_submit(
            "answers": checked.values, "abnormal": checked.abnormal, "revision": 1, "submitted_by": org.user_id, "created_at": now, "updated_at": now}
     params = {f"new_{k}": v for k, v in new.items()} | {"which_round": round_.id, "which_respondent": respondent_id, "which_bucket": bucket,
                                                         "is_abnormal": abnormal, "abnormal_added": int(abnormal)}
-    conn = await tx.session.connection()
     store, *then = _store(tx.dialect)
-    inserted = (await conn.execute(store, params)).first()
+    inserted = (await tx.run(store, params)).first()
     if inserted is None:
         return await _already_there(tx, round_.id, respondent_id, client_id, checked), False
     for statement in then:  # SQLite: the respondent's mark and the counters after the insert
-        await conn.execute(statement, params)
+        await tx.run(statement, params)
     await do_attach_photos(tx, org, definition, checked.values, inserted.id)
     return inserted, True
 

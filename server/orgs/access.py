@@ -117,8 +117,7 @@ async def resolve_org_in(tx: Transaction, org_id: int, principal: Principal, rol
     if principal.guest is not None:
         return guest_in_org(org_id, principal, role)
     statement = _membership_or_outsider(len(_outsider_people)) if external and role is None else _MEMBERSHIP
-    conn = await tx.session.connection()
-    rows = (await conn.execute(statement, {"org_id": org_id, "user_id": principal.user_id})).all()
+    rows = (await tx.run(statement, {"org_id": org_id, "user_id": principal.user_id})).all()
     membership = next((r for r in rows if r.id is not None), None)
     if membership is None:
         if rows:  # admitted as an outsider
