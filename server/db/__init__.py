@@ -13,6 +13,7 @@ on the bus only once the commit succeeded; other post-commit work uses
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -166,6 +167,10 @@ class Database:
             event.listen(self.engine.sync_engine.pool, "checkin", _note_idle)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Hot routes (thousands of requests a second: form submissions, server/api.py's ``one_transaction``) hold at most
+        # half of the pool at once: others (a dashboard, a page) find a connection at once instead of queueing behind them,
+        # and the event loop is not shared among more of them than the database can serve.
+        self.hot_slots = asyncio.Semaphore(max(1, pool_size // 2))
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, org_id: int | None = None) -> AsyncIterator[Transaction]:
