@@ -149,15 +149,13 @@ class Transaction:
 
 
 class Database:
-    def __init__(self, url: str, *, bus: "Bus | None" = None, echo: bool = False, pool_size: int = 40):
+    def __init__(self, url: str, *, bus: "Bus | None" = None, echo: bool = False, pool_size: int = 20):
         self.url = url
         self.bus = bus
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         kwargs: dict = {"echo": echo}
         if self.dialect == "postgresql":
-            # Connections are kept (an overflow connection is closed when it comes back to a full pool: under a steady
-            # load above the pool's size that was a connection, and a PostgreSQL backend, made per request).
-            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size // 4}
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
         else:
             kwargs |= {"connect_args": {"timeout": 30}}
         self.engine = create_async_engine(url, **kwargs)
@@ -169,7 +167,9 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Hot routes (thousands of requests a second: form submissions, server/api.py's ``one_transaction``) hold at most
         # half of the pool at once: others (a dashboard, a page) find a connection at once instead of queueing behind them,
-        # and the event loop is not shared among more of them than the database can serve.
+        # the event loop is not shared among more of them than the database can serve, and they never reach the overflow
+        # (an overflow connection is closed when it comes back to a full pool: under a steady load that was a connection,
+        # and a PostgreSQL backend, made per request).
         self.hot_slots = asyncio.Semaphore(max(1, pool_size // 2))
 
     @contextlib.asynccontextmanager
