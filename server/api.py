@@ -82,7 +82,7 @@ def endpoint(
         wants = inspect.signature(handler).parameters
         if one_transaction:
             assert auth != "none" and "org" in wants and "tx" in wants, "one transaction is for an organisation's routes of signed-in callers"
-            return _in_one_transaction(handler, spec, wants)
+            return _in_one_transaction(handler, spec)
 
         @functools.wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -110,7 +110,7 @@ def endpoint(
     return decorate
 
 
-def _in_one_transaction(handler, spec: EndpointSpec, wants):
+def _in_one_transaction(handler, spec: EndpointSpec):
     """The wrapper of a ``one_transaction`` endpoint: what ``endpoint`` does, in the order it does it, inside one transaction
     (the auth middleware leaves these routes to it)."""
     from server.accounts.auth import authenticate_in, bearer_token
