@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select, true
 
 from server.audiences.expand import Audience
 from server.audiences.kinds import existing, subtrees
@@ -34,6 +34,15 @@ from schools.scope import role_paths
 
 STUDENT = "student"
 FAMILY_HELPERS = ("head_teacher", "subject_teacher", "school_admin")  # who answers for a family without a phone, where they hold it
+
+
+_students, _links, _guardians = Student.__table__, StudentGuardian.__table__, Guardian.__table__
+# The children on the roll a guardian answers for: every submission asks it (of one child), so it is built once with parameters.
+_GUARDED = (
+    select(_students.c.id).join(_links, _links.c.student_id == _students.c.id).join(_guardians, _guardians.c.id == _links.c.guardian_id)
+    .where(_guardians.c.user_id == bindparam("user_id"), _guardians.c.org_id == bindparam("org_id"), _students.c.archived_at.is_(None))
+)
+_GUARDED_ONE = _GUARDED.where(_students.c.id == bindparam("student_id"))
 
 
 def _under(paths: Sequence[str]):
@@ -66,21 +75,23 @@ class Students:
     async def _answered(self, tx: Transaction, org: OrgContext, among: Sequence[int] | None) -> list[int]:
         """The children on the roll the caller answers for (``among`` these, if given): their own as a guardian, and those
         without a guardian with an account in the classes they teach or the schools they administer."""
-        chosen = one_of(tx, Student.id, among) if among is not None else [true()]
-        queries = [
-            select(Student.id).join(StudentGuardian, StudentGuardian.student_id == Student.id).join(Guardian, Guardian.id == StudentGuardian.guardian_id)
-            .where(Guardian.user_id == org.user_id, Student.archived_at.is_(None))
-        ]
+        found: set[int] = set()
+        mine = {"user_id": org.user_id, "org_id": org.org_id}
+        if among is not None and len(among) == 1:  # a submission's question
+            queries = []
+            found.update((await tx.run(_GUARDED_ONE, mine | {"student_id": among[0]})).scalars())
+        else:
+            queries = [_GUARDED]
         if org.membership_id is not None:
             if helped := await role_paths(tx, org.org_id, org.user_id, FAMILY_HELPERS):
                 with_account = exists().where(StudentGuardian.student_id == Student.id, Guardian.id == StudentGuardian.guardian_id,
                                               Guardian.user_id.is_not(None))
                 queries.append(select(Student.id).join(Department, Department.id == Student.class_id)
                                .where(Student.archived_at.is_(None), _under(helped), ~with_account))
-        found: set[int] = set()
+        chosen = one_of(tx, _students.c.id, among) if queries and among is not None else [true()]
         for query in queries:
             for condition in chosen:
-                found.update(await tx.session.scalars(query.where(condition)))
+                found.update(await tx.session.scalars(query.where(condition), mine))
         return sorted(found)
 
     def reminded(self, respondents: Select) -> Select:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from server.accounts.models import DeviceSession, User
 from server.appkeys import DB, PRINCIPAL
@@ -88,6 +88,17 @@ async def issue_session(
     return token, device
 
 
+_sessions, _users = DeviceSession.__table__, User.__table__
+# Prebuilt Core statements (compiled once, cached by SQLAlchemy): every request runs them.
+_SESSION_OF_TOKEN = (
+    select(_sessions.c.id, _sessions.c.user_id, _sessions.c.created_at, _sessions.c.last_seen_at, _sessions.c.expires_at, _sessions.c.revoked_at,
+           _sessions.c.guest_org_id, _sessions.c.guest_scope_kind, _sessions.c.guest_scope_id, _users.c.name, _users.c.locale)
+    .join(_users, _users.c.id == _sessions.c.user_id)
+    .where(_sessions.c.token_hash == bindparam("token_hash"))
+)
+_TOUCH = update(_sessions).where(_sessions.c.id == bindparam("session_id"))
+
+
 async def authenticate(db: Database, token: str, *, session_days: int, session_max_days: int) -> Principal | None:
     """The principal for a bearer token, or None if it is unknown, revoked or expired (``authenticate_in``, a transaction of its own)."""
     if not _well_formed(token):
@@ -101,8 +112,8 @@ def _well_formed(token: str) -> bool:
 
 
 async def authenticate_in(tx: Transaction, token: str, *, session_days: int, session_max_days: int) -> Principal | None:
-    """The principal for a bearer token, or None if it is unknown, revoked or expired, in the caller's transaction
-    (a device's hello reads its stream position in the same one, server/gateway/websocket.py).
+    """``authenticate`` in a transaction the caller opened (a request's only one: server/api.py's ``one_transaction``; a device's
+    hello, which reads its stream position in the same one: server/gateway/websocket.py).
 
     Sliding expiry: use pushes ``expires_at`` forward, written at most every few minutes,
     but never past ``session_max_days`` after sign-in, so a stolen token kept busy still ends.
@@ -110,16 +121,9 @@ async def authenticate_in(tx: Transaction, token: str, *, session_days: int, ses
     """
     if not _well_formed(token):
         return None
-    row = (
-        await tx.session.execute(
-            select(DeviceSession, User.name, User.locale)
-            .join(User, User.id == DeviceSession.user_id)
-            .where(DeviceSession.token_hash == hash_token(token))
-        )
-    ).first()
-    if row is None:
+    device = (await tx.run(_SESSION_OF_TOKEN, {"token_hash": hash_token(token)})).first()
+    if device is None:
         return None
-    device, name, locale = row
     now = utcnow()
     end_of_life = device.created_at + dt.timedelta(days=session_max_days)
     if device.revoked_at is not None or device.expires_at <= now or end_of_life <= now:
@@ -127,11 +131,12 @@ async def authenticate_in(tx: Transaction, token: str, *, session_days: int, ses
     if now - device.last_seen_at > _TOUCH_EVERY:
         end = min(now + dt.timedelta(days=session_days), end_of_life)
         slide = {} if device.guest_org_id is not None else {"expires_at": end}
-        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now, **slide))
+        await tx.run(_TOUCH.values(last_seen_at=now, **slide), {"session_id": device.id})
     if device.guest_org_id is None:
-        return Principal(user_id=device.user_id, session_id=device.id, name=name, locale=locale)
+        return Principal(user_id=device.user_id, session_id=device.id, name=device.name, locale=device.locale)
     guest = GuestScope(device.guest_org_id, device.guest_scope_kind, device.guest_scope_id)
-    return Principal(user_id=device.user_id, session_id=device.id, name=name, locale=locale, guest=guest, ends_at=device.expires_at)
+    return Principal(user_id=device.user_id, session_id=device.id, name=device.name, locale=device.locale, guest=guest,
+                     ends_at=device.expires_at)
 
 
 def own_bearer_token(handler):
@@ -153,7 +158,9 @@ async def auth_middleware(request: web.Request, handler):
 
     token = bearer_token(request)
     principal = None
-    if token is not None and not getattr(request.match_info.handler, "__muster_own_bearer__", False):
+    handler_of_route = request.match_info.handler
+    if token is not None and not getattr(handler_of_route, "__muster_own_bearer__", False) \
+            and not getattr(handler_of_route, "__muster_authenticates_in_transaction__", False):
         settings = request.app[SETTINGS]
         principal = await authenticate(
             request.app[DB], token, session_days=settings.session_days, session_max_days=settings.session_max_days

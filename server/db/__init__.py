@@ -13,15 +13,21 @@ on the bus only once the commit succeeded; other post-commit work uses
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import Executable
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 from sqlalchemy.types import TypeDecorator
 
@@ -83,13 +89,19 @@ class CrossOrgWrite(Exception):
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_org(state: ORMExecuteState) -> None:
+    """Core statements on tables (no ORM entity in them) get nothing: the criteria would not apply to them anyway, and
+    building it is a good part of a short request's CPU. They name their organisation themselves."""
     org_id = state.session.info.get("org_id")
-    if org_id is None or state.is_column_load or state.is_relationship_load:
+    if org_id is None or not state.is_orm_statement or state.is_column_load or state.is_relationship_load:
         return
     if state.is_select or state.is_update or state.is_delete:
-        state.statement = state.statement.options(
-            with_loader_criteria(OrgScoped, lambda cls: cls.org_id == org_id, include_aliases=True)
-        )
+        state.statement = state.statement.options(_org_criteria(org_id))
+
+
+@functools.lru_cache(maxsize=256)
+def _org_criteria(org_id: int):
+    """The scoping option of one organisation, built once (an option is immutable; building it analyses the lambda)."""
+    return with_loader_criteria(OrgScoped, lambda cls: cls.org_id == org_id, include_aliases=True)
 
 
 @event.listens_for(Session, "before_flush")
@@ -113,6 +125,14 @@ class Transaction:
         self.session = session
         self.org_id = org_id
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._connection: AsyncConnection | None = None
+
+    async def run(self, statement: Executable, params: dict | None = None) -> Result:
+        """Run a Core statement on the transaction's connection, past the ORM session's per-statement work (the hot paths'
+        statements, built once with parameters). Nothing scopes it: it names its organisation itself."""
+        if self._connection is None:
+            self._connection = await self.session.connection()
+        return await self._connection.execute(statement, params)
 
     @property
     def dialect(self) -> str:
@@ -135,13 +155,22 @@ class Database:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         kwargs: dict = {"echo": echo}
         if self.dialect == "postgresql":
-            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
         else:
             kwargs |= {"connect_args": {"timeout": 30}}
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine.pool, "checkin", _note_idle)
+            event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Hot routes (thousands of requests a second: form submissions, server/api.py's ``one_transaction``) hold at most
+        # half of the pool at once: others (a dashboard, a page) find a connection at once instead of queueing behind them,
+        # the event loop is not shared among more of them than the database can serve, and they never reach the overflow
+        # (an overflow connection is closed when it comes back to a full pool: under a steady load that was a connection,
+        # and a PostgreSQL backend, made per request).
+        self.hot_slots = asyncio.Semaphore(max(1, pool_size // 2))
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, org_id: int | None = None) -> AsyncIterator[Transaction]:
@@ -159,6 +188,26 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+IDLE_PING_S = 10.0
+"""A pooled connection idle longer than this is pinged before use; a busy one is not (a round trip per checkout was a
+good part of a short request's cost). One that died while busy fails its statement: SQLAlchemy then takes it and every
+connection checked out before it out of the pool (its disconnect handling), so the next checkouts connect afresh."""
+
+
+def _note_idle(_dbapi_conn, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
+    """What ``pool_pre_ping`` does, for connections that sat idle: a dead one is replaced before anyone uses it."""
+    if time.monotonic() - record.info.get("idle_since", float("inf")) <= IDLE_PING_S:
+        return
+    try:
+        dbapi_conn.ping()
+    except Exception as e:
+        raise DisconnectionError(f"pooled connection idle for more than {IDLE_PING_S:g} s is gone: {e}") from e
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

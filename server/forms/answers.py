@@ -82,14 +82,21 @@ def definition_of(version: FormVersion) -> FormDefinition:
     Keyed by the version's id and creation time: a version never changes, and
     the time tells apart versions of another database that reused the id (tests).
     """
-    key = (version.id, version.created_at)
+    found = parsed_if_cached(version.id, version.created_at)
+    if found is not None:
+        return found
+    found = _PARSED[(version.id, version.created_at)] = FormDefinition.model_validate(version.definition)
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return found
+
+
+def parsed_if_cached(version_id: int, created_at) -> FormDefinition | None:
+    """The version's parsed definition if it is in the cache: a caller that knows the key reads no version row."""
+    key = (version_id, created_at)
     found = _PARSED.get(key)
     if found is not None:
         _PARSED.move_to_end(key)
-        return found
-    found = _PARSED[key] = FormDefinition.model_validate(version.definition)
-    if len(_PARSED) > _PARSED_MAX:
-        _PARSED.popitem(last=False)
     return found
 
 

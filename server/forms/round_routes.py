@@ -71,6 +71,7 @@ from server.forms.rounds import (
     do_create_round,
     do_create_schedule,
     do_open_if_due,
+    do_open_round,
     do_stop_schedule,
     get_form,
     get_round,
@@ -82,6 +83,7 @@ from server.forms.submissions import (
     get_own_submission,
     get_submission,
     may_read_photos_of,
+    round_to_answer,
 )
 from server.forms.workers import FORMS_WORKER, setup_worker
 from server.orgs.access import OrgContext
@@ -246,30 +248,23 @@ async def get_round_route(request: web.Request, org: OrgContext) -> RoundDetailO
 
 
 @routes.post(ROUND + "/submissions")
-@endpoint(body=SubmissionIn, response=SubmissionOut, status=201, external=True)
-async def submit(request: web.Request, body: SubmissionIn, org: OrgContext) -> web.Response:
+@endpoint(body=SubmissionIn, response=SubmissionOut, status=201, external=True, one_transaction=True)
+async def submit(request: web.Request, body: SubmissionIn, org: OrgContext, tx: Transaction) -> web.Response:
     """Submit answers for a respondent (default: yourself). The same ``client_id`` and answers again: the stored submission, 200."""
-    db = request.app[DB]
-
-    async def stored() -> tuple[FormRound, SubmissionOut, bool] | FormRound:
-        """One transaction: the round and the submission; or the round alone, if it is due to open and nobody opened it yet."""
-        async with db.transaction(org_id=org.org_id) as tx:
-            round_ = await get_round(tx, path_int(request, "round_id"))
-            if round_.opened_at is None and round_.opens_at <= utcnow():
-                return round_
-            await check_answers_in(tx, org, round_)
-            submission, created = await do_submit(tx, org, round_, respondent_id=body.respondent_id or org.user_id, client_id=body.client_id,
-                                                  answers=body.answers)
-            return round_, SubmissionOut.model_validate(submission), created
-
-    answer = await stored()
-    if isinstance(answer, FormRound):
-        await do_open_if_due(db, answer)
-        answer = await stored()
-    round_, out, created = answer
+    round_ = await round_to_answer(tx, path_int(request, "round_id"))
+    if round_.opened_at is None and round_.opens_at <= utcnow():  # due, and the worker has not opened it yet: open it here
+        await do_open_round(tx, round_.id)
+        round_ = await round_to_answer(tx, round_.id)
+    submission, created = await do_submit(tx, org, round_, respondent_id=body.respondent_id or org.user_id, client_id=body.client_id,
+                                          answers=body.answers)
     if created:
-        request.app[ROUND_WATCH].changed(round_.id)
-    return web.json_response(text=out.model_dump_json(), status=201 if created else 200)
+        watch = request.app[ROUND_WATCH]
+
+        async def changed() -> None:
+            watch.changed(round_.id)
+
+        tx.after_commit(changed)
+    return web.json_response(text=SubmissionOut.model_validate(submission).model_dump_json(), status=201 if created else 200)
 
 
 @routes.get(ROUND + "/submissions/{submission_id}")

@@ -15,21 +15,34 @@ The rules, as ODK Central has them for instance ids:
   for, is 404, as if it did not exist.
 
 Counters move in the submission's transaction: the respondent's row is marked
-submitted (conditional on it not being so yet) and its bucket's
-``round_counts`` row moves, so the dashboards are never ahead of or behind
-the answers. A bucket is a class or a department: no single hot row takes
-every submission of a bureau.
+submitted and its bucket's ``round_counts`` row moves, so the dashboards are
+never ahead of or behind the answers. A bucket is a class or a department: no
+single hot row takes every submission of a bureau.
+
+What a first submission costs (the hot path: a city's families in the morning):
+one transaction (server/api.py's ``one_transaction``: the token, the caller's
+place in the organisation and this) of six statements on PostgreSQL: the
+session, the membership or admission, the round with its version's time (the
+parsed definition is cached by it), the respondent's bucket, whom the caller
+answers for among them (the respondent kind), and the insert with both counter
+updates as one statement (data-modifying ``WITH``; on SQLite three). All are
+Core statements built once with parameters, so SQLAlchemy compiles each once.
+The outsider's "answers for someone in this round" is the same question as
+"answers for this respondent", asked once; only a refusal asks the wider one,
+to answer 404 for the round rather than the respondent.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+import functools
+
+from sqlalchemy import Row, bindparam, exists, or_, select, update
 
 from server.db import Transaction, utcnow
 from server.db.upsert import insert_for
 from server.errors import Conflict, NotFound
-from server.forms.answers import CheckedAnswers, check_answers
+from server.forms.answers import CheckedAnswers, check_answers, parsed_if_cached
 from server.forms.answers import definition_of as parsed_definition
 from server.forms.definition import FormDefinition
 from server.forms.models import (
@@ -41,17 +54,59 @@ from server.forms.models import (
 )
 from server.forms.photos import do_attach_photos
 from server.forms.privacy import check_may_view_answers
-from server.forms.respondents import respondent_kind
+from server.forms.respondents import check_answers_in, respondent_kind
 from server.orgs.access import OrgContext
 
 
 # The hot path's statements on the Core tables: the ORM's bulk-statement machinery costs more CPU than the database
 # does here, and each names its round (read in the organisation's transaction), so there is nothing to scope.
 _rr, _counts = RoundRespondent.__table__, RoundCount.__table__
+_rounds, _versions, _submissions = FormRound.__table__, FormVersion.__table__, FormSubmission.__table__
+
+_ROUND_TO_ANSWER = (
+    select(_rounds.c.id, _rounds.c.org_id, _rounds.c.version_id, _rounds.c.respondent_kind, _rounds.c.opens_at, _rounds.c.closes_at,
+           _rounds.c.opened_at, _versions.c.created_at.label("version_created_at"))
+    .join(_versions, _versions.c.id == _rounds.c.version_id)
+    .where(_rounds.c.id == bindparam("round_id"), _rounds.c.org_id == bindparam("org_id"))
+)
+# Parameters named for what they pick (a parameter named like a column an INSERT or UPDATE sets is SQLAlchemy's own).
+_BUCKET = select(_rr.c.bucket).where(_rr.c.round_id == bindparam("which_round"), _rr.c.respondent_id == bindparam("which_respondent"))
+_SUBMISSION_COLUMNS = ("org_id", "round_id", "respondent_id", "client_id", "version_id", "answers", "abnormal", "revision", "submitted_by",
+                       "created_at", "updated_at")
+_MARK = (update(_rr).where(_rr.c.round_id == bindparam("which_round"), _rr.c.respondent_id == bindparam("which_respondent"))
+         .values(submitted=True, abnormal=bindparam("is_abnormal")))
+_COUNT = (update(_counts).where(_counts.c.round_id == bindparam("which_round"), _counts.c.bucket == bindparam("which_bucket"))
+          .values(submitted=_counts.c.submitted + 1, abnormal=_counts.c.abnormal + bindparam("abnormal_added")))
 
 
-async def definition_of(tx: Transaction, version_id: int) -> FormDefinition:
+@functools.cache
+def _store(dialect: str) -> tuple:
+    """The statements storing a first submission: on PostgreSQL one, the insert and, only if it inserted, the respondent's
+    mark and the bucket's counters (data-modifying ``WITH``); on SQLite the three in turn."""
+    insert = insert_for(dialect, _submissions)
+    inserted = insert.values({c: bindparam(f"new_{c}", type_=_submissions.c[c].type) for c in _SUBMISSION_COLUMNS}).on_conflict_do_nothing() \
+        .returning(*_submissions.c)
+    if dialect != "postgresql":
+        return inserted, _MARK, _COUNT
+    stored = inserted.cte("stored")
+    marked = _MARK.where(exists(select(stored.c.id))).returning(_rr.c.bucket).cte("marked")
+    counted = _COUNT.where(exists(select(marked.c.bucket))).cte("counted")
+    return (select(stored).add_cte(marked, counted),)
+
+
+async def round_to_answer(tx: Transaction, round_id: int) -> Row:
+    """What a submission needs of its round (of the transaction's organisation), with its version's creation time: the key
+    of the parsed definition's cache, so that a warm node reads no version row."""
+    found = (await tx.run(_ROUND_TO_ANSWER, {"round_id": round_id, "org_id": tx.org_id})).first()
+    if found is None:
+        raise NotFound("no such round")
+    return found
+
+
+async def definition_of(tx: Transaction, version_id: int, created_at=None) -> FormDefinition:
     """The definition a round's answers are checked against, parsed and compiled once per version (server/forms/answers.py)."""
+    if created_at is not None and (cached := parsed_if_cached(version_id, created_at)) is not None:
+        return cached
     version = await tx.session.get(FormVersion, version_id)
     if version is None:
         raise NotFound("no such form")
@@ -71,9 +126,9 @@ def check_open(round_: FormRound) -> None:
                        closes_at=round_.closes_at.isoformat())
 
 
-async def check_answerable(tx: Transaction, org: OrgContext, round_: FormRound, respondent_id: int) -> int:
+async def check_answerable(tx: Transaction, org: OrgContext, round_: FormRound | Row, respondent_id: int) -> int:
     """The respondent's bucket in the round, if the caller answers for them; 404 otherwise."""
-    bucket = await tx.session.scalar(select(_rr.c.bucket).where(_rr.c.round_id == round_.id, _rr.c.respondent_id == respondent_id))
+    bucket = (await tx.run(_BUCKET, {"which_round": round_.id, "which_respondent": respondent_id})).scalar()
     if bucket is None or respondent_id not in await respondent_kind(round_.respondent_kind).answerable(tx, org, [respondent_id]):
         raise NotFound("no such respondent in this round", field="respondent_id")
     return bucket
@@ -88,29 +143,35 @@ async def _count(tx: Transaction, round_id: int, bucket: int, *, submitted: int,
 
 
 async def do_submit(
-    tx: Transaction, org: OrgContext, round_: FormRound, *, respondent_id: int, client_id: str, answers: dict[str, Any]
+    tx: Transaction, org: OrgContext, round_: FormRound | Row, *, respondent_id: int, client_id: str, answers: dict[str, Any]
 ) -> tuple[FormSubmission | Row, bool]:
-    """Store a first submission; returns it (its columns) and whether it was stored now (False: the same one came again)."""
-    check_opened(round_)
-    bucket = await check_answerable(tx, org, round_, respondent_id)
+    """Store a first submission; returns it (its columns) and whether it was stored now (False: the same one came again).
+
+    ``round_`` is the round's row (``round_to_answer``, or the model). An outsider of the organisation learns nothing of a
+    round they answer for nobody in (404 for the round, whatever its state); a member is told when it opens."""
+    if org.membership_id is not None:
+        check_opened(round_)
+    try:
+        bucket = await check_answerable(tx, org, round_, respondent_id)
+    except NotFound:
+        await check_answers_in(tx, org, round_)  # nobody of theirs in the round at all: 404 for the round
+        raise
     check_open(round_)
-    definition = await definition_of(tx, round_.version_id)
+    definition = await definition_of(tx, round_.version_id, getattr(round_, "version_created_at", None))
     checked: CheckedAnswers = check_answers(definition, answers)
     now = utcnow()
-    inserted = (await tx.session.execute(
-        insert_for(tx.dialect, FormSubmission.__table__).values(
-            org_id=tx.org_id, round_id=round_.id, respondent_id=respondent_id, client_id=client_id, version_id=round_.version_id,
-            answers=checked.values, abnormal=checked.abnormal, revision=1, submitted_by=org.user_id, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing().returning(*FormSubmission.__table__.c)
-    )).first()
+    abnormal = bool(checked.abnormal)
+    new = {"org_id": tx.org_id, "round_id": round_.id, "respondent_id": respondent_id, "client_id": client_id, "version_id": round_.version_id,
+           "answers": checked.values, "abnormal": checked.abnormal, "revision": 1, "submitted_by": org.user_id, "created_at": now, "updated_at": now}
+    params = {f"new_{k}": v for k, v in new.items()} | {"which_round": round_.id, "which_respondent": respondent_id, "which_bucket": bucket,
+                                                        "is_abnormal": abnormal, "abnormal_added": int(abnormal)}
+    store, *then = _store(tx.dialect)
+    inserted = (await tx.run(store, params)).first()
     if inserted is None:
         return await _already_there(tx, round_.id, respondent_id, client_id, checked), False
+    for statement in then:  # SQLite: the respondent's mark and the counters after the insert
+        await tx.run(statement, params)
     await do_attach_photos(tx, org, definition, checked.values, inserted.id)
-    abnormal = bool(checked.abnormal)
-    await tx.session.execute(
-        update(_rr).where(_rr.c.round_id == round_.id, _rr.c.respondent_id == respondent_id).values(submitted=True, abnormal=abnormal)
-    )
-    await _count(tx, round_.id, bucket, submitted=1, abnormal=int(abnormal))
     return inserted, True
 
 

@@ -16,11 +16,12 @@ with the places open to outsiders).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, exists, literal, null, or_, select
 
 from server.accounts.auth import Principal
 from server.api import ROLES, path_int
@@ -72,6 +73,25 @@ async def is_admitted_outsider(tx: Transaction, org_id: int, user_id: int) -> bo
     return False
 
 
+_memberships = Membership.__table__
+_MEMBERSHIP = select(_memberships.c.id, _memberships.c.role).where(_memberships.c.org_id == bindparam("org_id"),
+                                                                     _memberships.c.user_id == bindparam("user_id"))
+
+
+@functools.cache
+def _membership_or_outsider(kinds: int) -> Select:
+    """One statement for ``resolve_org`` on a route open to outsiders: the membership, and a row ``(None, 'external')`` if
+    any registered kind of outsider admits the person (asked through each kind's ``people`` select). Built once per number
+    of kinds registered, with parameters, so SQLAlchemy compiles it once."""
+    admitted = []
+    for people in _outsider_people[:kinds]:
+        them = people(bindparam("org_id")).subquery()
+        admitted.append(exists().where(them.c.user_id == bindparam("user_id")))
+    if not admitted:
+        return _MEMBERSHIP
+    return _MEMBERSHIP.union_all(select(null().label("id"), literal("external").label("role")).where(or_(*admitted)))
+
+
 ONLY_AN = {"admin": _("only an organisation admin can do this"), "owner": _("only an organisation owner can do this")}  # by the role it takes
 
 
@@ -94,20 +114,30 @@ class OrgContext:
 async def resolve_org(request: web.Request, principal: Principal, role: str | None, *, external: bool = False) -> OrgContext:
     org_id = path_int(request, "org_id")
     if principal.guest is not None:
-        if principal.guest.org_id != org_id:
-            raise NotFound("no such organisation")
-        if role is not None:
-            raise Forbidden("guests cannot do this")
-        return OrgContext(org_id, principal, None, "guest")
+        return guest_in_org(org_id, principal, role)
     async with request.app[DB].transaction(org_id=org_id) as tx:
-        membership = (
-            await tx.session.execute(
-                select(Membership.id, Membership.role).where(Membership.user_id == principal.user_id)
-            )
-        ).first()
-        if membership is None and external and role is None and await is_admitted_outsider(tx, org_id, principal.user_id):
-            return OrgContext(org_id, principal, None, "external")
+        return await resolve_org_in(tx, org_id, principal, role, external=external)
+
+
+def guest_in_org(org_id: int, principal: Principal, role: str | None) -> OrgContext:
+    if principal.guest.org_id != org_id:
+        raise NotFound("no such organisation")
+    if role is not None:
+        raise Forbidden("guests cannot do this")
+    return OrgContext(org_id, principal, None, "guest")
+
+
+async def resolve_org_in(tx: Transaction, org_id: int, principal: Principal, role: str | None, *, external: bool = False) -> OrgContext:
+    """The caller in the organisation (``tx`` may be the request's only transaction): one statement, whether they are a
+    member or, on a route open to outsiders, an outsider the organisation admits."""
+    if principal.guest is not None:
+        return guest_in_org(org_id, principal, role)
+    statement = _membership_or_outsider(len(_outsider_people)) if external and role is None else _MEMBERSHIP
+    rows = (await tx.run(statement, {"org_id": org_id, "user_id": principal.user_id})).all()
+    membership = next((r for r in rows if r.id is not None), None)
     if membership is None:
+        if rows:  # admitted as an outsider
+            return OrgContext(org_id, principal, None, "external")
         raise NotFound("no such organisation")
     if role is not None and ROLES.index(membership.role) < ROLES.index(role):
         raise Forbidden(ONLY_AN[role])

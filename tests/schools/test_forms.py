@@ -8,7 +8,7 @@ import io
 import uuid
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from server.audit.models import AuditEntry
 from server.forms.models import RoundRespondent
@@ -115,6 +115,35 @@ async def test_a_guardian_answers_for_each_child_in_two_schools_and_for_nobody_e
     await submit(client, report, "Wang Fang", "P0002")
     home = await ok(await client.get(report.url("/home"), headers=wang))
     assert home[0]["items"] == []
+
+
+async def test_a_guardians_submission_is_one_transaction_of_six_statements(client, db, report):
+    """The hot path's cost as a contract: the session, the admission, the round, the child's bucket, whom the guardian answers
+    for, and the insert with both counters (on SQLite the last is three statements); one transaction, one connection."""
+    wang = report.people["Wang Fang"]
+    await submit(client, report, "Wang Fang", "P0002")  # the connection's first use, and the definition's parsing, come first
+    sent: list[tuple[object, str]] = []
+    began: list[object] = []
+    engine = db.engine.sync_engine
+
+    def record(conn, _cursor, statement, *_args) -> None:
+        sent.append((conn, statement))
+
+    def begin(conn) -> None:
+        began.append(conn)
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "begin", begin)
+    try:
+        body = {"client_id": uuid.uuid4().hex, "respondent_id": report.child("P0001"), "answers": FEVER}
+        await ok(await client.post(report.round_url("/submissions"), json=body, headers=wang), 201)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "begin", begin)
+    assert len(began) == 1 and len({conn for conn, _ in sent}) == 1
+    assert len(sent) == (6 if db.dialect == "postgresql" else 8), [s for _, s in sent]
+    dashboard = await ok(await client.get(report.round_url("/dashboard"), headers=report.bureau.owner))
+    assert (dashboard["node"]["counts"]["submitted"], dashboard["node"]["counts"]["abnormal"]) == (2, 1)
 
 
 async def test_a_family_without_a_phone_is_answered_by_the_class_teachers_and_the_school_admin(client, db, report):
