@@ -39,6 +39,20 @@ def cheap_password_hashing():
     passwords._hasher, passwords._DUMMY_HASH = saved
 
 
+@pytest.fixture(autouse=True)
+def media_in_process_outside_rooms(request, monkeypatch):
+    """Outside tests/rooms the app's SFU is one worker inside the server process.
+
+    A default install starts one media worker process per core with every app;
+    only rooms' tests look at meetings' media, and they keep that default (or
+    ask for another with their own fixtures). Elsewhere the two interpreters a
+    test's app would spawn cost about 0.25 s a test and do nothing.
+    """
+    if "rooms" not in Path(str(request.path)).relative_to(Path(__file__).parent).parts:
+        monkeypatch.setenv("MUSTER_ROOMS_MEDIA_PROCESSES", "false")
+        monkeypatch.setenv("MUSTER_ROOMS_MEDIA_WORKERS", "1")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "muster.sqlite3"
