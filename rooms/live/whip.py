@@ -19,8 +19,6 @@ from __future__ import annotations
 import functools
 
 from aiohttp import web
-from sqlalchemy import select
-
 from rooms.live import streams as s
 from rooms.live.ingest import StreamIngest
 from rooms.live.keys import ANNOUNCER, STREAM_INGEST
@@ -61,7 +59,7 @@ def whip(handler):
     return wrapper
 
 
-def _stream_id(request: web.Request) -> int:
+def stream_id_of(request: web.Request) -> int:
     value = request.match_info["stream_id"]
     if not value.isdigit() or not 0 < int(value) < 2**63:
         raise NotFound("no such stream", field="stream_id")
@@ -70,11 +68,8 @@ def _stream_id(request: web.Request) -> int:
 
 async def _stream_with_key(request: web.Request) -> LiveStream:
     """The stream, if the request's bearer token is its current key; 401 otherwise (revoked, ended, wrong)."""
-    stream_id = _stream_id(request)
-    async with request.app[DB].transaction() as tx:
-        org_id = await tx.session.scalar(select(LiveStream.org_id).where(LiveStream.id == stream_id))
-    if org_id is None:
-        raise NotFound("no such stream", field="stream_id")
+    stream_id = stream_id_of(request)
+    org_id = await s.org_of_stream(request.app[DB], stream_id)
     async with request.app[DB].transaction(org_id=org_id) as tx:
         stream = await s.get_stream(tx, stream_id)
     if not s.key_matches(stream, bearer_token(request)):
