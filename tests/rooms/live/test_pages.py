@@ -5,29 +5,15 @@ the embedded database only, as in tests/web (WHEP itself is tested on both in te
 from __future__ import annotations
 
 import aiohttp
-import pytest
 from playwright.async_api import expect
 
 from rooms.live.keys import STREAM_INGEST
-from tests import services
-from tests.rooms.meetings.test_page import MEDIA_ARGS
+from tests.rooms.meetings.test_page import browser  # noqa: F401  (Chromium with fake media)
 from tests.server.groups.conftest import join_org, signed_in
 from tests.factories import make_org
-from tests.web.conftest import (CHROMIUM_ARGS, assert_fits_the_screen, assert_no_english, backend, base_url, live_server,  # noqa: F401
-                                open_signed_in)
+from tests.web.conftest import assert_fits_the_screen, assert_no_english, backend, base_url, live_server, open_signed_in  # noqa: F401
 
 SLOW = 20_000  # ms: media on a loaded machine
-
-
-@pytest.fixture
-async def browser():
-    executable = services.require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS + MEDIA_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def class_stream(db, base_url: str):  # noqa: F811

@@ -10,18 +10,8 @@ from aiortc import RTCSessionDescription
 from rooms.live.keys import STREAM_INGEST
 from tests.rooms.live.test_streams_api import guest_by_link, start, url
 from tests.rooms.live.test_whip import gone
-from tests.rooms.live.whip_client import new_pc, publish, publisher_offer
+from tests.rooms.live.whip_client import close_all, publish, publisher_offer, viewer_offer
 from tests.server.groups.conftest import create_group, make_people_org, signed_in
-
-
-async def viewer_offer():
-    pc = new_pc()
-    tracks: dict = {}
-    pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    return pc, tracks
 
 
 async def whep_post(client, stream_id: int, headers: dict, sdp: str):
@@ -72,9 +62,7 @@ async def test_a_member_watches_the_whip_publisher_over_whep_and_leaves(app, cli
         assert (await client.delete(location, headers=org.people[0].headers)).status == 200
         assert ingest.viewers == {}
     finally:
-        for peer in (pc, viewer_pc):
-            if peer is not None:
-                await peer.close()
+        await close_all(pc, viewer_pc)
 
 
 async def test_a_stream_not_live_is_409_and_ending_it_drops_its_viewers_at_once(app, client, db, backend):
@@ -94,9 +82,7 @@ async def test_a_stream_not_live_is_409_and_ending_it_drops_its_viewers_at_once(
         assert ended.status == 200
         assert await gone(lambda: not app[STREAM_INGEST].viewers)
     finally:
-        for peer in (pc, viewer_pc):
-            if peer is not None:
-                await peer.close()
+        await close_all(pc, viewer_pc)
 
 
 async def test_a_guest_watches_by_the_public_link_and_is_dropped_when_it_is_withdrawn(app, client, db, backend):
@@ -115,6 +101,4 @@ async def test_a_guest_watches_by_the_public_link_and_is_dropped_when_it_is_with
         assert await gone(lambda: not app[STREAM_INGEST].viewers)
         assert app[STREAM_INGEST].publishers  # the publisher goes on
     finally:
-        for peer in (pc, viewer_pc):
-            if peer is not None:
-                await peer.close()
+        await close_all(pc, viewer_pc)
