@@ -8,6 +8,8 @@ import aiohttp
 from playwright.async_api import expect
 
 from rooms.live.keys import STREAM_INGEST
+from tests.rooms.live.test_streams_api import guest_by_link
+from tests.rooms.live.whip_client import publish
 from tests.rooms.meetings.test_page import browser  # noqa: F401  (Chromium with fake media)
 from tests.server.groups.conftest import join_org, signed_in
 from tests.factories import make_org
@@ -79,3 +81,36 @@ async def test_the_host_goes_live_from_the_studio_and_members_watch_on_desktop_a
     await expect(member_studio.locator("#page-error")).to_contain_text("Only the stream's host")
     for problems in (studio_problems, watch_problems, phone_problems, studio_phone_problems, member_problems):
         assert problems == []
+
+
+async def test_a_guest_watches_by_the_public_link_and_is_told_when_it_is_withdrawn(app, db, browser, base_url):  # noqa: F811
+    teacher = await signed_in(db, "Tess Teacher")
+    org = await make_org(db, teacher.user)
+    async with aiohttp.ClientSession(base_url, headers=teacher.headers) as http:
+        group = await (await http.post(f"/api/v1/orgs/{org.id}/groups", json={"name": "3B", "member_ids": []})).json()
+        body = {"group_id": group["id"], "title": "Open day", "allow_guests": True}
+        stream = await (await http.post(f"/api/v1/orgs/{org.id}/streams", json=body)).json()
+        link = await (await http.post(f"/api/v1/orgs/{org.id}/streams/{stream['id']}/public-links", json={})).json()
+    async with aiohttp.ClientSession(base_url) as http:
+        guest = await guest_by_link(http, link)
+        publisher, _, _ = await publish(http, stream, stream["stream_key"])
+    try:
+        page, problems = await open_signed_in(browser, base_url, Guest(guest), f"/live/{stream['id']}", phone=True, live=False)
+        assert await playing_width(page) == 640  # the aiortc publisher's camera
+        await expect(page.locator("#studio-link")).to_be_hidden()
+        async with aiohttp.ClientSession(base_url, headers=teacher.headers) as http:
+            async with http.delete(f"/api/v1/orgs/{org.id}/streams/{stream['id']}/public-links/{link['public_link_id']}") as resp:
+                assert resp.status == 204
+        await expect(page.locator("#stream-notice")).to_have_text("You can no longer watch this stream.", timeout=SLOW)
+        await expect(page.locator("#player-box")).to_be_hidden()
+        assert not app[STREAM_INGEST].viewers
+        assert problems == []
+    finally:
+        await publisher.close()
+
+
+class Guest:
+    """What open_signed_in needs of a person: the headers of their session."""
+
+    def __init__(self, headers: dict) -> None:
+        self.headers = headers

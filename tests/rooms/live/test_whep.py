@@ -58,6 +58,12 @@ async def test_a_member_watches_the_whip_publisher_over_whep_and_leaves(app, cli
         assert refused.status == 400 and "recvonly" in (await refused.json())["error"]["message"]
         await sending.close()
 
+        ufrag = viewer_pc.localDescription.sdp.split("a=ice-ufrag:", 1)[1].split()[0]
+        fragment = f"a=ice-ufrag:{ufrag}\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\na=end-of-candidates\n"
+        trickle = {"Content-Type": "application/trickle-ice-sdpfrag"}
+        patched = await client.patch(location, data=fragment, headers=org.people[0].headers | trickle)
+        assert patched.status == 204 and patched.headers["ETag"].startswith('"')
+        assert (await client.patch(location, data=fragment, headers=org.owner.headers | trickle)).status == 404  # an admin, not theirs
         assert (await client.delete(location, headers=org.people[1].headers)).status == 404  # not theirs
         assert (await client.delete(location, headers=org.people[0].headers)).status == 200
         assert ingest.viewers == {}
