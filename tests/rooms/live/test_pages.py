@@ -4,6 +4,8 @@ and on a 375x667 phone in Chinese with no English left; ending the stream is sai
 the embedded database only, as in tests/web (WHEP itself is tested on both in test_whep.py)."""
 from __future__ import annotations
 
+import re
+
 import aiohttp
 from playwright.async_api import expect
 
@@ -49,6 +51,15 @@ async def test_the_host_goes_live_from_the_studio_and_members_watch_on_desktop_a
     await expect(watch.locator("#stream-notice")).to_contain_text("not started")
     await expect(watch.locator("#studio-link")).to_be_hidden()  # a member is not told where to publish
     await expect(studio.locator("#whip-url")).to_have_value(stream["whip_url"])  # for OBS
+    await studio.locator("#new-key").click()
+    await expect(studio.locator("#stream-key")).to_contain_text("mlk_")  # shown once, for OBS
+    await expect(studio.locator("#new-link")).to_be_disabled()  # outsiders are not allowed yet
+    await studio.locator("#allow-guests").check()
+    await studio.locator("#new-link").click()
+    await expect(studio.locator("#public-url")).to_have_value(re.compile(r"/join#"))
+    await expect(studio.locator("#public-qr")).to_have_attribute("src", re.compile("^data:image/svg"))
+    await studio.locator("#withdraw-link").click()
+    await expect(studio.locator("#public-link")).to_be_hidden()
     answers = []
     studio.on("response", lambda response: answers.append(response) if response.request.method == "POST" and "/whip/" in response.url else None)
 
