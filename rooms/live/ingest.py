@@ -167,9 +167,9 @@ class StreamIngest:
             await self.leave(session.resource_id)
             raise
 
-    def find(self, stream_id: int, resource_id: str) -> Publisher:
-        """A publisher or viewer session of the stream on this node; 404 otherwise."""
-        session = self.publishers.get(resource_id) or self.viewers.get(resource_id)
+    def find(self, stream_id: int, resource_id: str, *, viewer: bool = False) -> Publisher:
+        """A publisher (or with ``viewer``, a WHEP viewer) session of the stream on this node; 404 otherwise."""
+        session = (self.viewers if viewer else self.publishers).get(resource_id)
         if session is None or session.stream_id != stream_id:
             raise NotFound("no such session on this node: it ended, or was made on another node", field="resource_id")
         return session

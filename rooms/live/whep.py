@@ -44,8 +44,8 @@ async def watcher(request: web.Request) -> tuple[OrgContext, LiveStream]:
 
 
 def _viewer(request: web.Request, stream: LiveStream, org: OrgContext) -> Viewer:
-    session = request.app[STREAM_INGEST].find(stream.id, request.match_info["resource_id"])
-    if not isinstance(session, Viewer) or session.user_id != org.user_id:
+    session = request.app[STREAM_INGEST].find(stream.id, request.match_info["resource_id"], viewer=True)
+    if session.user_id != org.user_id:
         raise NotFound("no such WHEP session of yours", field="resource_id")
     return session
 

@@ -64,6 +64,8 @@ async def test_a_member_watches_the_whip_publisher_over_whep_and_leaves(app, cli
         patched = await client.patch(location, data=fragment, headers=org.people[0].headers | trickle)
         assert patched.status == 204 and patched.headers["ETag"].startswith('"')
         assert (await client.patch(location, data=fragment, headers=org.owner.headers | trickle)).status == 404  # an admin, not theirs
+        whip_session = location.replace("/whep/", "/whip/")  # the stream key reaches the publisher's session only
+        assert (await client.patch(whip_session, data=fragment, headers={"Authorization": f"Bearer {stream['stream_key']}"} | trickle)).status == 404
         assert (await client.delete(location, headers=org.people[1].headers)).status == 404  # not theirs
         assert (await client.delete(location, headers=org.people[0].headers)).status == 200
         assert ingest.viewers == {}
