@@ -11,6 +11,8 @@ sends media or that the SFU cannot take 400 naming why. The viewer is a
 participant of the stream's SFU room (rooms/live/ingest.py) and is dropped
 when the stream ends or the person loses access. ``GET /api/v1/live/{stream_id}``
 gives the pages the stream (and its organisation) from the id in their URL.
+Answers carry CORS headers and ``OPTIONS`` needs no session (as WHIP's), so a
+player on another origin can watch with a session token it holds.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from aiohttp import web
 from rooms.live import streams as s
 from rooms.live.ingest import StreamIngest, Viewer
 from rooms.live.keys import STREAM_INGEST
-from rooms.live.whip import SDP, TRICKLE, stream_id_of
+from rooms.live.whip import SDP, TRICKLE, options, stream_id_of, with_cors
 from rooms.media.offer import OfferError
 from rooms.models import LiveStream
 from server.appkeys import DB, PRINCIPAL
@@ -29,6 +31,8 @@ from server.orgs.access import OrgContext, resolve_org_in
 routes = web.RouteTableDef()
 WHEP = "/whep/{stream_id}"
 SESSION = WHEP + "/{resource_id}"
+routes.route("OPTIONS", WHEP)(options)
+routes.route("OPTIONS", SESSION)(options)
 
 
 async def watcher(request: web.Request) -> tuple[OrgContext, LiveStream]:
@@ -51,6 +55,7 @@ def _viewer(request: web.Request, stream: LiveStream, org: OrgContext) -> Viewer
 
 
 @routes.post(WHEP)
+@with_cors
 async def watch(request: web.Request) -> web.Response:
     """Watch: the SDP answer, 201, the session's Location."""
     org, stream = await watcher(request)
@@ -69,6 +74,7 @@ async def watch(request: web.Request) -> web.Response:
 
 
 @routes.patch(SESSION)
+@with_cors
 async def trickle(request: web.Request) -> web.Response:
     org, stream = await watcher(request)
     if request.content_type != TRICKLE:
@@ -79,6 +85,7 @@ async def trickle(request: web.Request) -> web.Response:
 
 
 @routes.delete(SESSION)
+@with_cors
 async def leave(request: web.Request) -> web.Response:
     """Stop watching."""
     org, stream = await watcher(request)

@@ -43,9 +43,13 @@ SDP, TRICKLE = "application/sdp", "application/trickle-ice-sdpfrag"
 
 
 def whip(handler):
+    """A WHIP handler: the stream key is its own bearer token (not a device session); CORS on every answer."""
+    return own_bearer_token(with_cors(handler))
+
+
+def with_cors(handler):
     """CORS on every answer, errors included (the platform's error middleware would answer them without it)."""
 
-    @own_bearer_token
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
@@ -87,7 +91,7 @@ def _require(request: web.Request, content_type: str) -> None:
 @routes.route("OPTIONS", SESSION)
 @whip
 async def options(request: web.Request) -> web.Response:
-    """CORS preflight: no key needed (RFC 9725 4.5). The methods of the endpoint and of its sessions are listed
+    """CORS preflight (WHIP's and WHEP's): no key needed (RFC 9725 4.5). The methods of the endpoint and of its sessions are listed
     on both, since clients (@eyevinn/whip-web-client) read trickle ICE support from the endpoint's list."""
     allow = "POST, OPTIONS" if "resource_id" not in request.match_info else "PATCH, DELETE, OPTIONS"
     return web.Response(status=204, headers={"Access-Control-Allow-Methods": "POST, PATCH, DELETE, OPTIONS", "Allow": allow,

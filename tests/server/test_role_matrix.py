@@ -393,6 +393,8 @@ NOT_API: dict[str, str] = {
                               "the stream's guests 201; others in or out of the organisation 404; anonymous 401)",
     "PATCH /whep/{stream_id}/{resource_id}": "a WHEP session's trickle ICE: the viewer's own session only (tests/rooms/live/test_whep.py)",
     "DELETE /whep/{stream_id}/{resource_id}": "a WHEP session's end: the viewer's own session only, others 404 (tests/rooms/live/test_whep.py)",
+    "OPTIONS /whep/{stream_id}": "WHEP's CORS preflight: no data, no session needed",
+    "OPTIONS /whep/{stream_id}/{resource_id}": "WHEP's CORS preflight: no data, no session needed",
     "GET /live/{stream_id}": "a livestream's watch page: a static file, its API calls (GET /api/v1/live/{stream_id}, WHEP) are checked",
     "GET /live/{stream_id}/studio": "a livestream's studio: a static file, its API calls are checked (the stream's managers)",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",

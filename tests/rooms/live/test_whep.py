@@ -24,6 +24,7 @@ async def watch(client, stream_id: int, headers: dict):
     resp = await whep_post(client, stream_id, headers, pc.localDescription.sdp)
     assert resp.status == 201, await resp.text()
     assert resp.headers["Location"].startswith(f"/whep/{stream_id}/") and resp.headers["ETag"].startswith('"')
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"  # a player on another origin may read it
     await pc.setRemoteDescription(RTCSessionDescription(await resp.text(), "answer"))
     assert await gone(lambda: "video" in tracks, 10)
     frame = await asyncio.wait_for(tracks["video"].recv(), 15)
@@ -46,7 +47,10 @@ async def test_a_member_watches_the_whip_publisher_over_whep_and_leaves(app, cli
         for headers, status in ((org.people[1].headers, 404), ({}, 401)):  # in the organisation but not the group; nobody
             assert (await whep_post(client, stream["id"], headers, offer.localDescription.sdp)).status == status
         stranger = await signed_in(db, "Stranger")
-        assert (await whep_post(client, stream["id"], stranger.headers, offer.localDescription.sdp)).status == 404
+        refused = await whep_post(client, stream["id"], stranger.headers, offer.localDescription.sdp)
+        assert refused.status == 404 and refused.headers["Access-Control-Allow-Origin"] == "*"
+        preflight = await client.options(f"/whep/{stream['id']}")
+        assert preflight.status == 204 and preflight.headers["Access-Control-Allow-Origin"] == "*"
         assert (await whep_post(client, stream["id"] + 1000, org.people[0].headers, offer.localDescription.sdp)).status == 404
         assert (await client.get(f"/api/v1/live/{stream['id']}", headers=org.people[1].headers)).status == 404
         page_view = await (await client.get(f"/api/v1/live/{stream['id']}", headers=org.people[0].headers)).json()

@@ -347,6 +347,8 @@ OPEN_PAGES: dict[str, str] = {
 SAME_FOR_ANY_ID: dict[str, str] = {
     "OPTIONS /whip/{stream_id}": "WHIP's CORS preflight: an empty 204 for any id, no key needed (RFC 9725 4.5)",
     "OPTIONS /whip/{stream_id}/{resource_id}": "WHIP's CORS preflight: an empty 204 for any id, no key needed (RFC 9725 4.5)",
+    "OPTIONS /whep/{stream_id}": "WHEP's CORS preflight: an empty 204 for any id, no session needed",
+    "OPTIONS /whep/{stream_id}/{resource_id}": "WHEP's CORS preflight: an empty 204 for any id, no session needed",
 }
 
 # Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
