@@ -6,7 +6,8 @@ this node's SFU workers, and registers meetings as something guests can join and
 (rooms/meetings/recordings.py). Someone who loses the
 organisation leaves its meetings on this node (rooms/meetings/revocation.py).
 
-Livestreams (rooms/live/): their API, their WHIP ingest into the same SFU workers, their public links as
+Livestreams (rooms/live/): their API, their WHIP ingest into and WHEP viewers of the same SFU workers, their
+watch and studio pages, their public links as
 guest invites, and the end of a host's streams when they lose the group or the organisation.
 """
 from pathlib import Path
@@ -42,7 +43,7 @@ def setup(app: web.Application) -> None:
 
 def _setup_live(app: web.Application) -> None:
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.live import guests, home, revocation, routes, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live import guests, home, revocation, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
     from rooms.live.ingest import StreamIngest
     from rooms.live.keys import ANNOUNCER, STREAM_INGEST
     from rooms.live.notices import Announcer
@@ -50,6 +51,7 @@ def _setup_live(app: web.Application) -> None:
     from server.appkeys import BUS, DB, SETTINGS
     from server.channels.registry import CHANNELS
     from server.gateway.presence import PRESENCE
+    from server.revocation import on_access_revoked
 
     settings, platform = app[ROOMS_SETTINGS], app[SETTINGS]
     app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform.node_name, lambda: app[LIVE_MEETINGS].router)
@@ -57,6 +59,8 @@ def _setup_live(app: web.Application) -> None:
     app[ANNOUNCER] = Announcer(app[DB], app[CHANNELS], app[PRESENCE], default_locale=platform.default_locale, push_per_s=settings.live_push_per_s)
     app.router.add_routes(routes.routes)
     app.router.add_routes(whip.routes)
+    app.router.add_routes(whep.routes)
+    on_access_revoked(app, lambda revoked: app[STREAM_INGEST].drop_viewers(revoked.org_id, revoked.user_ids, revoked.scope))
     home.setup(app)
     app.cleanup_ctx.append(_run_live)
 

@@ -16,6 +16,13 @@ can be published again. The claim is given back when the publisher leaves
 (``media_timeout_s``: then the stream ends unless it is published again within
 ``live_grace_s``), or the stream is ended or its key changed on any node
 (bus ``live-streams``: every node drops its publisher of that stream at once).
+
+WHEP viewers (``view``) are participants of the same room whose offer only
+receives: the SFU gives them its slots (the stage, the loudest voices) and a
+keyframe on join, like a meeting's participant. They claim nothing; they are
+dropped when the stream ends (the same bus message, on every node) or when
+the person loses access to the stream (``drop_viewers``, from the platform's
+revocations: a withdrawn public link, a group or organisation left).
 """
 from __future__ import annotations
 
@@ -49,15 +56,24 @@ class Publisher:
     resource_id: str
     stream_id: int
     org_id: int
-    participant: Participant
+    participant: Participant | None
     etag: str
     ice_ufrag: str
+
+
+@dataclass(eq=False)
+class Viewer(Publisher):
+    """A WHEP viewer: who watches (their access is checked again by ``drop_viewers`` when the platform revokes it)."""
+
+    user_id: int = 0
+    group_id: int = 0
 
 
 class StreamIngest:
     def __init__(self, db: Database, settings: RoomsSettings, node: str, router_of: Callable[[], MediaRouter]) -> None:
         self.db, self.settings, self.node, self._router_of = db, settings, node, router_of
         self.publishers: dict[str, Publisher] = {}  # resource id -> publisher on this node
+        self.viewers: dict[str, Viewer] = {}  # resource id -> WHEP viewer on this node
         self._stopping = asyncio.Event()
         self._lease_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -73,7 +89,7 @@ class StreamIngest:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for resource_id in list(self.publishers):
+        for resource_id in [*self.publishers, *self.viewers]:
             await self.leave(resource_id)
         if self._lease_task is not None:
             await self._lease_task
@@ -86,8 +102,18 @@ class StreamIngest:
 
     def _on_bus(self, payload: bytes) -> None:
         message = json.loads(payload)
-        for publisher in [p for p in self.publishers.values() if p.stream_id == message.get("stream_id")]:
-            self._spawn(self.leave(publisher.resource_id))
+        sessions = [*self.publishers.values(), *(self.viewers.values() if message.get("ended") else ())]
+        for session in [p for p in sessions if p.stream_id == message.get("stream_id")]:
+            self._spawn(self.leave(session.resource_id))
+
+    async def drop_viewers(self, org_id: int, user_ids: tuple[int, ...], scope: tuple[str, int] | None) -> None:
+        """People who lost the organisation (``scope`` None), a stream's group (``("group", id)``) or the stream itself
+        (``("live", id)``: a guest whose public link was withdrawn) stop watching at once."""
+        def lost(viewer: Viewer) -> bool:
+            return viewer.org_id == org_id and viewer.user_id in user_ids and (
+                scope is None or scope == ("group", viewer.group_id) or scope == (s.GUEST_SCOPE_KIND, viewer.stream_id))
+        for viewer in [v for v in self.viewers.values() if lost(v)]:
+            await self.leave(viewer.resource_id)
 
     async def _keep_claims(self) -> None:
         await keep_renewing(self._stopping, self.settings.hosting_lease_s / 3, self._renew_claims, "its publishers")
@@ -99,37 +125,54 @@ class StreamIngest:
 
     # --- WHIP -------------------------------------------------------------------------
 
-    async def publish(self, stream: LiveStream, offer_sdp: str) -> tuple[Publisher, str]:
-        """Claim the stream for a new publisher and answer its offer; 409 if someone publishes, 400 for a bad offer."""
+    def _check(self, stream: LiveStream, offer_sdp: str, *, sends: bool):
+        """The offer, checked for the stream's room; a WHIP offer must send media, a WHEP offer only receive it."""
         check_offer_bounds(offer_sdp)
         offer_sdp = drop_unpairable_candidates(offer_sdp, self.settings.media_addresses)
-        room_id = media_room(stream.id)
-        offer = check_offer(offer_sdp, video_codecs=video_codecs_for(room_id))
-        if not any(section.publishes for section in offer.sections):
+        offer = check_offer(offer_sdp, video_codecs=video_codecs_for(media_room(stream.id)))
+        if sends and not any(section.publishes for section in offer.sections):
             raise OfferError("a WHIP offer must send media: its audio or video m-lines are all recvonly or inactive")
+        if not sends and any(section.publishes for section in offer.sections):
+            raise OfferError("a WHEP offer only receives: make its audio and video m-lines recvonly")
+        return offer_sdp, offer
+
+    async def publish(self, stream: LiveStream, offer_sdp: str) -> tuple[Publisher, str]:
+        """Claim the stream for a new publisher and answer its offer; 409 if someone publishes, 400 for a bad offer."""
+        offer_sdp, offer = self._check(stream, offer_sdp, sends=True)
         resource_id = secrets.token_urlsafe(18)
         async with self.db.transaction(org_id=stream.org_id) as tx:
             if not await s.do_claim_publisher(tx, stream, resource_id, self.node, lease_s=self.settings.hosting_lease_s):
                 raise Conflict("someone is already publishing this stream; stop that publisher first", code="already_publishing")
+        publisher = Publisher(resource_id, stream.id, stream.org_id, None, etag=f'"{secrets.token_hex(8)}"', ice_ufrag=offer.ice.usernameFragment)
+        return publisher, await self._join(stream, publisher, self.publishers, offer_sdp)
+
+    async def view(self, stream: LiveStream, user_id: int, offer_sdp: str) -> tuple[Viewer, str]:
+        """A WHEP viewer of the stream: its recvonly offer answered; the SFU asks the publisher for a keyframe for it."""
+        offer_sdp, offer = self._check(stream, offer_sdp, sends=False)
+        viewer = Viewer(secrets.token_urlsafe(18), stream.id, stream.org_id, None, etag=f'"{secrets.token_hex(8)}"',
+                        ice_ufrag=offer.ice.usernameFragment, user_id=user_id, group_id=stream.group_id)
+        return viewer, await self._join(stream, viewer, self.viewers, offer_sdp)
+
+    async def _join(self, stream: LiveStream, session: Publisher, sessions: dict, offer_sdp: str) -> str:
+        room_id = media_room(stream.id)
         room = self._router_of().room(room_id)
         if room_id not in self._listening:
             self._listening.add(room_id)
             room.on_event(lambda event, stream_id=stream.id: self._media_event(stream_id, event))
-        participant = await room.add_participant(resource_id)
-        publisher = Publisher(resource_id, stream.id, stream.org_id, participant, etag=f'"{secrets.token_hex(8)}"', ice_ufrag=offer.ice.usernameFragment)
-        self.publishers[resource_id] = publisher
+        session.participant = await room.add_participant(session.resource_id)
+        sessions[session.resource_id] = session
         try:
-            answer = await participant.handle_offer(offer_sdp)
+            return await session.participant.handle_offer(offer_sdp)
         except BaseException:
-            await self.leave(resource_id)
+            await self.leave(session.resource_id)
             raise
-        return publisher, answer
 
-    def find(self, stream_id: int, resource_id: str) -> Publisher:
-        publisher = self.publishers.get(resource_id)
-        if publisher is None or publisher.stream_id != stream_id:
-            raise NotFound("no such WHIP session on this node: it ended, or was made on another node", field="resource_id")
-        return publisher
+    def find(self, stream_id: int, resource_id: str, *, viewer: bool = False) -> Publisher:
+        """A publisher (or with ``viewer``, a WHEP viewer) session of the stream on this node; 404 otherwise."""
+        session = (self.viewers if viewer else self.publishers).get(resource_id)
+        if session is None or session.stream_id != stream_id:
+            raise NotFound("no such session on this node: it ended, or was made on another node", field="resource_id")
+        return session
 
     async def trickle(self, publisher: Publisher, fragment: str, if_match: str | None) -> None:
         """Trickled candidates (``application/trickle-ice-sdpfrag``, RFC 8840) for the publisher's connection."""
@@ -151,8 +194,8 @@ class StreamIngest:
                 await publisher.participant.add_ice_candidate(None)
 
     async def leave(self, resource_id: str) -> None:
-        """The publisher's media goes and the stream's claim is given back (idempotent)."""
-        publisher = self.publishers.pop(resource_id, None)
+        """The publisher's or viewer's media goes; a publisher gives the stream's claim back (idempotent)."""
+        publisher = self.publishers.pop(resource_id, None) or self.viewers.pop(resource_id, None)
         if publisher is None:
             return
         try:
@@ -164,6 +207,8 @@ class StreamIngest:
         if room is not None and not room.participants:  # the last one out: the room goes, as a meeting's does
             router.rooms.pop(room.room_id, None)
             self._listening.discard(room.room_id)
+        if isinstance(publisher, Viewer):
+            return
         async with self.db.transaction(org_id=publisher.org_id) as tx:
             await s.do_release_publisher(tx, publisher.stream_id, resource_id)
 
@@ -184,6 +229,8 @@ class StreamIngest:
     def _media_event(self, stream_id: int, event: dict) -> None:
         if event.get("event") == "connection" and event.get("state") == "failed":
             resource_id = event.get("participant")
+            if resource_id in self.viewers:
+                self._spawn(self.leave(resource_id))
             publisher = self.publishers.get(resource_id)
             if publisher is not None:
                 log.info("publisher of stream %d lost: %s", stream_id, event.get("message", ""))

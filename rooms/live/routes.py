@@ -14,6 +14,7 @@ from rooms.live.notices import SCHEDULED, STARTED, do_announce
 from rooms.live.schemas import ListQuery, PublicLinkIn, PublicLinkOut, QrOut, StreamCreated, StreamIn, StreamKeyOut, StreamOut, StreamPatch
 from rooms.models import LiveStream
 from rooms.live.guests import do_withdraw_public_links
+from rooms.live.whep import watcher
 from server.accounts.guests import do_create_invite, invite_url
 from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
@@ -86,6 +87,15 @@ async def get_stream(request: web.Request, org: OrgContext) -> StreamOut:
     """One stream, for whoever may watch it (members of its group, admins, its guests)."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         stream = await s.check_may_watch(tx, org, path_int(request, "stream_id"))
+        return await _out(request, tx, org, stream)
+
+
+@routes.get("/api/v1/live/{stream_id}")
+@endpoint(response=StreamOut, auth="any")
+async def stream_by_id(request: web.Request) -> StreamOut:
+    """The stream of a page's URL (``/live/{id}``), with its organisation, for whoever may watch it; 404 for anyone else."""
+    org, stream = await watcher(request)
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
         return await _out(request, tx, org, stream)
 
 

@@ -32,13 +32,13 @@ from rooms.models import LiveStream
 from server.accounts.auth import hash_token
 from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession
-from server.db import Transaction, utcnow
+from server.db import Database, Transaction, utcnow
 from server.errors import Forbidden, Gone, NotFound
 from server.groups.models import Group, GroupMember
 from server.orgs.access import OrgContext
 
 GUEST_SCOPE_KIND = "live"  # guests' sessions are scoped to ("live", stream id): rooms/live/guests.py
-STREAMS_CHANNEL = "live-streams"  # bus: {"stream_id", "drop": reason}: every node drops that stream's publisher
+STREAMS_CHANNEL = "live-streams"  # bus: {"stream_id", "drop": reason, "ended"}: every node drops that stream's publisher (its viewers too if ended)
 KEY_PREFIX = "mlk_"  # a stream key: shown once, kept as its SHA-256
 MANAGERS = ("owner", "admin")  # group roles that start and manage streams
 
@@ -55,6 +55,16 @@ def new_key() -> tuple[str, str]:
 
 def key_matches(stream: LiveStream, key: str | None) -> bool:
     return bool(key) and stream.key_hash is not None and hmac.compare_digest(stream.key_hash, hash_token(key))
+
+
+async def org_of_stream(db: Database, stream_id: int) -> int:
+    """The organisation a stream belongs to (for the routes that name a stream but no organisation: WHIP, WHEP, the
+    pages); 404 if there is no such stream. What the caller may do is decided after, inside that organisation."""
+    async with db.transaction() as tx:
+        org_id = await tx.session.scalar(select(LiveStream.org_id).where(LiveStream.id == stream_id))
+    if org_id is None:
+        raise NotFound("no such stream", field="stream_id")
+    return org_id
 
 
 async def get_stream(tx: Transaction, stream_id: int) -> LiveStream:
@@ -144,9 +154,10 @@ async def do_go_live(tx: Transaction, stream: LiveStream) -> bool:
     return changed.rowcount == 1
 
 
-def drop_publisher(tx: Transaction, stream_id: int, reason: str) -> None:
-    """After commit, whichever node holds the stream's publisher drops it (its media connection closes)."""
-    tx.publish(STREAMS_CHANNEL, json.dumps({"stream_id": stream_id, "drop": reason}).encode())
+def drop_publisher(tx: Transaction, stream_id: int, reason: str, *, ended: bool = False) -> None:
+    """After commit, whichever node holds the stream's publisher drops it (its media connection closes); an ended
+    stream's WHEP viewers are dropped too, on every node."""
+    tx.publish(STREAMS_CHANNEL, json.dumps({"stream_id": stream_id, "drop": reason, "ended": ended}).encode())
 
 
 async def do_end_stream(tx: Transaction, stream: LiveStream, reason: str) -> bool:
@@ -156,7 +167,7 @@ async def do_end_stream(tx: Transaction, stream: LiveStream, reason: str) -> boo
     stream.status, stream.ended_at, stream.key_hash = "ended", utcnow(), None
     stream.publisher_id = stream.publisher_node = stream.publisher_seen_at = None
     await tx.session.flush()
-    drop_publisher(tx, stream.id, reason)
+    drop_publisher(tx, stream.id, reason, ended=True)
     await do_sign_out_guests(tx, stream)
     return True
 

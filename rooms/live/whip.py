@@ -19,8 +19,6 @@ from __future__ import annotations
 import functools
 
 from aiohttp import web
-from sqlalchemy import select
-
 from rooms.live import streams as s
 from rooms.live.ingest import StreamIngest
 from rooms.live.keys import ANNOUNCER, STREAM_INGEST
@@ -45,9 +43,13 @@ SDP, TRICKLE = "application/sdp", "application/trickle-ice-sdpfrag"
 
 
 def whip(handler):
+    """A WHIP handler: the stream key is its own bearer token (not a device session); CORS on every answer."""
+    return own_bearer_token(with_cors(handler))
+
+
+def with_cors(handler):
     """CORS on every answer, errors included (the platform's error middleware would answer them without it)."""
 
-    @own_bearer_token
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
@@ -61,7 +63,7 @@ def whip(handler):
     return wrapper
 
 
-def _stream_id(request: web.Request) -> int:
+def stream_id_of(request: web.Request) -> int:
     value = request.match_info["stream_id"]
     if not value.isdigit() or not 0 < int(value) < 2**63:
         raise NotFound("no such stream", field="stream_id")
@@ -70,11 +72,8 @@ def _stream_id(request: web.Request) -> int:
 
 async def _stream_with_key(request: web.Request) -> LiveStream:
     """The stream, if the request's bearer token is its current key; 401 otherwise (revoked, ended, wrong)."""
-    stream_id = _stream_id(request)
-    async with request.app[DB].transaction() as tx:
-        org_id = await tx.session.scalar(select(LiveStream.org_id).where(LiveStream.id == stream_id))
-    if org_id is None:
-        raise NotFound("no such stream", field="stream_id")
+    stream_id = stream_id_of(request)
+    org_id = await s.org_of_stream(request.app[DB], stream_id)
     async with request.app[DB].transaction(org_id=org_id) as tx:
         stream = await s.get_stream(tx, stream_id)
     if not s.key_matches(stream, bearer_token(request)):
@@ -92,7 +91,7 @@ def _require(request: web.Request, content_type: str) -> None:
 @routes.route("OPTIONS", SESSION)
 @whip
 async def options(request: web.Request) -> web.Response:
-    """CORS preflight: no key needed (RFC 9725 4.5). The methods of the endpoint and of its sessions are listed
+    """CORS preflight (WHIP's and WHEP's): no key needed (RFC 9725 4.5). The methods of the endpoint and of its sessions are listed
     on both, since clients (@eyevinn/whip-web-client) read trickle ICE support from the endpoint's list."""
     allow = "POST, OPTIONS" if "resource_id" not in request.match_info else "PATCH, DELETE, OPTIONS"
     return web.Response(status=204, headers={"Access-Control-Allow-Methods": "POST, PATCH, DELETE, OPTIONS", "Allow": allow,

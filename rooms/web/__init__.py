@@ -1,5 +1,6 @@
 """The meetings pages: ``/meetings`` (my upcoming meetings, start or schedule one) and the meeting itself at its join
-link ``/m/<link token>``.
+link ``/m/<link token>``; the livestream pages: the watch page at the watch link ``/live/<id>`` (WHEP) and the
+studio ``/live/<id>/studio`` (WHIP from the browser, the stream key, the links).
 
 Like the platform's pages they hold no data: their scripts call the JSON API
 (the meeting page joins with ``POST /api/v1/meetings/join``, then speaks the
@@ -22,5 +23,7 @@ HERE = Path(__file__).parent
 def setup(app: web.Application) -> None:
     app.router.add_get("/meetings", page_handler(HERE / "meetings.html"), name=WEB_ROUTE_PREFIX + "meetings")
     app.router.add_get("/m/{link_token}", page_handler(HERE / "meeting.html"), name=WEB_ROUTE_PREFIX + "meeting")
+    app.router.add_get("/live/{stream_id:\\d+}", page_handler(HERE / "watch.html"), name=WEB_ROUTE_PREFIX + "live-watch")
+    app.router.add_get("/live/{stream_id:\\d+}/studio", page_handler(HERE / "studio.html"), name=WEB_ROUTE_PREFIX + "live-studio")
     app.router.add_static("/rooms/static/", HERE / "static", name=WEB_ROUTE_PREFIX + "rooms-static", append_version=False)
     register_place(app, Place("meetings", "/meetings", _("Meetings"), 30))

@@ -82,6 +82,9 @@ ROUND = "/api/v1/orgs/{org_id}/rounds/{round_id}"
 AUTHOR = "a form is sent and its rounds followed by its author (the owner) and organisation admins"
 ANSWERS = "individual answers are for organisation admins (and whom a capability adds); to others they do not exist"
 FINER_RULES: dict[str, Rule] = {
+    "GET /api/v1/live/{stream_id}": Rule("a stream is watched by its group's members, organisation admins and its own guests; the guest "
+                                         "here is another group's, the removed member and the outsider are not in the organisation",
+                                         {"guest": 404, "removed": 404, "outsider": 404}),
     "POST /api/v1/orgs/{org_id}/streams": only(STREAM_STARTER, ("owner",)),
     "PATCH " + STREAM: only(STREAM_MANAGER, ("admin", "owner")),
     "POST " + STREAM + "/start": only(STREAM_MANAGER, ("admin", "owner")),
@@ -386,6 +389,14 @@ NOT_API: dict[str, str] = {
     "PATCH /whip/{stream_id}/{resource_id}": "a WHIP session's trickle ICE: the stream's own key (tests/rooms/live/test_whip.py)",
     "DELETE /whip/{stream_id}/{resource_id}": "a WHIP session's end: the stream's own key (tests/rooms/live/test_whip.py)",
     "OPTIONS /whip/{stream_id}/{resource_id}": "WHIP's CORS preflight: no data, no key needed (RFC 9725)",
+    "POST /whep/{stream_id}": "WHEP: an SDP body, authorised like GET /api/v1/live/{stream_id} (tests/rooms/live/test_whep.py: members, "
+                              "the stream's guests 201; others in or out of the organisation 404; anonymous 401)",
+    "PATCH /whep/{stream_id}/{resource_id}": "a WHEP session's trickle ICE: the viewer's own session only (tests/rooms/live/test_whep.py)",
+    "DELETE /whep/{stream_id}/{resource_id}": "a WHEP session's end: the viewer's own session only, others 404 (tests/rooms/live/test_whep.py)",
+    "OPTIONS /whep/{stream_id}": "WHEP's CORS preflight: no data, no session needed",
+    "OPTIONS /whep/{stream_id}/{resource_id}": "WHEP's CORS preflight: no data, no session needed",
+    "GET /live/{stream_id}": "a livestream's watch page: a static file, its API calls (GET /api/v1/live/{stream_id}, WHEP) are checked",
+    "GET /live/{stream_id}/studio": "a livestream's studio: a static file, its API calls are checked (the stream's managers)",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",
     "GET /link": "the sign-in link page: a static file; POST /api/v1/auth/link/* check the token in the body",
     "GET /c/{link_token}": "the contact link page: a static file for any link; POST /api/v1/contact-links/* check the token",

@@ -47,17 +47,29 @@ async def publish(client, stream: dict, key: str) -> tuple[RTCPeerConnection, st
     return pc, resp.headers["Location"], resp.headers["ETag"]
 
 
-async def watch_in_sfu(app, stream_id: int, name: str = "viewer"):
-    """A viewer joined straight to the stream's SFU room (WHEP is not built yet); returns the peer, the first video
-    frame it decodes, and the participant (to leave)."""
-    room = app[LIVE_MEETINGS].router.room(media_room(stream_id))
-    viewer = await room.add_participant(name)
+async def viewer_offer() -> tuple[RTCPeerConnection, dict]:
+    """A recvonly video and audio offer, set locally; the dict gets the tracks by kind as they come."""
     pc = new_pc()
     tracks: dict = {}
     pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
+    return pc, tracks
+
+
+async def close_all(*peers) -> None:
+    for peer in peers:
+        if peer is not None:
+            await peer.close()
+
+
+async def watch_in_sfu(app, stream_id: int, name: str = "viewer"):
+    """A viewer joined straight to the stream's SFU room (without WHEP); returns the peer, the first video
+    frame it decodes, and the participant (to leave)."""
+    room = app[LIVE_MEETINGS].router.room(media_room(stream_id))
+    viewer = await room.add_participant(name)
+    pc, tracks = await viewer_offer()
     await pc.setRemoteDescription(RTCSessionDescription(await viewer.handle_offer(pc.localDescription.sdp), "answer"))
     for _ in range(50):
         if "video" in tracks:

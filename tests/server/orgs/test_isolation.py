@@ -177,6 +177,20 @@ async def _stream(b: OrgB) -> int:
     return (await ok(await b.client.post(b.org.url("/streams"), json=body, headers=b.bob), 201))["id"]
 
 
+async def _whep_session(b: OrgB) -> str:
+    """Carol (a member of B's class) watching B's stream over WHEP: her session's resource id (an aiortc recvonly offer)."""
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    headers = b.member.headers | {"Content-Type": "application/sdp"}
+    resp = await b.client.post(f"/whep/{await b.id_of('stream_id')}", data=pc.localDescription.sdp.encode(), headers=headers)
+    assert resp.status == 201, await resp.text()
+    await pc.close()  # the SFU keeps the session until it times out or the app stops
+    return resp.headers["Location"].rsplit("/", 1)[1]
+
+
 async def _public_link(b: OrgB) -> int:
     url = b.org.url(f"/streams/{await b.id_of('stream_id')}/public-links")
     return (await ok(await b.client.post(url, json={}, headers=b.bob), 201))["public_link_id"]
@@ -291,6 +305,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "meeting_id": _meeting,
     "recording_id": _recording,
     "stream_id": _stream,
+    "resource_id": _whep_session,  # the WHIP routes that also have one are NOT_FOR_PEOPLE
     "public_link_id": _public_link,
     "link_id": _contact_link,
     "contact_id": _contact,
@@ -324,12 +339,16 @@ OPEN_PAGES: dict[str, str] = {
     "/forms/{form_id}/rounds": "sending a form; the rounds API checks the form",
     "/rounds/{round_id}": "a round's dashboard; GET .../rounds/{round_id}/dashboard checks the round",
     "/f/{round_id}": "the fill page; GET .../rounds/{round_id} checks the round",
+    "/live/{stream_id}": "a livestream's watch page; GET /api/v1/live/{stream_id} and WHEP check the stream",
+    "/live/{stream_id}/studio": "a livestream's studio; GET /api/v1/live/{stream_id} and the streams API check the stream",
 }
 
 # Answers that are the same for any value and carry no data, by method and path: left out of the matrix.
 SAME_FOR_ANY_ID: dict[str, str] = {
     "OPTIONS /whip/{stream_id}": "WHIP's CORS preflight: an empty 204 for any id, no key needed (RFC 9725 4.5)",
     "OPTIONS /whip/{stream_id}/{resource_id}": "WHIP's CORS preflight: an empty 204 for any id, no key needed (RFC 9725 4.5)",
+    "OPTIONS /whep/{stream_id}": "WHEP's CORS preflight: an empty 204 for any id, no session needed",
+    "OPTIONS /whep/{stream_id}/{resource_id}": "WHEP's CORS preflight: an empty 204 for any id, no session needed",
 }
 
 # Headers a well-behaved client sends, so a protocol check cannot answer before the lookup does (tus uploads).
