@@ -10,6 +10,7 @@ Livestreams (rooms/live/): their API, their WHIP ingest into and WHEP viewers of
 watch and studio pages, their public links as
 guest invites, and the end of a host's streams when they lose the group or the organisation.
 """
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -76,12 +77,23 @@ async def _run_live(app: web.Application):
 
 
 async def _run_media(app: web.Application):
-    """The SFU workers of this node start and stop with the app; recordings made before they were platform files move first."""
+    """The SFU workers of this node start and stop with the app; recordings made before they were platform files move first.
+
+    A database that cannot answer yet (not migrated, not reachable) does not
+    stop the node from starting, as it stops none of its other workers: the
+    move is tried again at the next start.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from rooms.keys import LIVE_MEETINGS
     from rooms.meetings.recordings import adopt_old_recordings
     from server.appkeys import DB, SETTINGS
 
-    await adopt_old_recordings(app[DB], app[SETTINGS])
+    try:
+        await adopt_old_recordings(app[DB], app[SETTINGS])
+    except SQLAlchemyError as error:
+        logging.getLogger("muster.rooms").warning("old recordings not moved to the platform's files yet (%s); the next start tries again",
+                                                  type(error).__name__)
     await app[LIVE_MEETINGS].start()
     yield
     await app[LIVE_MEETINGS].stop()
