@@ -157,12 +157,13 @@ class PeerTransport:
         return self.dtls.getLocalParameters().fingerprints
 
     async def add_remote_candidate(self, candidate: RTCIceCandidate | None) -> None:
-        await self.ice.addRemoteCandidate(candidate)
+        if candidate is None or _ours(candidate):
+            await self.ice.addRemoteCandidate(candidate)
 
     async def start(self, remote_ice: RTCIceParameters, candidates: list[RTCIceCandidate], remote_dtls: RTCDtlsParameters, dtls_role: str) -> None:
         """Connect (we are the ICE-controlled answerer) and switch to the raw fast path."""
         try:
-            for candidate in candidates:
+            for candidate in filter(_ours, candidates):
                 await self.ice.addRemoteCandidate(candidate)
             self.dtls._set_role(dtls_role)
             await self.ice.start(remote_ice)
@@ -262,3 +263,10 @@ class PeerTransport:
         self.egress = None
         await self.dtls.stop()
         await self.ice.stop()
+
+
+def _ours(candidate: RTCIceCandidate) -> bool:
+    """Whether a client's candidate is for the one component we use: RTCP is muxed (rtcp-mux is required), so an RTCP
+    (component 2) candidate names no socket of ours, and aioice refuses every check from an address that such a
+    candidate shares with the client's RTP candidate (an assertion in its ``check_incoming``), so ICE never connects."""
+    return candidate.component == 1
