@@ -21,11 +21,11 @@ from aiohttp import web
 from rooms.live import streams as s
 from rooms.live.ingest import StreamIngest, Viewer
 from rooms.live.keys import STREAM_INGEST
-from rooms.live.whip import SDP, TRICKLE, options, stream_id_of, with_cors
+from rooms.live.whip import SDP, TRICKLE, options, require_content_type, stream_id_of, with_cors
 from rooms.media.offer import OfferError
 from rooms.models import LiveStream
 from server.appkeys import DB, PRINCIPAL
-from server.errors import Conflict, InvalidInput, NotFound, Unauthenticated, UnsupportedMediaType
+from server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from server.orgs.access import OrgContext, resolve_org_in
 
 routes = web.RouteTableDef()
@@ -59,8 +59,7 @@ def _viewer(request: web.Request, stream: LiveStream, org: OrgContext) -> Viewer
 async def watch(request: web.Request) -> web.Response:
     """Watch: the SDP answer, 201, the session's Location."""
     org, stream = await watcher(request)
-    if request.content_type != SDP:
-        raise UnsupportedMediaType("send the body as {content_type}", content_type=SDP)
+    require_content_type(request, SDP)
     if stream.status != "live":
         raise Conflict("this stream is not live: it is {status}", code="not_live", status=stream.status)
     ingest: StreamIngest = request.app[STREAM_INGEST]
@@ -77,8 +76,7 @@ async def watch(request: web.Request) -> web.Response:
 @with_cors
 async def trickle(request: web.Request) -> web.Response:
     org, stream = await watcher(request)
-    if request.content_type != TRICKLE:
-        raise UnsupportedMediaType("send the body as {content_type}", content_type=TRICKLE)
+    require_content_type(request, TRICKLE)
     viewer = _viewer(request, stream, org)
     await request.app[STREAM_INGEST].trickle(viewer, await request.text(), request.headers.get("If-Match"))
     return web.Response(status=204, headers={"ETag": viewer.etag})

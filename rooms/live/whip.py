@@ -82,7 +82,8 @@ async def _stream_with_key(request: web.Request) -> LiveStream:
     return stream
 
 
-def _require(request: web.Request, content_type: str) -> None:
+def require_content_type(request: web.Request, content_type: str) -> None:
+    """A WHIP or WHEP body must come as the type the draft names: 415 otherwise."""
     if request.content_type != content_type:
         raise UnsupportedMediaType("send the body as {content_type}", content_type=content_type)
 
@@ -103,7 +104,7 @@ async def options(request: web.Request) -> web.Response:
 async def publish(request: web.Request) -> web.Response:
     """Start publishing: the SDP answer, 201, the session's Location. A scheduled stream goes live (its members are told)."""
     stream = await _stream_with_key(request)
-    _require(request, SDP)
+    require_content_type(request, SDP)
     offer = await request.text()
     ingest: StreamIngest = request.app[STREAM_INGEST]
     try:
@@ -125,7 +126,7 @@ async def publish(request: web.Request) -> web.Response:
 async def trickle(request: web.Request) -> web.Response:
     """Trickle ICE: candidates (and the end of them) for the publisher's connection; 204."""
     stream = await _stream_with_key(request)
-    _require(request, TRICKLE)
+    require_content_type(request, TRICKLE)
     ingest: StreamIngest = request.app[STREAM_INGEST]
     publisher = ingest.find(stream.id, request.match_info["resource_id"])
     await ingest.trickle(publisher, await request.text(), request.headers.get("If-Match"))
