@@ -20,6 +20,7 @@ from server.errors import InvalidInput, MusterError, RateLimited, TooLarge
 from server.i18n import request_locale
 from server.i18n.validation import translated_reason
 from server.observability import REQUESTS, loggable_path, request_log
+from server.routing import make_application
 
 log = logging.getLogger("muster.app")
 
@@ -101,7 +102,7 @@ async def error_middleware(request: web.Request, handler):
 
 def create_app(settings: Settings, *, bus=None) -> web.Application:
     settings = settings.resolved()
-    app = web.Application(
+    app = make_application(
         middlewares=[log_middleware, error_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
