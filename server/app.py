@@ -42,6 +42,7 @@ PLATFORM_PARTS = (
     "server.forms.routes",
     "server.forms.round_routes",
     "server.web.routes",
+    "server.retention.job",
 )
 
 
