@@ -59,13 +59,13 @@ async def do_prune(db: Database, prunings: Sequence[Pruning], *, node: str, paus
 
 async def _prune_forever(app: web.Application) -> None:
     settings: Settings = app[SETTINGS]
-    await asyncio.sleep(random.uniform(0, min(settings.retention_every_s, 60.0)))  # nodes started together do not all ask at once
     while True:
+        # A period after start, not at once: nodes restarted one by one do not each take a pass; jitter spreads the asks.
+        await asyncio.sleep(settings.retention_every_s * random.uniform(0.9, 1.1))
         try:
             await do_prune(app[DB], app.get(PRUNINGS, []), node=settings.node_name, pause_s=settings.retention_pause_ms / 1000)
         except Exception:  # the database is away: try again next time
             log.exception("retention: the pass failed")
-        await asyncio.sleep(settings.retention_every_s)
 
 
 async def _running(app: web.Application):

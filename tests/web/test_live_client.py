@@ -6,12 +6,9 @@ import asyncio
 
 from playwright.async_api import expect
 
-from server.appkeys import SETTINGS
-from server.db import utcnow
-from server.gateway.pruning import event_pruning
 from server.gateway.stream import stream_state
 from tests.factories import person, sign_in
-from tests.server.gateway.test_pruning import emit_many, watermark
+from tests.server.gateway.test_pruning import emit_many, prune, watermark
 from tests.web.conftest import open_signed_in
 
 
@@ -30,8 +27,7 @@ async def test_a_page_back_after_its_events_were_pruned_reloads_its_state_once(b
     await page.evaluate("localStorage.setItem('muster.user_seq', '3')")
     await emit_many(db, [alice.id], 20, days_ago=40)
     await emit_many(db, [alice.id], 2)
-    async for _ in event_pruning(app[SETTINGS]).batches(db, utcnow()):
-        pass
+    await prune(app, db)
     assert await watermark(db, alice.id) == 20
     await sign_in(client, alice.email, device_name="Tablet")  # meanwhile: the page must show this device when back
     async with db.transaction() as tx:

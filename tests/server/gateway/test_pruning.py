@@ -49,6 +49,15 @@ async def prune(app, db: Database) -> list[int]:
     return [gone async for gone in event_pruning(app[SETTINGS]).batches(db, utcnow())]
 
 
+async def with_pruned_stream(client, db: Database, app, *, old: int, recent: int):
+    """A person whose stream had ``old`` events from 40 days ago and then ``recent`` new ones, pruned."""
+    someone = await person(client, db)
+    await emit_many(db, [someone.id], old, days_ago=40)
+    await emit_many(db, [someone.id], recent)
+    await prune(app, db)
+    return someone
+
+
 async def test_events_older_than_the_age_are_pruned_and_the_watermark_records_how_far(client, db, app):
     alice, bob = await person(client, db), await person(client, db)
     await emit_many(db, [alice.id, bob.id], 30, days_ago=31)
@@ -90,10 +99,7 @@ async def test_a_large_purge_is_deleted_in_batches_of_bounded_size(client, db, a
 
 
 async def test_a_device_resuming_from_a_pruned_position_is_told_to_resync_and_goes_on_from_the_stream(client, db, app):
-    alice = await person(client, db)
-    await emit_many(db, [alice.id], 20, days_ago=40)
-    await emit_many(db, [alice.id], 3)
-    await prune(app, db)
+    alice = await with_pruned_stream(client, db, app, old=20, recent=3)
 
     device = await connect(client.session, ws_url(client), token_of(alice.headers), user_seq=5)
     assert await device.next_frame() == {"type": "resync", "reason": "pruned", "user_seq": 23}
@@ -104,10 +110,7 @@ async def test_a_device_resuming_from_a_pruned_position_is_told_to_resync_and_go
 
 
 async def test_a_device_resuming_within_the_kept_events_gets_exactly_those_it_missed(client, db, app):
-    alice = await person(client, db)
-    await emit_many(db, [alice.id], 20, days_ago=40)
-    await emit_many(db, [alice.id], 6)
-    await prune(app, db)
+    alice = await with_pruned_stream(client, db, app, old=20, recent=6)
 
     at_the_watermark = await connect(client.session, ws_url(client), token_of(alice.headers), user_seq=20)
     replayed, ready = await at_the_watermark.until_ready()  # no resync frame first: until_ready refuses anything but events
@@ -119,10 +122,7 @@ async def test_a_device_resuming_within_the_kept_events_gets_exactly_those_it_mi
 
 
 async def test_a_new_device_gets_the_kept_events_without_a_resync(client, db, app):
-    alice = await person(client, db)
-    await emit_many(db, [alice.id], 10, days_ago=40)
-    await emit_many(db, [alice.id], 2)
-    await prune(app, db)
+    alice = await with_pruned_stream(client, db, app, old=10, recent=2)
     device = await connect(client.session, ws_url(client), token_of(alice.headers), user_seq=0)
     replayed, ready = await device.until_ready()
     assert [e["seq"] for e in replayed] == [11, 12] and ready["user_seq"] == 12
@@ -163,10 +163,7 @@ async def test_events_missing_for_another_reason_are_a_resync_too(client, db):
 
 
 async def test_a_users_events_and_watermark_go_with_the_user(client, db, app):
-    alice = await person(client, db)
-    await emit_many(db, [alice.id], 5, days_ago=40)
-    await emit_many(db, [alice.id], 1)
-    await prune(app, db)
+    alice = await with_pruned_stream(client, db, app, old=5, recent=1)
     async with db.transaction() as tx:
         await tx.session.execute(delete(type(alice.user)).where(type(alice.user).id == alice.id))
     async with db.transaction() as tx:
