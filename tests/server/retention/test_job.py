@@ -1,11 +1,15 @@
 """The retention job: one node at a time under a lease, every registered pruning, each in bounded batches."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from sqlalchemy import func, select, update
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from server.accounts.models import DeviceSession
+from server.app import create_app
 from server.channels.models import PaidUsage
 from server.db import utcnow
 from server.leases import JobLease, do_take_lease
@@ -79,3 +83,18 @@ async def test_the_counters_of_past_days_go_and_todays_and_yesterdays_stay(db, a
     async with db.transaction() as tx:
         assert sorted(await tx.session.scalars(select(PaidUsage.day))) == [today - dt.timedelta(days=1), today]
         assert await tx.session.scalar(select(func.count()).select_from(JobLease)) == 0  # released
+
+
+async def test_a_running_node_prunes_on_its_schedule(client, db, settings):
+    alice = await person(client, db)
+    await sign_in(client, alice.email, device_name="old phone")
+    live, old = await sessions_of(db, alice.id)
+    async with db.transaction() as tx:
+        await tx.session.execute(update(DeviceSession).where(DeviceSession.id == old).values(expires_at=utcnow() - dt.timedelta(days=40)))
+    node = create_app(settings.model_copy(update={"retention_every_s": 0.2, "node_name": "scheduled"}))
+    async with TestClient(TestServer(node)):
+        for _ in range(200):
+            if await sessions_of(db, alice.id) == [live]:
+                break
+            await asyncio.sleep(0.05)
+    assert await sessions_of(db, alice.id) == [live]
