@@ -25,6 +25,7 @@ The watermark has its own table so pruning never takes the stream row's lock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator
 from typing import NamedTuple
 
@@ -75,35 +76,36 @@ _DELETE = delete(_events).where(
 )
 
 
-def cut_of(last_seq: int, pruned: int, first_new: int | None, *, keep_newest: int, window: int) -> Cut | None:
+def cut_of(user_id: int, last_seq: int, pruned: int, first_new: int | None, *, keep_newest: int, window: int) -> Cut | None:
     """What to delete of one user's stream this round (at most ``window`` events), or None."""
     by_age = first_new - 1 if first_new is not None else last_seq  # no event newer than the cutoff in the window: all old
     through = min(max(by_age, last_seq - keep_newest), pruned + window, last_seq)
-    return Cut(0, pruned, through) if through > pruned else None
+    return Cut(user_id, pruned, through) if through > pruned else None
 
 
 async def _plan(db: Database, after_user: int, users: int, cutoff: dt.datetime, *, keep_newest: int, window: int):
     """The cuts for the next ``users`` users after ``after_user`` with anything to prune, and the last user looked at."""
     async with db.transaction() as tx:
         rows = (await tx.session.execute(_PLAN, {"after_user": after_user, "users": users, "window": window, "cutoff": cutoff})).all()
-    cuts = []
-    for user_id, last_seq, pruned, first_new in rows:
-        cut = cut_of(last_seq, pruned, first_new, keep_newest=keep_newest, window=window)
-        if cut is not None:
-            cuts.append(cut._replace(user_id=user_id))
-    return cuts, (rows[-1][0] if len(rows) == users else None)
+    cuts = [cut_of(*row, keep_newest=keep_newest, window=window) for row in rows]
+    return [cut for cut in cuts if cut is not None], (rows[-1][0] if len(rows) == users else None)
+
+
+@functools.cache
+def _raise_marks(dialect: str):
+    """Set each user's watermark to ``hi``, never lowering it."""
+    mark = insert_for(dialect, _marks).values(user_id=bindparam("u"), pruned_through=bindparam("hi"))
+    return mark.on_conflict_do_update(
+        index_elements=[_marks.c.user_id], set_={"pruned_through": mark.excluded.pruned_through},
+        where=_marks.c.pruned_through < mark.excluded.pruned_through,
+    )
 
 
 async def do_delete_cuts(db: Database, cuts: list[Cut]) -> int:
     """Raise the watermarks and delete the events below them, in one transaction; returns how many events went."""
-    mark = insert_for(db.dialect, _marks).values(user_id=bindparam("u"), pruned_through=bindparam("hi"))
-    mark = mark.on_conflict_do_update(
-        index_elements=[_marks.c.user_id], set_={"pruned_through": mark.excluded.pruned_through},
-        where=_marks.c.pruned_through < mark.excluded.pruned_through,
-    )
     params = [{"u": c.user_id, "lo": c.after, "hi": c.through} for c in cuts]
     async with db.transaction() as tx:
-        await tx.session.execute(mark, params)
+        await tx.session.execute(_raise_marks(db.dialect), params)
         await tx.session.execute(_DELETE, params)
     return sum(c.through - c.after for c in cuts)  # numbers are gap-free: each cut held exactly this many
 
