@@ -15,7 +15,7 @@ from server.capabilities import Capability
 
 
 def setup(app: web.Application) -> None:
-    from notify import attachments, callbacks, home, live, pages, personal_data, revocation, routes  # noqa: F401  (revocation registers its handler)
+    from notify import attachments, callbacks, home, live, pages, personal_data, retention, revocation, routes  # noqa: F401  (revocation registers its handler)
     from notify.config import NotifySettings
     from notify.keys import NOTIFY_SETTINGS, RECEIPTS, WORKERS
     from notify.receipts import ReceiptBatcher
@@ -26,6 +26,7 @@ def setup(app: web.Application) -> None:
     from server.channels.registry import CHANNELS
     from server.files.owners import FileOwner, register_file_owner
     from server.personal_data.parts import register_personal_data
+    from server.retention.registry import register_pruning
 
     settings = NotifySettings()
     platform = app[SETTINGS]
@@ -38,6 +39,7 @@ def setup(app: web.Application) -> None:
     register_file_owner(app, FileOwner(attachments.BROADCAST_FILES, may_read=attachments.may_read, outsiders=True))
     register_personal_data(app, personal_data.PART)
     register_audience_sender(app, granted_reach)
+    register_pruning(app, retention.done_steps_pruning(platform))
     app.router.add_routes(routes.routes)
     app.router.add_routes(callbacks.routes)
     pages.setup(app)

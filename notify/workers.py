@@ -22,7 +22,6 @@ from notify.models import Broadcast, BroadcastRecipient
 from notify.outbound import ClaimedMessage, Outcome, claim_paced, do_record_outcomes
 from notify.texts import CALL, SMS, SPEECH_LANGUAGE
 from server.bus import Bus
-from server.channels.paid import do_prune_paid_usage
 from server.channels.providers.base import OutgoingCall, ProviderError, ProviderRetryable
 from server.channels.registry import Channels, Message
 from server.db import Database, utcnow
@@ -33,7 +32,6 @@ log = logging.getLogger("muster.notify")
 HORIZON_S = 1.0  # how far ahead a node claims send slots
 RECORD_EVERY_S = 0.1
 PENDING_EVERY_S = 5.0  # how often a node looks for broadcasts whose recipients a crashed node did not store
-PRUNE_EVERY_S = 3600.0  # how often a node forgets the SMS and call counters of past days
 
 
 class Workers:
@@ -62,7 +60,6 @@ class Workers:
             self._tasks.append(loop.create_task(self._forever(lambda c=channel: self._send_once(c), f"{channel} sender")))
         self._tasks.append(loop.create_task(self._forever(self._record_once, "outcome recorder")))
         self._tasks.append(loop.create_task(self._forever(self._store_pending_once, "pending recipients")))
-        self._tasks.append(loop.create_task(self._forever(self._prune_paid_usage_once, "paid usage pruning")))
 
     async def stop(self) -> None:
         """Let each loop finish the transaction it is in, and each send in flight its request, then cancel what is left.
@@ -128,11 +125,6 @@ class Workers:
         if await do_store_pending_recipients(self.db, older_than_s=PENDING_EVERY_S):
             self._steps_due.set()
         await self._pause(PENDING_EVERY_S)
-
-    async def _prune_paid_usage_once(self) -> None:
-        async with self.db.transaction() as tx:
-            await do_prune_paid_usage(tx)
-        await self._pause(PRUNE_EVERY_S)
 
     # --- sending -----------------------------------------------------------
 

@@ -43,6 +43,7 @@ PLATFORM_PARTS = (
     "server.forms.routes",
     "server.forms.round_routes",
     "server.web.routes",
+    "server.retention.job",
 )
 
 

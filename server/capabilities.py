@@ -35,6 +35,7 @@ def load() -> list[Capability]:
 PLATFORM_MODELS = (
     "server.accounts.models", "server.orgs.models", "server.gateway.models", "server.files.models", "server.groups.models",
     "server.audit.models", "server.contacts.models", "server.channels.models", "server.forms.models",
+    "server.leases",
 )
 
 

@@ -36,6 +36,8 @@ class DeviceSession(Base):
     """One logged-in device. The bearer token is stored only as its SHA-256."""
 
     __tablename__ = "device_sessions"
+    # Ended sessions are found by these and pruned (server/accounts/retention.py).
+    __table_args__ = (Index("ix_device_sessions_expires_at", "expires_at"), Index("ix_device_sessions_revoked_at", "revoked_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -64,6 +66,7 @@ class TrustedDevice(Base):
     """
 
     __tablename__ = "trusted_devices"
+    __table_args__ = (Index("ix_trusted_devices_expires_at", "expires_at"),)  # expired ones are pruned (server/accounts/retention.py)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -80,7 +83,7 @@ class AccountNotice(Base):
     """Something a person should know about their account (a sign-in on a new device), kept until they have seen it."""
 
     __tablename__ = "account_notices"
-    __table_args__ = (Index("ix_account_notices_user_id_id", "user_id", "id"),)
+    __table_args__ = (Index("ix_account_notices_user_id_id", "user_id", "id"), Index("ix_account_notices_read_at", "read_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -152,7 +155,7 @@ class SignInLink(OrgScoped, Base):
     (``kind`` and ``subject_id``, e.g. a class to join as a guardian): server/accounts/sign_in_links.py."""
 
     __tablename__ = "sign_in_links"
-    __table_args__ = (UniqueConstraint("token_hash"),)
+    __table_args__ = (UniqueConstraint("token_hash"), Index("ix_sign_in_links_expires_at", "expires_at"))  # pruned once expired
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64))

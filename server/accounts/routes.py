@@ -333,7 +333,8 @@ async def join_as_guest(request: web.Request, body: GuestSessionIn) -> GuestSess
 
 
 def setup(app: web.Application) -> None:
-    from server.accounts import home
+    from server.accounts import home, retention
 
     app.router.add_routes(routes)
     home.setup(app)
+    retention.setup(app)

@@ -23,6 +23,9 @@ send would.
 
 Cost: nothing for a send without SMS or calls; otherwise one upsert and one
 SELECT per 5,000 numbers on SQLite, one of each in all on PostgreSQL.
+
+The counters of days before yesterday are pruned by the retention job
+(``counters_pruning``, registered in server/channels/routes.py).
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from server.db.one_of import chunks, one_of
 from server.db.upsert import insert_for
 from server.errors import RateLimited
 from server.i18n import _
+from server.retention.registry import Pruning, aged_rows
 
 log = logging.getLogger("muster.notify")
 PAID_REFUSED = Counter("muster_notify_paid_refused_total", "Sends refused because SMS or calls would pass a daily limit",
@@ -195,7 +199,6 @@ def _refusal(settings: ChannelSettings, channel: str, over: dict[tuple[str, str]
     return refused("address")
 
 
-async def do_prune_paid_usage(tx: Transaction) -> int:
-    """Forget the counters of days before yesterday; returns how many rows went."""
-    result = await tx.session.execute(PaidUsage.__table__.delete().where(PaidUsage.day < utcnow().date() - dt.timedelta(days=1)))
-    return result.rowcount
+def counters_pruning(batch: int) -> Pruning:
+    """The counters of days before yesterday (today's and yesterday's are read: a day is UTC, a limit's reset is near)."""
+    return aged_rows("daily counters of SMS and calls", PaidUsage.day, dt.timedelta(days=1), batch=batch)

@@ -11,12 +11,12 @@ from aiohttp import web
 from sqlalchemy import delete
 
 from server.api import endpoint
-from server.appkeys import DB, PRINCIPAL
+from server.appkeys import DB, PRINCIPAL, SETTINGS
 from server.audit.record import do_audit
 from server.channels import personal_data
 from server.channels.config import ChannelSettings
 from server.channels.models import PushSubscription
-from server.channels.paid import limit_of, next_reset, used_today
+from server.channels.paid import counters_pruning, limit_of, next_reset, used_today
 from server.channels.preferences import DEFAULTS, clock_text, do_set_sms_digest, do_update_preferences, has_push, preferences_of, \
     sms_digest_orgs
 from server.channels.providers.configured import configured_provider
@@ -38,6 +38,7 @@ from server.i18n import _
 from server.orgs.access import OrgContext
 from server.orgs.settings_sections import SettingsSection, register_settings_section
 from server.personal_data.parts import register_personal_data
+from server.retention.registry import register_pruning
 from server.web.routes import WEB_ROUTE_PREFIX, page_handler
 
 routes = web.RouteTableDef()
@@ -151,6 +152,7 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
     app.cleanup_ctx.append(_open_channels)
     register_personal_data(app, personal_data.PART)
+    register_pruning(app, counters_pruning(app[SETTINGS].retention_batch))
     # The organisation's choices are a section of its settings, on a page of their own; a person's are on /account.
     app.router.add_get("/admin/notifications", page_handler(WEB / "notifications.html"), name=WEB_ROUTE_PREFIX + "channels-notifications")
     app.router.add_static("/channels/static/", WEB / "static", name=WEB_ROUTE_PREFIX + "channels-static", append_version=False)

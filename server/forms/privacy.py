@@ -12,12 +12,13 @@
   the sweeper deletes the submissions of rounds closed longer ago than that
   (with the photos answering them), and the per-person rows of those rounds
   (who was expected, who was abnormal); the rounds and their counts per
-  department stay.
+  department stay. The sweep is one of the platform's prunings
+  (server/retention/), run by its job on one node at a time.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlalchemy import delete, select, update
 
@@ -32,6 +33,7 @@ from server.forms.dashboard import ROOT
 from server.forms.models import FormPolicy, FormRound, FormSubmission, RoundCount, RoundRespondent
 from server.forms.photos import FORM_PHOTOS
 from server.orgs.access import OrgContext
+from server.retention.registry import Pruning
 
 AnswerViewer = Callable[[Transaction, OrgContext, FormRound], Awaitable[Sequence[str]]]
 _viewers: list[AnswerViewer] = []
@@ -111,13 +113,18 @@ async def do_delete_photos_of(tx: Transaction, settings: Settings, submission_id
 
 
 async def do_sweep(db: Database, settings: Settings, now: dt.datetime | None = None) -> int:
-    """Delete what the organisations' retention periods say is due; returns how many submissions went.
+    """Delete what the organisations' retention periods say is due; returns how many submissions went."""
+    return sum([deleted async for deleted in sweep_batches(db, settings, now or utcnow())])
 
-    A batch per transaction, so a bureau's months of answers never make one long transaction; a round is
-    marked purged once nothing of it is left.
-    """
-    now = now or utcnow()
-    deleted = 0
+
+def answers_pruning(settings: Settings) -> Pruning:
+    """The sweep as one of the platform's prunings (server/retention/): run by its job, on one node at a time."""
+    return Pruning("form answers past their organisation's retention", lambda db, now: sweep_batches(db, settings, now))
+
+
+async def sweep_batches(db: Database, settings: Settings, now: dt.datetime) -> AsyncIterator[int]:
+    """Delete what is due, a batch per transaction (so a bureau's months of answers never make one long transaction),
+    yielding how many submissions each batch deleted; a round is marked purged once nothing of it is left."""
     async with db.transaction() as tx:
         policies = (await tx.session.execute(select(FormPolicy.org_id, FormPolicy.retention_days).where(FormPolicy.retention_days.is_not(None)))).all()
     for org_id, days in policies:
@@ -126,19 +133,18 @@ async def do_sweep(db: Database, settings: Settings, now: dt.datetime | None = N
                 select(FormRound.id).where(FormRound.purged_at.is_(None), FormRound.closes_at < now - dt.timedelta(days=days))
             ))
         for round_id in due:
-            deleted += await _purge_round(db, settings, org_id, round_id)
-    return deleted
+            async for deleted in _purge_round(db, settings, org_id, round_id):
+                yield deleted
 
 
-async def _purge_round(db: Database, settings: Settings, org_id: int, round_id: int) -> int:
-    deleted = 0
+async def _purge_round(db: Database, settings: Settings, org_id: int, round_id: int) -> AsyncIterator[int]:
     while True:
         async with db.transaction(org_id=org_id) as tx:
             batch = list(await tx.session.scalars(select(FormSubmission.id).where(FormSubmission.round_id == round_id).limit(SWEEP_BATCH)))
             await do_delete_photos_of(tx, settings, batch)
             if batch:
                 await tx.session.execute(delete(FormSubmission).where(FormSubmission.id.in_(batch)).execution_options(synchronize_session=False))
-        deleted += len(batch)
+        yield len(batch)
         if len(batch) < SWEEP_BATCH:
             break
     while True:
@@ -148,8 +154,8 @@ async def _purge_round(db: Database, settings: Settings, org_id: int, round_id: 
                 delete(RoundRespondent).where(RoundRespondent.round_id == round_id, RoundRespondent.respondent_id.in_(rows))
                 .execution_options(synchronize_session=False)
             )).rowcount
+        yield 0
         if gone < SWEEP_BATCH:
             break
     async with db.transaction(org_id=org_id) as tx:
         await tx.session.execute(update(FormRound).where(FormRound.id == round_id).values(purged_at=utcnow()).execution_options(synchronize_session=False))
-    return deleted

@@ -29,6 +29,7 @@ from server.forms.models import (
 )
 from server.forms.photos import register_form_photo_readers, register_form_photo_uploaders
 from server.forms.privacy import (
+    answers_pruning,
     answer_paths,
     bucket_paths,
     check_may_view_answers,
@@ -86,6 +87,7 @@ from server.forms.submissions import (
     round_to_answer,
 )
 from server.forms.workers import FORMS_WORKER, setup_worker
+from server.retention.registry import register_pruning
 from server.orgs.access import OrgContext
 from server.orgs.models import Organisation
 from server.personal_data.parts import register_personal_data
@@ -462,5 +464,6 @@ def setup(app: web.Application) -> None:
     app[ROUND_WATCH] = RoundWatch(app)
     app[ROUND_WATCH].attach()
     setup_worker(app)
+    register_pruning(app, answers_pruning(app[SETTINGS]))
     round_pages.setup(app)
     home.setup(app)

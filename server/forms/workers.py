@@ -1,4 +1,4 @@
-"""The forms worker of each node: rounds that open, recurrences that come due, reminders to send, answers to delete.
+"""The forms worker of each node: rounds that open, recurrences that come due, reminders to send.
 
 Started and stopped with the app (``MUSTER_FORMS_ENGINE``). Every node runs
 the same loop against the same tables; the conditional UPDATEs in rounds.py
@@ -18,7 +18,6 @@ from server.appkeys import DB, SETTINGS
 from server.channels.providers.base import ProviderError
 from server.channels.registry import CHANNELS, Channels, Message
 from server.db import Database, utcnow
-from server.forms.privacy import do_sweep
 from server.forms.reminders import Outreach, claim_due, do_remind_batch, next_due_at
 from server.forms.rounds import do_make_scheduled_rounds, do_open_due_rounds
 from server.gateway.presence import PRESENCE, Presence
@@ -26,7 +25,6 @@ from server.gateway.presence import PRESENCE, Presence
 log = logging.getLogger("muster.forms")
 
 IDLE_S = 5.0
-SWEEP_EVERY_S = 3600.0
 
 
 class FormsWorker:
@@ -42,8 +40,7 @@ class FormsWorker:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._forever(self.run_once, "rounds and reminders")),
-                       loop.create_task(self._forever(self._sweep_once, "retention sweep"))]
+        self._tasks = [loop.create_task(self._forever(self.run_once, "rounds and reminders"))]
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -118,10 +115,6 @@ class FormsWorker:
             await self.channels["sms"].send(message)
         except ProviderError as e:
             log.info("a form reminder SMS was not delivered: %s", e.message)
-
-    async def _sweep_once(self) -> None:
-        await do_sweep(self.db, self.settings)
-        await self._sleep(SWEEP_EVERY_S)
 
 
 FORMS_WORKER = web.AppKey("forms_worker", FormsWorker)

@@ -75,6 +75,12 @@ def error_frame(code: str, message: str, ref: Any = None) -> bytes:
     return encode_frame(frame)
 
 
+def resync_frame(reason: str, user_seq: int) -> bytes:
+    """Events the device has not seen are no longer stored (``reason``: ``pruned``, or ``missing``): it reloads its
+    state from the API and goes on from ``user_seq``, the stream's position; nothing at or below it is sent."""
+    return encode_frame({"type": "resync", "reason": reason, "user_seq": user_seq})
+
+
 PONG = encode_frame({"type": "pong"})
 
 # An empty WebSocket ping control frame (opcode 9), unmasked: the hub's heartbeat writes these same two bytes to every quiet socket.

@@ -121,11 +121,12 @@ class Connection:
         buffer_limit: int,
         stall_s: float,
         after_seq: int,
+        resync: str | None = None,
     ) -> None:
         self.principal = principal
         self.user_id = principal.user_id
         self.session_id = principal.session_id
-        self.cursor = StreamCursor(db, self, after_seq=after_seq, hold_limit=hold_limit)
+        self.cursor = StreamCursor(db, self, after_seq=after_seq, hold_limit=hold_limit, resync=resync)
         self._ws = ws
         self._request = request
         self._writer = writer  # what ws.prepare() returned: its drain() waits for the transport to resume writing

@@ -12,6 +12,11 @@ cost of an event to 10,000 people. Its rows go with the stream instead
 (another trigger: deleting a stream row, as deleting the user does by
 cascade, deletes its events). The stream row is also the lock that orders
 an ``emit`` and a deletion: whichever comes second waits for the first to commit.
+
+Events do not stay for ever: the pruning job (server/gateway/pruning.py) deletes
+a user's oldest ones, always a prefix of the stream, and records in
+``user_stream_watermarks`` the highest number it deleted. A device that
+resumes from below it missed events that are gone, and is told to resync.
 """
 from __future__ import annotations
 
@@ -38,3 +43,16 @@ class UserEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserStreamWatermark(Base):
+    """How far a user's stream was pruned: every event numbered ``pruned_through`` or lower may be gone.
+
+    A row of its own, not a column of ``user_streams``: pruning then never takes the stream row's lock,
+    so it never makes an ``emit`` wait.
+    """
+
+    __tablename__ = "user_stream_watermarks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    pruned_through: Mapped[int] = mapped_column(BigId)

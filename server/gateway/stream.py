@@ -17,6 +17,16 @@ database is always complete up to any number the bus announces, because an
 event is published only after the transaction that numbered it committed,
 and a user's numbers are handed out under a row lock, in commit order.
 
+Except for what was pruned (server/gateway/pruning.py: a prefix of the
+stream, up to its watermark). A socket whose next number is no longer stored
+(its device resumed from below the watermark, or pruning overtook a slow
+replay) is never left with a silent gap: it is sent ``{"type": "resync",
+"reason", "user_seq"}`` and continues from the stream's present position;
+the device reloads its state (server/web/static/live.js). The reason is
+``pruned`` when the watermark says so, ``missing`` for a gap nothing
+explains. A device at 0 has seen nothing, so nothing is missing for it: its
+replay starts at the oldest event kept.
+
 Cost: a live event is one dict lookup and one transport write per socket; a gap
 costs one indexed range query per page (primary key ``(user_id, seq)``).
 """
@@ -27,11 +37,11 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.db import Database, Transaction
-from server.gateway.frames import CLOSE_INTERNAL, CLOSE_UNAUTHENTICATED, Frame, event_frame, event_frame_tail
-from server.gateway.models import UserEvent, UserStream
+from server.gateway.frames import CLOSE_INTERNAL, CLOSE_UNAUTHENTICATED, Frame, event_frame, event_frame_tail, resync_frame
+from server.gateway.models import UserEvent, UserStream, UserStreamWatermark
 from server.i18n import _
 
 if TYPE_CHECKING:
@@ -69,6 +79,21 @@ async def events_after(tx: Transaction, user_id: int, after_seq: int, limit: int
     return rows.all()
 
 
+class StreamState(NamedTuple):
+    last_seq: int  # the stream's position: its newest event's number
+    pruned_through: int  # every event at or below this may be gone (0: none was pruned)
+
+
+async def stream_state(tx: Transaction, user_id: int) -> StreamState:
+    """Where a user's stream is, and how far it was pruned: one primary-key lookup of each table."""
+    row = (await tx.session.execute(
+        select(UserStream.last_seq, func.coalesce(UserStreamWatermark.pruned_through, 0))
+        .outerjoin(UserStreamWatermark, UserStreamWatermark.user_id == UserStream.user_id)
+        .where(UserStream.user_id == user_id)
+    )).first()
+    return StreamState(*row) if row is not None else StreamState(0, 0)
+
+
 async def stream_positions(db: Database, user_ids: Collection[int]) -> dict[int, int]:
     """``{user_id: last_seq}`` of the users that have a stream; one query per 5,000 users."""
     users = sorted(user_ids)
@@ -84,10 +109,12 @@ async def stream_positions(db: Database, user_ids: Collection[int]) -> dict[int,
 class StreamCursor:
     """Where one socket is in its user's stream. Starts catching up: live events are held until ``catch_up`` ran."""
 
-    __slots__ = ("last_seq", "_db", "_connection", "_page", "_hold_limit", "_held", "_dropped_held", "_catching_up", "_task", "_read")
+    __slots__ = ("last_seq", "_db", "_connection", "_page", "_hold_limit", "_held", "_dropped_held", "_catching_up", "_task", "_read",
+                 "_resync")
 
-    def __init__(self, db: Database, connection: "Connection", *, after_seq: int, hold_limit: int) -> None:
+    def __init__(self, db: Database, connection: "Connection", *, after_seq: int, hold_limit: int, resync: str | None = None) -> None:
         self.last_seq = after_seq
+        self._resync = resync  # the hello found the device below the watermark: tell it first (``catch_up``)
         self._db = db
         self._connection = connection
         self._page = max(1, min(REPLAY_PAGE, hold_limit // 2))
@@ -136,6 +163,9 @@ class StreamCursor:
         """
         self._catching_up = True
         try:
+            if self._resync is not None:
+                self._connection.send(resync_frame(self._resync, self.last_seq))
+                self._resync = None
             while True:
                 self._dropped_held = False
                 read_any = await self._replay_stored()
@@ -145,11 +175,12 @@ class StreamCursor:
                 if self._dropped_held:
                     continue
                 if self._held and not read_any:
-                    # The database has no events for the gap: they were removed. Skip it rather than stall.
-                    log.warning("user %s: stream gap after seq %s not in the database", self._connection.user_id, self.last_seq)
+                    # The database has no events for the gap: they were pruned meanwhile. Never skip it silently.
+                    await self._tell_resync()
                     for seq in sorted(self._held):
                         held = self._held.pop(seq)
-                        self._deliver(seq, held.frame, held.revoked_sessions)
+                        if seq > self.last_seq:
+                            self._deliver(seq, held.frame, held.revoked_sessions)
                 if not self._held:
                     return
         finally:
@@ -172,6 +203,11 @@ class StreamCursor:
             events, self._read = self._read, None
             if events is None:
                 events = await load_events_after(self._db, self._connection.user_id, self.last_seq, self._page)
+            if events and events[0].seq > self.last_seq + 1:
+                if self.last_seq > 0:  # events this device has not seen are gone
+                    await self._tell_resync()
+                    continue
+                self.last_seq = events[0].seq - 1  # a device at 0 has nothing to miss: it starts at the oldest kept
             for event in events:
                 if not await self._connection.wait_flushed():
                     return read_any
@@ -182,6 +218,16 @@ class StreamCursor:
             if len(events) < self._page:
                 break
         return read_any
+
+    async def _tell_resync(self) -> None:
+        """The next event this socket needs is not stored: send ``resync`` and go on from the stream's position."""
+        async with self._db.transaction() as tx:
+            state = await stream_state(tx, self._connection.user_id)
+        reason = "pruned" if self.last_seq < state.pruned_through else "missing"
+        if reason == "missing":
+            log.warning("user %s: stream gap after seq %s not in the database and not pruned", self._connection.user_id, self.last_seq)
+        self.last_seq = max(self.last_seq, state.last_seq)
+        self._connection.send(resync_frame(reason, self.last_seq))
 
     def _hold(self, seq: int, event: HeldEvent) -> None:
         if len(self._held) >= self._hold_limit:

@@ -17,7 +17,6 @@ from typing import Any, Literal
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
 from pydantic import Field, ValidationError
-from sqlalchemy import select
 
 from server.accounts.auth import authenticate_in
 from server.api import Model
@@ -34,8 +33,10 @@ from server.gateway.frames import (
 from server.db import Transaction, utcnow
 from server.gateway import presence
 from server.gateway.hub import Connection, Hub
-from server.gateway.models import UserStream
+from server.gateway.pruning import event_pruning
+from server.gateway.stream import stream_state
 from server.i18n import _, translate
+from server.retention.registry import register_pruning
 
 log = logging.getLogger("muster.gateway")
 
@@ -146,7 +147,7 @@ async def _registered_connection(request: web.Request, ws: DeviceSocket, writer:
                     hold_limit=settings.ws_send_queue,
                     buffer_limit=settings.ws_send_buffer_kb * 1024,
                     stall_s=settings.ws_heartbeat_s * 1.5,
-                    after_seq=await _resume_point(tx, principal.user_id, hello.user_seq),
+                    **await _resume_point(tx, principal.user_id, hello.user_seq),
                 )
                 hub.register(connection)
                 await connection.cursor.read_first_page(tx)
@@ -175,15 +176,20 @@ async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
         return None
 
 
-async def _resume_point(tx: Transaction, user_id: int, user_seq: int) -> int:
-    """Where to replay from: the device's number, unless it is ahead of the stream (a restored database).
+async def _resume_point(tx: Transaction, user_id: int, user_seq: int) -> dict:
+    """Where to replay from (``after_seq``), and whether the device must resync first (``resync``, the reason).
 
-    Then ``ready`` tells the device the real position, lower than what it sent. A device's first hello (0) reads nothing.
+    The device's number, unless it is ahead of the stream (a restored database): then ``ready`` tells the device
+    the real position, lower than what it sent. Below the stream's watermark (events it has not seen were pruned:
+    server/gateway/pruning.py) it is told to ``resync`` and goes on from the stream's position. A device's first
+    hello (0) reads nothing here: it has seen nothing, so it misses nothing.
     """
     if user_seq == 0:
-        return 0
-    last_seq = await tx.session.scalar(select(UserStream.last_seq).where(UserStream.user_id == user_id))
-    return min(user_seq, last_seq or 0)
+        return {"after_seq": 0}
+    state = await stream_state(tx, user_id)
+    if user_seq < state.pruned_through:
+        return {"after_seq": state.last_seq, "resync": "pruned"}
+    return {"after_seq": min(user_seq, state.last_seq)}
 
 
 async def _serve_client_frames(ws: web.WebSocketResponse, hub: Hub, connection: Connection) -> None:
@@ -266,6 +272,7 @@ def setup(app: web.Application) -> None:
     app[HUB] = Hub(app[DB], app[SETTINGS])
     app[HUB].attach(app[BUS])
     presence.setup(app)
+    register_pruning(app, event_pruning(app[SETTINGS]))
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_detach_hub)
     app.router.add_routes(routes)

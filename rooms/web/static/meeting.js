@@ -126,6 +126,7 @@ function connect() {
       send({ type: "meeting.join", ticket: state.ticket });
     },
     onFrame: (frame) => onFrame(frame).catch(showError),
+    onResync: () => {}, // the meeting's state comes in meeting frames, not the person's events: nothing to reload
     onClose: () => {
       showLive(false);
       // A seat does not survive its socket: joining again needs a new ticket, so no silent reconnect.

@@ -4,6 +4,9 @@
 // last sequence this device saw (so nothing is missed across reconnects), and
 // reconnects after a second when the connection drops. body[data-live] says
 // whether it is connected, for people ("connecting…") and for the page tests.
+// Events are kept on the server for a while (30 days, the newest 10,000 per
+// person): a device that comes back later gets a `resync` frame instead of
+// the events it missed, and reloads its state (by default the whole page).
 
 import { savedToken } from "./api.js";
 
@@ -13,10 +16,14 @@ const USER_SEQ_KEY = "muster.user_seq";
  * Connects and keeps connected. `onReady(frame)` runs after every (re)connect once missed
  * events were replayed, so the page can catch up from the API; `onEvent(name, data)` gets
  * the person's events; `onFrame(frame)` every other frame; `onClose()` each disconnect.
+ * `onResync(frame)` runs when events this device missed are no longer kept: the page must
+ * reload its state from the API; the default reloads the page.
  * `params` are added to the URL (a meeting page's `meeting=ID`). Returns
  * {send(frame) → false while not connected, close()}.
  */
-export function connectLive({ params = {}, onReady = () => {}, onEvent = () => {}, onFrame = () => {}, onClose = () => {} } = {}) {
+export function connectLive({
+  params = {}, onReady = () => {}, onEvent = () => {}, onFrame = () => {}, onClose = () => {}, onResync = () => location.reload(),
+} = {}) {
   const live = { ws: null, ready: false, closed: false };
   live.send = (frame) => live.ready && (live.ws.send(JSON.stringify(frame)), true);
   live.close = () => {
@@ -38,6 +45,9 @@ export function connectLive({ params = {}, onReady = () => {}, onEvent = () => {
       } else if (frame.type === "event") {
         localStorage.setItem(USER_SEQ_KEY, String(frame.seq));
         onEvent(frame.event, frame.data);
+      } else if (frame.type === "resync") {
+        localStorage.setItem(USER_SEQ_KEY, String(frame.user_seq)); // the stream goes on from here: a reload does not ask again
+        onResync(frame);
       } else {
         onFrame(frame);
       }
