@@ -11,6 +11,7 @@ from __future__ import annotations
 class MusterError(Exception):
     status = 400
     code = "bad_request"
+    retry_after_s: int | None = None  # answered as ``Retry-After`` when set
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None, **params):
         self.msgid = message
@@ -80,6 +81,17 @@ class UnsupportedMediaType(MusterError):
 class RateLimited(MusterError):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, **kw):
+        super().__init__(message, **kw)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(MusterError):
+    """Something the request needs cannot be reached for now (the database): try again; nothing was stored unless answered."""
+
+    status = 503
+    code = "unavailable"
 
     def __init__(self, message: str, *, retry_after_s: int, **kw):
         super().__init__(message, **kw)
