@@ -18,7 +18,14 @@ from pathlib import Path
 
 from tests import services
 
-PG_BIN = Path(os.environ.get("MUSTER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _newest_pg_bin() -> Path:
+    """Debian's server programs of the newest PostgreSQL installed (``/usr/lib/postgresql/<major>/bin``)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+    return found[-1] if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = Path(os.environ["MUSTER_TEST_PG_BIN"]) if os.environ.get("MUSTER_TEST_PG_BIN") else _newest_pg_bin()
 PG_USER = "postgres"  # initdb refuses to run as root; the cluster's files belong to this account
 
 

@@ -15,10 +15,8 @@ import time
 import aiohttp
 import pytest
 
-from server.db import Database
-from tests.factories import make_org
 from tests.server.gateway.sockets import Device, connect, token_of
-from tests.server.groups.conftest import join_org, signed_in
+from tests.server.groups.conftest import owner_and_members
 
 BEFORE, DURING, AFTER = 5, 5, 5
 
@@ -94,29 +92,21 @@ async def _until(condition, timeout_s: float, what: str) -> None:
 async def test_redis_restarted_while_posting_devices_on_both_nodes_end_with_every_message_once_in_order(private_redis, private_nodes):
     nodes = private_nodes
     node_a, node_b = nodes.urls
-    db = Database(nodes.database_url)
-    try:
-        owner = await signed_in(db, "Owner")
-        org = await make_org(db, owner.user)
-        alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
-        for person in (alice, bob):
-            await join_org(db, org.id, person.user)
-    finally:
-        await db.close()
+    org_id, owner, (alice, bob) = await owner_and_members(nodes.database_url, "Alice", "Bob")
 
     async with aiohttp.ClientSession() as http:
-        resp = await http.post(f"{node_a}/api/v1/orgs/{org.id}/groups", json={"name": "Ward", "member_ids": [alice.id, bob.id]},
+        resp = await http.post(f"{node_a}/api/v1/orgs/{org_id}/groups", json={"name": "Ward", "member_ids": [alice.id, bob.id]},
                                headers=owner.headers)
         assert resp.status == 201, await resp.text()
         group_id = (await resp.json())["id"]
-        followers = [GroupFollower(name, http, node, who.headers, group_id, org.id)
+        followers = [GroupFollower(name, http, node, who.headers, group_id, org_id)
                      for name, node, who in (("alice on a", node_a, alice), ("alice on b", node_b, alice), ("bob on b", node_b, bob))]
         posted: list[str] = []
 
         async def post(n: int) -> None:
             body = f"message {n}"
             node = (node_a, node_b)[n % 2]
-            resp = await http.post(f"{node}/api/v1/orgs/{org.id}/groups/{group_id}/messages",
+            resp = await http.post(f"{node}/api/v1/orgs/{org_id}/groups/{group_id}/messages",
                                    json={"body": body, "mentions": [alice.id, bob.id]}, headers=owner.headers)
             assert resp.status == 201, await resp.text()
             assert (await resp.json())["seq"] == n
