@@ -172,10 +172,11 @@ class Nodes:
 
 @contextlib.contextmanager
 def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, ready_timeout_s: float = 60, *,
-                 postgres_admin_url: str | None = None, redis_url: str | None = None):
+                 postgres_admin_url: str | None = None, redis_url: str | None = None, node_env: dict[str, dict] | None = None):
     """Real ``muster serve`` processes sharing a fresh PostgreSQL database and Redis; killed, and the database dropped, after.
 
-    The machine's shared services unless given others (a test's own, tests/faults/private.py)."""
+    The machine's shared services unless given others (a test's own, tests/faults/private.py); ``node_env`` adds
+    variables to one node's environment (by name)."""
     if postgres_admin_url is None:
         require_postgres()
     if redis_url is None:
@@ -199,7 +200,7 @@ def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, read
             with log.open("w") as out:
                 processes.append(subprocess.Popen(
                     [sys.executable, "-m", "server", "serve", "--port", str(port)],
-                    env=shared | {"MUSTER_DATA_DIR": str(tmp_path / f"node-{name}"), "MUSTER_NODE_NAME": f"node-{name}"},
+                    env=shared | {"MUSTER_DATA_DIR": str(tmp_path / f"node-{name}"), "MUSTER_NODE_NAME": f"node-{name}"} | (node_env or {}).get(name, {}),
                     cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                 ))
             _wait_ready(processes[-1], port, log, ready_timeout_s)

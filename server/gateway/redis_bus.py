@@ -12,12 +12,16 @@ subscribes every channel again and, once Redis confirmed them all, tells the
 (events are stored before they are published, so the database is the truth
 and the bus is only the doorbell). While Redis is down a publish fails at
 once with ``ConnectionError``: the publisher is the after-commit step of a
-request, which must not wait for Redis.
+request, which must not wait for Redis. A node that lost a publish may be the
+only one cut off (the other nodes' subscriptions never dropped, so nothing
+tells them they missed it): once it reaches Redis again it says so on
+``bus-resync``, and every other node runs its ``on_reconnect`` listeners too.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -34,6 +38,7 @@ _BACKOFF_FIRST_S = 0.1
 _BACKOFF_MAX_S = 2.0  # Redis back: this node listens again within 2 s
 _SUBSCRIBE_TIMEOUT_S = 5.0
 _CONNECT_TIMEOUT_S = 2.0
+_RESYNC_CHANNEL = "bus-resync"
 
 
 class RedisBus:
@@ -49,6 +54,10 @@ class RedisBus:
         self._subscribed: set[str] = set()  # channels Redis confirmed on the current connection
         self._confirmed = asyncio.Event()
         self._missed = False  # reconnected: tell the listeners once every channel is confirmed again
+        self._lost_publishes = False  # tell the other nodes on bus-resync once Redis answers again
+        self._announcing: asyncio.Task | None = None
+        self._name = uuid.uuid4().hex.encode()  # to know its own bus-resync message
+        self._handlers[_RESYNC_CHANNEL].append(self._on_resync)
         self._closing = False
 
     @property
@@ -101,7 +110,10 @@ class RedisBus:
         try:
             await self._publisher.publish(self._prefix + channel, payload)
         except (RedisError, OSError) as e:
+            self._lost_publishes = True
             raise ConnectionError(f"the Redis bus cannot be reached ({type(e).__name__}); {channel} message lost") from e
+        if self._lost_publishes:
+            await self._announce_lost_publishes()
 
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
         """Local handlers are added at once; the Redis subscription follows on the reader's connection.
@@ -154,8 +166,26 @@ class RedisBus:
         if self._missed:
             self._missed = False
             log.warning("redis bus reconnected; listeners re-read what they missed")
-            for listener in list(self._reconnect_listeners):
-                listener()
+            self._tell_listeners()
+            if self._lost_publishes:
+                self._announcing = asyncio.get_running_loop().create_task(self._announce_lost_publishes())
+
+    def _tell_listeners(self) -> None:
+        for listener in list(self._reconnect_listeners):
+            listener()
+
+    async def _announce_lost_publishes(self) -> None:
+        """Messages this node published were lost, maybe while the other nodes stayed subscribed: they re-read too."""
+        self._lost_publishes = False
+        try:
+            await self._publisher.publish(self._prefix + _RESYNC_CHANNEL, self._name)
+        except (RedisError, OSError):
+            self._lost_publishes = True  # said at the next publish or reconnect
+
+    def _on_resync(self, name: bytes) -> None:
+        if name != self._name:
+            log.warning("another node lost bus messages; listeners re-read what they missed")
+            self._tell_listeners()
 
     async def _connect_subscriber(self) -> None:
         # No retries inside redis-py: a lost connection must surface here, so

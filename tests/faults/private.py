@@ -1,4 +1,4 @@
-"""A PostgreSQL cluster and a Redis of the test's own, to stop, kill and start again.
+"""A PostgreSQL cluster and a Redis of the test's own, to stop, kill and start again, and a link to cut.
 
 Fault tests must never touch the machine's shared services (127.0.0.1:5432 and
 :6379, used by every other test run): they start these instead, each on a free
@@ -9,11 +9,13 @@ commits, so every acknowledged commit is in the WAL before the answer.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from tests import services
@@ -107,3 +109,65 @@ class PrivateRedis:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+
+class Link:
+    """A TCP link from a free port to ``127.0.0.1:target_port`` that the test can cut (every connection through it
+    dropped, new ones refused, as when the network fails between two hosts) and mend. It forwards in a thread of
+    its own, so that it works before, during and after a test's event loop."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = services.free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="link", daemon=True)
+        self._thread.start()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def mend(self) -> None:
+        """Accept connections (again)."""
+        self._call(self._listen())
+
+    def cut(self) -> None:
+        self._call(self._cut())
+
+    def close(self) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def _call(self, coroutine) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, upstream_writer}
+        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+            self._writers.discard(writer)

@@ -6,6 +6,9 @@ Devices on both nodes follow a group the way a client does: ``group.message`` fr
 ``group.mentions`` event in each of their per-user streams. Pub/sub loses what is published while Redis is
 down; the nodes reconnect by themselves, and every device ends with every message once, in order, and with
 every event of its stream once, in order, with no gap. Messages posted after the reconnect arrive live.
+
+A node cut off from Redis alone loses what it publishes meanwhile while the other nodes stay subscribed and
+notice nothing; once it is back it tells them (``bus-resync``) and their devices catch up as well.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import time
 import aiohttp
 import pytest
 
+from tests import services
+from tests.faults.private import Link
 from tests.server.gateway.sockets import Device, connect, token_of
 from tests.server.groups.conftest import owner_and_members
 
@@ -148,3 +153,57 @@ async def test_redis_restarted_while_posting_devices_on_both_nodes_end_with_ever
         mentions = [e["data"]["unread_mentions"] for e in follower.events if e["event"] == "group.mentions"]
         assert mentions == list(range(1, total + 1)), f"{follower.name}: {mentions}"
     print(f"\nredis restart: every node told its devices to catch up {resynced:.2f} s after Redis accepted connections again")
+
+
+@pytest.fixture
+def node_a_behind_a_link(tmp_path, private_postgres, private_redis):
+    """Nodes "a" and "b"; "a" reaches Redis through a ``Link`` the test can cut."""
+    link = Link(private_redis.port)
+    link.mend()
+    try:
+        with services.muster_nodes(tmp_path, ["a", "b"], postgres_admin_url=private_postgres.admin_url, redis_url=private_redis.url,
+                                   node_env={"a": {"MUSTER_REDIS_URL": f"redis://127.0.0.1:{link.port}/0"}}) as nodes:
+            yield nodes, link
+    finally:
+        link.close()
+
+
+async def test_a_node_cut_off_from_redis_alone_has_the_other_nodes_devices_catch_up_once_it_is_back(node_a_behind_a_link):
+    nodes, link = node_a_behind_a_link
+    node_a, node_b = nodes.urls
+    org_id, owner, (bob,) = await owner_and_members(nodes.database_url, "Bob")
+
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(f"{node_b}/api/v1/orgs/{org_id}/groups", json={"name": "Ward", "member_ids": [bob.id]}, headers=owner.headers)
+        assert resp.status == 201, await resp.text()
+        group_id = (await resp.json())["id"]
+        bob_on_b = GroupFollower("bob on b", http, node_b, bob.headers, group_id, org_id)
+        posted: list[str] = []
+
+        async def post_on_a(n: int) -> None:
+            resp = await http.post(f"{node_a}/api/v1/orgs/{org_id}/groups/{group_id}/messages",
+                                   json={"body": f"message {n}", "mentions": [bob.id]}, headers=owner.headers)
+            assert resp.status == 201, await resp.text()
+            posted.append(f"message {n}")
+
+        try:
+            await bob_on_b.open()
+            await post_on_a(1)
+            await _until(lambda: bob_on_b.live == [1], 30, "the first message")
+            link.cut()
+            for n in (2, 3):
+                await post_on_a(n)  # stored; its bus message lost, and node b never lost Redis
+            await asyncio.sleep(0.5)
+            assert bob_on_b.live == [1] and not bob_on_b.resynced_at
+            link.mend()
+            mended_at = time.monotonic()
+            # Nothing more is posted: node a says it lost messages, and bob's device catches up from that alone.
+            await _until(lambda: len(bob_on_b.timeline) == 3 and bob_on_b.mentions() == 3, 30, "the messages posted while cut off")
+            caught_up = time.monotonic() - mended_at
+        finally:
+            await bob_on_b.close()
+
+    assert [bob_on_b.timeline[seq] for seq in sorted(bob_on_b.timeline)] == posted
+    seqs = [e["seq"] for e in bob_on_b.events]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    print(f"\nredis link cut: the other node's device caught up {caught_up:.2f} s after the link was mended")
