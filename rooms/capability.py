@@ -88,10 +88,11 @@ async def _run_media(app: web.Application):
     from rooms.keys import LIVE_MEETINGS
     from rooms.meetings.recordings import adopt_old_recordings
     from server.appkeys import DB, SETTINGS
+    from server.errors import Unavailable
 
     try:
         await adopt_old_recordings(app[DB], app[SETTINGS])
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, Unavailable) as error:
         logging.getLogger("muster.rooms").warning("old recordings not moved to the platform's files yet (%s); the next start tries again",
                                                   type(error).__name__)
     await app[LIVE_MEETINGS].start()

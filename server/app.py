@@ -16,7 +16,7 @@ from server.audit.context import RequestContext, current_request
 from server.bus import LocalBus
 from server.config import Settings
 from server.db import Database
-from server.errors import InvalidInput, MusterError, RateLimited, TooLarge
+from server.errors import InvalidInput, MusterError, TooLarge
 from server.i18n import request_locale
 from server.i18n.validation import translated_reason
 from server.observability import REQUESTS, loggable_path, request_log
@@ -86,7 +86,7 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except MusterError as e:
-        headers = {"Retry-After": str(e.retry_after_s)} if isinstance(e, RateLimited) else None
+        headers = {"Retry-After": str(e.retry_after_s)} if e.retry_after_s is not None else None
         return web.json_response(e.as_json(request_locale(request)), status=e.status, headers=headers)
     except ValidationError as e:  # a model built inside a handler; requests are validated in server/api.py
         return web.json_response(InvalidInput(translated_reason(request_locale(request), e.errors()[0])).as_json(), status=400)

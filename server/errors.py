@@ -11,6 +11,7 @@ from __future__ import annotations
 class MusterError(Exception):
     status = 400
     code = "bad_request"
+    retry_after_s: int | None = None  # answered as ``Retry-After`` when set (``TryLater``)
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None, **params):
         self.msgid = message
@@ -77,10 +78,21 @@ class UnsupportedMediaType(MusterError):
     code = "unsupported_media_type"
 
 
-class RateLimited(MusterError):
-    status = 429
-    code = "rate_limited"
+class TryLater(MusterError):
+    """Refused for now, not for good: answered with ``Retry-After``."""
 
     def __init__(self, message: str, *, retry_after_s: int, **kw):
         super().__init__(message, **kw)
         self.retry_after_s = retry_after_s
+
+
+class RateLimited(TryLater):
+    status = 429
+    code = "rate_limited"
+
+
+class Unavailable(TryLater):
+    """Something the request needs cannot be reached for now (the database): try again; nothing was stored unless answered."""
+
+    status = 503
+    code = "unavailable"

@@ -68,17 +68,14 @@ def require_redis_server() -> str:
 @contextlib.contextmanager
 def private_redis(folder: Path, *config_lines: str):
     """A redis-server of the test's own on a free port, with these extra config lines; yields the port, stops it after."""
-    server = require_redis_server()
-    port = free_port()
-    conf = folder / "redis.conf"
-    conf.write_text("\n".join([f"port {port}", "bind 127.0.0.1", 'save ""', "appendonly no", f"dir {folder}", *config_lines]) + "\n")
-    process = subprocess.Popen([server, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from tests.faults.private import PrivateRedis
+
+    server = PrivateRedis(folder, *config_lines)
+    server.start()
     try:
-        wait_for_port("127.0.0.1", port, process)
-        yield port
+        yield server.port
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float = 10) -> None:
@@ -99,30 +96,30 @@ def require_chromium() -> str:
     return path
 
 
-def create_postgres_database() -> str:
-    """A fresh, uniquely named database; returns its SQLAlchemy async URL."""
+def create_postgres_database(admin_url: str = POSTGRES_ADMIN_URL) -> str:
+    """A fresh, uniquely named database on the server of ``admin_url``; returns its SQLAlchemy async URL."""
     import asyncpg
 
     name = f"muster_t_{uuid.uuid4().hex[:12]}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        conn = await asyncpg.connect(admin_url)
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(create())
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    return admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
 
 
-def drop_postgres_database(url: str) -> None:
+def drop_postgres_database(url: str, admin_url: str = POSTGRES_ADMIN_URL) -> None:
     import asyncpg
 
     name = url.rsplit("/", 1)[1]
 
     async def drop() -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        conn = await asyncpg.connect(admin_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -174,18 +171,25 @@ class Nodes:
 
 
 @contextlib.contextmanager
-def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, ready_timeout_s: float = 60):
-    """Real ``muster serve`` processes sharing a fresh PostgreSQL database and Redis; killed, and the database dropped, after."""
-    require_postgres()
-    require_redis()
-    database_url = create_postgres_database()
+def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, ready_timeout_s: float = 60, *,
+                 postgres_admin_url: str | None = None, redis_url: str | None = None, node_env: dict[str, dict] | None = None):
+    """Real ``muster serve`` processes sharing a fresh PostgreSQL database and Redis; killed, and the database dropped, after.
+
+    The machine's shared services unless given others (a test's own, tests/faults/private.py); ``node_env`` adds
+    variables to one node's environment (by name)."""
+    if postgres_admin_url is None:
+        require_postgres()
+    if redis_url is None:
+        require_redis()
+    postgres_admin_url, redis_url = postgres_admin_url or POSTGRES_ADMIN_URL, redis_url or REDIS_URL
+    database_url = create_postgres_database(postgres_admin_url)
     processes: list[subprocess.Popen] = []
     try:
         from server.db.migrate import upgrade
 
         upgrade(database_url)
         shared = os.environ | {
-            "MUSTER_DATABASE_URL": database_url, "MUSTER_REDIS_URL": REDIS_URL,
+            "MUSTER_DATABASE_URL": database_url, "MUSTER_REDIS_URL": redis_url,
             "MUSTER_REDIS_PREFIX": f"muster-test-{uuid.uuid4().hex[:10]}:", "MUSTER_SECRET_KEY": NODES_SECRET_KEY,
             "MUSTER_LOG_LEVEL": "WARNING", **(env or {}),
         }
@@ -196,7 +200,7 @@ def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, read
             with log.open("w") as out:
                 processes.append(subprocess.Popen(
                     [sys.executable, "-m", "server", "serve", "--port", str(port)],
-                    env=shared | {"MUSTER_DATA_DIR": str(tmp_path / f"node-{name}"), "MUSTER_NODE_NAME": f"node-{name}"},
+                    env=shared | {"MUSTER_DATA_DIR": str(tmp_path / f"node-{name}"), "MUSTER_NODE_NAME": f"node-{name}"} | (node_env or {}).get(name, {}),
                     cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                 ))
             _wait_ready(processes[-1], port, log, ready_timeout_s)
@@ -212,7 +216,7 @@ def muster_nodes(tmp_path: Path, names: list[str], env: dict | None = None, read
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        drop_postgres_database(database_url)
+        drop_postgres_database(database_url, postgres_admin_url)
 
 
 def _wait_ready(process: subprocess.Popen, port: int, log: Path, timeout_s: float) -> None:

@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, event
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 from sqlalchemy.types import TypeDecorator
+
+from server.db import unavailable
 
 if TYPE_CHECKING:
     from server.bus import Bus
@@ -155,7 +158,8 @@ class Database:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         kwargs: dict = {"echo": echo}
         if self.dialect == "postgresql":
-            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": unavailable.POOL_TIMEOUT_S,
+                       "connect_args": {"timeout": unavailable.CONNECT_TIMEOUT_S}}
         else:
             kwargs |= {"connect_args": {"timeout": 30}}
         self.engine = create_async_engine(url, **kwargs)
@@ -164,6 +168,7 @@ class Database:
         else:
             event.listen(self.engine.sync_engine.pool, "checkin", _note_idle)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle)
+            unavailable.watch(self.engine.sync_engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Hot routes (thousands of requests a second: form submissions, server/api.py's ``one_transaction``) hold at most
         # half of the pool at once: others (a dashboard, a page) find a connection at once instead of queueing behind them,
@@ -174,15 +179,22 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, org_id: int | None = None) -> AsyncIterator[Transaction]:
-        """Open a transaction; commit on success, roll back on error, then run after-commit actions."""
-        async with self._sessions() as session:
-            session.info["org_id"] = org_id
-            tx = Transaction(self, session, org_id)
-            async with session.begin():
-                yield tx
+        """Open a transaction; commit on success, roll back on error, then run after-commit actions.
+
+        Raises ``server.errors.Unavailable`` when PostgreSQL cannot be reached (server/db/unavailable.py)."""
+        try:
+            async with self._sessions() as session:
+                session.info["org_id"] = org_id
+                tx = Transaction(self, session, org_id)
+                async with session.begin():
+                    yield tx
+        except PoolTimeout as e:
+            raise unavailable.database_unavailable() from e
         for action in tx._after_commit:
             try:
                 await action()
+            except ConnectionError as e:  # the bus is down: devices catch up from the database when it is back (server/bus.py)
+                log.warning("after-commit action failed: %s", e)
             except Exception:  # the data is committed; a failed notification must not turn into a 500
                 log.exception("after-commit action failed")
 

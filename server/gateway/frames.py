@@ -22,6 +22,7 @@ CLOSE_SLOW_READER = 4008  # the send buffer filled up: reconnect and resume from
 CLOSE_FLOODING = 4029  # kept sending frames after they were refused as rate_limited (budgets.py)
 CLOSE_GOING_AWAY = 1001  # this node is shutting down: reconnect (to any node)
 CLOSE_INTERNAL = 1011  # the node could not read the event stream: reconnect and resume
+CLOSE_TRY_AGAIN = 1013  # the database cannot be reached for now (RFC 6455 registry: "Try Again Later"): reconnect in a few seconds
 # aiohttp closes a socket whose client sent a message over MUSTER_WS_MAX_FRAME_KB with 1009 (message too big).
 
 MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, two of them the code (RFC 6455 §5.5)

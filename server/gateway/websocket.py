@@ -24,6 +24,7 @@ from server.appkeys import BUS, DB, HUB, SETTINGS
 from server.gateway.frames import (
     CLOSE_INTERNAL,
     CLOSE_PROTOCOL,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
     PONG,
     close_reason,
@@ -31,6 +32,7 @@ from server.gateway.frames import (
     error_frame,
 )
 from server.db import Transaction, utcnow
+from server.errors import Unavailable
 from server.gateway import presence
 from server.gateway.hub import Connection, Hub
 from server.gateway.pruning import event_pruning
@@ -83,7 +85,11 @@ async def device_socket(request: web.Request) -> web.WebSocketResponse:
     )
     ws.max_kb = settings.ws_max_frame_kb
     writer = await ws.prepare(request)
-    connection = await _registered_connection(request, ws, writer)
+    try:
+        connection = await _registered_connection(request, ws, writer)
+    except Unavailable as e:
+        await ws.close(code=CLOSE_TRY_AGAIN, message=close_reason(ws.locale, e.msgid))
+        return ws
     if connection is None:
         return ws
     principal = connection.principal

@@ -1,13 +1,14 @@
 """Pooled PostgreSQL connections are not pinged on every checkout: one that sat idle is, and one that died while busy
-takes the pool's older connections out with it, so the next transactions connect afresh."""
+fails its transaction with ``Unavailable`` (a 503) and takes the pool's older connections out with it, so the next
+transactions connect afresh."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 import server.db
 from server.db import Database
+from server.errors import Unavailable
 
 
 async def _backend_pids(db: Database, n: int) -> set[int]:
@@ -49,7 +50,7 @@ async def test_a_busy_connection_is_not_pinged_and_one_that_died_fails_once_then
     monkeypatch.setattr(server.db, "IDLE_PING_S", 3600.0)  # never idle long enough: no ping
     killed = await _backend_pids(pg, 3)
     await _terminate(postgres_url, killed)
-    with pytest.raises(DBAPIError):
+    with pytest.raises(Unavailable):
         async with pg.transaction() as tx:
             await tx.session.execute(text("SELECT 1"))
     for _ in range(3):  # the disconnect invalidated every connection checked out before it: all are new

@@ -10,6 +10,7 @@ import redis.asyncio as redis
 
 from server.gateway.redis_bus import RedisBus
 from tests import services
+from tests.faults.private import PrivateRedis
 from tests.server.gateway.sockets import wait_until
 
 
@@ -131,3 +132,30 @@ async def test_close_stops_the_reader_and_both_connections(buses):
     assert [t for t in asyncio.all_tasks() if t.get_name() == "redis-bus-reader"] == []
     with pytest.raises(ConnectionError):
         await node.ping()
+
+
+async def test_redis_restarted_a_publish_meanwhile_fails_and_listeners_are_told_once_subscribed_again(tmp_path):
+    """A real restart (the server gone, then back empty), not just one connection cut: while it is down a publish
+    raises ``ConnectionError`` at once (no retries holding the request that published); when it is back the reader
+    subscribes again by itself, and only then tells the listeners, so what they publish from there on is heard."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    node = RedisBus(server.url, prefix="muster-test:")
+    heard: list[bytes] = []
+    told: list[asyncio.Task] = []
+    node.subscribe("user-events", heard.append)
+    node.on_reconnect(lambda: told.append(asyncio.get_running_loop().create_task(node.publish("user-events", b"after"))))
+    try:
+        await node.start()
+        server.kill()
+        with pytest.raises(ConnectionError):
+            await node.publish("user-events", b"lost")
+        await asyncio.sleep(1)  # long enough for the reader to try, and fail, more than once
+        server.start()
+        await wait_until(lambda: told, timeout=10)
+        await told[0]
+        await wait_until(lambda: heard == [b"after"])
+        await node.ping()
+    finally:
+        await node.close()
+        server.stop()

@@ -45,6 +45,20 @@ async def signed_in(db: Database, name: str) -> Person:
     return Person(user, user.email, {"Authorization": f"Bearer {token}"})
 
 
+async def owner_and_members(database_url: str, *names: str) -> tuple[int, Person, list[Person]]:
+    """For tests against real nodes: an organisation (its id), its owner, and members with these names, all signed in."""
+    db = Database(database_url)
+    try:
+        owner = await signed_in(db, "Owner")
+        org = await make_org(db, owner.user)
+        members = [await signed_in(db, name) for name in names]
+        for member in members:
+            await join_org(db, org.id, member.user)
+    finally:
+        await db.close()
+    return org.id, owner, members
+
+
 async def make_people_org(client, db, count: int) -> Org:
     owner = await signed_in(db, "Owner")
     org = await make_org(db, owner.user)

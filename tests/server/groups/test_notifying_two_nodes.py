@@ -7,12 +7,10 @@ import asyncio
 import aiohttp
 import pytest
 
-from server.db import Database
 from tests import services
-from tests.factories import make_org
 from tests.notify.fake_push import FakePushService, vapid_keys
 from tests.server.gateway.sockets import connect
-from tests.server.groups.conftest import join_org, signed_in
+from tests.server.groups.conftest import owner_and_members
 
 
 @pytest.fixture
@@ -40,15 +38,7 @@ async def push_service(vapid):
 
 async def test_a_member_connected_to_the_other_node_is_not_pushed_and_one_with_no_device_is(nodes, push_service):
     service, (database_url, (node_a, node_b)) = push_service, nodes
-    db = Database(database_url)
-    try:
-        owner = await signed_in(db, "Owner")
-        org = await make_org(db, owner.user)
-        bob, carol = await signed_in(db, "Bob"), await signed_in(db, "Carol")
-        for p in (bob, carol):
-            await join_org(db, org.id, p.user)
-    finally:
-        await db.close()
+    org_id, owner, (bob, carol) = await owner_and_members(database_url, "Bob", "Carol")
 
     async with aiohttp.ClientSession() as http:
         browsers = {}
@@ -56,14 +46,14 @@ async def test_a_member_connected_to_the_other_node_is_not_pushed_and_one_with_n
             browsers[who.id] = service.subscribe()
             resp = await http.post(f"{node_a}/api/v1/push-subscriptions", json=browsers[who.id].as_browser_gives_it(), headers=who.headers)
             assert resp.status == 204, await resp.text()
-        resp = await http.post(f"{node_a}/api/v1/orgs/{org.id}/groups", json={"name": "Ward", "member_ids": [bob.id, carol.id]},
+        resp = await http.post(f"{node_a}/api/v1/orgs/{org_id}/groups", json={"name": "Ward", "member_ids": [bob.id, carol.id]},
                                headers=owner.headers)
         group_id = (await resp.json())["id"]
         on_b = await connect(http, f"{node_b}/api/v1/ws", bob.headers["Authorization"][7:])
         await on_b.until_ready()
 
         for n in range(3):
-            resp = await http.post(f"{node_a}/api/v1/orgs/{org.id}/groups/{group_id}/messages", json={"body": f"round {n}"},
+            resp = await http.post(f"{node_a}/api/v1/orgs/{org_id}/groups/{group_id}/messages", json={"body": f"round {n}"},
                                    headers=owner.headers)
             assert resp.status == 201, await resp.text()
             deadline = asyncio.get_running_loop().time() + 15

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import aiohttp
 
-from server.db import Database
 from tests.server.gateway.sockets import connect
 from tests.server.gateway.test_two_nodes import cluster  # noqa: F401  (the fixture: two nodes, fresh database, Redis)
-from tests.server.groups.conftest import join_org, signed_in
-from tests.factories import make_org
+from tests.server.groups.conftest import owner_and_members
 
 
 async def next_group_frame(device) -> dict:
@@ -20,18 +18,10 @@ async def next_group_frame(device) -> dict:
 
 async def test_members_on_two_nodes_each_receive_the_message_once(cluster):  # noqa: F811
     database_url, (node_a, node_b) = cluster
-    db = Database(database_url)
-    try:
-        owner = await signed_in(db, "Owner")
-        org = await make_org(db, owner.user)
-        alice, bob = await signed_in(db, "Alice"), await signed_in(db, "Bob")
-        for p in (alice, bob):
-            await join_org(db, org.id, p.user)
-    finally:
-        await db.close()
+    org_id, owner, (alice, bob) = await owner_and_members(database_url, "Alice", "Bob")
 
     async with aiohttp.ClientSession() as http:
-        groups = f"{node_a}/api/v1/orgs/{org.id}/groups"
+        groups = f"{node_a}/api/v1/orgs/{org_id}/groups"
         resp = await http.post(groups, json={"name": "Two nodes", "member_ids": [alice.id, bob.id]}, headers=owner.headers)
         assert resp.status == 201, await resp.text()
         group_id = (await resp.json())["id"]
@@ -41,7 +31,7 @@ async def test_members_on_two_nodes_each_receive_the_message_once(cluster):  # n
         await on_b.until_ready()
 
         for node, text in ((node_a, "from a"), (node_b, "from b")):
-            resp = await http.post(f"{node}/api/v1/orgs/{org.id}/groups/{group_id}/messages", json={"body": text}, headers=owner.headers)
+            resp = await http.post(f"{node}/api/v1/orgs/{org_id}/groups/{group_id}/messages", json={"body": text}, headers=owner.headers)
             assert resp.status == 201, await resp.text()
         for device in (on_a, on_b):
             frames = [await next_group_frame(device) for _ in range(2)]
