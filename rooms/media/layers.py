@@ -12,7 +12,12 @@ viewer), from:
   layer, the other slots the smallest;
 * the receiver's bandwidth estimate (``estimate``): slots take their layers
   stage first, and a slot steps down while its layer's measured bitrate is
-  more than what is left of the estimate;
+  more than what is left of the estimate. The estimate is the receiver's
+  REMB, but only once it says congestion: a browser's REMB grows to about
+  1.5 times what it receives, so while nothing is lost it would keep every
+  slot on the layer it has. It limits when it falls below ``CONGESTED`` of
+  what the receiver's slots are sent, and then for ``HOLD_S`` seconds, after
+  which larger layers are tried again;
 * which layers arrive: a layer with no packet for ``LIVE_S`` seconds (the
   publisher stopped it, or it never came) is not chosen, so its slots fall
   back to another.
@@ -29,11 +34,21 @@ from __future__ import annotations
 from rooms.media.track import Track
 
 LIVE_S = 1.5
+CONGESTED = 0.9  # a REMB below this share of what the receiver is sent limits its layers
+HOLD_S = 10.0
 
 
-def estimate(peer) -> int | None:
-    """The bits per second the receiver can take, None if unknown: its latest REMB (a transport-wide estimate could replace it here)."""
-    return peer.remb
+def estimate(peer, now: float) -> int | None:
+    """The bits per second the receiver can take, None for no limit (see the module's docstring).
+
+    Its REMB for now; a transport-wide congestion control estimate would replace this function alone.
+    """
+    if peer.remb is None:
+        return None
+    sent = sum(slot.source.bitrate for slot in peer.slots.values() if slot.kind == "video" and slot.source is not None)
+    if peer.remb < CONGESTED * sent:
+        peer.limited_until = now + HOLD_S
+    return peer.remb if now < peer.limited_until else None
 
 
 def measure(layers: list[Track], elapsed: float) -> None:

@@ -58,6 +58,7 @@ class Peer:
         self.layout: dict[str, str | None] = {}  # video slot mid -> the participant it shows, as last told
         self.tiles: dict[str, tuple[int, int]] = {}  # video slot mid -> the tile size (pixels) its page shows it at
         self.remb: int | None = None  # the bitrate this receiver's latest REMB allows (layers.estimate)
+        self.limited_until = 0.0  # until when its REMB limits its simulcast layers (layers.estimate)
         self.errors: dict[str, int] = {}
         self._error_reported: dict[str, float] = {}
         self.unknown_ssrc = 0

@@ -65,7 +65,7 @@ class Selection:
 
     def choose_layers(self, peer, now: float) -> None:
         """Give each of the peer's slots that shows a simulcast camera its layer, the stage first (``layers.py``)."""
-        budget = layers.estimate(peer)
+        budget = layers.estimate(peer, now)
         video = [s for s in peer.slots.values() if s.kind == "video"]
         stage = next((s for s in video if not s.screen), None)
         for slot in sorted(video, key=lambda s: s is not stage):

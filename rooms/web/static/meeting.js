@@ -34,7 +34,9 @@ import { languageSelect, mountShell, showLive } from "/static/shell.js";
 
 const VIDEO_SLOTS = 6; // the stage and five more camera tiles
 const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
-// The camera's simulcast layers, low to high (the SFU takes them in this order).
+// The camera's simulcast layers, low to high (the SFU takes them in this order). Chromium sends three layers
+// only from 960x540 up (two at 640x360), hence a 720p camera: 320x180, 640x360 and 1280x720.
+const CAMERA = { width: 1280, height: 720 };
 const CAMERA_LAYERS = [{ rid: "q", scaleResolutionDownBy: 4 }, { rid: "h", scaleResolutionDownBy: 2 }, { rid: "f" }];
 const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
 const $ = (id) => document.getElementById(id);
@@ -276,7 +278,7 @@ async function onFrame(frame) {
 
 async function startMedia() {
   try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA });
   } catch (error) {
     showError(t("meeting.no_devices", { error: error.name }));
   }

@@ -273,3 +273,29 @@ async def test_a_receiver_gets_the_layer_its_tile_asks_for_and_switches_at_keyfr
         await sender.close()
         await viewer.close()
         await router.close()
+
+
+class Receiver:
+    def __init__(self, slots: list[Slot]) -> None:
+        self.slots = {slot.mid: slot for slot in slots}
+        self.remb = None
+        self.limited_until = 0.0
+
+
+def test_the_estimate_limits_only_once_the_remb_says_congestion_and_then_for_a_while():
+    room = RoomState("r", 3, 9)
+    q, _, f = camera(room)
+    slot = Slot(ListSink(), "1", "video", False, 1, 96, 90000, None)
+    slot.show(f)
+    f.bitrate = 1_500_000
+    receiver = Receiver([slot])
+    assert layers.estimate(receiver, 0.0) is None  # no REMB yet
+    receiver.remb = 1_600_000  # at about what it gets: no sign of a limit (a REMB grows only with what arrives)
+    assert layers.estimate(receiver, 1.0) is None
+    receiver.remb = 700_000  # below what it is sent: congestion
+    assert layers.estimate(receiver, 2.0) == 700_000
+    slot.show(q)
+    q.bitrate = 150_000
+    receiver.remb = 800_000
+    assert layers.estimate(receiver, 3.0) == 800_000  # still held after stepping down
+    assert layers.estimate(receiver, 2.0 + layers.HOLD_S + 0.1) is None  # then a larger layer is tried again
