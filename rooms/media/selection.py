@@ -50,8 +50,10 @@ class Selection:
         return level[1] <= AUDIBLE_LEVEL or track.owner in room.speakers.selected
 
     def tick(self, now: float) -> None:
-        relayer = now - self.layers_at >= 1.0
-        elapsed, self.layers_at = (now - self.layers_at, now) if relayer else (0.0, self.layers_at)
+        elapsed = now - self.layers_at
+        relayer = elapsed >= 1.0
+        if relayer:
+            self.layers_at = now
         for room in self.registry:
             try:
                 self.select(room, now)
@@ -149,7 +151,8 @@ class Selection:
             share = room.screens.for_receiver(own)
             self._show(peer, screen_slots[0], now)(screen_slots[0], room.tracks.get(share) if share is not None else None)
         layout = {slot.mid: slot.source.owner if slot.source is not None else None for slot in video_slots + screen_slots}
-        self.choose_layers(peer, now)
+        if room.layers:
+            self.choose_layers(peer, now)
         if layout != peer.layout:  # the page names each tile after whom its slot shows
             peer.layout = layout
             self.emit({"event": "layout", "room": room.room_id, "participant": peer.participant_id, "slots": layout})

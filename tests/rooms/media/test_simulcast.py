@@ -2,6 +2,7 @@
 import asyncio
 import struct
 
+import pytest
 from aiortc.rtcdtlstransport import RTCCertificate
 
 from rooms.media import layers, rtp, vp8
@@ -223,8 +224,9 @@ class StageLog:
         return [p[-1] for p in self.packets]
 
 
-async def test_a_receiver_gets_the_layer_its_tile_asks_for_and_switches_at_keyframes_as_one_stream():
-    router = await LocalRouter.start(tick=0.05)
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the receiver on another worker than the publisher (fan-out, keyframe requests across)
+async def test_a_receiver_gets_the_layer_its_tile_asks_for_and_switches_at_keyframes_as_one_stream(workers):
+    router = await LocalRouter.start(workers, tick=0.05)
     room = router.room("r")
     events = []
     room.on_event(events.append)
@@ -239,6 +241,7 @@ async def test_a_receiver_gets_the_layer_its_tile_asks_for_and_switches_at_keyfr
         await sender.accept(answer)
         publisher = SimulcastPublisher(sender)
         bob = await room.add_participant("bob")
+        assert (alice.worker, bob.worker) == (0, workers - 1)
         stage = StageLog(viewer, "0")
         await viewer.accept(await bob.handle_offer(await viewer.offer()))
 
