@@ -38,6 +38,7 @@ const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
 // only from 960x540 up (two at 640x360), hence a 720p camera: 320x180, 640x360 and 1280x720.
 const CAMERA = { width: 1280, height: 720 };
 const CAMERA_LAYERS = [{ rid: "q", scaleResolutionDownBy: 4 }, { rid: "h", scaleResolutionDownBy: 2 }, { rid: "f" }];
+const MAX_TILE_PIXELS = 8192; // what meeting.tiles takes (rooms/meetings/live.py)
 const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
 const $ = (id) => document.getElementById(id);
 
@@ -342,7 +343,7 @@ function sendTiles() {
   for (const [transceiver, video] of shown) {
     if (!transceiver || !transceiver.mid) continue;
     const box = video.getBoundingClientRect();
-    tiles[transceiver.mid] = [Math.round(box.width * devicePixelRatio), Math.round(box.height * devicePixelRatio)];
+    tiles[transceiver.mid] = [box.width, box.height].map((size) => Math.min(MAX_TILE_PIXELS, Math.round(size * devicePixelRatio)));
   }
   const text = JSON.stringify(tiles);
   if (text === state.tiles || !state.offerSent || Object.keys(tiles).length === 0) return;

@@ -13,7 +13,7 @@ from rooms.media.registry import RoomState
 from rooms.media.router import LocalRouter
 from rooms.media.slot import Slot
 from rooms.media.track import Track
-from tests.rooms.media.test_forwarding import Subscriber, WireTransport, session_pair
+from tests.rooms.media.test_forwarding import wire_and_reference
 from tests.rooms.media.test_sinks import KeyframeLog, ListSink
 
 CERT = RTCCertificate.generateCertificate()
@@ -58,12 +58,7 @@ def test_a_layer_switch_waits_for_the_keyframe_and_keeps_one_vp8_stream_on_both_
     publisher = KeyframeLog()
     for layer in (q, h, f):
         worker.add(layer, publisher)
-    tx, rx = session_pair()
-    wire = WireTransport(tx)
-    fast = Slot(Subscriber(wire), "1", "video", False, 0x1234, 96, 90000, None)
-    local = ListSink()
-    reference = Slot(local, "r", "video", False, 0x1234, 96, 90000, None)
-    plain = local.packets.setdefault("r", [])
+    fast, reference, on_wire, plain = wire_and_reference("video", 96, 90000, None)
     bases = {q: (1000, 7), h: (20000, 200), f: (32760, 250)}  # each layer counts from its own start; f wraps both
     state = {"frame": 0}
 
@@ -92,7 +87,7 @@ def test_a_layer_switch_waits_for_the_keyframe_and_keeps_one_vp8_stream_on_both_
     for _ in range(3):
         send_frame()
 
-    assert [rx.unprotect(d) for d in wire.datagrams] == plain
+    assert on_wire() == plain
     marks = [p[-1] for p in plain]
     assert marks == [q.track_id] * 7 + [f.track_id] * 4  # q until f's keyframe (q's frame 6 came first), nothing of h
     headers = [rtp.parse_header(p) for p in plain]

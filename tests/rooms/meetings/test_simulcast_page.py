@@ -16,7 +16,7 @@ from playwright.async_api import expect
 
 from rooms.keys import LIVE_MEETINGS
 from server.appkeys import SETTINGS
-from tests.rooms.meetings.test_page import browser, host_and_meeting, join_as_guest, join_as_host, open_page  # noqa: F401  (fixtures)
+from tests.rooms.meetings.test_page import SLOW, browser, host_and_meeting, join_as_guest, join_as_host, open_page  # noqa: F401  (fixtures)
 from tests.web.conftest import backend, base_url, live_server  # noqa: F401  (fixtures)
 
 # The page's WebSocket, for the test to send frames on and to hold back the page's own meeting.tiles (test-only instrumentation).
@@ -86,10 +86,9 @@ async def test_a_receiver_gets_the_small_layer_for_a_small_tile_and_the_large_on
         return page
 
     guest = await join_as_guest(open_recording, link, "Gus Guest")
-    await expect(guest.locator("body")).to_have_attribute("data-meeting", "joined")
+    await expect(guest.locator("body")).to_have_attribute("data-meeting", "joined", timeout=SLOW)
 
     layers = await poll(host, OUTBOUND_LAYERS, lambda v: len(v) == 3 and all(layer["frames"] > 0 and layer["width"] for layer in v.values()))
-    print("publisher layers", layers)
     widths = sorted(layer["width"] for layer in layers.values())
     assert widths[0] < widths[-1]
     await poll(guest, "window.__sent.filter((f) => f.includes('\"meeting.tiles\"')).length", lambda n: n > 0)  # the page's own
