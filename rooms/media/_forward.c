@@ -3,7 +3,8 @@
  * For each slot showing the packet's track, ``forward`` does what the Python
  * loop in ``Worker.deliver`` did: munge sequence number and timestamp (the
  * steady state of ``SlotMunger.munge``), copy the packet into one static
- * buffer, rewrite its header there, protect it in place with libsrtp and
+ * buffer, rewrite its header there (and a VP8 payload descriptor's picture id and
+ * TL0PICIDX: ``rewrite_picture``), protect it in place with libsrtp and
  * ``send`` it on the subscriber's connected socket. Slots that need more (a
  * subscriber still connecting, a source switch, a video slot waiting for a
  * keyframe, extension remapping, a late packet) come back in a list for the
@@ -45,6 +46,8 @@ typedef struct {
     PyObject *source_ssrc; /* the source's id (an int), or NULL/None before the first packet */
     PyObject *last_out_time; /* a float, or NULL/None before the first packet */
     unsigned int seq_offset, ts_offset, first_in_seq, first_out_seq, last_out_seq, last_out_ts;
+    /* VP8 picture id (15-bit space) and TL0PICIDX: offsets of the current segment, last sent (NO_PICTURE: none yet) */
+    unsigned int pid_offset, tl0_offset, last_out_pid, last_out_tl0;
 } MungerState;
 
 typedef struct {
@@ -84,6 +87,10 @@ static PyMemberDef munger_members[] = {
     {"first_out_seq", T_UINT, offsetof(MungerState, first_out_seq), 0, NULL},
     {"last_out_seq", T_UINT, offsetof(MungerState, last_out_seq), 0, NULL},
     {"last_out_ts", T_UINT, offsetof(MungerState, last_out_ts), 0, NULL},
+    {"pid_offset", T_UINT, offsetof(MungerState, pid_offset), 0, NULL},
+    {"tl0_offset", T_UINT, offsetof(MungerState, tl0_offset), 0, NULL},
+    {"last_out_pid", T_UINT, offsetof(MungerState, last_out_pid), 0, NULL},
+    {"last_out_tl0", T_UINT, offsetof(MungerState, last_out_tl0), 0, NULL},
     {NULL},
 };
 
@@ -212,9 +219,45 @@ static inline void put32(unsigned char *at, uint32_t value) {
     at[3] = value;
 }
 
+/* The steady state of ``SlotMunger.rewrite_picture``: the VP8 payload descriptor at ``at`` in the buffer gets the
+ * segment's picture id and TL0PICIDX offsets (a 7-bit picture id stays 7 bits); an in-order packet's become the
+ * last sent. A descriptor cut short is left alone. */
+static void rewrite_picture(MungerState *munger, Py_ssize_t at, Py_ssize_t size, int ahead) {
+    if (at < 0 || at + 2 > size || !(buffer[at] & 0x80))
+        return;
+    unsigned char bits = buffer[at + 1];
+    Py_ssize_t pos = at + 2;
+    if (bits & 0x80) { /* I: picture id */
+        if (pos >= size)
+            return;
+        if (buffer[pos] & 0x80) {
+            if (pos + 2 > size)
+                return;
+            unsigned int out = ((((buffer[pos] & 0x7F) << 8) | buffer[pos + 1]) + munger->pid_offset) & 0x7FFF;
+            buffer[pos] = 0x80 | (out >> 8);
+            buffer[pos + 1] = out & 0xFF;
+            pos += 2;
+            if (ahead)
+                munger->last_out_pid = out;
+        } else {
+            unsigned int out = ((buffer[pos] & 0x7F) + munger->pid_offset) & 0x7FFF;
+            buffer[pos] = out & 0x7F;
+            pos += 1;
+            if (ahead)
+                munger->last_out_pid = out;
+        }
+    }
+    if ((bits & 0x40) && pos < size) { /* L: TL0PICIDX */
+        unsigned int out = (buffer[pos] + munger->tl0_offset) & 0xFF;
+        buffer[pos] = (unsigned char)out;
+        if (ahead)
+            munger->last_out_tl0 = out;
+    }
+}
+
 /* Munge, rewrite, protect and send to one fast slot; returns 1 if sent, 0 if dropped (counted), -1 on error. */
 static int send_one(SlotState *slot, MungerState *munger, PyObject *egress, const char *data, Py_ssize_t size,
-                    unsigned char marker, long seq, unsigned long ts, PyObject *now) {
+                    unsigned char marker, long seq, unsigned long ts, PyObject *now, Py_ssize_t vp8_at) {
     if (!PyTuple_Check(egress) || PyTuple_GET_SIZE(egress) != 2) {
         PyErr_SetString(PyExc_TypeError, "egress must be a (srtp_t address, socket fd) tuple");
         return -1;
@@ -226,7 +269,8 @@ static int send_one(SlotState *slot, MungerState *munger, PyObject *egress, cons
     uint32_t out_seq = (uint32_t)(seq + munger->seq_offset) & 0xFFFF;
     uint32_t out_ts = (uint32_t)ts + munger->ts_offset;
     uint32_t ahead = (out_seq - munger->last_out_seq) & 0xFFFF;
-    if (0 < ahead && ahead < 0x8000) {
+    int in_order = 0 < ahead && ahead < 0x8000;
+    if (in_order) {
         munger->last_out_seq = out_seq;
         munger->last_out_ts = out_ts;
         Py_INCREF(now);
@@ -238,6 +282,8 @@ static int send_one(SlotState *slot, MungerState *munger, PyObject *egress, cons
     buffer[3] = out_seq;
     put32(buffer + 4, out_ts);
     put32(buffer + 8, slot->ssrc);
+    if (vp8_at >= 0)
+        rewrite_picture(munger, vp8_at, size, in_order);
     int length = (int)size;
     if (protect(context, buffer, &length) != 0)
         return increment(slot->transport, s_srtp_errors) < 0 ? -1 : 0;
@@ -254,7 +300,8 @@ static PyObject *forward(PyObject *self, PyObject *args) {
     PyObject *slots, *data, *source, *now;
     long seq;
     unsigned long ts;
-    if (!PyArg_ParseTuple(args, "O!SlkO!O", &PyList_Type, &slots, &data, &seq, &ts, &PyLong_Type, &source, &now))
+    Py_ssize_t vp8_at = -1; /* where a VP8 payload descriptor starts, -1 for other codecs */
+    if (!PyArg_ParseTuple(args, "O!SlkO!O|n", &PyList_Type, &slots, &data, &seq, &ts, &PyLong_Type, &source, &now, &vp8_at))
         return NULL;
     long long source_id = PyLong_AsLongLong(source);
     if (source_id == -1 && PyErr_Occurred())
@@ -291,7 +338,7 @@ static PyObject *forward(PyObject *self, PyObject *args) {
             else if (egress == Py_None)
                 fast = 0;
             else
-                status = send_one((SlotState *)slot, munger, egress, bytes, size, marker, seq, ts, now);
+                status = send_one((SlotState *)slot, munger, egress, bytes, size, marker, seq, ts, now, vp8_at);
             Py_XDECREF(egress);
             Py_DECREF(munger);
         }

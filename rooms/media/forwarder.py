@@ -100,7 +100,10 @@ class Forwarder:
         self.publishers.pop(track_id, None)
         if track is not None:
             for slot in list(track.slots):
-                slot.show(None)
+                if slot.target is track:
+                    slot.switch(None)
+                else:
+                    slot.show(None)
         return track
 
     # --- sinks ------------------------------------------------------------------------
@@ -112,6 +115,16 @@ class Forwarder:
             self.request_keyframe(track)
         return waiting
 
+    def switch(self, slot: Slot, layer: Track) -> None:
+        """Move a slot showing a simulcast camera to another of its layers at that layer's next keyframe, asked for now.
+
+        A slot still waiting for its first keyframe has shown nothing yet: it just waits for the new layer's.
+        """
+        if slot.waiting_keyframe:
+            self.attach(slot, layer)
+        elif slot.switch(layer) and can_take(slot):
+            self.request_keyframe(layer)
+
     def ask_keyframes(self, slots: Iterable[Slot]) -> None:
         """Ask (throttled) for a keyframe of every source a slot that can take packets still waits for.
 
@@ -120,8 +133,11 @@ class Forwarder:
         waiting slot asks again at every selection until one comes.
         """
         for slot in slots:
-            if slot.waiting_keyframe and can_take(slot):
-                self.request_keyframe(slot.source)
+            if can_take(slot):
+                if slot.waiting_keyframe:
+                    self.request_keyframe(slot.source)
+                if slot.target is not None:
+                    self.request_keyframe(slot.target)
 
     def retransmit(self, slot: Slot, lost: list[int]) -> None:
         track = slot.source
@@ -192,6 +208,9 @@ class Forwarder:
         slot waiting for a keyframe, a late packet, extension remapping, the
         slots of local sinks) takes ``_deliver_slow``.
         """
+        if track.layers is not None:  # a simulcast layer: its MID/RID go no further; its size and rate choose layers
+            data, header = rtp.strip_extensions(data, header)
+            track.note_layer(data, header, now)
         seq = header.sequence
         track.count(seq)
         track.cache.store(seq, data)
@@ -202,13 +221,15 @@ class Forwarder:
             return
         if len(data) > srtp.FORWARD_LIMIT:
             return  # cannot grow by the SRTP trailer; ingress never yields such packets from an MTU-sized datagram
-        sent, slow = forward(slots, data, seq, header.timestamp, track.track_id, now)
+        vp8_at = header.payload_start if track.vp8 else -1
+        sent, slow = forward(slots, data, seq, header.timestamp, track.track_id, now, vp8_at)
         if slow is not None:
-            sent += self._deliver_slow(slow, data, header, now, track.track_id)
+            sent += self._deliver_slow(slow, data, header, now, track, vp8_at)
         self.forwarded += sent
 
-    def _deliver_slow(self, slots: list, data: bytes, header: rtp.RtpHeader, now: float, source_id: int) -> int:
+    def _deliver_slow(self, slots: list, data: bytes, header: rtp.RtpHeader, now: float, track: Track, vp8_at: int) -> int:
         """The general path of ``deliver``; returns how many packets went to connected subscribers."""
+        source_id = track.track_id
         keyframe = None
         tail = data[12:]  # everything after the fixed header, shared by these subscribers' copies
         sent = 0
@@ -219,18 +240,21 @@ class Forwarder:
                 # (``send_rtp`` is a no-op until DTLS is up) and the slot would start with interframes;
                 # the munger starts the stream at the first packet that can really go out.
                 continue
-            if slot.waiting_keyframe:
+            switching = slot.source is not track  # the layer the slot switches to (``switch``): from its keyframe on
+            if switching or slot.waiting_keyframe:
                 if keyframe is None:
-                    keyframe = slot.source.starts_keyframe(data[header.payload_start : header.payload_end])
+                    keyframe = track.starts_keyframe(data[header.payload_start : header.payload_end])
                 if not keyframe:
                     continue
+                if switching:
+                    slot.complete_switch()
                 slot.waiting_keyframe = False
-                lead = slot.source.keyframe_lead(data, header)
+                lead = track.keyframe_lead(data, header)
                 if lead is not None:  # H.264's SPS/PPS, which the slot skipped while it waited
                     packet = slot.packet_for(lead, rtp.parse_header(lead), now, source_id)
                     if packet is not None:
                         slot.send(packet)
-            packet = slot.packet_for(data, header, now, source_id, tail)
+            packet = slot.packet_for(data, header, now, source_id, tail, vp8_at)
             if packet is not None:
                 slot.send(packet)
                 if transport is not None:

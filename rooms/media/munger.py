@@ -7,10 +7,20 @@ and the timestamp advanced by the wall-clock time since the last packet, so the
 receiver's jitter buffer sees neither a gap to NACK nor a jump to resync on.
 Within one source, reordering and loss are kept as they are (the offset is
 constant), so the subscriber's NACKs still map back to the publisher's numbers.
+
+VP8 carries its own frame numbering in the payload descriptor: the picture
+id (7 or 15 bits) and, with temporal layers, TL0PICIDX. Each source (each
+simulcast layer of one camera too) counts from its own random start, so a
+switch would show the receiver's decoder a jump it takes for lost frames.
+``rewrite_picture`` continues both from the last ones sent, as the sequence
+number is; the C loop applies the same offsets in the steady state.
 """
 from __future__ import annotations
 
+from rooms.media import vp8
 from rooms.media._forward import MungerState
+
+NO_PICTURE = 0xFFFFFFFF  # last_out_pid / last_out_tl0 before any VP8 descriptor with one was sent
 
 
 def seq_delta(a: int, b: int) -> int:
@@ -34,6 +44,8 @@ class SlotMunger(MungerState):
         self.last_out_seq = (initial_seq - 1) & 0xFFFF
         self.last_out_ts = initial_ts
         self.last_out_time: float | None = None
+        self.pid_offset = self.tl0_offset = 0
+        self.last_out_pid = self.last_out_tl0 = NO_PICTURE
 
     def munge(self, source_ssrc: int, seq: int, ts: int, now: float) -> tuple[int, int] | None:
         """Return the outgoing ``(seq, timestamp)`` for a source packet, or None to drop it.
@@ -66,6 +78,31 @@ class SlotMunger(MungerState):
         self.ts_offset = (out_ts - ts) & 0xFFFFFFFF
         self.first_in_seq = seq
         self.first_out_seq = out_seq
+
+    def rewrite_picture(self, packet: bytearray, at: int, starting: bool, ahead: bool) -> None:
+        """Rewrite the VP8 descriptor at ``at`` of a munged packet: picture id and TL0PICIDX continue the slot's.
+
+        ``starting``: the packet opened a new segment (``munge`` saw a new source), which
+        sets the offsets; ``ahead``: it is the newest packet sent, whose numbers become the last sent.
+        """
+        pid_at, wide, tl0_at = vp8.picture_fields(packet, at)
+        pid = None if pid_at is None else ((packet[pid_at] & 0x7F) << 8 | packet[pid_at + 1]) if wide else packet[pid_at] & 0x7F
+        if starting:
+            self.pid_offset = (self.last_out_pid + 1 - pid) & 0x7FFF if pid is not None and self.last_out_pid != NO_PICTURE else 0
+            self.tl0_offset = (self.last_out_tl0 + 1 - packet[tl0_at]) & 0xFF if tl0_at is not None and self.last_out_tl0 != NO_PICTURE else 0
+        if pid is not None:
+            out = (pid + self.pid_offset) & 0x7FFF
+            if wide:
+                packet[pid_at], packet[pid_at + 1] = 0x80 | out >> 8, out & 0xFF
+            else:
+                packet[pid_at] = out & 0x7F
+            if ahead:
+                self.last_out_pid = out
+        if tl0_at is not None:
+            out = (packet[tl0_at] + self.tl0_offset) & 0xFF
+            packet[tl0_at] = out
+            if ahead:
+                self.last_out_tl0 = out
 
     def source_sequence(self, out_seq: int) -> int | None:
         """The publisher's sequence number behind an outgoing one, if it belongs to the current segment (for NACKs)."""

@@ -15,13 +15,24 @@ What the SFU accepts, and why:
 * Opus for audio, VP8 for video, because forwarding needs one codec per kind
   that every receiver can decode (no transcoding on the server); a livestream's
   room (``live-<id>``) takes H.264 first, VP8 else (``video_codecs_for``);
-* a=ssrc on every m-line that sends: the SFU does not negotiate the MID header
-  extension (a forwarded packet must not carry the publisher's MID to a
-  subscriber), so it recognises publications by SSRC;
-* only the RFC 6464 audio-level header extension, used for speaker detection
-  (at the id the client chose). abs-send-time, transport-cc, MID and the
-  others are declined, so a browser does not put them in what it sends and a
-  forwarded packet never carries another client's extension ids;
+* a=ssrc on every m-line that sends, except a simulcast one: the SFU
+  recognises publications by SSRC;
+* simulcast (RFC 8853) with RIDs (RFC 8851): a video m-line with
+  ``a=rid:<id> send`` lines and ``a=simulcast:send`` (what Chromium offers
+  for ``sendEncodings``; OBS too) publishes one layer per RID, listed low to
+  high. Such a section declares no SSRCs: the MID and RID header extensions
+  (RFC 8843, RFC 8852; repaired-rtp-stream-id too) are accepted on it, and
+  the peer binds each new SSRC to its layer from the RID of its first
+  packets (``Peer.on_rtp``). The answer says ``a=rid:<id> recv`` and
+  ``a=simulcast:recv``. Unknown, duplicate, paused-only or malformed RIDs,
+  more than ``MAX_LAYERS`` layers, simulcast on audio or without the RID
+  extension are refused;
+* otherwise only the RFC 6464 audio-level header extension, used for speaker
+  detection (at the id the client chose). abs-send-time, transport-cc, MID
+  and the others are declined, so a browser does not put them in what it
+  sends; what a simulcast publisher still puts there (MID and RID, in its
+  first packets) is taken off before forwarding (``rtp.strip_extensions``),
+  so a forwarded packet never carries another client's extension ids;
 * one codec per m-line: the offered Opus or VP8 at the client's payload type,
   with the RTCP feedback both sides support. RTX, RED, ULPFEC and FlexFEC are
   declined (a browser then sends none), so a sending m-line has one SSRC: the
@@ -39,6 +50,7 @@ and keep, and the meeting page offers 12 at most.
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -48,7 +60,7 @@ from aiortc.rtcicetransport import RTCIceCandidate, RTCIceParameters
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RTCRtpParameters
 
 from rooms.media import h264
-from rooms.media.rtp import AUDIO_LEVEL_URI
+from rooms.media.rtp import AUDIO_LEVEL_URI, MID_URI, REPAIRED_RID_URI, RID_URI
 
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 STREAM_ROOM_PREFIX = "live-"  # a livestream's room (rooms/live/ingest.py)
@@ -63,6 +75,9 @@ REVERSE = {"sendonly": "recvonly", "recvonly": "sendonly", "sendrecv": "sendrecv
 
 MAX_OFFER_CHARS = 100_000
 MAX_MEDIA_SECTIONS = 32
+MAX_LAYERS = 4  # simulcast layers of one m-line (Chromium sends 3)
+RID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,16}")  # RFC 8851 rid-id, at most what the one-byte RID extension carries
+SIMULCAST_URIS = (MID_URI, RID_URI, REPAIRED_RID_URI)
 
 
 class OfferError(ValueError):
@@ -89,6 +104,16 @@ class Section:
     ssrc: int | None  # the client's sending SSRC, if it sends
     audio_level_id: int | None
     screen: bool = False
+    rids: tuple[str, ...] = ()  # simulcast layers, low to high as offered; empty: one stream on ``ssrc``
+    extensions: tuple[RTCRtpHeaderExtensionParameters, ...] = ()  # MID/RID/RRID of a simulcast m-line
+
+    @property
+    def rid_id(self) -> int | None:
+        return next((h.id for h in self.extensions if h.uri == RID_URI), None)
+
+    @property
+    def mid_id(self) -> int | None:
+        return next((h.id for h in self.extensions if h.uri == MID_URI), None)
 
     @property
     def publishes(self) -> bool:
@@ -147,6 +172,7 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset(),
     if first.dtls is None or not first.dtls.fingerprints:
         raise OfferError("the offer has no DTLS fingerprint (a=fingerprint): the connection could not be authenticated")
     offer = Offer(description=description, ice=first.ice, candidates=list(first.ice_candidates), dtls=first.dtls)
+    attributes = media_attributes(text)
     for index, media in enumerate(description.media):
         if media.kind not in CODECS or media.port == 0:
             continue  # data channels, stopped transceivers: rejected in the answer with port 0
@@ -167,18 +193,74 @@ def check_offer(text: str, screen_mids: frozenset[str] | set[str] = frozenset(),
             names = " or ".join(mime.split("/")[1] + (" (packetization-mode=1)" if mime == "video/H264" else "") for mime in wanted)
             raise OfferError(f"m-line {index} ({media.kind}) offers no {names}, the {media.kind} codecs the SFU forwards here")
         ssrc = None
-        if media.direction in SENDS:
+        rids = check_simulcast(index, media, attributes[index] if index < len(attributes) else [])
+        if media.direction in SENDS and not rids:
             if not media.ssrc:
                 raise OfferError(f"m-line {index} (mid {mid}) sends media but declares no a=ssrc")
             ssrc = primary_ssrc(media)
         level_id = next((h.id for h in media.rtp.headerExtensions if h.uri == AUDIO_LEVEL_URI), None) if media.kind == "audio" else None
+        extensions = tuple(h for h in media.rtp.headerExtensions if h.uri in SIMULCAST_URIS) if rids else ()
         offer.sections.append(Section(
             mid=mid, kind=media.kind, direction=media.direction or "sendrecv", codec=codec, ssrc=ssrc,
-            audio_level_id=level_id, screen=mid in screen_mids,
+            audio_level_id=level_id, screen=mid in screen_mids, rids=rids, extensions=extensions,
         ))
     if not offer.sections:
         raise OfferError("the offer has no audio or video m-line the SFU can use")
     return offer
+
+
+def media_attributes(text: str) -> list[list[str]]:
+    """The ``a=`` lines of each m-line, in order (aiortc's parser drops ``a=rid`` and ``a=simulcast``)."""
+    sections: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("m="):
+            sections.append([])
+        elif sections and line.startswith("a="):
+            sections[-1].append(line[2:].strip())
+    return sections
+
+
+def check_simulcast(index: int, media: sdp.MediaDescription, attributes: list[str]) -> tuple[str, ...]:
+    """The RIDs of a simulcast m-line, in the order of its ``a=simulcast:send`` (empty if it is not one).
+
+    Each layer is the first alternative of its ``;``-separated stream; a paused one (``~rid``) is still
+    received when it starts. Every RID must be declared once with ``a=rid:<id> send``.
+    """
+    declared: dict[str, str] = {}
+    simulcast = None
+    for line in attributes:
+        if line.startswith("rid:"):
+            fields = line[4:].split()
+            if len(fields) < 2 or not RID_PATTERN.fullmatch(fields[0]) or fields[1] not in ("send", "recv"):
+                raise OfferError(f"m-line {index} has a malformed a=rid line: {line[:80]!r} (a=rid:<1-16 letters, digits, - or _> send)")
+            if fields[0] in declared:
+                raise OfferError(f"m-line {index} declares rid {fields[0]!r} twice")
+            declared[fields[0]] = fields[1]
+        elif line.startswith("simulcast:"):
+            if simulcast is not None:
+                raise OfferError(f"m-line {index} has two a=simulcast lines")
+            simulcast = line[len("simulcast:"):].split()
+    if simulcast is None:
+        if declared:
+            raise OfferError(f"m-line {index} declares RIDs (a=rid) without a=simulcast: the SFU receives RIDs only as simulcast layers")
+        return ()
+    if media.kind != "video":
+        raise OfferError(f"m-line {index} ({media.kind}) offers simulcast: the SFU receives simulcast video only")
+    if len(simulcast) != 2 or simulcast[0] != "send":
+        raise OfferError(f"m-line {index}: the SFU receives simulcast only, a=simulcast:send <rids> (got {' '.join(simulcast)[:80]!r})")
+    if media.direction not in SENDS:
+        raise OfferError(f"m-line {index} offers simulcast:send but is {media.direction}")
+    rids = [stream.split(",")[0].removeprefix("~") for stream in simulcast[1].split(";")]
+    for rid in rids:
+        if declared.get(rid) != "send":
+            raise OfferError(f"m-line {index}: a=simulcast names rid {rid!r}, which no a=rid:{rid} send line declares")
+    if len(set(rids)) != len(rids):
+        raise OfferError(f"m-line {index}: a=simulcast names a rid twice ({simulcast[1][:80]})")
+    if len(rids) > MAX_LAYERS:
+        raise OfferError(f"m-line {index} offers {len(rids)} simulcast layers; at most {MAX_LAYERS} are received")
+    if not any(h.uri == RID_URI for h in media.rtp.headerExtensions):
+        raise OfferError(f"m-line {index} offers simulcast without the {RID_URI} header extension, which tells the layers apart")
+    return tuple(rids)
 
 
 def primary_ssrc(media: sdp.MediaDescription) -> int:
@@ -228,6 +310,15 @@ def dtls_role_for(offer: Offer) -> str:
     return "client" if offer.dtls.role == "server" else "server"
 
 
+class SimulcastMediaDescription(sdp.MediaDescription):
+    """An answer's m-line with the simulcast attributes aiortc does not write (``extra``, appended)."""
+
+    extra: list[str] = []
+
+    def __str__(self) -> str:
+        return super().__str__() + "".join(line + "\r\n" for line in self.extra)
+
+
 def build_answer(
     offer: Offer,
     *,
@@ -258,9 +349,13 @@ def build_answer(
             mimeType=codec.mimeType, clockRate=codec.clockRate, channels=codec.channels,
             payloadType=codec.payloadType, rtcpFeedback=feedback_for(section.kind, codec.rtcpFeedback), parameters=dict(codec.parameters),
         )
-        out = sdp.MediaDescription(kind=section.kind, port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[codec.payloadType])
+        out = (SimulcastMediaDescription if section.rids else sdp.MediaDescription)(
+            kind=section.kind, port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[codec.payloadType],
+        )
         out.direction = REVERSE[section.direction]
-        extensions = []
+        if section.rids:
+            out.extra = [f"a=rid:{rid} recv" for rid in section.rids] + ["a=simulcast:recv " + ";".join(section.rids)]
+        extensions = list(section.extensions)
         if section.audio_level_id:
             extensions.append(RTCRtpHeaderExtensionParameters(id=section.audio_level_id, uri=AUDIO_LEVEL_URI))
         out.rtp = RTCRtpParameters(codecs=[answer_codec], headerExtensions=extensions, muxId=section.mid)

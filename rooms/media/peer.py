@@ -5,6 +5,11 @@ keyframe requests for them come back through ``send_keyframe_request``) and a
 WebRTC sink (its slots' packets are sent on its transport); it talks to the
 forwarder only, and tells the signalling layer through ``emit``.
 
+A simulcast m-line publishes one track per layer. The offer declares no
+SSRCs for them: the first packets of a new SSRC carry the layer's RID (and
+the m-line's MID) in header extensions, and ``on_rtp`` binds the SSRC to that
+layer; an RID the offer did not declare is reported and its packets dropped.
+
 A malformed RTP or RTCP datagram from this participant is counted and
 reported to the signalling layer (an ``error`` event naming the problem, at
 most one per kind every few seconds), then dropped; it never reaches another
@@ -19,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rooms.media import rtcp, rtp
-from rooms.media.offer import Offer, OfferError, build_answer, check_offer, dtls_role_for, video_codecs_for
+from rooms.media.offer import Offer, OfferError, Section, build_answer, check_offer, dtls_role_for, video_codecs_for
 from rooms.media.slot import Slot
 from rooms.media.track import Track
 from rooms.media.transport import PeerTransport
@@ -30,6 +35,9 @@ if TYPE_CHECKING:
     from rooms.media.forwarder import Forwarder
 
 ERROR_REPORT_INTERVAL = 5.0
+# The bitrate a simulcast publisher is told it may send (REMB): enough for Chromium's three layers of a 720p camera.
+# Its receivers' own REMBs choose their layers (layers.py) instead of holding every layer down to the slowest receiver.
+SIMULCAST_BITRATE = 3_500_000
 
 
 class Peer:
@@ -41,12 +49,16 @@ class Peer:
         self.transport = PeerTransport(certificate, self.on_rtp, self.on_rtcp)
         self.rtcp_ssrc = secrets.randbits(32) or 1
         self.cname = secrets.token_hex(8)
-        self.tracks: dict[str, Track] = {}  # mid -> publication
+        self.tracks: dict[tuple[str, str | None], Track] = {}  # (mid, rid) -> publication; rid None: a single stream
+        self.simulcast: dict[str, Section] = {}  # mid -> its section, for the m-lines that send simulcast
         self.tracks_by_ssrc: dict[int, Track] = self.transport.streams  # the reader skips silence by it (Track.skippable)
         self.slots: dict[str, Slot] = {}  # mid -> slot
         self.slots_by_ssrc: dict[int, Slot] = {}
         self.pinned: str | None = None
         self.layout: dict[str, str | None] = {}  # video slot mid -> the participant it shows, as last told
+        self.tiles: dict[str, tuple[int, int]] = {}  # video slot mid -> the tile size (pixels) its page shows it at
+        self.remb: int | None = None  # the bitrate this receiver's latest REMB allows (layers.estimate)
+        self.limited_until = 0.0  # until when its REMB limits its simulcast layers (layers.estimate)
         self.errors: dict[str, int] = {}
         self._error_reported: dict[str, float] = {}
         self.unknown_ssrc = 0
@@ -67,10 +79,10 @@ class Peer:
             await self.transport.gather()
         sections = {s.mid: s for s in offer.sections}
         added, removed = [], []
-        for mid in list(self.tracks):
-            section = sections.get(mid)
-            if section is None or not section.publishes:
-                track = self.tracks.pop(mid)
+        for key in list(self.tracks):
+            section = sections.get(key[0])
+            if section is None or not section.publishes or key[1] not in (section.rids or (None,)):
+                track = self.tracks.pop(key)
                 self.tracks_by_ssrc.pop(track.ssrc, None)
                 removed.append(track)
         for mid in list(self.slots):
@@ -79,15 +91,10 @@ class Peer:
                 slot = self.slots.pop(mid)
                 self.slots_by_ssrc.pop(slot.ssrc, None)
                 self.forwarder.attach(slot, None)
+        self.simulcast = {s.mid: s for s in offer.sections if s.rids and s.publishes}
         for section in offer.sections:
-            if section.publishes and section.mid not in self.tracks:
-                track = Track(
-                    self.forwarder.new_track_id(), self.room_id, self.participant_id, self.forwarder.index,
-                    section.kind, section.screen, section.ssrc, section.codec.clockRate, section.audio_level_id, section.codec.mimeType,
-                )
-                self.tracks[section.mid] = track
-                self.tracks_by_ssrc[track.ssrc] = track
-                added.append(track)
+            if section.publishes:
+                added += self._publish(section)
             if section.receives and section.mid not in self.slots:
                 ssrc = self._new_ssrc()
                 slot = Slot(self, section.mid, section.kind, section.screen, ssrc, section.codec.payloadType, section.codec.clockRate, section.audio_level_id)
@@ -102,6 +109,25 @@ class Peer:
         if first:
             self._start_task = asyncio.get_running_loop().create_task(self._connect(offer))
         return answer, added, removed
+
+    def _publish(self, section: Section) -> list[Track]:
+        """The tracks a sending m-line adds: one, or one per simulcast layer (the top one's id is the camera's group)."""
+        rids = section.rids or (None,)
+        if all((section.mid, rid) in self.tracks for rid in rids):
+            return []
+        ids = [self.forwarder.new_track_id() for _ in rids]
+        added = []
+        for rid, track_id in zip(rids, ids):
+            track = Track(
+                track_id, self.room_id, self.participant_id, self.forwarder.index, section.kind, section.screen,
+                section.ssrc or 0, section.codec.clockRate, section.audio_level_id, section.codec.mimeType,
+                rid=rid, group=ids[-1] if section.rids else 0,
+            )
+            self.tracks[(section.mid, rid)] = track
+            if track.ssrc:
+                self.tracks_by_ssrc[track.ssrc] = track
+            added.append(track)
+        return added
 
     async def _connect(self, offer: Offer) -> None:
         await self.transport.start(offer.ice, offer.candidates, offer.dtls, dtls_role_for(offer))
@@ -152,11 +178,35 @@ class Peer:
             self.report_error("rtp", f"malformed RTP packet dropped: {exc}")
             return
         track = self.tracks_by_ssrc.get(header.ssrc)
+        if track is None and self.simulcast:
+            try:
+                track = self._bind_layer(data, header)
+            except rtp.RtpError as exc:
+                self.report_error("rtp", f"malformed RTP packet dropped: {exc}")
+                return
         if track is None:
             self.unknown_ssrc += 1
             return
         if not track.held:
             self.forwarder.publish(track, data, header)
+
+    def _bind_layer(self, data: bytes, header: rtp.RtpHeader) -> Track | None:
+        """The simulcast layer a new SSRC's packet names by its RID (and MID), now bound to that SSRC; None if it names none."""
+        for mid, section in self.simulcast.items():
+            rid = rtp.extension_text(data, header, section.rid_id)
+            if rid is None:
+                continue
+            if rtp.extension_text(data, header, section.mid_id) not in (None, mid):
+                continue
+            track = self.tracks.get((mid, rid))
+            if track is None:
+                self.report_error("rid", f"RTP with rid {rid[:16]!r} dropped: m-line {mid} offered no such simulcast layer")
+                return None
+            self.tracks_by_ssrc.pop(track.ssrc, None)
+            track.ssrc = header.ssrc
+            self.tracks_by_ssrc[track.ssrc] = track
+            return track
+        return None
 
     def on_rtcp(self, data: bytes) -> None:
         try:
@@ -180,6 +230,7 @@ class Peer:
                     if slot is not None:
                         forwarder.request_keyframe(slot.source)
             elif isinstance(packet, rtcp.Remb):
+                self.remb = packet.bitrate
                 for ssrc in packet.ssrcs:
                     slot = self.slots_by_ssrc.get(ssrc)
                     if slot is not None and slot.source is not None:
@@ -222,21 +273,27 @@ class Peer:
     # --- RTCP out -----------------------------------------------------------------
 
     def send_keyframe_request(self, track: Track) -> None:
-        self.transport.send_rtcp(rtcp.Pli(self.rtcp_ssrc, track.ssrc).pack())
+        if track.ssrc:  # a simulcast layer is asked once its SSRC is known
+            self.transport.send_rtcp(rtcp.Pli(self.rtcp_ssrc, track.ssrc).pack())
 
     def send_reports(self, now: float, default_video_bitrate: int) -> None:
         """Receiver reports for what this participant publishes, and the bitrate its subscribers can take."""
-        if not self.tracks:
+        if not self.tracks_by_ssrc:
             return
         blocks = []
         video_ssrcs, bitrates = [], []
         for track in self.tracks.values():
+            if not track.ssrc:
+                continue  # a simulcast layer that has not arrived yet
             fraction, lost = track.loss_report()
             dlsr = int((now - track.last_sr_time) * 65536) if track.last_sr else 0
             blocks.append(rtcp.ReportBlock(track.ssrc, fraction, lost, track.extended_highest, 0, track.last_sr, dlsr))
             if track.kind == "video":
                 video_ssrcs.append(track.ssrc)
-                bitrates.append(min(track.remb.values()) if track.remb else default_video_bitrate)
+                if track.group:
+                    bitrates.append(SIMULCAST_BITRATE)
+                else:
+                    bitrates.append(min(track.remb.values()) if track.remb else default_video_bitrate)
         data = rtcp.ReceiverReport(self.rtcp_ssrc, blocks[:31]).pack()
         if video_ssrcs:
             data += rtcp.Remb(self.rtcp_ssrc, min(bitrates), video_ssrcs).pack()

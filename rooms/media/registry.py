@@ -23,13 +23,20 @@ class RoomState:
         self.audio_of: dict[str, Track] = {}
         self.camera_of: dict[str, Track] = {}
         self.tracks: dict[int, Track] = {}
+        self.layers: dict[int, list[Track]] = {}  # a simulcast camera's group id -> its layers, low to high
         self.peers: dict = {}  # participant id -> Peer connected to this worker
         # local sinks that follow the stage, by name ("recording"): each has ``follow(room)``, called at every selection
         self.stage_sinks: dict[str, object] = {}
         self.assigned_for: list | None = None  # speakers.selected as of the last reassignment
 
     def add_track(self, track: Track) -> None:
+        """Register a track; a simulcast layer joins its camera's ``layers``, and the top layer stands for the camera."""
         self.tracks[track.track_id] = track
+        if track.group:
+            track.layers = self.layers.setdefault(track.group, [])
+            track.layers.append(track)
+            if track.track_id != track.group:
+                return
         if track.screen:
             self.screens.start(track.track_id)
         elif track.kind == "audio":
@@ -40,6 +47,12 @@ class RoomState:
 
     def remove_track(self, track: Track) -> None:
         self.tracks.pop(track.track_id, None)
+        if track.layers is not None:
+            track.layers.remove(track)
+            if not track.layers:
+                del self.layers[track.group]
+            if track.track_id != track.group:
+                return
         if track.screen:
             self.screens.stop(track.track_id)
         elif track.kind == "audio":

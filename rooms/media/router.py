@@ -139,6 +139,10 @@ class Participant:
     async def pin(self, target: str | None) -> None:
         await self.room.router.call(self.worker, "pin", room_id=self.room.room_id, participant_id=self.participant_id, target=target)
 
+    async def tiles(self, tiles: dict[str, list[int]]) -> None:
+        """The tile size, ``[width, height]`` in pixels, the page shows each video slot (by mid) at: it chooses simulcast layers."""
+        await self.room.router.call(self.worker, "tiles", room_id=self.room.room_id, participant_id=self.participant_id, tiles=tiles)
+
     async def leave(self) -> None:
         self.room.participants.pop(self.participant_id, None)
         await self.room.router.leave(self.room.room_id, self.participant_id)

@@ -18,6 +18,9 @@ TWO_BYTE_PROFILE_MASK = 0xFFF0
 TWO_BYTE_PROFILE = 0x1000
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"  # RFC 8843
+RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"  # RFC 8852
+REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 
 _FIXED = struct.Struct("!BBHII")
 _SEQ_TS_SSRC = struct.Struct("!HII")
@@ -136,6 +139,29 @@ def audio_level(data: bytes, header: RtpHeader, ext_id: int) -> tuple[bool, int]
         return None
     value = data[found[0]]
     return bool(value & 0x80), value & 0x7F
+
+
+def extension_text(data: bytes, header: RtpHeader, ext_id: int | None) -> str | None:
+    """An SDES item carried as an extension (RFC 8852's RID, RFC 8843's MID), or None if absent or not ASCII."""
+    found = find_extension(data, header, ext_id) if ext_id else None
+    if found is None:
+        return None
+    try:
+        return data[found[0] : found[0] + found[1]].decode("ascii").rstrip("\0")
+    except UnicodeDecodeError:
+        return None
+
+
+def strip_extensions(data: bytes, header: RtpHeader) -> tuple[bytes, RtpHeader]:
+    """The packet without its header extension block (a simulcast layer's MID and RID), and its new header."""
+    if not header.extension_profile:
+        return data, header
+    block = header.extensions_end - header.extensions_start + 4
+    packet = bytes([data[0] & ~0x10]) + data[1 : header.extensions_start - 4] + data[header.extensions_end :]
+    return packet, header._replace(
+        extension_profile=0, extensions_start=header.extensions_start - 4, extensions_end=header.extensions_start - 4,
+        payload_start=header.payload_start - block, payload_end=header.payload_end - block,
+    )
 
 
 def rewrite_header(buf: bytearray, payload_type: int, marker: bool, sequence: int, timestamp: int, ssrc: int) -> None:

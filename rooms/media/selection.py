@@ -6,7 +6,10 @@ workers is needed. Every ``tick`` each room re-ranks its speakers; when the
 ranking moved (a track, a pin, an offer or a screen share reassigns by itself),
 each local peer's slots are given their sources (``assign``) and every stage
 sink (the recorder) re-points its own (``follow``). Slots are pointed through
-the forwarder, which asks for the keyframes a switch needs.
+the forwarder, which asks for the keyframes a switch needs. A slot showing
+a simulcast camera shows one of its layers, chosen for its receiver
+(``layers.py``) when the camera is placed, when the receiver's tiles change,
+and once a second.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from rooms.media import rtp
+from rooms.media import layers, rtp
 from rooms.media.forwarder import Forwarder
 from rooms.media.lastn import select_video
 from rooms.media.registry import RoomRegistry, RoomState
@@ -30,6 +33,7 @@ class Selection:
         self.forwarder = forwarder
         self.emit = emit
         self.tells = tells  # every worker sees the same levels; one of them tells who speaks
+        self.layers_at = 0.0  # when the simulcast layers were last measured and chosen
         forwarder.observe = self.observe
 
     def observe(self, track: Track, data: bytes, header: rtp.RtpHeader, now: float) -> bool:
@@ -46,11 +50,49 @@ class Selection:
         return level[1] <= AUDIBLE_LEVEL or track.owner in room.speakers.selected
 
     def tick(self, now: float) -> None:
+        elapsed = now - self.layers_at
+        relayer = elapsed >= 1.0
+        if relayer:
+            self.layers_at = now
         for room in self.registry:
             try:
                 self.select(room, now)
+                if relayer and room.layers:
+                    for group in room.layers.values():
+                        layers.measure(group, elapsed)
+                    for peer in room.peers.values():
+                        self.choose_layers(peer, now)
             except Exception:  # a selection bug must not stop media for every room
                 log.exception("selection failed in room %s", room.room_id)
+
+    def choose_layers(self, peer, now: float) -> None:
+        """Give each of the peer's slots that shows a simulcast camera its layer, the stage first (``layers.py``)."""
+        budget = layers.estimate(peer, now)
+        video = [s for s in peer.slots.values() if s.kind == "video"]
+        stage = next((s for s in video if not s.screen), None)
+        for slot in sorted(video, key=lambda s: s is not stage):
+            if slot.source is None or slot.source.layers is None:
+                continue
+            layer = layers.choose(slot.source.layers, peer.tiles.get(slot.mid), slot is stage or slot.screen, budget, now)
+            if layer is None:
+                continue
+            if budget is not None:
+                budget -= layer.bitrate
+            if layer is not (slot.target or slot.source):
+                self.forwarder.switch(slot, layer)
+
+    def _show(self, peer, stage_slot, now: float):
+        """``attach`` for a peer's video slots: a simulcast camera already shown keeps its layer, a new one starts at its chosen layer."""
+
+        def show(slot, track: Track | None) -> None:
+            if track is not None and track.layers:
+                if slot.source is not None and slot.source.camera_id == track.camera_id:
+                    return
+                stage = slot is stage_slot
+                track = layers.choose(track.layers, peer.tiles.get(slot.mid), stage, None, now) or layers.ordered(track.layers)[-1 if stage else 0]
+            self.forwarder.attach(slot, track)
+
+        return show
 
     def select(self, room: RoomState, now: float) -> None:
         """Re-rank the speakers; reassign every slot only if the ranking moved.
@@ -103,12 +145,14 @@ class Selection:
         if video_slots:
             chosen = select_video(room.order, peer.participant_id, min(len(video_slots), room.video_n), peer.pinned)
             seen = [room.camera_of[p] for p in chosen if p in room.camera_of]
-            place(attach, video_slots, seen, stage=True)
+            place(self._show(peer, video_slots[0], now), video_slots, seen, stage=True)
         if screen_slots:
             own = {t.track_id for t in peer.tracks.values()}
             share = room.screens.for_receiver(own)
-            attach(screen_slots[0], room.tracks.get(share) if share is not None else None)
+            self._show(peer, screen_slots[0], now)(screen_slots[0], room.tracks.get(share) if share is not None else None)
         layout = {slot.mid: slot.source.owner if slot.source is not None else None for slot in video_slots + screen_slots}
+        if room.layers:
+            self.choose_layers(peer, now)
         if layout != peer.layout:  # the page names each tile after whom its slot shows
             peer.layout = layout
             self.emit({"event": "layout", "room": room.room_id, "participant": peer.participant_id, "slots": layout})
@@ -135,10 +179,11 @@ def place(attach, slots: list, tracks: list[Track], stage: bool) -> None:
         rest = slots[1:]
     else:
         rest = slots
+    by_camera = {track.camera_id: track for track in wanted}  # a simulcast camera is on a slot whichever layer it shows
     for slot in rest:
-        if slot.source is not None and slot.source in wanted:
-            wanted.remove(slot.source)
-        else:
-            free.append(slot)
+        if slot.source is not None and by_camera.pop(slot.source.camera_id, None) is not None:
+            continue
+        free.append(slot)
+    wanted = [track for track in wanted if track.camera_id in by_camera]
     for slot in free:
         attach(slot, wanted.pop(0) if wanted else None)

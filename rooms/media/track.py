@@ -5,6 +5,13 @@ network; the other workers get the same decrypted bytes over the fan-out
 socket. Each worker keeps its own retransmission cache and statistics for
 every track, so a NACK is answered by the worker the subscriber is on, without
 another hop.
+
+A simulcast camera is one track per layer (``rid``), sharing a ``group`` (the
+top layer's track id, which stands for the camera in the room's bookkeeping);
+the registry gives them one ``layers`` list, low to high as offered. A layer's
+SSRC is 0 until its first packets name its RID (``Peer.on_rtp``). Each worker
+learns a layer's frame size from its keyframes and its bitrate from what
+arrives (``note_layer``), which is what ``layers.py`` chooses by.
 """
 from __future__ import annotations
 
@@ -35,12 +42,12 @@ class Track(ReceiveState):
     __slots__ = (
         "track_id", "room_id", "owner", "worker", "kind", "screen", "ssrc", "clock_rate", "audio_level_id",
         "cache", "keyframes", "slots", "expected_prior", "received_prior", "last_sr", "last_sr_time", "remb", "held",
-        "codec", "parameter_sets",
+        "codec", "parameter_sets", "vp8", "rid", "group", "layers", "arrived", "size", "octets", "bitrate",
     )
 
     def __init__(
         self, track_id: int, room_id: str, owner: str, worker: int, kind: str, screen: bool,
-        ssrc: int, clock_rate: int, audio_level_id: int | None, codec: str = "",
+        ssrc: int, clock_rate: int, audio_level_id: int | None, codec: str = "", rid: str | None = None, group: int = 0,
     ) -> None:
         self.track_id = track_id
         self.room_id = room_id
@@ -65,6 +72,27 @@ class Track(ReceiveState):
         self.held = False  # the host muted it (or stopped the video): its packets are dropped at ingress
         self.codec = codec  # the offered mime type, e.g. "video/H264" (a livestream's) or "video/VP8" (a meeting's)
         self.parameter_sets = h264.ParameterSets() if codec.lower() == "video/h264" else None  # for late joiners (h264.py)
+        self.vp8 = kind == "video" and self.parameter_sets is None  # slots rewrite its picture ids (munger.py)
+        self.rid = rid  # the simulcast layer's RID, None for a single stream
+        self.group = group  # a simulcast layer's camera: the top layer's track id (0: not simulcast)
+        self.layers: list[Track] | None = None  # the camera's layers, low to high (set by the registry)
+        self.arrived = 0.0  # monotonic time of the last packet
+        self.size: tuple[int, int] | None = None  # a layer's frame size, from its last keyframe
+        self.octets = 0  # a layer's bytes since the last ``layers.measure``
+        self.bitrate = 0  # a layer's bits per second, as last measured
+
+    @property
+    def camera_id(self) -> int:
+        """What the selection places: the camera (all its layers) or the single track."""
+        return self.group or self.track_id
+
+    def note_layer(self, data: bytes, header, now: float) -> None:
+        """A simulcast layer's packet: when it came, its bytes, and the frame size if it starts a keyframe."""
+        self.arrived = now
+        self.octets += len(data)
+        size = vp8.keyframe_size(data[header.payload_start : header.payload_end]) if self.vp8 else None
+        if size is not None:
+            self.size = size
 
     def starts_keyframe(self, payload: bytes | memoryview) -> bool:
         """Whether a keyframe begins in this packet's payload, read as this track's codec."""

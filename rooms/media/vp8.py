@@ -41,3 +41,37 @@ def is_keyframe_start(payload: bytes | memoryview) -> bool:
         return False
     pos = descriptor_size(payload)
     return pos > 0 and not payload[pos] & 0x01
+
+
+def picture_fields(packet: bytes | bytearray, at: int) -> tuple[int | None, bool, int | None]:
+    """Where the descriptor at ``at`` keeps its picture id and TL0PICIDX: ``(pid_offset, pid_is_15_bit, tl0_offset)``.
+
+    None for a field the descriptor does not carry (or that is cut short); a source
+    switch rewrites both so the receiver's decoder sees one stream (``SlotMunger.rewrite_picture``).
+    """
+    size = len(packet)
+    if at + 2 > size or not packet[at] & 0x80:
+        return None, False, None
+    bits, pos = packet[at + 1], at + 2
+    pid_at, wide = None, False
+    if bits & 0x80:
+        if pos >= size:
+            return None, False, None
+        wide = bool(packet[pos] & 0x80)
+        if pos + (2 if wide else 1) > size:
+            return None, False, None
+        pid_at, pos = pos, pos + (2 if wide else 1)
+    tl0_at = pos if bits & 0x40 and pos < size else None
+    return pid_at, wide, tl0_at
+
+
+def keyframe_size(payload: bytes | memoryview) -> tuple[int, int] | None:
+    """``(width, height)`` from the frame header of a keyframe's first packet (RFC 6386 9.1), else None."""
+    if not is_keyframe_start(payload):
+        return None
+    pos = descriptor_size(payload)
+    if len(payload) < pos + 10 or bytes(payload[pos + 3 : pos + 6]) != b"\x9d\x01\x2a":
+        return None
+    width = (payload[pos + 6] | payload[pos + 7] << 8) & 0x3FFF
+    height = (payload[pos + 8] | payload[pos + 9] << 8) & 0x3FFF
+    return width, height

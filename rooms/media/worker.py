@@ -12,7 +12,7 @@ each in its own module, and this one wires them and speaks the protocol:
   workers;
 * speaker selection (``selection.py``): which track each slot shows;
 * the commands (here): ``offer``, ``candidate``, ``leave``, ``pin``,
-  ``hold``, ``start_recording``, ``stop_recording`` and ``tracks``, with
+  ``tiles``, ``hold``, ``start_recording``, ``stop_recording`` and ``tracks``, with
   keyword arguments (``run_command``), from ``LocalRouter`` in the same
   process or ``ProcessRouter`` over a socket; events go back through
   ``emit``.
@@ -137,6 +137,13 @@ class Worker:
             peer.pinned = target
             self.selection.assign(self.rooms.rooms[room_id], peer, time.monotonic())
 
+    def tiles(self, room_id: str, participant_id: str, tiles: dict[str, list[int]]) -> None:
+        """The tile size (pixels) the participant's page shows each video slot at: it chooses simulcast layers (layers.py)."""
+        peer = self.rooms.peer(room_id, participant_id)
+        if peer is not None:
+            peer.tiles = {mid: (int(size[0]), int(size[1])) for mid, size in tiles.items()}
+            self.selection.choose_layers(peer, time.monotonic())
+
     def hold(self, room_id: str, participant_id: str, kind: str, held: bool) -> None:
         """A participant that has not offered yet has no peer: the signalling layer holds again after its offer."""
         peer = self.rooms.peer(room_id, participant_id)
@@ -195,7 +202,7 @@ async def run_command(worker: Worker, method: str, kwargs: dict):
         return await worker.candidate(candidate=candidate_from_sdp(text) if text else None, **kwargs)
     if method == "leave":
         return await worker.leave(**kwargs)
-    if method in ("pin", "hold", "start_recording", "stop_recording", "tracks"):
+    if method in ("pin", "tiles", "hold", "start_recording", "stop_recording", "tracks"):
         return getattr(worker, method)(**kwargs)
     raise ValueError(f"unknown worker command {method!r}")
 
@@ -205,5 +212,5 @@ def describe(track: Track) -> dict:
     return {
         "track_id": track.track_id, "room_id": track.room_id, "owner": track.owner, "worker": track.worker,
         "kind": track.kind, "screen": track.screen, "ssrc": track.ssrc, "clock_rate": track.clock_rate,
-        "audio_level_id": track.audio_level_id, "codec": track.codec,
+        "audio_level_id": track.audio_level_id, "codec": track.codec, "rid": track.rid, "group": track.group,
     }

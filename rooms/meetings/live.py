@@ -40,11 +40,12 @@ from server.gateway.frames import encode_frame
 log = logging.getLogger("muster.rooms")
 
 HOSTS = ("host", "cohost")
+MAX_TILE_PIXELS = 8192  # a tile's width or height as the page measures it (device pixels)
 HOST_COMMANDS = ("admit", "deny", "mute", "stop_video", "remove", "lock", "end", "cohost", "record")
 STATE_KEYS = ("audio", "video", "screen", "hand")
 # Tokens a frame takes from its sender's budgets (server/gateway/budgets.py; a socket earns 20 a second, saves up to 200):
 # more for what goes to everyone in the meeting, writes rows or makes the SFU work; 1 for the rest (ICE candidates, leave).
-FRAME_COSTS = {"join": 10, "offer": 10, "chat": 20, "reaction": 5, "state": 5, "record": 20, **{name: 5 for name in HOST_COMMANDS if name != "record"}}
+FRAME_COSTS = {"join": 10, "offer": 10, "chat": 20, "reaction": 5, "state": 5, "tiles": 2, "record": 20, **{name: 5 for name in HOST_COMMANDS if name != "record"}}
 
 
 @dataclass(eq=False)
@@ -145,7 +146,7 @@ class LiveMeetings:
                 await m.do_refresh_hosting(tx, list(self.meetings), self.node)
 
     def attach(self, hub) -> None:
-        for name in ("join", "offer", "ice", "state", "reaction", "chat", "leave", *HOST_COMMANDS):
+        for name in ("join", "offer", "ice", "tiles", "state", "reaction", "chat", "leave", *HOST_COMMANDS):
             hub.on(f"meeting.{name}", self._handler(name), cost=FRAME_COSTS.get(name, 1))
         hub.on_disconnect(self.disconnected)
 
@@ -336,6 +337,20 @@ class LiveMeetings:
             await seat.media.add_ice_candidate(candidate or None)
         except OfferError as e:
             raise InvalidInput(str(e), field="candidate") from None
+
+    async def on_tiles(self, live: Live, seat: Seat, message: dict) -> None:
+        """The size each video slot's tile has on the page, ``{mid: [width, height]}``: the SFU picks simulcast layers by it."""
+        tiles = message.get("tiles")
+        if not isinstance(tiles, dict) or len(tiles) > MAX_MEDIA_SECTIONS or not all(
+            isinstance(mid, str) and len(mid) <= 32 and isinstance(size, list) and len(size) == 2
+            and all(type(n) is int and 0 <= n <= MAX_TILE_PIXELS for n in size)
+            for mid, size in tiles.items()
+        ):
+            raise InvalidInput(
+                "meeting.tiles needs 'tiles': up to {max_media_sections} slot mids, each with [width, height] in pixels (0-{max_pixels})",
+                field="tiles", max_media_sections=MAX_MEDIA_SECTIONS, max_pixels=MAX_TILE_PIXELS,
+            )
+        await seat.media.tiles(tiles)
 
     # --- in the meeting -------------------------------------------------------------
 

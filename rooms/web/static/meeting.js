@@ -10,6 +10,11 @@
 // a screen slot and needs no new offer. Strings from the server only ever
 // become text nodes (dom.js).
 //
+// The camera goes out as simulcast: three layers (RIDs q, h, f at a quarter,
+// half and full size). The page tells the SFU how large it shows each slot
+// (meeting.tiles, in device pixels, whenever a tile's size changes), and the
+// SFU forwards each slot the layer that fits it and this device's bandwidth.
+//
 // Hosts and co-hosts also get the host controls (mute, stop video, remove a
 // participant; mute all, lock, record, end; admit or deny in the lobby): each
 // is one meeting.* frame, and the server checks the role again.
@@ -29,6 +34,11 @@ import { languageSelect, mountShell, showLive } from "/static/shell.js";
 
 const VIDEO_SLOTS = 6; // the stage and five more camera tiles
 const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
+// The camera's simulcast layers, low to high (the SFU takes them in this order). Chromium sends three layers
+// only from 960x540 up (two at 640x360), hence a 720p camera: 320x180, 640x360 and 1280x720.
+const CAMERA = { width: 1280, height: 720 };
+const CAMERA_LAYERS = [{ rid: "q", scaleResolutionDownBy: 4 }, { rid: "h", scaleResolutionDownBy: 2 }, { rid: "f" }];
+const MAX_TILE_PIXELS = 8192; // what meeting.tiles takes (rooms/meetings/live.py)
 const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
 const $ = (id) => document.getElementById(id);
 
@@ -57,6 +67,8 @@ const state = {
   nextRef: 1,
   negotiation: Promise.resolve(),
   left: false,
+  tiles: "", // the last meeting.tiles sent, as JSON
+  tilesTimer: null,
 };
 
 // --- joining ---------------------------------------------------------------------
@@ -268,7 +280,7 @@ async function onFrame(frame) {
 
 async function startMedia() {
   try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    state.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA });
   } catch (error) {
     showError(t("meeting.no_devices", { error: error.name }));
   }
@@ -276,13 +288,14 @@ async function startMedia() {
   const cam = state.stream && state.stream.getVideoTracks()[0];
   const pc = (state.pc = new RTCPeerConnection({ iceServers: state.iceServers, bundlePolicy: "max-bundle" }));
   state.audio = pc.addTransceiver(mic || "audio", { direction: mic ? "sendrecv" : "recvonly" });
-  state.camera = pc.addTransceiver(cam || "video", { direction: cam ? "sendrecv" : "recvonly" });
+  state.camera = pc.addTransceiver(cam || "video", cam ? { direction: "sendrecv", sendEncodings: CAMERA_LAYERS } : { direction: "recvonly" });
   const tiles = [tile(state.camera, "stage")];
   for (let i = 1; i < VIDEO_SLOTS; i += 1) tiles.push(tile(pc.addTransceiver("video", { direction: "recvonly" }), "slot"));
   for (let i = 1; i < AUDIO_SLOTS; i += 1) pc.addTransceiver("audio", { direction: "recvonly" });
   state.screenSlot = pc.addTransceiver("video", { direction: "recvonly" });
   if (cam) tiles.push(selfTile(cam));
   $("grid").replaceChildren(...tiles);
+  tileSizes.observe($("screen-video"));
   renderSpeaker(); // the stage's name
   pc.ontrack = onTrack;
   pc.onicecandidate = (event) => {
@@ -317,13 +330,36 @@ function negotiate() {
       return;
     }
     await pc.setRemoteDescription({ type: "answer", sdp });
+    sendTiles();
   });
   state.negotiation = next.catch(showError);
   return state.negotiation;
 }
 
+/** Tell the SFU the size each slot is shown at (device pixels), if it changed: it picks simulcast layers by it. */
+function sendTiles() {
+  const tiles = {};
+  const shown = [...$("grid").querySelectorAll(".tile.stage, .tile.slot")].map((node) => [node.transceiver, node.querySelector("video")]);
+  shown.push([state.screenSlot, $("screen-video")]);
+  for (const [transceiver, video] of shown) {
+    if (!transceiver || !transceiver.mid) continue;
+    const box = video.getBoundingClientRect();
+    tiles[transceiver.mid] = [box.width, box.height].map((size) => Math.min(MAX_TILE_PIXELS, Math.round(size * devicePixelRatio)));
+  }
+  const text = JSON.stringify(tiles);
+  if (text === state.tiles || !state.offerSent || Object.keys(tiles).length === 0) return;
+  state.tiles = text;
+  send({ type: "meeting.tiles", tiles });
+}
+
+const tileSizes = new ResizeObserver(() => {
+  clearTimeout(state.tilesTimer);
+  state.tilesTimer = setTimeout(sendTiles, 300);
+});
+
 function tile(transceiver, kind) {
   const video = el("video", { autoplay: true, playsinline: true, muted: true });
+  tileSizes.observe(video);
   const node = el("div", { class: `tile ${kind} empty` }, video, el("span", { class: "tile-name" }, kind === "stage" ? t("meeting.active_speaker") : ""));
   node.transceiver = transceiver;
   return node;

@@ -63,6 +63,19 @@ class Subscriber:
         self.transport = transport
 
 
+def wire_and_reference(kind: str, payload_type: int, clock_rate: int, level_id: int | None):
+    """Two slots with one SSRC: a connected subscriber's on the wire (the fast path) and a local sink's (the general path).
+
+    Returns them, a function giving what the wire got (decrypted), and the local sink's packets.
+    """
+    tx, rx = session_pair()
+    wire = WireTransport(tx)
+    fast = Slot(Subscriber(wire), "1", kind, False, 0x1234, payload_type, clock_rate, level_id)
+    local = ListSink()
+    reference = Slot(local, "r", kind, False, 0x1234, payload_type, clock_rate, level_id)
+    return fast, reference, lambda: [rx.unprotect(d) for d in wire.datagrams], local.packets.setdefault("r", [])
+
+
 def audio(seq: int, ts: int, ssrc: int, level: int = 20, marker: bool = False) -> bytes:
     return rtp.build_packet(
         payload_type=109, sequence=seq & 0xFFFF, timestamp=ts, ssrc=ssrc, marker=marker,
@@ -77,12 +90,7 @@ def test_the_fast_path_sends_what_the_munger_and_packet_for_make():
     a late packet from before the switch (dropped), reordering and the 16-bit wrap.
     """
     worker = Forwarder(0)
-    tx, rx = session_pair()
-    wire = WireTransport(tx)
-    fast = Slot(Subscriber(wire), "1", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
-    local = ListSink()
-    reference = Slot(local, "r", "audio", False, 0x1234, 111, 48000, LEVEL_ID)
-    plain = local.packets.setdefault("r", [])
+    fast, reference, on_wire, plain = wire_and_reference("audio", 111, 48000, LEVEL_ID)
     joining = Slot(Subscriber(JoiningTransport()), "2", "audio", False, 0x99, 111, 48000, LEVEL_ID)
     a = Track(1, "r", "alice", 0, "audio", False, 0xA, 48000, LEVEL_ID)
     b = Track(2, "r", "bob", 0, "audio", False, 0xB, 48000, LEVEL_ID)
@@ -109,7 +117,7 @@ def test_the_fast_path_sends_what_the_munger_and_packet_for_make():
     send(a, 65541, 960 * 8, 0.6)
 
     assert worker.forwarded == 10  # the connected subscriber's; neither the recorder-like slot nor one still joining
-    assert [rx.unprotect(d) for d in wire.datagrams] == plain
+    assert on_wire() == plain
     numbers = [rtp.parse_header(p)[2:5] for p in plain]  # sequence, timestamp, ssrc
     assert [n[0] for n in numbers] == [(0x1234 & 0x7FFF) + i for i in (0, 1, 2, 3, 4, 7, 6, 8, 9, 10)]
     assert {n[2] for n in numbers} == {0x1234}

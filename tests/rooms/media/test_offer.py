@@ -69,15 +69,20 @@ async def test_answer_mirrors_directions_and_announces_slot_ssrcs(offer_sdp):
 CHROME_OFFER = (Path(__file__).parent / "chrome_offer.sdp").read_text().replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-def chrome_answer(offer_text: str = CHROME_OFFER, screen_mids=frozenset()):
+def chrome_answer_text(offer_text: str = CHROME_OFFER, screen_mids=frozenset()):
     from aiortc.rtcdtlstransport import RTCCertificate
     from aiortc.rtcicetransport import RTCIceParameters
 
     offer = check_offer(offer_text, screen_mids)
-    return offer, sdp.SessionDescription.parse(build_answer(
+    return offer, build_answer(
         offer, ice=RTCIceParameters(usernameFragment="abcd", password="x" * 22), candidates=[],
         fingerprints=RTCCertificate.generateCertificate().getFingerprints(), slot_ssrcs={"0": 10, "1": 11, "2": 12}, cname="c",
-    ))
+    )
+
+
+def chrome_answer(offer_text: str = CHROME_OFFER, screen_mids=frozenset()):
+    offer, text = chrome_answer_text(offer_text, screen_mids)
+    return offer, sdp.SessionDescription.parse(text)
 
 
 def test_chrome_offer_gets_one_codec_per_m_line_at_its_payload_type_and_no_repair_streams():
@@ -155,3 +160,54 @@ async def test_an_offer_with_32_m_lines_is_still_answered(offer_sdp):
 async def test_an_offer_that_repeats_a_mid_is_refused(offer_sdp):
     with pytest.raises(OfferError, match="m-line 2 repeats mid 1"):
         check_offer(offer_sdp.replace("a=mid:2\r\n", "a=mid:1\r\n"))
+
+
+# Chromium 156's offer with the camera sent as three simulcast layers (sendEncodings with RIDs q, h, f, as the meeting
+# page publishes it): a=rid/a=simulcast and no a=ssrc on the camera m-line.
+CHROME_SIMULCAST_OFFER = (Path(__file__).parent / "chrome_simulcast_offer.sdp").read_text().replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def test_a_chromium_simulcast_offer_publishes_one_layer_per_rid_and_the_answer_receives_them():
+    offer, text = chrome_answer_text(CHROME_SIMULCAST_OFFER)
+    answer = sdp.SessionDescription.parse(text)
+    camera = offer.sections[1]
+    assert camera.rids == ("q", "h", "f") and camera.ssrc is None and camera.publishes and camera.receives
+    assert (camera.mid_id, camera.rid_id) == (4, 10)
+    section = text.split("m=video")[1]
+    assert "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n" in section
+    assert [(h.id, h.uri) for h in answer.media[1].rtp.headerExtensions] == [
+        (4, "urn:ietf:params:rtp-hdrext:sdes:mid"), (10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"),
+        (11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"),
+    ]
+    assert [h.uri for h in answer.media[2].rtp.headerExtensions] == []  # a plain slot: no MID, so no forwarded packet is steered by one
+    assert [s.ssrc for s in answer.media[1].ssrc] == [11]  # the camera m-line is still the stage slot
+    assert "a=simulcast" not in text.split("m=video")[2]
+
+
+def simulcast_edit(old: str, new: str):
+    return lambda s: s.replace(old, new)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (simulcast_edit("a=simulcast:send q;h;f", "a=simulcast:send q;h;x"), "names rid 'x', which no a=rid:x send line declares"),
+    (simulcast_edit("a=rid:h send", "a=rid:q send"), "declares rid 'q' twice"),
+    (simulcast_edit("a=simulcast:send q;h;f", "a=simulcast:send q;h;q"), "names a rid twice"),
+    (simulcast_edit("a=simulcast:send q;h;f", "a=simulcast:recv q;h;f"), "receives simulcast only, a=simulcast:send"),
+    (simulcast_edit("a=rid:q send", "a=rid:q!? send"), "malformed a=rid line"),
+    (simulcast_edit("a=rid:q send", "a=rid:q recv"), "names rid 'q', which no a=rid:q send line declares"),
+    (simulcast_edit("a=simulcast:send q;h;f\r\n", ""), "RIDs \\(a=rid\\) without a=simulcast"),
+    (simulcast_edit("a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n", ""), "without the urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"),
+    (simulcast_edit("a=simulcast:send q;h;f", "a=simulcast:send q;h;f;a;b\r\na=rid:a send\r\na=rid:b send"), "5 simulcast layers; at most 4"),
+    (simulcast_edit("a=sendrecv\r\na=msid:- 48197e2e", "a=recvonly\r\na=msid:- 48197e2e"), "m-line 1 offers simulcast:send but is recvonly"),
+])
+def test_a_bad_simulcast_offer_is_refused_with_what_is_wrong(edit, message):
+    text = edit(CHROME_SIMULCAST_OFFER)
+    assert text != CHROME_SIMULCAST_OFFER
+    with pytest.raises(OfferError, match=message):
+        check_offer(text)
+
+
+def test_simulcast_on_audio_is_refused():
+    text = CHROME_SIMULCAST_OFFER.replace("a=mid:0\r\n", "a=mid:0\r\na=rid:a send\r\na=simulcast:send a\r\n", 1)
+    with pytest.raises(OfferError, match="m-line 0 \\(audio\\) offers simulcast"):
+        check_offer(text)

@@ -24,3 +24,24 @@ async def test_a_chat_line_with_an_unpaired_surrogate_is_refused_and_the_others_
     await b.send({"type": "meeting.chat", "text": "fine"})
     assert (await a.next("meeting.chat"))["text"] == "fine"
     await close_all(a, b)
+
+
+async def test_tile_sizes_that_are_not_mids_with_two_pixel_counts_are_refused_and_good_ones_reach_the_sfu(in_process_media, client, db):
+    from rooms.keys import LIVE_MEETINGS
+
+    host, member, meeting, host_ticket, member_ticket = await setup_meeting(client, db)
+    a = await attend(client, host.headers, host_ticket)
+    await a.next("meeting.joined")
+    for tiles in (None, [], {"0": [1, 2, 3]}, {"0": [-1, 5]}, {"0": [1.5, 5]}, {"0": [100, 100_000]}, {"x" * 40: [1, 1]},
+                  {str(n): [1, 1] for n in range(40)}, {"0": [True, 5]}):
+        await a.send({"type": "meeting.tiles", "tiles": tiles, "ref": 2})
+        error = await a.next("error")
+        assert error["error"]["code"] == "invalid" and "meeting.tiles needs 'tiles'" in error["error"]["message"], (tiles, error)
+    await a.publish_and_subscribe()
+    await a.send({"type": "meeting.tiles", "tiles": {"0": [320, 180]}, "ref": 3})
+    await a.send({"type": "ping"})
+    await a.next("pong")
+    peers = [p for w in client.app[LIVE_MEETINGS].router.workers for r in w.rooms for p in r.peers.values()]
+    assert [p.tiles for p in peers] == [{"0": (320, 180)}]
+    assert not [f for f in a.frames if f["type"] == "error"]
+    await close_all(a)

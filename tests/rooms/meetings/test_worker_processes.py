@@ -5,7 +5,8 @@ land on workers 0, 1, 0, so every publisher reaches a subscriber on the other
 process through the fan-out. Each peer records the
 encoded payloads its own encoders produced and the payloads its receivers got:
 a payload that arrives byte for byte as another participant's encoder made it
-was forwarded, not transcoded. The recorder runs on worker 0 and records a
+(a VP8 payload after its descriptor, whose picture id a slot renumbers) was
+forwarded, not transcoded. The recorder runs on worker 0 and records a
 speaker whose packets reach it from worker 1. Storage is the other meeting tests' concern, so
 these run on the embedded database only.
 """
@@ -64,6 +65,11 @@ class Tone(AudioStreamTrack):
         return frame
 
 
+def media_of(kind: str, payload: bytes) -> bytes:
+    """What the SFU forwards untouched: a VP8 payload without its descriptor (a slot renumbers its picture ids), Opus whole."""
+    return payload[vp8.descriptor_size(payload):] if kind == "video" else payload
+
+
 class Peer:
     """An attendee's connection: camera and microphone sent, two video and two audio slots received, payloads kept."""
 
@@ -89,7 +95,7 @@ class Peer:
         async def next_encoded_frame(codec):
             frame = await encoded(codec)
             if frame is not None:
-                self.sent.update(frame.payloads)
+                self.sent.update(media_of(sender.kind, payload) for payload in frame.payloads)
             return frame
 
         sender._next_encoded_frame = next_encoded_frame
@@ -99,7 +105,7 @@ class Peer:
         self.slots.append(transceiver)
 
         async def handle_rtp_packet(packet, arrival_time_ms):
-            payloads.add(packet.payload)
+            payloads.add(media_of(transceiver.kind, packet.payload))
             self.first.setdefault(transceiver, packet.payload)
             await handle(packet, arrival_time_ms)
 
