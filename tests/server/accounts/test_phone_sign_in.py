@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import re
 
 import pyotp
 import pytest
@@ -118,7 +120,8 @@ async def test_an_unknown_number_gets_the_same_answer_and_no_sms(client, db, sms
         assert [(await ask(client, n, org)).status for n in (NOBODY, MEI)] == [202, 202]
     refusals = [await ask(client, n, org) for n in (NOBODY, MEI)]
     assert [r.status for r in refusals] == [429, 429]
-    assert (await refusals[0].json()) == (await refusals[1].json())
+    # the same body, but for the seconds left: each number's window started at its own first ask
+    assert [re.sub(r"\d+", "N", json.dumps(await r.json())) for r in refusals] == [re.sub(r"\d+", "N", json.dumps(await refusals[0].json()))] * 2
 
 
 async def test_an_organisation_that_does_not_offer_it_reads_as_unknown(client, db, sms):
