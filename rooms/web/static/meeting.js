@@ -14,6 +14,9 @@
 // participant; mute all, lock, record, end; admit or deny in the lobby): each
 // is one meeting.* frame, and the server checks the role again.
 //
+// A clinic's patient page joins for the patient and hands the answer over
+// (sessionStorage), so the patient goes straight in.
+//
 // The page mounts the navigation shell for people (a guest gets the guest bar
 // once they joined; before that, only the language switch) and speaks over the
 // one WebSocket client (live.js). Every text comes from the catalogues
@@ -29,6 +32,7 @@ import { languageSelect, mountShell, showLive } from "/static/shell.js";
 
 const VIDEO_SLOTS = 6; // the stage and five more camera tiles
 const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
+const HANDOVER_KEY = "muster.meeting-join"; // a join answer another page made for this meeting (consult.js)
 const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
 const $ = (id) => document.getElementById(id);
 
@@ -69,9 +73,18 @@ async function prepareJoinForm() {
     return;
   }
   const { me } = await mountShell({ active: "meetings" });
+  const joined = handedOver();
+  if (joined) return enter(joined);
   state.signedIn = me.kind !== "guest";
   $("join-as").textContent = t(state.signedIn ? "meeting.join.as_account" : "meeting.join.as_guest_again", { name: me.name });
   showNameField(false);
+}
+
+/** What a page that already joined for this person (a clinic's patient page) handed over for this meeting: no form to fill. */
+function handedOver() {
+  const saved = JSON.parse(sessionStorage.getItem(HANDOVER_KEY) || "null");
+  sessionStorage.removeItem(HANDOVER_KEY);
+  return saved && saved.link_path === location.pathname ? saved : null;
 }
 
 function showNameField(visible) {
@@ -99,12 +112,7 @@ async function onJoinSubmit(event) {
       saveToken(joined.token);
       await mountShell({ active: "meetings" }); // the guest bar
     }
-    state.ticket = joined.ticket;
-    state.meetingId = joined.meeting_id;
-    state.iceServers = joined.ice_servers;
-    $("meeting-title").textContent = joined.title;
-    document.title = t("meeting.title_of", { title: joined.title });
-    connect();
+    enter(joined);
   } catch (error) {
     // Someone signed in to another organisation joins as a guest, so needs a name after all.
     if (error instanceof ApiError && error.field === "display_name") {
@@ -115,6 +123,16 @@ async function onJoinSubmit(event) {
   } finally {
     $("join-submit").disabled = false;
   }
+}
+
+/** Into the meeting with the join's answer (its ticket, from POST /api/v1/meetings/join or handed over). */
+function enter(joined) {
+  state.ticket = joined.ticket;
+  state.meetingId = joined.meeting_id;
+  state.iceServers = joined.ice_servers;
+  $("meeting-title").textContent = joined.title;
+  document.title = t("meeting.title_of", { title: joined.title });
+  connect();
 }
 
 function connect() {

@@ -287,6 +287,17 @@ async def _submission(b: OrgB) -> int:
     return (await ok(await b.client.post(url, json=body, headers=b.member.headers), 201))["id"]
 
 
+async def _clinic(b: OrgB) -> int:
+    body = {"name": "B's clinic", "doctor_ids": [b.org.owner.id]}
+    return (await ok(await b.client.post(b.org.url("/clinics"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _consultation(b: OrgB) -> int:
+    from tests.rooms.consultations.rows import stand_in_consultation
+
+    return await stand_in_consultation(b.db, b.org.id, int(await b.id_of("clinic_id")))
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -321,6 +332,8 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "round_id": _round,
     "schedule_id": _schedule,
     "submission_id": _submission,
+    "clinic_id": _clinic,
+    "consultation_id": _consultation,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
@@ -336,6 +349,7 @@ NOT_FOR_PEOPLE: dict[str, str] = {
 OPEN_PAGES: dict[str, str] = {
     "/m/{link_token}": "the meeting page; POST /api/v1/meetings/join checks the link token and passcode",
     "/c/{link_token}": "the contact link page; POST /api/v1/contact-links/* check the token",
+    "/consult/{link_token}": "a clinic's patient page; POST /api/v1/clinic-links/* check the link token",
     "/forms/{form_id}/rounds": "sending a form; the rounds API checks the form",
     "/rounds/{round_id}": "a round's dashboard; GET .../rounds/{round_id}/dashboard checks the round",
     "/f/{round_id}": "the fill page; GET .../rounds/{round_id} checks the round",
