@@ -45,7 +45,8 @@ async def opened(browser, base_url, *, phone: bool, locale: str, token: str | No
     context.set_default_timeout(15_000)
     await context.add_init_script(RECORD_PEER_CONNECTIONS)
     if token:
-        await context.add_init_script(f"localStorage.setItem('muster.token', {token!r});")
+        # Not on the about:blank a new tab starts on (the call opens in one), whose storage is out of bounds.
+        await context.add_init_script(f"if (location.protocol.startsWith('http')) localStorage.setItem('muster.token', {token!r});")
     page = await context.new_page()
     return page, watch_problems(page)
 
