@@ -21,8 +21,8 @@ def clinic_url(public_url: str, clinic: Clinic) -> str:
     return f"{public_url.rstrip('/')}/consult/{clinic.link_token}"
 
 
-async def do_create_clinic(tx: Transaction, org: OrgContext, *, name: str, doctor_ids: list[int]) -> Clinic:
-    clinic = Clinic(org_id=tx.org_id, name=name, link_token=secrets.token_urlsafe(24), created_by=org.user_id)
+async def do_create_clinic(tx: Transaction, *, created_by: int, name: str, doctor_ids: list[int]) -> Clinic:
+    clinic = Clinic(org_id=tx.org_id, name=name, link_token=secrets.token_urlsafe(24), created_by=created_by)
     tx.session.add(clinic)
     await tx.session.flush()
     await do_set_doctors(tx, clinic, doctor_ids)

@@ -77,7 +77,7 @@ def _consultation_out(row: Consultation, meeting: Meeting | None = None) -> Cons
 async def create_clinic(request: web.Request, body: ClinicIn, org: OrgContext) -> ClinicOut:
     """A clinic with its doctors (members); the answer has its link for patients."""
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
-        clinic = await c.do_create_clinic(tx, org, name=body.name, doctor_ids=body.doctor_ids)
+        clinic = await c.do_create_clinic(tx, created_by=org.user_id, name=body.name, doctor_ids=body.doctor_ids)
         await do_audit(tx, org.principal, "clinic.created", target=("clinic", clinic.id))
         return await _clinic_out(request, tx, org, clinic)
 
