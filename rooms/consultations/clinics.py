@@ -38,7 +38,11 @@ async def do_set_doctors(tx: Transaction, clinic: Clinic, doctor_ids: list[int])
 
 
 async def doctors_of(tx: Transaction, clinic_id: int) -> list[int]:
-    return list(await tx.session.scalars(select(ClinicDoctor.user_id).where(ClinicDoctor.clinic_id == clinic_id).order_by(ClinicDoctor.user_id)))
+    """The clinic's doctors who are still members: one removed from the organisation is told nothing more of its queue."""
+    return list(await tx.session.scalars(
+        select(ClinicDoctor.user_id).join(Membership, Membership.user_id == ClinicDoctor.user_id)
+        .where(ClinicDoctor.clinic_id == clinic_id).order_by(ClinicDoctor.user_id)
+    ))
 
 
 async def get_clinic(tx: Transaction, clinic_id: int) -> Clinic:

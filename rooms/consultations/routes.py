@@ -95,10 +95,10 @@ async def list_clinics(request: web.Request, org: OrgContext) -> list[ClinicOut]
 async def update_clinic(request: web.Request, body: ClinicPatch, org: OrgContext) -> ClinicOut:
     """Rename a clinic or change its doctors."""
     changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise InvalidInput("send at least one field to change")
     async with request.app[DB].transaction(org_id=org.org_id) as tx:
         clinic = await c.get_clinic(tx, path_int(request, "clinic_id"))
+        if not changes:
+            raise InvalidInput("send at least one field to change")
         if "name" in changes:
             clinic.name = body.name
         if "doctor_ids" in changes:

@@ -127,6 +127,7 @@ function showPlace(position, waitS) {
 function over(status) {
   $("over-reason").textContent = t(`consult.over.${["lapsed", "left"].includes(status) ? status : "ended"}`);
   localStorage.removeItem(PLACE_KEY);
+  forgetToken(); // the session ends with the place (or is of no more use)
   if (live) live.close();
   live = null;
   setPhase("over");
@@ -147,7 +148,6 @@ async function leaveQueue() {
   try {
     await api(`${own()}/leave`, { method: "POST" });
   } finally {
-    forgetToken();
     over("left");
   }
 }

@@ -11,15 +11,13 @@ import io
 import json
 import re
 
-import pytest
 from sqlalchemy import select, update
 
 from rooms.models import Consultation
-from server.config import Settings
 from server.db import utcnow
 from tests.rooms.meetings.test_signalling import Attendee
 from tests.server.orgs.test_isolation import PLAUSIBLE_HEADERS, RawBody, _sample, plausible_body
-from tests.server.accounts.phones import code_in, next_sms, sms_to, start_sms_provider
+from tests.server.accounts.phones import code_in, next_sms, sms_to
 from tests.server.orgs.conftest import join, new_org, ok
 
 PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
@@ -30,20 +28,6 @@ EMPTY_FOR_GUESTS = {"GET /api/v1/orgs/{org_id}/groups": [], "GET /api/v1/orgs/{o
                     "GET /api/v1/orgs/{org_id}/broadcasts/received": [], "GET /api/v1/orgs/{org_id}/group-messages/search": SEARCH_FOUND_NOTHING}
 OWN_SESSION = {("POST", "/api/v1/auth/logout")}  # the patient may end their own session: walked last, below
 PHONES = [f"+861390000{n:04d}" for n in range(1, 20)]
-
-
-@pytest.fixture
-async def sms(monkeypatch):
-    provider = await start_sms_provider(monkeypatch)
-    yield provider
-    await provider.stop()
-
-
-@pytest.fixture
-def settings(sms, database_url, tmp_path) -> Settings:
-    """Every patient of these tests asks from 127.0.0.1: the address's limit is lifted (tests/server/accounts/ test it)."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key-for-consultations",
-                    phone_code_resend_s=0, phone_codes_per_address=100, phone_codes_per_org=100)
 
 
 async def hospital(client, db, doctors: int = 1):

@@ -9,35 +9,16 @@ microphone, as in tests/rooms/meetings/test_page.py.
 from __future__ import annotations
 
 import aiohttp
-import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
 from rooms.models import Consultation
-from server.config import Settings
 from tests.rooms.meetings.test_page import RECORD_PEER_CONNECTIONS, SLOW, browser, camera_frames, wait_growing  # noqa: F401  (browser: the media fixture)
-from tests.server.accounts.phones import code_in, next_sms, start_sms_provider
+from tests.server.accounts.phones import code_in, next_sms
 from tests.server.orgs.conftest import join, new_org
-from tests.web.conftest import DESKTOP, PHONE, assert_fits_the_screen, assert_no_english, base_url, live_server, screenshots, watch_problems  # noqa: F401
+from tests.web.conftest import DESKTOP, PHONE, assert_fits_the_screen, assert_no_english, backend, base_url, live_server, screenshots, watch_problems  # noqa: F401
 
 PHONE_NUMBER = "+8613900000021"
-
-
-@pytest.fixture
-async def sms(monkeypatch):
-    provider = await start_sms_provider(monkeypatch)
-    yield provider
-    await provider.stop()
-
-
-@pytest.fixture
-def settings(sms, database_url, tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key-for-consultation-pages")
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 async def opened(browser, base_url, *, phone: bool, locale: str, token: str | None = None):  # noqa: F811
