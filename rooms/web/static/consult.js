@@ -137,7 +137,7 @@ async function joinCall() {
   error("");
   try {
     const joined = await api(`${own()}/join`, { method: "POST" });
-    sessionStorage.setItem(HANDOVER_KEY, JSON.stringify(joined));
+    sessionStorage.setItem(HANDOVER_KEY, JSON.stringify({ ...joined, return_path: location.pathname }));
     location.assign(joined.link_path);
   } catch (e) {
     error(e instanceof ApiError ? e.message : String(e));

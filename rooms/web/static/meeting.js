@@ -61,6 +61,7 @@ const state = {
   nextRef: 1,
   negotiation: Promise.resolve(),
   left: false,
+  returnPath: null, // the page that handed the join over, where joining again starts
 };
 
 // --- joining ---------------------------------------------------------------------
@@ -127,6 +128,7 @@ async function onJoinSubmit(event) {
 
 /** Into the meeting with the join's answer (its ticket, from POST /api/v1/meetings/join or handed over). */
 function enter(joined) {
+  state.returnPath = joined.return_path || null;
   state.ticket = joined.ticket;
   state.meetingId = joined.meeting_id;
   state.iceServers = joined.ice_servers;
@@ -451,7 +453,8 @@ function bindControls() {
     send({ type: "meeting.leave" });
     leave(t("meeting.left.title"), "", { closeSocket: true, rejoin: true });
   });
-  $("rejoin").addEventListener("click", () => location.reload());
+  // Joining again is where the join came from: this page's form, or the page that handed the join over (a patient's queue page).
+  $("rejoin").addEventListener("click", () => (state.returnPath ? location.assign(state.returnPath) : location.reload()));
   $("mute-all").addEventListener("click", () => send({ type: "meeting.mute" }));
   $("toggle-lock").addEventListener("click", () => send({ type: "meeting.lock", locked: !state.locked }));
   $("toggle-record").addEventListener("click", () => send({ type: "meeting.record", recording: !state.recording }));

@@ -79,6 +79,13 @@ async def test_a_patient_and_a_doctor_meet_through_the_clinic_queue(in_process_m
     await assert_fits_the_screen(patient)
     await patient.screenshot(path=str(screenshots / "consult-call-zh-CN.png"))
 
+    await patient.click("#leave")  # a slip: the patient joins again from their queue page, with a new ticket
+    await patient.click("#rejoin")
+    await expect(patient.locator("body")).to_have_attribute("data-consult", "called")
+    await patient.click("#join-call")
+    await expect(patient.locator("body")).to_have_attribute("data-meeting", "joined", timeout=SLOW)
+    await expect(call.locator("#people li")).to_have_count(2, timeout=SLOW)
+
     await desk.fill("#notes", "Rest and fluids")
     await desk.click("#end")
     await expect(desk.locator("#current")).to_be_hidden()
