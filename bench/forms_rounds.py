@@ -233,7 +233,7 @@ async def run(db: Database, args) -> dict:
     result |= {"export_rows": rows, "export_csv_s": round(time.perf_counter() - t, 2)}
     t = time.perf_counter()
     path = f"/tmp/{uuid.uuid4().hex}.xlsx"
-    await export._write_xlsx(db, plan, path)
+    await export._write_xlsx(plan.header, export.rows(db, plan), path)
     result["export_xlsx_s"] = round(time.perf_counter() - t, 2)
     os.unlink(path)
     result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)

@@ -9,6 +9,10 @@ organisation leaves its meetings on this node (rooms/meetings/revocation.py).
 Livestreams (rooms/live/): their API, their WHIP ingest into and WHEP viewers of the same SFU workers, their
 watch and studio pages, their public links as
 guest invites, and the end of a host's streams when they lose the group or the organisation.
+
+Consultations (rooms/consultations/): clinics, their queues at public links, the patients' and doctors' pages,
+the ``consultation.here`` frame that keeps a waiting patient's place, and patients' sessions as the
+``consultation`` guest scope.
 """
 import logging
 from pathlib import Path
@@ -40,6 +44,17 @@ def setup(app: web.Application) -> None:
     home.setup(app)
     app.cleanup_ctx.append(_run_media)
     _setup_live(app)
+    _setup_consultations(app)
+
+
+def _setup_consultations(app: web.Application) -> None:
+    from rooms.consultations import patients, routes  # noqa: F401  (patients registers the "consultation" scope)
+    from rooms.consultations.presence import Presence
+
+    from server.appkeys import DB, HUB
+
+    Presence(app[DB]).attach(app[HUB])
+    app.router.add_routes(routes.routes)
 
 
 def _setup_live(app: web.Application) -> None:

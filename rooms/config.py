@@ -26,6 +26,9 @@ class RoomsSettings(BaseSettings):
     live_push_per_s: float = Field(50, gt=0, description="Web Push of a livestream's notice to a group's members who are away: at most this many a second from one node.")
     live_grace_s: float = Field(60, gt=0, description="A livestream whose publisher vanished (its media failed or went quiet) may be published again this long; then it ends.")
 
+    consultation_grace_s: float = Field(120, gt=0, description="A patient waiting in a clinic's queue whose page lost its connection keeps their place this long; then the place lapses.")
+    consultation_wait_default_s: int = Field(600, gt=0, description="A clinic's expected length of a consultation until it has ended some (then: the mean of its last 20).")
+
     def worker_count(self) -> int:
         """How many SFU workers this node runs: ``media_workers``, or one per core when it is 0."""
         return self.media_workers or os.cpu_count() or 1

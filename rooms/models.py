@@ -1,4 +1,4 @@
-"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams.
+"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams; clinics and their consultations.
 
 A meeting's live state (lobby, mute states, media) lives in memory on the node
 that hosts it (``hosting_node``); these rows are what outlives a node: the
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, BigId, OrgScoped, UTCDateTime, utcnow
@@ -148,3 +148,60 @@ class LiveStream(OrgScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Clinic(OrgScoped, Base):
+    """A hospital's clinic: patients queue at its link ``/consult/<link_token>`` for its doctors (rooms/consultations/)."""
+
+    __tablename__ = "clinics"
+    __table_args__ = (UniqueConstraint("link_token", name="uq_clinics_link_token"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    link_token: Mapped[str] = mapped_column(String(64))  # the public link's secret: whoever has it may queue
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClinicDoctor(OrgScoped, Base):
+    """A member who serves a clinic's queue."""
+
+    __tablename__ = "clinic_doctors"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "user_id", name="uq_clinic_doctors_clinic_user"),
+        Index("ix_clinic_doctors_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class Consultation(OrgScoped, Base):
+    """One patient's place in a clinic's queue and, once a doctor calls them, their consultation: the row the hospital exports.
+
+    ``status``: waiting → called (a doctor took them; their 1:1 meeting exists) → started (the patient
+    joined it) → ended; or lapsed (their page was away longer than the grace period while waiting) or
+    left (they gave up their place). ``away_since`` is set while no page of the patient is connected.
+    """
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        Index("ix_consultations_clinic_status_queued", "clinic_id", "status", "queued_at"),
+        Index("ix_consultations_clinic_ended", "clinic_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # the guest account of the patient's session
+    patient_name: Mapped[str] = mapped_column(String(100))
+    patient_phone: Mapped[str] = mapped_column(String(32))  # E.164, as the code was sent to it
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    away_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.accounts.login import SignedIn, SignInClient, do_finish_sign_in
-from server.accounts.models import User
+from server.accounts.models import PhoneCode, User
 from server.accounts.phone_codes import (
     code_matches,
     do_ask_for_code,
@@ -69,9 +69,10 @@ async def ask_for_code(
         send_code(channels, code)
 
 
-async def do_phone_sign_in(db: Database, settings: Settings, *, phone: str, code: str, client: SignInClient) -> SignedIn:
-    phone = normalise_phone(phone, settings.default_phone_region)
-    attempt = Attempt(account=f"phone:{phone}", ip=client.ip)
+async def check_phone_code(db: Database, settings: Settings, *, phone: str, code: str, ip: str) -> tuple[Attempt, PhoneCode]:
+    """The live code ``code`` matches for ``phone`` (E.164), under the sign-in rate limit; a wrong guess counts against
+    the code and the attempt (401 ``bad_code``). The caller spends it (``do_spend_code``) in the transaction it lets in."""
+    attempt = Attempt(account=f"phone:{phone}", ip=ip)
     async with db.transaction() as tx:
         await check_attempt_allowed(tx, settings, attempt)
         row = await live_code(tx, settings, phone)
@@ -80,6 +81,12 @@ async def do_phone_sign_in(db: Database, settings: Settings, *, phone: str, code
             async with db.transaction() as tx:
                 await do_count_wrong_guess(tx, row.id)
         await refuse(db, settings, attempt, Unauthenticated(BAD_CODE, field="code", code="bad_code"))
+    return attempt, row
+
+
+async def do_phone_sign_in(db: Database, settings: Settings, *, phone: str, code: str, client: SignInClient) -> SignedIn:
+    phone = normalise_phone(phone, settings.default_phone_region)
+    attempt, row = await check_phone_code(db, settings, phone=phone, code=code, ip=client.ip)
 
     async def account(tx: Transaction) -> User:
         await org_offering_phone_sign_in(tx, org_id=row.org_id)

@@ -24,6 +24,9 @@ formatting a row ~15 µs of the node's CPU for CSV; XlsxWriter's writing
 ~45 µs a row (~4.5 µs a cell: its XML escaping and cell references), the most
 of an XLSX export.
 
+``stream_csv`` and ``send_xlsx`` take any export's header and pages of typed
+rows, so other exports (a capability's) are written the same way.
+
 Formula injection: a CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return, and is not simply a number or a phone number, gets
 a leading apostrophe, which spreadsheet programs show as text; in XLSX text
@@ -185,15 +188,16 @@ def csv_lines(page: list[list[Any]]) -> list[list[str | int | float]]:
     return [[cell(type(v), csv_cell)(v) for v in row] for row in page]
 
 
-async def stream_csv(request: web.Request, db: Database, export: Export, filename: str) -> web.StreamResponse:
+async def stream_csv(request: web.Request, header: list[str], pages: AsyncIterator[list[list[Any]]], filename: str) -> web.StreamResponse:
+    """Any export's CSV (a round's submissions, a clinic's consultations): ``pages`` of typed rows, written as they come."""
     response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
                                            "Content-Disposition": f'attachment; filename="{filename}.csv"', "Cache-Control": "no-store"})
     await response.prepare(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(export.header)
+    writer.writerow(header)
     await response.write(codecs.BOM_UTF8 + buffer.getvalue().encode())
-    async for page in rows(db, export):
+    async for page in pages:
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(csv_lines(page))
@@ -216,13 +220,14 @@ def _write_rows(writers: dict, as_text: Callable, start: int, page: list[list[An
                 writer(type(value), as_text)(r, c, value)
 
 
-async def send_xlsx(request: web.Request, db: Database, export: Export, folder: Path, filename: str) -> web.StreamResponse:
-    """Write the XLSX to a temporary file in ``folder``, send it, and delete it (sent or not)."""
+async def send_xlsx(request: web.Request, header: list[str], pages: AsyncIterator[list[list[Any]]], folder: Path, filename: str,
+                    sheet: str = "submissions") -> web.StreamResponse:
+    """Any export's XLSX: written to a temporary file in ``folder``, sent, and deleted (sent or not)."""
     folder.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".xlsx", delete=False)
     handle.close()
     try:
-        await _write_xlsx(db, export, handle.name)
+        await _write_xlsx(header, pages, handle.name, sheet)
         response = web.StreamResponse(headers={"Content-Type": XLSX_TYPE,
                                                "Content-Disposition": f'attachment; filename="{filename}.xlsx"', "Cache-Control": "no-store"})
         response.content_length = os.path.getsize(handle.name)
@@ -236,19 +241,19 @@ async def send_xlsx(request: web.Request, db: Database, export: Export, folder: 
         os.unlink(handle.name)
 
 
-async def _write_xlsx(db: Database, export: Export, path: str) -> int:
+async def _write_xlsx(header: list[str], pages: AsyncIterator[list[list[Any]]], path: str, sheet_name: str = "submissions") -> int:
     """The workbook, row by row in constant memory; returns the number of rows."""
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
-    sheet = book.add_worksheet("submissions")
+    sheet = book.add_worksheet(sheet_name)
     writers = _cell_writers(sheet, book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}))
 
     def as_text(r: int, c: int, value: Any) -> None:
         sheet.write_string(r, c, cell_text(value))
 
-    for c, name in enumerate(export.header):
+    for c, name in enumerate(header):
         sheet.write_string(0, c, name)
     count = 0
-    async for page in rows(db, export):
+    async for page in pages:
         await asyncio.to_thread(_write_rows, writers, as_text, count + 1, page)
         count += len(page)
     await asyncio.to_thread(book.close)

@@ -408,8 +408,8 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
     plan = await export.plan_export(db, org.org_id, rounds, zone, within_paths)
     filename = f"form-{form.id}" + (f"-round-{query.round_id}" if query.round_id else f"-{query.first_day}-{query.last_day}" if query.first_day else "")
     if query.format == "csv":
-        return await export.stream_csv(request, db, plan, filename)
-    return await export.send_xlsx(request, db, plan, request.app[SETTINGS].data_dir / "tmp", filename)
+        return await export.stream_csv(request, plan.header, export.rows(db, plan), filename)
+    return await export.send_xlsx(request, plan.header, export.rows(db, plan), request.app[SETTINGS].data_dir / "tmp", filename)
 
 
 # --- the organisation's calendar and policy --------------------------------------------------------------------

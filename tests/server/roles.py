@@ -27,6 +27,7 @@ from server.accounts.models import GuestInvite, User
 from server.db import Database, utcnow
 from server.orgs.models import Membership
 from tests.factories import Person
+from tests.rooms.consultations.rows import stand_in_consultation
 from tests.server.orgs.conftest import OrgFixture, join, new_org, ok, signed_in
 
 # Everyone who calls the API, from least to most trusted. ``guest`` is a guest of the
@@ -292,6 +293,8 @@ async def build_world(client: TestClient, db: Database) -> World:
     meeting = await world._new_meeting()
     ids["meeting_id"], world.meeting_link = meeting["id"], meeting["join_url"].rsplit("/m/", 1)[1]
     ids["recording_id"] = await world._recording()
+    ids["clinic_id"] = (await ok(await client.post(world.url("/clinics"), json={"name": "Clinic", "doctor_ids": [org.owner.id]}, headers=world.owner), 201))["id"]
+    ids["consultation_id"] = await stand_in_consultation(db, org.id, int(ids["clinic_id"]))
     ids["stream_id"] = await world._stream()
     ids["public_link_id"] = await world._public_link()
     ids["broadcast_id"] = await world._broadcast()

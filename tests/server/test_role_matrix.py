@@ -81,6 +81,11 @@ ROUND = "/api/v1/orgs/{org_id}/rounds/{round_id}"
 # In the world, the owner wrote the form and sent the round to member, admin and the removed member; member submitted.
 AUTHOR = "a form is sent and its rounds followed by its author (the owner) and organisation admins"
 ANSWERS = "individual answers are for organisation admins (and whom a capability adds); to others they do not exist"
+CLINIC = "/api/v1/orgs/{org_id}/clinics/{clinic_id}"
+CONSULTATION = "/api/v1/orgs/{org_id}/consultations/{consultation_id}"
+# In the world, the owner is the clinic's only doctor; its consultation is a patient waiting (no session in the world).
+CLINIC_STAFF = "a clinic's queue is for its doctors (the owner) and organisation admins; to others the clinic does not exist"
+PATIENT_ONLY = "only the consultation's patient (a guest session scoped to it, tests/rooms/consultations/) sees it; to people it does not exist"
 FINER_RULES: dict[str, Rule] = {
     "GET /api/v1/live/{stream_id}": Rule("a stream is watched by its group's members, organisation admins and its own guests; the guest "
                                          "here is another group's, the removed member and the outsider are not in the organisation",
@@ -118,6 +123,15 @@ FINER_RULES: dict[str, Rule] = {
     "POST /api/v1/auth/link/preview": Rule("answers about the sign-in link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/auth/link/sign-in": Rule("answers about the sign-in link token in the body, whoever sends it", dict.fromkeys(ROLES, ANYTHING)),
     "POST /api/v1/meetings/join": Rule("answers about the meeting link in the body (anyone with the link may join, as a guest)", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/clinic-links/clinic": Rule("answers about the clinic link in the body (anyone with the link may queue)", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/clinic-links/code": Rule("answers about the clinic link and the number in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
+    "POST /api/v1/clinic-links/queue": Rule("answers about the clinic link, number and code in the body, whoever sends them", dict.fromkeys(ROLES, ANYTHING)),
+    "GET " + CLINIC + "/queue": only(CLINIC_STAFF, ("admin", "owner"), 404),
+    "POST " + CLINIC + "/call-next": only("only the clinic's doctors (the owner) call its patients; to others the clinic does not exist", ("owner",), 404),
+    "POST " + CONSULTATION + "/end": only("a consultation is ended by its doctor (the world's clinic: the owner) or an organisation admin", ("admin", "owner"), 404),
+    "GET " + CONSULTATION + "/patient": Rule(PATIENT_ONLY, dict.fromkeys(("member", "admin", "owner"), 404)),
+    "POST " + CONSULTATION + "/patient/join": Rule(PATIENT_ONLY, dict.fromkeys(("member", "admin", "owner"), 404)),
+    "POST " + CONSULTATION + "/patient/leave": Rule(PATIENT_ONLY, dict.fromkeys(("member", "admin", "owner"), 404)),
     "POST /api/v1/notify/callbacks/{token}/status": Rule("the SMS/phone provider calls it; believed only with its signature", dict.fromkeys(ROLES, ANY_4XX)),
     "POST /api/v1/notify/callbacks/{token}/gather": Rule("the SMS/phone provider calls it; believed only with its signature", dict.fromkeys(ROLES, ANY_4XX)),
     "POST /api/v1/invitations/{invitation_id}/accept": Rule(
@@ -333,6 +347,11 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/orgs/{org_id}/notification-settings": "user+admin",
     "GET /api/v1/orgs/{org_id}/paid-allowances": "user+admin",
     "GET /api/v1/orgs/{org_id}/mentions": "any",
+    "POST /api/v1/orgs/{org_id}/clinics": "user+admin",
+    "GET /api/v1/orgs/{org_id}/clinics": "user",
+    "PATCH /api/v1/orgs/{org_id}/clinics/{clinic_id}": "user+admin",
+    "GET /api/v1/orgs/{org_id}/clinics/{clinic_id}/qr": "user+admin",
+    "GET /api/v1/orgs/{org_id}/clinics/{clinic_id}/consultations": "user+admin",
     "POST /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings": "user",
     "GET /api/v1/orgs/{org_id}/meetings/upcoming": "user",
@@ -383,6 +402,8 @@ NOT_API: dict[str, str] = {
     "GET /admin": "the organisation's settings page: a static file, its API calls are checked (admins)",
     "GET /admin/notifications": "the organisation's notification settings page: a static file, its API calls are checked (admins)",
     "GET /meetings": "the meetings page: a static file, its API calls are checked",
+    "GET /consult/{link_token}": "a clinic's patient page: a static file for any link; POST /api/v1/clinic-links/* check the link",
+    "GET /clinics": "the doctors' page: a static file, its API calls are checked (a clinic's doctors, admins)",
     "GET /m/{link_token}": "the meeting page: a static file for any link; POST /api/v1/meetings/join checks the link",
     "POST /whip/{stream_id}": "WHIP ingest: authenticated by the stream's own key, not a session (tests/rooms/live/test_whip.py)",
     "OPTIONS /whip/{stream_id}": "WHIP's CORS preflight: no data, no key needed (RFC 9725)",

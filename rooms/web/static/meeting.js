@@ -19,6 +19,9 @@
 // participant; mute all, lock, record, end; admit or deny in the lobby): each
 // is one meeting.* frame, and the server checks the role again.
 //
+// A clinic's patient page joins for the patient and hands the answer over
+// (sessionStorage), so the patient goes straight in.
+//
 // The page mounts the navigation shell for people (a guest gets the guest bar
 // once they joined; before that, only the language switch) and speaks over the
 // one WebSocket client (live.js). Every text comes from the catalogues
@@ -39,6 +42,7 @@ const AUDIO_SLOTS = 3; // the SFU forwards the three loudest others
 const CAMERA = { width: 1280, height: 720 };
 const CAMERA_LAYERS = [{ rid: "q", scaleResolutionDownBy: 4 }, { rid: "h", scaleResolutionDownBy: 2 }, { rid: "f" }];
 const MAX_TILE_PIXELS = 8192; // what meeting.tiles takes (rooms/meetings/live.py)
+const HANDOVER_KEY = "muster.meeting-join"; // a join answer another page made for this meeting (consult.js)
 const linkToken = decodeURIComponent(location.pathname.split("/").pop() || "");
 const $ = (id) => document.getElementById(id);
 
@@ -69,6 +73,7 @@ const state = {
   left: false,
   tiles: "", // the last meeting.tiles sent, as JSON
   tilesTimer: null,
+  returnPath: null, // the page that handed the join over, where joining again starts
 };
 
 // --- joining ---------------------------------------------------------------------
@@ -81,9 +86,18 @@ async function prepareJoinForm() {
     return;
   }
   const { me } = await mountShell({ active: "meetings" });
+  const joined = handedOver();
+  if (joined) return enter(joined);
   state.signedIn = me.kind !== "guest";
   $("join-as").textContent = t(state.signedIn ? "meeting.join.as_account" : "meeting.join.as_guest_again", { name: me.name });
   showNameField(false);
+}
+
+/** What a page that already joined for this person (a clinic's patient page) handed over for this meeting: no form to fill. */
+function handedOver() {
+  const saved = JSON.parse(sessionStorage.getItem(HANDOVER_KEY) || "null");
+  sessionStorage.removeItem(HANDOVER_KEY);
+  return saved && saved.link_path === location.pathname ? saved : null;
 }
 
 function showNameField(visible) {
@@ -111,12 +125,7 @@ async function onJoinSubmit(event) {
       saveToken(joined.token);
       await mountShell({ active: "meetings" }); // the guest bar
     }
-    state.ticket = joined.ticket;
-    state.meetingId = joined.meeting_id;
-    state.iceServers = joined.ice_servers;
-    $("meeting-title").textContent = joined.title;
-    document.title = t("meeting.title_of", { title: joined.title });
-    connect();
+    enter(joined);
   } catch (error) {
     // Someone signed in to another organisation joins as a guest, so needs a name after all.
     if (error instanceof ApiError && error.field === "display_name") {
@@ -127,6 +136,17 @@ async function onJoinSubmit(event) {
   } finally {
     $("join-submit").disabled = false;
   }
+}
+
+/** Into the meeting with the join's answer (its ticket, from POST /api/v1/meetings/join or handed over). */
+function enter(joined) {
+  state.returnPath = joined.return_path || null;
+  state.ticket = joined.ticket;
+  state.meetingId = joined.meeting_id;
+  state.iceServers = joined.ice_servers;
+  $("meeting-title").textContent = joined.title;
+  document.title = t("meeting.title_of", { title: joined.title });
+  connect();
 }
 
 function connect() {
@@ -470,7 +490,8 @@ function bindControls() {
     send({ type: "meeting.leave" });
     leave(t("meeting.left.title"), "", { closeSocket: true, rejoin: true });
   });
-  $("rejoin").addEventListener("click", () => location.reload());
+  // Joining again is where the join came from: this page's form, or the page that handed the join over (a patient's queue page).
+  $("rejoin").addEventListener("click", () => (state.returnPath ? location.assign(state.returnPath) : location.reload()));
   $("mute-all").addEventListener("click", () => send({ type: "meeting.mute" }));
   $("toggle-lock").addEventListener("click", () => send({ type: "meeting.lock", locked: !state.locked }));
   $("toggle-record").addEventListener("click", () => send({ type: "meeting.record", recording: !state.recording }));

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from sqlalchemy import update
 
 from server.db import Database
@@ -24,6 +26,14 @@ async def start_sms_provider(monkeypatch, **limits: int) -> FakeProvider:
     for name, value in env.items():
         monkeypatch.setenv(f"MUSTER_NOTIFY_{name}", value)
     return provider
+
+
+@pytest.fixture
+async def sms(monkeypatch):
+    """The fake Twilio as the server's SMS provider, for a test module that imports this fixture (list it before ``app``)."""
+    provider = await start_sms_provider(monkeypatch)
+    yield provider
+    await provider.stop()
 
 
 async def phone_org(db: Database, *, phone_sign_in: bool = True):

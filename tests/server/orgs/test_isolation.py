@@ -287,6 +287,17 @@ async def _submission(b: OrgB) -> int:
     return (await ok(await b.client.post(url, json=body, headers=b.member.headers), 201))["id"]
 
 
+async def _clinic(b: OrgB) -> int:
+    body = {"name": "B's clinic", "doctor_ids": [b.org.owner.id]}
+    return (await ok(await b.client.post(b.org.url("/clinics"), json=body, headers=b.bob), 201))["id"]
+
+
+async def _consultation(b: OrgB) -> int:
+    from tests.rooms.consultations.rows import stand_in_consultation
+
+    return await stand_in_consultation(b.db, b.org.id, int(await b.id_of("clinic_id")))
+
+
 # Path parameter → a function that creates organisation B's thing and returns its id.
 # Every path parameter of every route must be here (or the route in NOT_FOR_PEOPLE).
 B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
@@ -321,6 +332,8 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "round_id": _round,
     "schedule_id": _schedule,
     "submission_id": _submission,
+    "clinic_id": _clinic,
+    "consultation_id": _consultation,
 }
 
 # Routes that people do not call, with why; alice must still get a 4xx from them.
@@ -336,11 +349,17 @@ NOT_FOR_PEOPLE: dict[str, str] = {
 OPEN_PAGES: dict[str, str] = {
     "/m/{link_token}": "the meeting page; POST /api/v1/meetings/join checks the link token and passcode",
     "/c/{link_token}": "the contact link page; POST /api/v1/contact-links/* check the token",
+    "/consult/{link_token}": "a clinic's patient page; POST /api/v1/clinic-links/* check the link token",
     "/forms/{form_id}/rounds": "sending a form; the rounds API checks the form",
     "/rounds/{round_id}": "a round's dashboard; GET .../rounds/{round_id}/dashboard checks the round",
     "/f/{round_id}": "the fill page; GET .../rounds/{round_id} checks the round",
     "/live/{stream_id}": "a livestream's watch page; GET /api/v1/live/{stream_id} and WHEP check the stream",
     "/live/{stream_id}/studio": "a livestream's studio; GET /api/v1/live/{stream_id} and the streams API check the stream",
+}
+
+# Routes only the thing's own guest session reaches: B's owner reads them as missing too (still 404 for alice).
+ONLY_ITS_GUEST: dict[str, str] = {
+    "/api/v1/orgs/{org_id}/consultations/{consultation_id}/patient": "a consultation as its patient sees it (tests/rooms/consultations/)",
 }
 
 # Answers that are the same for any value and carry no data, by method and path: left out of the matrix.
@@ -501,7 +520,7 @@ async def test_b_resources_are_real_and_reachable_by_bob(app, client, alice_and_
     _, b = alice_and_b
     for route in parameterised_routes(app):
         ids = [p for p in path_params(route) if p != "org_id"]
-        if route.method != "GET" or route.resource.canonical in NOT_FOR_PEOPLE or not ids or not set(ids) <= B_RESOURCES.keys():
+        if route.method != "GET" or route.resource.canonical in NOT_FOR_PEOPLE | ONLY_ITS_GUEST.keys() or not ids or not set(ids) <= B_RESOURCES.keys():
             continue
         params = {p: await b.fill(p) for p in path_params(route)}
         status = await call(b.client, route, params, b.bob)
