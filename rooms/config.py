@@ -25,6 +25,15 @@ class RoomsSettings(BaseSettings):
     recording_max_mb: float = Field(2048, gt=0, description="A recording stops by itself before its file grows past this many MiB; the file is finished and plays to the end.")
     live_push_per_s: float = Field(50, gt=0, description="Web Push of a livestream's notice to a group's members who are away: at most this many a second from one node.")
     live_grace_s: float = Field(60, gt=0, description="A livestream whose publisher vanished (its media failed or went quiet) may be published again this long; then it ends.")
+    live_whep_viewers_per_stream: int = Field(500, ge=0, description="WebRTC (WHEP) viewers of one stream on this node; one more is answered 503 with Retry-After and its page falls back to HLS.")
+    live_whep_viewers_per_node: int = Field(2000, ge=0, description="WebRTC (WHEP) viewers of all streams on this node together, beyond which the same 503.")
+    live_whep_retry_after_s: int = Field(30, gt=0, description="The Retry-After of a WHEP viewer refused for capacity.")
+    live_chat_messages: int = Field(10, ge=1, description="Chat messages one viewer may send in a stream within live_chat_window_s; one more is 429.")
+    live_chat_window_s: int = Field(30, gt=0, description="Window of the chat limit.")
+    live_likes_per_s: float = Field(2, gt=0, description="Likes one viewer may send a second on this node (a burst of live_likes_burst first); more are 429.")
+    live_likes_burst: int = Field(20, ge=1, description="Likes one viewer may send at once before live_likes_per_s holds them.")
+    live_likes_flush_s: float = Field(1.0, gt=0, description="A node adds the likes it took to each stream's counter (one UPDATE a stream) this often, and tells the viewers the total.")
+    live_presence_s: int = Field(20, gt=0, description="How often the watch page reports that its viewer is still watching (live or replay); a stretch with no report for 2.5 times this has ended.")
 
     def worker_count(self) -> int:
         """How many SFU workers this node runs: ``media_workers``, or one per core when it is 0."""

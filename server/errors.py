@@ -84,3 +84,10 @@ class RateLimited(MusterError):
     def __init__(self, message: str, *, retry_after_s: int, **kw):
         super().__init__(message, **kw)
         self.retry_after_s = retry_after_s
+
+
+class Unavailable(RateLimited):
+    """The server is full for now (a livestream's WebRTC viewers): 503, and Retry-After says when to ask again."""
+
+    status = 503
+    code = "unavailable"
