@@ -38,9 +38,9 @@ export function mountWatchRoom(on) {
     $("like").classList.add("liked");
   }));
   $("hand").addEventListener("click", act(async () => {
-    if (room.hand) await api(`/api/v1/live/${streamId}/hand`, { method: "DELETE" });
-    else await api(`/api/v1/live/${streamId}/hand`, { method: "PUT" });
-    setHand(!room.hand);
+    const raise = !room.hand; // the hand's own event may come back before the answer does
+    await api(`/api/v1/live/${streamId}/hand`, { method: raise ? "PUT" : "DELETE" });
+    setHand(raise);
   }));
   room.live = watchRoom({
     onRoom: (state) => {
