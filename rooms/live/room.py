@@ -55,7 +55,6 @@ class StreamRooms:
 
     def attach(self, hub, bus: Bus) -> None:
         hub.on("live.watch", self.on_watch, cost=5)
-        hub.on("live.unwatch", self.on_unwatch)
         hub.on_disconnect(self.disconnected)
         bus.subscribe(ROOM_CHANNEL, self._on_bus)
 
@@ -73,9 +72,6 @@ class StreamRooms:
         self.watchers.setdefault(stream.id, set()).add(watcher)
         self._of_connection.setdefault(connection, {})[stream.id] = watcher
         connection.send(encode_frame({"type": "live.watching", "stream_id": stream.id, "manager": manager, "ref": message.get("ref")}))
-
-    async def on_unwatch(self, connection, message: dict) -> None:
-        self._forget(connection, _stream_id(message))
 
     async def disconnected(self, connection) -> None:
         for stream_id in list(self._of_connection.get(connection, {})):
