@@ -45,7 +45,7 @@ def setup(app: web.Application) -> None:
 
 def _setup_live(app: web.Application) -> None:
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.live import guests, home, revocation, room_routes, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live import guests, home, personal_data, revocation, room_routes, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
     from rooms.live.ingest import StreamIngest
     from rooms.live.keys import ANNOUNCER, LIKES, STREAM_INGEST, STREAM_ROOMS
     from rooms.live.likes import Likes
@@ -54,6 +54,7 @@ def _setup_live(app: web.Application) -> None:
 
     from server.appkeys import BUS, DB, HUB, SETTINGS
     from server.channels.registry import CHANNELS
+    from server.personal_data.parts import register_personal_data
     from server.gateway.presence import PRESENCE
     from server.revocation import on_access_revoked
 
@@ -70,6 +71,7 @@ def _setup_live(app: web.Application) -> None:
     app.router.add_routes(whep.routes)
     on_access_revoked(app, app[STREAM_INGEST].drop_viewers)
     on_access_revoked(app, app[STREAM_ROOMS].drop)
+    register_personal_data(app, personal_data.PART)
     home.setup(app)
     app.cleanup_ctx.append(_run_live)
 

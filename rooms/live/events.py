@@ -4,7 +4,8 @@
 interval), ``live.viewers`` (when someone starts or stops watching),
 ``live.hand`` (to the managers and the person), ``live.invited`` (to the
 person), ``live.paused`` and ``live.resumed`` (the publisher vanished, came
-back), ``live.ended``, ``live.removed`` (to the person removed).
+back), ``live.ended``. (``live.removed`` is written by each node to the sockets of a
+person who lost the stream: rooms/live/room.py.)
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import json
 from server.db import Transaction
 
 ROOM_CHANNEL = "live-room"  # bus: {"stream_id", "type", "data", "to": "all" | "managers" | user id}
-REMOVED = "live.removed"
 
 
 def tell(tx: Transaction, stream_id: int, type: str, data: dict, to: str | int = "all") -> None:

@@ -24,13 +24,15 @@ import json
 from dataclasses import dataclass
 
 from rooms.live import streams as s
-from rooms.live.events import REMOVED, ROOM_CHANNEL
+from rooms.live.events import ROOM_CHANNEL
 from server.bus import Bus
 from server.db import Database
 from server.errors import InvalidInput
 from server.gateway.frames import encode_frame
 from server.orgs.access import resolve_org_in
 from server.revocation import AccessRevoked
+
+REMOVED = "live.removed"  # to a socket whose person lost the stream
 
 @dataclass(eq=False)
 class Watcher:
@@ -99,8 +101,6 @@ class StreamRooms:
         for watcher in list(here):
             if to == "all" or (to == "managers" and watcher.manager) or to == watcher.user_id:
                 watcher.connection.send(frame)
-                if message["type"] == REMOVED:
-                    self._forget(watcher.connection, stream_id)
 
     def drop(self, revoked: AccessRevoked) -> None:
         """People who lost the stream (see the module) stop getting its events; each of their sockets is told."""

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 
 from rooms.keys import ROOMS_SETTINGS
 from rooms.live.keys import LIKES, STREAM_INGEST, STREAM_ROOMS
-from rooms.models import LiveAttendance
+from rooms.models import LiveAttendance, LiveStream
+from server.orgs.models import Membership
 from tests.rooms.live.test_streams_api import guest_by_link, start, url
 from tests.rooms.live.test_whep import watch, whep_post
 from tests.rooms.live.test_whip import gone, row
@@ -345,3 +346,48 @@ async def test_a_publisher_that_does_not_come_back_ends_the_stream_and_its_viewe
         assert stored.status == "ended" and stored.key_hash is None
     finally:
         await watcher.ws.close()
+
+
+async def test_a_chat_message_and_a_presence_report_cost_the_same_statements_whoever_watches(app, client, db, backend):
+    from rooms.live.attendance import do_record_presence
+    from rooms.live.chat import do_post_message
+    from server.accounts.auth import Principal
+    from server.orgs.access import OrgContext
+    from tests.statements import statements_sent
+
+    costs = []
+    for watchers in (1, 6):
+        org, _, stream = await class_stream(client, db, watchers)
+        sockets = [await socket(client, p.headers, stream["id"]) for p in org.people[:watchers]]
+        for p in org.people[:watchers]:  # all of them already watching: a report only extends their stretch
+            await client.post(live(stream["id"], "/presence"), json={}, headers=p.headers)
+        viewer = OrgContext(org.id, Principal(org.people[0].id, 0, "Member 0"), None, "member")
+        async with db.transaction(org_id=org.id) as tx:
+            row = await tx.session.get(LiveStream, stream["id"])
+            async with statements_sent(db, tx) as chat:
+                await do_post_message(tx, app[ROOMS_SETTINGS], viewer, row, "hello")
+            async with statements_sent(db, tx) as presence:
+                await do_record_presence(tx, app[ROOMS_SETTINGS], viewer, row, "live", leaving=False)
+        costs.append((len(chat), len(presence)))
+        for s in sockets:
+            assert (await s.next("live.chat"))["data"]["text"] == "hello"
+            await s.ws.close()
+    assert costs[0] == costs[1] and costs[0] == (2, 2), costs  # the limit's SELECT and the INSERT; the stretch's SELECT and UPDATE
+
+
+async def test_what_a_person_did_in_streams_is_in_their_personal_data_and_erased_with_it(client, db, backend):
+    org, _, stream = await class_stream(client, db)
+    sid, viewer = stream["id"], org.people[0]
+    await client.post(live(sid, "/chat"), json={"text": "my question"}, headers=viewer.headers)
+    await client.post(live(sid, "/presence"), json={}, headers=viewer.headers)
+    await client.put(live(sid, "/hand"), headers=viewer.headers)
+    async with db.transaction(org_id=org.id) as tx:
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == viewer.id))
+    base = org.url(f"/members/{member_id}")
+    exported = (await (await client.get(f"{base}/personal-data", headers=org.owner.headers)).json())["parts"]["livestreams"]
+    assert [m["text"] for m in exported["chat"]] == ["my question"]
+    assert [(w["title"], w["kind"]) for w in exported["watched"]] == [("Maths 3B", "live")] and len(exported["hands_raised"]) == 1
+    erased = await (await client.post(f"{base}/erasure", json={"confirm": True}, headers=org.owner.headers)).json()
+    assert erased["erased"]["livestreams"] == {"chat_messages": 1, "attendances": 1, "hands": 1, "removals": 0}
+    room = await (await client.get(live(sid, "/room"), headers=org.owner.headers)).json()
+    assert room["chat"] == []
