@@ -21,27 +21,12 @@ from tests.rooms.live.test_streams_api import guest_by_link, start, url
 from tests.rooms.live.test_whep import watch, whep_post
 from tests.rooms.live.test_whip import gone, row
 from tests.rooms.live.whip_client import close_all, publish, viewer_offer
+from tests.rooms.meetings.test_signalling import Attendee
 from tests.server.groups.conftest import create_group, make_people_org, signed_in
 
 
-class Socket:
-    """A device WebSocket watching one stream: ``next(type)`` waits for its next frame of that type."""
-
-    def __init__(self, ws) -> None:
-        self.ws, self.frames = ws, []
-
-    async def next(self, type_: str, timeout: float = 10.0) -> dict:
-        for frame in self.frames:
-            if frame["type"] == type_:
-                self.frames.remove(frame)
-                return frame
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            msg = await self.ws.receive(timeout=max(deadline - asyncio.get_running_loop().time(), 0.01))
-            frame = json.loads(msg.data)
-            if frame["type"] == type_:
-                return frame
-            self.frames.append(frame)
+class Socket(Attendee):
+    """A device WebSocket watching one stream: ``next(type)`` waits for its next frame of that type (as a meeting's)."""
 
     async def nothing_of(self, type_: str, quiet_s: float = 0.5) -> bool:
         try:
