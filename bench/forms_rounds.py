@@ -35,6 +35,7 @@ from server.audiences.expand import Audience
 from server.channels.config import ChannelSettings
 from server.db import Database, utcnow
 from server.db.migrate import upgrade
+from server import table_export
 from server.forms import dashboard, export
 from server.forms.models import Form, FormReminder, FormVersion, RoundRespondent
 from server.forms.reminders import claim_due, do_remind_batch
@@ -233,7 +234,7 @@ async def run(db: Database, args) -> dict:
     result |= {"export_rows": rows, "export_csv_s": round(time.perf_counter() - t, 2)}
     t = time.perf_counter()
     path = f"/tmp/{uuid.uuid4().hex}.xlsx"
-    await export._write_xlsx(plan.header, export.rows(db, plan), path)
+    await table_export.write_xlsx(path, plan.header, export.rows(db, plan), "submissions")
     result["export_xlsx_s"] = round(time.perf_counter() - t, 2)
     os.unlink(path)
     result["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)

@@ -7,8 +7,9 @@ this node's SFU workers, and registers meetings as something guests can join and
 organisation leaves its meetings on this node (rooms/meetings/revocation.py).
 
 Livestreams (rooms/live/): their API, their WHIP ingest into and WHEP viewers of the same SFU workers, their
-watch and studio pages, their public links as
-guest invites, and the end of a host's streams when they lose the group or the organisation.
+room (chat, likes, hands, attendance; the ``live.watch`` frame of the device WebSocket and its events), their
+watch and studio pages, their public links as guest invites, and the end of a host's streams when they lose the
+group or the organisation.
 
 Consultations (rooms/consultations/): clinics, their queues at public links, the patients' and doctors' pages,
 the ``consultation.here`` frame that keeps a waiting patient's place, and patients' sessions as the
@@ -59,34 +60,45 @@ def _setup_consultations(app: web.Application) -> None:
 
 def _setup_live(app: web.Application) -> None:
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.live import guests, home, revocation, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live import guests, home, personal_data, revocation, room_routes, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
     from rooms.live.ingest import StreamIngest
-    from rooms.live.keys import ANNOUNCER, STREAM_INGEST
+    from rooms.live.keys import ANNOUNCER, LIKES, STREAM_INGEST, STREAM_ROOMS
+    from rooms.live.likes import Likes
     from rooms.live.notices import Announcer
+    from rooms.live.room import StreamRooms
 
-    from server.appkeys import BUS, DB, SETTINGS
+    from server.appkeys import BUS, DB, HUB, SETTINGS
     from server.channels.registry import CHANNELS
+    from server.personal_data.parts import register_personal_data
     from server.gateway.presence import PRESENCE
     from server.revocation import on_access_revoked
 
     settings, platform = app[ROOMS_SETTINGS], app[SETTINGS]
     app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform.node_name, lambda: app[LIVE_MEETINGS].router)
     app[STREAM_INGEST].attach(app[BUS])
+    app[STREAM_ROOMS] = StreamRooms(app[DB])
+    app[STREAM_ROOMS].attach(app[HUB], app[BUS])
+    app[LIKES] = Likes(app[DB], settings)
     app[ANNOUNCER] = Announcer(app[DB], app[CHANNELS], app[PRESENCE], default_locale=platform.default_locale, push_per_s=settings.live_push_per_s)
     app.router.add_routes(routes.routes)
+    app.router.add_routes(room_routes.routes)
     app.router.add_routes(whip.routes)
     app.router.add_routes(whep.routes)
-    on_access_revoked(app, lambda revoked: app[STREAM_INGEST].drop_viewers(revoked.org_id, revoked.user_ids, revoked.scope))
+    on_access_revoked(app, app[STREAM_INGEST].drop_viewers)
+    on_access_revoked(app, app[STREAM_ROOMS].drop)
+    register_personal_data(app, personal_data.PART)
     home.setup(app)
     app.cleanup_ctx.append(_run_live)
 
 
 async def _run_live(app: web.Application):
     """The publishers of this node go before the SFU workers do (cleanup runs in reverse order)."""
-    from rooms.live.keys import ANNOUNCER, STREAM_INGEST
+    from rooms.live.keys import ANNOUNCER, LIKES, STREAM_INGEST
 
     await app[STREAM_INGEST].start()
+    await app[LIKES].start()
     yield
+    await app[LIKES].stop()
     await app[STREAM_INGEST].stop()
     await app[ANNOUNCER].close()
 

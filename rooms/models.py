@@ -1,4 +1,4 @@
-"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams; clinics and their consultations.
+"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams, their chat, attendance, hands and removed viewers; clinics and their consultations.
 
 A meeting's live state (lobby, mute states, media) lives in memory on the node
 that hosts it (``hosting_node``); these rows are what outlives a node: the
@@ -148,6 +148,72 @@ class LiveStream(OrgScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    likes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # likes so far: each node adds what it took, once an interval (rooms/live/likes.py)
+
+
+class LiveChatMessage(OrgScoped, Base):
+    """A chat message in a stream, by a viewer or its host; a manager may remove it (kept, marked, no longer shown)."""
+
+    __tablename__ = "live_chat_messages"
+    __table_args__ = (Index("ix_live_chat_stream", "stream_id", "id"), Index("ix_live_chat_author", "stream_id", "user_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("live_streams.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))  # the author's name when they wrote
+    text: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class LiveAttendance(OrgScoped, Base):
+    """One stretch of watching a stream, live or its replay: from ``joined_at`` to ``left_at`` (the last heartbeat).
+
+    A heartbeat extends the person's open stretch of that kind if it came
+    within the heartbeat gap (rooms/live/attendance.py), else opens a new one;
+    the page's leave closes it.
+    """
+
+    __tablename__ = "live_attendance"
+    __table_args__ = (Index("ix_live_attendance_person", "stream_id", "user_id", "kind", "left_at"),
+                      Index("ix_live_attendance_recent", "stream_id", "kind", "left_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("live_streams.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(8))  # live | replay
+    joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)  # the page said it left: the next heartbeat opens a new stretch
+
+
+class LiveHand(OrgScoped, Base):
+    """A raised hand in a stream's queue (lowered: the row goes); the queue is in ``raised_at`` order."""
+
+    __tablename__ = "live_hands"
+    __table_args__ = (UniqueConstraint("stream_id", "user_id", name="uq_live_hands_person"), Index("ix_live_hands_queue", "stream_id", "raised_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("live_streams.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveRemoval(OrgScoped, Base):
+    """A viewer a manager removed from a stream: they may not watch it again (404, as for a stream they never could)."""
+
+    __tablename__ = "live_removals"
+    __table_args__ = (UniqueConstraint("stream_id", "user_id", name="uq_live_removals_person"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("live_streams.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    removed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Clinic(OrgScoped, Base):

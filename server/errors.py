@@ -92,7 +92,8 @@ class RateLimited(TryLater):
 
 
 class Unavailable(TryLater):
-    """Something the request needs cannot be reached for now (the database): try again; nothing was stored unless answered."""
+    """Not now: something the request needs cannot be reached (the database; nothing was stored unless answered), or the
+    server is full (a livestream's WebRTC viewers). Retry-After says when to ask again."""
 
     status = 503
     code = "unavailable"

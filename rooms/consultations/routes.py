@@ -43,7 +43,7 @@ from server.audit.record import do_audit
 from server.channels.registry import CHANNELS
 from server.db import Transaction
 from server.errors import Conflict, InvalidInput, NotFound
-from server.forms.export import send_xlsx, stream_csv
+from server.table_export import send_xlsx, stream_csv
 from server.i18n import request_locale
 from server.orgs.access import OrgContext
 from server.orgs.phones import normalise_phone

@@ -13,8 +13,8 @@ a second publisher gets 409 and never takes over. The node renews its claim
 every third of ``hosting_lease_s``; a dead node's claim lapses and the stream
 can be published again. The claim is given back when the publisher leaves
 (WHIP ``DELETE``), its media connection fails or goes quiet
-(``media_timeout_s``: then the stream ends unless it is published again within
-``live_grace_s``), or the stream is ended or its key changed on any node
+(``media_timeout_s``: its watchers are told it paused, and the stream ends
+unless it is published again within ``live_grace_s``), or the stream is ended or its key changed on any node
 (bus ``live-streams``: every node drops its publisher of that stream at once).
 
 WHEP viewers (``view``) are participants of the same room whose offer only
@@ -22,7 +22,11 @@ receives: the SFU gives them its slots (the stage, the loudest voices) and a
 keyframe on join, like a meeting's participant. They claim nothing; they are
 dropped when the stream ends (the same bus message, on every node) or when
 the person loses access to the stream (``drop_viewers``, from the platform's
-revocations: a withdrawn public link, a group or organisation left).
+revocations: a withdrawn public link, a group or organisation left, a
+removal by the stream's manager). A node takes at most
+``live_whep_viewers_per_stream`` WHEP viewers of a stream and
+``live_whep_viewers_per_node`` in all; one more gets 503 with Retry-After
+(``check_capacity``), and its page plays HLS.
 """
 from __future__ import annotations
 
@@ -36,12 +40,14 @@ from dataclasses import dataclass
 from rooms.config import RoomsSettings
 from rooms.leases import keep_renewing
 from rooms.live import streams as s
+from rooms.live.events import tell
 from rooms.media.offer import OfferError, check_offer, check_offer_bounds, drop_unpairable_candidates, pairable, candidate_address, video_codecs_for
 from rooms.media.router import MediaRouter, Participant
 from rooms.models import LiveStream
 from server.bus import Bus
 from server.db import Database
-from server.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from server.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Unavailable
+from server.revocation import AccessRevoked
 
 log = logging.getLogger("muster.rooms.live")
 
@@ -78,6 +84,7 @@ class StreamIngest:
         self._lease_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._listening: set[str] = set()  # SFU rooms whose events reach this object
+        self._losses: dict[int, object] = {}  # stream id -> its publisher's latest loss on this node (whose grace period runs)
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -106,13 +113,9 @@ class StreamIngest:
         for session in [p for p in sessions if p.stream_id == message.get("stream_id")]:
             self._spawn(self.leave(session.resource_id))
 
-    async def drop_viewers(self, org_id: int, user_ids: tuple[int, ...], scope: tuple[str, int] | None) -> None:
-        """People who lost the organisation (``scope`` None), a stream's group (``("group", id)``) or the stream itself
-        (``("live", id)``: a guest whose public link was withdrawn) stop watching at once."""
-        def lost(viewer: Viewer) -> bool:
-            return viewer.org_id == org_id and viewer.user_id in user_ids and (
-                scope is None or scope == ("group", viewer.group_id) or scope == (s.GUEST_SCOPE_KIND, viewer.stream_id))
-        for viewer in [v for v in self.viewers.values() if lost(v)]:
+    async def drop_viewers(self, revoked: AccessRevoked) -> None:
+        """People who lost the organisation, a stream's group or the stream itself (``streams.loses_stream``) stop watching at once."""
+        for viewer in [v for v in self.viewers.values() if s.loses_stream(revoked, v.org_id, v.user_id, v.group_id, v.stream_id)]:
             await self.leave(viewer.resource_id)
 
     async def _keep_claims(self) -> None:
@@ -144,14 +147,30 @@ class StreamIngest:
             if not await s.do_claim_publisher(tx, stream, resource_id, self.node, lease_s=self.settings.hosting_lease_s):
                 raise Conflict("someone is already publishing this stream; stop that publisher first", code="already_publishing")
         publisher = Publisher(resource_id, stream.id, stream.org_id, None, etag=f'"{secrets.token_hex(8)}"', ice_ufrag=offer.ice.usernameFragment)
-        return publisher, await self._join(stream, publisher, self.publishers, offer_sdp)
+        answer = await self._join(stream, publisher, self.publishers, offer_sdp)
+        async with self.db.transaction(org_id=stream.org_id) as tx:
+            tell(tx, stream.id, "live.resumed", {})  # for pages told it paused (to the others it says nothing new)
+        return publisher, answer
 
     async def view(self, stream: LiveStream, user_id: int, offer_sdp: str) -> tuple[Viewer, str]:
-        """A WHEP viewer of the stream: its recvonly offer answered; the SFU asks the publisher for a keyframe for it."""
+        """A WHEP viewer of the stream: its recvonly offer answered; the SFU asks the publisher for a keyframe for it.
+        503 with Retry-After beyond the node's capacity (``check_capacity``)."""
         offer_sdp, offer = self._check(stream, offer_sdp, sends=False)
+        self.check_capacity(stream.id)
         viewer = Viewer(secrets.token_urlsafe(18), stream.id, stream.org_id, None, etag=f'"{secrets.token_hex(8)}"',
                         ice_ufrag=offer.ice.usernameFragment, user_id=user_id, group_id=stream.group_id)
         return viewer, await self._join(stream, viewer, self.viewers, offer_sdp)
+
+    def check_capacity(self, stream_id: int) -> None:
+        """At most ``live_whep_viewers_per_stream`` WebRTC viewers of one stream and ``live_whep_viewers_per_node`` of all
+        on this node (each WHEP viewer costs the SFU a connection and its packets' copies); one more is told to come back
+        after ``live_whep_retry_after_s``, and its page plays HLS meanwhile. Counted over this node's viewers, at most the
+        per-node cap."""
+        settings = self.settings
+        here = sum(1 for viewer in self.viewers.values() if viewer.stream_id == stream_id)
+        if here >= settings.live_whep_viewers_per_stream or len(self.viewers) >= settings.live_whep_viewers_per_node:
+            raise ViewersFull("this stream has as many WebRTC viewers as this server takes; try again in {seconds} seconds, or watch over HLS",
+                              retry_after_s=settings.live_whep_retry_after_s, seconds=settings.live_whep_retry_after_s)
 
     async def _join(self, stream: LiveStream, session: Publisher, sessions: dict, offer_sdp: str) -> str:
         room_id = media_room(stream.id)
@@ -213,14 +232,22 @@ class StreamIngest:
             await s.do_release_publisher(tx, publisher.stream_id, resource_id)
 
     async def _lost(self, publisher: Publisher) -> None:
-        """A publisher that vanished gives the stream back; unless one publishes it again within ``live_grace_s``,
-        the stream ends (on this node's clock: if this node dies meanwhile, the stream stays live until its host ends it)."""
+        """A publisher that vanished gives the stream back and its watchers are told (``live.paused``); unless one
+        publishes it again within ``live_grace_s`` (``live.resumed``), the stream ends, the normal way (on this node's
+        clock: if this node dies meanwhile, the stream stays live until its host ends it). A publisher that comes back
+        and vanishes again starts a new grace period."""
+        self._losses[publisher.stream_id] = loss = object()
         await self.leave(publisher.resource_id)
+        async with self.db.transaction(org_id=publisher.org_id) as tx:
+            tell(tx, publisher.stream_id, "live.paused", {"grace_s": self.settings.live_grace_s})
         try:
             await asyncio.wait_for(self._stopping.wait(), self.settings.live_grace_s)
             return  # shutting down: the stream is left as it is
         except TimeoutError:
             pass
+        if self._losses.get(publisher.stream_id) is not loss:
+            return  # lost again since: that loss's grace period decides
+        del self._losses[publisher.stream_id]
         async with self.db.transaction(org_id=publisher.org_id) as tx:
             stream = await s.get_stream(tx, publisher.stream_id)
             if stream.status == "live" and stream.publisher_id is None:
@@ -237,6 +264,10 @@ class StreamIngest:
                 self._spawn(self._lost(publisher))
         elif event.get("event") == "error":
             log.info("stream %d: %s", stream_id, event.get("message", ""))
+
+
+class ViewersFull(Unavailable):
+    code = "viewers_full"
 
 
 class IceRestartRefused(InvalidInput):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import Field
 
@@ -70,3 +71,71 @@ class PublicLinkOut(Out):
     url: str  # shown only now: the token rides in its fragment
     svg: str  # its QR code
     expires_at: dt.datetime
+
+
+# --- the stream's room: chat, likes, hands, presence, moderation, attendance ---------------------------------
+
+class ChatIn(Model):
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class ChatMessageOut(Out):
+    id: int
+    user_id: int | None
+    name: str
+    text: str
+    at: dt.datetime
+
+
+class HandOut(Out):
+    user_id: int
+    name: str
+    raised_at: dt.datetime
+
+
+class RoomOut(Out):
+    """What a watch page or the studio shows when it opens; then the ``live.*`` events of the device socket keep it current."""
+
+    likes: int
+    viewers: int  # watching live now, over WebRTC or HLS, on any node
+    chat: list[ChatMessageOut]  # the latest, oldest first
+    user_id: int  # the caller
+    hand_raised: bool  # the caller's own hand
+    manager: bool  # the caller may moderate (remove messages and viewers) and sees the hand queue
+    presence_s: int  # how often the page reports presence
+
+
+class PresenceIn(Model):
+    kind: Literal["live", "replay"] = Field("live", description="live: watching the stream now (WebRTC or HLS); replay: its recording.")
+    leaving: bool = Field(False, description="The page is being left: the stretch ends now.")
+
+
+class PresenceOut(Out):
+    viewers: int | None  # watching live now, when this report made someone start or stop watching
+    next_in_s: int  # report again within this
+
+
+class AttendeeOut(Out):
+    user_id: int
+    name: str
+    guest: bool
+    first_joined_at: dt.datetime | None  # live; None: watched only the replay
+    last_left_at: dt.datetime | None
+    live_s: int
+    replay_s: int
+    stretches: int
+
+
+class AbsentOut(Out):
+    user_id: int
+    name: str
+
+
+class AttendanceOut(Out):
+    viewers_now: int
+    attended: list[AttendeeOut]  # who watched, live or in replay, first to join first
+    absent: list[AbsentOut]  # the group's members (not its owners or admins) who did not watch live, by name
+
+
+class ExportQuery(Model):
+    format: Literal["csv", "xlsx"] = "csv"

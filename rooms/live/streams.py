@@ -10,7 +10,8 @@ Who may do what (decided here, in one place):
 * **watch** it: the group's members, the organisation's admins, and guests
   whose session is scoped to this one stream (``("live", id)``: they came by
   the public link, which exists only while the host allows outsiders).
-  Anyone else in the organisation gets 404, like another organisation.
+  Anyone else in the organisation gets 404, like another organisation, and
+  so does a viewer a manager removed from the stream (``live_removals``).
 
 States: ``scheduled`` (a time is set and nobody publishes yet) → ``live``
 (created without a time, started by the host, or when a publisher first
@@ -28,7 +29,8 @@ import secrets
 
 from sqlalchemy import and_, or_, select, update
 
-from rooms.models import LiveStream
+from rooms.live.events import tell
+from rooms.models import LiveRemoval, LiveStream
 from server.accounts.auth import hash_token
 from server.accounts.devices import do_revoke_matching_sessions
 from server.accounts.models import DeviceSession
@@ -36,6 +38,7 @@ from server.db import Database, Transaction, utcnow
 from server.errors import Forbidden, Gone, NotFound
 from server.groups.models import Group, GroupMember
 from server.orgs.access import OrgContext
+from server.revocation import AccessRevoked
 
 GUEST_SCOPE_KIND = "live"  # guests' sessions are scoped to ("live", stream id): rooms/live/guests.py
 STREAMS_CHANNEL = "live-streams"  # bus: {"stream_id", "drop": reason, "ended"}: every node drops that stream's publisher (its viewers too if ended)
@@ -99,7 +102,16 @@ async def check_may_watch(tx: Transaction, org: OrgContext, stream_id: int) -> L
             raise NotFound("no such stream", field="stream_id")
     elif not org.is_admin and await group_role(tx, stream.group_id, org.user_id) is None:
         raise NotFound("no such stream", field="stream_id")
+    if await tx.session.scalar(select(LiveRemoval.id).where(LiveRemoval.stream_id == stream_id, LiveRemoval.user_id == org.user_id)):
+        raise NotFound("no such stream", field="stream_id")
     return stream
+
+
+def loses_stream(revoked: "AccessRevoked", org_id: int, user_id: int, group_id: int, stream_id: int) -> bool:
+    """Whether a revocation takes the stream away from one of its watchers: the organisation (``scope`` None), the
+    stream's group, or the stream itself (a guest whose public link was withdrawn, a viewer a manager removed)."""
+    return org_id == revoked.org_id and user_id in revoked.user_ids and (
+        revoked.scope is None or revoked.scope == ("group", group_id) or revoked.scope == (GUEST_SCOPE_KIND, stream_id))
 
 
 async def may_manage(tx: Transaction, org: OrgContext, stream: LiveStream) -> bool:
@@ -168,6 +180,7 @@ async def do_end_stream(tx: Transaction, stream: LiveStream, reason: str) -> boo
     stream.publisher_id = stream.publisher_node = stream.publisher_seen_at = None
     await tx.session.flush()
     drop_publisher(tx, stream.id, reason, ended=True)
+    tell(tx, stream.id, "live.ended", {})
     await do_sign_out_guests(tx, stream)
     return True
 

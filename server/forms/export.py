@@ -24,31 +24,15 @@ formatting a row ~15 µs of the node's CPU for CSV; XlsxWriter's writing
 ~45 µs a row (~4.5 µs a cell: its XML escaping and cell references), the most
 of an XLSX export.
 
-``stream_csv`` and ``send_xlsx`` take any export's header and pages of typed
-rows, so other exports (a capability's) are written the same way.
-
-Formula injection: a CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a
-tab or a carriage return, and is not simply a number or a phone number, gets
-a leading apostrophe, which spreadsheet programs show as text; in XLSX text
-is written as a string cell, which is never evaluated.
+Writing the file (the CSV's streaming, the XLSX in constant memory, formula
+injection neutralised) is the platform's table export (server/table_export.py).
 """
 from __future__ import annotations
 
-import asyncio
-import codecs
-import csv
-import datetime as dt
-import io
-import os
-import re
-import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-from aiohttp import web
 from sqlalchemy import ColumnElement, Select, Text, and_, cast, or_, select, true
 
 from server.db import Database
@@ -58,21 +42,10 @@ from server.forms.definition import FormDefinition, FormField
 from server.forms.models import FormRound, FormSubmission, FormVersion, RoundCount, RoundRespondent
 from server.forms.respondents import respondent_kind
 from server.orgs.models import Department, Membership
+from server.table_export import XLSX_TYPE, csv_cell, neutralised  # noqa: F401  (the forms routes, bench/forms_rounds.py and tests use them from here)
 
 PAGE = 5000  # rows a statement reads, and a CSV response's write (~400 KB); 10,000 held twice the memory (+30 MB) for no less CPU
-SEND_CHUNK = 1 << 20  # an XLSX file's reads as it is sent
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-PHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,30}")
 FIXED = ("round", "respondent_id", "respondent", "department", "submitted_by", "submitted_at", "revision", "abnormal")
-
-
-def neutralised(text: str) -> str:
-    """Text a spreadsheet program will not take for a formula, numbers and phone numbers left as they are."""
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text) and not PHONE.fullmatch(text):
-        return "'" + text
-    return text
 
 
 @dataclass(frozen=True)
@@ -152,109 +125,3 @@ async def rows(db: Database, export: Export) -> AsyncIterator[list[list[Any]]]:
         if page.next_after is None:
             return
         after = page.next_after
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ";".join(map(str, value))
-    if isinstance(value, dict):
-        return ",".join(f"{k}={v}" for k, v in value.items())
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
-
-
-def csv_cell(value: Any) -> str | int | float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    return neutralised(cell_text(value))
-
-
-def _same(value):
-    return value
-
-
-# A CSV cell by its value's type, looked up once a cell (csv_cell for any other type).
-CSV_CELL = {str: neutralised, int: _same, float: _same, type(None): lambda _: "", bool: lambda v: "yes" if v else "no",
-            dt.datetime: lambda v: v.isoformat(sep=" ", timespec="seconds")}
-
-
-def csv_lines(page: list[list[Any]]) -> list[list[str | int | float]]:
-    cell = CSV_CELL.get
-    return [[cell(type(v), csv_cell)(v) for v in row] for row in page]
-
-
-async def stream_csv(request: web.Request, header: list[str], pages: AsyncIterator[list[list[Any]]], filename: str) -> web.StreamResponse:
-    """Any export's CSV (a round's submissions, a clinic's consultations): ``pages`` of typed rows, written as they come."""
-    response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
-                                           "Content-Disposition": f'attachment; filename="{filename}.csv"', "Cache-Control": "no-store"})
-    await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    await response.write(codecs.BOM_UTF8 + buffer.getvalue().encode())
-    async for page in pages:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(csv_lines(page))
-        await response.write(buffer.getvalue().encode())
-    await response.write_eof()
-    return response
-
-
-def _cell_writers(sheet, when_format) -> dict[type, Callable[[int, int, Any], Any]]:
-    """The sheet's typed writer for a value of each type (other types: as text); nothing is ever a formula."""
-    return {str: sheet.write_string, int: sheet.write_number, float: sheet.write_number, bool: sheet.write_boolean,
-            dt.datetime: lambda r, c, v: sheet.write_datetime(r, c, v, when_format)}
-
-
-def _write_rows(writers: dict, as_text: Callable, start: int, page: list[list[Any]]) -> None:
-    writer = writers.get
-    for r, row in enumerate(page, start):
-        for c, value in enumerate(row):
-            if value is not None:
-                writer(type(value), as_text)(r, c, value)
-
-
-async def send_xlsx(request: web.Request, header: list[str], pages: AsyncIterator[list[list[Any]]], folder: Path, filename: str,
-                    sheet: str = "submissions") -> web.StreamResponse:
-    """Any export's XLSX: written to a temporary file in ``folder``, sent, and deleted (sent or not)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=folder, suffix=".xlsx", delete=False)
-    handle.close()
-    try:
-        await _write_xlsx(header, pages, handle.name, sheet)
-        response = web.StreamResponse(headers={"Content-Type": XLSX_TYPE,
-                                               "Content-Disposition": f'attachment; filename="{filename}.xlsx"', "Cache-Control": "no-store"})
-        response.content_length = os.path.getsize(handle.name)
-        await response.prepare(request)
-        with open(handle.name, "rb") as f:
-            while chunk := f.read(SEND_CHUNK):
-                await response.write(chunk)
-        await response.write_eof()
-        return response
-    finally:
-        os.unlink(handle.name)
-
-
-async def _write_xlsx(header: list[str], pages: AsyncIterator[list[list[Any]]], path: str, sheet_name: str = "submissions") -> int:
-    """The workbook, row by row in constant memory; returns the number of rows."""
-    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
-    sheet = book.add_worksheet(sheet_name)
-    writers = _cell_writers(sheet, book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}))
-
-    def as_text(r: int, c: int, value: Any) -> None:
-        sheet.write_string(r, c, cell_text(value))
-
-    for c, name in enumerate(header):
-        sheet.write_string(0, c, name)
-    count = 0
-    async for page in pages:
-        await asyncio.to_thread(_write_rows, writers, as_text, count + 1, page)
-        count += len(page)
-    await asyncio.to_thread(book.close)
-    return count

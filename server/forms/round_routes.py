@@ -15,6 +15,7 @@ from server.audit.record import do_audit
 from server.db import Transaction, utcnow
 from server.errors import InvalidInput, NotFound
 from server.i18n import request_locale, translate
+from server import table_export
 from server.forms import dashboard, export, home, personal_data, round_pages
 from server.forms.access import builder_reach, check_may_build_forms, check_may_send_to, load_form
 from server.forms.calendar import do_set_calendar_days, org_time_zone
@@ -408,8 +409,8 @@ async def export_submissions(request: web.Request, query: ExportQuery, org: OrgC
     plan = await export.plan_export(db, org.org_id, rounds, zone, within_paths)
     filename = f"form-{form.id}" + (f"-round-{query.round_id}" if query.round_id else f"-{query.first_day}-{query.last_day}" if query.first_day else "")
     if query.format == "csv":
-        return await export.stream_csv(request, plan.header, export.rows(db, plan), filename)
-    return await export.send_xlsx(request, plan.header, export.rows(db, plan), request.app[SETTINGS].data_dir / "tmp", filename)
+        return await table_export.stream_csv(request, plan.header, export.rows(db, plan), filename)
+    return await table_export.send_xlsx(request, plan.header, export.rows(db, plan), request.app[SETTINGS].data_dir / "tmp", filename, "submissions")
 
 
 # --- the organisation's calendar and policy --------------------------------------------------------------------

@@ -67,6 +67,7 @@ SENDER = "a broadcast is seen and managed by its sender (the owner) and organisa
 RECIPIENT = "a recipient's own copy: member and admin received the broadcast; its sender (the owner) did not"
 HOST = "the meeting's host (the owner), co-hosts and organisation admins"
 STREAM = "/api/v1/orgs/{org_id}/streams/{stream_id}"
+LIVE = "/api/v1/live/{stream_id}"  # a stream's room, for its watchers
 # In the world, the owner started the stream from the group "Team" (whose owner it is), open to guests.
 STREAM_STARTER = "a stream is started by the group's owner or admins (a group role): the owner made the group; admin and member are plain members of it"
 STREAM_MANAGER = "a stream is managed by its host (the owner), the group's owners and admins, and organisation admins"
@@ -90,6 +91,16 @@ FINER_RULES: dict[str, Rule] = {
     "GET /api/v1/live/{stream_id}": Rule("a stream is watched by its group's members, organisation admins and its own guests; the guest "
                                          "here is another group's, the removed member and the outsider are not in the organisation",
                                          {"guest": 404, "removed": 404, "outsider": 404}),
+    **{key: Rule("as GET /api/v1/live/{stream_id}: the stream's room is for those who may watch it", {"guest": 404, "removed": 404, "outsider": 404})
+       for key in ("GET " + LIVE + "/room", "POST " + LIVE + "/chat", "POST " + LIVE + "/likes", "PUT " + LIVE + "/hand",
+                   "DELETE " + LIVE + "/hand", "POST " + LIVE + "/presence")},
+    "DELETE " + STREAM + "/chat/{message_id}": only(STREAM_MANAGER + " (the routes before posted the message)", ("admin", "owner")),
+    "POST " + STREAM + "/viewers/{user_id}/remove": only(STREAM_MANAGER + " (the spare joined the group by the routes before)", ("admin", "owner")),
+    "GET " + STREAM + "/hands": only(STREAM_MANAGER, ("admin", "owner")),
+    "DELETE " + STREAM + "/hands/{user_id}": Rule(STREAM_MANAGER + "; the spare's hand is not up, so they get 404", {"member": 403, "admin": 404, "owner": 404}),
+    "POST " + STREAM + "/hands/{user_id}/invite": Rule(STREAM_MANAGER + "; the spare's hand is not up, so they get 404", {"member": 403, "admin": 404, "owner": 404}),
+    "GET " + STREAM + "/attendance": only(STREAM_MANAGER, ("admin", "owner")),
+    "GET " + STREAM + "/attendance/export": only(STREAM_MANAGER, ("admin", "owner")),
     "POST /api/v1/orgs/{org_id}/streams": only(STREAM_STARTER, ("owner",)),
     "PATCH " + STREAM: only(STREAM_MANAGER, ("admin", "owner")),
     "POST " + STREAM + "/start": only(STREAM_MANAGER, ("admin", "owner")),
@@ -600,7 +611,7 @@ def frame_probe(frame_type: str, world: World, role: str, ref: int) -> dict:
     """A frame of ``frame_type`` with fields that name the world's things (and, for the removed member, the ticket they had)."""
     return {
         "type": frame_type, "ref": ref, "broadcast_id": world.ids["broadcast_id"], "state": "read",
-        "meeting_id": world.ids["meeting_id"], "ticket": world.tickets.get(role, "probe"), "round_id": world.ids["round_id"],
+        "meeting_id": world.ids["meeting_id"], "stream_id": world.ids["stream_id"], "ticket": world.tickets.get(role, "probe"), "round_id": world.ids["round_id"],
         "pid": "1", "sdp": "v=0", "candidate": {}, "emoji": "+1", "text": "probe", "body": "probe",
     }
 

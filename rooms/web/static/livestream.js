@@ -29,7 +29,9 @@ export function whenText(stream) {
 
 async function apiError(resp) {
   const error = (await resp.json().catch(() => null))?.error || {};
-  return new ApiError(resp.status, error.code || "http_error", error.message || t("error.http", { status: resp.status }), error.field || null);
+  const thrown = new ApiError(resp.status, error.code || "http_error", error.message || t("error.http", { status: resp.status }), error.field || null);
+  thrown.retryAfterS = Number(resp.headers.get("Retry-After")) || 0; // a WHEP viewer beyond capacity: 503, come back then
+  return thrown;
 }
 
 function gathered(pc) {

@@ -6,6 +6,7 @@
 // published over WHIP with H.264 first (setCodecPreferences). Going live from
 // the page makes a new stream key for it, so a streaming app using the old key
 // stops; stopping is the WHIP DELETE, which ends the stream, as OBS's does.
+// The stream's room (chat, moderation, hands, attendance) is studio-room.js.
 // Every text comes from the catalogues.
 
 import { api, savedToken } from "/static/api.js";
@@ -13,6 +14,7 @@ import { show, showMessage } from "/static/dom.js";
 import { t } from "/static/i18n.js";
 import { mountShell } from "/static/shell.js";
 import { exchange, leave, loadStream, stateText, streamId, whenText } from "./livestream.js";
+import { mountStudioRoom } from "./studio-room.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { stream: null, pc: null, media: [], session: null, key: null, link: null };
@@ -64,6 +66,10 @@ async function main() {
   addEventListener("pagehide", () => leave(state.session, state.key));
   render(stream);
   show($("studio"), true);
+  mountStudioRoom(url, {
+    onPaused: (paused) => showMessage($("sending"), paused ? t("live.studio.paused") : state.pc ? t("live.studio.browser.sending") : ""),
+    onEnded: async () => render(await loadStream()),
+  });
 }
 
 function render(stream) {

@@ -1,6 +1,7 @@
 """The livestream pages in Chromium with a fake camera and microphone: the host goes live from the studio page (WHIP
 from the browser, H.264), a member's watch page plays it over WHEP (the video has a size), on a desktop in English
-and on a 375x667 phone in Chinese with no English left; ending the stream is said on the watch page. Pages run on
+and on a 375x667 phone in Chinese with no English left; ending the stream is said on the watch page. A viewer on a
+phone chats, likes and raises a hand, and the studio sees each at once and removes the message from every page. Pages run on
 the embedded database only, as in tests/web (WHEP itself is tested on both in test_whep.py)."""
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ async def test_the_host_goes_live_from_the_studio_and_members_watch_on_desktop_a
     studio_phone, studio_phone_problems = await open_signed_in(browser, base_url, teacher, f"/live/{stream['id']}/studio", phone=True,
                                                                language="zh-CN", live=False)
     await expect(studio_phone.locator("#stream-state")).to_have_text("已结束")
-    await assert_no_english(studio_phone, data="#stream-title, #shell .org-name, #shell .person-name", allowed=("OBS", "WHIP"))
+    await assert_no_english(studio_phone, data="#stream-title, #shell .org-name, #shell .person-name", allowed=("OBS", "WHIP", "CSV", "Excel"))
     await assert_fits_the_screen(studio_phone)
     member_studio, member_problems = await open_signed_in(browser, base_url, member, f"/live/{stream['id']}/studio", live=False)
     await expect(member_studio.locator("#page-error")).to_contain_text("Only the stream's host")
@@ -125,3 +126,38 @@ class Guest:
 
     def __init__(self, headers: dict) -> None:
         self.headers = headers
+
+
+async def test_on_a_phone_in_chinese_a_viewer_chats_likes_and_raises_a_hand_and_the_studio_sees_it_and_removes_the_message(
+        app, db, browser, base_url):  # noqa: F811
+    teacher, member, stream = await class_stream(db, base_url)
+    async with aiohttp.ClientSession(base_url, headers=teacher.headers) as http:
+        async with http.post(f"/api/v1/orgs/{stream['org_id']}/streams/{stream['id']}/start") as resp:
+            assert resp.status == 200
+    studio, studio_problems = await open_signed_in(browser, base_url, teacher, f"/live/{stream['id']}/studio")
+    phone, phone_problems = await open_signed_in(browser, base_url, member, f"/live/{stream['id']}", phone=True, language="zh-CN")
+    await expect(phone.locator("#room")).to_be_visible()
+    await expect(studio.locator("#viewers-count")).to_have_text("Watching: 1")  # the phone's page reported it is there
+
+    await phone.locator("#chat-text").fill("老师好，我听得见")
+    await phone.locator("#chat-form button[type=submit]").click()
+    await expect(phone.locator("#chat-list .chat-text")).to_have_text(["老师好，我听得见"])
+    await expect(studio.locator("#chat-list .chat-text")).to_have_text(["老师好，我听得见"])
+    await expect(studio.locator("#chat-list .chat-name")).to_have_text(["Mo Member"])
+    await phone.locator("#like").click()
+    await expect(phone.locator("#likes-count")).to_have_text("1 个赞")
+    await expect(studio.locator("#likes-count")).to_have_text("Likes: 1")
+    await phone.locator("#hand").click()
+    await expect(phone.locator("#hand")).to_have_text("放下手")
+    await expect(studio.locator("#hand-queue li span")).to_have_text(["1. Mo Member"])
+    await assert_no_english(phone, data="#stream-title, #shell .org-name, #shell .person-name, .chat-name")
+    await assert_fits_the_screen(phone)
+
+    await studio.locator("#chat-list .remove-message").click()
+    await expect(phone.locator("#chat-list .chat-message")).to_have_count(0)
+    await expect(studio.locator("#chat-list .chat-message")).to_have_count(0)
+    await studio.locator("#attendance-refresh").click()
+    await expect(studio.locator("#attendance-rows td").first).to_have_text("Mo Member")
+    await expect(studio.locator("#absent")).to_have_text("Every member of the group attended.")
+    for problems in (studio_problems, phone_problems):
+        assert problems == []
