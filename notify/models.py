@@ -25,6 +25,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.accounts.deletion import register_account_rows
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 
 STAGES = ("sent", "delivered", "read", "confirmed")
@@ -89,7 +90,12 @@ class BroadcastRecipient(OrgScoped, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign keys to the organisation and the user: PostgreSQL checks each for every row inserted, and a notice
+    # inserts one per person (480,000 for a city). The rows are valid by construction (the audience's people, the
+    # broadcast's organisation); they go with their broadcast (and so with its organisation), and with the account
+    # (server/accounts/deletion.py, registered below the class).
+    org_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int] = mapped_column(BigId)
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))  # E.164, as it was when sent
     has_push: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -101,6 +107,9 @@ class BroadcastRecipient(OrgScoped, Base):
     confirmed_via: Mapped[str | None] = mapped_column(String(16))  # app | call
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     remind_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+register_account_rows(BroadcastRecipient.__table__.c.user_id)
 
 
 class EscalationStep(OrgScoped, Base):

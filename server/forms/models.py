@@ -19,6 +19,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.accounts.deletion import register_account_rows
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 
 
@@ -165,17 +166,25 @@ class FormSubmission(OrgScoped, Base):
         UniqueConstraint("round_id", "client_id", name="uq_form_submissions_round_client"),
     )
 
+    # One foreign key, to the round: a submission goes with it (and so with its form and organisation). The others
+    # were checked on every insert (an index lookup and a row lock each; the organisation's and the version's rows the
+    # same for every submission of a city) for rows valid by construction: the organisation and the version are the
+    # round's, the submitter the caller. ``submitted_by`` becomes NULL with the account (server/accounts/deletion.py).
+    org_id: Mapped[int] = mapped_column(BigId)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("form_rounds.id", ondelete="CASCADE"))
     respondent_id: Mapped[int] = mapped_column(BigInteger)
     client_id: Mapped[str] = mapped_column(String(64))
-    version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(BigId)
     answers: Mapped[dict] = mapped_column(JSONType)
     abnormal: Mapped[list] = mapped_column(JSONType, default=list)  # names of the fields whose abnormal rule matched
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    submitted_by: Mapped[int | None] = mapped_column(BigId, index=True)  # personal data's questions (server/forms/personal_data.py)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+register_account_rows(FormSubmission.__table__.c.submitted_by, keep_rows=True)
 
 
 class FormReminder(OrgScoped, Base):
