@@ -25,7 +25,6 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.accounts.deletion import register_account_rows
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 
 STAGES = ("sent", "delivered", "read", "confirmed")
@@ -88,12 +87,12 @@ class BroadcastRecipient(OrgScoped, Base):
         Index("ix_broadcast_recipients_user_id", "user_id"),
     )
 
+    # No foreign keys: PostgreSQL checks each for every row inserted, and a notice inserts one per person (480,000 for a
+    # city) whose values are valid by construction (the broadcast just stored, its organisation, the audience's people).
+    # Triggers on ``broadcasts`` and ``users`` delete a broadcast's or a person's rows with it, as the keys' cascades
+    # did (notify/migrations/0006_recipient_keys.py).
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    # No foreign keys to the organisation and the user: PostgreSQL checks each for every row inserted, and a notice
-    # inserts one per person (480,000 for a city). The rows are valid by construction (the audience's people, the
-    # broadcast's organisation); they go with their broadcast (and so with its organisation), and with the account
-    # (server/accounts/deletion.py, registered below the class).
+    broadcast_id: Mapped[int] = mapped_column(BigId)
     org_id: Mapped[int] = mapped_column(BigId)
     user_id: Mapped[int] = mapped_column(BigId)
     name: Mapped[str] = mapped_column(String(200))
@@ -107,9 +106,6 @@ class BroadcastRecipient(OrgScoped, Base):
     confirmed_via: Mapped[str | None] = mapped_column(String(16))  # app | call
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     remind_count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-register_account_rows(BroadcastRecipient.__table__.c.user_id)
 
 
 class EscalationStep(OrgScoped, Base):

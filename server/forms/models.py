@@ -19,7 +19,6 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.accounts.deletion import register_account_rows
 from server.db import Base, BigId, JSONType, OrgScoped, UTCDateTime, utcnow
 
 
@@ -166,13 +165,14 @@ class FormSubmission(OrgScoped, Base):
         UniqueConstraint("round_id", "client_id", name="uq_form_submissions_round_client"),
     )
 
-    # One foreign key, to the round: a submission goes with it (and so with its form and organisation). The others
-    # were checked on every insert (an index lookup and a row lock each; the organisation's and the version's rows the
-    # same for every submission of a city) for rows valid by construction: the organisation and the version are the
-    # round's, the submitter the caller. ``submitted_by`` becomes NULL with the account (server/accounts/deletion.py).
-    org_id: Mapped[int] = mapped_column(BigId)
+    # No foreign keys: each was checked on every submission (an index lookup and a ``FOR KEY SHARE`` lock; the
+    # organisation's, the round's and the version's rows the same for a whole city's submissions) for values valid by
+    # construction (the round read in the request, its organisation and version, the caller). Triggers delete a round's
+    # submissions with it (and so with its form and organisation) and clear ``submitted_by`` with the account, as the
+    # keys' actions did (server/db/migrations/versions/0024_submission_keys.py).
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("form_rounds.id", ondelete="CASCADE"))
+    org_id: Mapped[int] = mapped_column(BigId)
+    round_id: Mapped[int] = mapped_column(BigId)
     respondent_id: Mapped[int] = mapped_column(BigInteger)
     client_id: Mapped[str] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(BigId)
@@ -182,9 +182,6 @@ class FormSubmission(OrgScoped, Base):
     submitted_by: Mapped[int | None] = mapped_column(BigId, index=True)  # personal data's questions (server/forms/personal_data.py)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-register_account_rows(FormSubmission.__table__.c.submitted_by, keep_rows=True)
 
 
 class FormReminder(OrgScoped, Base):

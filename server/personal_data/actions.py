@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from sqlalchemy import delete, exists, select, true
 
-from server.accounts.deletion import do_delete_account_rows
 from server.accounts.devices import do_revoke_sessions
 from server.accounts.models import User
 from server.audit.record import do_audit
@@ -75,8 +74,6 @@ async def do_delete_account_if_unattached(db: Database, user_id: int) -> bool:
     in between keeps the account. Someone still an external contact keeps it:
     deleting it would take their contact rows without lowering the organisations'
     counts (own.py ends the contacts first, when the person deletes it themselves).
-    The rows of tables without a foreign key to ``users`` go in the same
-    transaction (server/accounts/deletion.py).
     """
     unattached = ~exists().where(Membership.user_id == user_id) & ~exists().where(ExternalContact.user_id == user_id)
     async with db.transaction() as tx:
@@ -87,6 +84,4 @@ async def do_delete_account_if_unattached(db: Database, user_id: int) -> bool:
         deleted = await tx.session.execute(
             delete(User).where(User.id == user_id, User.kind == "person", unattached).execution_options(synchronize_session=False)
         )
-        if deleted.rowcount == 1:
-            await do_delete_account_rows(tx, user_id)
     return deleted.rowcount == 1
