@@ -10,11 +10,13 @@ whole city's submissions) for values the request takes from the round and
 the caller. Triggers on the parents do what the keys' actions did: a round's
 submissions go with it (and so with its form, its version and its
 organisation, whose rounds cascade), and ``submitted_by`` becomes NULL with
-the account. PostgreSQL's triggers are per statement, SQLite's per row. Every
-query of submissions names the round, the submission or the submitter, so the
-index on ``org_id`` served none.
+the account (server/db/parent_triggers.py). Every query of submissions names
+the round, the submission or the submitter, so the index on ``org_id`` served
+none.
 """
 from alembic import op
+
+from server.db.parent_triggers import drop_on_parent_delete, on_parent_delete
 
 revision = '0024_submission_keys'
 down_revision = '0022_rounds'
@@ -27,28 +29,10 @@ _KEYS = {  # name: (column, parent, action)
     'fk_form_submissions_version_id_form_versions': ('version_id', 'form_versions', 'CASCADE'),
     'fk_form_submissions_submitted_by_users': ('submitted_by', 'users', 'SET NULL'),
 }
-_POSTGRESQL = [
-    """CREATE FUNCTION form_submissions_of_deleted_rounds() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        DELETE FROM form_submissions s USING old_rounds r WHERE s.round_id = r.id;
-        RETURN NULL;
-    END $$""",
-    """CREATE TRIGGER form_rounds_take_submissions AFTER DELETE ON form_rounds REFERENCING OLD TABLE AS old_rounds
-    FOR EACH STATEMENT EXECUTE FUNCTION form_submissions_of_deleted_rounds()""",
-    """CREATE FUNCTION form_submissions_of_deleted_users() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        UPDATE form_submissions s SET submitted_by = NULL FROM old_users u WHERE s.submitted_by = u.id;
-        RETURN NULL;
-    END $$""",
-    """CREATE TRIGGER users_leave_submissions AFTER DELETE ON users REFERENCING OLD TABLE AS old_users
-    FOR EACH STATEMENT EXECUTE FUNCTION form_submissions_of_deleted_users()""",
-]
-_SQLITE = [
-    """CREATE TRIGGER form_rounds_take_submissions AFTER DELETE ON form_rounds
-    BEGIN DELETE FROM form_submissions WHERE round_id = old.id; END""",
-    """CREATE TRIGGER users_leave_submissions AFTER DELETE ON users
-    BEGIN UPDATE form_submissions SET submitted_by = NULL WHERE submitted_by = old.id; END""",
-]
+_TRIGGERS = {  # name: (parent, column, set_null)
+    'form_rounds_take_submissions': ('form_rounds', 'round_id', False),
+    'users_leave_submissions': ('users', 'submitted_by', True),
+}
 
 
 def upgrade() -> None:
@@ -56,17 +40,15 @@ def upgrade() -> None:
         for name in _KEYS:
             batch_op.drop_constraint(name, type_='foreignkey')
         batch_op.drop_index('ix_form_submissions_org_id')
-    for statement in _POSTGRESQL if op.get_bind().dialect.name == "postgresql" else _SQLITE:
-        op.execute(statement)
+    dialect = op.get_bind().dialect.name
+    for name, (parent, column, set_null) in _TRIGGERS.items():
+        for statement in on_parent_delete(dialect, name, parent=parent, child='form_submissions', column=column, set_null=set_null):
+            op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION form_submissions_of_deleted_users() CASCADE")
-        op.execute("DROP FUNCTION form_submissions_of_deleted_rounds() CASCADE")
-    else:  # a migration that rebuilt a parent table on SQLite (batch mode) took its trigger with it
-        op.execute("DROP TRIGGER IF EXISTS users_leave_submissions")
-        op.execute("DROP TRIGGER IF EXISTS form_rounds_take_submissions")
+    for name in _TRIGGERS:
+        op.execute(drop_on_parent_delete(op.get_bind().dialect.name, name))
     op.execute("UPDATE form_submissions SET submitted_by = NULL WHERE submitted_by NOT IN (SELECT id FROM users)")
     op.execute("DELETE FROM form_submissions WHERE round_id NOT IN (SELECT id FROM form_rounds)")
     with op.batch_alter_table('form_submissions', schema=None) as batch_op:
