@@ -4,10 +4,11 @@ A guardian with an account and a child on the roll gets into the organisation
 with the role ``external`` on the routes declared ``external=True``: their
 class groups (external groups, server/groups/) and ``GET .../schools/me``.
 They never see the directory, the organisation's own groups or anyone's
-children but their own. Archiving their last child on the roll, or unlinking them from it, ends it
-(the check runs on every request), and ``do_revoke_unadmitted`` takes what they
-had away at once, in that transaction: their groups,
-and the pending steps of the notices that went to them (server/revocation.py).
+children but their own. Archiving their last child on the roll, or unlinking
+them from it, ends it (the check runs on every request), and
+``do_revoke_unadmitted`` takes what they had away at once, in that transaction:
+their groups, and the pending steps of the notices that went to them
+(server/revocation.py).
 Why: schools/DESIGN.md.
 """
 from __future__ import annotations
