@@ -107,9 +107,8 @@ async def do_send_broadcast(
 ) -> Broadcast:
     """Store the broadcast with its recipient list pending, and queue each recipient's event: what devices need, and no more.
 
-    The recipient rows and first escalation steps cost as much again as the
-    events (for 10,000 people on PostgreSQL ~0.4 s, mostly foreign-key
-    checks), so ``do_store_recipients`` stores them in a transaction of its
+    The recipient rows and first escalation steps cost about as much again as
+    the events, so ``do_store_recipients`` stores them in a transaction of its
     own once this one committed and the devices were told. Until then the
     list waits in ``recipients_pending``, and whatever needs the rows first (a
     receipt, the sender, a node recovering after a crash) stores them itself.
@@ -199,9 +198,10 @@ async def _store_recipients(tx: Transaction, broadcast: Broadcast, recipients: S
     PostgreSQL), then ``has_push`` set on those with a Web Push subscription by one UPDATE joining the subscriptions
     (a few thousand), not a list of every recipient's id.
 
-    At 480,002 rows PostgreSQL spends ~12-17 s (on the shared two-core machine) in this INSERT, about two thirds of it
-    in the three foreign-key checks of each row (the user's ``FOR KEY SHARE`` lock above all); ``COPY``
-    (asyncpg's ``copy_records_to_table``) took as long, so the statement stays the portable one (bench/RESULTS.md ## health)."""
+    The rows have no foreign keys (notify/models.py): with its three, a scratch copy of the table took 54-58 s for
+    480,000 rows on the shared two-core machine, without them 13-14 s, the rows and their four indexes. ``COPY``
+    (asyncpg's ``copy_records_to_table``) took as long as the INSERT, so the statement stays the portable one
+    (bench/RESULTS.md ## health)."""
     table = BroadcastRecipient.__table__
     columns = {"user_id": [r.user_id for r in recipients], "name": [r.name for r in recipients], "phone": [r.phone for r in recipients]}
     constants = {"org_id": broadcast.org_id, "broadcast_id": broadcast.id, "has_push": False, "stage": 0, "sent_at": broadcast.created_at,

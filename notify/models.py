@@ -87,9 +87,14 @@ class BroadcastRecipient(OrgScoped, Base):
         Index("ix_broadcast_recipients_user_id", "user_id"),
     )
 
+    # No foreign keys: PostgreSQL checks each for every row inserted, and a notice inserts one per person (480,000 for a
+    # city) whose values are valid by construction (the broadcast just stored, its organisation, the audience's people).
+    # Triggers on ``broadcasts`` and ``users`` delete a broadcast's or a person's rows with it, as the keys' cascades
+    # did (notify/migrations/0006_recipient_keys.py).
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    broadcast_id: Mapped[int] = mapped_column(BigId)
+    org_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int] = mapped_column(BigId)
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))  # E.164, as it was when sent
     has_push: Mapped[bool] = mapped_column(Boolean, default=False)

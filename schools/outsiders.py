@@ -4,15 +4,16 @@ A guardian with an account and a child on the roll gets into the organisation
 with the role ``external`` on the routes declared ``external=True``: their
 class groups (external groups, server/groups/) and ``GET .../schools/me``.
 They never see the directory, the organisation's own groups or anyone's
-children but their own. Archiving a child's last record ends it (the check runs
-on every request), and ``do_revoke_childless_guardians`` takes what they had
-away at once, in the transaction that archived their last child: their groups,
-and the pending steps of the notices that went to them (server/revocation.py).
+children but their own. Archiving their last child on the roll, or unlinking
+them from it, ends it (the check runs on every request), and
+``do_revoke_unadmitted`` takes what they had away at once, in that transaction:
+their groups, and the pending steps of the notices that went to them
+(server/revocation.py).
 Why: schools/DESIGN.md.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 
@@ -59,11 +60,19 @@ register_outsider(is_guardian, guardians_of, orgs_of_guardian)
 
 async def do_revoke_childless_guardians(tx: Transaction, student_ids: Sequence[int]) -> list[int]:
     """After these children left the roll (archived in this transaction): revoke the organisation for those of their
-    guardians it no longer admits (no child on the roll, no membership, no other kind of outsider), so nothing they
-    had goes on (a notice's SMS escalation, their class groups). Returns their user ids. Cost: a statement per kind
-    of outsider and two more, per 5,000 children on SQLite (one on PostgreSQL), whatever the number of guardians."""
+    guardians it no longer admits (``do_revoke_unadmitted``). Returns their user ids. Cost: a statement per kind of
+    outsider and two more, per 5,000 children on SQLite (one on PostgreSQL), whatever the number of guardians."""
     linked = select(Guardian.user_id).join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id).where(Guardian.user_id.is_not(None))
-    candidates = sorted({user_id for (user_id,) in await rows_where_one_of(tx, linked, StudentGuardian.student_id, student_ids)})
+    candidates = {user_id for (user_id,) in await rows_where_one_of(tx, linked, StudentGuardian.student_id, student_ids)}
+    return await do_revoke_unadmitted(tx, candidates)
+
+
+async def do_revoke_unadmitted(tx: Transaction, candidates: Iterable[int]) -> list[int]:
+    """Revoke the organisation for those of ``candidates`` (accounts that were guardians here until this transaction:
+    their last child archived, or their last link to a child on the roll undone) it no longer admits (no child on the
+    roll, no membership, no other kind of outsider), so nothing they had goes on (a notice's SMS escalation, their class
+    groups). Returns their user ids."""
+    candidates = sorted(set(candidates))
     if not candidates:
         return []
     still = {user_id for (user_id,) in await rows_where_one_of(tx, select(Membership.user_id), Membership.user_id, candidates)}

@@ -12,6 +12,7 @@
   teachers and the school's administrators.
 * ``reminded``: the guardians' accounts (a join: the reminder adds who is connected, who was told).
 * ``describe``: the child's name and a guardian's phone (the first linked with one).
+* ``submitter_name_of`` (exports): a guardian by the roll's name, a member by the directory's.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from server.audiences.kinds import existing, subtrees
 from server.db import Transaction
 from server.db.one_of import one_of, rows_where_one_of
 from server.errors import InvalidInput
-from server.forms.respondents import Described, with_phones, register_respondent_kind
+from server.forms.respondents import Described, directory_name_of, with_phones, register_respondent_kind
 from server.i18n import _
 from server.orgs.access import OrgContext
 from server.orgs.models import Department
@@ -106,6 +107,15 @@ class Students:
     def name_of(self, tx: Transaction, respondent_id: ColumnElement[int]) -> ColumnElement[str]:
         s = Student.__table__.alias("respondent")
         return select(s.c.name).where(s.c.org_id == tx.org_id, s.c.id == respondent_id).scalar_subquery()
+
+    def submitter_name_of(self, tx: Transaction, user_id: ColumnElement[int], respondent_id: ColumnElement[int]) -> ColumnElement[str]:
+        """A member (a teacher answering for a family without a phone, a parent on the staff) by the directory's name; a
+        guardian, who is not in it, by the roll's: their row linked to the child first (one account may hold several)."""
+        g, links = Guardian.__table__.alias("submitter_guardian"), StudentGuardian.__table__.alias("submitter_link")
+        linked = exists().where(links.c.guardian_id == g.c.id, links.c.student_id == respondent_id)
+        on_roll = (select(g.c.name).where(g.c.org_id == tx.org_id, g.c.user_id == user_id)
+                   .order_by(linked.desc(), g.c.id).limit(1).scalar_subquery())
+        return func.coalesce(directory_name_of(tx, user_id, "submitter"), on_roll)
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
         names: dict[int, str] = {}

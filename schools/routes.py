@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 
 from server.api import endpoint, path_int
 from server.appkeys import DB, SETTINGS
@@ -300,6 +300,21 @@ def rollover_out(job: SchoolJob, locale: str) -> RolloverJobOut:
         schools_total=job.rows_total or report.schools_total,
         failure=translate(locale, fatal["message"], **fatal["params"]) if fatal else None, created_at=job.created_at, finished_at=job.finished_at,
     )
+
+
+ROLLOVERS_LISTED = 20
+
+
+@routes.get(SCHOOLS + "/rollovers")
+@endpoint(response=list[RolloverJobOut])
+async def list_rollovers(request: web.Request, org: OrgContext) -> list[RolloverJobOut]:
+    """The last rollovers of units the caller manages, newest first: a page reloaded while one runs finds it here."""
+    async with request.app[DB].transaction(org_id=org.org_id) as tx:
+        paths = (await load_scope(tx, org)).paths("manage")
+        listed = select(SchoolJob).where(SchoolJob.kind == "rollover").order_by(SchoolJob.id.desc()).limit(ROLLOVERS_LISTED)
+        if paths is not None:  # None: organisation admins, everything
+            listed = listed.join(Department, Department.id == SchoolJob.unit_id).where(or_(false(), *(Department.path.startswith(p) for p in paths)))
+        return [rollover_out(job, request_locale(request)) for job in await tx.session.scalars(listed)]
 
 
 @routes.get(SCHOOLS + "/rollovers/{rollover_id}")

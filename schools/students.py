@@ -18,8 +18,8 @@ from server.orgs.member_fields import clean_display_name
 from server.orgs.models import Department
 from schools.class_groups import do_follow_rosters
 from schools.guardians import GuardianEntry, do_ensure_guardians, do_link
-from schools.models import SchoolUnit, Student, StudentGuardian
-from schools.outsiders import do_revoke_childless_guardians
+from schools.models import Guardian, SchoolUnit, Student, StudentGuardian
+from schools.outsiders import do_revoke_childless_guardians, do_revoke_unadmitted
 from schools.scope import Scope
 from schools.units import check_external_id, external_id_taken
 
@@ -99,6 +99,12 @@ async def do_update_student(
 
 
 async def do_unlink_guardian(tx: Transaction, student: Student, guardian_id: int) -> None:
+    """Undo one link; a guardian it leaves with no child on the roll is revoked from the organisation at once, as when
+    their last child is archived (schools/outsiders.py)."""
+    user_id = await tx.session.scalar(
+        select(Guardian.user_id).join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
+        .where(StudentGuardian.student_id == student.id, StudentGuardian.guardian_id == guardian_id)
+    )
     result = await tx.session.execute(
         delete(StudentGuardian).where(StudentGuardian.student_id == student.id, StudentGuardian.guardian_id == guardian_id)
         .execution_options(synchronize_session=False)
@@ -107,3 +113,5 @@ async def do_unlink_guardian(tx: Transaction, student: Student, guardian_id: int
         raise NotFound("no such guardian of this student")
     if student.class_id is not None:
         await do_follow_rosters(tx, [student.class_id])
+    if user_id is not None and student.archived_at is None:
+        await do_revoke_unadmitted(tx, [user_id])

@@ -4,8 +4,9 @@ Rows are read a page at a time by submission id (server/db/keyset.py), each
 page in its own short transaction, so an export of 480,000 rows holds no
 connection while the client reads and never has more than a page in memory.
 A page is one statement of table columns (Core: tuples, no ORM objects): the
-respondent's name is a correlated subquery its respondent kind gives
-(``name_of``), the department and the submitter's name are joined, and
+respondent's and the submitter's names are correlated subqueries their
+respondent kind gives (``name_of``, ``submitter_name_of``: a member by the
+directory's name, a child's guardian by the roll's), the department is joined, and
 "abnormal" is compared in SQL; Python decodes the answers' JSON and formats
 each cell once, by its type (``CSV_CELL``, ``_cell_writers``).
 Someone who may see the answers of only parts of a round (server/forms/privacy.py)
@@ -41,7 +42,7 @@ from server.forms.dashboard import ROOT, under
 from server.forms.definition import FormDefinition, FormField
 from server.forms.models import FormRound, FormSubmission, FormVersion, RoundCount, RoundRespondent
 from server.forms.respondents import respondent_kind
-from server.orgs.models import Department, Membership
+from server.orgs.models import Department
 from server.table_export import XLSX_TYPE, csv_cell, neutralised  # noqa: F401  (the forms routes, bench/forms_rounds.py and tests use them from here)
 
 PAGE = 5000  # rows a statement reads, and a CSV response's write (~400 KB); 10,000 held twice the memory (+30 MB) for no less CPU
@@ -95,14 +96,14 @@ def _page_statement(tx, export: Export) -> Select:
     """A page's select, of table columns (rows as tuples, no ORM objects): the submission id (the key), its round,
     respondent, their name, their bucket's department, who submitted, when, the revision, whether abnormal, the answers.
     Core statements get no tenant filter of their own: each table is scoped to the organisation here."""
-    s, rr, d, m = FormSubmission.__table__, RoundRespondent.__table__, Department.__table__, Membership.__table__
-    org_id = export.org_id
-    query = (select(s.c.id, s.c.round_id, s.c.respondent_id, respondent_kind(export.kind).name_of(tx, s.c.respondent_id), d.c.name,
-                    m.c.display_name, s.c.updated_at, s.c.revision, cast(s.c.abnormal, Text) != "[]", s.c.answers)
+    s, rr, d = FormSubmission.__table__, RoundRespondent.__table__, Department.__table__
+    org_id, kind = export.org_id, respondent_kind(export.kind)
+    query = (select(s.c.id, s.c.round_id, s.c.respondent_id, kind.name_of(tx, s.c.respondent_id), d.c.name,
+                    kind.submitter_name_of(tx, s.c.submitted_by, s.c.respondent_id), s.c.updated_at, s.c.revision,
+                    cast(s.c.abnormal, Text) != "[]", s.c.answers)
              .select_from(s)
              .join(rr, and_(rr.c.round_id == s.c.round_id, rr.c.respondent_id == s.c.respondent_id, rr.c.org_id == org_id), isouter=True)
              .join(d, and_(d.c.id == rr.c.bucket, d.c.org_id == org_id), isouter=True)
-             .join(m, and_(m.c.org_id == org_id, m.c.user_id == s.c.submitted_by), isouter=True)
              .where(s.c.org_id == org_id, s.c.round_id.in_(list(export.rounds))))
     limited = export.only_within()
     if limited is not None:

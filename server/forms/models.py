@@ -165,15 +165,21 @@ class FormSubmission(OrgScoped, Base):
         UniqueConstraint("round_id", "client_id", name="uq_form_submissions_round_client"),
     )
 
+    # No foreign keys: each was checked on every submission (an index lookup and a ``FOR KEY SHARE`` lock; the
+    # organisation's, the round's and the version's rows the same for a whole city's submissions) for values valid by
+    # construction (the round read in the request, its organisation and version, the caller). Triggers delete a round's
+    # submissions with it (and so with its form and organisation) and clear ``submitted_by`` with the account, as the
+    # keys' actions did (server/db/migrations/versions/0024_submission_keys.py).
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("form_rounds.id", ondelete="CASCADE"))
+    org_id: Mapped[int] = mapped_column(BigId)
+    round_id: Mapped[int] = mapped_column(BigId)
     respondent_id: Mapped[int] = mapped_column(BigInteger)
     client_id: Mapped[str] = mapped_column(String(64))
-    version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(BigId)
     answers: Mapped[dict] = mapped_column(JSONType)
     abnormal: Mapped[list] = mapped_column(JSONType, default=list)  # names of the fields whose abnormal rule matched
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    submitted_by: Mapped[int | None] = mapped_column(BigId, index=True)  # personal data's questions (server/forms/personal_data.py)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -73,6 +73,11 @@ class RespondentKind(Protocol):
         subquery of table columns, scoped to the organisation): how an export names every row without a query per page."""
         ...
 
+    def submitter_name_of(self, tx: Transaction, user_id: ColumnElement[int], respondent_id: ColumnElement[int]) -> ColumnElement[str]:
+        """The name of who submitted (``user_id``) for the respondent, as the organisation knows them, like ``name_of``:
+        the directory's name of a member, and whatever the kind's own records call the outsiders who answer."""
+        ...
+
     async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]: ...
 
 
@@ -103,8 +108,10 @@ class Members:
         return select(chosen.c[0].label("user_id"), chosen.c[0].label("respondent_id"))
 
     def name_of(self, tx: Transaction, respondent_id: ColumnElement[int]) -> ColumnElement[str]:
-        m = Membership.__table__.alias("respondent")
-        return select(m.c.display_name).where(m.c.org_id == tx.org_id, m.c.user_id == respondent_id).scalar_subquery()
+        return directory_name_of(tx, respondent_id, "respondent")
+
+    def submitter_name_of(self, tx: Transaction, user_id: ColumnElement[int], respondent_id: ColumnElement[int]) -> ColumnElement[str]:
+        return directory_name_of(tx, user_id, "submitter")
 
     async def describe(self, tx: Transaction, respondent_ids: Sequence[int]) -> dict[int, Described]:
         found: dict[int, Described] = {}
@@ -115,6 +122,12 @@ class Members:
 
     async def phones(self, tx: Transaction, user_ids: Sequence[int]) -> dict[int, str]:
         return with_phones(await rows_where_one_of(tx, select(Membership.user_id, Membership.phone), Membership.user_id, user_ids))
+
+
+def directory_name_of(tx: Transaction, user_id: ColumnElement[int], alias: str) -> ColumnElement[str]:
+    """The directory's name of the member ``user_id`` holds (a correlated subquery; NULL for someone not a member)."""
+    m = Membership.__table__.alias(alias)
+    return select(m.c.display_name).where(m.c.org_id == tx.org_id, m.c.user_id == user_id).scalar_subquery()
 
 
 def with_phones(rows) -> dict[int, str]:

@@ -1,10 +1,11 @@
 """notify's share of a person's data: their receipts are exported and erased, the notices they sent stay the organisation's."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from notify.models import Broadcast, BroadcastRecipient, EscalationStep
 from server.orgs.models import Membership
+from server.personal_data.actions import do_delete_account_if_unattached
 from tests.notify.test_send import send
 
 
@@ -38,3 +39,33 @@ async def test_the_notices_a_person_sent_are_exported_and_stay_after_their_erasu
     exported = await (await client.get(f"/api/v1/orgs/{org.id}/members/{admin}/personal-data", headers=org.admin.headers)).json()
     assert [b["broadcast_id"] for b in exported["parts"]["notify"]["sent"]] == [sent["id"]]
 
+
+
+async def test_a_deleted_account_takes_its_receipts_and_their_escalation_with_it(client, db, org, backend):
+    """The recipient rows keep no foreign key to users (a notice's insert checked it per row): a trigger deletes them with
+    the account, as the key's cascade did, wherever they are, here after the person was removed from the organisation."""
+    sent = await (await send(client, org, {"user_ids": [org.people["nina"], org.people["noah"]]}, policy={"sms_after_s": 600})).json()
+    nina = await member_id(db, org, org.people["nina"])
+    resp = await client.delete(f"/api/v1/orgs/{org.id}/members/{nina}", headers=org.admin.headers)
+    assert resp.status == 204, await resp.text()
+    async with db.transaction(org_id=org.id) as tx:  # removed, her receipt stays the organisation's record
+        assert set(await tx.session.scalars(select(BroadcastRecipient.user_id))) == {org.people["nina"], org.people["noah"]}
+    assert await do_delete_account_if_unattached(db, org.people["nina"])
+    async with db.transaction(org_id=org.id) as tx:
+        left = set(await tx.session.scalars(select(BroadcastRecipient.user_id).where(BroadcastRecipient.broadcast_id == sent["id"])))
+        steps_for = set(
+            await tx.session.scalars(select(BroadcastRecipient.user_id).join(EscalationStep, EscalationStep.recipient_id == BroadcastRecipient.id))
+        )
+        steps = await tx.session.scalar(select(func.count()).select_from(EscalationStep).where(EscalationStep.broadcast_id == sent["id"]))
+    assert left == {org.people["noah"]} and steps_for == {org.people["noah"]} and steps == 1
+
+
+async def test_a_deleted_broadcast_takes_its_recipients_and_their_escalation_with_it(client, db, org, backend):
+    """What the recipients' foreign key to broadcasts did (an organisation's broadcasts cascade with it), a trigger does."""
+    kept = await (await send(client, org, {"user_ids": [org.people["noah"]]}, policy={"sms_after_s": 600})).json()
+    gone = await (await send(client, org, {"user_ids": [org.people["nina"], org.people["noah"]]}, policy={"sms_after_s": 600})).json()
+    async with db.transaction(org_id=org.id) as tx:
+        await tx.session.execute(delete(Broadcast).where(Broadcast.id == gone["id"]))
+        recipients = dict((await tx.session.execute(select(BroadcastRecipient.broadcast_id, func.count()).group_by(BroadcastRecipient.broadcast_id))).all())
+        steps = dict((await tx.session.execute(select(EscalationStep.broadcast_id, func.count()).group_by(EscalationStep.broadcast_id))).all())
+    assert recipients == {kept["id"]: 1} and steps == {kept["id"]: 1}

@@ -319,3 +319,13 @@ async def test_the_platform_lists_the_kinds_of_respondent_with_their_pickers(cli
     assert kinds == [{"kind": "user", "label": "成员", "picker": None}, {"kind": "student", "label": "学生", "picker": "schools"}]
     assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.staff("T0004"))).status == 403  # builds no forms
     assert (await client.get(bureau.org.url("/respondent-kinds"), headers=await bureau.guardian("+8613900000003"))).status == 404
+
+
+async def test_an_export_names_guardians_as_the_roll_has_them_and_staff_as_the_directory_does(client, db, report):
+    await submit(client, report, "Wang Fang", "P0001")
+    await submit(client, report, "Wang Fang", "P0002")  # her child in South No. 3
+    await submit(client, report, "head teacher", "P0900")  # Gu Xiaobao's family has no phone: Chen Jing answers for him
+    exported = await client.get(report.url(f"/forms/{report.form_id}/export?round_id={report.round_id}&format=csv"), headers=report.bureau.owner)
+    lines = list(csv.DictReader(io.StringIO((await exported.read()).decode("utf-8-sig"))))
+    assert sorted((line["respondent"], line["submitted_by"]) for line in lines) == [
+        ("Gu Xiaobao", "Chen Jing"), ("Wang Xiaohong", "Wang Fang"), ("Wang Xiaoming", "Wang Fang")]

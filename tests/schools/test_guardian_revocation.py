@@ -80,3 +80,17 @@ async def test_an_import_that_departs_a_guardians_last_child_ends_their_notices_
     report = await import_files(bureau.db, bureau.org.id, [("students.csv", students)])
     assert report.counts["departed"] == 3  # Liu Yang, Zhang Lin, Huang Bo
     assert await pending_steps(bureau, sent) == {"+8613900000004": 0}
+
+
+async def test_unlinking_a_guardian_from_their_last_child_ends_their_notices_escalation(client, bureau: Bureau):
+    sent = await notice_to_families(client, bureau, "S0101-G1C1")
+    liu = await bureau.guardian("+8613900000003")
+    async with bureau.db.transaction(org_id=bureau.org.id) as tx:
+        ids = dict((await tx.session.execute(select(Guardian.phone, Guardian.id))).all())
+    # Wang Fang unlinked from Wang Xiaoming keeps hers: her other child is on a roll
+    await ok(await client.delete(bureau.url(f"/students/{bureau.students['P0001']}/guardians/{ids['+8613900000001']}"), headers=bureau.owner), 204)
+    assert await pending_steps(bureau, sent) == {"+8613900000001": 1, "+8613900000002": 1, "+8613900000003": 1}
+    await ok(await client.delete(bureau.url(f"/students/{bureau.students['P0003']}/guardians/{ids['+8613900000003']}"), headers=bureau.owner), 204)
+    assert await pending_steps(bureau, sent) == {"+8613900000001": 1, "+8613900000002": 1, "+8613900000003": 0}
+    assert (await client.get(bureau.url("/me"), headers=liu)).status == 404
+    assert (await client.get(bureau.org.url("/broadcasts/received"), headers=liu)).status == 404

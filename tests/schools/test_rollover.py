@@ -131,3 +131,14 @@ async def test_a_rollovers_job_is_seen_by_who_may_roll_its_unit_over(client, bur
         assert (await client.get(url, headers=await bureau.staff(outside))).status == 404
     chinese = await ok(await client.get(url, headers=li | {"Accept-Language": "zh-CN"}))
     assert chinese["status"] == "done"
+
+
+async def test_the_rollovers_list_holds_those_of_units_the_caller_manages_newest_first(client, bureau: Bureau):
+    north = await roll_over(client, bureau, "S0101", {"label": "2025"}, await bureau.staff("T0003"))  # by North No. 1's admin
+    south = await roll_over(client, bureau, "S0201", {"label": "2025"})
+    listed = {}
+    for who in ("T0001", "T0002", "T0003", "T0004", "T0006"):  # bureau, North District, North No. 1, a head teacher, South No. 3's teacher
+        listed[who] = [j["id"] for j in await ok(await client.get(bureau.url("/rollovers"), headers=await bureau.staff(who)))]
+    assert listed == {"T0001": [south["id"], north["id"]], "T0002": [north["id"]], "T0003": [north["id"]], "T0004": [], "T0006": []}
+    assert [j["id"] for j in await ok(await client.get(bureau.url("/rollovers"), headers=bureau.owner))] == [south["id"], north["id"]]
+    assert (await client.get(bureau.url("/rollovers"), headers=await bureau.guardian("+8613900000003"))).status == 404

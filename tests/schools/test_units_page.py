@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 from playwright.async_api import expect
 
+from schools.jobs import JobProgress, do_start_job
+from schools.rollover import RolloverReport
 from tests.schools.conftest import Bureau
 from tests.web.conftest import (  # noqa: F401
     assert_fits_the_screen, assert_no_english, backend, base_url, browser, live_server, open_signed_in, screenshots,
@@ -71,3 +73,26 @@ async def test_a_head_teacher_browses_their_classes_and_rolls_nothing_over(brows
     await page.context.close()
     assert problems == []
 
+
+
+async def test_a_reloaded_page_finds_the_rollover_running_and_follows_it_to_its_report(browser, base_url, bureau):  # noqa: F811
+    report = RolloverReport(label="2025-2026", schools_total=2, schools=1, promoted=2)
+    job_id = await do_start_job(bureau.db, bureau.org.id, kind="rollover", started_by=None, unit_id=bureau.units["D01"], report=report.as_json())
+    progress = JobProgress(bureau.db, bureau.org.id, job_id)
+    await progress(report)  # a school of the two done, as the job's worker writes it
+    page, problems = await open_signed_in(browser, base_url, await staff(bureau, "T0002"), "/schools/units", live=False)  # North District's staff
+    for reload in (False, True):  # opened, then reloaded
+        if reload:
+            await page.reload()
+        await expect(page.locator("#rollover-job[data-status='running']")).to_be_visible()
+        await expect(page.locator("#rollover-progress")).to_have_attribute("value", "1")
+        await expect(page.locator("#rollover-progress")).to_have_attribute("max", "2")
+        await expect(page.locator("#rollover-label")).to_have_value("2025-2026")
+        await expect(page.locator("#rollover-submit")).to_be_disabled()
+    report.schools, report.promoted = 2, 3
+    await progress.finish(report)
+    await expect(page.locator("#rollover-job[data-status='done'] [data-count='promoted'] strong")).to_have_text("3")
+    await expect(page.locator("#rollover-progress")).to_have_attribute("value", "2")
+    await expect(page.locator("#rollover-submit")).to_be_enabled()
+    await page.context.close()
+    assert problems == []

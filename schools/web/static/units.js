@@ -1,7 +1,8 @@
 // The hierarchy as its staff see it (/schools/units, the "Schools" place): the units they reach, a level at a time, each
 // with its classes, children on the roll and staff (GET .../schools/units, read-only); and for those who manage a unit
 // (its administrators, district and bureau staff, organisation admins), the school year's rollover: started as a job
-// (POST .../units/{id}/rollover answers at once), its progress polled, then what it did.
+// (POST .../units/{id}/rollover answers at once), its progress polled, then what it did; a rollover already running
+// when the page opens (GET .../schools/rollovers) is followed the same way.
 
 import { api, query } from "/static/api.js";
 import { el, show, showMessage } from "/static/dom.js";
@@ -28,6 +29,7 @@ async function start() {
   const managed = me.everything ? tops.units : me.roles.filter((r) => MANAGING.has(r.role)).map((r) => r.unit);
   if (managed.length) setUpRollover(managed);
   $("units-page").dataset.ready = "true";
+  if (managed.length) await followRunning();
 }
 
 /** The tops of what the caller reaches, closed; returns their page. */
@@ -122,17 +124,35 @@ async function startRollover() {
   try {
     const finalLevel = $("rollover-final").value ? Number($("rollover-final").value) : null;
     const body = { label: $("rollover-label").value.trim(), final_level: finalLevel };
-    let job = await api(orgUrl(`/schools/units/${$("rollover-unit").value}/rollover`), { method: "POST", body });
-    renderJob(job);
-    while (job.status === "running") {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      job = await api(orgUrl(`/schools/rollovers/${job.id}`));
-      renderJob(job);
-    }
-    await showTree(); // classes moved up and graduated
+    await follow(await api(orgUrl(`/schools/units/${$("rollover-unit").value}/rollover`), { method: "POST", body }));
   } finally {
     $("rollover-submit").disabled = false;
   }
+}
+
+/** A rollover still running when the page opens (started before a reload, or by a colleague): follow it too. */
+async function followRunning() {
+  const running = (await api(orgUrl("/schools/rollovers"))).find((job) => job.status === "running");
+  if (!running) return;
+  $("rollover-label").value = running.label;
+  if ($("rollover-unit").querySelector(`option[value="${running.unit_id}"]`)) $("rollover-unit").value = running.unit_id;
+  $("rollover-submit").disabled = true;
+  try {
+    await follow(running);
+  } finally {
+    $("rollover-submit").disabled = false;
+  }
+}
+
+/** Show a job and poll it until it ends, then the tree again (classes moved up and graduated). */
+async function follow(job) {
+  renderJob(job);
+  while (job.status === "running") {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    job = await api(orgUrl(`/schools/rollovers/${job.id}`));
+    renderJob(job);
+  }
+  await showTree();
 }
 
 function renderJob(job) {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from server.appkeys import SETTINGS
 from server.db import utcnow
@@ -76,3 +76,38 @@ async def test_photos_answering_swept_submissions_go_with_them(client, db):
         await tx.session.execute(update(FormRound).where(FormRound.id == rid).values(closes_at=utcnow() - dt.timedelta(days=2)))
     assert await do_sweep(db, client.app[SETTINGS]) == 1
     assert (await client.get(school.url(f"/files/{file_id}"), headers=school.owner)).status == 404
+
+
+async def test_a_deleted_account_leaves_its_answers_to_the_organisation_without_a_submitter(client, db):
+    """Submissions keep no foreign key to users (checked on every submission): a trigger clears ``submitted_by`` with the
+    account, as the key's ``SET NULL`` did; the answers of someone removed, not erased, stay the organisation's."""
+    from server.orgs.models import Membership
+    from server.personal_data.actions import do_delete_account_if_unattached
+
+    school = await make_school(client, db)
+    rid = (await send_round(client, school))["id"]
+    for person in (school.people["n1"][0], school.people["s1"][0]):
+        body = {"client_id": uuid.uuid4().hex, "answers": WELL}
+        await ok(await client.post(school.url(f"/rounds/{rid}/submissions"), json=body, headers=person.headers), 201)
+    pupil = school.people["n1"][0]
+    async with db.transaction(org_id=school.org.id) as tx:
+        member_id = await tx.session.scalar(select(Membership.id).where(Membership.user_id == pupil.id))
+    resp = await client.delete(school.url(f"/members/{member_id}"), headers=school.owner)
+    assert resp.status == 204, await resp.text()
+    assert await do_delete_account_if_unattached(db, pupil.id)
+    async with db.transaction(org_id=school.org.id) as tx:
+        rows = dict((await tx.session.execute(select(FormSubmission.respondent_id, FormSubmission.submitted_by))).all())
+    assert rows == {pupil.id: None, school.people["s1"][0].id: school.people["s1"][0].id}
+
+
+async def test_a_deleted_round_takes_its_submissions_with_it(client, db):
+    """What the submissions' foreign key to rounds did (a form's rounds cascade with it), a trigger does."""
+    school = await make_school(client, db)
+    kept, gone = (await send_round(client, school))["id"], (await send_round(client, school))["id"]
+    for rid in (kept, gone):
+        body = {"client_id": uuid.uuid4().hex, "answers": WELL}
+        await ok(await client.post(school.url(f"/rounds/{rid}/submissions"), json=body, headers=school.people["n1"][0].headers), 201)
+    async with db.transaction(org_id=school.org.id) as tx:
+        await tx.session.execute(delete(FormRound).where(FormRound.id == gone))
+        left = list(await tx.session.scalars(select(FormSubmission.round_id)))
+    assert left == [kept]
