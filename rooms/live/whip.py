@@ -27,7 +27,7 @@ from rooms.media.offer import OfferError
 from rooms.models import LiveStream
 from server.accounts.auth import bearer_token, own_bearer_token
 from server.appkeys import DB, SETTINGS
-from server.errors import InvalidInput, MusterError, NotFound, RateLimited, Unauthenticated, UnsupportedMediaType
+from server.errors import InvalidInput, MusterError, NotFound, Unauthenticated, UnsupportedMediaType
 from server.i18n.locales import request_locale
 
 routes = web.RouteTableDef()
@@ -56,7 +56,7 @@ def with_cors(handler):
             response = await handler(request)
         except MusterError as e:
             headers = {"WWW-Authenticate": 'Bearer realm="muster-whip"'} if isinstance(e, Unauthenticated) else {}
-            if isinstance(e, RateLimited):
+            if e.retry_after_s is not None:
                 headers["Retry-After"] = str(e.retry_after_s)
             response = web.json_response(e.as_json(request_locale(request)), status=e.status, headers=headers)
         response.headers.update(CORS)
