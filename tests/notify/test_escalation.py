@@ -39,8 +39,8 @@ def test_retry_delays_double_and_respect_retry_after():
 
 async def test_unread_gets_sms_unconfirmed_gets_called_and_pressing_1_confirms_and_stops(client, db, org, fake_provider, backend):
     nina, noah = org.people["nina"], org.people["noah"]
-    # noah's read must land before the first SMS (3 s: a send can take a second on a busy machine), and the press before the repeat SMS (9 s)
-    policy = {"sms_after_s": 3, "call_after_s": 4, "repeats": 1, "repeat_interval_s": 6}
+    # noah's read must land before the first SMS (5 s: a send took more than 3 on a machine at load 12), and the press before the repeat SMS (13 s)
+    policy = {"sms_after_s": 5, "call_after_s": 6, "repeats": 1, "repeat_interval_s": 8}
     sent = await (await send(client, org, {"user_ids": [nina, noah]}, policy=policy)).json()
     async with db.transaction(org_id=org.id) as tx:
         await do_advance(tx, sent["id"], [noah], "read")  # noah read it in the app at once: no SMS for him
