@@ -20,6 +20,8 @@ when the connection went; only an answer of 2xx says it was stored.
 """
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 
@@ -56,6 +58,8 @@ def _connect(dialect, _conn_rec, cargs, cparams):
 
 
 def _classify(context: ExceptionContext) -> Unavailable | None:
+    if isinstance(context.original_exception, asyncio.CancelledError):
+        return None  # a task being cancelled (a node stopping) must stay cancelled: SQLAlchemy calls that a disconnect too
     sqlstate = getattr(context.original_exception, "sqlstate", None) or ""
     if context.is_disconnect or sqlstate.startswith(_UNAVAILABLE_STATES):
         return database_unavailable()

@@ -2,11 +2,15 @@
 never a 500; a device's hello is closed with 1013, "try again later"."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
 
 from server.app import create_app
 from server.config import Settings
+from server.db import Database
 from server.gateway.frames import CLOSE_TRY_AGAIN
 from tests import services
 from tests.server.gateway.sockets import connect
@@ -38,3 +42,21 @@ async def test_readiness_says_the_database_is_unavailable(client):
     resp = await client.get("/readyz")
     assert resp.status == 503
     assert (await resp.json())["checks"]["database"] == "error: Unavailable"
+
+
+async def test_a_statement_cancelled_on_postgresql_stays_cancelled(postgres_url):
+    """A task cancelled under a statement (a node stopping its workers) ends cancelled: were it told "unavailable",
+    a worker would log it, go round again, and the node's shutdown would wait for it for ever."""
+    db = Database(postgres_url)
+    try:
+        async def sleep_in_the_database():
+            async with db.transaction() as tx:
+                await tx.session.execute(text("SELECT pg_sleep(10)"))
+
+        task = asyncio.create_task(sleep_in_the_database())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+    finally:
+        await db.close()
