@@ -44,7 +44,7 @@ def setup(app: web.Application) -> None:
 
 def _setup_live(app: web.Application) -> None:
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.live import guests, home, revocation, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live import guests, hls, home, replays, revocation, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
     from rooms.live.ingest import StreamIngest
     from rooms.live.keys import ANNOUNCER, STREAM_INGEST
     from rooms.live.notices import Announcer
@@ -55,12 +55,14 @@ def _setup_live(app: web.Application) -> None:
     from server.revocation import on_access_revoked
 
     settings, platform = app[ROOMS_SETTINGS], app[SETTINGS]
-    app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform.node_name, lambda: app[LIVE_MEETINGS].router)
+    app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform, lambda: app[LIVE_MEETINGS].router)
     app[STREAM_INGEST].attach(app[BUS])
     app[ANNOUNCER] = Announcer(app[DB], app[CHANNELS], app[PRESENCE], default_locale=platform.default_locale, push_per_s=settings.live_push_per_s)
     app.router.add_routes(routes.routes)
     app.router.add_routes(whip.routes)
     app.router.add_routes(whep.routes)
+    hls.setup(app)
+    replays.setup(app)
     on_access_revoked(app, lambda revoked: app[STREAM_INGEST].drop_viewers(revoked.org_id, revoked.user_ids, revoked.scope))
     home.setup(app)
     app.cleanup_ctx.append(_run_live)

@@ -26,6 +26,10 @@ class RoomsSettings(BaseSettings):
     live_push_per_s: float = Field(50, gt=0, description="Web Push of a livestream's notice to a group's members who are away: at most this many a second from one node.")
     live_grace_s: float = Field(60, gt=0, description="A livestream whose publisher vanished (its media failed or went quiet) may be published again this long; then it ends.")
 
+    live_webrtc_viewers: int = Field(200, ge=0, description="WHEP viewers of one stream on one node; the next is answered 503 and its page plays HLS instead.")
+    live_hls_token_s: int = Field(60, ge=10, description="A stream's HLS token changes this often and is accepted for two periods: a viewer who lost access stops getting playlists and segments within twice this.")
+    live_replay_days: float = Field(30, ge=0, description="A livestream's replay is deleted this many days after the stream ended (0: kept until deleted).")
+
     def worker_count(self) -> int:
         """How many SFU workers this node runs: ``media_workers``, or one per core when it is 0."""
         return self.media_workers or os.cpu_count() or 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rooms.keys import ROOMS_SETTINGS
 from rooms.live import streams as s
 from rooms.live.ingest import StreamIngest, Viewer
 from rooms.live.keys import STREAM_INGEST
@@ -25,7 +26,7 @@ from rooms.live.whip import SDP, TRICKLE, options, require_content_type, stream_
 from rooms.media.offer import OfferError
 from rooms.models import LiveStream
 from server.appkeys import DB, PRINCIPAL
-from server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from server.errors import Conflict, InvalidInput, MusterError, NotFound, Unauthenticated
 from server.orgs.access import OrgContext, resolve_org_in
 
 routes = web.RouteTableDef()
@@ -33,6 +34,12 @@ WHEP = "/whep/{stream_id}"
 SESSION = WHEP + "/{resource_id}"
 routes.route("OPTIONS", WHEP)(options)
 routes.route("OPTIONS", SESSION)(options)
+
+
+class AtCapacity(MusterError):
+    """WHEP's 503: the page falls back to HLS."""
+
+    status = 503
 
 
 async def watcher(request: web.Request) -> tuple[OrgContext, LiveStream]:
@@ -63,6 +70,8 @@ async def watch(request: web.Request) -> web.Response:
     if stream.status != "live":
         raise Conflict("this stream is not live: it is {status}", code="not_live", status=stream.status)
     ingest: StreamIngest = request.app[STREAM_INGEST]
+    if sum(v.stream_id == stream.id for v in ingest.viewers.values()) >= request.app[ROOMS_SETTINGS].live_webrtc_viewers:
+        raise AtCapacity("this stream has as many WebRTC viewers as this server takes; play it over HLS", code="webrtc_full")
     try:
         viewer, answer = await ingest.view(stream, org.user_id, await request.text())
     except OfferError as e:
