@@ -120,8 +120,8 @@ async function playHls(kind) {
     const hls = (state.hls = new Hls({ enableWorker: false, xhrSetup: (xhr, address) => xhr.open("GET", withToken(address), true) }));
     hls.on(Hls.Events.ERROR, (_, data) => {
       if (data.fatal && hls === state.hls) {
-        stopHls();
-        notice(t("live.watch.player_failed"));
+        stopHls(); // live: tried again at the next refresh (the first segment may not be written yet)
+        if (kind === "replay") notice(t("live.watch.player_failed"));
       }
     });
     hls.loadSource(url);
