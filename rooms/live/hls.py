@@ -20,7 +20,9 @@ token period, however many viewers):
 * ``live.m3u8``: the live playlist the node's HLS segmenter writes
   (rooms/hls/sink.py), ``Cache-Control: max-age=1``;
 * ``init-<run>.mp4``, ``<run>-<n>.m4s``: its init and media segments, each
-  written once under a name never reused, ``immutable``;
+  written once under a name never reused, ``immutable`` for the token's two
+  periods (a cache serves its copy without asking the origin, so a copy must
+  not outlive the token in its URL);
 * ``replay.m3u8`` and ``replay.mp4``: once the stream ended, its replay, a
   platform file (rooms/live/replays.py) played by byte ranges; the file's
   path is looked up once per stream and node, then kept in memory.
@@ -55,7 +57,6 @@ ORIGIN = "/hls/{stream_id:\\d+}/{token}/"
 MEDIA_NAME = re.compile(r"(init-[0-9a-f]+\.mp4|[0-9a-f]+-\d+\.m4s)")
 PLAYLIST = "application/vnd.apple.mpegurl"
 SHORT = "public, max-age=1"
-IMMUTABLE = "public, max-age=31536000, immutable"
 REPLAY_PATHS_KEPT = 1000
 REPLAY_PATHS = web.AppKey("live_replay_paths", OrderedDict)  # stream id -> its replay's bytes, looked up once per node
 
@@ -89,6 +90,11 @@ def _checked(request: web.Request) -> int:
 
 def _headers(cache: str) -> dict[str, str]:
     return {"Cache-Control": cache, "Access-Control-Allow-Origin": "*"}
+
+
+def _immutable(request: web.Request) -> str:
+    """A segment never changes, but a cache serves its copy without asking here: it must not outlive the token in its URL."""
+    return f"public, max-age={2 * request.app[ROOMS_SETTINGS].live_hls_token_s}, immutable"
 
 
 @routes.get("/api/v1/live/{stream_id}/hls")
@@ -133,13 +139,13 @@ async def media(request: web.Request) -> web.StreamResponse:
             paths.pop(stream_id, None)
             await _replay(request, stream_id)
             path = paths[stream_id]
-        return web.FileResponse(path, headers={**_headers(IMMUTABLE), "Content-Type": "video/mp4"})
+        return web.FileResponse(path, headers={**_headers(_immutable(request)), "Content-Type": "video/mp4"})
     if not MEDIA_NAME.fullmatch(name):
         raise NotFound("no such HLS file", field="name")
     path = live_dir(request.app[SETTINGS], stream_id) / name
     if not path.exists():
         raise NotFound("no such segment: it is older than the live window, or on another node", field="name")
-    return web.FileResponse(path, headers={**_headers(IMMUTABLE), "Content-Type": "video/mp4" if name.endswith(".mp4") else "video/iso.segment"})
+    return web.FileResponse(path, headers={**_headers(_immutable(request)), "Content-Type": "video/mp4" if name.endswith(".mp4") else "video/iso.segment"})
 
 
 async def _replay(request: web.Request, stream_id: int):
