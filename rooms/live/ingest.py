@@ -47,7 +47,7 @@ from rooms.leases import keep_renewing
 from rooms.live import streams as s
 from rooms.live.replays import do_begin_replay, do_expire_replays, do_finish_replay
 from rooms.media.offer import OfferError, check_offer, check_offer_bounds, drop_unpairable_candidates, pairable, candidate_address, video_codecs_for
-from rooms.media.router import MediaRouter, Participant
+from rooms.media.router import MediaRouter, Participant, Room
 from rooms.models import LiveStream
 from server.bus import Bus
 from server.config import Settings
@@ -92,7 +92,7 @@ class StreamIngest:
         self.db, self.settings, self.platform, self.node, self._router_of = db, settings, platform, platform.node_name, router_of
         self.publishers: dict[str, Publisher] = {}  # resource id -> publisher on this node
         self.viewers: dict[str, Viewer] = {}  # resource id -> WHEP viewer on this node
-        self.segmenting: dict[int, int] = {}  # stream id -> organisation id: the streams this node makes HLS of
+        self.segmenting: dict[int, tuple[int, Room]] = {}  # stream id -> (organisation id, SFU room): the streams this node makes HLS of
         self._stopping = asyncio.Event()
         self._lease_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -177,7 +177,8 @@ class StreamIngest:
 
     async def _start_hls(self, stream: LiveStream) -> None:
         """Segment the stream's stage on worker 0; a stream whose replay cannot start (a full quota) still gets live HLS."""
-        self.segmenting[stream.id] = stream.org_id
+        room = self._router_of().room(media_room(stream.id))
+        self.segmenting[stream.id] = (stream.org_id, room)
         replay_path = ""
         try:
             async with self.db.transaction(org_id=stream.org_id) as tx:
@@ -187,18 +188,18 @@ class StreamIngest:
         directory = live_dir(self.platform, stream.id)
         shutil.rmtree(directory, ignore_errors=True)
         try:
-            await self._router_of().room(media_room(stream.id)).start_hls(str(directory), replay_path)
+            await room.start_hls(str(directory), replay_path)
         except Exception:
             log.exception("HLS of stream %d could not start", stream.id)
             self.segmenting.pop(stream.id, None)
 
     async def _finish_hls(self, stream_id: int) -> None:
         """The live playlist ends, the replay is counted and ready; the live files go a little later."""
-        org_id = self.segmenting.pop(stream_id, None)
-        if org_id is None:
+        org_id, room = self.segmenting.pop(stream_id, (None, None))
+        if room is None:
             return
-        try:
-            result = await self._router_of().room(media_room(stream_id)).stop_hls()
+        try:  # through the room object it started on: the router may have forgotten the room, its participants gone
+            result = await room.stop_hls()
         except Exception as exc:
             log.exception("HLS of stream %d could not be finished", stream_id)
             result = {"error": f"the segmenter could not finish: {exc}"}
