@@ -18,8 +18,8 @@ from rooms.models import LiveReplay
 from server.appkeys import SETTINGS
 from server.errors import NotFound
 from server.files.models import OrgStorage, StoredFile
-from tests.rooms.live.test_streams_api import guest_by_link, start, url
-from tests.rooms.live.test_whep import whep_post
+from tests.rooms.live.test_streams_api import start, url
+from tests.rooms.live.test_whep import published_with_a_guest, whep_post
 from tests.rooms.live.test_whip import gone
 from tests.rooms.live.whip_client import close_all, publish, viewer_offer
 from tests.server.groups.conftest import create_group, make_people_org, signed_in
@@ -48,13 +48,19 @@ def base_of(playlist_url: str) -> str:
     return playlist_url.rsplit("/", 1)[0] + "/"
 
 
-async def test_a_members_hls_plays_the_publisher_in_keyframe_segments_and_only_with_the_streams_current_token(app, client, db, backend):
+async def published_to_a_member(client, db):
+    """A group of one member (of two in the organisation), its stream published by aiortc over WHIP, and the member's HLS
+    URLs: (org, stream, publisher, urls)."""
     org = await make_people_org(client, db, 2)
     group = await create_group(client, org, member_ids=[org.people[0].id])
     stream = await start(client, org, group)
     pc, _, _ = await publish(client, stream, stream["stream_key"])
+    return org, stream, pc, await hls_of(client, stream["id"], org.people[0].headers)
+
+
+async def test_a_members_hls_plays_the_publisher_in_keyframe_segments_and_only_with_the_streams_current_token(app, client, db, backend):
+    org, stream, pc, urls = await published_to_a_member(client, db)
     try:
-        urls = await hls_of(client, stream["id"], org.people[0].headers)
         assert urls["replay"] is None and urls["live"] == f"/hls/{stream['id']}/{urls['token']}/live.m3u8"
         assert urls == {**await hls_of(client, stream["id"], org.owner.headers), "refresh_s": urls["refresh_s"]}  # one token for all
         text = await live_segments(client, urls["live"], 3)
@@ -107,12 +113,7 @@ def test_the_token_is_the_streams_for_a_period_accepted_one_more_and_refused_aft
 
 
 async def test_a_guest_whose_link_is_withdrawn_gets_no_new_token_and_whep_beyond_capacity_is_503(app, client, db, backend):
-    org = await make_people_org(client, db, 1)
-    group = await create_group(client, org)
-    stream = await start(client, org, group, allow_guests=True)
-    link = await (await client.post(url(org, f"/{stream['id']}/public-links"), json={}, headers=org.owner.headers)).json()
-    guest = await guest_by_link(client, link)
-    pc, _, _ = await publish(client, stream, stream["stream_key"])
+    org, stream, link, guest, pc = await published_with_a_guest(client, db)
     try:
         urls = await hls_of(client, stream["id"], guest)
         app[ROOMS_SETTINGS].live_webrtc_viewers = 0
@@ -129,12 +130,8 @@ async def test_a_guest_whose_link_is_withdrawn_gets_no_new_token_and_whep_beyond
 
 
 async def test_the_ended_streams_segments_become_a_replay_file_within_5_s_that_seeks_and_expires(app, client, db, backend):
-    org = await make_people_org(client, db, 2)
-    group = await create_group(client, org, member_ids=[org.people[0].id])
-    stream = await start(client, org, group)
-    pc, _, _ = await publish(client, stream, stream["stream_key"])
+    org, stream, pc, urls = await published_to_a_member(client, db)
     try:
-        urls = await hls_of(client, stream["id"], org.people[0].headers)
         await live_segments(client, urls["live"], 3)
         ended = await client.post(url(org, f"/{stream['id']}/end"), headers=org.owner.headers)
         assert ended.status == 200
