@@ -45,13 +45,13 @@ from pathlib import Path
 from rooms.config import RoomsSettings
 from rooms.leases import keep_renewing
 from rooms.live import streams as s
-from rooms.live.replays import do_begin_replay, do_expire_replays, do_finish_replay
+from rooms.live.replays import do_begin_replay, do_finish_replay, expired_replays
 from rooms.media.offer import OfferError, check_offer, check_offer_bounds, drop_unpairable_candidates, pairable, candidate_address, video_codecs_for
 from rooms.media.router import MediaRouter, Participant, Room
 from rooms.models import LiveStream
 from server.bus import Bus
 from server.config import Settings
-from server.db import Database
+from server.db import Database, utcnow
 from server.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 
 log = logging.getLogger("muster.rooms.live")
@@ -209,8 +209,8 @@ class StreamIngest:
         loop.call_later(LIVE_FILES_KEPT_S, lambda: loop.run_in_executor(None, shutil.rmtree, live_dir(self.platform, stream_id), True))
 
     async def _expire_replays(self) -> None:
-        async with self.db.transaction() as tx:
-            await do_expire_replays(tx, self.platform)
+        async for _ in expired_replays(self.platform)(self.db, utcnow()):
+            pass
 
     async def view(self, stream: LiveStream, user_id: int, offer_sdp: str) -> tuple[Viewer, str]:
         """A WHEP viewer of the stream: its recvonly offer answered; the SFU asks the publisher for a keyframe for it."""

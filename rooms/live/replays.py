@@ -7,7 +7,7 @@ room left). When the stream ends, ``do_finish_replay`` counts the file in
 the quota and keeps the VOD playlist the segmenter answered (byte ranges of
 that file): the replay plays as soon as the segmenter has closed its last
 segment, within a second or two of the end. It is deleted with its file
-``live_replay_days`` after the end (``do_expire_replays``).
+``live_replay_days`` after the end (``expired_replays``).
 
 Who may read it: whoever may watch the stream (its group's members, the
 organisation's admins, its guests), once it is ready. The pages play it over
@@ -16,6 +16,7 @@ HLS (rooms/live/hls.py); the platform's file API downloads it whole.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from rooms.live import streams as s
 from rooms.models import LiveReplay, LiveStream
 from server.config import Settings
-from server.db import Transaction, utcnow
+from server.db import Database, Transaction, utcnow
 from server.errors import NotFound
 from server.files.models import StoredFile
 from server.files.owners import FileOwner, register_file_owner
@@ -84,12 +85,21 @@ async def do_delete_replay(tx: Transaction, settings: Settings, replay: LiveRepl
     await tx.session.delete(replay)
 
 
-async def do_expire_replays(tx: Transaction, settings: Settings) -> int:
-    """Replays past their retention go; returns how many."""
-    expired = (await tx.session.scalars(select(LiveReplay).where(LiveReplay.expires_at < utcnow()).limit(100))).all()
-    for replay in expired:
-        await do_delete_replay(tx, settings, replay)
-    return len(expired)
+def expired_replays(settings: Settings, batch: int = 100):
+    """``batches(db, now)``: replays past their retention deleted with their files, ``batch`` per transaction, yielding
+    how many went each time (the shape of a retention job's pruning, so such a job can run it as it is)."""
+    async def batches(db: Database, now: dt.datetime) -> AsyncIterator[int]:
+        due = select(LiveReplay).where(LiveReplay.expires_at < now).order_by(LiveReplay.expires_at).limit(batch)
+        while True:
+            async with db.transaction() as tx:
+                expired = (await tx.session.scalars(due)).all()
+                for replay in expired:
+                    await do_delete_replay(tx, settings, replay)
+            yield len(expired)
+            if len(expired) < batch:
+                return
+
+    return batches
 
 
 async def ready_replay_file(tx: Transaction, settings: Settings, stream_id: int) -> tuple[LiveReplay, Path]:

@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 
 from rooms.keys import ROOMS_SETTINGS
 from rooms.live.hls import check_token, current_token, stream_token
-from rooms.live.replays import do_expire_replays
+from rooms.live.replays import expired_replays
 from rooms.models import LiveReplay
 from server.appkeys import SETTINGS
+from server.db import utcnow
 from server.errors import NotFound
 from server.files.models import OrgStorage, StoredFile
 from tests.rooms.live.test_streams_api import start, url
@@ -175,8 +176,7 @@ async def test_the_ended_streams_segments_become_a_replay_file_within_5_s_that_s
 
     async with db.transaction() as tx:
         await tx.session.execute(update(LiveReplay).where(LiveReplay.id == row.id).values(expires_at=row.started_at))
-    async with db.transaction() as tx:
-        assert await do_expire_replays(tx, app[SETTINGS]) == 1
+    assert [gone async for gone in expired_replays(app[SETTINGS])(db, utcnow())] == [1]
     async with db.transaction() as tx:
         assert await tx.session.get(StoredFile, file.id) is None
         assert await tx.session.scalar(select(OrgStorage.reserved_bytes).where(OrgStorage.org_id == org.id)) == held - len(data)
