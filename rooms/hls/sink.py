@@ -90,7 +90,9 @@ class HlsSink:
 
     def follow(self, room: "RoomState") -> None:
         """Point the slots at the stage, and ask for the keyframe that begins the next segment when it is due."""
-        if self.failure:
+        if self.failure:  # the thread stopped (it logged why): nothing may queue up for it
+            self.forwarder.attach(self.video, None)
+            self.forwarder.attach(self.audio, None)
             return
         stage = stage_video(room)
         self.forwarder.attach(self.video, stage)

@@ -114,3 +114,20 @@ def test_the_live_playlist_slides_over_the_last_segments():
     text = playlist.live("ab12", [(7, 1200), (8, 1000)], 2, ended=False)
     assert "#EXT-X-MEDIA-SEQUENCE:7" in text and text.rstrip().endswith("ab12-8.m4s") and "#EXT-X-ENDLIST" not in text and text.count("#EXTINF") == 2
     assert playlist.target_duration([1400, 2600]) == 3
+
+
+def test_a_segmenter_that_cannot_write_says_why_and_lets_go_of_the_stage(tmp_path):
+    from rooms.media.registry import RoomState
+
+    forwarder = Forwarder(0)
+    room = RoomState("live-1", 3, 9)
+    video = Track(1, "live-1", "publisher", 0, "video", False, VIDEO_SSRC, 90000, None, "video/H264")
+    forwarder.add(video, None)
+    room.add_track(video)
+    sink = HlsSink(forwarder, "live-1", str(tmp_path / "hls"), str(tmp_path / "no such folder" / "replay.mp4"))
+    sink._thread.join(5)
+    forwarder.attach(sink.video, video)
+    sink.follow(room)  # a failed segmenter's slots show nothing: no packet queues up for a thread that is gone
+    assert sink.video.source is None and sink.audio.source is None
+    result = sink.close()
+    assert "segmenting failed" in result["error"] and "playlist" not in result
