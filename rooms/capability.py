@@ -60,7 +60,7 @@ def _setup_consultations(app: web.Application) -> None:
 
 def _setup_live(app: web.Application) -> None:
     from rooms.keys import LIVE_MEETINGS, ROOMS_SETTINGS
-    from rooms.live import guests, home, personal_data, revocation, room_routes, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
+    from rooms.live import guests, hls, home, personal_data, replays, revocation, room_routes, routes, whep, whip  # noqa: F401  (guests registers the "live" scope, revocation its hook)
     from rooms.live.ingest import StreamIngest
     from rooms.live.keys import ANNOUNCER, LIKES, STREAM_INGEST, STREAM_ROOMS
     from rooms.live.likes import Likes
@@ -74,7 +74,7 @@ def _setup_live(app: web.Application) -> None:
     from server.revocation import on_access_revoked
 
     settings, platform = app[ROOMS_SETTINGS], app[SETTINGS]
-    app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform.node_name, lambda: app[LIVE_MEETINGS].router)
+    app[STREAM_INGEST] = StreamIngest(app[DB], settings, platform, lambda: app[LIVE_MEETINGS].router)
     app[STREAM_INGEST].attach(app[BUS])
     app[STREAM_ROOMS] = StreamRooms(app[DB])
     app[STREAM_ROOMS].attach(app[HUB], app[BUS])
@@ -84,6 +84,8 @@ def _setup_live(app: web.Application) -> None:
     app.router.add_routes(room_routes.routes)
     app.router.add_routes(whip.routes)
     app.router.add_routes(whep.routes)
+    hls.setup(app)
+    replays.setup(app)
     on_access_revoked(app, app[STREAM_INGEST].drop_viewers)
     on_access_revoked(app, app[STREAM_ROOMS].drop)
     register_personal_data(app, personal_data.PART)

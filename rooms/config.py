@@ -38,6 +38,9 @@ class RoomsSettings(BaseSettings):
     consultation_grace_s: float = Field(120, gt=0, description="A patient waiting in a clinic's queue whose page lost its connection keeps their place this long; then the place lapses.")
     consultation_wait_default_s: int = Field(600, gt=0, description="A clinic's expected length of a consultation until it has ended some (then: the mean of its last 20).")
 
+    live_hls_token_s: int = Field(60, ge=10, description="A stream's HLS token changes this often and is accepted for two periods: a viewer who lost access stops getting playlists and segments within twice this.")
+    live_replay_days: float = Field(30, ge=0, description="A livestream's replay is deleted this many days after the stream ended (0: kept until deleted).")
+
     def worker_count(self) -> int:
         """How many SFU workers this node runs: ``media_workers``, or one per core when it is 0."""
         return self.media_workers or os.cpu_count() or 1

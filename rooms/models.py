@@ -1,4 +1,4 @@
-"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams, their chat, attendance, hands and removed viewers; clinics and their consultations.
+"""Tables of rooms/: meetings, their co-hosts and invitees, who was in them, and their recordings; livestreams, their replays, chat, attendance, hands and removed viewers; clinics and their consultations.
 
 A meeting's live state (lobby, mute states, media) lives in memory on the node
 that hosts it (``hosting_node``); these rows are what outlives a node: the
@@ -271,3 +271,28 @@ class Consultation(OrgScoped, Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class LiveReplay(OrgScoped, Base):
+    """A livestream's replay: its HLS segments in one fMP4 platform file (``file_id``, owner kind ``live_replay``).
+
+    Made when the stream's segmenter starts (the file empty, refused when the
+    organisation's quota is full), ``ready`` with its VOD playlist (byte ranges
+    of that file) when the stream ends, deleted with its file at ``expires_at``
+    (the organisation's retention: ``MUSTER_ROOMS_LIVE_REPLAY_DAYS``).
+    """
+
+    __tablename__ = "live_replays"
+    __table_args__ = (UniqueConstraint("stream_id", name="uq_live_replays_stream_id"), Index("ix_live_replays_expires_at", "expires_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("live_streams.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="recording")  # recording | ready | failed
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))  # NULL: failed, or deleted
+    playlist: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -246,7 +246,7 @@ def nginx_in_front(tmp_path: Path, node_urls: list[str], ready_timeout_s: float 
     """``deploy/nginx.conf`` itself, in front of ``node_urls``: its base URL (HTTPS, a self-signed certificate).
 
     Only what cannot be the same on a test machine is rewritten: the upstream
-    servers, the listening ports and the certificate's path.
+    servers, the listening ports, the certificate's path, the log and the cache directory.
     """
     nginx = require_nginx()
     tls = tmp_path / "tls"
@@ -259,10 +259,13 @@ def nginx_in_front(tmp_path: Path, node_urls: list[str], ready_timeout_s: float 
     conf, upstreams = re.subn(r"(?:        server 127\.0\.0\.1:\d+ [^\n]*;\n)+", servers, conf)
     conf = conf.replace("listen 80;", f"listen 127.0.0.1:{http_port};").replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
     conf = conf.replace("/etc/muster/tls", str(tls)).replace("/var/log/nginx/access.log", str(tmp_path / "access.log"))
+    conf = conf.replace("/var/cache/nginx/muster-hls", str(tmp_path / "hls-cache"))
     assert upstreams == 3 and str(https_port) in conf, "deploy/nginx.conf changed shape: update nginx_in_front"
     (tmp_path / "nginx.conf").write_text(conf)
+    # started as root, nginx's workers would run as nobody, who may not write the cache under the test's own directory
+    as_root = " user root;" if os.geteuid() == 0 else ""
     process = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "nginx-error.log"),
-                                "-g", f"daemon off; pid {tmp_path / 'nginx.pid'};"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                                "-g", f"daemon off; pid {tmp_path / 'nginx.pid'};{as_root}"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + ready_timeout_s
         while not port_open("127.0.0.1", https_port):

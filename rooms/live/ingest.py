@@ -17,6 +17,13 @@ can be published again. The claim is given back when the publisher leaves
 unless it is published again within ``live_grace_s``), or the stream is ended or its key changed on any node
 (bus ``live-streams``: every node drops its publisher of that stream at once).
 
+HLS (``_start_hls``): the first time a stream's publisher connects on this
+node, worker 0 starts segmenting the room's stage (rooms/hls/sink.py) into
+``live_dir`` and the stream's replay file (rooms/live/replays.py); when the
+stream ends (the bus message, on whichever node ended it) the segmenter
+closes, and the replay is ready with its VOD playlist a moment later. A
+publisher that comes back within the grace period continues the same HLS.
+
 WHEP viewers (``view``) are participants of the same room whose offer only
 receives: the SFU gives them its slots (the stage, the loudest voices) and a
 keyframe on join, like a meeting's participant. They claim nothing; they are
@@ -34,27 +41,38 @@ import asyncio
 import json
 import logging
 import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rooms.config import RoomsSettings
 from rooms.leases import keep_renewing
 from rooms.live import streams as s
 from rooms.live.events import tell
+from rooms.live.replays import do_begin_replay, do_finish_replay, expired_replays
 from rooms.media.offer import OfferError, check_offer, check_offer_bounds, drop_unpairable_candidates, pairable, candidate_address, video_codecs_for
-from rooms.media.router import MediaRouter, Participant
+from rooms.media.router import MediaRouter, Participant, Room
 from rooms.models import LiveStream
 from server.bus import Bus
-from server.db import Database
+from server.config import Settings
+from server.db import Database, utcnow
 from server.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Unavailable
 from server.revocation import AccessRevoked
 
 log = logging.getLogger("muster.rooms.live")
+LIVE_FILES_KEPT_S = 120  # a stream's live HLS files outlast its end this long (players finish, caches have them)
+EXPIRE_EVERY_S = 3600  # replays past their retention are deleted this often
 
 
 def media_room(stream_id: int) -> str:
     """The SFU room of a stream (its prefix makes the SFU accept H.264 there: rooms/media/offer.py)."""
     return f"live-{stream_id}"
+
+
+def live_dir(settings: Settings, stream_id: int) -> Path:
+    """Where the HLS segmenter of a stream ingested on this node writes its live playlist and segments."""
+    return settings.data_dir / "live" / "hls" / str(stream_id)
 
 
 @dataclass(eq=False)
@@ -76,10 +94,11 @@ class Viewer(Publisher):
 
 
 class StreamIngest:
-    def __init__(self, db: Database, settings: RoomsSettings, node: str, router_of: Callable[[], MediaRouter]) -> None:
-        self.db, self.settings, self.node, self._router_of = db, settings, node, router_of
+    def __init__(self, db: Database, settings: RoomsSettings, platform: Settings, router_of: Callable[[], MediaRouter]) -> None:
+        self.db, self.settings, self.platform, self.node, self._router_of = db, settings, platform, platform.node_name, router_of
         self.publishers: dict[str, Publisher] = {}  # resource id -> publisher on this node
         self.viewers: dict[str, Viewer] = {}  # resource id -> WHEP viewer on this node
+        self.segmenting: dict[int, tuple[int, Room]] = {}  # stream id -> (organisation id, SFU room): the streams this node makes HLS of
         self._stopping = asyncio.Event()
         self._lease_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -93,11 +112,14 @@ class StreamIngest:
 
     async def start(self) -> None:
         self._lease_task = asyncio.get_running_loop().create_task(self._keep_claims())
+        self._spawn(keep_renewing(self._stopping, EXPIRE_EVERY_S, self._expire_replays, "expired replays"))
 
     async def stop(self) -> None:
         self._stopping.set()
         for resource_id in [*self.publishers, *self.viewers]:
             await self.leave(resource_id)
+        for stream_id in list(self.segmenting):  # the replay keeps what was segmented; publishing again elsewhere starts it over
+            await self._finish_hls(stream_id)
         if self._lease_task is not None:
             await self._lease_task
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -112,6 +134,8 @@ class StreamIngest:
         sessions = [*self.publishers.values(), *(self.viewers.values() if message.get("ended") else ())]
         for session in [p for p in sessions if p.stream_id == message.get("stream_id")]:
             self._spawn(self.leave(session.resource_id))
+        if message.get("ended") and message.get("stream_id") in self.segmenting:
+            self._spawn(self._finish_hls(message["stream_id"]))
 
     async def drop_viewers(self, revoked: AccessRevoked) -> None:
         """People who lost the organisation, a stream's group or the stream itself (``streams.loses_stream``) stop watching at once."""
@@ -150,7 +174,48 @@ class StreamIngest:
         answer = await self._join(stream, publisher, self.publishers, offer_sdp)
         async with self.db.transaction(org_id=stream.org_id) as tx:
             tell(tx, stream.id, "live.resumed", {})  # for pages told it paused (to the others it says nothing new)
+        if stream.id not in self.segmenting:
+            await self._start_hls(stream)
         return publisher, answer
+
+    # --- HLS and the replay -------------------------------------------------------------
+
+    async def _start_hls(self, stream: LiveStream) -> None:
+        """Segment the stream's stage on worker 0; a stream whose replay cannot start (a full quota) still gets live HLS."""
+        room = self._router_of().room(media_room(stream.id))
+        self.segmenting[stream.id] = (stream.org_id, room)
+        replay_path = ""
+        try:
+            async with self.db.transaction(org_id=stream.org_id) as tx:
+                replay_path = str(await do_begin_replay(tx, self.platform, stream))
+        except Exception as exc:
+            log.warning("stream %d gets no replay: %s", stream.id, exc)
+        directory = live_dir(self.platform, stream.id)
+        shutil.rmtree(directory, ignore_errors=True)
+        try:
+            await room.start_hls(str(directory), replay_path)
+        except Exception:
+            log.exception("HLS of stream %d could not start", stream.id)
+            self.segmenting.pop(stream.id, None)
+
+    async def _finish_hls(self, stream_id: int) -> None:
+        """The live playlist ends, the replay is counted and ready; the live files go a little later."""
+        org_id, room = self.segmenting.pop(stream_id, (None, None))
+        if room is None:
+            return
+        try:  # through the room object it started on: the router may have forgotten the room, its participants gone
+            result = await room.stop_hls()
+        except Exception as exc:
+            log.exception("HLS of stream %d could not be finished", stream_id)
+            result = {"error": f"the segmenter could not finish: {exc}"}
+        async with self.db.transaction(org_id=org_id) as tx:
+            await do_finish_replay(tx, self.platform, stream_id, result, self.settings.live_replay_days)
+        loop = asyncio.get_running_loop()
+        loop.call_later(LIVE_FILES_KEPT_S, lambda: loop.run_in_executor(None, shutil.rmtree, live_dir(self.platform, stream_id), True))
+
+    async def _expire_replays(self) -> None:
+        async for _ in expired_replays(self.platform)(self.db, utcnow()):
+            pass
 
     async def view(self, stream: LiveStream, user_id: int, offer_sdp: str) -> tuple[Viewer, str]:
         """A WHEP viewer of the stream: its recvonly offer answered; the SFU asks the publisher for a keyframe for it.

@@ -139,3 +139,12 @@ class AttendanceOut(Out):
 
 class ExportQuery(Model):
     format: Literal["csv", "xlsx"] = "csv"
+
+
+class HlsOut(Out):
+    """Where this viewer plays the stream over HLS; the token in the URLs is the stream's, the same for every viewer."""
+
+    live: str | None = Field(description="The live playlist while the stream is live, else None.")
+    replay: str | None = Field(description="The replay's VOD playlist once the stream ended and its replay is ready, else None.")
+    token: str = Field(description="The stream's current HLS token (the path segment after the stream id).")
+    refresh_s: int = Field(description="Ask again within this many seconds: the token rotates, and an old one is refused two periods on.")

@@ -124,3 +124,78 @@ class ParameterSets:
         nri = max(self.sps[0], self.pps[0]) & 0x60
         body = bytes([nri | STAP_A]) + struct.pack("!H", len(self.sps)) + self.sps + struct.pack("!H", len(self.pps)) + self.pps
         return _HEADER.pack(0x80, data[1] & 0x7F, (header.sequence - 1) & 0xFFFF, header.timestamp, header.ssrc) + body
+
+
+class _Bits:
+    """An RBSP's bits (emulation prevention bytes removed), read MSB first, with Exp-Golomb codes."""
+
+    def __init__(self, nal: bytes) -> None:
+        self.data = nal.replace(b"\x00\x00\x03", b"\x00\x00")
+        self.pos = 0
+
+    def u(self, n: int) -> int:
+        value = 0
+        for _ in range(n):
+            byte = self.data[self.pos >> 3]  # IndexError past the end: the SPS is truncated
+            value = (value << 1) | ((byte >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("an Exp-Golomb code longer than 32 bits")
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        code = self.ue()
+        return (code + 1) // 2 if code & 1 else -(code // 2)
+
+
+def picture_size(sps: bytes) -> tuple[int, int]:
+    """Width and height of the pictures an SPS NAL unit (with its header byte) describes (H.264 7.3.2.1.1, cropping applied).
+
+    The HLS muxer writes them into the MP4 track header; raises ValueError for an SPS it cannot read."""
+    try:
+        bits = _Bits(sps[1:])
+        profile = bits.u(8)
+        bits.u(16)  # constraint flags, level
+        bits.ue()  # seq_parameter_set_id
+        chroma = 1
+        if profile in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+            chroma = bits.ue()
+            if chroma == 3:
+                bits.u(1)
+            bits.ue(), bits.ue(), bits.u(1)  # bit depths, qpprime_y_zero_transform_bypass
+            if bits.u(1):  # seq_scaling_matrix_present: skip the lists
+                for i in range(8 if chroma != 3 else 12):
+                    if bits.u(1):
+                        last = following = 8
+                        for _ in range(16 if i < 6 else 64):
+                            if following:
+                                following = (last + bits.se() + 256) % 256
+                            last = following or last
+        bits.ue()  # log2_max_frame_num_minus4
+        order = bits.ue()
+        if order == 0:
+            bits.ue()
+        elif order == 1:
+            bits.u(1), bits.se(), bits.se()
+            for _ in range(bits.ue()):
+                bits.se()
+        bits.ue(), bits.u(1)  # max_num_ref_frames, gaps_in_frame_num_allowed
+        width_mbs, height_units = bits.ue() + 1, bits.ue() + 1
+        frames_only = bits.u(1)
+        if not frames_only:
+            bits.u(1)
+        bits.u(1)  # direct_8x8_inference
+        left = right = top = bottom = 0
+        if bits.u(1):
+            left, right, top, bottom = bits.ue(), bits.ue(), bits.ue(), bits.ue()
+    except IndexError:
+        raise ValueError("the SPS ends before its picture size") from None
+    crop_x = 1 if chroma == 0 or chroma == 3 else 2
+    crop_y = (1 if chroma in (0, 3) else 2 if chroma == 1 else 1) * (2 - frames_only)
+    return width_mbs * 16 - crop_x * (left + right), (2 - frames_only) * height_units * 16 - crop_y * (top + bottom)

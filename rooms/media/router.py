@@ -103,6 +103,14 @@ class Room:
         """Finish the file; returns ``video_frames``, ``audio_packets``, ``size_bytes`` (and ``error`` if writing failed)."""
         return await self.router.call(0, "stop_recording", room_id=self.room_id)
 
+    async def start_hls(self, directory: str, replay_path: str) -> None:
+        """Segment the stage into HLS (a livestream's room): on worker 0, which knows every track, like the recorder."""
+        await self.router.call(0, "start_hls", room_id=self.room_id, directory=directory, replay_path=replay_path)
+
+    async def stop_hls(self) -> dict:
+        """The live playlist ends; answers the replay's VOD playlist and size, or ``error``."""
+        return await self.router.call(0, "stop_hls", room_id=self.room_id)
+
     async def add_participant(self, participant_id: str) -> "Participant":
         if participant_id in self.participants:
             raise ValueError(f"participant {participant_id} is already in room {self.room_id}")

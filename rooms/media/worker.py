@@ -12,7 +12,8 @@ each in its own module, and this one wires them and speaks the protocol:
   workers;
 * speaker selection (``selection.py``): which track each slot shows;
 * the commands (here): ``offer``, ``candidate``, ``leave``, ``pin``,
-  ``tiles``, ``hold``, ``start_recording``, ``stop_recording`` and ``tracks``, with
+  ``tiles``, ``hold``, ``start_recording``, ``stop_recording``, ``start_hls``,
+  ``stop_hls`` and ``tracks``, with
   keyword arguments (``run_command``), from ``LocalRouter`` in the same
   process or ``ProcessRouter`` over a socket; events go back through
   ``emit``.
@@ -37,6 +38,7 @@ from rooms.media.selection import Selection, mark_skippable
 from rooms.media.track import Track
 
 RECORDING = "recording"  # the recorder's name among a room's stage sinks
+HLS = "hls"  # the HLS segmenter's
 
 
 class Worker:
@@ -166,6 +168,21 @@ class Worker:
         recorder = room.stage_sinks.pop(RECORDING, None) if room is not None else None
         return recorder.close() if recorder is not None else {}
 
+    def start_hls(self, room_id: str, directory: str, replay_path: str) -> None:
+        """Segment the room's stage into HLS in ``directory`` and append it to ``replay_path`` (see rooms/hls/sink.py)."""
+        from rooms.hls.sink import HlsSink  # PyAV is loaded only by workers that segment
+
+        room = self.rooms.room(room_id)
+        if HLS not in room.stage_sinks:
+            sink = room.stage_sinks[HLS] = HlsSink(self.forwarder, room_id, directory, replay_path)
+            sink.follow(room)
+
+    def stop_hls(self, room_id: str) -> dict:
+        """Finish the room's HLS: the live playlist ends, and the replay's VOD playlist is answered (empty if none ran)."""
+        room = self.rooms.get(room_id)
+        sink = room.stage_sinks.pop(HLS, None) if room is not None else None
+        return sink.close() if sink is not None else {}
+
     def tracks(self, added: list[dict], removed: list[int]) -> None:
         """Tracks published on other workers: this worker receives (or no longer receives) their packets over the fan-out."""
         for info in added:
@@ -202,7 +219,7 @@ async def run_command(worker: Worker, method: str, kwargs: dict):
         return await worker.candidate(candidate=candidate_from_sdp(text) if text else None, **kwargs)
     if method == "leave":
         return await worker.leave(**kwargs)
-    if method in ("pin", "tiles", "hold", "start_recording", "stop_recording", "tracks"):
+    if method in ("pin", "tiles", "hold", "start_recording", "stop_recording", "start_hls", "stop_hls", "tracks"):
         return getattr(worker, method)(**kwargs)
     raise ValueError(f"unknown worker command {method!r}")
 

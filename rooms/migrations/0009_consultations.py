@@ -1,13 +1,13 @@
 """rooms: clinics, their doctors and consultations
 
 Revision ID: 0009_consultations
-Revises: 0007_live
+Revises: 0008_replays
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0009_consultations'
-down_revision = '0007_live'
+down_revision = '0008_replays'
 branch_labels = None
 depends_on = None
 

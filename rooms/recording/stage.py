@@ -38,10 +38,23 @@ from rooms.recording.webm import WebmWriter
 if TYPE_CHECKING:
     from rooms.media.forwarder import Forwarder
     from rooms.media.registry import RoomState
+    from rooms.media.track import Track
 
 log = logging.getLogger(__name__)
 
 VIDEO_SSRC, AUDIO_SSRC = 0x5EC0_0001, 0x5EC0_0002
+
+
+def stage_video(room: "RoomState") -> "Track | None":
+    """The stage's picture: the current screen share, else the camera of whoever spoke most recently."""
+    screen = room.screens.current()
+    return room.tracks.get(screen) if screen is not None else next((room.camera_of[p] for p in room.order if p in room.camera_of), None)
+
+
+def stage_voice(room: "RoomState", stage: "Track | None") -> "Track | None":
+    """The stage's sound: the dominant speaker's, else the stage owner's, else any."""
+    voices = [room.speakers.dominant, stage.owner if stage is not None else None, *room.audio_of]
+    return next((room.audio_of[p] for p in voices if p in room.audio_of), None)
 
 
 class Timeline:
@@ -85,14 +98,12 @@ class StageRecorder:
         """Point the slots at the current stage (called whenever the selection runs, at least every tick)."""
         if self.failure or self.writer.full:
             return
-        screen = room.screens.current()
-        stage = room.tracks.get(screen) if screen is not None else next((room.camera_of[p] for p in room.order if p in room.camera_of), None)
+        stage = stage_video(room)
         if not self.forwarder.attach(self.video, stage) and (self.video.waiting_keyframe or self.frames.need_keyframe):
             # asked again at every re-selection while waiting: a request may have been throttled or lost,
             # and unlike a browser the recorder sends no PLI of its own (the forwarder allows one a second)
             self.forwarder.request_keyframe(stage)
-        voices = [room.speakers.dominant, stage.owner if stage is not None else None, *room.audio_of]
-        self.forwarder.attach(self.audio, next((room.audio_of[p] for p in voices if p in room.audio_of), None))
+        self.forwarder.attach(self.audio, stage_voice(room, stage))
 
     def close(self) -> dict:
         self._detach()

@@ -101,6 +101,8 @@ FINER_RULES: dict[str, Rule] = {
     "POST " + STREAM + "/hands/{user_id}/invite": Rule(STREAM_MANAGER + "; the spare's hand is not up, so they get 404", {"member": 403, "admin": 404, "owner": 404}),
     "GET " + STREAM + "/attendance": only(STREAM_MANAGER, ("admin", "owner")),
     "GET " + STREAM + "/attendance/export": only(STREAM_MANAGER, ("admin", "owner")),
+    "GET /api/v1/live/{stream_id}/hls": Rule("a stream's HLS URLs go to whoever may watch it, as GET /api/v1/live/{stream_id}",
+                                             {"guest": 404, "removed": 404, "outsider": 404}),
     "POST /api/v1/orgs/{org_id}/streams": only(STREAM_STARTER, ("owner",)),
     "PATCH " + STREAM: only(STREAM_MANAGER, ("admin", "owner")),
     "POST " + STREAM + "/start": only(STREAM_MANAGER, ("admin", "owner")),
@@ -427,6 +429,9 @@ NOT_API: dict[str, str] = {
     "DELETE /whep/{stream_id}/{resource_id}": "a WHEP session's end: the viewer's own session only, others 404 (tests/rooms/live/test_whep.py)",
     "OPTIONS /whep/{stream_id}": "WHEP's CORS preflight: no data, no session needed",
     "OPTIONS /whep/{stream_id}/{resource_id}": "WHEP's CORS preflight: no data, no session needed",
+    "GET /hls/{stream_id}/{token}/live.m3u8": "the HLS origin: the stream's rotating token in the path, handed out by "
+                                              "GET /api/v1/live/{stream_id}/hls, no session (tests/rooms/live/test_hls.py)",
+    "GET /hls/{stream_id}/{token}/{name}": "the HLS origin's segments and replay: the stream's rotating token, as for live.m3u8",
     "GET /live/{stream_id}": "a livestream's watch page: a static file, its API calls (GET /api/v1/live/{stream_id}, WHEP) are checked",
     "GET /live/{stream_id}/studio": "a livestream's studio: a static file, its API calls are checked (the stream's managers)",
     "GET /contacts": "the external contacts page: a static file, its API calls are checked",

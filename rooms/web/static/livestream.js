@@ -1,5 +1,5 @@
 // What the watch page and the studio share: the stream of the page's URL
-// (/live/<id>[/studio]), its state in words, and the one SDP exchange of WHIP
+// (/live/<id>[/studio]), its HLS playlists, its state in words, and the one SDP exchange of WHIP
 // (publish) and WHEP (watch): POST the offer, get 201 with the answer and the
 // session's Location, DELETE it to leave. The offer carries every candidate
 // (gathered first), so no trickle is needed on a page.
@@ -14,6 +14,13 @@ export async function loadStream() {
   const resp = await fetch(`/api/v1/live/${streamId}`, { headers: { Authorization: `Bearer ${savedToken()}`, "Accept-Language": locale } });
   if (resp.ok) return resp.json();
   if (resp.status === 404 || resp.status === 400) return null;
+  throw await apiError(resp);
+}
+
+/** Where this person plays the stream over HLS: { live, replay, token, refresh_s } (rooms/live/hls.py); throws ApiError. */
+export async function loadHlsUrls(token) {
+  const resp = await fetch(`/api/v1/live/${streamId}/hls`, { headers: { Authorization: `Bearer ${token}`, "Accept-Language": locale } });
+  if (resp.ok) return resp.json();
   throw await apiError(resp);
 }
 

@@ -97,13 +97,20 @@ async def test_a_stream_not_live_is_409_and_ending_it_drops_its_viewers_at_once(
         await close_all(pc, viewer_pc)
 
 
-async def test_a_guest_watches_by_the_public_link_and_is_dropped_when_it_is_withdrawn(app, client, db, backend):
+async def published_with_a_guest(client, db):
+    """A stream that allows guests, a guest who came by its public link, and its aiortc WHIP publisher:
+    (org, stream, link, guest's headers, publisher)."""
     org = await make_people_org(client, db, 1)
     group = await create_group(client, org)
     stream = await start(client, org, group, allow_guests=True)
     link = await (await client.post(url(org, f"/{stream['id']}/public-links"), json={}, headers=org.owner.headers)).json()
     guest = await guest_by_link(client, link)
     pc, _, _ = await publish(client, stream, stream["stream_key"])
+    return org, stream, link, guest, pc
+
+
+async def test_a_guest_watches_by_the_public_link_and_is_dropped_when_it_is_withdrawn(app, client, db, backend):
+    org, stream, link, guest, pc = await published_with_a_guest(client, db)
     viewer_pc = None
     try:
         viewer_pc, frame, _ = await watch(client, stream["id"], guest)

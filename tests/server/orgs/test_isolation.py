@@ -342,6 +342,9 @@ NOT_FOR_PEOPLE: dict[str, str] = {
     "/api/v1/notify/callbacks/{token}/gather": "the SMS/phone provider calls it, believed only with its signature over the unguessable URL",
     "/whip/{stream_id}": "WHIP ingest: OBS or a WHIP client calls it with the stream's own key (401 without it, tests/rooms/live/test_whip.py)",
     "/whip/{stream_id}/{resource_id}": "a WHIP session: called with the stream's own key (401 without it, tests/rooms/live/test_whip.py)",
+    "/hls/{stream_id}/{token}/live.m3u8": "the HLS origin: players and caches call it with the stream's rotating token, handed out by "
+                                          "GET /api/v1/live/{stream_id}/hls to those who may watch (404 without it, tests/rooms/live/test_hls.py)",
+    "/hls/{stream_id}/{token}/{name}": "the HLS origin's segments and replay: the stream's rotating token, as for live.m3u8",
 }
 
 # Pages anyone holding the link may open (guests too): the same static file for every value, no data;
