@@ -163,7 +163,7 @@ async def test_a_patient_reaches_their_own_consultation_only(app, client, db, sm
                 assert resp.status == 200 and await resp.json() == EMPTY_FOR_GUESTS[key], key
     let_in = {key: status for key, status in answered.items() if status not in (401, 403, 404) and key not in OWN_ACCOUNT | EMPTY_FOR_GUESTS.keys()}
     assert let_in == {}, f"the patient got past authorisation here: {let_in}"
-    assert answered[f"GET /api/v1/orgs/{{org_id}}/consultations/{{consultation_id}}/patient"] == 404
+    assert answered["GET /api/v1/orgs/{org_id}/consultations/{consultation_id}/patient"] == 404
     assert (await client.get(own(org, ann_place["id"]), headers=ann)).status == 200  # the walk ran with a live session
     assert (await client.post("/api/v1/auth/logout", headers=ann)).status == 204
 
