@@ -311,6 +311,7 @@ AS_DECLARED: dict[str, str] = {
     "PATCH /api/v1/orgs/{org_id}/departments/{department_id}": "user+admin",
     "DELETE /api/v1/orgs/{org_id}/departments/{department_id}": "user+admin",
     "GET /api/v1/orgs/{org_id}/members": "user",
+    "GET /api/v1/orgs/{org_id}/schools/rollovers": "user",  # the rollovers of the units the caller manages: none, an empty list
     "GET /api/v1/orgs/{org_id}/members/{member_id}": "user",
     "POST /api/v1/orgs/{org_id}/members": "user+admin",
     "PATCH /api/v1/orgs/{org_id}/members/{member_id}": "user+admin",
