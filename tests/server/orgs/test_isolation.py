@@ -177,6 +177,12 @@ async def _stream(b: OrgB) -> int:
     return (await ok(await b.client.post(b.org.url("/streams"), json=body, headers=b.bob), 201))["id"]
 
 
+async def _chat_message(b: OrgB) -> int:
+    """A chat message bob wrote in B's stream."""
+    url = f"/api/v1/live/{await b.id_of('stream_id')}/chat"
+    return (await ok(await b.client.post(url, json={"text": "B's message"}, headers=b.bob), 201))["id"]
+
+
 async def _whep_session(b: OrgB) -> str:
     """Carol (a member of B's class) watching B's stream over WHEP: her session's resource id (an aiortc recvonly offer)."""
     from aiortc import RTCPeerConnection
@@ -316,6 +322,7 @@ B_RESOURCES: dict[str, Callable[[OrgB], Awaitable[int | str]]] = {
     "meeting_id": _meeting,
     "recording_id": _recording,
     "stream_id": _stream,
+    "message_id": _chat_message,
     "resource_id": _whep_session,  # the WHIP routes that also have one are NOT_FOR_PEOPLE
     "public_link_id": _public_link,
     "link_id": _contact_link,
