@@ -87,6 +87,9 @@ async def stream_csv(request: web.Request, header: Sequence[str], pages: Pages, 
     response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
                                            "Content-Disposition": f'attachment; filename="{filename}.csv"', "Cache-Control": "no-store"})
     await response.prepare(request)
+    if request.method == "HEAD":  # headers only: aiohttp would send what is written after them on the connection as it is
+        await response.write_eof()
+        return response
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralised(name) for name in header])
@@ -126,7 +129,7 @@ async def send_xlsx(request: web.Request, header: Sequence[str], pages: Pages, f
         response.content_length = os.path.getsize(handle.name)
         await response.prepare(request)
         with open(handle.name, "rb") as f:
-            while chunk := f.read(SEND_CHUNK):
+            while request.method != "HEAD" and (chunk := f.read(SEND_CHUNK)):
                 await response.write(chunk)
         await response.write_eof()
         return response
