@@ -50,19 +50,18 @@ from rooms.config import RoomsSettings
 from rooms.leases import keep_renewing
 from rooms.live import streams as s
 from rooms.live.events import tell
-from rooms.live.replays import do_begin_replay, do_finish_replay, expired_replays
+from rooms.live.replays import do_begin_replay, do_finish_replay
 from rooms.media.offer import OfferError, check_offer, check_offer_bounds, drop_unpairable_candidates, pairable, candidate_address, video_codecs_for
 from rooms.media.router import MediaRouter, Participant, Room
 from rooms.models import LiveStream
 from server.bus import Bus
 from server.config import Settings
-from server.db import Database, utcnow
+from server.db import Database
 from server.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Unavailable
 from server.revocation import AccessRevoked
 
 log = logging.getLogger("muster.rooms.live")
 LIVE_FILES_KEPT_S = 120  # a stream's live HLS files outlast its end this long (players finish, caches have them)
-EXPIRE_EVERY_S = 3600  # replays past their retention are deleted this often
 
 
 def media_room(stream_id: int) -> str:
@@ -112,7 +111,6 @@ class StreamIngest:
 
     async def start(self) -> None:
         self._lease_task = asyncio.get_running_loop().create_task(self._keep_claims())
-        self._spawn(keep_renewing(self._stopping, EXPIRE_EVERY_S, self._expire_replays, "expired replays"))
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -212,10 +210,6 @@ class StreamIngest:
             await do_finish_replay(tx, self.platform, stream_id, result, self.settings.live_replay_days)
         loop = asyncio.get_running_loop()
         loop.call_later(LIVE_FILES_KEPT_S, lambda: loop.run_in_executor(None, shutil.rmtree, live_dir(self.platform, stream_id), True))
-
-    async def _expire_replays(self) -> None:
-        async for _ in expired_replays(self.platform)(self.db, utcnow()):
-            pass
 
     async def view(self, stream: LiveStream, user_id: int, offer_sdp: str) -> tuple[Viewer, str]:
         """A WHEP viewer of the stream: its recvonly offer answered; the SFU asks the publisher for a keyframe for it.

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from rooms.live import streams as s
 from rooms.models import LiveReplay, LiveStream
+from server.appkeys import SETTINGS
 from server.config import Settings
 from server.db import Database, Transaction, utcnow
 from server.errors import NotFound
@@ -31,6 +32,7 @@ from server.files.models import StoredFile
 from server.files.owners import FileOwner, register_file_owner
 from server.files.storage import do_begin_server_file, do_delete_file, do_end_server_file, files_dir
 from server.orgs.access import OrgContext
+from server.retention.registry import Pruning, register_pruning
 
 REPLAY_FILES = "live_replay"
 
@@ -124,3 +126,4 @@ async def _may_read(tx: Transaction, org: OrgContext, file: StoredFile) -> bool:
 
 def setup(app: web.Application) -> None:
     register_file_owner(app, FileOwner(REPLAY_FILES, may_read=_may_read))
+    register_pruning(app, Pruning("livestream replays past their retention", expired_replays(app[SETTINGS])))
